@@ -1,0 +1,118 @@
+/**
+ * A diagnostic is one problem found in a policy, located like a compiler error.
+ * The core never throws for problems a user can cause: it returns diagnostics.
+ */
+export type Severity = 'error' | 'warning' | 'info';
+
+/** The closed set of rule ids. Every diagnostic carries exactly one; docs/policy.md lists them all. */
+export const RULES = {
+  // reading the file
+  'file-unreadable': 'the policy file cannot be read',
+  'file-too-large': 'the policy file is larger than the limit',
+  'empty-policy': 'the policy file holds no document',
+  'yaml-syntax': 'the file is not well-formed YAML',
+  'yaml-duplicate-key': 'a mapping has the same key twice',
+  'yaml-tab-indent': 'tabs used for indentation',
+  'yaml-alias-limit': 'aliases expand beyond the limit (a YAML bomb)',
+  'yaml-multiple-documents': 'more than one YAML document in a policy file',
+  // JSON Schema
+  'api-version': 'apiVersion is missing or not pmgrants/v1',
+  'unknown-property': 'a property the schema does not define',
+  'missing-property': 'a required property is absent',
+  'invalid-type': 'a value of the wrong type',
+  'invalid-value': 'a value outside the allowed set or pattern',
+  // semantic rules
+  'unknown-app': 'a grant names an app the policy does not define',
+  'unknown-principal': 'a grant names a principal the policy does not define',
+  'unknown-persona': 'a grant or persona names a persona that does not exist',
+  'duplicate-schema': 'two apps use the same schema',
+  'duplicate-name': 'two objects would get the same database name',
+  'name-too-long': 'a name exceeds the engine identifier limit',
+  'reserved-name': 'a name the engine or pmgrants reserves',
+  'empty-persona': 'a persona that grants nothing',
+  'persona-scope': 'a grant does not fit the persona scope',
+  'builtin-persona': 'a custom persona redefines a built-in one',
+  'duplicate-grant': 'the same persona is granted to the same principal on the same app twice',
+  'unused-principal': 'a principal that no grant uses',
+  'missing-object-id': 'an Entra principal without objectId',
+  'principal-kind-engine': 'a principal kind the engine cannot express',
+  'single-account-shared-data': 'single_account lets every editor read every app',
+  'closed-source-unenforced': 'the engine cannot hide definitions of a closed-source app',
+  'no-apps': 'the policy defines no app',
+  // stacks and guardrails
+  'unknown-stack': 'the stack overlay file does not exist',
+  'overlay-unknown-app': 'a stack lists an app the policy does not define',
+  'guardrail-mode': 'the stack forbids this security mode',
+  'guardrail-groups-only': 'the stack allows grants to groups only',
+  'guardrail-wildcard': 'the stack forbids "*" for this persona',
+  'guardrail-owner-team': 'the stack requires every app to name an owner team',
+} as const;
+
+export type RuleId = keyof typeof RULES;
+
+export interface Diagnostic {
+  code: RuleId;
+  severity: Severity;
+  message: string;
+  /** File the problem is in, as the user named it. */
+  file: string;
+  /** 1-based; 0 when the problem has no position (e.g. an unreadable file). */
+  line: number;
+  column: number;
+  /** JSON pointer into the (merged) policy, '' for the whole document. */
+  path: string;
+  hint?: string;
+}
+
+export interface Result<T> {
+  value: T | undefined;
+  diagnostics: Diagnostic[];
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}
+
+export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+  return [...diagnostics].sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) ||
+      a.line - b.line ||
+      a.column - b.column ||
+      rank[a.severity] - rank[b.severity] ||
+      a.code.localeCompare(b.code) ||
+      a.message.localeCompare(b.message),
+  );
+}
+
+/** Levenshtein distance, for "did you mean". Small inputs only (names). */
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  const prev = new Array(b.length + 1).fill(0).map((_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+/** The nearest candidate within a third of the name's length, or undefined. */
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}

@@ -1,0 +1,73 @@
+import { ActualState } from '../plan/diff';
+import { Change } from '../plan/change';
+import { DesiredState, EngineName } from '../model/types';
+
+/**
+ * A statement is data: what to run, where, with which bound parameters, and what a human may see.
+ * `display` never contains a secret; a password is a parameter marked `secretFor`.
+ */
+export interface Statement {
+  sql: string;
+  params: StatementParam[];
+  display: string;
+  /** 'server': the server-level database (SQL Server master for logins); 'warehouse': the policy's database. */
+  target: 'server' | 'warehouse';
+  /** Must run alone (T-SQL: CREATE SCHEMA must be the only statement of its batch). */
+  ownBatch?: boolean;
+}
+
+export type StatementParam = { name: string; value: string } | { name: string; secretFor: string };
+
+/** The pure half of an engine: no I/O. */
+export interface EngineDialect {
+  name: EngineName;
+  /** Neutral rights -> the engine's own privileges on its own securables. */
+  realize(desired: DesiredState): DesiredState;
+  /** Changes -> statements, in order. Exhaustive over Change kinds. */
+  render(changes: readonly Change[], desired: DesiredState): Statement[];
+  /** Describe what realize() cannot express, for validate/plan output. */
+  limitations?(desired: DesiredState): string[];
+}
+
+export interface ApplyProgress {
+  (done: number, total: number, statement: Statement): void;
+}
+
+export interface ApplyResult {
+  statements: number;
+  roundTrips: number;
+  /** Generated passwords by login name. Callers hand them to a secret store; never print them. */
+  secrets: Map<string, string>;
+}
+
+export interface PreflightCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** The exact statement a DBA would run to fix a failed check. */
+  fix?: string;
+}
+
+/** The I/O half: a live connection to one warehouse. */
+export interface EngineConnection {
+  dialect: EngineDialect;
+  /** Catalog -> ActualState in a constant number of round trips. */
+  inspect(desired: DesiredState): Promise<ActualState>;
+  /** Run statements in one transaction under a lock; all or nothing. */
+  apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult>;
+  preflight(desired: DesiredState): Promise<PreflightCheck[]>;
+  /** Round trips made so far (for benchmarks). */
+  roundTrips(): number;
+  close(): Promise<void>;
+}
+
+/** A user-facing failure: one clear sentence, no stack trace. */
+export class PmgrantsError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = 2,
+  ) {
+    super(message);
+    this.name = 'PmgrantsError';
+  }
+}

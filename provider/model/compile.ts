@@ -1,0 +1,188 @@
+import { managedPersonas, personaCatalogue } from './personas';
+import { names } from './names';
+import {
+  DEFAULT_OPTIONS,
+  DesiredState,
+  Login,
+  Membership,
+  Permission,
+  Policy,
+  PrincipalSpec,
+  Right,
+  Role,
+  Schema,
+  User,
+  UserSource,
+} from './types';
+import { sortState } from './state';
+
+/** Rights the login an app's transformations run as needs on that app's schema. */
+export const APP_LOGIN_RIGHTS: readonly Right[] = [
+  'select',
+  'insert',
+  'update',
+  'delete',
+  'execute',
+  'references',
+  'view-definition',
+  'alter',
+  'create-objects',
+];
+
+function userSource(spec: PrincipalSpec, dbName: string): UserSource {
+  switch (spec.kind) {
+    case 'sql-login':
+      return { type: 'sql-login', login: dbName };
+    case 'entra-user':
+    case 'entra-group':
+    case 'entra-app':
+      return { type: 'external', kind: spec.kind, ...(spec.objectId ? { objectId: spec.objectId.toLowerCase() } : {}) };
+    case 'windows-user':
+    case 'windows-group':
+      return { type: 'windows', kind: spec.kind };
+    default: {
+      const never: never = spec.kind;
+      throw new Error(`unknown principal kind ${String(never)}`);
+    }
+  }
+}
+
+export function principalDbName(key: string, spec: PrincipalSpec): string {
+  return spec.name ?? key;
+}
+
+/**
+ * Policy -> DesiredState. Pure and deterministic: the same policy gives the same bytes.
+ * Assumes the policy passed validation (references resolve); it throws only on bugs.
+ */
+export function compilePolicy(policy: Policy): DesiredState {
+  const options = { ...DEFAULT_OPTIONS, ...(policy.options ?? {}) };
+  const prefix = options.prefix;
+  const catalogue = personaCatalogue(policy.personas);
+  const appKeys = Object.keys(policy.apps).sort();
+  const appPersonas = Object.keys(catalogue)
+    .filter((p) => catalogue[p].scope === 'app')
+    .sort();
+  const warehousePersonas = Object.keys(catalogue)
+    .filter((p) => catalogue[p].scope === 'warehouse')
+    .sort();
+
+  const logins: Login[] = [];
+  const users: User[] = [];
+  const roles: Role[] = [];
+  const schemas: Schema[] = [];
+  const memberships: Membership[] = [];
+  const permissions: Permission[] = [];
+  const appLogins: Record<string, string> = {};
+
+  const grantRights = (grantee: string, schema: string, rights: readonly Right[]) => {
+    for (const right of rights) {
+      permissions.push({ grantee, on: { type: 'schema', name: schema }, privilege: right, effect: 'GRANT', withGrantOption: false });
+    }
+  };
+  const rightsOn = (persona: string, app: string): Right[] => {
+    const spec = catalogue[persona];
+    const extra = policy.apps[app].source === 'open' ? (spec.openSourceRights ?? []) : [];
+    return [...new Set([...spec.rights, ...extra])];
+  };
+
+  // Warehouse-wide personas: one role with rights on every app.
+  for (const persona of warehousePersonas) {
+    const role = names.warehousePersona(prefix, persona);
+    roles.push({ name: role, purpose: 'persona', persona });
+    for (const app of appKeys) {
+      grantRights(role, policy.apps[app].schema, rightsOn(persona, app));
+      for (const managed of managedPersonas(catalogue[persona], catalogue)) {
+        permissions.push({
+          grantee: role,
+          on: { type: 'role', name: names.appPersona(prefix, app, managed) },
+          privilege: 'manage-membership',
+          effect: 'GRANT',
+          withGrantOption: false,
+        });
+      }
+    }
+  }
+
+  for (const app of appKeys) {
+    const spec = policy.apps[app];
+    const owner = names.schemaOwner(prefix, app);
+    roles.push({ name: owner, purpose: 'schema-owner', app });
+    schemas.push({ name: spec.schema, owner, app });
+    for (const persona of appPersonas) {
+      const role = names.appPersona(prefix, app, persona);
+      roles.push({ name: role, purpose: 'persona', app, persona });
+      grantRights(role, spec.schema, rightsOn(persona, app));
+      for (const managed of managedPersonas(catalogue[persona], catalogue)) {
+        if (managed === persona) continue;
+        permissions.push({
+          grantee: role,
+          on: { type: 'role', name: names.appPersona(prefix, app, managed) },
+          privilege: 'manage-membership',
+          effect: 'GRANT',
+          withGrantOption: false,
+        });
+      }
+    }
+  }
+
+  // Seed 000: the login transformations run as.
+  if (policy.security.mode === 'system_managed') {
+    for (const app of appKeys) {
+      const login = names.appLogin(prefix, app);
+      logins.push({ name: login, purpose: 'app-login', app, password: 'generated' });
+      users.push({ name: login, purpose: 'app-login', app, source: { type: 'login', login } });
+      grantRights(login, policy.apps[app].schema, APP_LOGIN_RIGHTS);
+      appLogins[app] = login;
+    }
+  } else {
+    const login = names.sharedLogin(prefix);
+    logins.push({ name: login, purpose: 'shared-login', password: 'generated' });
+    users.push({ name: login, purpose: 'shared-login', source: { type: 'login', login } });
+    for (const app of appKeys) {
+      grantRights(login, policy.apps[app].schema, APP_LOGIN_RIGHTS);
+      appLogins[app] = login;
+    }
+  }
+
+  // Grants: principals become members of persona roles.
+  const granted = new Set<string>();
+  for (const grant of policy.grants) {
+    const persona = catalogue[grant.persona];
+    if (!persona) throw new Error(`compile: unknown persona ${grant.persona} (validate first)`);
+    const targetRoles =
+      persona.scope === 'warehouse'
+        ? [names.warehousePersona(prefix, grant.persona)]
+        : (grant.apps ?? [])
+            .flatMap((a) => (a === '*' ? appKeys : [a]))
+            .filter((a) => a in policy.apps)
+            .map((a) => names.appPersona(prefix, a, grant.persona));
+    for (const principal of grant.to) {
+      const spec = policy.principals[principal];
+      if (!spec) throw new Error(`compile: unknown principal ${principal} (validate first)`);
+      const dbName = principalDbName(principal, spec);
+      if (!granted.has(dbName)) {
+        granted.add(dbName);
+        users.push({ name: dbName, purpose: 'principal', source: userSource(spec, dbName) });
+      }
+      for (const role of targetRoles) memberships.push({ role, member: dbName });
+    }
+  }
+
+  return sortState({
+    engine: 'neutral',
+    database: policy.warehouse.database,
+    prefix,
+    mode: policy.security.mode,
+    enforcement: options.enforcement,
+    prune: options.prune,
+    ...(policy.security.rotation ? { rotationMaxAgeDays: policy.security.rotation.maxAgeDays } : {}),
+    appLogins,
+    logins,
+    users,
+    roles,
+    schemas,
+    memberships,
+    permissions,
+  });
+}

@@ -1,0 +1,55 @@
+import { EngineName } from './types';
+
+/**
+ * Every name pmgrants creates is derived here, so validation can check lengths and collisions
+ * before any SQL exists. Names start with the managed prefix: that is how ownership is recognised.
+ */
+export const names = {
+  schemaOwner: (prefix: string, app: string) => `${prefix}${app}_owner`,
+  appPersona: (prefix: string, app: string, persona: string) => `${prefix}${app}_${persona}`,
+  warehousePersona: (prefix: string, persona: string) => `${prefix}${persona}`,
+  appLogin: (prefix: string, app: string) => `${prefix}${app}_app`,
+  sharedLogin: (prefix: string) => `${prefix}shared`,
+};
+
+/** Identifier limits: sysname is nvarchar(128); PostgreSQL's NAMEDATALEN-1 is 63 bytes. */
+export function identifierLimit(engine: EngineName): { max: number; unit: 'characters' | 'bytes' } {
+  return engine === 'postgres' ? { max: 63, unit: 'bytes' } : { max: 128, unit: 'characters' };
+}
+
+export function identifierLength(engine: EngineName, name: string): number {
+  return engine === 'postgres' ? Buffer.byteLength(name, 'utf8') : [...name].length;
+}
+
+/** SQL Server compares names case-insensitively under the default collation; PostgreSQL quoted names do not. */
+export function nameKey(engine: EngineName, name: string): string {
+  return engine === 'postgres' ? name : name.toLowerCase();
+}
+
+/** Names an app schema may not take. */
+export function isReservedSchema(engine: EngineName, schema: string): boolean {
+  const s = schema.toLowerCase();
+  if (engine === 'postgres') return s === 'public' || s === 'information_schema' || s.startsWith('pg_');
+  return [
+    'dbo',
+    'guest',
+    'sys',
+    'information_schema',
+    'db_owner',
+    'db_accessadmin',
+    'db_securityadmin',
+    'db_ddladmin',
+    'db_backupoperator',
+    'db_datareader',
+    'db_datawriter',
+    'db_denydatareader',
+    'db_denydatawriter',
+  ].includes(s);
+}
+
+/** Names a principal may not take (built-in principals and fixed roles). */
+export function isReservedPrincipal(engine: EngineName, name: string): boolean {
+  const s = name.toLowerCase();
+  if (engine === 'postgres') return s === 'public' || s === 'postgres' || s.startsWith('pg_');
+  return ['sa', 'public', 'dbo', 'guest', 'sys', 'information_schema'].includes(s) || s.startsWith('##') || s.startsWith('db_');
+}

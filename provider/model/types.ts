@@ -1,0 +1,184 @@
+/**
+ * Plain data only. The policy as the user wrote it (after overlay and validation), and the
+ * security state that both compile (desired) and an engine's inspect (actual) produce.
+ */
+
+export type EngineName = 'sqlserver' | 'azure-sql' | 'postgres';
+export type SecurityMode = 'system_managed' | 'single_account';
+export type PrincipalKind =
+  | 'sql-login'
+  | 'entra-user'
+  | 'entra-group'
+  | 'entra-app'
+  | 'windows-user'
+  | 'windows-group';
+export type SourceVisibility = 'open' | 'closed';
+
+/** Rights a persona can carry, on an app's schema. The fixed vocabulary of custom personas. */
+export const RIGHTS = [
+  'select',
+  'insert',
+  'update',
+  'delete',
+  'execute',
+  'references',
+  'view-definition',
+  'alter',
+  'create-objects',
+] as const;
+export type Right = (typeof RIGHTS)[number];
+
+export interface PrincipalSpec {
+  kind: PrincipalKind;
+  /** Name in the database; defaults to the principal's key. */
+  name?: string;
+  /** Entra object id (required for entra-* kinds). */
+  objectId?: string;
+  description?: string;
+}
+
+export interface AppSpec {
+  schema: string;
+  source: SourceVisibility;
+  ownerTeam?: string;
+  description?: string;
+}
+
+export interface PersonaSpec {
+  description?: string;
+  /** 'app': one role per app; 'warehouse': one role with the rights on every app. */
+  scope: 'app' | 'warehouse';
+  rights: Right[];
+  /** Extra rights on apps whose source is open (seed 003: general users may read the code). */
+  openSourceRights?: Right[];
+  /** Personas whose membership this persona may manage (on the same app, or on every app). */
+  manages?: string[];
+}
+
+export interface GrantSpec {
+  persona: string;
+  to: string[];
+  /** App keys, or ["*"] for every app. Absent for warehouse-scoped personas. */
+  apps?: string[];
+}
+
+export interface Guardrails {
+  forbidModes?: SecurityMode[];
+  groupsOnly?: boolean;
+  forbidWildcardFor?: string[];
+  requireOwnerTeam?: boolean;
+}
+
+export interface PolicyOptions {
+  /** Prefix of every name pmgrants creates; also how it recognises what it owns. */
+  prefix: string;
+  /** authoritative: revoke what the policy no longer says (within the managed scope). additive: never revoke. */
+  enforcement: 'authoritative' | 'additive';
+  /** Drop owned principals that the policy no longer names. */
+  prune: boolean;
+}
+
+export interface Policy {
+  apiVersion: 'pmgrants/v1';
+  warehouse: { engine: EngineName; database: string; server?: string; port?: number };
+  security: { mode: SecurityMode; rotation?: { maxAgeDays: number } };
+  principals: Record<string, PrincipalSpec>;
+  apps: Record<string, AppSpec>;
+  personas?: Record<string, PersonaSpec>;
+  grants: GrantSpec[];
+  options?: Partial<PolicyOptions>;
+  guardrails?: Guardrails;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Security state: what compile wants and inspect finds, keyed the same way.
+// ---------------------------------------------------------------------------------------------
+
+/** Why a principal exists; drives naming, comments and safety checks. */
+export type PrincipalPurpose =
+  | 'app-login' // system_managed: one login per app, generated password
+  | 'shared-login' // single_account: one login for every app, generated password
+  | 'schema-owner' // owns one app schema, never logs in
+  | 'persona' // one role per (persona, app) or per warehouse persona
+  | 'principal'; // a person, group or application from the policy's principals
+
+export interface Login {
+  name: string;
+  purpose: 'app-login' | 'shared-login';
+  app?: string;
+  /** Generated logins always get a CSPRNG password delivered as a secret, never a literal. */
+  password: 'generated';
+}
+
+export type UserSource =
+  | { type: 'login'; login: string }
+  | { type: 'external'; objectId?: string; kind: PrincipalKind }
+  | { type: 'windows'; kind: PrincipalKind }
+  | { type: 'sql-login'; login: string };
+
+export interface User {
+  name: string;
+  purpose: PrincipalPurpose;
+  source: UserSource;
+  app?: string;
+}
+
+export interface Role {
+  name: string;
+  purpose: 'schema-owner' | 'persona';
+  app?: string;
+  persona?: string;
+}
+
+export interface Schema {
+  name: string;
+  owner: string;
+  app: string;
+}
+
+export interface Membership {
+  role: string;
+  member: string;
+  /** PostgreSQL's WITH ADMIN OPTION (member may manage the role's membership). */
+  admin?: boolean;
+}
+
+export type Securable =
+  | { type: 'database' }
+  | { type: 'schema'; name: string }
+  | { type: 'role'; name: string }
+  /** Engine-specific securables (e.g. PostgreSQL's "all tables in schema"), keyed by kind and name. */
+  | { type: 'engine'; kind: string; name: string; forRole?: string };
+
+export interface Permission {
+  grantee: string;
+  on: Securable;
+  /** Neutral right (compile) or engine privilege name (after an engine realises it). */
+  privilege: string;
+  effect: 'GRANT' | 'DENY';
+  withGrantOption: boolean;
+}
+
+export interface SecurityState {
+  engine: EngineName | 'neutral';
+  database: string;
+  logins: Login[];
+  users: User[];
+  roles: Role[];
+  schemas: Schema[];
+  memberships: Membership[];
+  permissions: Permission[];
+}
+
+/** What compile produces: the wanted state plus what the diff needs to know about scope. */
+export interface DesiredState extends SecurityState {
+  prefix: string;
+  mode: SecurityMode;
+  enforcement: 'authoritative' | 'additive';
+  prune: boolean;
+  rotationMaxAgeDays?: number;
+  /** App key -> the login its transformations connect with (system_managed: its own; single_account: the shared one). */
+  appLogins: Record<string, string>;
+}
+
+export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true };

@@ -1,0 +1,77 @@
+import { Login, Membership, Permission, Role, Schema, User } from '../model/types';
+
+/** A change is data. Engines render it; formatters print it. */
+export type Change =
+  | { kind: 'create-login'; login: Login }
+  | { kind: 'rotate-password'; login: string; reason: 'age' | 'forced' }
+  | { kind: 'drop-login'; login: string }
+  | { kind: 'create-user'; user: User }
+  | { kind: 'drop-user'; user: string }
+  | { kind: 'create-role'; role: Role }
+  | { kind: 'drop-role'; role: string }
+  | { kind: 'create-schema'; schema: Schema }
+  | { kind: 'alter-schema-owner'; schema: string; from: string; to: string }
+  | { kind: 'add-member'; membership: Membership }
+  | { kind: 'drop-member'; membership: Membership }
+  | { kind: 'grant'; permission: Permission }
+  | { kind: 'revoke'; permission: Permission };
+
+export type ChangeKind = Change['kind'];
+
+/** Apply order: create before use, revoke before grant (so a changed effect never clobbers), drops last. */
+export const CHANGE_ORDER: readonly ChangeKind[] = [
+  'create-login',
+  'rotate-password',
+  'create-user',
+  'create-role',
+  'create-schema',
+  'alter-schema-owner',
+  'revoke',
+  'drop-member',
+  'grant',
+  'add-member',
+  'drop-role',
+  'drop-user',
+  'drop-login',
+];
+
+export interface Plan {
+  database: string;
+  engine: string;
+  changes: Change[];
+  /** Things the diff noticed but will not do (e.g. a managed role that still owns a schema). */
+  warnings: string[];
+}
+
+/** Which app a change belongs to, for grouping in review output. */
+export function changeApp(change: Change, roleApps: ReadonlyMap<string, string>): string | undefined {
+  switch (change.kind) {
+    case 'create-login':
+      return change.login.app;
+    case 'create-user':
+      return change.user.app;
+    case 'create-role':
+      return change.role.app;
+    case 'create-schema':
+      return change.schema.app;
+    case 'add-member':
+    case 'drop-member':
+      return roleApps.get(change.membership.role);
+    case 'grant':
+    case 'revoke':
+      return roleApps.get(change.permission.grantee) ?? (change.permission.on.type === 'role' ? roleApps.get(change.permission.on.name) : undefined);
+    case 'rotate-password':
+    case 'drop-login':
+      return roleApps.get(change.login);
+    case 'drop-user':
+      return roleApps.get(change.user);
+    case 'drop-role':
+      return roleApps.get(change.role);
+    case 'alter-schema-owner':
+      return roleApps.get(change.to);
+    default: {
+      const never: never = change;
+      throw new Error(`unknown change ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { securableKey } from '../model/state';
+import { Permission, Securable, User } from '../model/types';
+import { Change } from './change';
+
+export type Sign = '+' | '-' | '~';
+
+export function securableText(s: Securable): string {
+  switch (s.type) {
+    case 'database':
+      return 'database';
+    case 'schema':
+      return `schema ${s.name}`;
+    case 'role':
+      return `role ${s.name}`;
+    case 'engine':
+      return securableKey(s).replace(/:/g, ' ');
+  }
+}
+
+function permissionText(p: Permission): string {
+  const what = p.privilege === 'manage-membership' ? 'manage membership of' : `${p.privilege} on`;
+  const target = p.privilege === 'manage-membership' && p.on.type === 'role' ? p.on.name : securableText(p.on);
+  return `${p.effect === 'DENY' ? 'DENY ' : ''}${what} ${target} to ${p.grantee}${p.withGrantOption ? ' (with grant option)' : ''}`;
+}
+
+function userText(u: User): string {
+  switch (u.source.type) {
+    case 'login':
+      return `user ${u.name} for login ${u.source.login}`;
+    case 'sql-login':
+      return `user ${u.name} for existing SQL login ${u.source.login}`;
+    case 'external':
+      return `user ${u.name} from Entra (${u.source.kind}${u.source.objectId ? `, object id ${u.source.objectId}` : ''})`;
+    case 'windows':
+      return `user ${u.name} for Windows ${u.source.kind === 'windows-group' ? 'group' : 'user'}`;
+  }
+}
+
+/** One line per change, terraform-style: the sign says create (+), change (~) or remove (-). Never a secret. */
+export function describeChange(c: Change): { sign: Sign; text: string } {
+  switch (c.kind) {
+    case 'create-login':
+      return { sign: '+', text: `login ${c.login.name} (${c.login.purpose}${c.login.app ? ` for ${c.login.app}` : ''}; password generated, delivered as a secret)` };
+    case 'rotate-password':
+      return { sign: '~', text: `login ${c.login}: rotate password (${c.reason === 'age' ? 'older than the rotation age' : 'requested'})` };
+    case 'drop-login':
+      return { sign: '-', text: `login ${c.login}` };
+    case 'create-user':
+      return { sign: '+', text: userText(c.user) };
+    case 'drop-user':
+      return { sign: '-', text: `user ${c.user}` };
+    case 'create-role':
+      return { sign: '+', text: `role ${c.role.name} (${c.role.purpose === 'schema-owner' ? `owner of ${c.role.app}'s schema, no login` : `persona ${c.role.persona}${c.role.app ? ` on ${c.role.app}` : ', every app'}`})` };
+    case 'drop-role':
+      return { sign: '-', text: `role ${c.role}` };
+    case 'create-schema':
+      return { sign: '+', text: `schema ${c.schema.name} owned by ${c.schema.owner}` };
+    case 'alter-schema-owner':
+      return { sign: '~', text: `schema ${c.schema}: owner ${c.from} -> ${c.to}` };
+    case 'add-member':
+      return { sign: '+', text: `member ${c.membership.member} of ${c.membership.role}${c.membership.admin ? ' (with admin option)' : ''}` };
+    case 'drop-member':
+      return { sign: '-', text: `member ${c.membership.member} of ${c.membership.role}` };
+    case 'grant':
+      return { sign: '+', text: `grant ${permissionText(c.permission)}` };
+    case 'revoke':
+      return { sign: '-', text: `revoke ${permissionText(c.permission)}` };
+    default: {
+      const never: never = c;
+      throw new Error(`unknown change ${JSON.stringify(never)}`);
+    }
+  }
+}

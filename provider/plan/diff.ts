@@ -1,0 +1,153 @@
+import { membershipKey, permissionKey } from '../model/state';
+import { DesiredState, Login, Membership, Permission, SecurityState } from '../model/types';
+import { CHANGE_ORDER, Change, Plan } from './change';
+
+/** What the live database holds, as an engine's inspect reports it. */
+export interface ActualState extends SecurityState {
+  /** Names of principals pmgrants created (prefix + marker); only these are ever dropped. */
+  managed: string[];
+  /** Password age of generated logins, ISO timestamps by login name (when the engine can tell). */
+  passwordSetAt?: Record<string, string>;
+}
+
+export interface DiffOptions {
+  /** Clock for rotation by age; a parameter so the diff stays pure. */
+  now?: Date;
+  /** Logins whose password must be rotated now (pmgrants rotate). */
+  rotate?: string[];
+}
+
+/**
+ * (desired, actual) -> ordered changes. Pure. Authoritative within the managed scope: a grant or
+ * membership is revoked only when it concerns a principal pmgrants manages; additive enforcement
+ * never revokes or drops. Principals pmgrants did not create are never altered or dropped.
+ */
+export function diffState(desired: DesiredState, actual: ActualState, options: DiffOptions = {}): Plan {
+  const changes: Change[] = [];
+  const warnings: string[] = [];
+  const managed = new Set(actual.managed);
+  const authoritative = desired.enforcement === 'authoritative';
+
+  const actualLogins = new Map(actual.logins.map((l) => [l.name, l]));
+  const actualUsers = new Map(actual.users.map((u) => [u.name, u]));
+  const actualRoles = new Map(actual.roles.map((r) => [r.name, r]));
+  const actualSchemas = new Map(actual.schemas.map((s) => [s.name, s]));
+  const desiredLogins = new Set(desired.logins.map((l) => l.name));
+  const desiredUsers = new Set(desired.users.map((u) => u.name));
+  const desiredRoles = new Set(desired.roles.map((r) => r.name));
+
+  // Principals and schemas.
+  for (const login of desired.logins) {
+    if (!actualLogins.has(login.name)) changes.push({ kind: 'create-login', login });
+    else if (needsRotation(login, actual, desired, options)) {
+      changes.push({ kind: 'rotate-password', login: login.name, reason: options.rotate?.includes(login.name) ? 'forced' : 'age' });
+    }
+  }
+  for (const user of desired.users) {
+    if (!actualUsers.has(user.name)) changes.push({ kind: 'create-user', user });
+  }
+  for (const role of desired.roles) {
+    if (!actualRoles.has(role.name)) {
+      if (actualUsers.has(role.name) && !managed.has(role.name)) {
+        warnings.push(`"${role.name}" exists as a principal pmgrants does not manage; not creating role over it`);
+        continue;
+      }
+      changes.push({ kind: 'create-role', role });
+    }
+  }
+  for (const schema of desired.schemas) {
+    const live = actualSchemas.get(schema.name);
+    if (!live) changes.push({ kind: 'create-schema', schema });
+    else if (live.owner !== schema.owner) changes.push({ kind: 'alter-schema-owner', schema: schema.name, from: live.owner, to: schema.owner });
+  }
+
+  // Permissions: keyed by grantee+securable+privilege; effect and grant option are fields.
+  const inScope = (grantee: string) => managed.has(grantee);
+  const actualPerms = new Map(actual.permissions.map((p) => [permissionKey(p), p]));
+  const desiredPerms = new Map(desired.permissions.map((p) => [permissionKey(p), p]));
+  for (const [key, want] of desiredPerms) {
+    const have = actualPerms.get(key);
+    if (!have) changes.push({ kind: 'grant', permission: want });
+    else if (have.effect !== want.effect || have.withGrantOption !== want.withGrantOption) {
+      if (authoritative) changes.push({ kind: 'revoke', permission: have });
+      changes.push({ kind: 'grant', permission: want });
+    }
+  }
+  if (authoritative) {
+    for (const [key, have] of actualPerms) {
+      if (!desiredPerms.has(key) && inScope(have.grantee)) changes.push({ kind: 'revoke', permission: have });
+    }
+  }
+
+  // Memberships: authoritative on managed roles, and on managed members' membership anywhere.
+  const actualMembers = new Map(actual.memberships.map((m) => [membershipKey(m), m]));
+  const desiredMembers = new Map(desired.memberships.map((m) => [membershipKey(m), m]));
+  for (const [key, want] of desiredMembers) {
+    const have = actualMembers.get(key);
+    if (!have) changes.push({ kind: 'add-member', membership: want });
+    else if (Boolean(have.admin) !== Boolean(want.admin)) {
+      if (authoritative) changes.push({ kind: 'drop-member', membership: have });
+      changes.push({ kind: 'add-member', membership: want });
+    }
+  }
+  if (authoritative) {
+    for (const [key, have] of actualMembers) {
+      if (!desiredMembers.has(key) && (managed.has(have.role) || managed.has(have.member))) {
+        changes.push({ kind: 'drop-member', membership: have });
+      }
+    }
+  }
+
+  // Drops: only managed principals, only when pruning, never a role that still owns a schema.
+  if (authoritative && desired.prune) {
+    for (const role of actual.roles) {
+      if (desiredRoles.has(role.name) || !managed.has(role.name)) continue;
+      const owned = actual.schemas.find((s) => s.owner === role.name);
+      if (owned) {
+        warnings.push(`role "${role.name}" is no longer in the policy but still owns schema "${owned.name}"; it is kept (move or drop the schema, then plan again)`);
+        continue;
+      }
+      changes.push({ kind: 'drop-role', role: role.name });
+    }
+    for (const user of actual.users) {
+      if (desiredUsers.has(user.name) || !managed.has(user.name)) continue;
+      changes.push({ kind: 'drop-user', user: user.name });
+    }
+    for (const login of actual.logins) {
+      if (desiredLogins.has(login.name) || !managed.has(login.name)) continue;
+      changes.push({ kind: 'drop-login', login: login.name });
+    }
+  }
+  return { database: desired.database, engine: desired.engine, changes: orderChanges(changes), warnings };
+}
+
+function needsRotation(login: Login, actual: ActualState, desired: DesiredState, options: DiffOptions): boolean {
+  if (options.rotate?.includes(login.name)) return true;
+  const setAt = actual.passwordSetAt?.[login.name];
+  if (!desired.rotationMaxAgeDays || !setAt || !options.now) return false;
+  const ageDays = (options.now.getTime() - new Date(setAt).getTime()) / 86_400_000;
+  return ageDays > desired.rotationMaxAgeDays;
+}
+
+/** Stable order: by phase, then by the order the diff produced them (itself sorted by key). */
+export function orderChanges(changes: Change[]): Change[] {
+  const rank = new Map(CHANGE_ORDER.map((k, i) => [k, i]));
+  return changes
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => rank.get(a.c.kind)! - rank.get(b.c.kind)! || a.i - b.i)
+    .map((x) => x.c);
+}
+
+export function summarize(changes: readonly Change[]): { create: number; update: number; drop: number } {
+  let create = 0;
+  let update = 0;
+  let drop = 0;
+  for (const c of changes) {
+    if (c.kind.startsWith('create') || c.kind === 'grant' || c.kind === 'add-member') create++;
+    else if (c.kind.startsWith('drop') || c.kind === 'revoke') drop++;
+    else update++;
+  }
+  return { create, update, drop };
+}
+
+export type { Membership, Permission };

@@ -1,0 +1,44 @@
+import { Diagnostic, hasErrors, sortDiagnostics } from '../diagnostics/diagnostic';
+import { Policy } from '../model/types';
+import { applyOverlay, compositeLocator, restrictApps, StackFile } from './overlay';
+import { semanticDiagnostics } from './rules';
+import { locatorFor, schemaDiagnostics } from './schema';
+import { SourceFile } from './source';
+
+export interface CheckedPolicy {
+  /** The policy to compile: overlay merged, the stack's app subset applied. Undefined when there are errors. */
+  policy: Policy | undefined;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * The whole validation, pure: base policy (+ stack overlay) -> policy + every diagnostic at once.
+ * Schema errors and semantic rules are both reported when the shape allows the rules to run.
+ */
+export function checkPolicy(base: SourceFile, stack?: SourceFile): CheckedPolicy {
+  const diagnostics: Diagnostic[] = [];
+  if (stack) diagnostics.push(...schemaDiagnostics('stack', stack.value, locatorFor(stack)));
+  if (hasErrors(diagnostics)) return { policy: undefined, diagnostics: sortDiagnostics(diagnostics) };
+
+  const merged = stack ? applyOverlay(base.value, stack.value as StackFile) : base.value;
+  const locate = compositeLocator(base, stack);
+  const schemaProblems = schemaDiagnostics('policy', merged, locate);
+  diagnostics.push(...schemaProblems);
+  if (schemaProblems.length > 0) {
+    return { policy: undefined, diagnostics: sortDiagnostics(diagnostics) };
+  }
+  const policy = withDefaults(merged as Policy);
+  diagnostics.push(...semanticDiagnostics(policy, locate));
+  const restricted = restrictApps(policy, stack);
+  diagnostics.push(...restricted.diagnostics);
+  const sorted = sortDiagnostics(diagnostics);
+  return { policy: hasErrors(sorted) ? undefined : restricted.policy, diagnostics: sorted };
+}
+
+function withDefaults(p: Policy): Policy {
+  const apps = Object.fromEntries(Object.entries(p.apps).map(([k, a]) => [k, { ...a, source: a.source ?? 'closed' }]));
+  const personas = p.personas
+    ? Object.fromEntries(Object.entries(p.personas).map(([k, s]) => [k, { ...s, scope: s.scope ?? 'app' }]))
+    : undefined;
+  return { ...p, principals: p.principals ?? {}, apps, ...(personas ? { personas } : {}) };
+}

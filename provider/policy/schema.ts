@@ -1,0 +1,158 @@
+import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
+import policySchema from '../../schemas/policy.schema.json';
+import stackSchema from '../../schemas/stack.schema.json';
+import { Diagnostic, RuleId, didYouMean } from '../diagnostics/diagnostic';
+import { SourceFile, fromPointer, PathSegment } from './source';
+
+let compiled: { policy: ValidateFunction; stack: ValidateFunction } | undefined;
+
+function validators() {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    ajv.addSchema(policySchema, 'policy.schema.json');
+    compiled = {
+      policy: ajv.getSchema('policy.schema.json')!,
+      stack: ajv.compile(stackSchema),
+    };
+  }
+  return compiled;
+}
+
+/** Where a schema error should point: a file, and the JSON path inside the merged document. */
+export type Locator = (path: readonly PathSegment[], key?: boolean) => { file: string; line: number; column: number };
+
+export function locatorFor(source: SourceFile): Locator {
+  return (path, key) => {
+    const p = source.locate(path, key) ?? { line: 1, column: 1 };
+    return { file: source.file, ...p };
+  };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `"${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  return String(value);
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let v: unknown = root;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[seg];
+  }
+  return v;
+}
+
+const PATTERN_HELP: Record<string, string> = {
+  '^[a-z][a-z0-9_-]*$': "lowercase letters, digits, '-' and '_', starting with a letter",
+  '^[a-z][a-z0-9_]{0,14}_$': "lowercase letters, digits and '_', at most 16 characters, ending in '_'",
+  '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$': 'a GUID such as 6f1c2d3e-0000-4000-8000-000000000001',
+  '^[A-Za-z0-9._-]+$': 'a host name',
+};
+
+/**
+ * Run ajv and turn its errors into diagnostics: one per path, in the project's own codes,
+ * pointing at the YAML node (or key) the error is about.
+ */
+export function schemaDiagnostics(kind: 'policy' | 'stack', value: unknown, locate: Locator): Diagnostic[] {
+  const validate = validators()[kind];
+  if (validate(value)) return [];
+  const errors = (validate.errors ?? []) as ErrorObject[];
+  // anyOf branches produce one error each; report the anyOf once instead.
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const out = new Map<string, Diagnostic>();
+  for (const e of errors) {
+    if (anyOfPaths.has(e.instancePath) && e.keyword !== 'anyOf') continue;
+    if (e.keyword === 'if') continue;
+    const path = fromPointer(e.instancePath);
+    const value2 = valueAt(value, path);
+    let code: RuleId = 'invalid-value';
+    let message: string;
+    let hint: string | undefined;
+    let where = path as PathSegment[];
+    let atKey = false;
+    const field = path.length ? path.join('.') : 'the document';
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const prop = String(e.params.additionalProperty);
+        code = 'unknown-property';
+        const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+        const near = didYouMean(prop, known);
+        message = `unknown property "${prop}"${near ? ` (did you mean "${near}"?)` : ''}`;
+        if (!near && known.length) hint = `allowed here: ${known.filter((k) => k !== '$schema').join(', ')}`;
+        where = [...path, prop];
+        atKey = true;
+        break;
+      }
+      case 'required':
+        code = 'missing-property';
+        message = `${field === 'the document' ? 'the policy' : field} needs "${e.params.missingProperty}"`;
+        break;
+      case 'type':
+        code = 'invalid-type';
+        message = `${field} must be ${e.params.type === 'object' ? 'a mapping' : e.params.type === 'array' ? 'a list' : `a ${e.params.type}`}, not ${describe(value2)}`;
+        break;
+      case 'enum': {
+        const allowed = (e.params.allowedValues as unknown[]).map(String);
+        const near = typeof value2 === 'string' ? didYouMean(value2, allowed) : undefined;
+        message = `${field} is ${describe(value2)}; allowed: ${allowed.join(', ')}${near ? ` (did you mean "${near}"?)` : ''}`;
+        break;
+      }
+      case 'const':
+        if (e.instancePath === '/apiVersion') {
+          code = 'api-version';
+          message = `apiVersion is ${describe(value2)}; this version of pmgrants reads pmgrants/v1`;
+        } else {
+          message = `${field} must be ${JSON.stringify(e.params.allowedValue)}`;
+        }
+        break;
+      case 'pattern':
+        message = `${field} is ${describe(value2)}; it must be ${PATTERN_HELP[String(e.params.pattern)] ?? `like ${e.params.pattern}`}`;
+        break;
+      case 'propertyNames': {
+        const name = String(e.params.propertyName);
+        message = `name "${name}" under ${field} must be ${PATTERN_HELP['^[a-z][a-z0-9_-]*$']} (at most 100 characters)`;
+        where = [...path, name];
+        atKey = true;
+        break;
+      }
+      case 'anyOf':
+        message = `${field} is ${describe(value2)}; it must be an app key (${PATTERN_HELP['^[a-z][a-z0-9_-]*$']}) or "*"`;
+        break;
+      case 'minLength':
+        message = `${field} must not be empty`;
+        break;
+      case 'maxLength':
+        message = `${field} is longer than ${e.params.limit} characters`;
+        break;
+      case 'minimum':
+      case 'maximum':
+        message = `${field} is ${describe(value2)}; it must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${e.params.limit}`;
+        break;
+      case 'minItems':
+        message = `${field} must list at least ${e.params.limit} item${e.params.limit === 1 ? '' : 's'}`;
+        break;
+      case 'uniqueItems':
+        message = `${field} lists the same item twice (items ${e.params.j} and ${e.params.i})`;
+        break;
+      default:
+        message = `${field} ${e.message ?? 'is invalid'}`;
+    }
+    const key = `${where.join('/')}\u0000${code}`;
+    if (out.has(key)) continue;
+    const loc = locate(where, atKey);
+    out.set(key, {
+      code,
+      severity: 'error',
+      message,
+      file: loc.file,
+      line: loc.line,
+      column: loc.column,
+      path: '/' + where.map(String).join('/'),
+      ...(hint ? { hint } : {}),
+    });
+  }
+  return [...out.values()].map((d) => (d.path === '/' ? { ...d, path: '' } : d));
+}

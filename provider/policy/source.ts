@@ -1,0 +1,135 @@
+import { Document, LineCounter, Node, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { Diagnostic, RuleId } from '../diagnostics/diagnostic';
+
+/** Largest policy or overlay file accepted, in bytes. 20,000 grants take about 2 MB. */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** Alias expansion limit: a YAML bomb fails fast instead of eating memory. */
+export const MAX_ALIAS_COUNT = 100;
+
+export type PathSegment = string | number;
+
+/** A parsed YAML file: its JS value plus what is needed to point back into the text. */
+export interface SourceFile {
+  file: string;
+  text: string;
+  value: unknown;
+  /** Line and column (1-based) of the node at `path`; key=true points at a mapping key. */
+  locate(path: readonly PathSegment[], key?: boolean): { line: number; column: number } | undefined;
+}
+
+const YAML_CODES: Record<string, RuleId> = {
+  DUPLICATE_KEY: 'yaml-duplicate-key',
+  TAB_AS_INDENT: 'yaml-tab-indent',
+  MULTIPLE_DOCS: 'yaml-multiple-documents',
+};
+
+export function toPointer(path: readonly PathSegment[]): string {
+  return path.length === 0 ? '' : '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+}
+
+export function fromPointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function diag(file: string, code: RuleId, message: string, line = 0, column = 0, hint?: string): Diagnostic {
+  return { code, severity: 'error', message, file, line, column, path: '', ...(hint ? { hint } : {}) };
+}
+
+/**
+ * Parse YAML text with positions. Pure: the caller reads the file. Never throws for bad input;
+ * every problem becomes a diagnostic and `source` is undefined when nothing usable was read.
+ */
+export function parseSource(file: string, text: string): { source?: SourceFile; diagnostics: Diagnostic[] } {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_FILE_BYTES) {
+    return {
+      diagnostics: [
+        diag(
+          file,
+          'file-too-large',
+          `file is ${(bytes / 1048576).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / 1048576} MiB`,
+          0,
+          0,
+          'split the policy or remove generated content',
+        ),
+      ],
+    };
+  }
+  const lineCounter = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+  } catch (e) {
+    return { diagnostics: [diag(file, 'yaml-syntax', `cannot parse YAML: ${(e as Error).message}`)] };
+  }
+  const diagnostics: Diagnostic[] = [];
+  const at = (offset: number) => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  if (!Array.isArray(docs) || docs.length === 0 || docs.every((d) => d.contents === null)) {
+    return { diagnostics: [diag(file, 'empty-policy', 'file holds no YAML document', 1, 1)] };
+  }
+  if (docs.length > 1) {
+    const p = at(docs[1].range[0]);
+    diagnostics.push(
+      diag(file, 'yaml-multiple-documents', `file holds ${docs.length} YAML documents; a policy is one document`, p.line, p.column, "remove the '---' separator"),
+    );
+  }
+  const doc = docs[0];
+  for (const e of doc.errors) {
+    const p = at(e.pos[0]);
+    const code = YAML_CODES[e.code] ?? 'yaml-syntax';
+    const message = e.message.replace(/\s+at line \d+, column \d+.*$/s, '').split('\n')[0];
+    diagnostics.push(diag(file, code, message.charAt(0).toLowerCase() + message.slice(1), p.line, p.column));
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    const message = (e as Error).message;
+    if (/alias/i.test(message)) {
+      return {
+        diagnostics: [
+          diag(file, 'yaml-alias-limit', `aliases expand beyond ${MAX_ALIAS_COUNT} nodes (a YAML bomb?)`, 1, 1, 'write the values out instead of using anchors and aliases'),
+        ],
+      };
+    }
+    return { diagnostics: [diag(file, 'yaml-syntax', `cannot read YAML: ${message}`, 1, 1)] };
+  }
+  if (value === null || value === undefined) {
+    return { diagnostics: [diag(file, 'empty-policy', 'file holds an empty document', 1, 1)] };
+  }
+
+  const locate = (path: readonly PathSegment[], key = false) => {
+    let node: unknown = doc.contents;
+    let keyNode: unknown = undefined;
+    for (const seg of path) {
+      keyNode = undefined;
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+        if (!pair) return positionOf(node);
+        keyNode = pair.key;
+        node = pair.value ?? pair.key;
+      } else if (isSeq(node) && typeof seg === 'number' || (isSeq(node) && /^\d+$/.test(String(seg)))) {
+        const item = (node as { items: unknown[] }).items[Number(seg)];
+        if (item === undefined) return positionOf(node);
+        node = item;
+      } else {
+        return positionOf(node);
+      }
+    }
+    return positionOf(key && keyNode ? keyNode : node);
+  };
+  const positionOf = (n: unknown) => {
+    const range = (n as Node | undefined)?.range;
+    return range ? at(range[0]) : { line: 1, column: 1 };
+  };
+  return { source: { file, text, value, locate }, diagnostics };
+}
