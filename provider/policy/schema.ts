@@ -8,10 +8,10 @@ let compiled: { policy: ValidateFunction; stack: ValidateFunction } | undefined;
 
 function validators() {
   if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-    ajv.addSchema(policySchema, 'policy.schema.json');
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+    ajv.addSchema(policySchema);
     compiled = {
-      policy: ajv.getSchema('policy.schema.json')!,
+      policy: ajv.getSchema(policySchema.$id)!,
       stack: ajv.compile(stackSchema),
     };
   }

@@ -1,0 +1,59 @@
+import { PmgrantsError } from '../../engines/engine';
+import { connectEngine } from '../../engines/registry';
+import { applyRendered, planLive, viewOf } from '../../engines/session';
+import { formatPlan } from '../../plan/format';
+import { CommandSpec } from '../args';
+import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
+import { CliIO, EXIT } from '../io';
+import { defaultSecretsFile, writeSecretsFile } from '../secrets';
+import { redactUrl } from './plan';
+
+export const applySpec: CommandSpec = {
+  name: 'apply',
+  summary: 'make the database match the policy',
+  usage: 'pmgrants apply <policy.yaml> [--stack NAME] [--database-url URL] [--yes] [--secrets-file FILE]',
+  options: {
+    ...POLICY_OPTIONS,
+    ...CONNECTION_OPTIONS,
+    yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation (pipelines)' },
+    'secrets-file': { type: 'string', help: 'where generated passwords are written, mode 0600 (default: $PMGRANTS_SECRETS_FILE or .pmgrants/credentials.json)', placeholder: 'FILE' },
+    help: { type: 'boolean', short: 'h', help: 'show this help' },
+  },
+  details: 'Plans first and shows the plan, then asks (on a terminal) before applying. Everything runs in one\ntransaction under a lock: on any error nothing is applied. Generated passwords are written only to the\nsecrets file, never printed.\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error.',
+};
+
+export async function applyCommand(io: CliIO, values: Record<string, unknown>, positionals: string[], rotate?: string[]): Promise<number> {
+  const policy = loadValidPolicy(io, positionals[0], values);
+  const url = databaseUrl(io, values);
+  const conn = await connectEngine(policy.warehouse.engine, url);
+  try {
+    const rendered = await planLive(conn, policy, rotate ? { rotate } : {});
+    io.out(formatPlan('text', viewOf(rendered, `live: ${redactUrl(url)}`)));
+    if (rendered.plan.changes.length === 0) return EXIT.ok;
+    if (!values.yes) {
+      if (!io.interactive) throw new PmgrantsError('refusing to apply without confirmation: not on a terminal; pass --yes');
+      if (!(await io.confirm(`Apply ${rendered.plan.changes.length} changes to ${policy.warehouse.database}?`))) {
+        io.err('Nothing applied.\n');
+        return EXIT.ok;
+      }
+    }
+    const started = Date.now();
+    let lastReport = 0;
+    const result = await applyRendered(conn, rendered, (done, total) => {
+      const now = Date.now();
+      if (total >= 50 && (now - lastReport > 500 || done === total)) {
+        lastReport = now;
+        io.err(`applying: ${done}/${total} statements\n`);
+      }
+    });
+    const secretsFile = (values['secrets-file'] as string | undefined) ?? defaultSecretsFile(io.env);
+    writeSecretsFile(secretsFile, policy.warehouse.database, result.secrets);
+    io.out(
+      `Applied ${rendered.plan.changes.length} changes (${result.statements} statements, ${result.roundTrips} round trips) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,
+    );
+    if (result.secrets.size) io.out(`${result.secrets.size} generated password${result.secrets.size === 1 ? '' : 's'} written to ${secretsFile} (mode 0600).\n`);
+    return EXIT.ok;
+  } finally {
+    await conn.close();
+  }
+}

@@ -1,0 +1,57 @@
+import { PmgrantsError } from '../../engines/engine';
+import { connectEngine, dialectFor } from '../../engines/registry';
+import { planLive, planOffline, viewOf } from '../../engines/session';
+import { PLAN_FORMATS, formatPlan } from '../../plan/format';
+import { CommandSpec, oneOf } from '../args';
+import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
+import { CliIO, EXIT } from '../io';
+
+export const planSpec: CommandSpec = {
+  name: 'plan',
+  summary: 'show what applying the policy would change',
+  usage: 'pmgrants plan <policy.yaml> [--stack NAME] (--offline | --database-url URL) [--format text|markdown|json] [--detailed-exitcode]',
+  options: {
+    ...POLICY_OPTIONS,
+    ...CONNECTION_OPTIONS,
+    offline: { type: 'boolean', help: 'no database: the full creation plan, as the engine statements it would run' },
+    neutral: { type: 'boolean', help: 'with --offline: the engine-neutral change list, without statements' },
+    format: { type: 'string', short: 'f', help: 'text (default), markdown (for a pull-request comment) or json', placeholder: 'FORMAT' },
+    'detailed-exitcode': { type: 'boolean', help: 'exit 0 when there is nothing to do, 2 when there are changes, 1 on error' },
+    help: { type: 'boolean', short: 'h', help: 'show this help' },
+  },
+  details: 'Passwords never appear in a plan: generated ones are shown as ********.\nExit: 0 ok, 1 policy invalid, 2 usage or connection error (with --detailed-exitcode: 0 no changes, 2 changes, 1 any error).',
+};
+
+export async function planCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  const format = oneOf('format', values.format, PLAN_FORMATS, 'text');
+  if (positionals.length > 1) throw new PmgrantsError(`plan takes one policy file, not ${positionals.length}`);
+  const policy = loadValidPolicy(io, positionals[0], values);
+  let view;
+  if (values.offline || values.neutral) {
+    const rendered = planOffline(policy, values.neutral ? undefined : dialectFor(policy.warehouse.engine));
+    view = viewOf(rendered, 'offline: creation plan against an empty database');
+  } else {
+    const url = databaseUrl(io, values);
+    const conn = await connectEngine(policy.warehouse.engine, url);
+    try {
+      const rendered = await planLive(conn, policy);
+      view = viewOf(rendered, `live: ${redactUrl(url)}`);
+    } finally {
+      await conn.close();
+    }
+  }
+  io.out(formatPlan(format, view));
+  if (values['detailed-exitcode']) return view.plan.changes.length > 0 ? 2 : EXIT.ok;
+  return EXIT.ok;
+}
+
+/** Show where we connected without the password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '********';
+    return `${u.protocol}//${u.username ? `${u.username}${u.password ? ':' + u.password : ''}@` : ''}${u.host}${u.pathname}`;
+  } catch {
+    return '(connection string)';
+  }
+}

@@ -1,0 +1,42 @@
+import { compilePolicy } from '../../model/compile';
+import { PmgrantsError } from '../../engines/engine';
+import { didYouMean } from '../../diagnostics/diagnostic';
+import { CommandSpec } from '../args';
+import { CONNECTION_OPTIONS, POLICY_OPTIONS, loadValidPolicy } from '../common';
+import { CliIO } from '../io';
+import { applyCommand, applySpec } from './apply';
+
+export const rotateSpec: CommandSpec = {
+  name: 'rotate',
+  summary: "generate new passwords for apps' logins now",
+  usage: 'pmgrants rotate <policy.yaml> <app>... | --all [--database-url URL] [--yes] [--secrets-file FILE]',
+  options: {
+    ...POLICY_OPTIONS,
+    ...CONNECTION_OPTIONS,
+    all: { type: 'boolean', help: 'rotate every generated login' },
+    yes: applySpec.options.yes,
+    'secrets-file': applySpec.options['secrets-file'],
+    help: { type: 'boolean', short: 'h', help: 'show this help' },
+  },
+  details: 'Rotation is an apply that also replaces the named logins\' passwords (plus anything else the plan holds).\nIn single_account mode every app shares one login.',
+};
+
+export async function rotateCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  const [file, ...apps] = positionals;
+  const policy = loadValidPolicy(io, file, values);
+  const desired = compilePolicy(policy);
+  let logins: string[];
+  if (values.all) logins = desired.logins.map((l) => l.name);
+  else {
+    if (apps.length === 0) throw new PmgrantsError('name the apps whose login to rotate, or pass --all');
+    logins = apps.map((a) => {
+      const login = desired.appLogins[a];
+      if (!login) {
+        const near = didYouMean(a, Object.keys(desired.appLogins));
+        throw new PmgrantsError(`unknown app "${a}"${near ? ` (did you mean "${near}"?)` : ''}`);
+      }
+      return login;
+    });
+  }
+  return applyCommand(io, values, [file], [...new Set(logins)]);
+}

@@ -1,0 +1,39 @@
+import { DIAGNOSTIC_FORMATS, formatDiagnostics } from '../../diagnostics/format';
+import { hasErrors } from '../../diagnostics/diagnostic';
+import { loadPolicy } from '../../policy/load';
+import { CommandSpec, oneOf } from '../args';
+import { POLICY_OPTIONS } from '../common';
+import { CliIO, EXIT } from '../io';
+import { PmgrantsError } from '../../engines/engine';
+
+export const validateSpec: CommandSpec = {
+  name: 'validate',
+  summary: 'check a policy (and a stack overlay) against the schema and the rules',
+  usage: 'pmgrants validate <policy.yaml>... [--stack NAME] [--format text|json|github|sarif]',
+  options: {
+    ...POLICY_OPTIONS,
+    format: { type: 'string', short: 'f', help: 'text (default), json, github (Actions annotations) or sarif', placeholder: 'FORMAT' },
+    quiet: { type: 'boolean', short: 'q', help: 'print only errors' },
+    help: { type: 'boolean', short: 'h', help: 'show this help' },
+  },
+  details: 'Every problem is reported at once as  file:line:col severity rule-id message.\nExit: 0 valid (warnings allowed), 1 invalid, 2 usage error.',
+};
+
+export async function validateCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  const format = oneOf('format', values.format, DIAGNOSTIC_FORMATS, 'text');
+  if (positionals.length === 0) throw new PmgrantsError('validate needs at least one policy file');
+  let invalid = false;
+  const all = [];
+  const sources = new Map<string, string>();
+  for (const file of positionals) {
+    const loaded = loadPolicy(file, { stack: values.stack as string | undefined, stacksDir: values['stacks-dir'] as string | undefined });
+    invalid ||= hasErrors(loaded.diagnostics);
+    for (const [k, v] of loaded.sources) sources.set(k, v);
+    all.push(...loaded.diagnostics.filter((d) => (values.quiet ? d.severity === 'error' : true)));
+  }
+  const text = formatDiagnostics(format, all, sources);
+  if (format === 'text' && !invalid && all.length === 0) {
+    io.out(`${positionals.join(', ')}: valid${values.stack ? ` with stack ${String(values.stack)}` : ''}\n`);
+  } else io.out(text);
+  return invalid ? EXIT.invalid : EXIT.ok;
+}

@@ -1,0 +1,43 @@
+import { hasErrors } from '../diagnostics/diagnostic';
+import { formatText } from '../diagnostics/format';
+import { PmgrantsError } from '../engines/engine';
+import { loadPolicy } from '../policy/load';
+import { Policy } from '../model/types';
+import { CliIO, EXIT } from './io';
+import { OptionSpec } from './args';
+
+export const POLICY_OPTIONS: Record<string, OptionSpec> = {
+  stack: { type: 'string', short: 's', help: 'merge stacks/NAME.yaml onto the policy', placeholder: 'NAME' },
+  'stacks-dir': { type: 'string', help: 'where stack overlays live (default: ./stacks, then next to the policy)', placeholder: 'DIR' },
+};
+
+export const CONNECTION_OPTIONS: Record<string, OptionSpec> = {
+  'database-url': {
+    type: 'string',
+    help: 'connection URL of the warehouse (default: $PMGRANTS_DATABASE_URL); prefer the variable, a URL on the command line is visible to other users',
+    placeholder: 'URL',
+  },
+};
+
+export class PolicyInvalid extends Error {}
+
+/** Load and validate; print diagnostics (errors and warnings) to stderr; throw when invalid. */
+export function loadValidPolicy(io: CliIO, file: string | undefined, values: Record<string, unknown>): Policy {
+  if (!file) throw new PmgrantsError('missing the policy file argument');
+  const loaded = loadPolicy(file, { stack: values.stack as string | undefined, stacksDir: values['stacks-dir'] as string | undefined });
+  const shown = loaded.diagnostics.filter((d) => d.severity !== 'info');
+  if (hasErrors(loaded.diagnostics) || !loaded.policy) {
+    io.err(formatText(loaded.diagnostics, loaded.sources));
+    throw new PolicyInvalid();
+  }
+  if (shown.length) io.err(formatText(shown, loaded.sources));
+  return loaded.policy;
+}
+
+export function databaseUrl(io: CliIO, values: Record<string, unknown>): string {
+  const url = (values['database-url'] as string | undefined) ?? io.env.PMGRANTS_DATABASE_URL;
+  if (!url) throw new PmgrantsError('no database to connect to: pass --database-url or set PMGRANTS_DATABASE_URL (or use --offline to print the creation plan)');
+  return url;
+}
+
+export { EXIT };

@@ -1,0 +1,92 @@
+import { PmgrantsError } from '../engines/engine';
+import { CommandSpec, commandHelp, parseCommandArgs } from './args';
+import { PolicyInvalid } from './common';
+import { CliIO, EXIT, processIO } from './io';
+import { applyCommand, applySpec } from './commands/apply';
+import { demoCommand, demoSpec } from './commands/demo';
+import { doctorCommand, doctorSpec } from './commands/doctor';
+import { planCommand, planSpec } from './commands/plan';
+import { rotateCommand, rotateSpec } from './commands/rotate';
+import { validateCommand, validateSpec } from './commands/validate';
+
+type Handler = (io: CliIO, values: Record<string, unknown>, positionals: string[]) => Promise<number>;
+
+export const COMMANDS: [CommandSpec, Handler][] = [
+  [validateSpec, validateCommand],
+  [planSpec, planCommand],
+  [applySpec, (io, v, p) => applyCommand(io, v, p)],
+  [doctorSpec, doctorCommand],
+  [rotateSpec, rotateCommand],
+  [demoSpec, demoCommand],
+];
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map(([s]) => s.name.length));
+  return [
+    'pmgrants — access policy for process-mining data warehouses, as code',
+    '',
+    'Usage: pmgrants <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map(([s]) => `  ${s.name.padEnd(width)}  ${s.summary}`),
+    '',
+    "Run 'pmgrants <command> --help' for a command's options.",
+    'Exit codes: 0 ok, 1 policy invalid, 2 usage or environment error (plan --detailed-exitcode: 2 = changes; doctor: 3 = a check failed).',
+    '',
+  ].join('\n');
+}
+
+export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const sub = name === 'help' ? COMMANDS.find(([s]) => s.name === rest[0]) : undefined;
+    io.out(sub ? commandHelp(sub[0]) : mainHelp());
+    return EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(`pmgrants ${(require('../../package.json') as { version: string }).version}\n`);
+    return EXIT.ok;
+  }
+  const entry = COMMANDS.find(([s]) => s.name === name);
+  try {
+    if (!entry) throw new PmgrantsError(`unknown command "${name}"; run 'pmgrants --help' for the list`);
+    const [spec, handler] = entry;
+    const { values, positionals } = parseCommandArgs(spec, rest);
+    if (values.help) {
+      io.out(commandHelp(spec));
+      return EXIT.ok;
+    }
+    return await handler(io, values, positionals);
+  } catch (e) {
+    if (e instanceof PolicyInvalid) return EXIT.invalid;
+    if (e instanceof PmgrantsError) {
+      io.err(`pmgrants: ${e.message}\n`);
+      return e.exitCode;
+    }
+    // Driver errors that escaped an engine's mapping still get one line, never a stack trace.
+    const err = e as NodeJS.ErrnoException;
+    io.err(`pmgrants: ${describeUnexpected(err)}\n`);
+    if (io.env.PMGRANTS_DEBUG) io.err(`${err.stack ?? ''}\n`);
+    return EXIT.usage;
+  }
+}
+
+function describeUnexpected(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ECONNREFUSED') return 'cannot connect to the database: connection refused (is the server running, and the host and port right?)';
+  if (e.code === 'ENOTFOUND') return 'cannot connect to the database: unknown host';
+  if (e.code === 'ETIMEDOUT') return 'cannot connect to the database: timed out';
+  const first = String(e.message ?? e).split('\n')[0];
+  return `unexpected error: ${first} (set PMGRANTS_DEBUG=1 for details)`;
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`pmgrants: ${(e as Error).message}\n`);
+      process.exitCode = EXIT.usage;
+    },
+  );
+}

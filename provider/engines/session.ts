@@ -1,0 +1,54 @@
+import { compilePolicy } from '../model/compile';
+import { emptyState } from '../model/state';
+import { DesiredState, Policy } from '../model/types';
+import { ActualState, DiffOptions, diffState } from '../plan/diff';
+import { Plan } from '../plan/change';
+import { PlanView } from '../plan/format';
+import { ApplyProgress, ApplyResult, EngineConnection, EngineDialect, Statement } from './engine';
+
+/** A plan with its statements, ready to print or apply. */
+export interface RenderedPlan {
+  desired: DesiredState;
+  plan: Plan;
+  /** statements[i] are the statements of plan.changes[i]. */
+  statements: Statement[][];
+}
+
+export function roleApps(desired: DesiredState): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const r of desired.roles) if (r.app) m.set(r.name, r.app);
+  for (const u of desired.users) if (u.app) m.set(u.name, u.app);
+  for (const l of desired.logins) if (l.app) m.set(l.name, l.app);
+  return m;
+}
+
+export function viewOf(rendered: RenderedPlan | { desired: DesiredState; plan: Plan; statements?: Statement[][] }, source: string): PlanView {
+  return { plan: rendered.plan, ...(rendered.statements ? { statements: rendered.statements } : {}), roleApps: roleApps(rendered.desired), source };
+}
+
+function renderEach(dialect: EngineDialect, plan: Plan, desired: DesiredState): Statement[][] {
+  return plan.changes.map((c) => dialect.render([c], desired));
+}
+
+/** The creation plan against an empty database; with a dialect, its statements too. */
+export function planOffline(policy: Policy, dialect?: EngineDialect): RenderedPlan | { desired: DesiredState; plan: Plan } {
+  const neutral = compilePolicy(policy);
+  const desired = dialect ? dialect.realize(neutral) : neutral;
+  const empty: ActualState = { ...emptyState(desired.engine, desired.database), managed: [] };
+  const plan = diffState(desired, empty);
+  if (!dialect) return { desired, plan };
+  return { desired, plan, statements: renderEach(dialect, plan, desired) };
+}
+
+export async function planLive(conn: EngineConnection, policy: Policy, options: DiffOptions = {}): Promise<RenderedPlan & { actual: ActualState }> {
+  const desired = conn.dialect.realize(compilePolicy(policy));
+  const actual = await conn.inspect(desired);
+  const plan = diffState(desired, actual, { now: new Date(), ...options });
+  return { desired, plan, actual, statements: renderEach(conn.dialect, plan, desired) };
+}
+
+export async function applyRendered(conn: EngineConnection, rendered: RenderedPlan, progress?: ApplyProgress): Promise<ApplyResult> {
+  const all = rendered.statements.flat();
+  if (all.length === 0) return { statements: 0, roundTrips: 0, secrets: new Map() };
+  return conn.apply(all, progress);
+}

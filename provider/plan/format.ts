@@ -1,0 +1,140 @@
+import { Statement } from '../engines/engine';
+import { Change, Plan, changeApp } from './change';
+import { describeChange } from './describe';
+import { summarize } from './diff';
+
+export type PlanFormat = 'text' | 'markdown' | 'json';
+export const PLAN_FORMATS: PlanFormat[] = ['text', 'markdown', 'json'];
+
+/** What a formatter needs: the plan, the statements it renders to (if an engine rendered it), app of each role. */
+export interface PlanView {
+  plan: Plan;
+  /** Statement displays per change index (secrets already masked); absent for the neutral plan. */
+  statements?: Statement[][];
+  roleApps: ReadonlyMap<string, string>;
+  /** e.g. 'offline (creation plan from an empty database)' or 'live: host/db'. */
+  source: string;
+}
+
+function headline(plan: Plan): string {
+  const s = summarize(plan.changes);
+  if (plan.changes.length === 0) return `No changes. ${plan.database} matches the policy.`;
+  return `Plan: ${s.create} to add, ${s.update} to change, ${s.drop} to remove.`;
+}
+
+export function formatPlanText(view: PlanView): string {
+  const { plan } = view;
+  const out: string[] = [`pmgrants plan for database ${plan.database} (${plan.engine}, ${view.source})`, ''];
+  plan.changes.forEach((c, i) => {
+    const d = describeChange(c);
+    out.push(`  ${d.sign} ${d.text}`);
+    for (const st of view.statements?.[i] ?? []) {
+      for (const line of st.display.split('\n')) out.push(`      ${line}`);
+    }
+  });
+  if (plan.changes.length) out.push('');
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
+  out.push(headline(plan));
+  return out.join('\n') + '\n';
+}
+
+const KIND_LABEL: Record<Change['kind'], string> = {
+  'create-login': 'logins created',
+  'rotate-password': 'passwords rotated',
+  'drop-login': 'logins dropped',
+  'create-user': 'users created',
+  'drop-user': 'users dropped',
+  'create-role': 'roles created',
+  'drop-role': 'roles dropped',
+  'create-schema': 'schemas created',
+  'alter-schema-owner': 'schema owners changed',
+  'add-member': 'memberships added',
+  'drop-member': 'memberships removed',
+  grant: 'permissions granted',
+  revoke: 'permissions revoked',
+};
+
+function mdEscape(s: string): string {
+  return s.replace(/[|\\`*_{}[\]<>#]/g, (c) => `\\${c}`);
+}
+
+/** A compact pull-request comment: counts per kind, then per app; revocations and DENY stand out. */
+export function formatPlanMarkdown(view: PlanView): string {
+  const { plan } = view;
+  const out: string[] = [`### pmgrants plan: \`${plan.database}\` (${plan.engine})`, '', `**${headline(plan)}**`, ''];
+  if (plan.changes.length === 0) {
+    for (const w of plan.warnings) out.push(`> :warning: ${mdEscape(w)}`);
+    return out.join('\n') + '\n';
+  }
+  const counts = new Map<string, number>();
+  for (const c of plan.changes) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
+  out.push('| change | count |', '| --- | ---: |');
+  for (const [kind, n] of counts) out.push(`| ${KIND_LABEL[kind as Change['kind']]} | ${n} |`);
+  out.push('');
+  const groups = new Map<string, number[]>();
+  plan.changes.forEach((c, i) => {
+    const app = changeApp(c, view.roleApps) ?? '(warehouse-wide)';
+    groups.set(app, [...(groups.get(app) ?? []), i]);
+  });
+  const ordered = [...groups.keys()].sort((a, b) => (a.startsWith('(') ? -1 : b.startsWith('(') ? 1 : a.localeCompare(b)));
+  for (const app of ordered) {
+    out.push(`#### ${mdEscape(app)}`, '');
+    out.push('```diff');
+    for (const i of groups.get(app)!) {
+      const c = plan.changes[i];
+      const d = describeChange(c);
+      const loud = c.kind === 'revoke' || c.kind.startsWith('drop') || (c.kind === 'grant' && c.permission.effect === 'DENY');
+      out.push(`${d.sign === '~' ? '!' : d.sign} ${loud && d.sign !== '-' ? '(!) ' : ''}${d.text}`);
+    }
+    out.push('```', '');
+  }
+  if (view.statements) {
+    const all = view.statements.flat();
+    out.push(`<details><summary>${all.length} statement${all.length === 1 ? '' : 's'} (${plan.engine}; passwords masked)</summary>`, '', '```sql');
+    for (const st of all) out.push(st.display);
+    out.push('```', '', '</details>', '');
+  }
+  for (const w of plan.warnings) out.push(`> :warning: ${mdEscape(w)}`);
+  return out.join('\n') + '\n';
+}
+
+/** Stable, machine-readable plan (schemas/plan.schema.json). */
+export function formatPlanJson(view: PlanView): string {
+  const { plan } = view;
+  const s = summarize(plan.changes);
+  const doc = {
+    formatVersion: 1,
+    database: plan.database,
+    engine: plan.engine,
+    source: view.source,
+    summary: { add: s.create, change: s.update, remove: s.drop },
+    changes: plan.changes.map((c, i) => {
+      const d = describeChange(c);
+      return {
+        action: d.sign === '+' ? 'add' : d.sign === '-' ? 'remove' : 'change',
+        kind: c.kind,
+        app: changeApp(c, view.roleApps) ?? null,
+        description: d.text,
+        change: c,
+        statements: (view.statements?.[i] ?? []).map((st) => st.display),
+      };
+    }),
+    warnings: plan.warnings,
+  };
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
+export function formatPlan(format: PlanFormat, view: PlanView): string {
+  switch (format) {
+    case 'text':
+      return formatPlanText(view);
+    case 'markdown':
+      return formatPlanMarkdown(view);
+    case 'json':
+      return formatPlanJson(view);
+    default: {
+      const never: never = format;
+      throw new Error(`unknown plan format ${String(never)}`);
+    }
+  }
+}
