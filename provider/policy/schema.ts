@@ -66,6 +66,8 @@ export function schemaDiagnostics(kind: 'policy' | 'stack', value: unknown, loca
   for (const e of errors) {
     if (anyOfPaths.has(e.instancePath) && e.keyword !== 'anyOf') continue;
     if (e.keyword === 'if') continue;
+    // propertyNames reports the failing name once; its inner keyword errors carry propertyName too.
+    if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue;
     const path = fromPointer(e.instancePath);
     const value2 = valueAt(value, path);
     let code: RuleId = 'invalid-value';

@@ -1,0 +1,157 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compilePolicy } from '../../provider/model/compile';
+import { emptyState } from '../../provider/model/state';
+import { DesiredState, Policy } from '../../provider/model/types';
+import { ActualState, diffState } from '../../provider/plan/diff';
+import { CHANGE_ORDER } from '../../provider/plan/change';
+
+/** What a perfect inspect would return after applying `desired`. */
+function asApplied(desired: DesiredState): ActualState {
+  return {
+    ...emptyState(desired.engine, desired.database),
+    logins: desired.logins,
+    users: desired.users,
+    roles: desired.roles,
+    schemas: desired.schemas,
+    memberships: desired.memberships,
+    permissions: desired.permissions,
+    managed: [...desired.logins, ...desired.roles, ...desired.users.filter((u) => u.purpose !== 'principal')].map((p) => p.name),
+  };
+}
+
+const key = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
+const policyArb = fc
+  .record({
+    mode: fc.constantFrom('system_managed' as const, 'single_account' as const),
+    apps: fc.uniqueArray(key, { minLength: 1, maxLength: 5 }),
+    principals: fc.uniqueArray(key, { minLength: 1, maxLength: 5 }),
+    grants: fc.array(
+      fc.record({ persona: fc.constantFrom('app_admin', 'process_admin', 'data_consumer'), to: fc.nat(), apps: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), open: fc.boolean() }),
+      { maxLength: 8 },
+    ),
+  })
+  .map(({ mode, apps, principals, grants }): Policy => ({
+    apiVersion: 'pmgrants/v1',
+    warehouse: { engine: 'postgres', database: 'w' },
+    security: { mode },
+    principals: Object.fromEntries(principals.map((p) => [`u-${p}`, { kind: 'sql-login' as const }])),
+    apps: Object.fromEntries(apps.map((a, i) => [a, { schema: `s_${a}`, source: i % 2 ? ('open' as const) : ('closed' as const) }])),
+    grants: grants.map((g) => ({
+      persona: g.persona,
+      to: [`u-${principals[g.to % principals.length]}`],
+      ...(g.persona === 'app_admin' ? {} : { apps: g.open ? ['*'] : [...new Set(g.apps.map((i) => apps[i % apps.length]))] }),
+    })),
+  }));
+
+describe('diffState', () => {
+  it('property: diff(s, applied(s)) is empty — plans converge', () => {
+    fc.assert(
+      fc.property(policyArb, (policy) => {
+        const desired = compilePolicy(policy);
+        expect(diffState(desired, asApplied(desired)).changes).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('property: from empty, every desired object is created, in phase order, and nothing is dropped', () => {
+    fc.assert(
+      fc.property(policyArb, (policy) => {
+        const desired = compilePolicy(policy);
+        const plan = diffState(desired, { ...emptyState('neutral', 'w'), managed: [] });
+        const count = (k: string) => plan.changes.filter((c) => c.kind === k).length;
+        expect(count('create-login')).toBe(desired.logins.length);
+        expect(count('create-role')).toBe(desired.roles.length);
+        expect(count('grant')).toBe(desired.permissions.length);
+        expect(count('add-member')).toBe(desired.memberships.length);
+        const ranks = plan.changes.map((c) => CHANGE_ORDER.indexOf(c.kind));
+        expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
+        expect(plan.changes.some((c) => c.kind.startsWith('drop') || c.kind === 'revoke')).toBe(false);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('property: removing a grant from the policy revokes exactly its membership', () => {
+    fc.assert(
+      fc.property(
+        policyArb.filter((p) => p.grants.length > 0),
+        (policy) => {
+          const before = compilePolicy(policy);
+          const after = compilePolicy({ ...policy, grants: policy.grants.slice(1) });
+          const plan = diffState(after, asApplied(before));
+          const dropped = plan.changes.filter((c) => c.kind === 'drop-member').map((c) => (c.kind === 'drop-member' ? c.membership : null));
+          const expected = before.memberships.filter((m) => !after.memberships.some((n) => n.role === m.role && n.member === m.member));
+          expect(dropped).toEqual(expected);
+          expect(plan.changes.filter((c) => c.kind === 'add-member')).toEqual([]);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  const policy: Policy = {
+    apiVersion: 'pmgrants/v1',
+    warehouse: { engine: 'postgres', database: 'w' },
+    security: { mode: 'system_managed', rotation: { maxAgeDays: 30 } },
+    principals: { analysts: { kind: 'sql-login' } },
+    apps: { p2p: { schema: 'p2p', source: 'closed' } },
+    grants: [{ persona: 'data_consumer', to: ['analysts'], apps: ['p2p'] }],
+  };
+  const desired = compilePolicy(policy);
+
+  it('reverts drift on managed principals and leaves unmanaged ones alone', () => {
+    const actual = asApplied(desired);
+    actual.permissions = [
+      ...actual.permissions,
+      { grantee: 'pmg_p2p_data_consumer', on: { type: 'schema', name: 'p2p' }, privilege: 'insert', effect: 'GRANT', withGrantOption: false },
+      { grantee: 'someone_else', on: { type: 'schema', name: 'p2p' }, privilege: 'select', effect: 'GRANT', withGrantOption: false },
+    ];
+    actual.roles = [...actual.roles, { name: 'pmg_lookalike', purpose: 'persona' }];
+    const plan = diffState(desired, actual);
+    expect(plan.changes).toEqual([
+      { kind: 'revoke', permission: { grantee: 'pmg_p2p_data_consumer', on: { type: 'schema', name: 'p2p' }, privilege: 'insert', effect: 'GRANT', withGrantOption: false } },
+    ]);
+  });
+
+  it('additive enforcement never revokes or drops', () => {
+    const actual = asApplied(desired);
+    actual.memberships = [...actual.memberships, { role: 'pmg_p2p_data_consumer', member: 'intruder' }];
+    actual.roles = [...actual.roles, { name: 'pmg_old_owner', purpose: 'schema-owner' }];
+    actual.managed = [...actual.managed, 'pmg_old_owner'];
+    expect(diffState({ ...desired, enforcement: 'additive' }, actual).changes).toEqual([]);
+    const authoritative = diffState(desired, actual).changes.map((c) => c.kind);
+    expect(authoritative).toEqual(['drop-member', 'drop-role']);
+  });
+
+  it('never drops a managed role that still owns a schema; says why instead', () => {
+    const actual = asApplied(desired);
+    actual.roles = [...actual.roles, { name: 'pmg_gone_owner', purpose: 'schema-owner' }];
+    actual.schemas = [...actual.schemas, { name: 'gone', owner: 'pmg_gone_owner', app: 'gone' }];
+    actual.managed = [...actual.managed, 'pmg_gone_owner'];
+    const plan = diffState(desired, actual);
+    expect(plan.changes).toEqual([]);
+    expect(plan.warnings).toEqual(['role "pmg_gone_owner" is no longer in the policy but still owns schema "gone"; it is kept (move or drop the schema, then plan again)']);
+  });
+
+  it('rotates passwords by age (clock passed in) and on request', () => {
+    const actual = { ...asApplied(desired), passwordSetAt: { pmg_p2p_app: '2026-01-01T00:00:00Z' } };
+    expect(diffState(desired, actual, { now: new Date('2026-01-20T00:00:00Z') }).changes).toEqual([]);
+    expect(diffState(desired, actual, { now: new Date('2026-02-15T00:00:00Z') }).changes).toEqual([{ kind: 'rotate-password', login: 'pmg_p2p_app', reason: 'age' }]);
+    expect(diffState(desired, asApplied(desired), { rotate: ['pmg_p2p_app'] }).changes).toEqual([{ kind: 'rotate-password', login: 'pmg_p2p_app', reason: 'forced' }]);
+  });
+
+  it('a changed effect revokes the old permission before granting the new one', () => {
+    const actual = asApplied(desired);
+    actual.permissions = actual.permissions.map((p) => (p.grantee === 'pmg_p2p_data_consumer' ? { ...p, effect: 'DENY' as const } : p));
+    const kinds = diffState(desired, actual).changes.map((c) => c.kind);
+    expect(kinds).toEqual(['revoke', 'grant']);
+  });
+
+  it('changes the owner of a schema that exists with another owner', () => {
+    const actual = asApplied(desired);
+    actual.schemas = [{ name: 'p2p', owner: 'dbo', app: 'p2p' }];
+    expect(diffState(desired, actual).changes).toEqual([{ kind: 'alter-schema-owner', schema: 'p2p', from: 'dbo', to: 'pmg_p2p_owner' }]);
+  });
+});
