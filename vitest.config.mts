@@ -5,8 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
-    // End-to-end suites share one PostgreSQL server per file; files run in parallel on both cores.
+    // The JSON report lets .ci/run print a one-line summary; the default reporter is for people.
+    reporters: ['default', ['json', { outputFile: '.pmgrants/test-results.json' }]],
     pool: 'forks',
   },
 });
