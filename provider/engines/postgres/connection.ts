@@ -1,0 +1,160 @@
+import type { Client as PgClient, QueryResult } from 'pg';
+import { DesiredState } from '../../model/types';
+import { ActualState } from '../../plan/diff';
+import { ApplyProgress, ApplyResult, EngineConnection, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { batchSql, batchStatements, beginSql, prepareStatements } from './apply';
+import { catalogSql } from './catalog';
+import { applyErrorMessage, connectErrorMessage, isConnectionLost, redact } from './errors';
+import { inspectPostgres } from './inspect';
+import { postgresDialect } from './dialect';
+import { preflightChecks, ProvisioningFacts } from './preflight';
+
+export interface PostgresConnectOptions {
+  /** application_name of the session (how a DBA spots pmgrants in pg_stat_activity). Default 'pmgrants'. */
+  applicationName?: string;
+  /** Statements sent per round trip during apply. Default 200. */
+  batchSize?: number;
+  /** How long an apply waits for another apply's lock before giving up, in seconds. Default 120. */
+  lockTimeoutSeconds?: number;
+  /** Connection timeout in milliseconds. Default 10000. */
+  connectTimeoutMs?: number;
+}
+
+/** host:port/database of a connection URL, never its password (for messages). */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+  } catch {
+    return 'the configured server';
+  }
+}
+
+/**
+ * A live connection to one PostgreSQL database. The driver is required here, not at module load, so a
+ * serialized Pulumi provider closure never captures it. A session lost mid-apply is replaced by a new
+ * one on the next call.
+ */
+export async function connectPostgres(url: string, options: PostgresConnectOptions = {}): Promise<EngineConnection> {
+  const pg = require('pg') as typeof import('pg');
+  const where = describeUrl(url);
+  const batchSize = options.batchSize ?? 200;
+  const lockTimeoutSeconds = options.lockTimeoutSeconds ?? 120;
+  let trips = 0;
+  let client: PgClient | undefined;
+  let warnings: string[] = [];
+
+  const open = async (): Promise<PgClient> => {
+    const c = new pg.Client({
+      connectionString: url,
+      application_name: options.applicationName ?? 'pmgrants',
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    });
+    // A backend terminated between queries surfaces as an 'error' event; without a listener it would crash the process.
+    c.on('error', () => {
+      if (client === c) client = undefined;
+    });
+    c.on('notice', (n) => {
+      if (n.severity === 'WARNING') warnings.push(n.message ?? 'warning');
+    });
+    try {
+      await c.connect();
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw new PmgrantsError(connectErrorMessage(err, where));
+    }
+    return c;
+  };
+  const session = async (): Promise<PgClient> => (client ??= await open());
+  const dropSession = async () => {
+    const c = client;
+    client = undefined;
+    await c?.end().catch(() => undefined);
+  };
+  const run = async (sql: string, params?: unknown[]): Promise<QueryResult | QueryResult[]> => {
+    const c = await session();
+    trips++;
+    try {
+      return (await c.query(sql, params)) as unknown as QueryResult | QueryResult[];
+    } catch (err) {
+      if (isConnectionLost(err)) await dropSession();
+      throw err;
+    }
+  };
+  const rowsOf = (r: QueryResult | QueryResult[]) => (Array.isArray(r) ? r[r.length - 1].rows : r.rows);
+  const readCatalog = async (what: string, sql: string, params: unknown[]) => {
+    try {
+      return rowsOf(await run(sql, params));
+    } catch (err) {
+      if (err instanceof PmgrantsError) throw err;
+      throw new PmgrantsError(`reading the catalog (${what}) of ${where} failed: ${((err as Error).message ?? String(err)).split('\n')[0]}`);
+    }
+  };
+
+  client = await open();
+
+  return {
+    dialect: postgresDialect,
+    inspect(desired: DesiredState): Promise<ActualState> {
+      return inspectPostgres((sql, params) => readCatalog('inspect', sql, params), desired);
+    },
+
+    async apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult> {
+      const prepared = prepareStatements(statements, new Date());
+      const batches = batchStatements(prepared.units, batchSize);
+      const before = trips;
+      if (batches.length === 0) return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
+      warnings = [];
+      let done = 0;
+      let inTransaction = false;
+      try {
+        // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
+        inTransaction = true;
+        await run(beginSql(lockTimeoutSeconds));
+        for (const batch of batches) {
+          await run(batchSql(batch));
+          if (warnings.length > 0) {
+            throw new PmgrantsError(`the server warned "${warnings[0]}"; the transaction was rolled back and nothing was applied`);
+          }
+          // Progress is reported per round trip: the unique statements this batch completed.
+          const finished = [...new Set(batch.map((u) => u.statement))];
+          for (const s of finished) {
+            done++;
+            await progress?.(done, statements.length, s);
+          }
+        }
+        await run('COMMIT');
+        inTransaction = false;
+        return { statements: statements.length, roundTrips: trips - before, secrets: prepared.secrets };
+      } catch (err) {
+        if (inTransaction && client) await run('ROLLBACK').catch(() => dropSession());
+        if (err instanceof PmgrantsError) throw new PmgrantsError(redact(err.message, prepared.hidden), err.exitCode);
+        if (isPgError(err) || isConnectionLost(err)) throw new PmgrantsError(applyErrorMessage(err, prepared.hidden));
+        throw err;
+      } finally {
+        warnings = [];
+      }
+    },
+
+    async preflight(desired: DesiredState): Promise<PreflightCheck[]> {
+      let facts: ProvisioningFacts;
+      try {
+        const rows = await readCatalog('provisioning role', catalogSql('provisioning-role'), [desired.schemas.map((s) => s.name)]);
+        facts = rows[0] as unknown as ProvisioningFacts;
+      } catch (err) {
+        return [{ name: 'server', ok: false, detail: (err as Error).message }];
+      }
+      return preflightChecks(facts, desired);
+    },
+
+    roundTrips: () => trips,
+
+    async close(): Promise<void> {
+      await dropSession();
+    },
+  };
+}
+
+function isPgError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
+}

@@ -1,0 +1,103 @@
+/** What pg's errors carry that the mapping reads (DatabaseError fields, or a Node socket error's code). */
+export interface PgErrorLike {
+  message?: string;
+  code?: string;
+  detail?: string;
+  severity?: string;
+}
+
+const CONNECTION_LOST = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** True when the error means the session is gone (terminated, server shut down, socket closed). */
+export function isConnectionLost(err: unknown): boolean {
+  const e = (err ?? {}) as PgErrorLike;
+  if (e.code && CONNECTION_LOST.has(e.code)) return true;
+  return /Connection terminated|connection is closed|Client was closed|not queryable/i.test(e.message ?? '');
+}
+
+/** Remove every secret (passwords, verifiers) from a text before it can reach a message or a log. */
+export function redact(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const s of secrets) if (s) out = out.split(s).join('********');
+  return out;
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split('\n')[0].trim();
+}
+
+function serverMessage(e: PgErrorLike): string {
+  const msg = firstLine(e.message) || 'unknown error';
+  return msg.replace(/[.\s]+$/, '');
+}
+
+/**
+ * A failed apply -> one sentence for the user (no stack, no SQL, no secret). The transaction has
+ * already been rolled back when this is shown.
+ */
+export function applyErrorMessage(err: unknown, secrets: Iterable<string> = []): string {
+  const e = (err ?? {}) as PgErrorLike;
+  const msg = serverMessage(e);
+  const detail = firstLine(e.detail).replace(/[.\s]+$/, '');
+  let sentence: string;
+  if (isConnectionLost(err)) sentence = 'the connection was lost during apply; the transaction was rolled back, run apply again';
+  else {
+    switch (e.code) {
+      case '42501':
+        sentence = `the provisioning role lacks a privilege (${msg}); nothing was applied, run "pmgrants doctor" for the statement that fixes it`;
+        break;
+      case '2BP01':
+        sentence = `${msg}${detail ? ` (${detail})` : ''}; nothing was applied`;
+        break;
+      case '42710':
+      case '42P06':
+        sentence = `${msg}, so the database changed since the plan was made (another apply may have run at the same time); nothing was applied, plan again`;
+        break;
+      case '42704':
+      case '3F000':
+        sentence = `${msg}, so the database changed since the plan was made; nothing was applied, plan again`;
+        break;
+      case '55P03':
+        sentence = 'another pmgrants apply held the apply lock for too long; nothing was applied, try again when it has finished';
+        break;
+      case '40001':
+      case '40P01':
+        sentence = `the apply collided with a concurrent change (${msg}); nothing was applied, run apply again`;
+        break;
+      case '55006':
+        sentence = `${msg}; nothing was applied`;
+        break;
+      case '57014':
+        sentence = 'the apply was cancelled on the server (statement timeout or pg_cancel_backend); the transaction was rolled back, run apply again';
+        break;
+      case '3D000':
+        sentence = `${msg}; check the database in the connection URL`;
+        break;
+      default:
+        sentence = `the server refused the apply: ${msg}${detail ? ` (${detail})` : ''}; the transaction was rolled back and nothing was applied`;
+    }
+  }
+  return redact(sentence, secrets);
+}
+
+/** A failed connection -> one sentence; `where` is host:port/database (never the password). */
+export function connectErrorMessage(err: unknown, where: string): string {
+  const e = (err ?? {}) as PgErrorLike;
+  const msg = serverMessage(e);
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `cannot connect to PostgreSQL at ${where}: connection refused (is the server running and listening there?)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot connect to PostgreSQL at ${where}: the host name does not resolve`;
+    case 'ETIMEDOUT':
+      return `cannot connect to PostgreSQL at ${where}: the connection timed out`;
+    case '28P01':
+    case '28000':
+      return `PostgreSQL at ${where} refused the credentials: ${msg}`;
+    case '3D000':
+      return `PostgreSQL at ${where}: ${msg}`;
+    default:
+      return `cannot connect to PostgreSQL at ${where}: ${msg}`;
+  }
+}

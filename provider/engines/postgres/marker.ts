@@ -1,0 +1,43 @@
+/**
+ * How pmgrants recognises what it owns in PostgreSQL: a role whose name starts with the policy's
+ * prefix AND whose comment starts with MANAGED_MARKER. The rest of the comment is JSON describing why
+ * the role exists and, for generated logins, when their password was last set (rotation by age).
+ */
+export const MANAGED_MARKER = 'pmgrants:managed';
+/** Comment on principal roles pmgrants created for the policy's people and groups. Not a managed marker: those are never dropped. */
+export const PRINCIPAL_MARKER = 'pmgrants:principal';
+
+export interface MarkerData {
+  purpose?: string;
+  app?: string;
+  persona?: string;
+  /** ISO time the generated password was set (logins only). */
+  passwordSetAt?: string;
+}
+
+export function managedComment(data: MarkerData): string {
+  return `${MANAGED_MARKER} ${JSON.stringify(data)}`;
+}
+
+export function isManagedComment(comment: string | null | undefined): boolean {
+  return typeof comment === 'string' && comment.startsWith(MANAGED_MARKER);
+}
+
+/** The JSON after the marker; {} when absent or unreadable (a hand-edited comment still marks the role). */
+export function parseMarker(comment: string | null | undefined): MarkerData {
+  if (!isManagedComment(comment)) return {};
+  const rest = comment!.slice(MANAGED_MARKER.length).trim();
+  if (!rest.startsWith('{')) return {};
+  try {
+    const value: unknown = JSON.parse(rest);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+    const out: MarkerData = {};
+    for (const k of ['purpose', 'app', 'persona', 'passwordSetAt'] as const) {
+      const v = (value as Record<string, unknown>)[k];
+      if (typeof v === 'string') out[k] = v;
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,105 @@
+import { membershipKey, sortState } from '../../model/state';
+import { DesiredState, Membership, Permission, Right, RIGHTS, Schema } from '../../model/types';
+
+/**
+ * Object kinds pmgrants grants on in bulk, per schema. Each has a live form (GRANT ... ON ALL <objects>
+ * IN SCHEMA) and a default-privileges form (ALTER DEFAULT PRIVILEGES ... ON <objects>) for objects
+ * created later. Securable kinds: '<kind>' and 'default-<kind>'; inspect adds 'some-<kind>' for a
+ * privilege held on only part of the schema's objects.
+ */
+export const OBJECT_KINDS = ['tables', 'sequences', 'functions'] as const;
+export type ObjectKind = (typeof OBJECT_KINDS)[number];
+
+/** Which privileges each neutral right needs, per object kind. Views, materialized views and foreign tables are 'tables'. */
+const OBJECT_PRIVILEGES: Record<Right, Partial<Record<ObjectKind, string>>> = {
+  select: { tables: 'SELECT' },
+  insert: { tables: 'INSERT', sequences: 'USAGE' },
+  update: { tables: 'UPDATE' },
+  delete: { tables: 'DELETE' },
+  references: { tables: 'REFERENCES' },
+  execute: { functions: 'EXECUTE' },
+  // PostgreSQL shows view and function definitions to every role (pg_views, pg_proc): nothing to grant.
+  'view-definition': {},
+  // Only an owner may ALTER or DROP: realized as membership in the schema's owner role.
+  alter: {},
+  // CREATE on the schema.
+  'create-objects': {},
+};
+
+const grant = (grantee: string, on: Permission['on'], privilege: string): Permission => ({ grantee, on, privilege, effect: 'GRANT', withGrantOption: false });
+
+/** The roles whose future objects in a schema need default privileges: its owner, and the login the app's transformations run as. */
+export function objectCreators(schema: Schema, desired: DesiredState): string[] {
+  const login = desired.appLogins[schema.app];
+  return [...new Set([schema.owner, ...(login ? [login] : [])])].sort();
+}
+
+/**
+ * Neutral rights -> PostgreSQL privileges, memberships and default privileges. Pure.
+ * Principals, roles and schemas are kept as they are (a login and its user are one LOGIN role).
+ */
+export function realizePostgres(desired: DesiredState): DesiredState {
+  const schemas = new Map(desired.schemas.map((s) => [s.name, s]));
+  const permissions: Permission[] = [];
+  const memberships = new Map<string, Membership>();
+  const addMembership = (m: Membership) => {
+    const key = membershipKey(m);
+    const prev = memberships.get(key);
+    memberships.set(key, prev && (prev.admin || m.admin) ? { ...m, admin: true } : (prev ?? m));
+  };
+  desired.memberships.forEach(addMembership);
+
+  // Group neutral schema rights per (grantee, schema).
+  const rightsOf = new Map<string, { grantee: string; schema: string; rights: Set<Right> }>();
+  for (const p of desired.permissions) {
+    if (p.effect !== 'GRANT') throw new Error(`realize: PostgreSQL has no DENY (${p.grantee} ${p.privilege})`);
+    if (p.on.type === 'schema' && (RIGHTS as readonly string[]).includes(p.privilege)) {
+      const key = `${p.grantee}\u0000${p.on.name}`;
+      const entry = rightsOf.get(key) ?? { grantee: p.grantee, schema: p.on.name, rights: new Set<Right>() };
+      entry.rights.add(p.privilege as Right);
+      rightsOf.set(key, entry);
+    } else if (p.on.type === 'role' && p.privilege === 'manage-membership') {
+      addMembership({ role: p.on.name, member: p.grantee, admin: true });
+    } else {
+      throw new Error(`realize: unexpected neutral permission ${p.privilege} on ${p.on.type}`);
+    }
+  }
+
+  for (const { grantee, schema: name, rights } of rightsOf.values()) {
+    const schema = schemas.get(name);
+    const on = { type: 'schema' as const, name };
+    permissions.push(grant(grantee, on, 'USAGE'));
+    if (rights.has('create-objects')) permissions.push(grant(grantee, on, 'CREATE'));
+    if (rights.has('alter') && schema && schema.owner !== grantee) addMembership({ role: schema.owner, member: grantee });
+    const creators = schema ? objectCreators(schema, desired).filter((r) => r !== grantee) : [];
+    for (const right of rights) {
+      for (const kind of OBJECT_KINDS) {
+        const privilege = OBJECT_PRIVILEGES[right][kind];
+        if (!privilege) continue;
+        permissions.push(grant(grantee, { type: 'engine', kind, name }, privilege));
+        for (const forRole of creators) permissions.push(grant(grantee, { type: 'engine', kind: `default-${kind}`, name, forRole }, privilege));
+      }
+    }
+  }
+
+  // Every role a person or a transformation connects through may CONNECT, even where PUBLIC may not.
+  for (const login of desired.logins) permissions.push(grant(login.name, { type: 'database' }, 'CONNECT'));
+  for (const role of desired.roles) if (role.purpose === 'persona') permissions.push(grant(role.name, { type: 'database' }, 'CONNECT'));
+
+  return sortState({ ...desired, engine: 'postgres', memberships: [...memberships.values()], permissions });
+}
+
+/** What the neutral model says that PostgreSQL cannot enforce, for validate/plan output. */
+export function postgresLimitations(desired: DesiredState): string[] {
+  const rights = new Map<string, Set<string>>();
+  for (const p of desired.permissions) {
+    if (p.on.type !== 'schema') continue;
+    const key = `${p.grantee}\u0000${p.on.name}`;
+    rights.set(key, (rights.get(key) ?? new Set()).add(p.privilege));
+  }
+  // A grantee that may read data but not definitions: "closed" source in the policy.
+  const closedReaders = [...rights.values()].some((r) => r.has('select') && !r.has('view-definition'));
+  return closedReaders
+    ? ['PostgreSQL shows view and function definitions to every role that can connect (pg_views, pg_proc): "closed" source keeps data readers from the data of other apps, not from reading transformation code']
+    : [];
+}

@@ -1,0 +1,198 @@
+import { Change } from '../../plan/change';
+import { DesiredState, Permission, Role, User } from '../../model/types';
+import { PmgrantsError, Statement } from '../engine';
+import { managedComment, PRINCIPAL_MARKER } from './marker';
+import { quoteIdent, quoteLiteral } from './quote';
+
+/**
+ * Change -> PostgreSQL statements. Pure: no clock, no I/O, no secrets.
+ *
+ * A statement that sets a generated password ends with the placeholder `$1` and carries the parameter
+ * `{ name: '$1', secretFor: <login> }`; apply replaces that trailing placeholder with the quoted
+ * SCRAM-SHA-256 verifier of a fresh password and stamps the login's marker comment with the time.
+ * Its display shows PASSWORD '********'.
+ */
+export const SECRET_PLACEHOLDER = '$1';
+const MASK = "'********'";
+
+/** GUC a drop guard reads the role name from, so the guard's body is constant text (no quoting inside dollar quotes). */
+const DROP_GUARD_SETTING = 'pmgrants.drop_role';
+
+/** Whole-schema objects for each engine securable kind, as GRANT ... ON ALL <x> IN SCHEMA and ALTER DEFAULT PRIVILEGES ... ON <x> spell them. */
+const BULK_OBJECTS: Record<string, { all: string; defaults: string }> = {
+  tables: { all: 'ALL TABLES', defaults: 'TABLES' },
+  sequences: { all: 'ALL SEQUENCES', defaults: 'SEQUENCES' },
+  functions: { all: 'ALL ROUTINES', defaults: 'FUNCTIONS' },
+  types: { all: '', defaults: 'TYPES' },
+};
+
+function stmt(sql: string, display: string = sql): Statement {
+  return { sql, params: [], display, target: 'warehouse' };
+}
+
+function secretStatement(prefix: string, login: string): Statement {
+  return {
+    sql: `${prefix} PASSWORD ${SECRET_PLACEHOLDER}`,
+    params: [{ name: SECRET_PLACEHOLDER, secretFor: login }],
+    display: `${prefix} PASSWORD ${MASK}`,
+    target: 'warehouse',
+  };
+}
+
+function commentOn(role: string, comment: string): Statement {
+  return stmt(`COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(comment)}`);
+}
+
+/** People and applications log in (their authentication is configured outside pmgrants); groups do not. */
+function principalCanLogin(user: User): boolean {
+  switch (user.source.type) {
+    case 'login':
+    case 'sql-login':
+      return true;
+    case 'external':
+    case 'windows':
+      return user.source.kind === 'entra-user' || user.source.kind === 'windows-user';
+  }
+}
+
+function roleMarker(role: Role): string {
+  return managedComment({ purpose: role.purpose, ...(role.app ? { app: role.app } : {}), ...(role.persona ? { persona: role.persona } : {}) });
+}
+
+/** The privilege clause target of a permission: `ON SCHEMA "s"`, `ON ALL TABLES IN SCHEMA "s"`, ... */
+function grantTarget(p: Permission, desired: DesiredState): { defaultsFor?: string; schema?: string; on: string } {
+  const on = p.on;
+  switch (on.type) {
+    case 'database':
+      return { on: `ON DATABASE ${quoteIdent(desired.database)}` };
+    case 'schema':
+      return { on: `ON SCHEMA ${quoteIdent(on.name)}` };
+    case 'role':
+      throw new Error(`render: "${p.privilege}" on role ${on.name} is a neutral permission; realize the desired state first`);
+    case 'engine': {
+      const defaults = on.kind.startsWith('default-') ? on.kind.slice('default-'.length) : undefined;
+      const kind = defaults ?? (on.kind.startsWith('some-') ? on.kind.slice('some-'.length) : on.kind);
+      const objects = BULK_OBJECTS[kind];
+      if (!objects) throw new Error(`render: unknown PostgreSQL securable kind ${on.kind}`);
+      if (defaults !== undefined) {
+        if (on.forRole === undefined) throw new Error(`render: default privileges on ${on.name} need a role`);
+        return { defaultsFor: on.forRole, schema: on.name, on: `ON ${objects.defaults}` };
+      }
+      if (!objects.all) throw new Error(`render: ${on.kind} can only be granted as default privileges`);
+      return { on: `ON ${objects.all} IN SCHEMA ${quoteIdent(on.name)}` };
+    }
+  }
+}
+
+function privilegeName(privilege: string): string {
+  if (!/^[A-Z]+( [A-Z]+)?$/.test(privilege)) {
+    throw new Error(`render: "${privilege}" is not a PostgreSQL privilege (realize the desired state first)`);
+  }
+  return privilege;
+}
+
+function renderGrant(p: Permission, desired: DesiredState, revoke: boolean): Statement {
+  if (p.effect === 'DENY') {
+    throw new PmgrantsError(`PostgreSQL has no DENY; cannot ${revoke ? 'revoke' : 'grant'} DENY ${p.privilege} for "${p.grantee}"`);
+  }
+  if (!revoke && p.on.type === 'engine' && p.on.kind.startsWith('some-')) {
+    throw new Error(`render: ${p.on.kind} is what inspect reports for a partial holding; it is never granted`);
+  }
+  const target = grantTarget(p, desired);
+  const privilege = privilegeName(p.privilege);
+  const body = revoke
+    ? `REVOKE ${privilege} ${target.on} FROM ${quoteIdent(p.grantee)}`
+    : `GRANT ${privilege} ${target.on} TO ${quoteIdent(p.grantee)}${p.withGrantOption ? ' WITH GRANT OPTION' : ''}`;
+  if (target.defaultsFor !== undefined) {
+    return stmt(`ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(target.defaultsFor)} IN SCHEMA ${quoteIdent(target.schema!)} ${body}`);
+  }
+  return stmt(body);
+}
+
+/**
+ * Dropping a managed role: refuse (with one clear sentence) when it still owns objects in this database
+ * or has open sessions; pmgrants never drops or reassigns objects. The guard's body is constant: the
+ * role name reaches it through a transaction-local setting, never through text inside the dollar quotes.
+ */
+function renderDropRole(name: string): Statement[] {
+  return [
+    stmt(`SELECT set_config('${DROP_GUARD_SETTING}', ${quoteLiteral(name)}, true)`),
+    stmt(`DO $pmgrants$
+DECLARE
+  target text := current_setting('${DROP_GUARD_SETTING}');
+  owned text;
+BEGIN
+  SELECT string_agg(what, ', ') INTO owned FROM (
+    SELECT 'schema ' || quote_ident(n.nspname) AS what FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner WHERE r.rolname = target
+    UNION ALL
+    SELECT 'relation ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_roles r ON r.oid = c.relowner WHERE r.rolname = target AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S')
+    UNION ALL
+    SELECT 'routine ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace JOIN pg_catalog.pg_roles r ON r.oid = p.proowner WHERE r.rolname = target
+    LIMIT 5
+  ) o;
+  IF owned IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '2BP01', MESSAGE = format('role %I still owns objects (%s); pmgrants never drops objects: reassign or drop them, then plan again', target, owned);
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE usename = target) THEN
+    RAISE EXCEPTION USING ERRCODE = '55006', MESSAGE = format('role %I has open sessions; end them (pg_terminate_backend) or wait, then apply again', target);
+  END IF;
+END
+$pmgrants$`),
+    stmt(`DROP ROLE IF EXISTS ${quoteIdent(name)}`),
+  ];
+}
+
+/** One change -> its statements (possibly none: in PostgreSQL a login's user is the login itself). */
+export function renderChange(change: Change, desired: DesiredState): Statement[] {
+  switch (change.kind) {
+    case 'create-login': {
+      const name = change.login.name;
+      // apply stamps the managed marker (with the password time) right after this statement.
+      return [secretStatement(`CREATE ROLE ${quoteIdent(name)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`, name)];
+    }
+    case 'rotate-password':
+      return [secretStatement(`ALTER ROLE ${quoteIdent(change.login)} WITH`, change.login)];
+    case 'create-user': {
+      const user = change.user;
+      if (user.source.type === 'login') return [];
+      const kind = user.source.type === 'sql-login' ? 'sql-login' : user.source.kind;
+      return [
+        stmt(`CREATE ROLE ${quoteIdent(user.name)} WITH ${principalCanLogin(user) ? 'LOGIN' : 'NOLOGIN'} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`),
+        commentOn(user.name, `${PRINCIPAL_MARKER} ${JSON.stringify({ kind })} (created by pmgrants; authentication is configured outside it)`),
+      ];
+    }
+    case 'create-role':
+      return [
+        stmt(`CREATE ROLE ${quoteIdent(change.role.name)} WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`),
+        commentOn(change.role.name, roleMarker(change.role)),
+      ];
+    case 'create-schema':
+      return [stmt(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(change.schema.name)} AUTHORIZATION ${quoteIdent(change.schema.owner)}`)];
+    case 'alter-schema-owner':
+      return [stmt(`ALTER SCHEMA ${quoteIdent(change.schema)} OWNER TO ${quoteIdent(change.to)}`)];
+    case 'add-member':
+      return [stmt(`GRANT ${quoteIdent(change.membership.role)} TO ${quoteIdent(change.membership.member)}${change.membership.admin ? ' WITH ADMIN OPTION' : ''}`)];
+    case 'drop-member':
+      return [stmt(`REVOKE ${quoteIdent(change.membership.role)} FROM ${quoteIdent(change.membership.member)}`)];
+    case 'grant':
+      return [renderGrant(change.permission, desired, false)];
+    case 'revoke':
+      return [renderGrant(change.permission, desired, true)];
+    // A login, its user and a role are all one role in PostgreSQL: whichever drop comes first drops it,
+    // the others find nothing (IF EXISTS). Each change renders alone, so no change relies on another.
+    case 'drop-role':
+      return renderDropRole(change.role);
+    case 'drop-user':
+      return renderDropRole(change.user);
+    case 'drop-login':
+      return renderDropRole(change.login);
+    default: {
+      const never: never = change;
+      throw new Error(`render: unknown change ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function renderPostgres(changes: readonly Change[], desired: DesiredState): Statement[] {
+  return changes.flatMap((c) => renderChange(c, desired));
+}

@@ -1,0 +1,17 @@
+-- pg_roles and server settings for the role pmgrants connects as: what preflight (pmgrants doctor)
+-- checks before an apply. $1: the policy's schema names (pg_namespace), to check their ownership.
+SELECT current_user AS "user",
+       current_database() AS "database",
+       current_setting('server_version') AS "version",
+       current_setting('server_version_num')::int AS "versionNum",
+       current_setting('password_encryption') AS "passwordEncryption",
+       coalesce(current_setting('createrole_self_grant', true), '') AS "createroleSelfGrant",
+       r.rolsuper AS "superuser",
+       r.rolcreaterole AS "createRole",
+       has_database_privilege(current_database(), 'CREATE') AS "createInDatabase",
+       (SELECT coalesce(json_agg(json_build_object('schema', n.nspname, 'owner', pg_catalog.pg_get_userbyid(n.nspowner),
+                 'member', pg_catalog.pg_has_role(n.nspowner, 'USAGE')) ORDER BY n.nspname), '[]'::json)
+          FROM pg_catalog.pg_namespace n
+         WHERE n.nspname = ANY ($1::text[])) AS "schemas"
+FROM pg_catalog.pg_roles r
+WHERE r.rolname = current_user
