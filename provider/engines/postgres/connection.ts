@@ -71,8 +71,10 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     client = undefined;
     await c?.end().catch(() => undefined);
   };
-  const run = async (sql: string, params?: unknown[]): Promise<QueryResult | QueryResult[]> => {
-    const c = await session();
+  /** One round trip. With `pinned`, only on that session: an apply never continues on a new one. */
+  const run = async (sql: string, params?: unknown[], pinned?: PgClient): Promise<QueryResult | QueryResult[]> => {
+    if (pinned && client !== pinned) throw Object.assign(new Error('the session was lost'), { code: '08003' });
+    const c = pinned ?? (await session());
     trips++;
     try {
       return (await c.query(sql, params)) as unknown as QueryResult | QueryResult[];
@@ -107,12 +109,15 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       warnings = [];
       let done = 0;
       let inTransaction = false;
+      let pinned: PgClient | undefined;
+      let committing = false;
       try {
+        pinned = await session();
         // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
         inTransaction = true;
-        await run(beginSql(lockTimeoutSeconds));
+        await run(beginSql(lockTimeoutSeconds), undefined, pinned);
         for (const batch of batches) {
-          await run(batchSql(batch));
+          await run(batchSql(batch), undefined, pinned);
           if (warnings.length > 0) {
             throw new PmgrantsError(`the server warned "${warnings[0]}"; the transaction was rolled back and nothing was applied`);
           }
@@ -123,11 +128,15 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
             await progress?.(done, statements.length, s);
           }
         }
-        await run('COMMIT');
+        committing = true;
+        await run('COMMIT', undefined, pinned);
         inTransaction = false;
         return { statements: statements.length, roundTrips: trips - before, secrets: prepared.secrets };
       } catch (err) {
-        if (inTransaction && client) await run('ROLLBACK').catch(() => dropSession());
+        if (inTransaction && pinned && client === pinned) await run('ROLLBACK', undefined, pinned).catch(() => dropSession());
+        if (committing && isConnectionLost(err)) {
+          throw new PmgrantsError('the connection was lost while committing, so the apply may or may not have been committed; plan again to see where the database stands');
+        }
         if (err instanceof PmgrantsError) throw new PmgrantsError(redact(err.message, prepared.hidden), err.exitCode);
         if (isPgError(err) || isConnectionLost(err)) throw new PmgrantsError(applyErrorMessage(err, prepared.hidden));
         throw err;

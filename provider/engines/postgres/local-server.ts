@@ -13,6 +13,8 @@ export interface LocalPostgresOptions {
   binDir?: string;
   /** How long to wait for the server to accept connections, in milliseconds. Default 30000. */
   startTimeoutMs?: number;
+  /** Extra server settings (postgres -c name=value), e.g. { log_statement: 'all' }. */
+  settings?: Record<string, string>;
 }
 
 export interface LocalPostgres {
@@ -157,6 +159,10 @@ async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: numbe
 export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
   const log = options.log ?? (() => undefined);
   const binaries = findPostgresBinaries(options.binDir);
+  const settings = Object.entries(options.settings ?? {}).flatMap(([k, v]) => {
+    if (!/^[a-z_][a-z0-9_.]*$/.test(k)) throw new PmgrantsError(`"${k}" is not a PostgreSQL setting name`);
+    return ['-c', `${k}=${v}`];
+  });
   const user = unprivilegedUser();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-pg-'));
   const dataDir = path.join(dir, 'data');
@@ -201,6 +207,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
         '-c', 'full_page_writes=off',
         '-c', 'max_connections=60',
         '-c', 'password_encryption=scram-sha-256',
+        ...settings,
       ],
       { env, stdio: ['ignore', 'pipe', 'pipe'], ...ids },
     );

@@ -15,9 +15,6 @@ import { quoteIdent, quoteLiteral } from './quote';
 export const SECRET_PLACEHOLDER = '$1';
 const MASK = "'********'";
 
-/** GUC a drop guard reads the role name from, so the guard's body is constant text (no quoting inside dollar quotes). */
-const DROP_GUARD_SETTING = 'pmgrants.drop_role';
-
 /** Whole-schema objects for each engine securable kind, as GRANT ... ON ALL <x> IN SCHEMA and ALTER DEFAULT PRIVILEGES ... ON <x> spell them. */
 const BULK_OBJECTS: Record<string, { all: string; defaults: string }> = {
   tables: { all: 'ALL TABLES', defaults: 'TABLES' },
@@ -109,17 +106,23 @@ function renderGrant(p: Permission, desired: DesiredState, revoke: boolean): Sta
   return stmt(body);
 }
 
+/** `SELECT set_config(...)` of transaction-local settings: how names reach a DO block whose body stays constant text. */
+function passNames(values: Record<string, string>): string {
+  return `SELECT ${Object.entries(values)
+    .map(([k, v]) => `set_config(${quoteLiteral(`pmgrants.${k}`)}, ${quoteLiteral(v)}, true)`)
+    .join(', ')}`;
+}
+
 /**
  * Dropping a managed role: refuse (with one clear sentence) when it still owns objects in this database
- * or has open sessions; pmgrants never drops or reassigns objects. The guard's body is constant: the
- * role name reaches it through a transaction-local setting, never through text inside the dollar quotes.
+ * or has open sessions; pmgrants never drops or reassigns objects. One statement of three parts: the
+ * name goes in through a transaction-local setting, so the guard's body never holds quoted input.
  */
-function renderDropRole(name: string): Statement[] {
-  return [
-    stmt(`SELECT set_config('${DROP_GUARD_SETTING}', ${quoteLiteral(name)}, true)`),
-    stmt(`DO $pmgrants$
+function renderDropRole(name: string): Statement {
+  const sql = `${passNames({ drop_role: name })};
+DO $pmgrants$
 DECLARE
-  target text := current_setting('${DROP_GUARD_SETTING}');
+  target text := current_setting('pmgrants.drop_role');
   owned text;
 BEGIN
   SELECT string_agg(what, ', ') INTO owned FROM (
@@ -131,15 +134,47 @@ BEGIN
     LIMIT 5
   ) o;
   IF owned IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '2BP01', MESSAGE = format('role %I still owns objects (%s); pmgrants never drops objects: reassign or drop them, then plan again', target, owned);
+    RAISE EXCEPTION USING ERRCODE = '2BP01', MESSAGE = format('role %I still owns objects (%s), and pmgrants never drops objects: reassign or drop them, then plan again', target, owned);
   END IF;
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE usename = target) THEN
-    RAISE EXCEPTION USING ERRCODE = '55006', MESSAGE = format('role %I has open sessions; end them (pg_terminate_backend) or wait, then apply again', target);
+    RAISE EXCEPTION USING ERRCODE = '55006', MESSAGE = format('role %I has open sessions: end them (pg_terminate_backend) or wait, then apply again', target);
   END IF;
 END
-$pmgrants$`),
-    stmt(`DROP ROLE IF EXISTS ${quoteIdent(name)}`),
-  ];
+$pmgrants$;
+DROP ROLE IF EXISTS ${quoteIdent(name)}`;
+  return stmt(sql, `DROP ROLE IF EXISTS ${quoteIdent(name)} -- refused if it still owns objects or has open sessions`);
+}
+
+/**
+ * Ending a membership whoever granted it: PostgreSQL 16+ keeps one grant per grantor and a plain REVOKE
+ * only ends the current user's, so the guard revokes each grantor's (GRANTED BY). Names go in as in
+ * renderDropRole.
+ */
+function renderRevokeMembership(role: string, member: string): Statement {
+  const sql = `${passNames({ role, member })};
+DO $pmgrants$
+DECLARE
+  r text := current_setting('pmgrants.role');
+  m text := current_setting('pmgrants.member');
+  g text;
+BEGIN
+  IF current_setting('server_version_num')::int < 160000 THEN
+    EXECUTE format('REVOKE %I FROM %I', r, m);
+    RETURN;
+  END IF;
+  FOR g IN
+    SELECT DISTINCT gr.rolname
+    FROM pg_catalog.pg_auth_members a
+    JOIN pg_catalog.pg_roles ro ON ro.oid = a.roleid
+    JOIN pg_catalog.pg_roles me ON me.oid = a.member
+    JOIN pg_catalog.pg_roles gr ON gr.oid = a.grantor
+    WHERE ro.rolname = r AND me.rolname = m
+  LOOP
+    EXECUTE format('REVOKE %I FROM %I GRANTED BY %I', r, m, g);
+  END LOOP;
+END
+$pmgrants$`;
+  return stmt(sql, `REVOKE ${quoteIdent(role)} FROM ${quoteIdent(member)} -- every grantor's grant`);
 }
 
 /** One change -> its statements (possibly none: in PostgreSQL a login's user is the login itself). */
@@ -173,7 +208,7 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
     case 'add-member':
       return [stmt(`GRANT ${quoteIdent(change.membership.role)} TO ${quoteIdent(change.membership.member)}${change.membership.admin ? ' WITH ADMIN OPTION' : ''}`)];
     case 'drop-member':
-      return [stmt(`REVOKE ${quoteIdent(change.membership.role)} FROM ${quoteIdent(change.membership.member)}`)];
+      return [renderRevokeMembership(change.membership.role, change.membership.member)];
     case 'grant':
       return [renderGrant(change.permission, desired, false)];
     case 'revoke':
@@ -181,11 +216,11 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
     // A login, its user and a role are all one role in PostgreSQL: whichever drop comes first drops it,
     // the others find nothing (IF EXISTS). Each change renders alone, so no change relies on another.
     case 'drop-role':
-      return renderDropRole(change.role);
+      return [renderDropRole(change.role)];
     case 'drop-user':
-      return renderDropRole(change.user);
+      return [renderDropRole(change.user)];
     case 'drop-login':
-      return renderDropRole(change.login);
+      return [renderDropRole(change.login)];
     default: {
       const never: never = change;
       throw new Error(`render: unknown change ${JSON.stringify(never)}`);
