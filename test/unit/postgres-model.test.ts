@@ -1,0 +1,266 @@
+import { createHash, createHmac } from 'node:crypto';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compilePolicy } from '../../provider/model/compile';
+import { DesiredState, Permission, Policy } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
+import { actualFromCatalog, CatalogRows, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
+import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
+import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
+import { scramSha256Verifier } from '../../provider/engines/postgres/scram';
+
+const policy: Policy = {
+  apiVersion: 'pmgrants/v1',
+  warehouse: { engine: 'postgres', database: 'wh' },
+  security: { mode: 'system_managed' },
+  principals: { ana: { kind: 'sql-login' }, ops: { kind: 'entra-group', objectId: '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e04' } },
+  apps: { p2p: { schema: 'p2p', source: 'closed' }, inv: { schema: 'invoices', source: 'open' } },
+  grants: [
+    { persona: 'data_consumer', to: ['ana'], apps: ['p2p'] },
+    { persona: 'process_admin', to: ['ops'], apps: ['inv'] },
+    { persona: 'app_admin', to: ['ops'] },
+  ],
+};
+const desired = postgresDialect.realize(compilePolicy(policy));
+const permsOf = (d: DesiredState, grantee: string) =>
+  d.permissions.filter((p) => p.grantee === grantee).map((p) => `${p.on.type === 'engine' ? `${p.on.kind}:${p.on.name}${p.on.forRole ? `:for:${p.on.forRole}` : ''}` : p.on.type === 'schema' ? `schema:${p.on.name}` : p.on.type} ${p.privilege}`);
+
+describe('realizePostgres: neutral rights -> PostgreSQL privileges', () => {
+  it('a data consumer: USAGE on the schema, SELECT on all tables now and by default (for the owner and the app login), CONNECT', () => {
+    expect(permsOf(desired, 'pmg_p2p_data_consumer').sort()).toEqual([
+      'database CONNECT',
+      'default-tables:p2p:for:pmg_p2p_app SELECT',
+      'default-tables:p2p:for:pmg_p2p_owner SELECT',
+      'schema:p2p USAGE',
+      'tables:p2p SELECT',
+    ]);
+  });
+
+  it('view-definition grants nothing; alter becomes membership in the owner role; create-objects is CREATE', () => {
+    const admin = permsOf(desired, 'pmg_inv_process_admin');
+    expect(admin).toContain('schema:invoices CREATE');
+    expect(admin).toContain('functions:invoices EXECUTE');
+    expect(admin).toContain('sequences:invoices USAGE');
+    expect(admin.some((p) => /view|definition/i.test(p))).toBe(false);
+    expect(desired.memberships).toContainEqual({ role: 'pmg_inv_owner', member: 'pmg_inv_process_admin' });
+    expect(desired.memberships).toContainEqual({ role: 'pmg_inv_owner', member: 'pmg_inv_app' });
+    // The data consumer of an open app may read definitions: nothing to grant in PostgreSQL either.
+    expect(permsOf(desired, 'pmg_inv_data_consumer').filter((p) => p.startsWith('schema'))).toEqual(['schema:invoices USAGE']);
+  });
+
+  it('manage-membership becomes WITH ADMIN OPTION; no neutral right survives; the login gets no default privileges for itself', () => {
+    expect(desired.memberships).toContainEqual({ role: 'pmg_inv_data_consumer', member: 'pmg_inv_process_admin', admin: true });
+    expect(desired.memberships).toContainEqual({ role: 'pmg_p2p_data_consumer', member: 'pmg_app_admin', admin: true });
+    expect(desired.permissions.every((p) => /^[A-Z]+$/.test(p.privilege))).toBe(true);
+    expect(desired.permissions.some((p) => p.on.type === 'engine' && p.on.forRole === p.grantee)).toBe(false);
+    expect(desired.engine).toBe('postgres');
+  });
+
+  it('is deterministic and idempotent in key space: realizing twice gives the same state', () => {
+    expect(postgresDialect.realize(compilePolicy(policy))).toEqual(desired);
+  });
+
+  it('names the PostgreSQL limitation for closed-source readers', () => {
+    expect(postgresDialect.limitations!(compilePolicy(policy)).join(' ')).toMatch(/definitions to every role/);
+  });
+});
+
+function rows(over: Partial<CatalogRows>): CatalogRows {
+  return {
+    database: 'wh',
+    roles: [],
+    memberships: [],
+    schemas: [],
+    'schema-privileges': [],
+    'database-privileges': [],
+    'object-privileges': [],
+    'object-owners': [],
+    'default-privileges': [],
+    ...over,
+  };
+}
+const tables = (name: string): Permission['on'] => ({ type: 'engine', kind: 'tables', name });
+
+describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired state', () => {
+  it('managed = prefix + marker; logins are reported as login and user; marker time becomes passwordSetAt', () => {
+    const a = actualFromCatalog(
+      rows({
+        roles: [
+          { name: 'pmg_p2p_app', canLogin: true, comment: 'pmgrants:managed {"purpose":"generated-login","passwordSetAt":"2030-01-01T00:00:00.000Z"}', managed: true },
+          { name: 'pmg_old_app', canLogin: true, comment: 'pmgrants:managed {}', managed: true },
+          { name: 'pmg_handmade', canLogin: false, comment: 'by hand', managed: false },
+          { name: 'ana', canLogin: true, comment: null, managed: false },
+        ],
+      }),
+      desired,
+    );
+    expect(a.managed).toEqual(['pmg_old_app', 'pmg_p2p_app']);
+    expect(a.passwordSetAt).toEqual({ 'pmg_p2p_app': '2030-01-01T00:00:00.000Z' });
+    expect(a.logins.map((l) => l.name)).toEqual(['pmg_old_app', 'pmg_p2p_app']);
+    expect(a.users.map((u) => u.name)).toEqual(['ana', 'pmg_old_app', 'pmg_p2p_app']);
+    expect(a.roles.map((r) => r.name)).toEqual(['pmg_handmade']);
+  });
+
+  it('a privilege on every table not owned by the grantee is held on "tables"; on part of them on "some-tables"', () => {
+    const a = actualFromCatalog(
+      rows({
+        schemas: [{ name: 'p2p', owner: 'pmg_p2p_owner' }],
+        'object-owners': [
+          { schema: 'p2p', kind: 'tables', owner: 'pmg_p2p_owner', objects: 2 },
+          { schema: 'p2p', kind: 'tables', owner: 'pmg_p2p_app', objects: 1 },
+        ],
+        'object-privileges': [
+          // The app login owns one table and holds SELECT on the two others: all of them.
+          { schema: 'p2p', kind: 'tables', grantee: 'pmg_p2p_app', privilege: 'SELECT', objects: 2, grantable: false },
+          // The consumer holds SELECT on 2 of 3.
+          { schema: 'p2p', kind: 'tables', grantee: 'pmg_p2p_data_consumer', privilege: 'SELECT', objects: 2, grantable: false },
+        ],
+      }),
+      desired,
+    );
+    const held = a.permissions.filter((p) => p.privilege === 'SELECT' && p.on.type === 'engine');
+    expect(held).toContainEqual({ grantee: 'pmg_p2p_app', on: tables('p2p'), privilege: 'SELECT', effect: 'GRANT', withGrantOption: false });
+    expect(held).toContainEqual({ grantee: 'pmg_p2p_data_consumer', on: { type: 'engine', kind: 'some-tables', name: 'p2p' }, privilege: 'SELECT', effect: 'GRANT', withGrantOption: false });
+    // The diff completes the partial holding: revoke the partial key, grant on all tables.
+    const plan = diffState(desired, { ...a, managed: ['pmg_p2p_data_consumer'] });
+    const mine = plan.changes.filter((c) => (c.kind === 'grant' || c.kind === 'revoke') && c.permission.grantee === 'pmg_p2p_data_consumer' && c.permission.on.type === 'engine' && !c.permission.on.kind.startsWith('default'));
+    expect(mine.map((c) => `${c.kind} ${(c as { permission: Permission }).permission.on.type === 'engine' ? ((c as { permission: { on: { kind: string } } }).permission.on.kind) : ''}`)).toEqual(['revoke some-tables', 'grant tables']);
+  });
+
+  it('a schema with no table (or only the grantee\'s own) holds exactly what the policy wants there, so the diff converges', () => {
+    const a = actualFromCatalog(rows({ schemas: [{ name: 'p2p', owner: 'pmg_p2p_owner' }, { name: 'invoices', owner: 'pmg_inv_owner' }] }), desired);
+    const wanted = desired.permissions.filter((p) => p.on.type === 'engine' && ['tables', 'sequences', 'functions'].includes(p.on.kind));
+    const reported = a.permissions.filter((p) => p.on.type === 'engine' && ['tables', 'sequences', 'functions'].includes(p.on.kind));
+    expect(reported).toEqual(wanted);
+    // Nothing is reported for a schema that does not exist yet: the plan grants after creating it.
+    expect(actualFromCatalog(rows({}), desired).permissions).toEqual([]);
+  });
+
+  it('maps default ACL object types and keeps the grant option', () => {
+    const a = actualFromCatalog(
+      rows({
+        'default-privileges': [
+          { schema: 'p2p', forRole: 'pmg_p2p_owner', objtype: 'r', grantee: 'pmg_p2p_data_consumer', privilege: 'SELECT', grantable: true },
+          { schema: 'p2p', forRole: 'pmg_p2p_owner', objtype: 'f', grantee: 'x', privilege: 'EXECUTE', grantable: false },
+        ],
+      }),
+      desired,
+    );
+    expect(a.permissions.map((p) => [p.on, p.withGrantOption])).toEqual([
+      [{ type: 'engine', kind: 'default-tables', name: 'p2p', forRole: 'pmg_p2p_owner' }, true],
+      [{ type: 'engine', kind: 'default-functions', name: 'p2p', forRole: 'pmg_p2p_owner' }, false],
+    ]);
+  });
+
+  it('inspectParams names every role and schema the desired state uses', () => {
+    const [prefix, roles, schemas] = inspectParams(desired);
+    expect(prefix).toBe('pmg_');
+    expect(roles).toEqual(expect.arrayContaining(['ana', 'ops', 'pmg_p2p_owner', 'pmg_app_admin', 'pmg_inv_app']));
+    expect(schemas).toEqual(['invoices', 'p2p']);
+  });
+});
+
+describe('catalog SQL files', () => {
+  it('are found from the sources and from dist/ (tsc does not copy them)', () => {
+    const fromDist = catalogSqlDirs(path.join(__dirname, '..', '..', 'dist', 'provider', 'engines', 'postgres'));
+    expect(catalogSql('roles', fromDist.slice(1))).toContain('pg_roles');
+    expect(() => catalogSql('no-such-query', ['/nonexistent'])).toThrow(/installation is incomplete: catalog query no-such-query.sql not found/);
+  });
+
+  it('compose into one statement with three parameters', () => {
+    const sql = inspectQuery();
+    expect(sql.startsWith('WITH scoped_roles AS (')).toBe(true);
+    expect(sql.match(/\$(\d)/g)!.every((p) => ['$1', '$2', '$3'].includes(p))).toBe(true);
+    expect(sql.replace(/--[^\n]*/g, '')).not.toContain(';'); // one statement
+  });
+});
+
+describe('prepareStatements: passwords become SCRAM verifiers before any SQL exists', () => {
+  it('puts the verifier, never the plaintext, in place of the trailing $1 and stamps the marker', () => {
+    const statements = postgresDialect.render([{ kind: 'create-login', login: { name: 'pmg_p2p_app', purpose: 'app-login', password: 'generated' } }], desired);
+    const prepared = prepareStatements(statements, new Date('2030-01-02T03:04:05.000Z'), () => 'x'.repeat(32));
+    expect(prepared.secrets).toEqual(new Map([['pmg_p2p_app', 'x'.repeat(32)]]));
+    expect(prepared.units).toHaveLength(2);
+    expect(prepared.units[0].sql).toMatch(/^CREATE ROLE "pmg_p2p_app" WITH LOGIN .* PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+'$/);
+    expect(prepared.units[1].sql).toBe(`COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login","passwordSetAt":"2030-01-02T03:04:05.000Z"}'`);
+    expect(prepared.units.map((u) => u.sql).join('\n')).not.toContain('x'.repeat(32));
+    expect(prepared.hidden).toContain('x'.repeat(32));
+  });
+
+  it('refuses a statement whose parameter is not a trailing password placeholder', () => {
+    expect(() => prepareStatements([{ sql: 'SELECT $1 AS x', params: [{ name: '$1', value: 'v' }], display: 'x', target: 'warehouse' }], new Date())).toThrow(/at most one parameter/);
+  });
+
+  it('the verifier matches RFC 7677\'s example exchange (user "user", password "pencil")', () => {
+    const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
+    const verifier = scramSha256Verifier('pencil', salt, 4096);
+    const [, iterSalt, keys] = verifier.split('$');
+    expect(iterSalt).toBe('4096:W22ZaJ0SNY7soEsUEjb6gQ==');
+    const [storedKey, serverKey] = keys.split(':').map((k) => Buffer.from(k, 'base64'));
+    const authMessage =
+      'n=user,r=rOprNGfwEbeRWgbNEkqO,' +
+      'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,' +
+      'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0';
+    // The server signature a server holding this verifier sends back:
+    expect(createHmac('sha256', serverKey).update(authMessage).digest('base64')).toBe('6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
+    // The client proof of the example verifies against StoredKey:
+    const clientSignature = createHmac('sha256', storedKey).update(authMessage).digest();
+    const proof = Buffer.from('dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=', 'base64');
+    const clientKey = Buffer.from(proof.map((b, i) => b ^ clientSignature[i]));
+    expect(createHash('sha256').update(clientKey).digest().equals(storedKey)).toBe(true);
+  });
+});
+
+describe('error sentences', () => {
+  it('map SQLSTATEs to one sentence and scrub secrets', () => {
+    expect(applyErrorMessage({ code: '57P01', message: 'terminating connection due to administrator command' })).toBe(
+      'the connection was lost during apply; the transaction was rolled back, run apply again',
+    );
+    expect(applyErrorMessage(new Error('Connection terminated unexpectedly'))).toBe('the connection was lost during apply; the transaction was rolled back, run apply again');
+    expect(applyErrorMessage({ code: '42501', message: 'permission denied to create role' })).toBe(
+      'the provisioning role lacks a privilege (permission denied to create role); nothing was applied, run "pmgrants doctor" for the statement that fixes it',
+    );
+    expect(applyErrorMessage({ code: '2BP01', message: 'role "x" cannot be dropped because some objects depend on it', detail: 'privileges for table t\nowner of y' })).toBe(
+      'role "x" cannot be dropped because some objects depend on it (privileges for table t); nothing was applied',
+    );
+    expect(applyErrorMessage({ code: '42710', message: 'role "x" already exists' })).toMatch(/^role "x" already exists, so the database changed since the plan was made/);
+    expect(applyErrorMessage({ code: 'XX000', message: "syntax near 'hunter2'" }, ['hunter2'])).toBe(
+      "the server refused the apply: syntax near '********'; the transaction was rolled back and nothing was applied",
+    );
+    expect(connectErrorMessage({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }, 'db:5432/wh')).toBe(
+      'cannot connect to PostgreSQL at db:5432/wh: connection refused (is the server running and listening there?)',
+    );
+  });
+});
+
+describe('preflightChecks', () => {
+  const facts: ProvisioningFacts = {
+    user: 'provisioner',
+    database: 'wh',
+    version: '16.4',
+    versionNum: 160004,
+    passwordEncryption: 'md5',
+    createroleSelfGrant: '',
+    superuser: false,
+    createRole: false,
+    createInDatabase: false,
+    schemas: [{ schema: 'p2p', owner: 'someone', member: false }],
+  };
+
+  it('gives each failed check the exact statement that fixes it', () => {
+    const failed = Object.fromEntries(preflightChecks(facts, desired).filter((c) => !c.ok).map((c) => [c.name, c.fix]));
+    expect(failed).toEqual({
+      'create-role': 'ALTER ROLE "provisioner" CREATEROLE;',
+      'create-schema': 'GRANT CREATE ON DATABASE "wh" TO "provisioner";',
+      'schema-ownership': 'GRANT "someone" TO "provisioner";',
+      'createrole-self-grant': `ALTER ROLE "provisioner" SET createrole_self_grant = 'set, inherit';`,
+      'password-encryption': "ALTER SYSTEM SET password_encryption = 'scram-sha-256'; SELECT pg_reload_conf();",
+    });
+  });
+
+  it('passes a superuser on the right database', () => {
+    const checks = preflightChecks({ ...facts, superuser: true, passwordEncryption: 'scram-sha-256' }, desired);
+    expect(checks.every((c) => c.ok)).toBe(true);
+    expect(preflightChecks({ ...facts, superuser: true, database: 'other', passwordEncryption: 'scram-sha-256' }, desired).find((c) => !c.ok)?.name).toBe('database');
+  });
+});
