@@ -152,7 +152,7 @@ suite('PostgreSQL engine, end to end', () => {
     it('preflight passes for a superuser on the policy database', async () => {
       const checks = await conn.preflight(postgresDialect.realize(compilePolicy(policy())));
       expect(checks.filter((c) => !c.ok)).toEqual([]);
-      expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['server', 'database', 'create-role', 'create-schema', 'schema-ownership', 'password-encryption']));
+      expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['server', 'database', 'create-role', 'create-schema', 'schema-ownership', 'grant-connect', 'password-encryption']));
     });
 
     it('applies the policy in few round trips, and planning again gives zero changes', async () => {
@@ -361,6 +361,48 @@ suite('PostgreSQL engine, end to end', () => {
       expect(await rows(shared, 'SELECT v FROM alpha.facts UNION ALL SELECT v FROM beta.facts ORDER BY 1')).toEqual([{ v: 'alpha' }, { v: 'beta' }]);
       await shared.query("INSERT INTO beta.facts VALUES ('written')");
       await shared.end();
+      expect((await planFor(conn, policy)).plan.changes).toEqual([]);
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------------
+  describe('a provisioning role that is not a superuser', () => {
+    const db = 'wh_prov';
+    it('preflight names each missing right with the statement that grants it; once a DBA runs them, apply converges', async () => {
+      await pg.createDatabase(db);
+      const admin = await pg.connect(pg.url(db));
+      await admin.query("CREATE ROLE prov LOGIN PASSWORD 'prov-out-of-band'");
+      // An app schema that already exists, owned by another team's role, with data.
+      await admin.query('CREATE ROLE legacy_owner NOLOGIN; CREATE SCHEMA legacy AUTHORIZATION legacy_owner; CREATE TABLE legacy.t (v int); INSERT INTO legacy.t VALUES (1); ALTER TABLE legacy.t OWNER TO legacy_owner');
+      const policy = policyOf({
+        apiVersion: 'pmgrants/v1',
+        warehouse: { engine: 'postgres', database: db },
+        security: { mode: 'system_managed' },
+        principals: { reader: { kind: 'sql-login', name: 'prov_reader' } },
+        apps: { fresh: { schema: 'fresh', source: 'closed' }, legacy: { schema: 'legacy', source: 'closed' } },
+        grants: [{ persona: 'data_consumer', to: ['reader'], apps: ['*'] }],
+        options: { prefix: 'pv_' },
+      });
+      const desired = postgresDialect.realize(compilePolicy(policy));
+      const conn = await connectPostgres(pg.urlAs('prov', 'prov-out-of-band', db));
+      connections.push(conn);
+      const failed = (await conn.preflight(desired)).filter((c) => !c.ok);
+      expect(Object.fromEntries(failed.map((c) => [c.name, c.fix]))).toEqual({
+        'create-role': 'ALTER ROLE "prov" CREATEROLE;',
+        'create-schema': `GRANT CREATE ON DATABASE "${db}" TO "prov";`,
+        'schema-ownership': 'GRANT "legacy_owner" TO "prov";',
+        'grant-connect': `GRANT CONNECT ON DATABASE "${db}" TO "prov" WITH GRANT OPTION;`,
+      });
+      for (const check of failed) await admin.query(check.fix!);
+      expect((await conn.preflight(desired)).filter((c) => !c.ok)).toEqual([]);
+
+      const { first, result } = await converge(conn, policy);
+      expect(first.plan.changes).toContainEqual({ kind: 'alter-schema-owner', schema: 'legacy', from: 'legacy_owner', to: 'pv_legacy_owner' });
+      const login = await pg.connectAs('pv_legacy_app', result.secrets.get('pv_legacy_app')!, db);
+      expect(await rows(login, 'SELECT v FROM legacy.t')).toEqual([{ v: 1 }]);
+      expect(await sqlstateOf(login.query('CREATE TABLE fresh.x (v int)'))).toBe('42501');
+      await login.query('CREATE TABLE legacy.made_by_app (v int)');
+      await login.end();
       expect((await planFor(conn, policy)).plan.changes).toEqual([]);
     });
   });

@@ -180,7 +180,8 @@ describe('prepareStatements: passwords become SCRAM verifiers before any SQL exi
     const statements = postgresDialect.render([{ kind: 'create-login', login: { name: 'pmg_p2p_app', purpose: 'app-login', password: 'generated' } }], desired);
     const prepared = prepareStatements(statements, new Date('2030-01-02T03:04:05.000Z'), () => 'x'.repeat(32));
     expect(prepared.secrets).toEqual(new Map([['pmg_p2p_app', 'x'.repeat(32)]]));
-    expect(prepared.units).toHaveLength(2);
+    expect(prepared.units).toHaveLength(3);
+    expect(prepared.units[2].sql).toBe('GRANT "pmg_p2p_app" TO CURRENT_USER');
     expect(prepared.units[0].sql).toMatch(/^CREATE ROLE "pmg_p2p_app" WITH LOGIN .* PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+'$/);
     expect(prepared.units[1].sql).toBe(`COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login","passwordSetAt":"2030-01-02T03:04:05.000Z"}'`);
     expect(prepared.units.map((u) => u.sql).join('\n')).not.toContain('x'.repeat(32));
@@ -240,10 +241,10 @@ describe('preflightChecks', () => {
     version: '16.4',
     versionNum: 160004,
     passwordEncryption: 'md5',
-    createroleSelfGrant: '',
     superuser: false,
     createRole: false,
     createInDatabase: false,
+    grantConnect: false,
     schemas: [{ schema: 'p2p', owner: 'someone', member: false }],
   };
 
@@ -253,7 +254,7 @@ describe('preflightChecks', () => {
       'create-role': 'ALTER ROLE "provisioner" CREATEROLE;',
       'create-schema': 'GRANT CREATE ON DATABASE "wh" TO "provisioner";',
       'schema-ownership': 'GRANT "someone" TO "provisioner";',
-      'createrole-self-grant': `ALTER ROLE "provisioner" SET createrole_self_grant = 'set, inherit';`,
+      'grant-connect': 'GRANT CONNECT ON DATABASE "wh" TO "provisioner" WITH GRANT OPTION;',
       'password-encryption': "ALTER SYSTEM SET password_encryption = 'scram-sha-256'; SELECT pg_reload_conf();",
     });
   });

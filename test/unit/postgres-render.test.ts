@@ -28,7 +28,8 @@ const ROLE_OPTIONS = 'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT'
 describe('renderChange golden SQL, one per change kind', () => {
   it('create-login: a LOGIN role whose password is a trailing $1 placeholder bound to the login; the display masks it', () => {
     const [s, ...rest] = renderChange({ kind: 'create-login', login: { name: 'pmg_p2p_app', purpose: 'app-login', app: 'p2p', password: 'generated' } }, desired);
-    expect(rest).toEqual([]);
+    // The provisioning role acts as the login, to set default privileges for what the login creates.
+    expect(rest.map((r) => r.sql)).toEqual(['GRANT "pmg_p2p_app" TO CURRENT_USER']);
     expect(s).toEqual({
       sql: `CREATE ROLE "pmg_p2p_app" WITH LOGIN ${ROLE_OPTIONS} PASSWORD $1`,
       params: [{ name: '$1', secretFor: 'pmg_p2p_app' }],
@@ -60,9 +61,11 @@ describe('renderChange golden SQL, one per change kind', () => {
       `CREATE ROLE "pmg_p2p_data_consumer" WITH NOLOGIN ${ROLE_OPTIONS}`,
       `COMMENT ON ROLE "pmg_p2p_data_consumer" IS 'pmgrants:managed {"purpose":"persona","app":"p2p","persona":"data_consumer"}'`,
     ]);
-    expect(sqlOf({ kind: 'create-role', role: { name: 'pmg_p2p_owner', purpose: 'schema-owner', app: 'p2p' } })[1]).toBe(
+    expect(sqlOf({ kind: 'create-role', role: { name: 'pmg_p2p_owner', purpose: 'schema-owner', app: 'p2p' } })).toEqual([
+      `CREATE ROLE "pmg_p2p_owner" WITH NOLOGIN ${ROLE_OPTIONS}`,
       `COMMENT ON ROLE "pmg_p2p_owner" IS 'pmgrants:managed {"purpose":"schema-owner","app":"p2p"}'`,
-    );
+      'GRANT "pmg_p2p_owner" TO CURRENT_USER',
+    ]);
   });
 
   it('create-schema and alter-schema-owner', () => {
@@ -161,7 +164,7 @@ describe('renderChange golden SQL, one per change kind', () => {
     const changes = CHANGE_ORDER.map((k) => one[k]);
     const statements = postgresDialect.render(changes, desired);
     expect(statements.map((s) => s.sql)).toEqual(changes.flatMap((c) => renderChange(c, desired).map((s) => s.sql)));
-    expect(statements.length).toBe(15);
+    expect(statements.length).toBe(16);
     expect(statements.every((s) => s.target === 'warehouse' && s.display.length > 0)).toBe(true);
   });
 

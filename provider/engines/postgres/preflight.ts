@@ -1,6 +1,6 @@
 import { DesiredState } from '../../model/types';
 import { PreflightCheck } from '../engine';
-import { quoteIdent, quoteLiteral } from './quote';
+import { quoteIdent } from './quote';
 
 /** What sql/provisioning-role.sql returns. */
 export interface ProvisioningFacts {
@@ -9,10 +9,10 @@ export interface ProvisioningFacts {
   version: string;
   versionNum: number;
   passwordEncryption: string;
-  createroleSelfGrant: string;
   superuser: boolean;
   createRole: boolean;
   createInDatabase: boolean;
+  grantConnect: boolean;
   schemas: { schema: string; owner: string; member: boolean }[];
 }
 
@@ -59,19 +59,16 @@ export function preflightChecks(f: ProvisioningFacts, desired: DesiredState): Pr
           fix: [...new Set(foreign.map((s) => s.owner))].map((o) => `GRANT ${quoteIdent(o)} TO ${me};`).join(' '),
         },
   );
-  if (!f.superuser && f.versionNum >= 160000) {
-    const options = f.createroleSelfGrant.split(',').map((s) => s.trim().toLowerCase());
-    checks.push(
-      options.includes('set') && options.includes('inherit')
-        ? { name: 'createrole-self-grant', ok: true, detail: `roles "${f.user}" creates are granted to it with SET and INHERIT` }
-        : {
-            name: 'createrole-self-grant',
-            ok: false,
-            detail: `on PostgreSQL 16+ "${f.user}" must inherit and be able to SET ROLE to the roles it creates (to create schemas owned by them and set their default privileges)`,
-            fix: `ALTER ROLE ${me} SET createrole_self_grant = ${quoteLiteral('set, inherit')};`,
-          },
-    );
-  }
+  checks.push(
+    f.superuser || f.grantConnect
+      ? { name: 'grant-connect', ok: true, detail: `"${f.user}" may grant CONNECT on "${f.database}" to the roles it creates` }
+      : {
+          name: 'grant-connect',
+          ok: false,
+          detail: `"${f.user}" needs CONNECT on "${f.database}" WITH GRANT OPTION (or to own the database) to let generated logins and personas connect`,
+          fix: `GRANT CONNECT ON DATABASE ${quoteIdent(f.database)} TO ${me} WITH GRANT OPTION;`,
+        },
+  );
   if (desired.mode === 'system_managed' || desired.logins.length > 0) {
     checks.push(
       f.passwordEncryption === 'scram-sha-256'

@@ -52,6 +52,16 @@ function principalCanLogin(user: User): boolean {
   }
 }
 
+/**
+ * The provisioning role becomes a member of the roles that own objects (schema owners, generated
+ * logins): a non-superuser needs that to create a schema owned by another role, to grant on its
+ * objects and to set its default privileges (PostgreSQL 16+ gives a CREATEROLE creator only ADMIN).
+ * Inspect ignores the provisioning role's own memberships.
+ */
+function actAs(role: string): Statement {
+  return stmt(`GRANT ${quoteIdent(role)} TO CURRENT_USER`);
+}
+
 function roleMarker(role: Role): string {
   return managedComment({ purpose: role.purpose, ...(role.app ? { app: role.app } : {}), ...(role.persona ? { persona: role.persona } : {}) });
 }
@@ -182,8 +192,8 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
   switch (change.kind) {
     case 'create-login': {
       const name = change.login.name;
-      // apply stamps the managed marker (with the password time) right after this statement.
-      return [secretStatement(`CREATE ROLE ${quoteIdent(name)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`, name)];
+      // apply stamps the managed marker (with the password time) right after the first statement.
+      return [secretStatement(`CREATE ROLE ${quoteIdent(name)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`, name), actAs(name)];
     }
     case 'rotate-password':
       return [secretStatement(`ALTER ROLE ${quoteIdent(change.login)} WITH`, change.login)];
@@ -200,6 +210,7 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
       return [
         stmt(`CREATE ROLE ${quoteIdent(change.role.name)} WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`),
         commentOn(change.role.name, roleMarker(change.role)),
+        ...(change.role.purpose === 'schema-owner' ? [actAs(change.role.name)] : []),
       ];
     case 'create-schema':
       return [stmt(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(change.schema.name)} AUTHORIZATION ${quoteIdent(change.schema.owner)}`)];

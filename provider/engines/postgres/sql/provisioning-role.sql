@@ -5,10 +5,10 @@ SELECT current_user AS "user",
        current_setting('server_version') AS "version",
        current_setting('server_version_num')::int AS "versionNum",
        current_setting('password_encryption') AS "passwordEncryption",
-       coalesce(current_setting('createrole_self_grant', true), '') AS "createroleSelfGrant",
        r.rolsuper AS "superuser",
        r.rolcreaterole AS "createRole",
        has_database_privilege(current_database(), 'CREATE') AS "createInDatabase",
+       has_database_privilege(current_database(), 'CONNECT WITH GRANT OPTION') AS "grantConnect",
        (SELECT coalesce(json_agg(json_build_object('schema', n.nspname, 'owner', pg_catalog.pg_get_userbyid(n.nspowner),
                  'member', pg_catalog.pg_has_role(n.nspowner, 'USAGE')) ORDER BY n.nspname), '[]'::json)
           FROM pg_catalog.pg_namespace n
