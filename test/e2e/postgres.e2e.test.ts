@@ -424,6 +424,27 @@ suite('PostgreSQL engine, end to end', () => {
       await pg.createDatabase(db);
     });
 
+    it('connection failures are one sentence that never shows the password', async () => {
+      const failure = async (url: string) => {
+        const err = await connectPostgres(url).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        expect(err).toBeInstanceOf(PmgrantsError);
+        shown.push(err!.message);
+        return err!.message;
+      };
+      const port = pg.server.port;
+      expect(await failure(pg.urlAs('postgres', 'wrong-password-123', 'postgres'))).toBe(
+        `PostgreSQL at 127.0.0.1:${port}/postgres refused the credentials: password authentication failed for user "postgres"`,
+      );
+      expect(await failure(pg.url('no_such_db'))).toBe(`PostgreSQL at 127.0.0.1:${port}/no_such_db: database "no_such_db" does not exist`);
+      expect(await failure('postgres://someone:secret-pw@127.0.0.1:1/wh')).toBe(
+        'cannot connect to PostgreSQL at 127.0.0.1:1/wh: connection refused (is the server running and listening there?)',
+      );
+      expect(shown.slice(-3).join(' ')).not.toMatch(/wrong-password-123|secret-pw/);
+    });
+
     it('a backend killed mid-apply gives one clear sentence, leaves the database unchanged, and a re-run converges', async () => {
       const policy = manyApps('flt_', 6);
       const conn = await connect(db, { applicationName: 'pmgrants-fault', batchSize: 10 });
