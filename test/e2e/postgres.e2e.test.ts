@@ -161,8 +161,13 @@ suite('PostgreSQL engine, end to end', () => {
       expect(conn.roundTrips() - tripsBefore).toBe(1); // the whole inspection is one query
       expect(kinds(first.plan)).toContain('create-login');
       expect(first.plan.changes).toContainEqual({ kind: 'alter-schema-owner', schema: 'p2p', from: 'postgres', to: 'pmg_p2p_owner' });
-      const result = await applyPlan(conn, first);
+      const reported: number[] = [];
+      const result = await applyPlan(conn, first, (done, all) => {
+        reported.push(done);
+        expect(all).toBe(first.statements.flat().length);
+      });
       const total = first.statements.flat().length;
+      expect(reported).toEqual(Array.from({ length: total }, (_, i) => i + 1)); // each statement once, in order
       expect(result.roundTrips).toBeLessThanOrEqual(2 + Math.ceil((total + result.secrets.size) / 200));
       expect([...result.secrets.keys()].sort()).toEqual(['pmg_inv_app', 'pmg_o2c_app', 'pmg_p2p_app']);
       for (const [login, password] of result.secrets) {

@@ -116,17 +116,21 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
         inTransaction = true;
         await run(beginSql(lockTimeoutSeconds), undefined, pinned);
+        // A statement is done when its last unit (a password statement is followed by its marker stamp) has run.
+        const lastUnit = new Map(prepared.units.map((u, i) => [u.statement, i]));
+        let offset = 0;
         for (const batch of batches) {
           await run(batchSql(batch), undefined, pinned);
           if (warnings.length > 0) {
             throw new PmgrantsError(`the server warned "${warnings[0]}"; the transaction was rolled back and nothing was applied`);
           }
-          // Progress is reported per round trip: the unique statements this batch completed.
-          const finished = [...new Set(batch.map((u) => u.statement))];
-          for (const s of finished) {
+          // Progress is reported after each round trip, once per statement it completed.
+          for (const [i, unit] of batch.entries()) {
+            if (lastUnit.get(unit.statement) !== offset + i) continue;
             done++;
-            await progress?.(done, statements.length, s);
+            await progress?.(done, statements.length, unit.statement);
           }
+          offset += batch.length;
         }
         committing = true;
         await run('COMMIT', undefined, pinned);

@@ -86,6 +86,35 @@ function unprivilegedUser(): { uid: number; gid: number; name: string } | undefi
   throw new PmgrantsError('running as root, and neither a "postgres" nor a "nobody" user exists to run PostgreSQL as');
 }
 
+/** True when a user who is neither owner nor group member can reach `dir` (every ancestor has o+x). */
+function reachableByOthers(dir: string): boolean {
+  let current = path.resolve(dir);
+  for (;;) {
+    try {
+      if ((fs.statSync(current).mode & 0o001) === 0) return false;
+    } catch {
+      return false;
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return true;
+    current = parent;
+  }
+}
+
+/**
+ * The binaries the unprivileged user will run. When they sit where that user cannot reach them (a
+ * checkout under /root, say), their installation (bin, lib, share) is copied into the server's own
+ * temporary directory first; PostgreSQL finds lib and share relative to its binaries.
+ */
+function reachableBinDir(binDir: string, dir: string, log: (l: string) => void): string {
+  if (reachableByOthers(binDir)) return binDir;
+  const root = path.dirname(binDir);
+  const copy = path.join(dir, 'pgsql');
+  log(`copying ${root} to ${copy}: the server's user cannot reach it`);
+  fs.cpSync(root, copy, { recursive: true, verbatimSymlinks: true });
+  return path.join(copy, path.basename(binDir));
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -168,18 +197,20 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   const dataDir = path.join(dir, 'data');
   const password = randomBytes(24).toString('base64url');
   const pwFile = path.join(dir, 'superuser-password');
-  fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
-  if (user) {
-    fs.chownSync(dir, user.uid, user.gid);
-    fs.chownSync(pwFile, user.uid, user.gid);
-  }
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C', TZ: 'UTC' };
   const ids = user ? { uid: user.uid, gid: user.gid } : {};
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  let binDir = binaries.binDir;
   try {
+    fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
+    if (user) {
+      fs.chownSync(dir, user.uid, user.gid);
+      fs.chownSync(pwFile, user.uid, user.gid);
+      binDir = reachableBinDir(binaries.binDir, dir, log);
+    }
     log(`initdb (${binaries.source}: ${binaries.binDir})${user ? ` as ${user.name}` : ''}`);
     await run(
-      path.join(binaries.binDir, 'initdb'),
+      path.join(binDir, 'initdb'),
       ['-D', dataDir, '-U', 'postgres', '-A', 'scram-sha-256', `--pwfile=${pwFile}`, '-E', 'UTF8', '--no-locale', '--no-sync'],
       { ...ids, env },
       log,
@@ -196,7 +227,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
     const port = await freePort();
     const tail: string[] = [];
     const child = spawn(
-      path.join(binaries.binDir, 'postgres'),
+      path.join(binDir, 'postgres'),
       [
         '-D', dataDir,
         '-p', String(port),
