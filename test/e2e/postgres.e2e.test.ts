@@ -513,6 +513,36 @@ suite('PostgreSQL engine, end to end', () => {
       expect(again.plan.changes).toEqual([]);
       expect(await first.inspect(again.desired)).toEqual(again.actual);
     });
+
+    it('an apply that cannot get the lock in time gives up cleanly', async () => {
+      const policy = manyApps('lk_', 1);
+      const holder = await connect(db, { applicationName: 'pmgrants-holder' });
+      const impatient = await connect(db, { applicationName: 'pmgrants-impatient', lockTimeoutSeconds: 0.3 });
+      const planned = await planFor(holder, policy);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let holding!: () => void;
+      const inside = new Promise<void>((r) => (holding = r));
+      let paused = false;
+      const held = applyPlan(holder, planned, async () => {
+        if (paused) return;
+        paused = true;
+        holding();
+        await gate;
+      });
+      await inside;
+      const err = await applyPlan(impatient, planned).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      release();
+      await held;
+      expect(err).toBeInstanceOf(PmgrantsError);
+      expect(err!.message).toBe(
+        'a lock was not granted within the lock timeout (canceling statement due to lock timeout): another pmgrants apply or a long transaction holds it; nothing was applied, try again when it has finished',
+      );
+      expect((await planFor(impatient, policy)).plan.changes).toEqual([]);
+    });
   });
 
   // ------------------------------------------------------------------------------------------------

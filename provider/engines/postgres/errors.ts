@@ -58,7 +58,7 @@ export function applyErrorMessage(err: unknown, secrets: Iterable<string> = []):
         sentence = `${msg}, so the database changed since the plan was made; nothing was applied, plan again`;
         break;
       case '55P03':
-        sentence = 'another pmgrants apply held the apply lock for too long; nothing was applied, try again when it has finished';
+        sentence = `a lock was not granted within the lock timeout (${msg}): another pmgrants apply or a long transaction holds it; nothing was applied, try again when it has finished`;
         break;
       case '40001':
       case '40P01':

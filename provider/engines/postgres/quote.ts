@@ -1,3 +1,5 @@
+import { PmgrantsError } from '../engine';
+
 /**
  * PostgreSQL quoting. Every identifier and literal pmgrants puts into SQL goes through these two
  * functions; nothing is concatenated raw.
@@ -12,7 +14,7 @@ export function quoteIdent(name: string): string {
   if (name.includes('\u0000')) throw new Error('quoteIdent: an identifier cannot contain a NUL character');
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_IDENTIFIER_BYTES) {
-    throw new Error(`quoteIdent: "${name}" is ${bytes} bytes; PostgreSQL identifiers are limited to ${MAX_IDENTIFIER_BYTES}`);
+    throw new PmgrantsError(`"${name}" is ${bytes} bytes long; PostgreSQL identifiers are limited to ${MAX_IDENTIFIER_BYTES} bytes`);
   }
   return `"${name.replace(/"/g, '""')}"`;
 }
