@@ -1,0 +1,221 @@
+import { PmgrantsError } from '../../engines/engine';
+import { compilePolicy } from '../../model/compile';
+import { membershipKey, permissionKey } from '../../model/state';
+import { DesiredState, Policy } from '../../model/types';
+import { describeChange } from '../../plan/describe';
+import { CommandSpec, oneOf } from '../args';
+import { loadValidPolicy } from '../common';
+import { CliIO, EXIT } from '../io';
+
+/**
+ * `pmgrants diff-stacks <policy> <from> <to>`: how the compiled security of two stacks differs, for
+ * whoever reviews a promotion (dev -> prod). Pure: both stacks are compiled from the same policy with
+ * their overlays and the DesiredStates compared; no database is involved.
+ */
+export const diffStacksSpec: CommandSpec = {
+  name: 'diff-stacks',
+  summary: 'show how the compiled security of two stacks differs (for a promotion review)',
+  usage: 'pmgrants diff-stacks <policy.yaml> <from-stack> <to-stack> [--stacks-dir DIR] [--format text|markdown] [--detailed-exitcode]',
+  options: {
+    'stacks-dir': { type: 'string', help: 'where stack overlays live (default: ./stacks, then next to the policy)', placeholder: 'DIR' },
+    format: { type: 'string', short: 'f', help: 'text (default) or markdown (for a pull-request comment)', placeholder: 'FORMAT' },
+    'detailed-exitcode': { type: 'boolean', help: 'exit 0 when the stacks compile to the same security, 2 when they differ, 1 on error' },
+    help: { type: 'boolean', short: 'h', help: 'show this help' },
+  },
+  details:
+    'Both stacks are the policy with stacks/<stack>.yaml merged onto it. "+" is what <to-stack> has and <from-stack> has not, "-" the reverse, "~" the same object with other properties.\nExit: 0 ok, 1 policy invalid for either stack, 2 usage error (with --detailed-exitcode: 2 when the stacks differ).',
+};
+
+export type StackDiffFormat = 'text' | 'markdown';
+export const STACK_DIFF_FORMATS: StackDiffFormat[] = ['text', 'markdown'];
+
+export interface SettingDiff {
+  setting: string;
+  from: string;
+  to: string;
+}
+
+export interface ObjectDiff {
+  sign: '+' | '-' | '~';
+  /** The app the object belongs to, or undefined for warehouse-wide objects. */
+  app?: string;
+  text: string;
+}
+
+export interface StackDiff {
+  from: string;
+  to: string;
+  settings: SettingDiff[];
+  objects: ObjectDiff[];
+  counts: { onlyFrom: number; onlyTo: number; changed: number };
+}
+
+/** JSON with sorted keys, so two equal objects print the same. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return '(none)';
+  return typeof v === 'string' ? v : canonical(v);
+}
+
+/** Settings of a compiled stack a reviewer cares about, by name. */
+function settingsOf(policy: Policy, desired: DesiredState): Record<string, unknown> {
+  return {
+    engine: policy.warehouse.engine,
+    database: desired.database,
+    server: policy.warehouse.server,
+    'security mode': desired.mode,
+    enforcement: desired.enforcement,
+    prune: desired.prune,
+    prefix: desired.prefix,
+    'rotation max age (days)': desired.rotationMaxAgeDays,
+    guardrails: policy.guardrails && Object.keys(policy.guardrails).length > 0 ? policy.guardrails : undefined,
+  };
+}
+
+function appIndex(states: DesiredState[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const s of states) {
+    for (const r of s.roles) if (r.app) m.set(r.name, r.app);
+    for (const u of s.users) if (u.app) m.set(u.name, u.app);
+    for (const l of s.logins) if (l.app) m.set(l.name, l.app);
+    for (const sc of s.schemas) m.set(`schema:${sc.name}`, sc.app);
+  }
+  return m;
+}
+
+/**
+ * Compare two compiled stacks. Objects are matched by the same keys the diff uses (names; role+member;
+ * grantee+securable+privilege) and listed per app in a deterministic order.
+ */
+export function compareStacks(from: { name: string; policy: Policy; desired: DesiredState }, to: { name: string; policy: Policy; desired: DesiredState }): StackDiff {
+  const settings: SettingDiff[] = [];
+  const a = settingsOf(from.policy, from.desired);
+  const b = settingsOf(to.policy, to.desired);
+  for (const key of Object.keys(a)) {
+    if (canonical(a[key]) !== canonical(b[key])) settings.push({ setting: key, from: show(a[key]), to: show(b[key]) });
+  }
+
+  const apps = appIndex([from.desired, to.desired]);
+  const objects: (ObjectDiff & { order: string })[] = [];
+  const counts = { onlyFrom: 0, onlyTo: 0, changed: 0 };
+  const compare = <T>(kindOrder: number, fromItems: T[], toItems: T[], key: (t: T) => string, text: (t: T) => string, appOf: (t: T) => string | undefined) => {
+    const left = new Map(fromItems.map((t) => [key(t), t]));
+    const right = new Map(toItems.map((t) => [key(t), t]));
+    const push = (sign: ObjectDiff['sign'], t: T, line: string) => {
+      const app = appOf(t);
+      objects.push({ sign, ...(app ? { app } : {}), text: line, order: `${app ?? ''}\u0000${kindOrder}\u0000${key(t)}` });
+    };
+    for (const [k, t] of left) {
+      const other = right.get(k);
+      if (!other) {
+        counts.onlyFrom++;
+        push('-', t, text(t));
+      } else if (canonical(t) !== canonical(other)) {
+        counts.changed++;
+        const before = text(t);
+        const after = text(other);
+        push('~', other, before === after ? `${after} (${canonical(t)} -> ${canonical(other)})` : `${before} -> ${after}`);
+      }
+    }
+    for (const [k, t] of right) {
+      if (!left.has(k)) {
+        counts.onlyTo++;
+        push('+', t, text(t));
+      }
+    }
+  };
+  const d = (c: Parameters<typeof describeChange>[0]) => describeChange(c).text;
+  const A = from.desired;
+  const B = to.desired;
+  compare(0, A.schemas, B.schemas, (s) => s.name, (s) => d({ kind: 'create-schema', schema: s }), (s) => s.app);
+  compare(1, A.logins, B.logins, (l) => l.name, (l) => d({ kind: 'create-login', login: l }), (l) => l.app);
+  compare(2, A.roles, B.roles, (r) => r.name, (r) => d({ kind: 'create-role', role: r }), (r) => r.app);
+  compare(3, A.users, B.users, (u) => u.name, (u) => d({ kind: 'create-user', user: u }), (u) => u.app);
+  compare(4, A.memberships, B.memberships, membershipKey, (m) => d({ kind: 'add-member', membership: m }), (m) => apps.get(m.role));
+  compare(
+    5,
+    A.permissions,
+    B.permissions,
+    permissionKey,
+    (p) => d({ kind: 'grant', permission: p }).replace(/^grant /, ''),
+    (p) => (p.on.type === 'schema' ? apps.get(`schema:${p.on.name}`) : p.on.type === 'role' ? apps.get(p.on.name) : undefined) ?? apps.get(p.grantee),
+  );
+  objects.sort((x, y) => (x.order < y.order ? -1 : x.order > y.order ? 1 : 0));
+  return { from: from.name, to: to.name, settings, objects: objects.map(({ order: _o, ...rest }) => rest), counts };
+}
+
+function headline(diff: StackDiff): string {
+  if (diff.settings.length === 0 && diff.objects.length === 0) return `No differences: ${diff.from} and ${diff.to} compile to the same security.`;
+  const { onlyFrom, onlyTo, changed } = diff.counts;
+  return `${diff.settings.length} setting${diff.settings.length === 1 ? '' : 's'} differ; ${onlyTo} only in ${diff.to}, ${onlyFrom} only in ${diff.from}, ${changed} changed.`;
+}
+
+function groups(diff: StackDiff): [string, ObjectDiff[]][] {
+  const byApp = new Map<string, ObjectDiff[]>();
+  for (const o of diff.objects) {
+    const key = o.app ?? '';
+    byApp.set(key, [...(byApp.get(key) ?? []), o]);
+  }
+  return [...byApp.entries()];
+}
+
+export function formatStackDiffText(diff: StackDiff, policyFile: string): string {
+  const out = [`pmgrants diff-stacks ${policyFile}: ${diff.from} -> ${diff.to}`, ''];
+  if (diff.settings.length > 0) {
+    const width = Math.max(...diff.settings.map((s) => s.setting.length));
+    for (const s of diff.settings) out.push(`  ~ ${s.setting.padEnd(width)}  ${s.from} -> ${s.to}`);
+    out.push('');
+  }
+  for (const [app, items] of groups(diff)) {
+    out.push(app ? `  app ${app}:` : '  warehouse-wide:');
+    for (const o of items) out.push(`    ${o.sign} ${o.text}`);
+    out.push('');
+  }
+  out.push(headline(diff));
+  return out.join('\n') + '\n';
+}
+
+function md(s: string): string {
+  return s.replace(/[|\\`*_{}[\]<>#]/g, (c) => `\\${c}`);
+}
+
+export function formatStackDiffMarkdown(diff: StackDiff, policyFile: string): string {
+  const out = [`### pmgrants diff-stacks: \`${diff.from}\` → \`${diff.to}\``, '', `Policy \`${policyFile}\`. **${md(headline(diff))}**`, ''];
+  if (diff.settings.length > 0) {
+    out.push(`| setting | ${md(diff.from)} | ${md(diff.to)} |`, '| --- | --- | --- |');
+    for (const s of diff.settings) out.push(`| ${md(s.setting)} | ${md(s.from)} | ${md(s.to)} |`);
+    out.push('');
+  }
+  const label: Record<ObjectDiff['sign'], string> = { '+': `only in ${diff.to}`, '-': `only in ${diff.from}`, '~': 'changed' };
+  for (const [app, items] of groups(diff)) {
+    out.push(`<details><summary>${app ? `app <code>${md(app)}</code>` : 'warehouse-wide'}: ${items.length} difference${items.length === 1 ? '' : 's'}</summary>`, '');
+    out.push('```diff');
+    for (const o of items) out.push(`${o.sign === '~' ? '!' : o.sign} ${o.text}   (${label[o.sign]})`);
+    out.push('```', '</details>', '');
+  }
+  return out.join('\n') + '\n';
+}
+
+export async function diffStacksCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  const format = oneOf('format', values.format, STACK_DIFF_FORMATS, 'text');
+  if (positionals.length !== 3) {
+    throw new PmgrantsError(`diff-stacks takes a policy file and two stack names (e.g. "pmgrants diff-stacks policy.yaml dev prod"), not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+  }
+  const [file, fromStack, toStack] = positionals;
+  const stacksDir = values['stacks-dir'] as string | undefined;
+  const load = (stack: string) => {
+    const policy = loadValidPolicy(io, file, { stack, ...(stacksDir ? { 'stacks-dir': stacksDir } : {}) });
+    return { name: stack, policy, desired: compilePolicy(policy) };
+  };
+  const diff = compareStacks(load(fromStack), load(toStack));
+  io.out(format === 'markdown' ? formatStackDiffMarkdown(diff, file) : formatStackDiffText(diff, file));
+  if (values['detailed-exitcode']) return diff.settings.length > 0 || diff.objects.length > 0 ? 2 : EXIT.ok;
+  return EXIT.ok;
+}

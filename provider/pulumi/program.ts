@@ -1,0 +1,214 @@
+/**
+ * The Pulumi program (index.ts calls it; tests call it with mocks or as an inline program).
+ *
+ * Stack config (namespace pmgrants):
+ *   policy        required  path of the policy file, relative to the project directory
+ *   overlay                 overlay in stacks/ to merge (default: the stack name; "none" for no overlay)
+ *   stacksDir               where overlays live (default: ./stacks, then next to the policy)
+ *   databaseUrl   required  admin connection URL, a secret: pulumi config set --secret pmgrants:databaseUrl ...
+ *                           (read by the providers, never by this program)
+ *   rotationToken           change it to rotate every generated password now
+ *   keyVaultId              Azure Key Vault resource id: store each app's password there too
+ *   azureNativeVersion      azure-native plugin version for the Key Vault secrets
+ *
+ * Resources: one Warehouse, one App per app (depending on the warehouse), and with keyVaultId one Key
+ * Vault secret per app. An invalid policy registers only the Warehouse, whose check then fails with
+ * every diagnostic, so nothing is changed.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { Diagnostic } from '../diagnostics/diagnostic';
+import { compilePolicy } from '../model/compile';
+import { DesiredState, EngineName, Policy } from '../model/types';
+import { loadPolicy } from '../policy/load';
+import { appsOf, partitionDesired } from '../plan/slice';
+import { DEFAULT_AZURE_NATIVE_VERSION, isValidSecretName, KeyVaultRef, KeyVaultSecret, keyVaultSecretName, parseKeyVaultId } from './azure';
+import { AppGrants, GrantsInputs, WarehouseGrants } from './resources';
+
+export const CONFIG_NAMESPACE = 'pmgrants';
+
+/** Connection facts of one app, as the stack exports them. `password` is a secret. */
+export interface AppConnection {
+  app: string;
+  database: string;
+  schema: string;
+  login: string;
+  password: pulumi.Output<string | undefined>;
+  server?: string;
+  port?: number;
+  /** Name of the Key Vault secret holding the password (with pmgrants:keyVaultId). */
+  keyVaultSecret?: string;
+}
+
+export interface PmgrantsStack {
+  warehouse: WarehouseGrants;
+  apps: Record<string, AppGrants>;
+  keyVaultSecrets: Record<string, KeyVaultSecret>;
+  /** What the program exports. */
+  outputs: {
+    database?: string;
+    engine?: EngineName;
+    apps: Record<string, AppConnection>;
+  };
+}
+
+/** One line per diagnostic: file:line:col severity rule message (hint). Never holds a secret: policies hold none. */
+export function diagnosticLine(d: Diagnostic): string {
+  const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
+  return `${where} ${d.severity} ${d.code} ${d.message}${d.path ? ` (at ${d.path})` : ''}${d.hint ? `; hint: ${d.hint}` : ''}`;
+}
+
+/** Wire inputs of one part. */
+export function partInputs(part: DesiredState, engine: EngineName, extra: { app?: string; rotationToken?: string }): GrantsInputs {
+  return {
+    ...(extra.app !== undefined ? { app: extra.app } : {}),
+    engine,
+    database: part.database,
+    prefix: part.prefix,
+    mode: part.mode,
+    enforcement: part.enforcement,
+    prune: part.prune,
+    ...(part.rotationMaxAgeDays !== undefined ? { rotationMaxAgeDays: part.rotationMaxAgeDays } : {}),
+    ...(extra.rotationToken ? { rotationToken: extra.rotationToken } : {}),
+    appLogins: part.appLogins,
+    logins: part.logins,
+    users: part.users,
+    roles: part.roles,
+    schemas: part.schemas,
+    memberships: part.memberships,
+    permissions: part.permissions,
+  };
+}
+
+interface Settings {
+  policyFile?: string;
+  overlay?: string;
+  stacksDir?: string;
+  rotationToken?: string;
+  keyVault?: KeyVaultRef;
+  azureNativeVersion: string;
+  problems: string[];
+}
+
+function readSettings(stack: string): Settings {
+  const raw = new pulumi.Config(CONFIG_NAMESPACE);
+  // Pulumi.yaml declares the optional keys with default "": empty means unset.
+  const config = { get: (key: string): string | undefined => raw.get(key) || undefined };
+  const problems: string[] = [];
+  const policyFile = config.get('policy');
+  if (!policyFile) problems.push(`no policy: set its path with "pulumi config set ${CONFIG_NAMESPACE}:policy <file>"`);
+  const overlayName = config.get('overlay') ?? stack;
+  const keyVaultId = config.get('keyVaultId');
+  let keyVault: KeyVaultRef | undefined;
+  if (keyVaultId) {
+    const parsed = parseKeyVaultId(keyVaultId);
+    if ('error' in parsed) problems.push(parsed.error);
+    else keyVault = parsed;
+  }
+  // The program never reads the URL's value; it only checks that it is stored encrypted.
+  const urlKey = `${CONFIG_NAMESPACE}:databaseUrl`;
+  const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+  if (pulumi.runtime.getConfig(urlKey) !== undefined && typeof isSecret === 'function' && !isSecret(urlKey)) {
+    problems.push(`${urlKey} is stored in plain text in the stack's config; set it again with "pulumi config set --secret ${urlKey} <url>"`);
+  }
+  return {
+    ...(policyFile ? { policyFile } : {}),
+    ...(overlayName !== 'none' ? { overlay: overlayName } : {}),
+    ...(config.get('stacksDir') ? { stacksDir: config.get('stacksDir') } : {}),
+    ...(config.get('rotationToken') ? { rotationToken: config.get('rotationToken') } : {}),
+    ...(keyVault ? { keyVault } : {}),
+    azureNativeVersion: config.get('azureNativeVersion') ?? DEFAULT_AZURE_NATIVE_VERSION,
+    problems,
+  };
+}
+
+/** An invalid setup: only the warehouse, carrying the problems its check reports. */
+function invalidStack(problems: string[], name: string): PmgrantsStack {
+  const warehouse = new WarehouseGrants(name, {
+    engine: 'postgres',
+    database: '(invalid policy)',
+    prefix: '(invalid policy)',
+    mode: 'system_managed',
+    enforcement: 'additive',
+    prune: false,
+    appLogins: {},
+    logins: [],
+    users: [],
+    roles: [],
+    schemas: [],
+    memberships: [],
+    permissions: [],
+    diagnostics: problems,
+  });
+  return { warehouse, apps: {}, keyVaultSecrets: {}, outputs: { apps: {} } };
+}
+
+/**
+ * Define the stack's resources from the policy in config. `name` is the warehouse resource's name
+ * (default "warehouse"); app resources are named after their app keys.
+ */
+export function definePmgrantsStack(options: { warehouseName?: string } = {}): PmgrantsStack {
+  const stack = pulumi.getStack();
+  const settings = readSettings(stack);
+  const warehouseName = options.warehouseName ?? 'warehouse';
+  if (!settings.policyFile) return invalidStack(settings.problems, warehouseName);
+
+  const loaded = loadPolicy(settings.policyFile, {
+    ...(settings.overlay ? { stack: settings.overlay } : {}),
+    ...(settings.stacksDir ? { stacksDir: settings.stacksDir } : {}),
+  });
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  for (const d of loaded.diagnostics.filter((x) => x.severity === 'warning')) void pulumi.log.warn(diagnosticLine(d));
+  const policy: Policy | undefined = loaded.policy;
+  const problems = [...errors.map(diagnosticLine), ...settings.problems];
+
+  if (!policy || problems.length > 0) return invalidStack(problems, warehouseName);
+
+  const engine = policy.warehouse.engine;
+  const desired = compilePolicy(policy);
+  const parts = partitionDesired(desired);
+  const secretNames = new Map<string, string>();
+  if (settings.keyVault) {
+    for (const app of appsOf(desired)) {
+      const name = keyVaultSecretName(stack, app);
+      if (!isValidSecretName(name)) problems.push(`the Key Vault secret name "${name}" for app "${app}" is longer than 127 characters`);
+      const clash = [...secretNames.entries()].find(([, n]) => n === name);
+      if (clash) problems.push(`apps "${clash[0]}" and "${app}" would share the Key Vault secret "${name}"`);
+      secretNames.set(app, name);
+    }
+    if (problems.length > 0) return invalidStack(problems, warehouseName);
+  }
+
+  const rotationToken = settings.rotationToken;
+  const warehouse = new WarehouseGrants(warehouseName, partInputs(parts.get('warehouse')!, engine, { ...(rotationToken ? { rotationToken } : {}) }));
+  const apps: Record<string, AppGrants> = {};
+  const keyVaultSecrets: Record<string, KeyVaultSecret> = {};
+  const connections: Record<string, AppConnection> = {};
+  for (const app of appsOf(desired)) {
+    const part = parts.get(`app:${app}`)!;
+    const resource = new AppGrants(app, partInputs(part, engine, { app, ...(rotationToken ? { rotationToken } : {}) }), { dependsOn: [warehouse] });
+    apps[app] = resource;
+    const login = desired.appLogins[app];
+    // system_managed: the app's own login and password; single_account: the warehouse's shared ones.
+    const password = pulumi.secret(policy.security.mode === 'system_managed' ? resource.password : warehouse.password);
+    const schema = desired.schemas.find((s) => s.app === app)?.name ?? '';
+    connections[app] = {
+      app,
+      database: desired.database,
+      schema,
+      login,
+      password,
+      ...(policy.warehouse.server ? { server: policy.warehouse.server } : {}),
+      ...(policy.warehouse.port ? { port: policy.warehouse.port } : {}),
+    };
+    if (settings.keyVault && login) {
+      const secretName = secretNames.get(app)!;
+      keyVaultSecrets[app] = new KeyVaultSecret(
+        `${app}-credentials`,
+        { vault: settings.keyVault, secretName, value: password.apply((p) => p ?? ''), tags: { app, login, database: desired.database, stack }, version: settings.azureNativeVersion },
+        { parent: resource },
+      );
+      connections[app].keyVaultSecret = secretName;
+    }
+  }
+  return { warehouse, apps, keyVaultSecrets, outputs: { database: desired.database, engine, apps: connections } };
+}

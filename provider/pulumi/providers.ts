@@ -1,0 +1,388 @@
+/**
+ * The behaviour of pmgrants' Pulumi resources (their shape is in resources.ts). This module runs in
+ * Pulumi's dynamic-provider process, loaded by the serialized providers; it is never serialized
+ * itself. Each operation is a thin shell over the core: slice the desired state to the resource's
+ * part, inspect, slice the live state, diffState, render, apply.
+ *
+ * - check:  policy diagnostics and missing configuration become check failures (no secret in them).
+ * - diff:   pure (no database): property by property in a fixed order, plus drift a refresh recorded
+ *           and rotation by age; replacement only when a name changes (REPLACING_PROPERTIES).
+ * - create / update: the minimal change set from diffState for this part; the generated password is
+ *           returned as the `password` output, which the resource marks secret.
+ * - read:   inspects the part and returns it as `live`, with `drift` listing what differs, so
+ *           `pulumi refresh` shows changes made by hand and the next `up` corrects them.
+ * - delete: revokes and drops what this part owns, nothing else. A schema holds data: it and its
+ *           owner role are kept (pmgrants never drops data), with a warning.
+ *
+ * Admin credentials come from stack config pmgrants:databaseUrl (a secret), read in `configure`.
+ * All database work in the process goes through one connection, one operation at a time.
+ */
+import { connectEngine, dialectFor } from '../engines/registry';
+import { EngineConnection, PmgrantsError } from '../engines/engine';
+import { nameKey } from '../model/names';
+import { sortState } from '../model/state';
+import { DesiredState, EngineName } from '../model/types';
+import { describeChange } from '../plan/describe';
+import { ActualState, diffState } from '../plan/diff';
+import { appPart, claimOf, Part, principalsMentioned, sliceActual, WAREHOUSE } from '../plan/slice';
+import type { GrantsInputs, GrantsOutputs, LiveState, ResourceKind } from './resources';
+
+/** Stack config keys the provider reads. */
+export const CONFIG_DATABASE_URL = 'pmgrants:databaseUrl';
+
+const ENGINES: readonly EngineName[] = ['postgres', 'sqlserver', 'azure-sql'];
+const REPLACING: readonly (keyof GrantsInputs)[] = ['app', 'engine', 'database', 'prefix'];
+const COMPARED: readonly (keyof GrantsInputs)[] = [
+  'app',
+  'engine',
+  'database',
+  'prefix',
+  'mode',
+  'enforcement',
+  'prune',
+  'rotationMaxAgeDays',
+  'rotationToken',
+  'appLogins',
+  'logins',
+  'users',
+  'roles',
+  'schemas',
+  'memberships',
+  'permissions',
+  'diagnostics',
+  'drift',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Configuration and the database connection.
+// ---------------------------------------------------------------------------------------------
+
+interface Settings {
+  databaseUrl?: string;
+}
+
+let settings: Settings = {};
+
+/** Called by the serialized provider's configure hook with the stack's configuration. */
+export function configure(config: { get(key: string): string | undefined }): void {
+  const url = config.get(CONFIG_DATABASE_URL);
+  settings = { ...(url ? { databaseUrl: url } : {}) };
+}
+
+const NO_URL = `no database to connect to: set the admin connection URL with "pulumi config set --secret ${CONFIG_DATABASE_URL} <url>"`;
+
+export type Connector = (engine: EngineName, url: string) => Promise<EngineConnection>;
+let connector: Connector = connectEngine;
+
+/** Replace how connections are made (tests). */
+export function setConnector(c: Connector): void {
+  connector = c;
+}
+
+let current: { key: string; conn: Promise<EngineConnection> } | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+let idleTimer: NodeJS.Timeout | undefined;
+const IDLE_CLOSE_MS = 5_000;
+
+async function closeCurrent(): Promise<void> {
+  const c = current;
+  current = undefined;
+  if (c) await (await c.conn.catch(() => undefined))?.close().catch(() => undefined);
+}
+
+/** Run `fn` on the process's one connection, after every operation queued before it. */
+function withDatabase<T>(engine: EngineName, fn: (conn: EngineConnection) => Promise<T>): Promise<T> {
+  const run = async (): Promise<T> => {
+    if (idleTimer) clearTimeout(idleTimer);
+    const url = settings.databaseUrl;
+    if (!url) throw new PmgrantsError(NO_URL);
+    const key = `${engine}\u0000${url}`;
+    if (!current || current.key !== key) {
+      await closeCurrent();
+      current = { key, conn: connector(engine, url) };
+    }
+    let conn: EngineConnection;
+    try {
+      conn = await current.conn;
+    } catch (err) {
+      current = undefined;
+      throw err;
+    }
+    try {
+      return await fn(conn);
+    } finally {
+      idleTimer = setTimeout(() => void closeCurrent(), IDLE_CLOSE_MS);
+      idleTimer.unref();
+    }
+  };
+  const result = queue.then(run, run);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
+/** Close the connection now (tests; the engine otherwise ends the process). */
+export async function shutdown(): Promise<void> {
+  if (idleTimer) clearTimeout(idleTimer);
+  await queue;
+  await closeCurrent();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire <-> core.
+// ---------------------------------------------------------------------------------------------
+
+export function partOf(kind: ResourceKind, inputs: Pick<GrantsInputs, 'app'>): Part {
+  if (kind === 'warehouse') return WAREHOUSE;
+  if (!inputs.app) throw new PmgrantsError('an App resource needs its app key (input "app")');
+  return appPart(inputs.app);
+}
+
+/** The engine-neutral desired slice the inputs carry. */
+export function desiredFromInputs(inputs: GrantsInputs): DesiredState {
+  return sortState({
+    engine: 'neutral',
+    database: inputs.database,
+    prefix: inputs.prefix,
+    mode: inputs.mode,
+    enforcement: inputs.enforcement,
+    prune: inputs.prune,
+    ...(inputs.rotationMaxAgeDays !== undefined ? { rotationMaxAgeDays: inputs.rotationMaxAgeDays } : {}),
+    appLogins: inputs.appLogins ?? {},
+    logins: inputs.logins ?? [],
+    users: inputs.users ?? [],
+    roles: inputs.roles ?? [],
+    schemas: inputs.schemas ?? [],
+    memberships: inputs.memberships ?? [],
+    permissions: inputs.permissions ?? [],
+  });
+}
+
+/** The input properties of a resource's stored outputs. */
+export function inputsOf(props: GrantsOutputs): GrantsInputs {
+  const out: Record<string, unknown> = {};
+  for (const k of COMPARED) if (props[k] !== undefined) out[k] = props[k];
+  return out as unknown as GrantsInputs;
+}
+
+/** The login whose credentials a part delivers: the app's own (system_managed) or the shared one (warehouse, single_account). */
+export function deliveredLogin(kind: ResourceKind, desired: DesiredState): string | undefined {
+  const purpose = kind === 'app' ? 'app-login' : 'shared-login';
+  return desired.logins.find((l) => l.purpose === purpose)?.name;
+}
+
+function liveOf(actual: ActualState): LiveState {
+  const mentioned = principalsMentioned(actual);
+  return {
+    logins: actual.logins,
+    users: actual.users,
+    roles: actual.roles,
+    schemas: actual.schemas,
+    memberships: actual.memberships,
+    permissions: actual.permissions,
+    managed: actual.managed.filter((n) => mentioned.has(n)),
+  };
+}
+
+/** What applying `desired` to the recorded live state would change, one line each (never a secret). */
+export function driftLines(desired: DesiredState, live: LiveState): string[] {
+  const actual: ActualState = { engine: desired.engine, database: desired.database, ...live };
+  return diffState(desired, actual).changes.map((c) => {
+    const d = describeChange(c);
+    return `${d.sign} ${d.text}`;
+  });
+}
+
+/** Drop undefined values (the wire format has no undefined). */
+function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** JSON with sorted keys; empty lists of the optional list properties count as absent. */
+function canonical(key: keyof GrantsInputs, v: unknown): string {
+  if ((key === 'drift' || key === 'diagnostics') && Array.isArray(v) && v.length === 0) return 'undefined';
+  if (v === undefined) return 'undefined';
+  return JSON.stringify(v, (_k, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
+
+function rotationDue(olds: GrantsOutputs, news: GrantsInputs, now: Date): boolean {
+  if (!olds.passwordSetAt || !news.rotationMaxAgeDays) return false;
+  return (now.getTime() - new Date(olds.passwordSetAt).getTime()) / 86_400_000 > news.rotationMaxAgeDays;
+}
+
+// ---------------------------------------------------------------------------------------------
+// check and diff: pure.
+// ---------------------------------------------------------------------------------------------
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+export async function check(kind: ResourceKind, _olds: GrantsInputs, news: GrantsInputs): Promise<{ inputs: GrantsInputs; failures: CheckFailure[] }> {
+  // Property '' : the engine would otherwise print the property's whole value next to the reason.
+  const failures: CheckFailure[] = (news.diagnostics ?? []).map((reason) => ({ property: '', reason }));
+  if (failures.length === 0) {
+    if (!ENGINES.includes(news.engine)) failures.push({ property: '', reason: `unknown engine "${String(news.engine)}"; use one of ${ENGINES.join(', ')}` });
+    if (kind === 'app' && !news.app) failures.push({ property: '', reason: 'an App resource needs its app key (input "app")' });
+    if (kind === 'warehouse' && news.app) failures.push({ property: '', reason: 'a Warehouse resource takes no app key' });
+    if (typeof news.database !== 'string' || news.database === '') failures.push({ property: '', reason: 'the warehouse database name is missing' });
+    if (typeof news.prefix !== 'string' || news.prefix === '') failures.push({ property: '', reason: 'the naming prefix is missing' });
+    if (!settings.databaseUrl) failures.push({ property: '', reason: NO_URL });
+  }
+  return { inputs: news, failures };
+}
+
+export interface DiffResult {
+  changes: boolean;
+  replaces: string[];
+  deleteBeforeReplace: boolean;
+  /** Why there are changes besides input properties (drift, rotation); for tests and logs. */
+  reasons: string[];
+}
+
+export async function diff(kind: ResourceKind, _id: string, olds: GrantsOutputs, news: GrantsInputs, now: Date = new Date()): Promise<DiffResult> {
+  const changed = COMPARED.filter((k) => canonical(k, olds[k]) !== canonical(k, news[k]));
+  const replaces = changed.filter((k) => REPLACING.includes(k));
+  const reasons: string[] = [];
+  if (replaces.length === 0 && olds.live && (news.diagnostics ?? []).length === 0) {
+    const desired = dialectFor(news.engine).realize(desiredFromInputs(news));
+    const drift = driftLines(desired, olds.live);
+    if (drift.length > 0) reasons.push(`the database differs from this ${kind === 'app' ? `app's` : "warehouse's"} policy: ${drift.join('; ')}`);
+  }
+  if (rotationDue(olds, news, now)) reasons.push(`the password of ${olds.login ?? 'the login'} is older than ${news.rotationMaxAgeDays} days`);
+  return { changes: changed.length > 0 || reasons.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, reasons };
+}
+
+// ---------------------------------------------------------------------------------------------
+// create, read, update, delete: one operation on the database each.
+// ---------------------------------------------------------------------------------------------
+
+/** A state naming everything in `states`, for inspect's scope (the first state wins on a shared name). */
+function scopeOf(states: DesiredState[]): DesiredState {
+  const [first, ...rest] = states;
+  return sortState({
+    ...first,
+    logins: states.flatMap((s) => s.logins),
+    users: states.flatMap((s) => s.users),
+    roles: states.flatMap((s) => s.roles),
+    schemas: states.flatMap((s) => s.schemas),
+    memberships: [...first.memberships, ...rest.flatMap((s) => s.memberships)],
+    permissions: [...first.permissions, ...rest.flatMap((s) => s.permissions)],
+  });
+}
+
+function sameDatabase(engine: EngineName, live: string, wanted: string): boolean {
+  return nameKey(engine, live) === nameKey(engine, wanted);
+}
+
+function wrongDatabase(live: string, wanted: string): PmgrantsError {
+  return new PmgrantsError(`${CONFIG_DATABASE_URL} connects to database "${live}", but this stack's policy manages "${wanted}"; point the URL at "${wanted}" or fix warehouse.database`);
+}
+
+function resourceId(kind: ResourceKind, inputs: GrantsInputs): string {
+  return `${inputs.database}/${kind === 'app' ? `app/${inputs.app}` : 'warehouse'}`;
+}
+
+interface Converged {
+  live: LiveState;
+  password?: string;
+  passwordSetAt?: string;
+  login?: string;
+  warnings: string[];
+}
+
+/**
+ * Bring this part of the database to `news` (undefined: delete the part). `olds` is the state from
+ * before: what it named is still claimed, so what the policy dropped is revoked and dropped too.
+ */
+async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds: GrantsOutputs | undefined): Promise<Converged> {
+  const base = (news ?? olds)!;
+  const part = partOf(kind, base);
+  const dialect = dialectFor(base.engine);
+  const previous = olds ? dialect.realize(desiredFromInputs(olds)) : undefined;
+  const desired = news
+    ? dialect.realize(desiredFromInputs(news))
+    : dialect.realize({ ...desiredFromInputs(olds!), enforcement: 'authoritative', prune: true, logins: [], users: [], roles: [], schemas: [], memberships: [], permissions: [] });
+  const scope = scopeOf(previous ? [desired, previous] : [desired]);
+  const login = deliveredLogin(kind, desired);
+
+  return withDatabase(base.engine, async (conn) => {
+    const whole = await conn.inspect(scope);
+    if (!sameDatabase(base.engine, whole.database, base.database)) {
+      if (!news) {
+        // Deleting a part of another database (the URL now points elsewhere): leave it as it is.
+        return { live: emptyLive(), warnings: [`${CONFIG_DATABASE_URL} now connects to "${whole.database}", not "${base.database}": nothing was dropped in "${base.database}"`] };
+      }
+      throw wrongDatabase(whole.database, base.database);
+    }
+    const actual = sliceActual(whole, claimOf(part, previous ? [desired, previous] : [desired], whole), desired);
+    const exists = login !== undefined && actual.logins.some((l) => l.name === login);
+    // A password the stack does not hold (adopted login, first run after a mode change) or a new
+    // rotation token: set a new one, so the stack can deliver it.
+    const rotate =
+      exists && news && (!olds || olds.login !== login || olds.password === undefined || (olds.rotationToken ?? '') !== (news.rotationToken ?? '')) ? [login!] : [];
+    const plan = diffState(desired, actual, { now: new Date(), rotate });
+    const statements = dialect.render(plan.changes, desired);
+    const result = statements.length > 0 ? await conn.apply(statements) : undefined;
+    const after = await conn.inspect(scope);
+    const live = liveOf(sliceActual(after, claimOf(part, [desired], after), desired));
+    const password = login ? (result?.secrets.get(login) ?? (olds?.login === login ? olds.password : undefined)) : undefined;
+    return compact({ live, login, password, passwordSetAt: login ? after.passwordSetAt?.[login] : undefined, warnings: plan.warnings });
+  });
+}
+
+function emptyLive(): LiveState {
+  return { logins: [], users: [], roles: [], schemas: [], memberships: [], permissions: [], managed: [] };
+}
+
+function outputsOf(inputs: GrantsInputs, c: Converged): GrantsOutputs {
+  const { drift: _drift, ...rest } = inputs;
+  return compact({ ...rest, login: c.login, password: c.password, passwordSetAt: c.passwordSetAt, live: c.live, warnings: c.warnings.length > 0 ? c.warnings : undefined });
+}
+
+export async function create(kind: ResourceKind, inputs: GrantsInputs): Promise<{ id: string; outs: GrantsOutputs }> {
+  const c = await converge(kind, inputs, undefined);
+  return { id: resourceId(kind, inputs), outs: outputsOf(inputs, c) };
+}
+
+export async function update(kind: ResourceKind, _id: string, olds: GrantsOutputs, news: GrantsInputs): Promise<{ outs: GrantsOutputs }> {
+  const c = await converge(kind, news, olds);
+  return { outs: outputsOf(news, c) };
+}
+
+export async function remove(kind: ResourceKind, _id: string, props: GrantsOutputs): Promise<void> {
+  const c = await converge(kind, undefined, props);
+  // The engine shows a provider's stderr lines with the resource; nothing here is secret.
+  for (const w of c.warnings) process.stderr.write(`pmgrants: ${w}\n`);
+}
+
+export async function read(kind: ResourceKind, id: string, props: GrantsOutputs | undefined): Promise<{ id: string; props: GrantsOutputs; inputs: GrantsInputs }> {
+  if (!props || !props.engine || !Array.isArray(props.logins)) {
+    throw new PmgrantsError('pmgrants resources cannot be imported: declare the app in the policy and run pulumi up, which adopts what already exists');
+  }
+  const inputs = inputsOf(props);
+  const part = partOf(kind, inputs);
+  const dialect = dialectFor(inputs.engine);
+  const desired = dialect.realize(desiredFromInputs(inputs));
+  const login = deliveredLogin(kind, desired);
+  return withDatabase(inputs.engine, async (conn) => {
+    const whole = await conn.inspect(desired);
+    if (!sameDatabase(inputs.engine, whole.database, inputs.database)) throw wrongDatabase(whole.database, inputs.database);
+    const live = liveOf(sliceActual(whole, claimOf(part, [desired], whole), desired));
+    const drift = driftLines(desired, live);
+    const { drift: _old, ...rest } = inputs;
+    const nextInputs: GrantsInputs = drift.length > 0 ? { ...rest, drift } : rest;
+    const outs = compact({
+      ...props,
+      live,
+      drift: drift.length > 0 ? drift : undefined,
+      passwordSetAt: (login ? whole.passwordSetAt?.[login] : undefined) ?? props.passwordSetAt,
+    });
+    if (drift.length === 0) delete outs.drift;
+    return { id, props: outs, inputs: nextInputs };
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * The shape of pmgrants' Pulumi resources: their inputs and outputs (the wire types, all plain JSON),
+ * their docs, and the thin serialized providers. Behaviour lives in providers.ts.
+ *
+ * Two resource types, so the resource count grows with apps, never with grants:
+ * - `pulumi-nodejs:dynamic/pmgrants:Warehouse`, one per stack: the shared login (single_account), the
+ *   warehouse-wide persona roles (pmg_app_admin, ...), the users of the policy's principals, and the
+ *   memberships into and the permissions on those roles.
+ * - `pulumi-nodejs:dynamic/pmgrants:App`, one per app (depends on the warehouse): its schema and owner
+ *   role, its persona roles, the memberships into them, every permission on its schema and roles
+ *   (including those of warehouse-wide roles), and in system_managed mode its login.
+ * What each resource owns is decided by provider/plan/slice.ts; its inputs are its slice of the
+ * compiled, engine-neutral desired state.
+ *
+ * Serialized providers: Pulumi stores each dynamic resource's provider as JavaScript text in the state,
+ * once per resource. Ours is a few lines that load the compiled behaviour module (providers.js) in the
+ * dynamic-provider process, found in the Pulumi project (see loadBehaviour).
+ * It captures only the resource kind: no credentials, no connection, no driver, no core code.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type { EngineName, Login, Membership, Permission, Role, Schema, SecurityMode, User } from '../model/types';
+
+export type ResourceKind = 'warehouse' | 'app';
+
+/** Type tokens: pulumi-nodejs:dynamic/<module>:<type>. */
+export const RESOURCE_MODULE = 'pmgrants';
+export const RESOURCE_TYPES: Record<ResourceKind, string> = { warehouse: 'Warehouse', app: 'App' };
+
+/**
+ * Inputs of both resources: one part of the compiled desired state (engine-neutral), plus the options
+ * the diff needs. Plain data, as Pulumi stores it.
+ */
+export interface GrantsInputs {
+  /** The app this resource manages; absent for the warehouse resource. */
+  app?: string;
+  engine: EngineName;
+  /** Warehouse database (the connection from pmgrants:databaseUrl must point at it). */
+  database: string;
+  /** Naming prefix of everything pmgrants creates. Changing it renames every object: a replacement. */
+  prefix: string;
+  mode: SecurityMode;
+  enforcement: 'authoritative' | 'additive';
+  prune: boolean;
+  rotationMaxAgeDays?: number;
+  /** Any string; changing it rotates the generated password now (config pmgrants:rotationToken). */
+  rotationToken?: string;
+  /** App key -> the login its transformations connect with (app resources only). */
+  appLogins: Record<string, string>;
+  logins: Login[];
+  users: User[];
+  roles: Role[];
+  schemas: Schema[];
+  memberships: Membership[];
+  permissions: Permission[];
+  /** Policy diagnostics (errors) that make `check` fail; warehouse resource only. Never holds a secret. */
+  diagnostics?: string[];
+  /** Set by `pulumi refresh` when the database differs from this resource's state: what `up` will correct. */
+  drift?: string[];
+}
+
+/** What inspect found for this resource's part, in the engine's own terms. */
+export interface LiveState {
+  logins: Login[];
+  users: User[];
+  roles: Role[];
+  schemas: Schema[];
+  memberships: Membership[];
+  permissions: Permission[];
+  /** Principals in this part that pmgrants manages (prefix + marker). */
+  managed: string[];
+}
+
+export interface GrantsOutputs extends GrantsInputs {
+  /** The login whose credentials this resource delivers (app login, or the warehouse's shared login). */
+  login?: string;
+  /** Generated password of `login`: a secret output, encrypted in the state; never in plain text. */
+  password?: string;
+  /** When the password was set (ISO time), for rotation by age. */
+  passwordSetAt?: string;
+  /** The part as the database held it after the last create, update or refresh. */
+  live?: LiveState;
+  /** What the last operation chose not to do (e.g. a schema kept because it holds data). */
+  warnings?: string[];
+}
+
+/** Properties whose change renames objects: the resource is replaced (old objects dropped first). */
+export const REPLACING_PROPERTIES = ['app', 'engine', 'database', 'prefix'] as const;
+
+/** Input properties in the order diff reports them (stable). */
+export const INPUT_PROPERTIES = [
+  'app',
+  'engine',
+  'database',
+  'prefix',
+  'mode',
+  'enforcement',
+  'prune',
+  'rotationMaxAgeDays',
+  'rotationToken',
+  'appLogins',
+  'logins',
+  'users',
+  'roles',
+  'schemas',
+  'memberships',
+  'permissions',
+  'diagnostics',
+  'drift',
+] as const satisfies readonly (keyof GrantsInputs)[];
+
+/** Outputs that hold secrets. */
+export const SECRET_OUTPUTS = ['password'] as const;
+
+type Args = { [K in keyof GrantsInputs]: pulumi.Input<GrantsInputs[K]> };
+
+// ---------------------------------------------------------------------------------------------
+// The serialized providers. Everything below `providerFor` is turned into text by Pulumi's closure
+// serializer: keep it free of imports, module values and anything secret.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The compiled behaviour module, seen from the dynamic-provider process. The engine starts that process
+ * in the program's directory (for `main: dist/index.js`, the dist directory), so look there and in
+ * every directory above it, as Node looks for node_modules: <dir>/node_modules/pmgrants/dist/... (pmgrants
+ * installed as a package) or <dir>/dist/... (this repository is the Pulumi project).
+ * $PMGRANTS_PULUMI_PROVIDERS names the file outright.
+ */
+function loadBehaviour(): typeof import('./providers') {
+  const nodePath = require('path') as typeof import('path');
+  const nodeFs = require('fs') as typeof import('fs');
+  const explicit = process.env.PMGRANTS_PULUMI_PROVIDERS;
+  const candidates: string[] = [];
+  if (explicit) candidates.push(nodePath.resolve(explicit));
+  else {
+    const tail = nodePath.join('dist', 'provider', 'pulumi', 'providers.js');
+    for (let dir = process.cwd(); ; dir = nodePath.dirname(dir)) {
+      candidates.push(nodePath.join(dir, 'node_modules', 'pmgrants', tail), nodePath.join(dir, tail));
+      if (nodePath.dirname(dir) === dir) break;
+    }
+  }
+  for (const file of candidates) {
+    if (nodeFs.existsSync(file)) return require(file);
+  }
+  throw new Error(
+    `pmgrants: cannot find the compiled Pulumi provider (dist/provider/pulumi/providers.js) in ${process.cwd()} or above; run "npm run build" in the Pulumi project directory`,
+  );
+}
+
+function makeProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs> {
+  return {
+    async configure(req) {
+      loadBehaviour().configure(req.config);
+    },
+    async check(olds, news) {
+      return loadBehaviour().check(kind, olds, news);
+    },
+    async diff(id, olds, news) {
+      return loadBehaviour().diff(kind, id, olds, news);
+    },
+    async create(inputs) {
+      return loadBehaviour().create(kind, inputs);
+    },
+    async read(id, props) {
+      return loadBehaviour().read(kind, id, props);
+    },
+    async update(id, olds, news) {
+      return loadBehaviour().update(kind, id, olds, news);
+    },
+    async delete(id, props) {
+      return loadBehaviour().remove(kind, id, props);
+    },
+  };
+}
+
+/** One provider object per kind, so Pulumi serializes each once. */
+const PROVIDERS: Record<ResourceKind, pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs>> = {
+  warehouse: makeProvider('warehouse'),
+  app: makeProvider('app'),
+};
+
+export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs> {
+  return PROVIDERS[kind];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resources.
+// ---------------------------------------------------------------------------------------------
+
+abstract class GrantsResource extends pulumi.dynamic.Resource {
+  /** The login whose credentials this resource delivers, if any. */
+  declare public readonly login: pulumi.Output<string | undefined>;
+  /** Its generated password (secret). */
+  declare public readonly password: pulumi.Output<string | undefined>;
+  declare public readonly passwordSetAt: pulumi.Output<string | undefined>;
+  /** What the database held for this part after the last create, update or refresh. */
+  declare public readonly live: pulumi.Output<LiveState | undefined>;
+  /** Differences `pulumi refresh` found, which the next `up` corrects. */
+  declare public readonly drift: pulumi.Output<string[] | undefined>;
+  declare public readonly warnings: pulumi.Output<string[] | undefined>;
+  declare public readonly database: pulumi.Output<string>;
+  declare public readonly engine: pulumi.Output<EngineName>;
+
+  protected constructor(kind: ResourceKind, name: string, args: Args, opts: pulumi.CustomResourceOptions = {}) {
+    super(
+      providerFor(kind),
+      name,
+      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, live: undefined, drift: undefined, warnings: undefined },
+      { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS])] },
+      RESOURCE_MODULE,
+      RESOURCE_TYPES[kind],
+    );
+  }
+}
+
+/** The warehouse-wide part of a policy: one per stack. */
+export class WarehouseGrants extends GrantsResource {
+  constructor(name: string, args: Args, opts?: pulumi.CustomResourceOptions) {
+    super('warehouse', name, args, opts);
+  }
+}
+
+/** One app's part of a policy. Give it `dependsOn: [warehouse]`. */
+export class AppGrants extends GrantsResource {
+  declare public readonly app: pulumi.Output<string>;
+  declare public readonly schemas: pulumi.Output<Schema[]>;
+
+  constructor(name: string, args: Args, opts?: pulumi.CustomResourceOptions) {
+    super('app', name, args, opts);
+  }
+}
