@@ -98,6 +98,14 @@ export function formatPlanMarkdown(view: PlanView): string {
   return out.join('\n') + '\n';
 }
 
+/** Counts per kind and the headline: for progress output where the full plan would drown the point. */
+export function formatPlanSummary(view: PlanView): string {
+  const counts = new Map<Change['kind'], number>();
+  for (const c of view.plan.changes) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
+  const lines = [...counts].map(([kind, n]) => `  ${String(n).padStart(5)}  ${KIND_LABEL[kind]}`);
+  return [`pmgrants plan for database ${view.plan.database} (${view.plan.engine}, ${view.source})`, ...lines, headline(view.plan)].join('\n') + '\n';
+}
+
 /** Stable, machine-readable plan (schemas/plan.schema.json). */
 export function formatPlanJson(view: PlanView): string {
   const { plan } = view;

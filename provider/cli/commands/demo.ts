@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { compilePolicy } from '../../model/compile';
 import { Policy } from '../../model/types';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
-import { formatPlan } from '../../plan/format';
+import { formatPlanSummary } from '../../plan/format';
 import { CommandSpec } from '../args';
 import { EngineConnection } from '../../engines/engine';
 import { loadValidPolicy } from '../common';
@@ -47,7 +47,7 @@ export async function demoCommand(io: CliIO, values: Record<string, unknown>, po
     let secrets: Map<string, string>;
     try {
       const rendered = await planLive(conn, policy);
-      io.out(formatPlan('text', viewOf(rendered, `demo: ${shown} on a local server`)));
+      io.out(formatPlanSummary(viewOf(rendered, `demo: ${shown} on a local server`)));
       const result = await applyRendered(conn, rendered);
       secrets = result.secrets;
       io.out(`Applied ${rendered.plan.changes.length} changes in ${result.roundTrips} round trips.\n`);
