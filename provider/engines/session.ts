@@ -19,6 +19,7 @@ export function roleApps(desired: DesiredState): Map<string, string> {
   for (const r of desired.roles) if (r.app) m.set(r.name, r.app);
   for (const u of desired.users) if (u.app) m.set(u.name, u.app);
   for (const l of desired.logins) if (l.app) m.set(l.name, l.app);
+  for (const s of desired.schemas) m.set(`schema:${s.name}`, s.app);
   return m;
 }
 

@@ -43,7 +43,7 @@ export interface Plan {
   warnings: string[];
 }
 
-/** Which app a change belongs to, for grouping in review output. */
+/** Which app a change belongs to, for grouping in review output. `roleApps` maps principal names, and `schema:<name>`, to apps. */
 export function changeApp(change: Change, roleApps: ReadonlyMap<string, string>): string | undefined {
   switch (change.kind) {
     case 'create-login':
@@ -58,8 +58,12 @@ export function changeApp(change: Change, roleApps: ReadonlyMap<string, string>)
     case 'drop-member':
       return roleApps.get(change.membership.role);
     case 'grant':
-    case 'revoke':
-      return roleApps.get(change.permission.grantee) ?? (change.permission.on.type === 'role' ? roleApps.get(change.permission.on.name) : undefined);
+    case 'revoke': {
+      // Group by what the permission is on (an app's schema or role) before who receives it.
+      const on = change.permission.on;
+      const target = on.type === 'schema' || on.type === 'engine' ? roleApps.get(`schema:${on.name}`) : on.type === 'role' ? roleApps.get(on.name) : undefined;
+      return target ?? roleApps.get(change.permission.grantee);
+    }
     case 'rotate-password':
     case 'drop-login':
       return roleApps.get(change.login);
