@@ -1,17 +1,20 @@
 import { EngineName } from '../model/types';
 import { EngineConnection, EngineDialect, PmgrantsError } from './engine';
+import { connectPostgres, postgresDialect } from './postgres';
+import { azureSqlDialect, connectSqlServer, sqlServerDialect } from './sqlserver';
 
 /**
- * Engines are loaded on demand, so a user of one engine never loads the other's driver.
+ * One place that maps an engine name to its dialect and its connection. Engines load their
+ * drivers (pg, mssql) inside connect, so importing both here costs nothing at start-up.
  */
 export function dialectFor(engine: EngineName): EngineDialect {
   switch (engine) {
     case 'postgres':
-      return (require('./postgres') as { postgresDialect: EngineDialect }).postgresDialect;
+      return postgresDialect;
     case 'sqlserver':
-      return (require('./sqlserver') as { sqlServerDialect: EngineDialect }).sqlServerDialect;
+      return sqlServerDialect;
     case 'azure-sql':
-      return (require('./sqlserver') as { azureSqlDialect: EngineDialect }).azureSqlDialect;
+      return azureSqlDialect;
     default: {
       const never: never = engine;
       throw new PmgrantsError(`unknown engine ${String(never)}`);
@@ -21,15 +24,11 @@ export function dialectFor(engine: EngineName): EngineDialect {
 
 export async function connectEngine(engine: EngineName, url: string): Promise<EngineConnection> {
   switch (engine) {
-    case 'postgres': {
-      const pgEngine = require('./postgres') as { connectPostgres(url: string): Promise<EngineConnection> };
-      return pgEngine.connectPostgres(url);
-    }
+    case 'postgres':
+      return connectPostgres(url);
     case 'sqlserver':
-    case 'azure-sql': {
-      const ms = require('./sqlserver') as { connectSqlServer(config: unknown): Promise<EngineConnection> };
-      return ms.connectSqlServer({ url, engine });
-    }
+    case 'azure-sql':
+      return connectSqlServer({ url, engine });
     default: {
       const never: never = engine;
       throw new PmgrantsError(`unknown engine ${String(never)}`);

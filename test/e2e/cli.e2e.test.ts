@@ -1,0 +1,140 @@
+/**
+ * The pmgrants CLI against a real PostgreSQL server, the way a DBA or a pipeline uses it:
+ * validate -> plan (live, detailed exit code) -> apply --yes -> plan again (nothing to do) -> rotate ->
+ * doctor -> drift shown by plan; and the demo command. Commands run in-process through runCli.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../provider/cli/main';
+import { CliIO } from '../../provider/cli/io';
+import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+
+const unavailable = postgresUnavailableReason();
+if (unavailable) console.warn(`Skipping the CLI end-to-end tests: ${unavailable}`);
+const suite = unavailable ? describe.skip : describe;
+
+const root = path.join(__dirname, '..', '..');
+let pg: TestServer;
+let dir: string;
+let policyFile: string;
+let dbUrl: string;
+const printed: string[] = [];
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  let out = '';
+  let err = '';
+  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env, interactive: false, confirm: async () => false, cwd: dir };
+  const code = await runCli(args, io);
+  printed.push(out, err);
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  if (unavailable) return;
+  pg = await startTestServer();
+  dbUrl = await pg.createDatabase('ibm_process_apps');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-cli-'));
+  policyFile = path.join(dir, 'policy.yaml');
+  fs.copyFileSync(path.join(root, 'examples', 'ibm-custom-apps.yaml'), policyFile);
+}, 60_000);
+
+afterAll(async () => {
+  await pg?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreSQL)', () => {
+  const secretsFile = () => path.join(dir, 'secrets', 'credentials.json');
+
+  it('validate passes and plan --detailed-exitcode says there are changes (exit 2)', async () => {
+    expect((await cli(['validate', policyFile])).code).toBe(0);
+    const plan = await cli(['plan', policyFile, '--detailed-exitcode'], { PMGRANTS_DATABASE_URL: dbUrl });
+    expect(plan.code).toBe(2);
+    expect(plan.out).toMatch(/Plan: \d+ to add, 0 to change, 0 to remove\./);
+    expect(plan.out).toContain('live: postgres://');
+    expect(plan.out).not.toMatch(/postgres:\/\/[^\s]*:[^*\s][^\s]*@/); // the admin password is masked
+  });
+
+  it('apply refuses without --yes when nobody can confirm, and changes nothing', async () => {
+    const r = await cli(['apply', policyFile, '--database-url', dbUrl]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('pmgrants: refusing to apply without confirmation: not on a terminal; pass --yes\n');
+    expect((await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl])).code).toBe(2);
+  });
+
+  it('apply --yes applies, writes the generated passwords only to a 0600 secrets file, and the next plan is empty', async () => {
+    const r = await cli(['apply', policyFile, '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile()]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Applied \d+ changes \(\d+ statements, \d+ round trips\)/);
+    expect(r.out).toContain(`2 generated passwords written to ${secretsFile()} (mode 0600).`);
+    expect(fs.statSync(secretsFile()).mode & 0o777).toBe(0o600);
+    const secrets = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins;
+    expect(Object.keys(secrets).sort()).toEqual(['pmg_claims-open_app', 'pmg_payroll-closed_app']);
+    // The generated login works, and reads its own schema only.
+    const claims = await pg.connectAs('pmg_claims-open_app', secrets['pmg_claims-open_app'].password, 'ibm_process_apps');
+    await claims.query('CREATE TABLE claims.t (id int)');
+    await expect(claims.query('CREATE TABLE payroll.t (id int)')).rejects.toThrow(/permission denied for schema payroll/);
+    const again = await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl]);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('No changes. ibm_process_apps matches the policy.');
+  });
+
+  it('rotate replaces one app login password: the old one fails, the new one works', async () => {
+    const before = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins['pmg_payroll-closed_app'].password;
+    const r = await cli(['rotate', policyFile, 'payroll-closed', '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile()]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('login pmg_payroll-closed_app: rotate password (requested)');
+    const after = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins['pmg_payroll-closed_app'].password;
+    expect(after).not.toBe(before);
+    await expect(pg.connectAs('pmg_payroll-closed_app', before, 'ibm_process_apps')).rejects.toThrow(/password authentication failed/);
+    await pg.connectAs('pmg_payroll-closed_app', after, 'ibm_process_apps');
+    const unknown = await cli(['rotate', policyFile, 'payroll-closd', '--yes', '--database-url', dbUrl]);
+    expect(unknown).toMatchObject({ code: 2, err: 'pmgrants: unknown app "payroll-closd" (did you mean "payroll-closed"?)\n' });
+  });
+
+  it('doctor passes for the superuser and prints one verdict per check', async () => {
+    const r = await cli(['doctor', policyFile, '--database-url', dbUrl]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/All \d+ checks passed\./);
+    expect(r.out).not.toContain('FAIL');
+  });
+
+  it('drift made by hand shows in plan (markdown, json) and apply reverts it', async () => {
+    const admin = await pg.connect(dbUrl);
+    await admin.query('GRANT SELECT ON ALL TABLES IN SCHEMA claims TO "pmg_payroll-closed_app"');
+    const md = await cli(['plan', policyFile, '--format', 'markdown', '--database-url', dbUrl]);
+    expect(md.out).toContain('**Plan: 0 to add, 0 to change, 1 to remove.**');
+    expect(md.out).toContain('- revoke SELECT on tables claims to pmg_payroll-closed_app');
+    const json = JSON.parse((await cli(['plan', policyFile, '--format', 'json', '--database-url', dbUrl])).out);
+    expect(json.summary).toEqual({ add: 0, change: 0, remove: 1 });
+    expect(json.changes[0]).toMatchObject({ action: 'remove', kind: 'revoke', app: 'claims-open' });
+    expect((await cli(['apply', policyFile, '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile()])).code).toBe(0);
+    expect((await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl])).code).toBe(0);
+  });
+
+  it('an unreachable server is one sentence with exit 2 (and detailed-exitcode 1 is not confused with changes)', async () => {
+    const u = new URL(dbUrl);
+    u.port = '1';
+    const r = await cli(['plan', policyFile, '--database-url', u.toString()]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^pmgrants: /);
+  });
+
+  it('demo starts its own server, applies, converges and shows isolation', async () => {
+    const r = await cli(['demo', path.join(root, 'examples', 'uipath-system-managed.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Planning again: no changes (converged).');
+    expect(r.out).toMatch(/pmg_purchase-to-pay_app\s+denied\s+denied\s+read 2/);
+    expect(r.out).toMatch(/pmg_order-to-cash_app\s+denied\s+read 2\s+denied/);
+  });
+
+  it('no generated password was ever printed', () => {
+    const secrets = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins as Record<string, { password: string }>;
+    const all = printed.join('\n');
+    for (const { password } of Object.values(secrets)) expect(all).not.toContain(password);
+    expect(all.length).toBeGreaterThan(1000);
+  });
+});
