@@ -1,0 +1,300 @@
+import type * as Mssql from 'mssql';
+import { DesiredState } from '../../model/types';
+import { ActualState } from '../../plan/diff';
+import { ApplyProgress, ApplyResult, EngineConnection, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { Batch, planBatches } from './batches';
+import { SqlServerConnectionConfig, SqlServerUrlInput, describeServer, parseSqlServerUrl, toMssqlConfig } from './config';
+import { createSqlServerDialect } from './dialect';
+import { sqlServerErrorToPmgrants } from './errors';
+import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow, SqlLoginRow, inspectSqlServer } from './inspect';
+import { generateSqlServerPassword } from './password';
+import { PreflightFacts, PreflightMasterRow, PreflightSchemaRow, PreflightServerRoleRow, PreflightServerRow, evaluatePreflight } from './preflight';
+import { quoteString } from './quote';
+import {
+  PREFLIGHT_AZURE_MASTER_SQL,
+  PREFLIGHT_AZURE_SQL_SQL,
+  PREFLIGHT_SQLSERVER_SQL,
+  SQL_LOGINS_AZURE_SQL,
+  SQL_LOGINS_SQL,
+  WAREHOUSE_CATALOG_SQL,
+} from './sql/catalog';
+
+/** A failure after logins were already committed in master (Azure SQL): carries their passwords. */
+export class PartialApplyError extends PmgrantsError {
+  constructor(
+    message: string,
+    readonly secrets: Map<string, string>,
+  ) {
+    super(message);
+    this.name = 'PartialApplyError';
+  }
+}
+
+/** Where each batch runs, in what order, in which transaction. */
+export interface ApplyPhases {
+  /** Azure SQL (logins in master): committed in master before the warehouse transaction's statements run. */
+  masterBefore: Batch[];
+  /** One transaction in the warehouse, under the lock. On SQL Server also the server-level statements. */
+  warehouse: Batch[];
+  /** Azure SQL: DROP LOGIN in master, after the warehouse transaction committed. */
+  masterAfter: Batch[];
+}
+
+/**
+ * Batches -> phases. SQL Server: one transaction on the warehouse connection, server-level statements
+ * included (CREATE LOGIN participates in transactions and needs no USE). Azure SQL with logins in master:
+ * master statements that come before the first warehouse statement run first, the rest after.
+ */
+export function applyPhases(batches: readonly Batch[], engine: 'sqlserver' | 'azure-sql', generatedLogins: 'server' | 'contained'): ApplyPhases {
+  if (engine === 'sqlserver') return { masterBefore: [], warehouse: [...batches], masterAfter: [] };
+  const firstWarehouse = batches.findIndex((b) => b.target === 'warehouse');
+  const phases: ApplyPhases = { masterBefore: [], warehouse: [], masterAfter: [] };
+  batches.forEach((b, i) => {
+    if (b.target === 'warehouse') phases.warehouse.push(b);
+    else if (generatedLogins === 'contained') throw new PmgrantsError('a server-level statement was rendered for contained logins; this is a bug');
+    else if (firstWarehouse === -1 || i < firstWarehouse) phases.masterBefore.push(b);
+    else phases.masterAfter.push(b);
+  });
+  return phases;
+}
+
+/** SET XACT_ABORT ON and the exclusive application lock owned by the transaction, in one plain batch. */
+export function lockBatchSql(database: string, timeoutMs: number): string {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < -1) throw new PmgrantsError('lockTimeoutMs must be a whole number of milliseconds');
+  return [
+    'SET XACT_ABORT ON;',
+    'DECLARE @result int;',
+    `EXEC @result = sys.sp_getapplock @Resource = ${quoteString(`pmgrants:${database}`.slice(0, 255))}, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = ${timeoutMs};`,
+    'SELECT @result AS lock_result;',
+  ].join('\n');
+}
+
+/** The statement of a batch an error points at: the driver reports the line of the batch it failed on. */
+export function failingStatement(batch: Batch, err: unknown): Statement {
+  const e = err as { lineNumber?: number; originalError?: { info?: { lineNumber?: number } } } | undefined;
+  const line = e?.lineNumber ?? e?.originalError?.info?.lineNumber;
+  if (typeof line !== 'number' || batch.statements.length === 1) return batch.statements[0];
+  let first = 1;
+  for (const s of batch.statements) {
+    const lines = s.sql.split('\n').length;
+    if (line < first + lines) return s;
+    first += lines;
+  }
+  return batch.statements[batch.statements.length - 1];
+}
+
+type ConnectInput = SqlServerConnectionConfig | SqlServerUrlInput;
+
+function resolveConfig(input: ConnectInput): SqlServerConnectionConfig {
+  if ('url' in input) return parseSqlServerUrl(input.url, input.engine);
+  return input;
+}
+
+/**
+ * A live connection to one SQL Server / Azure SQL warehouse. mssql is required here, not at module
+ * load, so the dialect stays usable (and Pulumi closures serializable) without the driver.
+ * deps.mssql replaces the driver (tests drive the orchestration with a fake).
+ */
+export async function connectSqlServer(input: ConnectInput, deps: { mssql?: typeof Mssql } = {}): Promise<EngineConnection> {
+  const config = resolveConfig(input);
+  const mssql = deps.mssql ?? (require('mssql') as typeof Mssql);
+  const dialect = createSqlServerDialect({
+    engine: config.engine,
+    ...(config.generatedLogins ? { generatedLogins: config.generatedLogins } : {}),
+    ...(config.guardActiveSessions !== undefined ? { guardActiveSessions: config.guardActiveSessions } : {}),
+  });
+  const options = dialect.options;
+  const server = describeServer(config);
+  let trips = 0;
+  let database = config.database;
+  let warehousePool: Mssql.ConnectionPool | undefined;
+  let masterPool: Mssql.ConnectionPool | undefined;
+
+  const open = async (db: string | undefined): Promise<Mssql.ConnectionPool> => {
+    const pool = new mssql.ConnectionPool(toMssqlConfig(config, db));
+    pool.on('error', () => undefined); // idle-connection errors surface on the next request instead
+    try {
+      trips++;
+      await pool.connect();
+      return pool;
+    } catch (err) {
+      throw sqlServerErrorToPmgrants(err, { server, ...(db ? { database: db } : {}) });
+    }
+  };
+  const warehouse = async (desired?: DesiredState): Promise<Mssql.ConnectionPool> => {
+    if (desired) {
+      if (database && database.toLowerCase() !== desired.database.toLowerCase()) {
+        throw new PmgrantsError(`the connection is for database ${database} but the policy governs ${desired.database}`);
+      }
+      database = desired.database;
+    }
+    if (!database) throw new PmgrantsError('the connection names no database; add it to the URL (mssql://host/database)');
+    warehousePool ??= await open(database);
+    return warehousePool;
+  };
+  const master = async (): Promise<Mssql.ConnectionPool> => {
+    masterPool ??= await open('master');
+    return masterPool;
+  };
+  const run = async (request: Mssql.Request, sql: string, hasParams: boolean): Promise<Mssql.IResult<Record<string, unknown>>> => {
+    trips++;
+    return hasParams ? request.query(sql) : request.batch(sql);
+  };
+
+  if (database) await warehouse();
+
+  const inspect = async (desired: DesiredState): Promise<ActualState> => {
+    const pool = await warehouse(desired);
+    try {
+      let loginRows: SqlLoginRow[] = [];
+      let sets: Record<string, unknown>[][];
+      if (options.engine === 'sqlserver') {
+        const r = await run(new mssql.Request(pool), `${SQL_LOGINS_SQL}\n${WAREHOUSE_CATALOG_SQL}`, false);
+        sets = r.recordsets as unknown as Record<string, unknown>[][];
+        loginRows = sets.shift() as unknown as SqlLoginRow[];
+      } else {
+        const r = await run(new mssql.Request(pool), WAREHOUSE_CATALOG_SQL, false);
+        sets = r.recordsets as unknown as Record<string, unknown>[][];
+        if (options.generatedLogins === 'server') {
+          const m = await run(new mssql.Request(await master()), SQL_LOGINS_AZURE_SQL, false);
+          loginRows = m.recordset as unknown as SqlLoginRow[];
+        }
+      }
+      return inspectSqlServer(
+        {
+          logins: loginRows,
+          principals: sets[0] as unknown as DatabasePrincipalRow[],
+          roleMembers: sets[1] as unknown as DatabaseRoleMemberRow[],
+          permissions: sets[2] as unknown as DatabasePermissionRow[],
+          schemas: sets[3] as unknown as SchemaRow[],
+        },
+        { engine: options.engine, database: desired.database, prefix: desired.prefix, generatedLogins: options.generatedLogins, desired },
+      );
+    } catch (err) {
+      throw sqlServerErrorToPmgrants(err, { server, database: desired.database });
+    }
+  };
+
+  const preflight = async (desired: DesiredState): Promise<PreflightCheck[]> => {
+    const pool = await warehouse(desired);
+    let facts: PreflightFacts;
+    try {
+      const r = await run(new mssql.Request(pool), options.engine === 'sqlserver' ? PREFLIGHT_SQLSERVER_SQL : PREFLIGHT_AZURE_SQL_SQL, false);
+      const sets = r.recordsets as unknown as Record<string, unknown>[][];
+      facts = {
+        server: sets[0][0] as unknown as PreflightServerRow,
+        schemas: sets[1] as unknown as PreflightSchemaRow[],
+        ...(options.engine === 'sqlserver' ? { serverRoleMembers: sets[2] as unknown as PreflightServerRoleRow[] } : {}),
+      };
+    } catch (err) {
+      throw sqlServerErrorToPmgrants(err, { server, database: desired.database });
+    }
+    if (options.engine === 'azure-sql' && options.generatedLogins === 'server' && desired.logins.length > 0) {
+      try {
+        const m = await run(new mssql.Request(await master()), PREFLIGHT_AZURE_MASTER_SQL, false);
+        facts.master = m.recordset[0] as unknown as PreflightMasterRow;
+      } catch (err) {
+        facts.masterError = err instanceof PmgrantsError ? err.message : sqlServerErrorToPmgrants(err).message;
+      }
+    }
+    return evaluatePreflight(facts, desired, { engine: options.engine, generatedLogins: options.generatedLogins });
+  };
+
+  const apply = async (statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult> => {
+    const startTrips = trips;
+    const secrets = new Map<string, string>();
+    const phases = applyPhases(planBatches(statements), options.engine, options.generatedLogins);
+    const total = statements.length;
+    let done = 0;
+    const pool = await warehouse();
+    const lockTimeout = config.lockTimeoutMs ?? 30_000;
+
+    const execute = async (tx: Mssql.Transaction, batch: Batch): Promise<void> => {
+      const request = new mssql.Request(tx);
+      for (const p of batch.params) {
+        if ('secretFor' in p) {
+          if (!secrets.has(p.secretFor)) secrets.set(p.secretFor, generateSqlServerPassword(p.secretFor));
+          request.input(p.name, mssql.NVarChar(128), secrets.get(p.secretFor));
+        } else {
+          request.input(p.name, mssql.NVarChar(4000), p.value);
+        }
+      }
+      try {
+        await run(request, batch.sql, batch.params.length > 0);
+      } catch (err) {
+        throw sqlServerErrorToPmgrants(err, { server, database: database!, statement: failingStatement(batch, err).display });
+      }
+      done += batch.statements.length;
+      if (progress) progress(done, total, batch.statements[batch.statements.length - 1]);
+    };
+    const inTransaction = async (target: Mssql.ConnectionPool, batches: Batch[], lock: boolean): Promise<Mssql.Transaction> => {
+      const tx = new mssql.Transaction(target);
+      trips++;
+      await tx.begin();
+      try {
+        const r = await run(new mssql.Request(tx), lock ? lockBatchSql(database!, lockTimeout) : 'SET XACT_ABORT ON;', false);
+        if (lock) {
+          const result = Number((r.recordset?.[0] as { lock_result?: number } | undefined)?.lock_result);
+          if (!(result >= 0)) {
+            throw new PmgrantsError(
+              `another pmgrants apply holds the lock on ${database} (sp_getapplock returned ${result}); nothing was applied, try again when it has finished`,
+            );
+          }
+        }
+        for (const b of batches) await execute(tx, b);
+        return tx;
+      } catch (err) {
+        await tx.rollback().catch(() => undefined);
+        throw sqlServerErrorToPmgrants(err, { server, database: database! });
+      }
+    };
+    const commit = async (tx: Mssql.Transaction) => {
+      trips++;
+      await tx.commit();
+    };
+
+    let warehouseTx: Mssql.Transaction | undefined;
+    let masterCommitted = false;
+    try {
+      // The lock is taken first, so concurrent applies queue even before the master phase.
+      warehouseTx = await inTransaction(pool, [], true);
+      if (phases.masterBefore.length > 0) {
+        const mtx = await inTransaction(await master(), phases.masterBefore, false);
+        await commit(mtx);
+        masterCommitted = true;
+      }
+      for (const b of phases.warehouse) await execute(warehouseTx, b);
+      await commit(warehouseTx);
+      warehouseTx = undefined;
+      if (phases.masterAfter.length > 0) {
+        const mtx = await inTransaction(await master(), phases.masterAfter, false);
+        await commit(mtx);
+      }
+    } catch (err) {
+      if (warehouseTx) await warehouseTx.rollback().catch(() => undefined);
+      const clear = sqlServerErrorToPmgrants(err, { server, database: database! });
+      if (masterCommitted && secrets.size > 0) {
+        throw new PartialApplyError(
+          `${clear.message}. The logins ${[...secrets.keys()].join(', ')} were already created or changed in master; their new passwords are returned with this error, or rotate them with pmgrants rotate.`,
+          secrets,
+        );
+      }
+      throw clear;
+    }
+    return { statements: total, roundTrips: trips - startTrips, secrets };
+  };
+
+  return {
+    dialect,
+    inspect,
+    apply,
+    preflight,
+    roundTrips: () => trips,
+    close: async () => {
+      const pools = [warehousePool, masterPool].filter((p): p is Mssql.ConnectionPool => p !== undefined);
+      warehousePool = undefined;
+      masterPool = undefined;
+      await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+    },
+  };
+}

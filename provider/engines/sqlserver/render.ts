@@ -1,0 +1,282 @@
+import { permissionKey } from '../../model/state';
+import { DesiredState, Login, Permission, Securable, User } from '../../model/types';
+import { Change } from '../../plan/change';
+import { PmgrantsError, Statement, StatementParam } from '../engine';
+import { MANAGED_MARKER, ResolvedDialectOptions } from './options';
+import { MANAGED_PERMISSIONS, realizePermission, realizePermissions } from './privileges';
+import { assertSysname, quoteName, quoteObjectId, quoteString } from './quote';
+
+/** What display shows instead of a password. */
+export const MASKED_PASSWORD = '********';
+
+/** Error numbers of the THROWs pmgrants renders (THROW needs 50000 or more). */
+export const THROW_NAME_TOO_LONG = 50001;
+export const THROW_ACTIVE_SESSIONS = 50002;
+
+export interface RenderContext {
+  options: ResolvedDialectOptions;
+  /** The desired state (neutral or realized); used for DEFAULT_DATABASE, re-grants and grant-option revokes. */
+  desired: DesiredState;
+}
+
+/** Changes -> statements, in order. */
+export function renderChanges(changes: readonly Change[], ctx: RenderContext): Statement[] {
+  const realized: RenderContext = { ...ctx, desired: { ...ctx.desired, permissions: realizePermissions(ctx.desired.permissions) } };
+  return changes.flatMap((c) => renderChange(c, realized));
+}
+
+function plain(sql: string, target: Statement['target'], extra: Partial<Pick<Statement, 'ownBatch'>> = {}): Statement {
+  return { sql, params: [], display: sql, target, ...extra };
+}
+
+function isContained(ctx: RenderContext): boolean {
+  return ctx.options.engine === 'azure-sql' && ctx.options.generatedLogins === 'contained';
+}
+
+/** Logins live on the server (SQL Server: any database of the instance; Azure SQL: the logical master). */
+const SERVER: Statement['target'] = 'server';
+const WAREHOUSE: Statement['target'] = 'warehouse';
+
+/** One change -> its statements. Exhaustive over Change kinds. */
+export function renderChange(change: Change, ctx: RenderContext): Statement[] {
+  switch (change.kind) {
+    case 'create-login':
+      return renderCreateLogin(change.login, ctx);
+    case 'rotate-password':
+      return [renderSetPassword(change.login, ctx)];
+    case 'drop-login':
+      return renderDropLogin(change.login, ctx);
+    case 'create-user':
+      return renderCreateUser(change.user, ctx);
+    case 'drop-user':
+      return [plain(`DROP USER ${quoteName(change.user)};`, WAREHOUSE)];
+    case 'create-role':
+      return [plain(`CREATE ROLE ${quoteName(change.role.name)} AUTHORIZATION [dbo];`, WAREHOUSE), markManaged(change.role.name)];
+    case 'drop-role':
+      return [plain(`DROP ROLE ${quoteName(change.role)};`, WAREHOUSE)];
+    case 'create-schema':
+      // CREATE SCHEMA must be executed as a separate batch.
+      return [plain(`CREATE SCHEMA ${quoteName(change.schema.name)} AUTHORIZATION ${quoteName(change.schema.owner)};`, WAREHOUSE, { ownBatch: true })];
+    case 'alter-schema-owner':
+      return renderAlterSchemaOwner(change.schema, change.to, ctx);
+    case 'add-member':
+      return [plain(`ALTER ROLE ${quoteName(change.membership.role)} ADD MEMBER ${quoteName(change.membership.member)};`, WAREHOUSE)];
+    case 'drop-member':
+      return [plain(`ALTER ROLE ${quoteName(change.membership.role)} DROP MEMBER ${quoteName(change.membership.member)};`, WAREHOUSE)];
+    case 'grant':
+      return realizePermission(change.permission).map((p) => plain(grantSql(p), WAREHOUSE));
+    case 'revoke':
+      return realizePermission(change.permission).map((p) => plain(revokeSql(p, ctx.desired), WAREHOUSE));
+    default: {
+      const never: never = change;
+      throw new Error(`unknown change ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logins and passwords: always dynamic SQL built server-side from bound parameters.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A statement whose text is assembled on the server: QUOTENAME of bound nvarchar parameters,
+ * executed with sp_executesql. The password is only ever a parameter; if any QUOTENAME returns NULL
+ * (input over 128 characters) the batch THROWs instead of running an empty statement.
+ */
+function dynamicStatement(parts: string, params: StatementParam[], display: string, target: Statement['target'], ownBatch: boolean): Statement {
+  const sql = [
+    `DECLARE @sql nvarchar(max) = ${parts};`,
+    `IF @sql IS NULL THROW ${THROW_NAME_TOO_LONG}, N'pmgrants: a name or password is longer than QUOTENAME accepts (128 characters); nothing was run.', 1;`,
+    'EXEC sys.sp_executesql @sql;',
+  ].join('\n');
+  return { sql, params, display, target, ...(ownBatch ? { ownBatch: true } : {}) };
+}
+
+function renderCreateLogin(login: Login, ctx: RenderContext): Statement[] {
+  const name = login.name;
+  assertSysname(name);
+  const loginParams: StatementParam[] = [
+    { name: 'login', value: name },
+    { name: 'password', secretFor: name },
+  ];
+  if (isContained(ctx)) {
+    // Azure SQL contained database user with password: the "login" lives in the warehouse itself.
+    return [
+      dynamicStatement(
+        `N'CREATE USER ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N';'`,
+        loginParams,
+        `CREATE USER ${quoteName(name)} WITH PASSWORD = '${MASKED_PASSWORD}';`,
+        WAREHOUSE,
+        false,
+      ),
+      markManaged(name),
+    ];
+  }
+  if (ctx.options.engine === 'azure-sql') {
+    // Azure SQL Database: in master, PASSWORD [, SID] only; CREATE LOGIN must be the only statement in its batch.
+    return [
+      dynamicStatement(
+        `N'CREATE LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N';'`,
+        loginParams,
+        `CREATE LOGIN ${quoteName(name)} WITH PASSWORD = '${MASKED_PASSWORD}';`,
+        SERVER,
+        true,
+      ),
+    ];
+  }
+  const database = ctx.desired.database;
+  return [
+    dynamicStatement(
+      `N'CREATE LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N', CHECK_POLICY = ON, DEFAULT_DATABASE = ' + QUOTENAME(@database) + N';'`,
+      [...loginParams, { name: 'database', value: database }],
+      `CREATE LOGIN ${quoteName(name)} WITH PASSWORD = '${MASKED_PASSWORD}', CHECK_POLICY = ON, DEFAULT_DATABASE = ${quoteName(database)};`,
+      SERVER,
+      false,
+    ),
+  ];
+}
+
+function renderSetPassword(login: string, ctx: RenderContext): Statement {
+  assertSysname(login);
+  const params: StatementParam[] = [
+    { name: 'login', value: login },
+    { name: 'password', secretFor: login },
+  ];
+  if (isContained(ctx)) {
+    return dynamicStatement(
+      `N'ALTER USER ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N';'`,
+      params,
+      `ALTER USER ${quoteName(login)} WITH PASSWORD = '${MASKED_PASSWORD}';`,
+      WAREHOUSE,
+      false,
+    );
+  }
+  return dynamicStatement(
+    `N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N';'`,
+    params,
+    `ALTER LOGIN ${quoteName(login)} WITH PASSWORD = '${MASKED_PASSWORD}';`,
+    SERVER,
+    ctx.options.engine === 'azure-sql',
+  );
+}
+
+function renderDropLogin(login: string, ctx: RenderContext): Statement[] {
+  // Contained: the generated "login" is the database user, which drop-user removes.
+  if (isContained(ctx)) return [];
+  const drop = `DROP LOGIN ${quoteName(login)};`;
+  if (ctx.options.engine === 'sqlserver' && ctx.options.guardActiveSessions) {
+    const message = `pmgrants: login ${login} has active sessions, so it was not dropped and nothing was applied; disconnect them and apply again.`;
+    const sql = [
+      `IF EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE login_name = ${quoteString(login)})`,
+      `    THROW ${THROW_ACTIVE_SESSIONS}, ${quoteString(message.replace(/%/g, '%%'))}, 1;`,
+      drop,
+    ].join('\n');
+    return [{ sql, params: [], display: sql, target: SERVER }];
+  }
+  return [plain(drop, SERVER, ctx.options.engine === 'azure-sql' ? { ownBatch: true } : {})];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users, roles, schemas.
+// ---------------------------------------------------------------------------------------------
+
+/** The marker that says "pmgrants created this principal" (sys.extended_properties, class 4). */
+export function markManaged(principal: string): Statement {
+  assertSysname(principal);
+  return plain(
+    `EXEC sys.sp_addextendedproperty @name = ${quoteString(MANAGED_MARKER.name)}, @value = ${quoteString(MANAGED_MARKER.value)}, @level0type = N'USER', @level0name = ${quoteString(principal)};`,
+    WAREHOUSE,
+  );
+}
+
+function renderCreateUser(user: User, ctx: RenderContext): Statement[] {
+  const name = quoteName(user.name);
+  const azure = ctx.options.engine === 'azure-sql';
+  const source = user.source;
+  switch (source.type) {
+    case 'login':
+    case 'sql-login': {
+      // Contained mode: the generated login's CREATE USER ... WITH PASSWORD already made this user.
+      if (source.type === 'login' && isContained(ctx) && ctx.desired.logins.some((l) => l.name === source.login)) return [];
+      // Azure SQL documents FOR LOGIN as supported only when CREATE USER is the only statement of its batch.
+      return [plain(`CREATE USER ${name} FOR LOGIN ${quoteName(source.login)};`, WAREHOUSE, azure ? { ownBatch: true } : {}), markManaged(user.name)];
+    }
+    case 'external': {
+      // Azure SQL: WITH OBJECT_ID (documented for Azure SQL only, "not supported for SQL Server").
+      const byId = azure && source.objectId ? ` WITH OBJECT_ID = ${quoteObjectId(source.objectId)}` : '';
+      return [plain(`CREATE USER ${name} FROM EXTERNAL PROVIDER${byId};`, WAREHOUSE), markManaged(user.name)];
+    }
+    case 'windows': {
+      if (azure) throw new PmgrantsError(`Windows principal "${user.name}" cannot exist on Azure SQL Database; use an Entra principal`);
+      if (!user.name.includes('\\')) {
+        throw new PmgrantsError(`Windows principal "${user.name}" must be named DOMAIN\\name (set its name in the policy)`);
+      }
+      return [plain(`CREATE USER ${name} FROM LOGIN ${name};`, WAREHOUSE), markManaged(user.name)];
+    }
+    default: {
+      const never: never = source;
+      throw new Error(`unknown user source ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function renderAlterSchemaOwner(schema: string, to: string, ctx: RenderContext): Statement[] {
+  // Transferring ownership of anything but a database drops every permission on it (ALTER AUTHORIZATION
+  // remarks), so the permissions the policy wants on this schema are granted again right after.
+  const regrants = ctx.desired.permissions
+    .filter((p) => p.on.type === 'schema' && p.on.name === schema)
+    .map((p) => plain(grantSql(p), WAREHOUSE));
+  return [plain(`ALTER AUTHORIZATION ON SCHEMA::${quoteName(schema)} TO ${quoteName(to)};`, WAREHOUSE), ...regrants];
+}
+
+// ---------------------------------------------------------------------------------------------
+// GRANT / DENY / REVOKE.
+// ---------------------------------------------------------------------------------------------
+
+function onClause(on: Securable): string {
+  switch (on.type) {
+    case 'schema':
+      return ` ON SCHEMA::${quoteName(on.name)}`;
+    case 'database':
+      return '';
+    case 'role':
+      return ` ON ROLE::${quoteName(on.name)}`;
+    case 'engine':
+      throw new PmgrantsError(`SQL Server has no securable of kind "${on.kind}"`);
+    default: {
+      const never: never = on;
+      throw new Error(`unknown securable ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Permission names are spliced in as keywords, so only the managed vocabulary is ever accepted. */
+function checkedPrivilege(p: Permission): string {
+  const allowed = p.on.type === 'engine' ? undefined : MANAGED_PERMISSIONS[p.on.type];
+  if (!allowed || !allowed.has(p.privilege)) {
+    throw new PmgrantsError(`refusing to render permission "${p.privilege}" on ${p.on.type}: not in the SQL Server vocabulary pmgrants manages`);
+  }
+  return p.privilege;
+}
+
+export function grantSql(p: Permission): string {
+  const privilege = checkedPrivilege(p);
+  const verb = p.effect === 'DENY' ? 'DENY' : 'GRANT';
+  const option = p.effect === 'GRANT' && p.withGrantOption ? ' WITH GRANT OPTION' : '';
+  return `${verb} ${privilege}${onClause(p.on)} TO ${quoteName(p.grantee)}${option};`;
+}
+
+/**
+ * REVOKE removes a GRANT or a DENY. A permission held WITH GRANT OPTION needs CASCADE (error 4611
+ * otherwise); when the policy keeps the permission but not the option, only the option is revoked.
+ */
+export function revokeSql(p: Permission, desired: DesiredState): string {
+  const privilege = checkedPrivilege(p);
+  const target = `${privilege}${onClause(p.on)} FROM ${quoteName(p.grantee)}`;
+  if (p.effect === 'GRANT' && p.withGrantOption) {
+    const want = desired.permissions.find((d) => permissionKey(d) === permissionKey(p));
+    if (want && want.effect === 'GRANT' && !want.withGrantOption) return `REVOKE GRANT OPTION FOR ${target} CASCADE;`;
+    return `REVOKE ${target} CASCADE;`;
+  }
+  return `REVOKE ${target};`;
+}

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { PreflightFacts, PreflightServerRow, azureSqlDialect, evaluatePreflight, sqlServerDialect } from '../../provider/engines/sqlserver';
+import { compilePolicy } from '../../provider/model/compile';
+import { SINGLE_ACCOUNT_YAML, SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
+
+const systemManaged = sqlServerDialect.realize(compilePolicy(policyFromYaml('sm.yaml', SYSTEM_MANAGED_YAML)));
+const singleAccount = azureSqlDialect.realize(compilePolicy(policyFromYaml('sa.yaml', SINGLE_ACCOUNT_YAML)));
+
+/** A SQL Server row where everything the seed asks for is in place. */
+const goodServer: PreflightServerRow = {
+  engine_edition: 3,
+  integrated_security_only: 0,
+  login_name: 'pm_provisioner',
+  user_name: 'pm_provisioner',
+  database_name: 'AutomationSuite_ProcessMining_Warehouse',
+  is_db_owner: 0,
+  is_db_securityadmin: 1,
+  is_db_accessadmin: 1,
+  can_create_schema: 1,
+  can_alter_any_login: 1,
+  has_master_access: 1,
+};
+
+const byName = (checks: ReturnType<typeof evaluatePreflight>) => Object.fromEntries(checks.map((c) => [c.name, c]));
+
+describe('evaluatePreflight: SQL Server, system_managed (seed 000)', () => {
+  it('passes every check when the provisioning login has what the seed lists', () => {
+    const facts: PreflightFacts = { server: goodServer, schemas: [], serverRoleMembers: [{ role_name: 'securityadmin', member_name: 'pm_provisioner' }] };
+    const checks = evaluatePreflight(facts, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' });
+    expect(checks.map((c) => c.name)).toEqual([
+      'engine',
+      'sql-authentication',
+      'login-management',
+      'master-access',
+      'db_securityadmin',
+      'db_accessadmin',
+      'create-schema',
+      'generated-logins-server-roles',
+    ]);
+    expect(checks.every((c) => c.ok)).toBe(true);
+    expect(checks.every((c) => c.fix === undefined)).toBe(true);
+  });
+
+  it('fails each missing right with the statement that fixes it', () => {
+    const facts: PreflightFacts = {
+      server: {
+        ...goodServer,
+        login_name: 'pm]prov',
+        user_name: 'pm]prov',
+        integrated_security_only: 1,
+        can_alter_any_login: 0,
+        has_master_access: 0,
+        is_db_securityadmin: 0,
+        is_db_accessadmin: 0,
+        can_create_schema: 0,
+      },
+      schemas: [],
+      serverRoleMembers: [{ role_name: 'sysadmin', member_name: 'pmg_p2p_app' }],
+    };
+    const c = byName(evaluatePreflight(facts, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(c['sql-authentication'].ok).toBe(false);
+    expect(c['sql-authentication'].fix).toContain("N'LoginMode', REG_DWORD, 2");
+    expect(c['login-management'].fix).toBe('USE [master]; GRANT ALTER ANY LOGIN TO [pm]]prov];');
+    expect(c['master-access'].fix).toBe('USE [master]; CREATE USER [pm]]prov] FOR LOGIN [pm]]prov];');
+    expect(c.db_securityadmin.fix).toBe('ALTER ROLE [db_securityadmin] ADD MEMBER [pm]]prov];');
+    expect(c.db_accessadmin.fix).toBe('ALTER ROLE [db_accessadmin] ADD MEMBER [pm]]prov];');
+    expect(c['create-schema'].detail).toContain('purchase_to_pay');
+    expect(c['create-schema'].fix).toBe('GRANT CREATE SCHEMA TO [pm]]prov];');
+    expect(c['generated-logins-server-roles'].ok).toBe(false);
+    expect(c['generated-logins-server-roles'].fix).toBe('ALTER SERVER ROLE [sysadmin] DROP MEMBER [pmg_p2p_app];');
+  });
+
+  it('accepts db_owner in place of db_securityadmin and db_accessadmin', () => {
+    const facts: PreflightFacts = { server: { ...goodServer, is_db_owner: 1, is_db_securityadmin: 0, is_db_accessadmin: 0 }, schemas: [], serverRoleMembers: [] };
+    const c = byName(evaluatePreflight(facts, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(c.db_securityadmin.ok).toBe(true);
+    expect(c.db_accessadmin.detail).toContain('db_owner');
+  });
+
+  it('notices an Azure SQL Database behind a policy that says sqlserver', () => {
+    const facts: PreflightFacts = { server: { ...goodServer, engine_edition: 5 }, schemas: [], serverRoleMembers: [] };
+    const c = byName(evaluatePreflight(facts, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(c.engine.ok).toBe(false);
+    expect(c.engine.fix).toBe('set warehouse.engine: azure-sql in the policy');
+  });
+
+  it('skips the create-schema check when every app schema exists', () => {
+    const schemas = systemManaged.schemas.map((s) => ({ schema_name: s.name, can_select: 1, can_insert: 1, can_update: 1, can_delete: 1 }));
+    const c = byName(evaluatePreflight({ server: { ...goodServer, can_create_schema: 0 }, schemas, serverRoleMembers: [] }, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(c['create-schema']).toBeUndefined();
+  });
+});
+
+describe('evaluatePreflight: Azure SQL, single_account', () => {
+  const azureServer: PreflightServerRow = { ...goodServer, engine_edition: 5, integrated_security_only: null, can_alter_any_login: null, has_master_access: null };
+
+  it('checks login management in master and read/write on each existing app schema', () => {
+    const facts: PreflightFacts = {
+      server: azureServer,
+      schemas: [
+        { schema_name: 'p2p', can_select: 1, can_insert: 1, can_update: 1, can_delete: 1 },
+        { schema_name: 'o2c', can_select: 1, can_insert: 0, can_update: 0, can_delete: 1 },
+      ],
+      master: { login_name: 'pm_provisioner', user_name: 'pm_provisioner', is_loginmanager: 0, is_ms_loginmanager: 1 },
+    };
+    const c = byName(evaluatePreflight(facts, singleAccount, { engine: 'azure-sql', generatedLogins: 'server' }));
+    expect(c.engine.ok).toBe(true);
+    expect(c['sql-authentication']).toBeUndefined();
+    expect(c['master-access'].ok).toBe(true);
+    expect(c['login-management'].detail).toContain('##MS_LoginManager##');
+    expect(c['schema-read-write:p2p'].ok).toBe(true);
+    expect(c['schema-read-write:o2c'].ok).toBe(false);
+    expect(c['schema-read-write:o2c'].fix).toBe('GRANT INSERT, UPDATE ON SCHEMA::[o2c] TO [pm_provisioner];');
+  });
+
+  it('reports an unreachable master and a login without ##MS_LoginManager##', () => {
+    const unreachable = byName(evaluatePreflight({ server: azureServer, schemas: [], masterError: 'Login failed for user' }, singleAccount, { engine: 'azure-sql', generatedLogins: 'server' }));
+    expect(unreachable['master-access'].ok).toBe(false);
+    expect(unreachable['master-access'].detail).toContain('Login failed');
+    const noRole = byName(
+      evaluatePreflight(
+        { server: azureServer, schemas: [], master: { login_name: 'x', user_name: 'x', is_loginmanager: 0, is_ms_loginmanager: 0 } },
+        singleAccount,
+        { engine: 'azure-sql', generatedLogins: 'server' },
+      ),
+    );
+    expect(noRole['login-management'].ok).toBe(false);
+    expect(noRole['login-management'].fix).toBe('-- in master: ALTER SERVER ROLE ##MS_LoginManager## ADD MEMBER [pm_provisioner];');
+  });
+
+  it('needs nothing in master when generated logins are contained users', () => {
+    const c = byName(evaluatePreflight({ server: azureServer, schemas: [] }, singleAccount, { engine: 'azure-sql', generatedLogins: 'contained' }));
+    expect(c['master-access']).toBeUndefined();
+    expect(c['login-management']).toBeUndefined();
+    expect(c.db_accessadmin.ok).toBe(true);
+  });
+});
