@@ -12,13 +12,14 @@ export const names = {
   sharedLogin: (prefix: string) => `${prefix}shared`,
 };
 
-/** Identifier limits: sysname is nvarchar(128); PostgreSQL's NAMEDATALEN-1 is 63 bytes. */
-export function identifierLimit(engine: EngineName): { max: number; unit: 'characters' | 'bytes' } {
-  return engine === 'postgres' ? { max: 63, unit: 'bytes' } : { max: 128, unit: 'characters' };
+/** Identifier limits: sysname is nvarchar(128), counted in UTF-16 code units; PostgreSQL's NAMEDATALEN-1 is 63 bytes of UTF-8. */
+export function identifierLimit(engine: EngineName): { max: number; unit: 'UTF-16 code units' | 'bytes' } {
+  return engine === 'postgres' ? { max: 63, unit: 'bytes' } : { max: 128, unit: 'UTF-16 code units' };
 }
 
 export function identifierLength(engine: EngineName, name: string): number {
-  return engine === 'postgres' ? Buffer.byteLength(name, 'utf8') : [...name].length;
+  // A JavaScript string's length is its count of UTF-16 code units, exactly what nvarchar counts.
+  return engine === 'postgres' ? Buffer.byteLength(name, 'utf8') : name.length;
 }
 
 /** SQL Server compares names case-insensitively under the default collation; PostgreSQL quoted names do not. */

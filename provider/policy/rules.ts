@@ -117,7 +117,7 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
     if (prev !== undefined) report('error', 'duplicate-name', path, `principals "${prev}" and "${key}" have the same database name "${dbName}"`, undefined, atKey);
     else principalNames.set(k, key);
     if (spec.kind.startsWith('entra-') && engine !== 'postgres' && !spec.objectId) {
-      report('error', 'missing-object-id', ['principals', key], `${spec.kind} "${key}" needs an objectId`, 'find it in the Entra admin center (Object ID, or the application (client) ID for apps)', true);
+      report('error', 'missing-object-id', ['principals', key], `${spec.kind} "${key}" needs an objectId`, 'find it in the Entra admin center: the Object ID of the user or group, or of the app\'s service principal under Enterprise applications', true);
     }
     if (spec.kind.startsWith('windows-') && engine !== 'sqlserver') {
       report('error', 'principal-kind-engine', ['principals', key, 'kind'], `${spec.kind} principals exist only on sqlserver, not on ${engine}`);
