@@ -40,6 +40,8 @@ function userSource(spec: PrincipalSpec, dbName: string): UserSource {
     case 'windows-user':
     case 'windows-group':
       return { type: 'windows', kind: spec.kind };
+    case 'database-role':
+      return { type: 'role' };
     default: {
       const never: never = spec.kind;
       throw new Error(`unknown principal kind ${String(never)}`);

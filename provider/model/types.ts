@@ -11,7 +11,8 @@ export type PrincipalKind =
   | 'entra-group'
   | 'entra-app'
   | 'windows-user'
-  | 'windows-group';
+  | 'windows-group'
+  | 'database-role';
 export type SourceVisibility = 'open' | 'closed';
 
 /** Rights a persona can carry, on an app's schema. The fixed vocabulary of custom personas. */
@@ -114,6 +115,8 @@ export type UserSource =
   | { type: 'login'; login: string }
   | { type: 'external'; objectId?: string; kind: PrincipalKind }
   | { type: 'windows'; kind: PrincipalKind }
+  /** A database role that stands for a team; its members are managed outside pmgrants (e.g. by a DBA). */
+  | { type: 'role' }
   | { type: 'sql-login'; login: string };
 
 export interface User {

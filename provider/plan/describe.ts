@@ -33,6 +33,8 @@ function userText(u: User): string {
       return `user ${u.name} from Entra (${u.source.kind}${u.source.objectId ? `, object id ${u.source.objectId}` : ''})`;
     case 'windows':
       return `user ${u.name} for Windows ${u.source.kind === 'windows-group' ? 'group' : 'user'}`;
+    case 'role':
+      return `role ${u.name} (a team; its members are managed outside pmgrants)`;
   }
 }
 

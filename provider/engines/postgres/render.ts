@@ -49,6 +49,8 @@ function principalCanLogin(user: User): boolean {
     case 'external':
     case 'windows':
       return user.source.kind === 'entra-user' || user.source.kind === 'windows-user';
+    case 'role':
+      return false;
   }
 }
 
@@ -200,7 +202,7 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
     case 'create-user': {
       const user = change.user;
       if (user.source.type === 'login') return [];
-      const kind = user.source.type === 'sql-login' ? 'sql-login' : user.source.kind;
+      const kind = user.source.type === 'sql-login' ? 'sql-login' : user.source.type === 'role' ? 'database-role' : user.source.kind;
       return [
         stmt(`CREATE ROLE ${quoteIdent(user.name)} WITH ${principalCanLogin(user) ? 'LOGIN' : 'NOLOGIN'} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`),
         commentOn(user.name, `${PRINCIPAL_MARKER} ${JSON.stringify({ kind })} (created by pmgrants; authentication is configured outside it)`),

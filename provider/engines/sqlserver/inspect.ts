@@ -124,6 +124,12 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
 
   for (const p of rows.principals) {
     if (isSystem(p)) continue;
+    if (p.type === 'R' && desiredUsers.get(p.name)?.source.type === 'role') {
+      // A database-role principal: the policy calls it a user (who gets personas), the catalog a role.
+      users.push({ ...desiredUsers.get(p.name)!, name: p.name });
+      if (isManagedPrincipal(p)) managed.add(p.name);
+      continue;
+    }
     if (p.type === 'R') {
       const want = desiredRoles.get(p.name);
       const ownsSchema = rows.schemas.some((s) => s.principal_id === p.principal_id);

@@ -213,6 +213,9 @@ function renderCreateUser(user: User, ctx: RenderContext): Statement[] {
       }
       return [plain(`CREATE USER ${name} FROM LOGIN ${name};`, WAREHOUSE), markManaged(user.name)];
     }
+    case 'role':
+      // A team's role: its members (Windows, Entra or SQL users) are added by a DBA outside pmgrants.
+      return [plain(`CREATE ROLE ${name} AUTHORIZATION [dbo];`, WAREHOUSE), markManaged(user.name)];
     default: {
       const never: never = source;
       throw new Error(`unknown user source ${JSON.stringify(never)}`);
