@@ -1,0 +1,339 @@
+/**
+ * The real Pulumi engine driving pmgrants' dynamic resources against a real PostgreSQL server. No fake:
+ * the `pulumi` CLI (built from the Go module proxy by scripts/pulumi-engine.sh) runs the program
+ * through the Automation API as an inline program (the language runtime is served in-process; see
+ * docs/pulumi.md), starts the dynamic-provider launcher `pulumi-resource-pulumi-nodejs`, and keeps its
+ * state in a local file backend. Fully offline.
+ *
+ * One stack, in order: up creates; preview shows nothing; a policy edit previews as exactly one
+ * property of one app and up applies it; a superuser's GRANT shows up in refresh and up revokes it;
+ * an invalid policy fails preview with its diagnostic and changes nothing; destroy drops what
+ * pmgrants manages (keeping app schemas, which hold data, and their owners) and leaves an unmanaged
+ * role and its privilege alone; the state files never hold a generated password in plain text.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as Automation from '@pulumi/pulumi/automation';
+import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+import { DIST, distRequire, packageRequire, REPO } from '../unit/pulumi-dist';
+
+/** Why the engine cannot run here, or undefined. */
+function engineUnavailableReason(): string | undefined {
+  const onPath = (name: string) =>
+    (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+      try {
+        fs.accessSync(path.join(dir, name), fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  if (!onPath('pulumi')) return 'the Pulumi engine (pulumi) is not on PATH; run PATH="$(scripts/pulumi-engine.sh):$PATH" first (it builds the engine from the Go module proxy)';
+  if (!onPath('pulumi-resource-pulumi-nodejs')) return 'pulumi-resource-pulumi-nodejs (the dynamic-provider launcher) is not on PATH; scripts/pulumi-engine.sh puts it next to pulumi';
+  if (!fs.existsSync(path.join(DIST, 'provider', 'pulumi', 'providers.js'))) return 'dist/ is not built; run npm run build';
+  return postgresUnavailableReason();
+}
+
+const unavailable = engineUnavailableReason();
+if (unavailable) console.warn(`Skipping the Pulumi end-to-end test: ${unavailable}`);
+else console.warn(`Pulumi end-to-end test with ${spawnSync('pulumi', ['version'], { encoding: 'utf8' }).stdout.trim()}`);
+const suite = unavailable ? describe.skip : describe;
+
+const DATABASE = 'pulumi_wh';
+const STEP_TIMEOUT = 180_000;
+
+const policyText = (consumerApps: string[], extra = '') => `apiVersion: pmgrants/v1
+warehouse: { engine: postgres, database: placeholder }
+security: { mode: system_managed }
+principals:
+  admins: { kind: entra-group, objectId: 2b6f1c3e-8d2a-4f0b-9a51-0c7e4d1f2a01 }
+  analysts: { kind: entra-group, objectId: 6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e04 }
+apps:
+  p2p: { schema: p2p, source: closed }
+  o2c: { schema: o2c, source: open }
+grants:
+  - { persona: app_admin, to: [admins] }
+  - { persona: data_consumer, to: [analysts], apps: [${consumerApps.join(', ')}] }
+${extra}`;
+
+let pg: TestServer;
+let admin: Client;
+let dir: string;
+let stack: Automation.Stack;
+let adminUrl: string;
+const passwords: string[] = [];
+
+/** Top-level properties the preview diff marks as changed, by resource name (e.g. { o2c: ['~ memberships'] }). */
+function changedProperties(diffText: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  let current: string | undefined;
+  let indent = 0;
+  for (const line of diffText.split('\n')) {
+    const urn = /^(\s*)\[urn=urn:pulumi:[^\]]*::([^:\]]+)\]$/.exec(line);
+    if (urn) {
+      current = urn[2];
+      indent = urn[1].length;
+      continue;
+    }
+    const prop = /^(\s*)([~+-]) ([A-Za-z_][A-Za-z0-9_]*)\s*:/.exec(line);
+    if (current && prop && prop[1].length === indent - 2) (out[current] ??= []).push(`${prop[2]} ${prop[3]}`);
+  }
+  return out;
+}
+
+/** Operations the engine reported, by resource name, leaving out the ones that do nothing. */
+function operations(events: Automation.EngineEvent[]): Record<string, string> {
+  const ops: Record<string, string> = {};
+  for (const e of events) {
+    const m = e.resourcePreEvent?.metadata;
+    if (m && m.op !== 'same' && m.op !== 'read') ops[m.urn.split('::').pop()!] = m.op;
+  }
+  return ops;
+}
+
+async function rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  return (await admin.query(sql, params)).rows as T[];
+}
+
+async function managedRoles(): Promise<string[]> {
+  const r = await rows<{ rolname: string }>(
+    "SELECT rolname FROM pg_roles WHERE coalesce(shobj_description(oid, 'pg_authid'), '') LIKE 'pmgrants:managed%' ORDER BY rolname",
+  );
+  return r.map((x) => x.rolname);
+}
+
+function writePolicy(text: string) {
+  fs.writeFileSync(path.join(dir, 'policy.yaml'), text);
+}
+
+/** Every file of the state backend, as text. */
+function stateFiles(): { file: string; text: string }[] {
+  const files: { file: string; text: string }[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else files.push({ file: path.relative(dir, p), text: fs.readFileSync(p, 'utf8') });
+    }
+  };
+  walk(path.join(dir, 'state'));
+  return files;
+}
+
+suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
+  beforeAll(async () => {
+    pg = await startTestServer();
+    adminUrl = await pg.createDatabase(DATABASE);
+    admin = await pg.connect(adminUrl);
+    // A role pmgrants does not manage: it must come out of every step untouched.
+    await admin.query('CREATE ROLE bystander NOLOGIN');
+
+    // A Pulumi project directory of its own (stack settings files land there, not in the repository):
+    // the repository's Pulumi.yaml, node_modules and dist, the test's policy and its stack overlay.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-pulumi-e2e-'));
+    fs.copyFileSync(path.join(REPO, 'Pulumi.yaml'), path.join(dir, 'Pulumi.yaml'));
+    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+    fs.symlinkSync(DIST, path.join(dir, 'dist'));
+    fs.mkdirSync(path.join(dir, 'state'));
+    fs.mkdirSync(path.join(dir, 'stacks'));
+    fs.writeFileSync(path.join(dir, 'stacks', 'e2e.yaml'), `apiVersion: pmgrants/v1\noverlay:\n  warehouse: { database: ${DATABASE} }\n`);
+    writePolicy(policyText(['p2p']));
+
+    const auto = packageRequire<typeof Automation>('@pulumi/pulumi/automation');
+    const program = distRequire<typeof import('../../provider/pulumi/program')>('provider/pulumi/program');
+    stack = await auto.LocalWorkspace.createOrSelectStack(
+      { stackName: 'e2e', projectName: 'pmgrants', program: async () => program.definePmgrantsStack().outputs },
+      {
+        workDir: dir,
+        envVars: {
+          PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
+          PULUMI_CONFIG_PASSPHRASE: 'pmgrants-e2e-passphrase',
+          PULUMI_SKIP_UPDATE_CHECK: '1',
+          PULUMI_HOME: path.join(dir, '.pulumi-home'),
+        },
+      },
+    );
+    await stack.setConfig('pmgrants:policy', { value: path.join(dir, 'policy.yaml') });
+    await stack.setConfig('pmgrants:stacksDir', { value: path.join(dir, 'stacks') });
+    await stack.setConfig('pmgrants:databaseUrl', { value: adminUrl, secret: true });
+  }, STEP_TIMEOUT);
+
+  afterAll(async () => {
+    await pg?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'up creates the warehouse and one resource per app, and the delivered passwords log in',
+    async () => {
+      const events: Automation.EngineEvent[] = [];
+      const up = await stack.up({ onEvent: (e) => events.push(e) });
+      expect(operations(events)).toEqual({ 'pmgrants-e2e': 'create', default: 'create', warehouse: 'create', p2p: 'create', o2c: 'create' });
+      expect(up.summary.result).toBe('succeeded');
+
+      const apps = up.outputs.apps.value as Record<string, { login: string; password: string; schema: string; database: string }>;
+      expect(Object.keys(apps).sort()).toEqual(['o2c', 'p2p']);
+      expect(apps.p2p).toMatchObject({ login: 'pmg_p2p_app', schema: 'p2p', database: DATABASE });
+      for (const a of Object.values(apps)) passwords.push(a.password);
+      expect(passwords.every((p) => typeof p === 'string' && p.length >= 20)).toBe(true);
+
+      expect(await managedRoles()).toEqual([
+        'pmg_app_admin',
+        'pmg_o2c_app',
+        'pmg_o2c_data_consumer',
+        'pmg_o2c_owner',
+        'pmg_o2c_process_admin',
+        'pmg_p2p_app',
+        'pmg_p2p_data_consumer',
+        'pmg_p2p_owner',
+        'pmg_p2p_process_admin',
+      ]);
+      // The app's login works with the password the stack delivered, and reaches its own schema only.
+      const p2p = await pg.connectAs('pmg_p2p_app', apps.p2p.password, DATABASE);
+      await p2p.query('CREATE TABLE p2p.invoices (id int)');
+      await expect(p2p.query('CREATE TABLE o2c.orders (id int)')).rejects.toThrow(/permission denied/);
+      await p2p.end();
+      // The unmanaged role gets a privilege on an app schema from the superuser.
+      await admin.query('GRANT USAGE ON SCHEMA p2p TO bystander');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'a second preview shows no changes',
+    async () => {
+      const preview = await stack.preview();
+      expect(preview.changeSummary).toEqual({ same: 4 });
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'a policy edit previews as exactly the expected property of the one app it concerns; up applies it',
+    async () => {
+      writePolicy(policyText(['p2p', 'o2c']));
+      const events: Automation.EngineEvent[] = [];
+      const preview = await stack.preview({ diff: true, onEvent: (e) => events.push(e) });
+      expect(operations(events)).toEqual({ o2c: 'update' });
+      expect(changedProperties(preview.stdout)).toEqual({ o2c: ['~ memberships'] });
+      expect(preview.stdout).toMatch(/\+ member\s*: "analysts"/);
+
+      const up = await stack.up();
+      expect(up.summary.resourceChanges).toEqual({ same: 3, update: 1 });
+      expect(await rows("SELECT pg_has_role('analysts', 'pmg_o2c_data_consumer', 'MEMBER') AS member")).toEqual([{ member: true }]);
+      expect((await stack.preview()).changeSummary).toEqual({ same: 4 });
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'a GRANT made by hand shows up in refresh as drift, and up revokes it',
+    async () => {
+      await admin.query('GRANT CREATE ON SCHEMA p2p TO pmg_p2p_data_consumer');
+      const refreshEvents: Automation.EngineEvent[] = [];
+      const refresh = await stack.refresh({ onEvent: (e) => refreshEvents.push(e) });
+      expect(refresh.summary.resourceChanges).toMatchObject({ update: 1 });
+      expect(refresh.stdout).toMatch(/pmgrants:App p2p .*\[diff: \+drift\]/);
+
+      const state = await stack.exportStack();
+      const p2p = (state.deployment.resources as { urn: string; outputs: Record<string, unknown> }[]).find((r) => r.urn.endsWith('::p2p'))!;
+      expect(p2p.outputs.drift).toEqual(['- revoke CREATE on schema p2p to pmg_p2p_data_consumer']);
+
+      const preview = await stack.preview({ diff: true });
+      expect(changedProperties(preview.stdout)).toEqual({ p2p: ['- drift'] });
+      await stack.up();
+      expect(await rows("SELECT has_schema_privilege('pmg_p2p_data_consumer', 'p2p', 'CREATE') AS can")).toEqual([{ can: false }]);
+      expect((await stack.preview()).changeSummary).toEqual({ same: 4 });
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'an invalid policy fails the preview with its diagnostic, and changes nothing',
+    async () => {
+      const before = await managedRoles();
+      writePolicy(policyText(['p2p', 'o2c', 'o2x']));
+      const failure = await stack.preview().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(failure).toBeDefined();
+      expect(String(failure!.message)).toMatch(/policy\.yaml:\d+:\d+ error unknown-app unknown app "o2x"/);
+      expect(await managedRoles()).toEqual(before);
+      writePolicy(policyText(['p2p', 'o2c']));
+      expect((await stack.preview()).changeSummary).toEqual({ same: 4 });
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'the state never holds a generated password or the admin password in plain text',
+    async () => {
+      const files = stateFiles();
+      expect(files.some((f) => f.file.endsWith(path.join('stacks', 'pmgrants', 'e2e.json')))).toBe(true);
+      const adminPassword = decodeURIComponent(new URL(adminUrl).password);
+      for (const f of files) {
+        for (const p of [...passwords, adminPassword]) expect(f.text.includes(p), `${f.file} holds a password in plain text`).toBe(false);
+      }
+      // The password outputs are there, encrypted.
+      const state = JSON.parse(files.find((f) => f.file.endsWith(path.join('stacks', 'pmgrants', 'e2e.json')))!.text);
+      const p2p = state.checkpoint.latest.resources.find((r: { urn: string }) => r.urn.endsWith('::p2p'));
+      expect(Object.keys(p2p.outputs.password).sort()).toEqual(['4dabf18193072939515e22adb298388d', 'ciphertext']);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'destroy refuses to drop a login that still owns a table, in one sentence, and changes nothing of that app',
+    async () => {
+      const failure = await stack.destroy().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(failure).toBeDefined();
+      expect(String(failure!.message)).toContain(
+        'role pmg_p2p_app still owns objects (relation p2p.invoices), and pmgrants never drops objects: reassign or drop them, then plan again; nothing was applied',
+      );
+      // p2p's transaction was rolled back: its login and roles are all still there.
+      expect((await managedRoles()).filter((r) => r.startsWith('pmg_p2p_'))).toEqual(['pmg_p2p_app', 'pmg_p2p_data_consumer', 'pmg_p2p_owner', 'pmg_p2p_process_admin']);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'after the table is handed over, destroy drops what pmgrants manages, keeps app schemas (data) and their owners, and touches nothing else',
+    async () => {
+      await admin.query('ALTER TABLE p2p.invoices OWNER TO pmg_p2p_owner');
+      const destroy = await stack.destroy();
+      expect(destroy.summary.result).toBe('succeeded');
+      expect(destroy.stdout).toContain('role "pmg_p2p_owner" is no longer in the policy but still owns schema "p2p"; it is kept');
+      // Left: the schema owners, each still owning its schema (and p2p's table). No login, no persona role.
+      expect(await managedRoles()).toEqual(['pmg_o2c_owner', 'pmg_p2p_owner']);
+      expect(await rows("SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname IN ('p2p', 'o2c') ORDER BY 1")).toEqual([
+        { nspname: 'o2c', owner: 'pmg_o2c_owner' },
+        { nspname: 'p2p', owner: 'pmg_p2p_owner' },
+      ]);
+      expect(await rows("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'p2p' AND tablename = 'invoices'")).toEqual([{ n: 1 }]);
+      // No privilege held by anything pmgrants manages remains on the schemas.
+      expect(
+        await rows(
+          "SELECT n.nspname, a.grantee::regrole::text AS grantee FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname IN ('p2p', 'o2c') AND a.grantee <> n.nspowner ORDER BY 1, 2",
+        ),
+      ).toEqual([{ nspname: 'p2p', grantee: 'bystander' }]);
+      // The unmanaged role, and the principals pmgrants created for the policy's groups (never dropped), are still there.
+      expect(await rows("SELECT rolname FROM pg_roles WHERE rolname IN ('bystander', 'admins', 'analysts') ORDER BY 1")).toEqual([
+        { rolname: 'admins' },
+        { rolname: 'analysts' },
+        { rolname: 'bystander' },
+      ]);
+      // Every state file written up to here (history and backups included) is still free of passwords.
+      const adminPassword = decodeURIComponent(new URL(adminUrl).password);
+      for (const f of stateFiles()) for (const p of [...passwords, adminPassword]) expect(f.text.includes(p), `${f.file} holds a password in plain text`).toBe(false);
+    },
+    STEP_TIMEOUT,
+  );
+});
