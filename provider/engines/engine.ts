@@ -27,6 +27,8 @@ export interface EngineDialect {
   render(changes: readonly Change[], desired: DesiredState): Statement[];
   /** Describe what realize() cannot express, for validate/plan output. */
   limitations?(desired: DesiredState): string[];
+  /** The statements as one script a DBA can run by hand (psql / sqlcmd); never contains a secret. */
+  renderScript(statements: readonly Statement[], desired: DesiredState): string;
 }
 
 export interface ApplyProgress {

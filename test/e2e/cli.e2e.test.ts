@@ -123,6 +123,24 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(r.err).toMatch(/^pmgrants: /);
   });
 
+  it('plan --offline --format sql prints a script that, run by hand, leaves nothing to plan', async () => {
+    const other = path.join(dir, 'script-policy.yaml');
+    // Same apps, own prefix and principal names (roles are cluster-wide), own database.
+    const text = fs.readFileSync(policyFile, 'utf8').replace('database: ibm_process_apps', 'database: script_db').replace(/name: (\w+) \}/g, 'name: script_$1 }');
+    fs.writeFileSync(other, text + 'options: { prefix: scr_ }\n');
+    const scriptUrl = await pg.createDatabase('script_db');
+    const script = await cli(['plan', other, '--offline', '--format', 'sql']);
+    expect(script.code).toBe(0);
+    expect(script.out).toMatch(/^-- pmgrants: \d+ statements for database script_db \(postgres\)/);
+    expect(script.out).toContain('PASSWORD NULL;');
+    const admin = await pg.connect(scriptUrl);
+    // psql meta-commands are not SQL; the rest runs as one simple query, as psql would send it.
+    await admin.query(script.out.replace(/^\\set .*$/m, ''));
+    const again = await cli(['plan', other, '--detailed-exitcode', '--database-url', scriptUrl]);
+    expect(again.out).toContain('No changes. script_db matches the policy.');
+    expect(again.code).toBe(0);
+  });
+
   it('demo starts its own server, applies, converges and shows isolation', async () => {
     const r = await cli(['demo', path.join(root, 'examples', 'uipath-system-managed.yaml')]);
     expect(r.code).toBe(0);

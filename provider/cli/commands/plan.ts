@@ -1,6 +1,6 @@
 import { PmgrantsError } from '../../engines/engine';
 import { connectEngine, dialectFor } from '../../engines/registry';
-import { planLive, planOffline, viewOf } from '../../engines/session';
+import { planLive, planOffline, RenderedPlan, viewOf } from '../../engines/session';
 import { PLAN_FORMATS, formatPlan } from '../../plan/format';
 import { CommandSpec, oneOf } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
@@ -15,7 +15,7 @@ export const planSpec: CommandSpec = {
     ...CONNECTION_OPTIONS,
     offline: { type: 'boolean', help: 'no database: the full creation plan, as the engine statements it would run' },
     neutral: { type: 'boolean', help: 'with --offline: the engine-neutral change list, without statements' },
-    format: { type: 'string', short: 'f', help: 'text (default), markdown (for a pull-request comment) or json', placeholder: 'FORMAT' },
+    format: { type: 'string', short: 'f', help: 'text (default), markdown (for a pull-request comment), json, or sql (one script a DBA can run by hand)', placeholder: 'FORMAT' },
     'detailed-exitcode': { type: 'boolean', help: 'exit 0 when there is nothing to do, 2 when there are changes, 1 on error' },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
@@ -23,24 +23,29 @@ export const planSpec: CommandSpec = {
 };
 
 export async function planCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
-  const format = oneOf('format', values.format, PLAN_FORMATS, 'text');
+  const format = oneOf('format', values.format, [...PLAN_FORMATS, 'sql'] as const, 'text');
+  if (format === 'sql' && values.neutral) throw new PmgrantsError('--format sql needs an engine; drop --neutral');
   if (positionals.length > 1) throw new PmgrantsError(`plan takes one policy file, not ${positionals.length}`);
   const policy = loadValidPolicy(io, positionals[0], values);
   let view;
+  let rendered: RenderedPlan | undefined;
   if (values.offline || values.neutral) {
-    const rendered = planOffline(policy, values.neutral ? undefined : dialectFor(policy.warehouse.engine));
-    view = viewOf(rendered, 'offline: creation plan against an empty database');
+    const offline = planOffline(policy, values.neutral ? undefined : dialectFor(policy.warehouse.engine));
+    if ('statements' in offline) rendered = offline;
+    view = viewOf(offline, 'offline: creation plan against an empty database');
   } else {
     const url = databaseUrl(io, values);
     const conn = await connectEngine(policy.warehouse.engine, url);
     try {
-      const rendered = await planLive(conn, policy);
+      rendered = await planLive(conn, policy);
       view = viewOf(rendered, `live: ${redactUrl(url)}`);
     } finally {
       await conn.close();
     }
   }
-  io.out(formatPlan(format, view));
+  if (format === 'sql') {
+    io.out(dialectFor(policy.warehouse.engine).renderScript(rendered!.statements.flat(), rendered!.desired));
+  } else io.out(formatPlan(format, view));
   if (values['detailed-exitcode']) return view.plan.changes.length > 0 ? 2 : EXIT.ok;
   return EXIT.ok;
 }

@@ -1,6 +1,7 @@
 import { EngineDialect } from '../engine';
 import { postgresLimitations, realizePostgres } from './realize';
 import { renderPostgres } from './render';
+import { renderPostgresScript } from './script';
 
 /** The pure half of the PostgreSQL engine: no I/O. */
 export const postgresDialect: EngineDialect = {
@@ -8,4 +9,5 @@ export const postgresDialect: EngineDialect = {
   realize: realizePostgres,
   render: renderPostgres,
   limitations: postgresLimitations,
+  renderScript: renderPostgresScript,
 };

@@ -5,6 +5,7 @@ import { EngineDialect, Statement } from '../engine';
 import { ResolvedDialectOptions, SqlServerDialectOptions, resolveDialectOptions } from './options';
 import { realizePermissions } from './privileges';
 import { renderChanges } from './render';
+import { renderSqlServerScript } from './script';
 
 export interface SqlServerDialect extends EngineDialect {
   name: 'sqlserver' | 'azure-sql';
@@ -24,6 +25,7 @@ export function createSqlServerDialect(options: SqlServerDialectOptions): SqlSer
     realize: (desired: DesiredState) => realizeSqlServer(desired, resolved.engine),
     render: (changes: readonly Change[], desired: DesiredState): Statement[] => renderChanges(changes, { options: resolved, desired }),
     limitations: (desired: DesiredState) => sqlServerLimitations(desired, resolved),
+    renderScript: (statements: readonly Statement[], desired: DesiredState) => renderSqlServerScript(statements, desired, resolved),
   };
 }
 

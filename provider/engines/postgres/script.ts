@@ -1,0 +1,29 @@
+import { DesiredState } from '../../model/types';
+import { Statement } from '../engine';
+import { APPLY_LOCK_KEY } from './apply';
+import { quoteIdent, quoteLiteral } from './quote';
+import { managedComment } from './marker';
+
+/**
+ * The statements as one psql script (`pmgrants plan --format sql`): one transaction under the same
+ * advisory lock apply takes. Generated logins are created with PASSWORD NULL, so nobody can log in as
+ * them until `pmgrants rotate` sets passwords and delivers them as secrets; no secret is ever printed.
+ */
+export function renderPostgresScript(statements: readonly Statement[], desired: DesiredState): string {
+  const out: string[] = [
+    `-- pmgrants: ${statements.length} statements for database ${desired.database} (postgres)`,
+    "-- Generated logins get no password (PASSWORD NULL); run 'pmgrants rotate <policy> --all' afterwards.",
+    '\\set ON_ERROR_STOP on',
+    'BEGIN;',
+    `SELECT pg_advisory_xact_lock(${APPLY_LOCK_KEY});`,
+  ];
+  for (const s of statements) {
+    const secret = s.params.find((p) => 'secretFor' in p);
+    if (secret && 'secretFor' in secret) {
+      out.push(`${s.sql.slice(0, -secret.name.length)}NULL;`);
+      out.push(`COMMENT ON ROLE ${quoteIdent(secret.secretFor)} IS ${quoteLiteral(managedComment({ purpose: 'generated-login' }))};`);
+    } else out.push(`${s.sql};`);
+  }
+  out.push('COMMIT;');
+  return out.join('\n') + '\n';
+}
