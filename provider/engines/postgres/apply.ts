@@ -1,6 +1,7 @@
 import { PmgrantsError, Statement } from '../engine';
 import { managedComment } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
+import { GrantParts, grantPartsOf } from './render';
 import { generatePassword, scramSha256Verifier } from './scram';
 
 /**
@@ -9,10 +10,13 @@ import { generatePassword, scramSha256Verifier } from './scram';
  */
 export const APPLY_LOCK_KEY = '8101245045667951731';
 
-/** A statement ready to send: secrets substituted (as SCRAM verifiers) and the statement it came from. */
+/** A command ready to send: secrets substituted (as SCRAM verifiers) and the statements it carries out. */
 export interface PreparedStatement {
   sql: string;
+  /** The (first) statement it carries out. */
   statement: Statement;
+  /** Positions, in the list given to prepareStatements, of every statement it carries out (in whole or in part). */
+  covers: number[];
 }
 
 export interface PreparedApply {
@@ -27,14 +31,35 @@ export interface PreparedApply {
  * Generate the passwords the statements need (CSPRNG), turn each into a SCRAM-SHA-256 verifier and
  * put the VERIFIER into the SQL (the plaintext never reaches the server), then stamp the login's
  * managed marker with the time its password was set (rotation by age reads it back).
+ *
+ * Consecutive GRANTs (or REVOKEs, or role memberships) that render made are sent as few commands:
+ * one per target and set of privileges, naming every grantee (see coalesce). GRANTs commute with each
+ * other, as REVOKEs do, so only the order inside such a run changes; runs never cross another kind of
+ * statement.
  */
 export function prepareStatements(statements: readonly Statement[], now: Date, newPassword: () => string = generatePassword): PreparedApply {
   const secrets = new Map<string, string>();
   const hidden: string[] = [];
   const units: PreparedStatement[] = [];
-  for (const statement of statements) {
+  let run: { kind: RunKind; items: RunItem[] } | undefined;
+  const flush = () => {
+    if (run) units.push(...coalesce(run.items, run.kind));
+    run = undefined;
+  };
+  for (const [index, statement] of statements.entries()) {
+    const parts = statement.params.length === 0 ? grantPartsOf(statement) : undefined;
+    if (parts) {
+      const kind = runKind(parts);
+      if (run?.kind !== kind) {
+        flush();
+        run = { kind, items: [] };
+      }
+      run.items.push({ index, statement, parts });
+      continue;
+    }
+    flush();
     if (statement.params.length === 0) {
-      units.push({ sql: statement.sql, statement });
+      units.push({ sql: statement.sql, statement, covers: [index] });
       continue;
     }
     const [param, ...rest] = statement.params;
@@ -49,13 +74,95 @@ export function prepareStatements(statements: readonly Statement[], now: Date, n
     }
     const verifier = scramSha256Verifier(password);
     hidden.push(password, verifier);
-    units.push({ sql: statement.sql.slice(0, -param.name.length) + quoteLiteral(verifier), statement });
+    units.push({ sql: statement.sql.slice(0, -param.name.length) + quoteLiteral(verifier), statement, covers: [index] });
     units.push({
       sql: `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(managedComment({ purpose: 'generated-login', passwordSetAt: now.toISOString() }))}`,
       statement,
+      covers: [index],
     });
   }
+  flush();
   return { units, secrets, hidden };
+}
+
+type RunKind = 'grant' | 'revoke' | 'membership';
+interface RunItem {
+  index: number;
+  statement: Statement;
+  parts: GrantParts;
+}
+
+function runKind(parts: GrantParts): RunKind {
+  return parts.kind === 'membership' ? 'membership' : parts.revoke ? 'revoke' : 'grant';
+}
+
+/**
+ * A run of GRANTs, REVOKEs or memberships -> the fewest commands that do the same: privileges are
+ * grouped by target (`ON ...`, default-privileges role and schema, grant option), then grantees with
+ * the same privileges share one command; memberships by role and admin option. Groups keep the
+ * order in which they first appear. A group of one statement is sent as that statement.
+ */
+export function coalesce(items: readonly RunItem[], kind: RunKind): PreparedStatement[] {
+  const groups = new Map<string, RunItem[]>();
+  for (const item of items) {
+    const p = item.parts;
+    const key = p.kind === 'membership' ? `${p.role}\u0000${p.admin}` : `${p.defaultsPrefix ?? ''}\u0000${p.on}\u0000${p.grantOption}`;
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  const units: PreparedStatement[] = [];
+  const single = (item: RunItem): PreparedStatement => ({ sql: item.statement.sql, statement: item.statement, covers: [item.index] });
+  for (const group of groups.values()) {
+    if (group.length === 1) {
+      units.push(single(group[0]));
+      continue;
+    }
+    const first = group[0].parts;
+    if (first.kind === 'membership') {
+      const members = [...new Set(group.map((i) => (i.parts as Extract<GrantParts, { kind: 'membership' }>).member))];
+      units.push({
+        sql: `GRANT ${first.role} TO ${members.join(', ')}${first.admin ? ' WITH ADMIN OPTION' : ''}`,
+        statement: group[0].statement,
+        covers: group.map((i) => i.index),
+      });
+      continue;
+    }
+    // grantee -> its privileges on this target; then grantees with equal privilege sets together.
+    const byGrantee = new Map<string, { privileges: Set<string>; items: RunItem[] }>();
+    for (const item of group) {
+      const p = item.parts as Extract<GrantParts, { kind: 'privilege' }>;
+      const entry = byGrantee.get(p.grantee) ?? { privileges: new Set<string>(), items: [] };
+      entry.privileges.add(p.privilege);
+      entry.items.push(item);
+      byGrantee.set(p.grantee, entry);
+    }
+    const bySet = new Map<string, { privileges: string[]; grantees: string[]; items: RunItem[] }>();
+    for (const [grantee, entry] of byGrantee) {
+      const privileges = [...entry.privileges].sort();
+      const key = privileges.join(',');
+      const set = bySet.get(key) ?? { privileges, grantees: [], items: [] };
+      set.grantees.push(grantee);
+      set.items.push(...entry.items);
+      bySet.set(key, set);
+    }
+    for (const set of bySet.values()) {
+      if (set.items.length === 1) {
+        units.push(single(set.items[0]));
+        continue;
+      }
+      const body =
+        kind === 'revoke'
+          ? `REVOKE ${set.privileges.join(', ')} ${first.on} FROM ${set.grantees.join(', ')}`
+          : `GRANT ${set.privileges.join(', ')} ${first.on} TO ${set.grantees.join(', ')}${first.grantOption ? ' WITH GRANT OPTION' : ''}`;
+      units.push({
+        sql: first.defaultsPrefix ? `${first.defaultsPrefix} ${body}` : body,
+        statement: set.items[0].statement,
+        covers: set.items.map((i) => i.index).sort((a, b) => a - b),
+      });
+    }
+  }
+  return units;
 }
 
 /** Units -> round trips: up to `size` statements joined into one simple-query string each. */

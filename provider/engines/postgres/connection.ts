@@ -116,21 +116,22 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
         inTransaction = true;
         await run(beginSql(lockTimeoutSeconds), undefined, pinned);
-        // A statement is done when its last unit (a password statement is followed by its marker stamp) has run.
-        const lastUnit = new Map(prepared.units.map((u, i) => [u.statement, i]));
-        let offset = 0;
+        // A statement is done when the last command carrying it out (a password statement is followed
+        // by its marker stamp; GRANTs may be sent together) has run. Reported in order, once each.
+        const lastUnit = new Array<number>(statements.length).fill(-1);
+        prepared.units.forEach((u, i) => u.covers.forEach((s) => (lastUnit[s] = Math.max(lastUnit[s], i))));
+        let sent = 0;
         for (const batch of batches) {
           await run(batchSql(batch), undefined, pinned);
           if (warnings.length > 0) {
             throw new PmgrantsError(`the server warned "${warnings[0]}"; the transaction was rolled back and nothing was applied`);
           }
+          sent += batch.length;
           // Progress is reported after each round trip, once per statement it completed.
-          for (const [i, unit] of batch.entries()) {
-            if (lastUnit.get(unit.statement) !== offset + i) continue;
+          while (done < statements.length && lastUnit[done] < sent) {
             done++;
-            await progress?.(done, statements.length, unit.statement);
+            await progress?.(done, statements.length, statements[done - 1]);
           }
-          offset += batch.length;
         }
         committing = true;
         await run('COMMIT', undefined, pinned);

@@ -27,6 +27,40 @@ function stmt(sql: string, display: string = sql): Statement {
   return { sql, params: [], display, target: 'warehouse' };
 }
 
+/**
+ * The parts of a GRANT or REVOKE that render produced, so apply can send many of them as one command
+ * (`GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA "s" TO "a", "b"`): PostgreSQL scans the schema's
+ * objects once per command, not once per grantee and privilege. Kept beside the statement (a
+ * statement stays plain data); a statement without recorded parts is sent as it is.
+ */
+export type GrantParts =
+  | {
+      kind: 'privilege';
+      revoke: boolean;
+      /** A PostgreSQL privilege keyword (checked by privilegeName). */
+      privilege: string;
+      /** `ON ...` clause, identifiers already quoted. */
+      on: string;
+      /** `ALTER DEFAULT PRIVILEGES FOR ROLE "r" IN SCHEMA "s"`, quoted, for default privileges. */
+      defaultsPrefix?: string;
+      /** Quoted grantee. */
+      grantee: string;
+      grantOption: boolean;
+    }
+  | { kind: 'membership'; role: string; member: string; admin: boolean };
+
+const grantParts = new WeakMap<Statement, GrantParts>();
+
+/** The recorded parts of a statement render made, or undefined for any other statement. */
+export function grantPartsOf(statement: Statement): GrantParts | undefined {
+  return grantParts.get(statement);
+}
+
+function withParts(statement: Statement, parts: GrantParts): Statement {
+  grantParts.set(statement, parts);
+  return statement;
+}
+
 function secretStatement(prefix: string, login: string): Statement {
   return {
     sql: `${prefix} PASSWORD ${SECRET_PLACEHOLDER}`,
@@ -109,13 +143,16 @@ function renderGrant(p: Permission, desired: DesiredState, revoke: boolean): Sta
   }
   const target = grantTarget(p, desired);
   const privilege = privilegeName(p.privilege);
+  const grantee = quoteIdent(p.grantee);
   const body = revoke
-    ? `REVOKE ${privilege} ${target.on} FROM ${quoteIdent(p.grantee)}`
-    : `GRANT ${privilege} ${target.on} TO ${quoteIdent(p.grantee)}${p.withGrantOption ? ' WITH GRANT OPTION' : ''}`;
+    ? `REVOKE ${privilege} ${target.on} FROM ${grantee}`
+    : `GRANT ${privilege} ${target.on} TO ${grantee}${p.withGrantOption ? ' WITH GRANT OPTION' : ''}`;
+  const parts: GrantParts = { kind: 'privilege', revoke, privilege, on: target.on, grantee, grantOption: !revoke && p.withGrantOption };
   if (target.defaultsFor !== undefined) {
-    return stmt(`ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(target.defaultsFor)} IN SCHEMA ${quoteIdent(target.schema!)} ${body}`);
+    const defaultsPrefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(target.defaultsFor)} IN SCHEMA ${quoteIdent(target.schema!)}`;
+    return withParts(stmt(`${defaultsPrefix} ${body}`), { ...parts, defaultsPrefix });
   }
-  return stmt(body);
+  return withParts(stmt(body), parts);
 }
 
 /** `SELECT set_config(...)` of transaction-local settings: how names reach a DO block whose body stays constant text. */
@@ -218,8 +255,12 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
       return [stmt(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(change.schema.name)} AUTHORIZATION ${quoteIdent(change.schema.owner)}`)];
     case 'alter-schema-owner':
       return [stmt(`ALTER SCHEMA ${quoteIdent(change.schema)} OWNER TO ${quoteIdent(change.to)}`)];
-    case 'add-member':
-      return [stmt(`GRANT ${quoteIdent(change.membership.role)} TO ${quoteIdent(change.membership.member)}${change.membership.admin ? ' WITH ADMIN OPTION' : ''}`)];
+    case 'add-member': {
+      const role = quoteIdent(change.membership.role);
+      const member = quoteIdent(change.membership.member);
+      const admin = Boolean(change.membership.admin);
+      return [withParts(stmt(`GRANT ${role} TO ${member}${admin ? ' WITH ADMIN OPTION' : ''}`), { kind: 'membership', role, member, admin })];
+    }
     case 'drop-member':
       return [renderRevokeMembership(change.membership.role, change.membership.member)];
     case 'grant':
