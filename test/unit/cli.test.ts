@@ -83,6 +83,6 @@ describe('pmgrants CLI', () => {
 
   it('bad --format is a usage error', async () => {
     const r = await run(['plan', ex('uipath-system-managed.yaml'), '--neutral', '--format', 'yaml']);
-    expect(r).toMatchObject({ code: 2, err: 'pmgrants: --format must be one of text, markdown, json, not "yaml"\n' });
+    expect(r).toMatchObject({ code: 2, err: 'pmgrants: --format must be one of text, markdown, json, sql, not "yaml"\n' });
   });
 });
