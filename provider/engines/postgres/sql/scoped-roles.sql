@@ -1,11 +1,13 @@
 -- The roles inspect looks at: every role whose name starts with the managed prefix ($1), and every
 -- role the policy names ($2). "managed" = prefix + the marker comment pmgrants puts on what it creates.
+-- The names are matched through a hashed subquery and the comments joined from pg_shdescription:
+-- `= ANY ($2)` and shobj_description() per role were linear per role (thousands of roles).
 SELECT r.oid,
        r.rolname,
        r.rolcanlogin,
-       d.comment,
-       left(r.rolname, length($1::text)) = $1::text AND coalesce(left(d.comment, 16), '') = 'pmgrants:managed' AS managed
+       d.description AS comment,
+       left(r.rolname, length($1::text)) = $1::text AND coalesce(left(d.description, 16), '') = 'pmgrants:managed' AS managed
 FROM pg_catalog.pg_roles r
-CROSS JOIN LATERAL (SELECT pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment) d
+LEFT JOIN pg_catalog.pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass
 WHERE left(r.rolname, length($1::text)) = $1::text
-   OR r.rolname = ANY ($2::text[])
+   OR r.rolname::text IN (SELECT pg_catalog.unnest($2::text[]))
