@@ -63,10 +63,8 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
 
   // Permissions: keyed by grantee+securable+privilege; effect and grant option are fields.
   const inScope = (grantee: string) => managed.has(grantee);
-  const actualPerms = new Map(actual.permissions.map((p) => [permissionKey(p), p]));
-  const desiredPerms = new Map(desired.permissions.map((p) => [permissionKey(p), p]));
-  for (const [key, want] of desiredPerms) {
-    const have = actualPerms.get(key);
+  const perms = matchByKey(desired.permissions, actual.permissions, permissionKey);
+  for (const [want, have] of perms.pairs) {
     if (!have) changes.push({ kind: 'grant', permission: want });
     else if (have.effect !== want.effect || have.withGrantOption !== want.withGrantOption) {
       if (authoritative) changes.push({ kind: 'revoke', permission: have });
@@ -74,16 +72,14 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
     }
   }
   if (authoritative) {
-    for (const [key, have] of actualPerms) {
-      if (!desiredPerms.has(key) && inScope(have.grantee)) changes.push({ kind: 'revoke', permission: have });
+    for (const have of perms.unmatched) {
+      if (inScope(have.grantee)) changes.push({ kind: 'revoke', permission: have });
     }
   }
 
   // Memberships: authoritative on managed roles, and on managed members' membership anywhere.
-  const actualMembers = new Map(actual.memberships.map((m) => [membershipKey(m), m]));
-  const desiredMembers = new Map(desired.memberships.map((m) => [membershipKey(m), m]));
-  for (const [key, want] of desiredMembers) {
-    const have = actualMembers.get(key);
+  const members = matchByKey(desired.memberships, actual.memberships, membershipKey);
+  for (const [want, have] of members.pairs) {
     if (!have) changes.push({ kind: 'add-member', membership: want });
     else if (Boolean(have.admin) !== Boolean(want.admin)) {
       if (authoritative) changes.push({ kind: 'drop-member', membership: have });
@@ -91,8 +87,8 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
     }
   }
   if (authoritative) {
-    for (const [key, have] of actualMembers) {
-      if (!desiredMembers.has(key) && (managed.has(have.role) || managed.has(have.member))) {
+    for (const have of members.unmatched) {
+      if (managed.has(have.role) || managed.has(have.member)) {
         changes.push({ kind: 'drop-member', membership: have });
       }
     }
@@ -119,6 +115,54 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
     }
   }
   return { database: desired.database, engine: desired.engine, changes: orderChanges(changes), warnings };
+}
+
+/**
+ * Desired and actual items paired by key, as two Maps would pair them (for each key the last item
+ * wins; keys in first-seen order): `pairs` for every desired key, with the actual item or undefined,
+ * then the actual items whose key is not desired. compile, realize and inspect give lists sorted by
+ * key (sortState), and then this is a linear merge without building a Map of 70,000 strings per side;
+ * other lists take the Map path, with the same result.
+ */
+export function matchByKey<T>(desired: readonly T[], actual: readonly T[], key: (t: T) => string): { pairs: [T, T | undefined][]; unmatched: T[] } {
+  const dk = desired.map(key);
+  const ak = actual.map(key);
+  const sorted = (keys: string[]) => {
+    for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return false;
+    return true;
+  };
+  const pairs: [T, T | undefined][] = [];
+  const unmatched: T[] = [];
+  if (!sorted(dk) || !sorted(ak)) {
+    const actualByKey = new Map<string, T>();
+    ak.forEach((k, i) => actualByKey.set(k, actual[i]));
+    const desiredByKey = new Map<string, T>();
+    dk.forEach((k, i) => desiredByKey.set(k, desired[i]));
+    for (const [k, want] of desiredByKey) pairs.push([want, actualByKey.get(k)]);
+    for (const [k, have] of actualByKey) if (!desiredByKey.has(k)) unmatched.push(have);
+    return { pairs, unmatched };
+  }
+  // Equal keys are adjacent: the last of each run stands for the key.
+  let i = 0;
+  let j = 0;
+  while (i < dk.length || j < ak.length) {
+    if (j >= ak.length || (i < dk.length && dk[i] < ak[j])) {
+      while (i + 1 < dk.length && dk[i + 1] === dk[i]) i++;
+      pairs.push([desired[i], undefined]);
+      i++;
+    } else if (i >= dk.length || ak[j] < dk[i]) {
+      while (j + 1 < ak.length && ak[j + 1] === ak[j]) j++;
+      unmatched.push(actual[j]);
+      j++;
+    } else {
+      while (i + 1 < dk.length && dk[i + 1] === dk[i]) i++;
+      while (j + 1 < ak.length && ak[j + 1] === ak[j]) j++;
+      pairs.push([desired[i], actual[j]]);
+      i++;
+      j++;
+    }
+  }
+  return { pairs, unmatched };
 }
 
 function needsRotation(login: Login, actual: ActualState, desired: DesiredState, options: DiffOptions): boolean {
