@@ -9,8 +9,7 @@ import { definePmgrantsStack } from './provider/pulumi/program';
 
 const stack = definePmgrantsStack();
 
-/** Database and engine of this stack's warehouse. */
-export const database = stack.outputs.database;
-export const engine = stack.outputs.engine;
+/** Engine and database of this stack's warehouse. */
+export const warehouse = { engine: stack.outputs.engine, database: stack.outputs.database };
 /** Per app: database, schema, login, password (secret), and the Key Vault secret name when configured. */
 export const apps = stack.outputs.apps;

@@ -2,7 +2,7 @@
  * The Pulumi program (index.ts calls it; tests call it with mocks or as an inline program).
  *
  * Stack config (namespace pmgrants):
- *   policy        required  path of the policy file, relative to the project directory
+ *   policy        required  path of the policy file, relative to the project directory (Pulumi.yaml's)
  *   overlay                 overlay in stacks/ to merge (default: the stack name; "none" for no overlay)
  *   stacksDir               where overlays live (default: ./stacks, then next to the policy)
  *   databaseUrl   required  admin connection URL, a secret: pulumi config set --secret pmgrants:databaseUrl ...
@@ -15,6 +15,8 @@
  * Vault secret per app. An invalid policy registers only the Warehouse, whose check then fails with
  * every diagnostic, so nothing is changed.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { Diagnostic } from '../diagnostics/diagnostic';
 import { compilePolicy } from '../model/compile';
@@ -79,7 +81,25 @@ export function partInputs(part: DesiredState, engine: EngineName, extra: { app?
   };
 }
 
+/**
+ * The project directory (where Pulumi.yaml is), which relative paths in config are relative to. The
+ * program itself runs in the directory of `main` (dist/), so process.cwd() is not it: ask the SDK
+ * (recent language hosts tell it), else look upwards for Pulumi.yaml.
+ */
+export function projectDirectory(): string {
+  const isProject = (dir: string) => fs.existsSync(path.join(dir, 'Pulumi.yaml')) || fs.existsSync(path.join(dir, 'Pulumi.yml'));
+  // An older language host leaves the SDK's setting unset or garbled: trust it only when it is a project directory.
+  const fromSdk = pulumi.getRootDirectory?.();
+  if (fromSdk && path.isAbsolute(fromSdk) && isProject(fromSdk)) return fromSdk;
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (isProject(dir)) return dir;
+    if (path.dirname(dir) === dir) return process.cwd();
+  }
+}
+
 interface Settings {
+  /** Project directory; diagnostics name files relative to it. */
+  root: string;
   policyFile?: string;
   overlay?: string;
   stacksDir?: string;
@@ -94,7 +114,9 @@ function readSettings(stack: string): Settings {
   // Pulumi.yaml declares the optional keys with default "": empty means unset.
   const config = { get: (key: string): string | undefined => raw.get(key) || undefined };
   const problems: string[] = [];
-  const policyFile = config.get('policy');
+  const root = projectDirectory();
+  const absolute = (p: string | undefined) => (p === undefined ? undefined : path.resolve(root, p));
+  const policyFile = absolute(config.get('policy'));
   if (!policyFile) problems.push(`no policy: set its path with "pulumi config set ${CONFIG_NAMESPACE}:policy <file>"`);
   const overlayName = config.get('overlay') ?? stack;
   const keyVaultId = config.get('keyVaultId');
@@ -111,9 +133,10 @@ function readSettings(stack: string): Settings {
     problems.push(`${urlKey} is stored in plain text in the stack's config; set it again with "pulumi config set --secret ${urlKey} <url>"`);
   }
   return {
+    root,
     ...(policyFile ? { policyFile } : {}),
     ...(overlayName !== 'none' ? { overlay: overlayName } : {}),
-    ...(config.get('stacksDir') ? { stacksDir: config.get('stacksDir') } : {}),
+    ...(config.get('stacksDir') ? { stacksDir: absolute(config.get('stacksDir')) } : {}),
     ...(config.get('rotationToken') ? { rotationToken: config.get('rotationToken') } : {}),
     ...(keyVault ? { keyVault } : {}),
     azureNativeVersion: config.get('azureNativeVersion') ?? DEFAULT_AZURE_NATIVE_VERSION,
@@ -156,8 +179,10 @@ export function definePmgrantsStack(options: { warehouseName?: string } = {}): P
     ...(settings.overlay ? { stack: settings.overlay } : {}),
     ...(settings.stacksDir ? { stacksDir: settings.stacksDir } : {}),
   });
-  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-  for (const d of loaded.diagnostics.filter((x) => x.severity === 'warning')) void pulumi.log.warn(diagnosticLine(d));
+  // Files as the user names them: relative to the project directory.
+  const shown = loaded.diagnostics.map((d) => (d.file.startsWith(settings.root + path.sep) ? { ...d, file: path.relative(settings.root, d.file) } : d));
+  const errors = shown.filter((d) => d.severity === 'error');
+  for (const d of shown.filter((x) => x.severity === 'warning')) void pulumi.log.warn(diagnosticLine(d));
   const policy: Policy | undefined = loaded.policy;
   const problems = [...errors.map(diagnosticLine), ...settings.problems];
 
