@@ -32,17 +32,22 @@ export function membershipKey(m: Membership): string {
  * once per item, not once per comparison: at 20,000 grants a state holds some 70,000 permissions.
  */
 function sortedUnique<U>(items: readonly U[], keys: (u: U) => { identity: string; order: string }): U[] {
-  const seen = new Set<string>();
-  const rows: { order: string; item: U }[] = [];
-  for (const item of items) {
-    const k = keys(item);
-    if (seen.has(k.identity)) continue;
-    seen.add(k.identity);
-    rows.push({ order: k.order, item });
-  }
+  const rows = items.map((item) => ({ ...keys(item), item }));
   // Array.prototype.sort is stable: items with the same order key keep their first-seen order.
   rows.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-  return rows.map((r) => r.item);
+  // Duplicates now sit in the same run of equal order keys: keep the first of each identity.
+  const out: U[] = [];
+  for (let start = 0; start < rows.length; ) {
+    let end = start + 1;
+    while (end < rows.length && rows[end].order === rows[start].order) end++;
+    for (let i = start; i < end; i++) {
+      let seen = false;
+      for (let j = start; j < i && !seen; j++) seen = rows[j].identity === rows[i].identity;
+      if (!seen) out.push(rows[i].item);
+    }
+    start = end;
+  }
+  return out;
 }
 
 const byName = (x: { name: string }) => ({ identity: x.name, order: x.name });
