@@ -7,8 +7,12 @@ import { Client } from 'pg';
 import { LocalPostgres, startLocalPostgres } from '../provider/engines/postgres';
 import { quoteIdent } from '../provider/engines/postgres/quote';
 
-/** Objects in each app schema: two tables (one with a serial column, so a sequence) and a view. */
-export const FIXTURE_OBJECTS = ['cases (table)', 'events (table, bigserial sequence)', 'case_events (view)'];
+/** Tables per app schema unless told otherwise: cases and events (with a bigserial, so a sequence), plus one view. */
+export const DEFAULT_TABLES = 2;
+
+export function describeFixture(tables: number): string {
+  return `${tables} tables (one with a bigserial column, so one sequence) and 1 view per app schema, owned by the superuser`;
+}
 
 export interface Warehouse {
   server: LocalPostgres;
@@ -26,7 +30,8 @@ export function databaseUrl(serverUrl: string, database: string): string {
 }
 
 /** Start a fresh cluster and build the warehouse in it: `database` with one schema per app. */
-export async function startWarehouse(database: string, schemas: readonly string[]): Promise<Warehouse> {
+export async function startWarehouse(database: string, schemas: readonly string[], tables: number = DEFAULT_TABLES): Promise<Warehouse> {
+  if (!Number.isInteger(tables) || tables < 2) throw new Error(`the fixture needs at least 2 tables per schema, not ${tables}`);
   const server = await startLocalPostgres();
   try {
     const admin = new Client({ connectionString: server.url });
@@ -37,13 +42,15 @@ export async function startWarehouse(database: string, schemas: readonly string[
     const c = new Client({ connectionString: url });
     await c.connect();
     // In slices: one transaction creating thousands of relations runs out of lock slots.
-    for (let i = 0; i < schemas.length; i += 50) {
-      const sql = schemas.slice(i, i + 50).map((s) => {
+    const slice = Math.max(1, Math.floor(2000 / (tables + 2)));
+    for (let i = 0; i < schemas.length; i += slice) {
+      const sql = schemas.slice(i, i + slice).map((s) => {
         const q = quoteIdent(s);
         return [
           `CREATE SCHEMA ${q}`,
           `CREATE TABLE ${q}.cases (id int PRIMARY KEY, name text)`,
           `CREATE TABLE ${q}.events (id bigserial PRIMARY KEY, case_id int, activity text, at timestamptz)`,
+          ...Array.from({ length: tables - 2 }, (_, k) => `CREATE TABLE ${q}.attributes_${k + 1} (case_id int, name text, value text)`),
           `CREATE VIEW ${q}.case_events AS SELECT c.id, c.name, e.activity, e.at FROM ${q}.cases c JOIN ${q}.events e ON e.case_id = c.id`,
         ].join(';\n');
       });

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchResults, SizeResult, ToolResult } from './run';
 import { Summary, formatMs, formatSummary } from './stats';
+import { describeFixture } from './fixture';
 
 const n = (v: number) => v.toLocaleString('en-US');
 
@@ -84,6 +85,7 @@ export function markdown(r: BenchResults): string {
   lines.push(`Run ${r.startedAt} – ${r.finishedAt ?? '?'}${m.commit ? ` at commit ${m.commit}` : ''}.`);
   lines.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres ?? '?'}.`);
   lines.push(`Load average (1/5/15 min) at start ${m.loadAtStart.join(' / ')}, at end ${(m.loadAtEnd ?? []).join(' / ')}.`);
+  lines.push(`Starting warehouse for every tool: ${describeFixture(o.tables)}; the tools manage access only.`);
   lines.push(`Medians (min–max) of ${o.reps} repetitions (validate+compile after one cold run; inspect, no-op plan and no-op apply on one database), first apply over ${o.applyReps} fresh cluster(s); peers ${o.peerReps} fresh cluster(s) each.`, '');
   lines.push('## pmgrants, in process', '');
   lines.push('| apps | principals | grants | roles / memberships / privileges | validate+compile | inspect | no-op plan | first apply | statements / round trips | no-op apply |');

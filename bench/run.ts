@@ -11,6 +11,7 @@
  *   --peer-max-apps N        largest size the peers (and the pmgrants CLI beside them) run at (100) [BENCH_PEER_MAX_APPS]
  *   --peer-reps N            fresh clusters per peer and size (3) [BENCH_PEER_REPS]
  *   --peer-timeout S         give up on one peer command after S seconds (900) [BENCH_PEER_TIMEOUT]
+ *   --tables N               tables in each app schema of the starting warehouse (2; plus one view) [BENCH_TABLES]
  *   --out DIR                where results go (bench/results) [BENCH_OUT]
  *   --quick                  10 and 50 apps, 3 repetitions, one first apply, peers at 10 apps once
  */
@@ -25,7 +26,7 @@ import { parseSource } from '../provider/policy/source';
 import { applyRendered, planLive } from '../provider/engines/session';
 import { EngineConnection } from '../provider/engines/engine';
 import { connectPostgres, postgresDialect } from '../provider/engines/postgres';
-import { CatalogCounts, catalogCounts, startWarehouse } from './fixture';
+import { CatalogCounts, catalogCounts, DEFAULT_TABLES, startWarehouse } from './fixture';
 import { DEFAULT_APP_COUNTS, GeneratedPolicy, generatePolicy, PRINCIPAL_PREFIXES, standardSize } from './generate';
 import { currentLoad, machineInfo, MachineInfo } from './machine';
 import { ldap2pgConfig, PeerName, PeerTool, peerCommands, peerFoundNothing, pgbedrockSpec, runTimed, urlParts } from './peers';
@@ -40,6 +41,7 @@ export interface BenchOptions {
   peerMaxApps: number;
   peerReps: number;
   peerTimeoutS: number;
+  tables: number;
   out: string;
   quick: boolean;
 }
@@ -68,7 +70,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       args.set(k, v);
     } else throw new Error(`unexpected argument "${a}" (see --help)`);
   }
-  const known = ['sizes', 'reps', 'apply-reps', 'peers', 'peer-max-apps', 'peer-reps', 'peer-timeout', 'out'];
+  const known = ['sizes', 'reps', 'apply-reps', 'peers', 'peer-max-apps', 'peer-reps', 'peer-timeout', 'tables', 'out'];
   for (const k of args.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (see --help)`);
   const get = (k: string, envName: string) => args.get(k) ?? env[envName];
   const sizesText = get('sizes', 'BENCH_SIZES');
@@ -88,6 +90,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     peerMaxApps: num('peer-max-apps', 'BENCH_PEER_MAX_APPS', 100, 10),
     peerReps: num('peer-reps', 'BENCH_PEER_REPS', 3, 1),
     peerTimeoutS: num('peer-timeout', 'BENCH_PEER_TIMEOUT', 900, 900),
+    tables: num('tables', 'BENCH_TABLES', DEFAULT_TABLES, DEFAULT_TABLES),
     out: path.resolve(get('out', 'BENCH_OUT') ?? path.join(ROOT, 'bench', 'results')),
     quick,
   };
@@ -190,8 +193,8 @@ async function measurePmgrants(g: GeneratedPolicy, options: BenchOptions, machin
   let converged = true;
   let catalog: CatalogCounts | undefined;
   for (let rep = 0; rep < options.applyReps; rep++) {
-    log(`${label}: fresh cluster ${rep + 1}/${options.applyReps} (${g.size.apps} schemas with tables)`);
-    const wh = await startWarehouse(policy.warehouse.database, g.apps);
+    log(`${label}: fresh cluster ${rep + 1}/${options.applyReps} (${g.size.apps} schemas, ${options.tables} tables and a view each)`);
+    const wh = await startWarehouse(policy.warehouse.database, g.apps, options.tables);
     machine.postgres ??= wh.serverVersion;
     let conn: EngineConnection | undefined;
     try {
@@ -308,7 +311,7 @@ async function measureCli(g: GeneratedPolicy, options: BenchOptions, realized: D
   const check: number[] = [];
   let converged = true;
   for (let rep = 0; rep < options.peerReps; rep++) {
-    const wh = await startWarehouse(realized.database, g.apps);
+    const wh = await startWarehouse(realized.database, g.apps, options.tables);
     try {
       const env = { PATH: process.env.PATH, HOME: process.env.HOME, PMGRANTS_DATABASE_URL: wh.url };
       const secrets = path.join(work, `secrets-${g.size.name}-${rep}.json`);
@@ -337,7 +340,7 @@ async function measurePeer(tool: PeerTool, g: GeneratedPolicy, options: BenchOpt
   const check: number[] = [];
   let converged = true;
   for (let rep = 0; rep < options.peerReps; rep++) {
-    const wh = await startWarehouse(realized.database, g.apps);
+    const wh = await startWarehouse(realized.database, g.apps, options.tables);
     try {
       const configFile = path.join(work, `${tool.name}-${g.size.name}.yml`);
       let config: string;
