@@ -86,7 +86,7 @@ export function markdown(r: BenchResults): string {
   lines.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres ?? '?'}.`);
   lines.push(`Load average (1/5/15 min) at start ${m.loadAtStart.join(' / ')}, at end ${(m.loadAtEnd ?? []).join(' / ')}.`);
   lines.push(`Starting warehouse for every tool: ${describeFixture(o.tables)}; the tools manage access only.`);
-  lines.push(`Medians (min–max) of ${o.reps} repetitions (validate+compile after one cold run; inspect, no-op plan and no-op apply on one database), first apply over ${o.applyReps} fresh cluster(s); peers ${o.peerReps} fresh cluster(s) each.`, '');
+  lines.push(`Medians (min–max) of ${o.reps} repetitions (validate+compile after one cold run; inspect, no-op plan and no-op apply on one database), first apply over ${o.applyReps} fresh cluster(s); side by side, each tool ${o.peerReps} fresh cluster(s) per size up to 100 apps and ${o.largePeerReps} above.`, '');
   lines.push('## pmgrants, in process', '');
   lines.push('| apps | principals | grants | roles / memberships / privileges | validate+compile | inspect | no-op plan | first apply | statements / round trips | no-op apply |');
   lines.push('|---:|---:|---:|---|---|---|---|---|---|---|');

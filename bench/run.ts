@@ -8,8 +8,9 @@
  *   --reps N                 repetitions of validate+compile, inspect, no-op plan and no-op apply (5) [BENCH_REPS]
  *   --apply-reps N           first applies, each on a fresh cluster (3) [BENCH_APPLY_REPS]
  *   --peers ldap2pg,pgbedrock|none                                     [BENCH_PEERS]
- *   --peer-max-apps N        largest size the peers (and the pmgrants CLI beside them) run at (100) [BENCH_PEER_MAX_APPS]
- *   --peer-reps N            fresh clusters per peer and size (3) [BENCH_PEER_REPS]
+ *   --peer-max-apps N        largest size the peers (and the pmgrants CLI beside them) run at (1000) [BENCH_PEER_MAX_APPS]
+ *   --peer-reps N            fresh clusters per peer and size, up to 100 apps (3) [BENCH_PEER_REPS]
+ *   --large-peer-reps N      the same above 100 apps, where a peer run takes minutes (1) [BENCH_LARGE_PEER_REPS]
  *   --peer-timeout S         give up on one peer command after S seconds (900) [BENCH_PEER_TIMEOUT]
  *   --tables N               tables in each app schema of the starting warehouse (2; plus one view) [BENCH_TABLES]
  *   --out DIR                where results go (bench/results) [BENCH_OUT]
@@ -40,6 +41,7 @@ export interface BenchOptions {
   peers: PeerName[];
   peerMaxApps: number;
   peerReps: number;
+  largePeerReps: number;
   peerTimeoutS: number;
   tables: number;
   out: string;
@@ -70,7 +72,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       args.set(k, v);
     } else throw new Error(`unexpected argument "${a}" (see --help)`);
   }
-  const known = ['sizes', 'reps', 'apply-reps', 'peers', 'peer-max-apps', 'peer-reps', 'peer-timeout', 'tables', 'out'];
+  const known = ['sizes', 'reps', 'apply-reps', 'peers', 'peer-max-apps', 'peer-reps', 'large-peer-reps', 'peer-timeout', 'tables', 'out'];
   for (const k of args.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (see --help)`);
   const get = (k: string, envName: string) => args.get(k) ?? env[envName];
   const sizesText = get('sizes', 'BENCH_SIZES');
@@ -87,8 +89,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     reps: num('reps', 'BENCH_REPS', 5, 3),
     applyReps: num('apply-reps', 'BENCH_APPLY_REPS', 3, 1),
     peers: peers as PeerName[],
-    peerMaxApps: num('peer-max-apps', 'BENCH_PEER_MAX_APPS', 100, 10),
+    peerMaxApps: num('peer-max-apps', 'BENCH_PEER_MAX_APPS', 1000, 10),
     peerReps: num('peer-reps', 'BENCH_PEER_REPS', 3, 1),
+    largePeerReps: num('large-peer-reps', 'BENCH_LARGE_PEER_REPS', 1, 1),
     peerTimeoutS: num('peer-timeout', 'BENCH_PEER_TIMEOUT', 900, 900),
     tables: num('tables', 'BENCH_TABLES', DEFAULT_TABLES, DEFAULT_TABLES),
     out: path.resolve(get('out', 'BENCH_OUT') ?? path.join(ROOT, 'bench', 'results')),
@@ -310,7 +313,7 @@ async function measureCli(g: GeneratedPolicy, options: BenchOptions, realized: D
   const first: number[] = [];
   const check: number[] = [];
   let converged = true;
-  for (let rep = 0; rep < options.peerReps; rep++) {
+  for (let rep = 0; rep < peerReps(options, g.size.apps); rep++) {
     const wh = await startWarehouse(realized.database, g.apps, options.tables);
     try {
       const env = { PATH: process.env.PATH, HOME: process.env.HOME, PMGRANTS_DATABASE_URL: wh.url };
@@ -339,7 +342,7 @@ async function measurePeer(tool: PeerTool, g: GeneratedPolicy, options: BenchOpt
   const first: number[] = [];
   const check: number[] = [];
   let converged = true;
-  for (let rep = 0; rep < options.peerReps; rep++) {
+  for (let rep = 0; rep < peerReps(options, g.size.apps); rep++) {
     const wh = await startWarehouse(realized.database, g.apps, options.tables);
     try {
       const configFile = path.join(work, `${tool.name}-${g.size.name}.yml`);
@@ -391,6 +394,11 @@ async function measurePeer(tool: PeerTool, g: GeneratedPolicy, options: BenchOpt
   return result;
 }
 
+/** Fresh clusters per tool at a size: fewer above 100 apps, where one peer run takes minutes. */
+export function peerReps(options: BenchOptions, apps: number): number {
+  return apps > 100 ? options.largePeerReps : options.peerReps;
+}
+
 function readVersion(): string {
   try {
     return (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -412,7 +420,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     checks: [],
   };
   log(`${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load ${machine.loadAtStart.join(' ')}`);
-  log(`sizes ${options.sizes.join(', ')} apps; ${options.reps} repetitions, ${options.applyReps} first applies; peers: ${options.peers.join(', ') || 'none'} up to ${options.peerMaxApps} apps, ${options.peerReps} each`);
+  log(`sizes ${options.sizes.join(', ')} apps; ${options.reps} repetitions, ${options.applyReps} first applies; peers: ${options.peers.join(', ') || 'none'} up to ${options.peerMaxApps} apps, ${options.peerReps} runs each (${options.largePeerReps} above 100 apps)`);
   const generated = options.sizes.map((apps) => generatePolicy(standardSize(apps)));
 
   for (const g of generated) results.sizes.push(await measurePmgrants(g, options, machine));
@@ -424,11 +432,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     for (const g of generated) {
       if (g.size.apps > options.peerMaxApps) continue;
       const realized = postgresDialect.realize(compilePolicy(validateAndCompile(g).policy));
-      log(`${g.size.name}: pmgrants CLI, ${options.peerReps} fresh cluster(s)`);
+      log(`${g.size.name}: pmgrants CLI, ${peerReps(options, g.size.apps)} fresh cluster(s)`);
       results.comparison.push(await measureCli(g, options, realized, work));
       // One tool after another, each on its own fresh clusters: never two at once.
       for (const tool of tools) {
-        log(`${g.size.name}: ${tool.name} ${tool.version}, ${options.peerReps} fresh cluster(s)`);
+        log(`${g.size.name}: ${tool.name} ${tool.version}, ${peerReps(options, g.size.apps)} fresh cluster(s)`);
         try {
           const r = await measurePeer(tool, g, options, realized, work);
           results.comparison.push(r);
