@@ -328,7 +328,8 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
     const plan = diffState(desired, actual, { now: new Date(), rotate });
     const statements = dialect.render(plan.changes, desired);
     const result = statements.length > 0 ? await conn.apply(statements) : undefined;
-    const after = await conn.inspect(scope);
+    // Nothing applied: the live state is what was just inspected.
+    const after = result ? await conn.inspect(scope) : whole;
     const live = liveOf(sliceActual(after, claimOf(part, [desired], after), desired));
     const password = login ? (result?.secrets.get(login) ?? (olds?.login === login ? olds.password : undefined)) : undefined;
     return compact({ live, login, password, passwordSetAt: login ? after.passwordSetAt?.[login] : undefined, warnings: plan.warnings });
@@ -382,7 +383,6 @@ export async function read(kind: ResourceKind, id: string, props: GrantsOutputs 
       drift: drift.length > 0 ? drift : undefined,
       passwordSetAt: (login ? whole.passwordSetAt?.[login] : undefined) ?? props.passwordSetAt,
     });
-    if (drift.length === 0) delete outs.drift;
     return { id, props: outs, inputs: nextInputs };
   });
 }

@@ -253,7 +253,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
   );
 
   it(
-    'an invalid policy fails the preview with its diagnostic, and changes nothing',
+    'an invalid policy fails preview and up with its diagnostic, and changes nothing',
     async () => {
       const before = await managedRoles();
       writePolicy(policyText(['p2p', 'o2c', 'o2x']));
@@ -263,6 +263,12 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
       );
       expect(failure).toBeDefined();
       expect(String(failure!.message)).toMatch(/policy\.yaml:\d+:\d+ error unknown-app unknown app "o2x"/);
+      // up fails the same way before any step: the apps the program did not register are not deleted.
+      const upFailure = await stack.up().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(String(upFailure?.message)).toMatch(/error unknown-app unknown app "o2x"/);
       expect(await managedRoles()).toEqual(before);
       writePolicy(policyText(['p2p', 'o2c']));
       expect((await stack.preview()).changeSummary).toEqual({ same: 4 });

@@ -252,6 +252,16 @@ describe('create, update, read, delete', () => {
     expect(outs.password).toBe('pw-for-pmg_p2p_app');
   });
 
+  it('update rotates a password older than the rotation age', async () => {
+    const old = '2020-01-01T00:00:00.000Z';
+    const db = scripted([wholeApplied(POLICY, old)]);
+    providers.setConnector(async () => db.conn);
+    const olds: GrantsOutputs = { ...inputsFor(POLICY, 'p2p'), login: 'pmg_p2p_app', password: 'old', passwordSetAt: old };
+    const { outs } = await providers.update('app', 'id', olds, inputsFor(POLICY, 'p2p'));
+    expect(db.applied.flat().map((s) => s.display)).toEqual([`ALTER ROLE "pmg_p2p_app" WITH PASSWORD '********'`]);
+    expect(outs.password).toBe('pw-for-pmg_p2p_app');
+  });
+
   it('refuses to work on a database other than the policy\'s, in one sentence without the URL', async () => {
     const db = scripted([{ ...EMPTY, database: 'postgres' }]);
     providers.setConnector(async () => db.conn);
