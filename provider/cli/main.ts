@@ -4,6 +4,7 @@ import { PolicyInvalid } from './common';
 import { CliIO, EXIT, processIO } from './io';
 import { applyCommand, applySpec } from './commands/apply';
 import { demoCommand, demoSpec } from './commands/demo';
+import { diffStacksCommand, diffStacksSpec } from './commands/diff-stacks';
 import { doctorCommand, doctorSpec } from './commands/doctor';
 import { planCommand, planSpec } from './commands/plan';
 import { rotateCommand, rotateSpec } from './commands/rotate';
@@ -14,6 +15,7 @@ type Handler = (io: CliIO, values: Record<string, unknown>, positionals: string[
 export const COMMANDS: [CommandSpec, Handler][] = [
   [validateSpec, validateCommand],
   [planSpec, planCommand],
+  [diffStacksSpec, diffStacksCommand],
   [applySpec, (io, v, p) => applyCommand(io, v, p)],
   [doctorSpec, doctorCommand],
   [rotateSpec, rotateCommand],
