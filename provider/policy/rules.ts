@@ -1,12 +1,11 @@
 import { Diagnostic, RuleId, Severity, didYouMean } from '../diagnostics/diagnostic';
 import { BUILTIN_PERSONAS, RESERVED_PERSONA_NAMES, personaCatalogue } from '../model/personas';
 import { identifierLength, identifierLimit, isReservedPrincipal, isReservedSchema, nameKey, names } from '../model/names';
-import { DEFAULT_OPTIONS, EngineName, Policy, PrincipalKind } from '../model/types';
+import { DEFAULT_OPTIONS, EngineName, Policy } from '../model/types';
 import { principalDbName } from '../model/compile';
+import { checkGuardrails, guardrailFacts } from './guardrails';
 import { Locator } from './schema';
 import { PathSegment } from './source';
-
-const INDIVIDUAL_KINDS: PrincipalKind[] = ['sql-login', 'entra-user', 'windows-user'];
 
 /**
  * Semantic rules over a schema-valid policy: references, names, limits and guardrails.
@@ -138,8 +137,6 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
       if (!(p in principals)) {
         const near = didYouMean(p, Object.keys(principals));
         report('error', 'unknown-principal', ['grants', gi, 'to', i], `unknown principal "${p}"${near ? ` (did you mean "${near}"?)` : ''}`, near ? undefined : 'declare it under principals');
-      } else if (policy.guardrails?.groupsOnly && INDIVIDUAL_KINDS.includes(principals[p].kind)) {
-        report('error', 'guardrail-groups-only', ['grants', gi, 'to', i], `"${p}" is a ${principals[p].kind}; this stack allows grants to groups and applications only`);
       }
     });
     if (persona?.scope === 'warehouse' && grant.apps !== undefined) {
@@ -149,12 +146,7 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
       report('error', 'persona-scope', ['grants', gi], `${grant.persona} is granted per app; add apps: [...] or apps: ["*"]`);
     }
     (grant.apps ?? []).forEach((a, i) => {
-      if (a === '*') {
-        if (policy.guardrails?.forbidWildcardFor?.includes(grant.persona)) {
-          report('error', 'guardrail-wildcard', ['grants', gi, 'apps', i], `this stack forbids "*" for ${grant.persona}; list the apps`);
-        }
-        return;
-      }
+      if (a === '*') return;
       if (!(a in apps)) {
         const near = didYouMean(a, appKeys);
         report('error', 'unknown-app', ['grants', gi, 'apps', i], `unknown app "${a}"${near ? ` (did you mean "${near}"?)` : ''}`);
@@ -191,15 +183,14 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
     }
   }
 
-  // Guardrails.
+  // Guardrails: the same functions the Pulumi policy pack runs (guardrails.ts), located here.
   const g = policy.guardrails;
-  if (g?.forbidModes?.includes(policy.security.mode)) {
-    report('error', 'guardrail-mode', ['security', 'mode'], `this stack forbids security mode ${policy.security.mode}`, 'use system_managed');
-  }
-  if (g?.requireOwnerTeam) {
-    for (const key of appKeys) {
-      if (!apps[key].ownerTeam) report('error', 'guardrail-owner-team', ['apps', key], `app "${key}" names no ownerTeam; this stack requires one`, undefined, true);
-    }
+  for (const v of checkGuardrails(g, guardrailFacts(policy))) {
+    const at = v.at;
+    if ('mode' in at) report('error', v.rule, ['security', 'mode'], v.message, v.hint);
+    else if ('app' in at) report('error', v.rule, ['apps', at.app], v.message, v.hint, true);
+    else if (at.principal !== undefined) report('error', v.rule, ['grants', at.grant, 'to', at.principal], v.message, v.hint);
+    else report('error', v.rule, ['grants', at.grant, 'apps', Math.max(0, policy.grants[at.grant].apps?.indexOf('*') ?? 0)], v.message, v.hint);
   }
   (g?.forbidWildcardFor ?? []).forEach((p, i) => {
     if (!(p in catalogue)) report('error', 'unknown-persona', ['guardrails', 'forbidWildcardFor', i], `unknown persona "${p}"`);

@@ -1,0 +1,97 @@
+/**
+ * Guardrails as pure functions over a small set of facts, so `pmgrants validate` (rules.ts, over the
+ * policy) and the Pulumi policy pack (policy-pack/, over the dynamic resources' inputs) enforce the
+ * same rules with the same messages. No positions here: the caller knows where a fact came from.
+ */
+import { Guardrails, Policy, PrincipalKind, SecurityMode } from '../model/types';
+
+/** Principal kinds that stand for one person or one login, refused by `groupsOnly`. */
+export const INDIVIDUAL_KINDS: readonly PrincipalKind[] = ['sql-login', 'entra-user', 'windows-user'];
+
+export type GuardrailRule = 'guardrail-mode' | 'guardrail-groups-only' | 'guardrail-wildcard' | 'guardrail-owner-team';
+
+/** One grant as the guardrails see it: which persona, to whom (with their kinds), and whether it said apps: ["*"]. */
+export interface GrantFact {
+  persona: string;
+  /** Principal keys (or database names) with their kinds; kind is absent for a principal the policy does not declare. */
+  to: { principal: string; kind?: PrincipalKind }[];
+  /** The grant named every app with "*". */
+  allApps: boolean;
+}
+
+/** What the guardrails look at. Built from a policy (guardrailFacts) or from Pulumi resource inputs. */
+export interface GuardrailFacts {
+  mode: SecurityMode;
+  grants: GrantFact[];
+  apps: { app: string; ownerTeam?: string }[];
+}
+
+export interface GuardrailViolation {
+  rule: GuardrailRule;
+  message: string;
+  hint?: string;
+  /** Where in the facts: the grant index (and principal index), or the app. For locating, not for display. */
+  at: { grant: number; principal?: number } | { app: string } | { mode: true };
+}
+
+export function modeViolation(g: Guardrails | undefined, mode: SecurityMode): GuardrailViolation | undefined {
+  if (!g?.forbidModes?.includes(mode)) return undefined;
+  return { rule: 'guardrail-mode', message: `this stack forbids security mode ${mode}`, hint: 'use system_managed', at: { mode: true } };
+}
+
+export function groupsOnlyViolation(g: Guardrails | undefined, principal: string, kind: PrincipalKind | undefined): string | undefined {
+  if (!g?.groupsOnly || kind === undefined || !INDIVIDUAL_KINDS.includes(kind)) return undefined;
+  return `"${principal}" is a ${kind}; this stack allows grants to groups and applications only`;
+}
+
+export function wildcardViolation(g: Guardrails | undefined, persona: string): string | undefined {
+  if (!g?.forbidWildcardFor?.includes(persona)) return undefined;
+  return `this stack forbids "*" for ${persona}; list the apps`;
+}
+
+export function ownerTeamViolation(g: Guardrails | undefined, app: string, ownerTeam: string | undefined): string | undefined {
+  if (!g?.requireOwnerTeam || ownerTeam) return undefined;
+  return `app "${app}" names no ownerTeam; this stack requires one`;
+}
+
+/** Every guardrail violation in the facts, in a stable order (mode, grants, apps). */
+export function checkGuardrails(g: Guardrails | undefined, facts: GuardrailFacts): GuardrailViolation[] {
+  if (!g) return [];
+  const out: GuardrailViolation[] = [];
+  const mode = modeViolation(g, facts.mode);
+  if (mode) out.push(mode);
+  facts.grants.forEach((grant, gi) => {
+    grant.to.forEach((p, pi) => {
+      const m = groupsOnlyViolation(g, p.principal, p.kind);
+      if (m) out.push({ rule: 'guardrail-groups-only', message: m, at: { grant: gi, principal: pi } });
+    });
+    if (grant.allApps) {
+      const m = wildcardViolation(g, grant.persona);
+      if (m) out.push({ rule: 'guardrail-wildcard', message: m, at: { grant: gi } });
+    }
+  });
+  for (const a of facts.apps) {
+    const m = ownerTeamViolation(g, a.app, a.ownerTeam);
+    if (m) out.push({ rule: 'guardrail-owner-team', message: m, at: { app: a.app } });
+  }
+  return out;
+}
+
+/** The grant of a policy as a fact; a principal the policy does not declare has no kind (validate reports it). */
+export function grantFact(policy: Pick<Policy, 'principals'>, grant: Policy['grants'][number]): GrantFact {
+  const principals = policy.principals ?? {};
+  return {
+    persona: grant.persona,
+    to: grant.to.map((p) => (p in principals ? { principal: p, kind: principals[p].kind } : { principal: p })),
+    allApps: (grant.apps ?? []).includes('*'),
+  };
+}
+
+/** The facts of a whole policy, grants in policy order (so violation indices are grant indices). */
+export function guardrailFacts(policy: Policy): GuardrailFacts {
+  return {
+    mode: policy.security.mode,
+    grants: policy.grants.map((g) => grantFact(policy, g)),
+    apps: Object.keys(policy.apps ?? {}).map((app) => ({ app, ...(policy.apps[app].ownerTeam ? { ownerTeam: policy.apps[app].ownerTeam } : {}) })),
+  };
+}
