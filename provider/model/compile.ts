@@ -8,6 +8,7 @@ import {
   Permission,
   Policy,
   PrincipalSpec,
+  RIGHTS,
   Right,
   Role,
   Schema,
@@ -16,18 +17,8 @@ import {
 } from './types';
 import { sortState } from './state';
 
-/** Rights the login an app's transformations run as needs on that app's schema. */
-export const APP_LOGIN_RIGHTS: readonly Right[] = [
-  'select',
-  'insert',
-  'update',
-  'delete',
-  'execute',
-  'references',
-  'view-definition',
-  'alter',
-  'create-objects',
-];
+/** The login an app's transformations run as has every right, on that app's schema only. */
+export const APP_LOGIN_RIGHTS: readonly Right[] = RIGHTS;
 
 function userSource(spec: PrincipalSpec, dbName: string): UserSource {
   switch (spec.kind) {
