@@ -121,7 +121,8 @@ export function markdown(r: BenchResults): string {
 interface Series {
   label: string;
   color: string;
-  dashed?: boolean;
+  /** SVG stroke-dasharray; solid when absent. */
+  dashed?: string;
   points: { x: number; y: Summary }[];
 }
 
@@ -132,13 +133,13 @@ export function svg(r: BenchResults): string {
     { label: 'pmgrants no-op plan', color: '#7570b3', points: r.sizes.map((s) => ({ x: s.apps, y: s.noopPlan })) },
     { label: 'pmgrants first apply', color: '#d95f02', points: r.sizes.map((s) => ({ x: s.apps, y: s.firstApply })) },
   ];
-  const peerColors: Record<string, string> = { ldap2pg: '#e7298a', pgbedrock: '#66a61e', 'pmgrants (CLI)': '#666666' };
+  const peerColors: Record<string, string> = { ldap2pg: '#e7298a', pgbedrock: '#66a61e', 'pmgrants (CLI)': '#e6ab02' };
   for (const tool of [...new Set(r.comparison.map((c) => c.tool))]) {
     const rows = r.comparison.filter((c) => c.tool === tool && !c.skipped);
     const fa = rows.filter((c) => c.firstApply).map((c) => ({ x: c.apps, y: c.firstApply! }));
     const nc = rows.filter((c) => c.noopCheck).map((c) => ({ x: c.apps, y: c.noopCheck! }));
-    if (fa.length) series.push({ label: `${tool} first apply`, color: peerColors[tool] ?? '#999', dashed: true, points: fa });
-    if (nc.length) series.push({ label: `${tool} no-op check`, color: peerColors[tool] ?? '#999', dashed: true, points: nc });
+    if (fa.length) series.push({ label: `${tool} first apply`, color: peerColors[tool] ?? '#999', dashed: '7,4', points: fa });
+    if (nc.length) series.push({ label: `${tool} no-op check`, color: peerColors[tool] ?? '#999', dashed: '2,3', points: nc });
   }
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y.median) && p.y.median > 0);
   const W = 760;
@@ -163,7 +164,8 @@ export function svg(r: BenchResults): string {
   for (let k = y0; k <= y1; k++) {
     const y = py(10 ** k);
     out.push(`<line x1="${L}" y1="${y.toFixed(1)}" x2="${W - R}" y2="${y.toFixed(1)}" stroke="#ddd"/>`);
-    out.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${e(formatMs(10 ** k))}</text>`);
+    const v = 10 ** k;
+    out.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${v < 1000 ? `${v} ms` : `${v / 1000} s`}</text>`);
   }
   for (const x of [...new Set(xs)].sort((a, b) => a - b)) {
     const X = px(x);
@@ -176,14 +178,14 @@ export function svg(r: BenchResults): string {
     const pts = s.points.filter((p) => Number.isFinite(p.y.median) && p.y.median > 0).sort((a, b) => a.x - b.x);
     if (pts.length === 0) return;
     const d = pts.map((p, j) => `${j ? 'L' : 'M'}${px(p.x).toFixed(1)},${py(p.y.median).toFixed(1)}`).join(' ');
-    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,4"' : ''}/>`);
+    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ` stroke-dasharray="${s.dashed}"` : ''}/>`);
     for (const p of pts) {
       // min–max whisker, then the median dot
       if (p.y.min > 0 && p.y.max > 0) out.push(`<line x1="${px(p.x).toFixed(1)}" y1="${py(p.y.min).toFixed(1)}" x2="${px(p.x).toFixed(1)}" y2="${py(p.y.max).toFixed(1)}" stroke="${s.color}"/>`);
       out.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y.median).toFixed(1)}" r="3" fill="${s.color}"><title>${e(`${s.label}, ${n(p.x)} apps: ${formatSummary(p.y)}`)}</title></circle>`);
     }
     const ly = T + 8 + i * 18;
-    out.push(`<line x1="${W - R + 14}" y1="${ly}" x2="${W - R + 40}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,4"' : ''}/>`);
+    out.push(`<line x1="${W - R + 14}" y1="${ly}" x2="${W - R + 40}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ` stroke-dasharray="${s.dashed}"` : ''}/>`);
     out.push(`<text x="${W - R + 46}" y="${ly + 4}">${e(s.label)}</text>`);
   });
   out.push('</svg>');
