@@ -3,6 +3,7 @@
  * policy) and the Pulumi policy pack (policy-pack/, over the dynamic resources' inputs) enforce the
  * same rules with the same messages. No positions here: the caller knows where a fact came from.
  */
+import { personaCatalogue } from '../model/personas';
 import { Guardrails, Policy, PrincipalKind, SecurityMode } from '../model/types';
 
 /** Principal kinds that stand for one person or one login, refused by `groupsOnly`. */
@@ -94,4 +95,25 @@ export function guardrailFacts(policy: Policy): GuardrailFacts {
     grants: policy.grants.map((g) => grantFact(policy, g)),
     apps: Object.keys(policy.apps ?? {}).map((app) => ({ app, ...(policy.apps[app].ownerTeam ? { ownerTeam: policy.apps[app].ownerTeam } : {}) })),
   };
+}
+
+/**
+ * The policy's grants split the way the Pulumi resources are: warehouse-wide personas on the Warehouse
+ * resource, and on each App the grants that reach that app. The resources carry these as inputs, so
+ * the policy pack can judge them.
+ */
+export function grantFactsByPart(policy: Policy): { warehouse: GrantFact[]; apps: Record<string, GrantFact[]> } {
+  const catalogue = personaCatalogue(policy.personas);
+  const warehouse: GrantFact[] = [];
+  const apps: Record<string, GrantFact[]> = Object.fromEntries(Object.keys(policy.apps).map((a) => [a, [] as GrantFact[]]));
+  for (const grant of policy.grants) {
+    const fact = grantFact(policy, grant);
+    if (catalogue[grant.persona]?.scope === 'warehouse') {
+      warehouse.push(fact);
+      continue;
+    }
+    const targets = (grant.apps ?? []).includes('*') ? Object.keys(apps) : (grant.apps ?? []).filter((a) => a in apps);
+    for (const app of targets) apps[app].push(fact);
+  }
+  return { warehouse, apps };
 }

@@ -21,6 +21,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { Diagnostic } from '../diagnostics/diagnostic';
 import { compilePolicy } from '../model/compile';
 import { DesiredState, EngineName, Policy } from '../model/types';
+import { GrantFact, grantFactsByPart } from '../policy/guardrails';
 import { loadPolicy } from '../policy/load';
 import { appsOf, partitionDesired } from '../plan/slice';
 import { DEFAULT_AZURE_NATIVE_VERSION, isValidSecretName, KeyVaultRef, KeyVaultSecret, keyVaultSecretName, parseKeyVaultId } from './azure';
@@ -60,7 +61,7 @@ export function diagnosticLine(d: Diagnostic): string {
 }
 
 /** Wire inputs of one part. */
-export function partInputs(part: DesiredState, engine: EngineName, extra: { app?: string; rotationToken?: string }): GrantsInputs {
+export function partInputs(part: DesiredState, engine: EngineName, extra: { app?: string; rotationToken?: string; grants?: GrantFact[]; ownerTeam?: string }): GrantsInputs {
   return {
     ...(extra.app !== undefined ? { app: extra.app } : {}),
     engine,
@@ -78,6 +79,8 @@ export function partInputs(part: DesiredState, engine: EngineName, extra: { app?
     schemas: part.schemas,
     memberships: part.memberships,
     permissions: part.permissions,
+    ...(extra.grants ? { grants: extra.grants } : {}),
+    ...(extra.ownerTeam ? { ownerTeam: extra.ownerTeam } : {}),
   };
 }
 
@@ -204,13 +207,15 @@ export function definePmgrantsStack(options: { warehouseName?: string } = {}): P
   }
 
   const rotationToken = settings.rotationToken;
-  const warehouse = new WarehouseGrants(warehouseName, partInputs(parts.get('warehouse')!, engine, { ...(rotationToken ? { rotationToken } : {}) }));
+  const facts = grantFactsByPart(policy);
+  const warehouse = new WarehouseGrants(warehouseName, partInputs(parts.get('warehouse')!, engine, { ...(rotationToken ? { rotationToken } : {}), grants: facts.warehouse }));
   const apps: Record<string, AppGrants> = {};
   const keyVaultSecrets: Record<string, KeyVaultSecret> = {};
   const connections: Record<string, AppConnection> = {};
   for (const app of appsOf(desired)) {
     const part = parts.get(`app:${app}`)!;
-    const resource = new AppGrants(app, partInputs(part, engine, { app, ...(rotationToken ? { rotationToken } : {}) }), { dependsOn: [warehouse] });
+    const review = { grants: facts.apps[app] ?? [], ...(policy.apps[app]?.ownerTeam ? { ownerTeam: policy.apps[app].ownerTeam } : {}) };
+    const resource = new AppGrants(app, partInputs(part, engine, { app, ...(rotationToken ? { rotationToken } : {}), ...review }), { dependsOn: [warehouse] });
     apps[app] = resource;
     const login = desired.appLogins[app];
     // system_managed: the app's own login and password; single_account: the warehouse's shared ones.

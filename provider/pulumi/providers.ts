@@ -49,6 +49,8 @@ const COMPARED: readonly (keyof GrantsInputs)[] = [
   'schemas',
   'memberships',
   'permissions',
+  'grants',
+  'ownerTeam',
   'diagnostics',
   'drift',
 ];

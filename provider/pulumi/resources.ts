@@ -19,6 +19,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { EngineName, Login, Membership, Permission, Role, Schema, SecurityMode, User } from '../model/types';
+import type { GrantFact } from '../policy/guardrails';
 
 export type ResourceKind = 'warehouse' | 'app';
 
@@ -52,6 +53,14 @@ export interface GrantsInputs {
   schemas: Schema[];
   memberships: Membership[];
   permissions: Permission[];
+  /**
+   * The policy's grants that reach this part (Warehouse: warehouse-wide personas; App: the grants on
+   * this app): persona, principals with their kinds, and whether the grant said apps: ["*"]. For
+   * reviewers and the policy pack (policy-pack/); the database work uses the compiled state above.
+   */
+  grants?: GrantFact[];
+  /** The app's owner team (App only), for reviewers and the policy pack. */
+  ownerTeam?: string;
   /** Policy diagnostics (errors) that make `check` fail; warehouse resource only. Never holds a secret. */
   diagnostics?: string[];
   /** Set by `pulumi refresh` when the database differs from this resource's state: what `up` will correct. */
@@ -104,6 +113,8 @@ export const INPUT_PROPERTIES = [
   'schemas',
   'memberships',
   'permissions',
+  'grants',
+  'ownerTeam',
   'diagnostics',
   'drift',
 ] as const satisfies readonly (keyof GrantsInputs)[];

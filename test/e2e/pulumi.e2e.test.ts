@@ -5,8 +5,8 @@
  * docs/pulumi.md), starts the dynamic-provider launcher `pulumi-resource-pulumi-nodejs`, and keeps its
  * state in a local file backend. Fully offline.
  *
- * One stack, in order: up creates; preview shows nothing; a policy edit previews as exactly one
- * property of one app and up applies it; a superuser's GRANT shows up in refresh and up revokes it;
+ * One stack, in order: up creates; preview shows nothing; a policy edit previews as exactly the
+ * grant and membership of one app and up applies it; a superuser's GRANT shows up in refresh and up revokes it;
  * an invalid policy fails preview with its diagnostic and changes nothing; destroy drops what
  * pmgrants manages (keeping app schemas, which hold data, and their owners) and leaves an unmanaged
  * role and its privilege alone; the state files never hold a generated password in plain text.
@@ -219,7 +219,8 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
       const events: Automation.EngineEvent[] = [];
       const preview = await stack.preview({ diff: true, onEvent: (e) => events.push(e) });
       expect(operations(events)).toEqual({ o2c: 'update' });
-      expect(changedProperties(preview.stdout)).toEqual({ o2c: ['~ memberships'] });
+      // The compiled membership, and the policy grant it comes from (an input the policy pack reads).
+      expect(changedProperties(preview.stdout)).toEqual({ o2c: ['~ grants', '~ memberships'] });
       expect(preview.stdout).toMatch(/\+ member\s*: "analysts"/);
 
       const up = await stack.up();
