@@ -4,20 +4,25 @@ import stackSchema from '../../schemas/stack.schema.json';
 import { Diagnostic, RuleId, didYouMean } from '../diagnostics/diagnostic';
 import { SourceFile, fromPointer, PathSegment } from './source';
 
-let compiled: { policy: ValidateFunction; stack: ValidateFunction } | undefined;
+let ajv: Ajv2020 | undefined;
+const compiled: Partial<Record<'policy' | 'stack', ValidateFunction>> = {};
 
-function validators() {
-  if (!compiled) {
-    // code.optimize: false skips ajv's pass over the generated code: compiling the policy schema is
-    // paid by every CLI run (about half of it went to that pass) and validation is as fast without it.
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code: { optimize: false } });
-    ajv.addSchema(policySchema);
-    compiled = {
-      policy: ajv.getSchema(policySchema.$id)!,
-      stack: ajv.compile(stackSchema),
-    };
-  }
-  return compiled;
+/**
+ * The validator of one schema, compiled on first use (a run without a stack never compiles the stack
+ * schema). Every CLI run pays this, so two of ajv's start-up passes are off:
+ * - code.optimize: its pass over the generated code (about half the compile; validation is as fast);
+ * - validateSchema: checking our own schemas against the 2020-12 meta-schema, which compiled that
+ *   meta-schema first; test/unit/policy-schema-meta.test.ts checks the shipped schemas instead.
+ */
+function validator(kind: 'policy' | 'stack'): ValidateFunction {
+  const cached = compiled[kind];
+  if (cached) return cached;
+  ajv ??= new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code: { optimize: false }, validateSchema: false });
+  // The stack schema refers to the policy schema's definitions: the policy schema is always added.
+  if (!ajv.getSchema(policySchema.$id)) ajv.addSchema(policySchema);
+  const fn = kind === 'policy' ? ajv.getSchema(policySchema.$id)! : ajv.compile(stackSchema);
+  compiled[kind] = fn;
+  return fn;
 }
 
 /** Where a schema error should point: a file, and the JSON path inside the merged document. */
@@ -59,7 +64,7 @@ const PATTERN_HELP: Record<string, string> = {
  * pointing at the YAML node (or key) the error is about.
  */
 export function schemaDiagnostics(kind: 'policy' | 'stack', value: unknown, locate: Locator): Diagnostic[] {
-  const validate = validators()[kind];
+  const validate = validator(kind);
   if (validate(value)) return [];
   const errors = (validate.errors ?? []) as ErrorObject[];
   // anyOf branches produce one error each; report the anyOf once instead.
