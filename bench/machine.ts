@@ -19,8 +19,9 @@ export interface MachineInfo {
 
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
-  let commit: string | undefined;
-  try {
+  // BENCH_COMMIT: when the runner runs from an exported tree (git archive), the commit it came from.
+  let commit: string | undefined = process.env.BENCH_COMMIT || undefined;
+  if (!commit) try {
     const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     commit = head + (dirty ? '+dirty' : '');
