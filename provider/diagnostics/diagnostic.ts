@@ -39,6 +39,8 @@ export const RULES = {
   'single-account-shared-data': 'single_account lets every editor read every app',
   'closed-source-unenforced': 'the engine cannot hide definitions of a closed-source app',
   'no-apps': 'the policy defines no app',
+  'adopted-role': 'apps.<app>.roles adopts a role for something that is not owner, app or a persona of the app',
+  'persona-not-on-app': 'a grant gives an app a persona that apps.<app>.personas leaves out',
   // stacks and guardrails
   'unknown-stack': 'the stack overlay file does not exist',
   'overlay-unknown-app': 'a stack lists an app the policy does not define',

@@ -1,5 +1,5 @@
 import { managedPersonas, personaCatalogue } from './personas';
-import { names } from './names';
+import { appRoleNames, names } from './names';
 import {
   DEFAULT_OPTIONS,
   DesiredState,
@@ -51,11 +51,17 @@ export function principalDbName(key: string, spec: PrincipalSpec): string {
 export function compilePolicy(policy: Policy): DesiredState {
   const options = { ...DEFAULT_OPTIONS, ...(policy.options ?? {}) };
   const prefix = options.prefix;
-  const catalogue = personaCatalogue(policy.personas);
+  const catalogue = personaCatalogue(policy.personas, options.builtinPersonas);
   const appKeys = Object.keys(policy.apps).sort();
   const appPersonas = Object.keys(catalogue)
     .filter((p) => catalogue[p].scope === 'app')
     .sort();
+  const appNames = new Map(appKeys.map((a) => [a, appRoleNames(prefix, a, policy.apps[a])]));
+  /** The app personas an app has: its own list (apps.<app>.personas) or every app persona. */
+  const personasOf = (app: string) => {
+    const only = policy.apps[app].personas;
+    return only ? appPersonas.filter((p) => only.includes(p)) : appPersonas;
+  };
   const warehousePersonas = Object.keys(catalogue)
     .filter((p) => catalogue[p].scope === 'warehouse')
     .sort();
@@ -86,9 +92,10 @@ export function compilePolicy(policy: Policy): DesiredState {
     for (const app of appKeys) {
       grantRights(role, policy.apps[app].schema, rightsOn(persona, app));
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
+        if (!personasOf(app).includes(managed)) continue;
         permissions.push({
           grantee: role,
-          on: { type: 'role', name: names.appPersona(prefix, app, managed) },
+          on: { type: 'role', name: appNames.get(app)!.persona(managed) },
           privilege: 'manage-membership',
           effect: 'GRANT',
           withGrantOption: false,
@@ -99,18 +106,19 @@ export function compilePolicy(policy: Policy): DesiredState {
 
   for (const app of appKeys) {
     const spec = policy.apps[app];
-    const owner = names.schemaOwner(prefix, app);
-    roles.push({ name: owner, purpose: 'schema-owner', app });
+    const named = appNames.get(app)!;
+    const owner = named.owner;
+    roles.push({ name: owner, purpose: 'schema-owner', app, ...(named.isAdopted('owner') ? { adopted: true } : {}) });
     schemas.push({ name: spec.schema, owner, app });
-    for (const persona of appPersonas) {
-      const role = names.appPersona(prefix, app, persona);
-      roles.push({ name: role, purpose: 'persona', app, persona });
+    for (const persona of personasOf(app)) {
+      const role = named.persona(persona);
+      roles.push({ name: role, purpose: 'persona', app, persona, ...(named.isAdopted(persona) ? { adopted: true } : {}) });
       grantRights(role, spec.schema, rightsOn(persona, app));
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
-        if (managed === persona) continue;
+        if (managed === persona || !personasOf(app).includes(managed)) continue;
         permissions.push({
           grantee: role,
-          on: { type: 'role', name: names.appPersona(prefix, app, managed) },
+          on: { type: 'role', name: named.persona(managed) },
           privilege: 'manage-membership',
           effect: 'GRANT',
           withGrantOption: false,
@@ -122,10 +130,13 @@ export function compilePolicy(policy: Policy): DesiredState {
   // Seed 000: the login transformations run as.
   if (policy.security.mode === 'system_managed') {
     for (const app of appKeys) {
-      const login = names.appLogin(prefix, app);
-      logins.push({ name: login, purpose: 'app-login', app, password: 'generated' });
+      const named = appNames.get(app)!;
+      const login = named.login;
+      const adopted = named.isAdopted('app') ? { adopted: true } : {};
+      logins.push({ name: login, purpose: 'app-login', app, password: 'generated', ...adopted });
       users.push({ name: login, purpose: 'app-login', app, source: { type: 'login', login } });
-      grantRights(login, policy.apps[app].schema, APP_LOGIN_RIGHTS);
+      // An adopted login that owns the app schema holds every right through ownership.
+      if (login !== named.owner) grantRights(login, policy.apps[app].schema, APP_LOGIN_RIGHTS);
       appLogins[app] = login;
     }
   } else {
@@ -148,8 +159,8 @@ export function compilePolicy(policy: Policy): DesiredState {
         ? [names.warehousePersona(prefix, grant.persona)]
         : (grant.apps ?? [])
             .flatMap((a) => (a === '*' ? appKeys : [a]))
-            .filter((a) => a in policy.apps)
-            .map((a) => names.appPersona(prefix, a, grant.persona));
+            .filter((a) => a in policy.apps && personasOf(a).includes(grant.persona))
+            .map((a) => appNames.get(a)!.persona(grant.persona));
     for (const principal of grant.to) {
       const spec = policy.principals[principal];
       if (!spec) throw new Error(`compile: unknown principal ${principal} (validate first)`);

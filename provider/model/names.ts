@@ -54,3 +54,25 @@ export function isReservedPrincipal(engine: EngineName, name: string): boolean {
   if (engine === 'postgres') return s === 'public' || s === 'postgres' || s.startsWith('pg_');
   return ['sa', 'public', 'dbo', 'guest', 'sys', 'information_schema'].includes(s) || s.startsWith('##') || s.startsWith('db_');
 }
+
+/** The parts of an app spec that decide its names (apps.<app>.roles adopts existing roles). */
+interface AppNaming {
+  roles?: Record<string, string>;
+}
+
+/**
+ * The database names of one app's roles: adopted ones (apps.<app>.roles) where the policy names them,
+ * generated ones otherwise. Compile and validation both use this, so they agree on every name.
+ */
+export function appRoleNames(prefix: string, app: string, spec: AppNaming | undefined) {
+  const adopted = spec?.roles ?? {};
+  return {
+    owner: adopted.owner ?? names.schemaOwner(prefix, app),
+    login: adopted.app ?? names.appLogin(prefix, app),
+    persona: (persona: string) => adopted[persona] ?? names.appPersona(prefix, app, persona),
+    isAdopted: (slot: string) => slot in adopted,
+  };
+}
+
+/** Role slots of apps.<app>.roles besides persona keys. */
+export const ROLE_SLOTS = ['owner', 'app'] as const;

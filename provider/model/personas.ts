@@ -32,8 +32,9 @@ export const BUILTIN_PERSONAS: Readonly<Record<string, PersonaSpec>> = {
 /** Persona names that would collide with generated role names. */
 export const RESERVED_PERSONA_NAMES = ['owner', 'app', 'shared'];
 
-export function personaCatalogue(custom: Record<string, PersonaSpec> | undefined): Record<string, PersonaSpec> {
-  const out: Record<string, PersonaSpec> = { ...BUILTIN_PERSONAS };
+/** The personas a policy can use: the built-in ones (unless switched off) and its own. */
+export function personaCatalogue(custom: Record<string, PersonaSpec> | undefined, builtin = true): Record<string, PersonaSpec> {
+  const out: Record<string, PersonaSpec> = builtin ? { ...BUILTIN_PERSONAS } : {};
   for (const [name, spec] of Object.entries(custom ?? {})) {
     if (!(name in BUILTIN_PERSONAS)) out[name] = { ...spec, scope: spec.scope ?? 'app' };
   }

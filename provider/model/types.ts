@@ -43,6 +43,14 @@ export interface AppSpec {
   source: SourceVisibility;
   ownerTeam?: string;
   description?: string;
+  /** App personas this app has (default: every app persona of the catalogue). */
+  personas?: string[];
+  /**
+   * Existing roles adopted instead of generated names: `owner` (the schema owner), `app` (the login the
+   * app's transformations run as, system_managed only) and persona keys. Adopted roles need not carry
+   * the prefix and, carrying no marker, are never dropped or stripped by pmgrants.
+   */
+  roles?: Record<string, string>;
 }
 
 export interface PersonaSpec {
@@ -77,6 +85,8 @@ export interface PolicyOptions {
   enforcement: 'authoritative' | 'additive';
   /** Drop owned principals that the policy no longer names. */
   prune: boolean;
+  /** false: only the policy's own personas exist (no app_admin, process_admin, data_consumer roles). */
+  builtinPersonas: boolean;
 }
 
 export interface Policy {
@@ -107,6 +117,8 @@ export interface Login {
   name: string;
   purpose: 'app-login' | 'shared-login';
   app?: string;
+  /** An existing login the policy adopted (apps.<app>.roles.app): not created or altered beyond its grants. */
+  adopted?: boolean;
   /** Generated logins always get a CSPRNG password delivered as a secret, never a literal. */
   password: 'generated';
 }
@@ -131,6 +143,8 @@ export interface Role {
   purpose: 'schema-owner' | 'persona';
   app?: string;
   persona?: string;
+  /** An existing role the policy adopted (apps.<app>.roles): pmgrants grants to it but does not own it. */
+  adopted?: boolean;
 }
 
 export interface Schema {
@@ -184,4 +198,4 @@ export interface DesiredState extends SecurityState {
   appLogins: Record<string, string>;
 }
 
-export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true };
+export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true, builtinPersonas: true };

@@ -103,7 +103,7 @@ export function guardrailFacts(policy: Policy): GuardrailFacts {
  * the policy pack can judge them.
  */
 export function grantFactsByPart(policy: Policy): { warehouse: GrantFact[]; apps: Record<string, GrantFact[]> } {
-  const catalogue = personaCatalogue(policy.personas);
+  const catalogue = personaCatalogue(policy.personas, policy.options?.builtinPersonas ?? true);
   const warehouse: GrantFact[] = [];
   const apps: Record<string, GrantFact[]> = Object.fromEntries(Object.keys(policy.apps).map((a) => [a, [] as GrantFact[]]));
   for (const grant of policy.grants) {

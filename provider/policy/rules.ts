@@ -1,6 +1,6 @@
 import { Diagnostic, RuleId, Severity, didYouMean } from '../diagnostics/diagnostic';
 import { BUILTIN_PERSONAS, RESERVED_PERSONA_NAMES, personaCatalogue } from '../model/personas';
-import { identifierLength, identifierLimit, isReservedPrincipal, isReservedSchema, nameKey, names } from '../model/names';
+import { appRoleNames, identifierLength, identifierLimit, isReservedPrincipal, isReservedSchema, nameKey, names, ROLE_SLOTS } from '../model/names';
 import { DEFAULT_OPTIONS, EngineName, Policy } from '../model/types';
 import { principalDbName } from '../model/compile';
 import { checkGuardrails, guardrailFacts } from './guardrails';
@@ -22,7 +22,7 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
   const apps = policy.apps ?? {};
   const principals = policy.principals ?? {};
   const customPersonas = policy.personas ?? {};
-  const catalogue = personaCatalogue(customPersonas);
+  const catalogue = personaCatalogue(customPersonas, policy.options?.builtinPersonas ?? DEFAULT_OPTIONS.builtinPersonas);
   const appKeys = Object.keys(apps);
   const limit = identifierLimit(engine);
 
@@ -50,6 +50,15 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
     });
   }
 
+  const appPersonaKeys = Object.keys(catalogue).filter((p) => catalogue[p].scope === 'app').sort();
+  /** The app personas an app has: apps.<app>.personas, or all of them. */
+  const personasOn = (app: string) => {
+    const only = apps[app].personas;
+    return only ? appPersonaKeys.filter((p) => only.includes(p)) : appPersonaKeys;
+  };
+  /** Names of adopted roles (apps.<app>.roles), which principals may not take. */
+  const adoptedNames = new Map<string, { name: string; path: PathSegment[] }>();
+
   // Apps: schemas unique, not reserved, within limits; owner teams known.
   const schemaOwners = new Map<string, string>();
   for (const key of appKeys) {
@@ -68,6 +77,44 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
     if (app.ownerTeam !== undefined && !(app.ownerTeam in principals)) {
       const near = didYouMean(app.ownerTeam, Object.keys(principals));
       report('error', 'unknown-principal', ['apps', key, 'ownerTeam'], `unknown principal "${app.ownerTeam}"${near ? ` (did you mean "${near}"?)` : ''}`);
+    }
+    (app.personas ?? []).forEach((p, i) => {
+      if (!(p in catalogue)) {
+        const near = didYouMean(p, Object.keys(catalogue));
+        report('error', 'unknown-persona', ['apps', key, 'personas', i], `unknown persona "${p}"${near ? ` (did you mean "${near}"?)` : ''}`);
+      } else if (catalogue[p].scope !== 'app') {
+        report('error', 'persona-scope', ['apps', key, 'personas', i], `persona "${p}" is warehouse-wide; an app lists only app personas`);
+      }
+    });
+    // Adopted roles: owner, app (the transformations' login) or a persona this app has.
+    const slotsSeen = new Map<string, string>();
+    for (const [slot, name] of Object.entries(app.roles ?? {})) {
+      const path: PathSegment[] = ['apps', key, 'roles', slot];
+      const isPersona = !(ROLE_SLOTS as readonly string[]).includes(slot);
+      if (isPersona && !personasOn(key).includes(slot)) {
+        const near = didYouMean(slot, [...ROLE_SLOTS, ...personasOn(key)]);
+        report('error', 'adopted-role', path, `"${slot}" is not owner, app or a persona of app "${key}"${near ? ` (did you mean "${near}"?)` : ''}`, undefined, true);
+        continue;
+      }
+      if (slot === 'app' && policy.security.mode !== 'system_managed') {
+        report('error', 'adopted-role', path, 'roles.app adopts the login of one app, which only system_managed mode has', 'remove it, or use security.mode system_managed', true);
+        continue;
+      }
+      if (identifierLength(engine, name) > limit.max) {
+        report('error', 'name-too-long', path, `role name "${name}" is ${identifierLength(engine, name)} ${limit.unit}; ${engine} allows ${limit.max}`);
+      }
+      if (isReservedPrincipal(engine, name)) {
+        report('error', 'reserved-name', path, `"${name}" is a built-in principal of ${engine}; pmgrants does not adopt it`, 'give the app a role of its own');
+      }
+      const k = nameKey(engine, name);
+      const other = slotsSeen.get(k);
+      // The owner may also be the app's login (the role its transformations run as owns the schema).
+      const ownerAndLogin = other !== undefined && !isPersona && (ROLE_SLOTS as readonly string[]).includes(other);
+      if (other !== undefined && !ownerAndLogin) {
+        report('error', 'duplicate-name', path, `role "${name}" is already adopted for "${other}" of app "${key}"`);
+      }
+      slotsSeen.set(k, slot);
+      adoptedNames.set(k, { name, path });
     }
   }
 
@@ -92,9 +139,11 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
   }
   if (policy.security.mode === 'single_account') claim(names.sharedLogin(prefix), ['security', 'mode'], 'login', false);
   for (const key of appKeys.sort()) {
-    claim(names.schemaOwner(prefix, key), ['apps', key], 'role', true);
-    for (const p of appPersonas) claim(names.appPersona(prefix, key, p), ['apps', key], 'role', true);
-    if (policy.security.mode === 'system_managed') claim(names.appLogin(prefix, key), ['apps', key], 'login', true);
+    // Adopted roles exist already and are checked above; only generated names are claimed here.
+    const named = appRoleNames(prefix, key, apps[key]);
+    if (!named.isAdopted('owner')) claim(named.owner, ['apps', key], 'role', true);
+    for (const p of appPersonas) if (personasOn(key).includes(p) && !named.isAdopted(p)) claim(named.persona(p), ['apps', key], 'role', true);
+    if (policy.security.mode === 'system_managed' && !named.isAdopted('app')) claim(named.login, ['apps', key], 'login', true);
   }
 
   // Principals.
@@ -112,6 +161,9 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
       report('error', 'reserved-name', path, `principal name "${dbName}" starts with the managed prefix "${prefix}", which is reserved for names pmgrants generates`, undefined, atKey);
     }
     const k = nameKey(engine, dbName);
+    if (adoptedNames.has(k)) {
+      report('error', 'duplicate-name', path, `principal name "${dbName}" is also adopted as a role of an app (at /${adoptedNames.get(k)!.path.join('/')})`, 'a role is either a persona\'s role or a principal that receives personas', atKey);
+    }
     const prev = principalNames.get(k);
     if (prev !== undefined) report('error', 'duplicate-name', path, `principals "${prev}" and "${key}" have the same database name "${dbName}"`, undefined, atKey);
     else principalNames.set(k, key);
@@ -150,6 +202,8 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
       if (!(a in apps)) {
         const near = didYouMean(a, appKeys);
         report('error', 'unknown-app', ['grants', gi, 'apps', i], `unknown app "${a}"${near ? ` (did you mean "${near}"?)` : ''}`);
+      } else if (persona?.scope === 'app' && !personasOn(a).includes(grant.persona)) {
+        report('error', 'persona-not-on-app', ['grants', gi, 'apps', i], `app "${a}" does not have persona ${grant.persona}`, `add it to apps.${a}.personas`);
       }
     });
     if (persona) {

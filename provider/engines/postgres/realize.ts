@@ -83,8 +83,9 @@ export function realizePostgres(desired: DesiredState): DesiredState {
   }
 
   // Every role a person or a transformation connects through may CONNECT, even where PUBLIC may not.
-  for (const login of desired.logins) permissions.push(grant(login.name, { type: 'database' }, 'CONNECT'));
-  for (const role of desired.roles) if (role.purpose === 'persona') permissions.push(grant(role.name, { type: 'database' }, 'CONNECT'));
+  // Adopted roles (apps.<app>.roles) connect as they did before pmgrants: that is not its to grant.
+  for (const login of desired.logins) if (!login.adopted) permissions.push(grant(login.name, { type: 'database' }, 'CONNECT'));
+  for (const role of desired.roles) if (role.purpose === 'persona' && !role.adopted) permissions.push(grant(role.name, { type: 'database' }, 'CONNECT'));
 
   return sortState({ ...desired, engine: 'postgres', memberships: [...memberships.values()], permissions });
 }
