@@ -6,6 +6,7 @@ import { applyCommand, applySpec } from './commands/apply';
 import { demoCommand, demoSpec } from './commands/demo';
 import { diffStacksCommand, diffStacksSpec } from './commands/diff-stacks';
 import { doctorCommand, doctorSpec } from './commands/doctor';
+import { exportCommand, exportSpec } from './commands/export';
 import { planCommand, planSpec } from './commands/plan';
 import { rotateCommand, rotateSpec } from './commands/rotate';
 import { validateCommand, validateSpec } from './commands/validate';
@@ -18,6 +19,7 @@ export const COMMANDS: [CommandSpec, Handler][] = [
   [diffStacksSpec, diffStacksCommand],
   [applySpec, (io, v, p) => applyCommand(io, v, p)],
   [doctorSpec, doctorCommand],
+  [exportSpec, exportCommand],
   [rotateSpec, rotateCommand],
   [demoSpec, demoCommand],
 ];

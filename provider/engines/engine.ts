@@ -1,6 +1,7 @@
 import { ActualState } from '../plan/diff';
 import { Change } from '../plan/change';
 import { DesiredState, EngineName } from '../model/types';
+import type { ExportCatalog } from '../export/catalog';
 
 /**
  * A statement is data: what to run, where, with which bound parameters, and what a human may see.
@@ -58,6 +59,8 @@ export interface EngineConnection {
   /** Run statements in one transaction under a lock; all or nothing. */
   apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult>;
   preflight(desired: DesiredState): Promise<PreflightCheck[]>;
+  /** The database's security as it is, for `pmgrants export`; a constant number of round trips. */
+  exportCatalog(options: { prefix?: string }): Promise<ExportCatalog>;
   /** Round trips made so far (for benchmarks). */
   roundTrips(): number;
   close(): Promise<void>;

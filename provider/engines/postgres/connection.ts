@@ -6,6 +6,7 @@ import { batchSql, batchStatements, beginSql, prepareStatements } from './apply'
 import { catalogSql } from './catalog';
 import { applyErrorMessage, connectErrorMessage, isConnectionLost, redact } from './errors';
 import { inspectPostgres } from './inspect';
+import { exportPostgres } from './export';
 import { postgresDialect } from './dialect';
 import { preflightChecks, ProvisioningFacts } from './preflight';
 
@@ -99,6 +100,9 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     dialect: postgresDialect,
     inspect(desired: DesiredState): Promise<ActualState> {
       return inspectPostgres((sql, params) => readCatalog('inspect', sql, params), desired);
+    },
+    exportCatalog(options: { prefix?: string }) {
+      return exportPostgres((sql, params) => readCatalog('export', sql, params), options.prefix);
     },
 
     async apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult> {

@@ -7,6 +7,9 @@ import { SqlServerConnectionConfig, SqlServerUrlInput, describeServer, parseSqlS
 import { createSqlServerDialect } from './dialect';
 import { sqlServerErrorToPmgrants } from './errors';
 import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow, SqlLoginRow, inspectSqlServer } from './inspect';
+import { ExportColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportRows, exportCatalogFromSqlServer } from './export';
+import { EXPORT_CATALOG_SQL } from './sql/export';
+import type { ExportCatalog } from '../../export/catalog';
 import { generateSqlServerPassword } from './password';
 import { PreflightFacts, PreflightMasterRow, PreflightSchemaRow, PreflightServerRoleRow, PreflightServerRow, evaluatePreflight } from './preflight';
 import { quoteString } from './quote';
@@ -175,6 +178,30 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     }
   };
 
+  /** pmgrants export: one batch in the warehouse (the URL's database), read by exportCatalogFromSqlServer. */
+  const exportCatalog = async (exportOptions: { prefix?: string }): Promise<ExportCatalog> => {
+    const pool = await warehouse();
+    try {
+      const r = await run(new mssql.Request(pool), EXPORT_CATALOG_SQL, false);
+      const sets = r.recordsets as unknown as Record<string, unknown>[][];
+      return exportCatalogFromSqlServer(
+        {
+          principals: sets[0] as unknown as DatabasePrincipalRow[],
+          roleMembers: sets[1] as unknown as DatabaseRoleMemberRow[],
+          permissions: sets[2] as unknown as ExportPermissionRow[],
+          schemas: sets[3] as unknown as SchemaRow[],
+          objects: sets[4] as unknown as ExportObjectRow[],
+          columns: sets[5] as unknown as ExportColumnRow[],
+          session: (sets[6] as unknown as SqlServerExportRows['session'][])[0],
+        },
+        options.engine,
+        exportOptions.prefix,
+      );
+    } catch (err) {
+      throw sqlServerErrorToPmgrants(err, { server, ...(database ? { database } : {}) });
+    }
+  };
+
   const preflight = async (desired: DesiredState): Promise<PreflightCheck[]> => {
     const pool = await warehouse(desired);
     let facts: PreflightFacts;
@@ -289,6 +316,7 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     inspect,
     apply,
     preflight,
+    exportCatalog,
     roundTrips: () => trips,
     close: async () => {
       const pools = [warehousePool, masterPool].filter((p): p is Mssql.ConnectionPool => p !== undefined);
