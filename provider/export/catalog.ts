@@ -58,10 +58,10 @@ export function keyFor(name: string, taken: Set<string>, avoid: readonly string[
   let base = name
     .toLowerCase()
     .replace(/[^a-z0-9_-]+/g, '_')
-    .replace(/^[^a-z]+/, '')
-    .replace(/_+$/, '')
+    .replace(/^_+|_+$/g, '')
     .slice(0, 90);
-  if (!KEY.test(base)) base = `r_${base}`.replace(/_+$/, '') || 'r';
+  if (!/^[a-z]/.test(base)) base = base ? `r_${base}` : 'r';
+  if (!KEY.test(base)) base = 'r';
   let key = base;
   for (let i = 2; taken.has(key) || avoid.includes(key); i++) key = `${base}_${i}`;
   taken.add(key);
@@ -121,13 +121,15 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
     const roles: Record<string, string> = {};
     const why = adoptable(s.owner);
     if (why) {
-      notes.push(`schema ${s.name}: its owner ${s.owner} is not adopted (${why}); the first apply makes ${prefix}${app}_owner the owner`);
+      notes.push(
+        `schema ${s.name}: its owner ${s.owner} is not adopted (${why}); the first apply makes ${prefix}${app}_owner the owner and creates ${prefix}${app}_app, the login pmgrants generates for the app's transformations`,
+      );
     } else {
       roles.owner = s.owner;
       ownerOrLogin.add(s.owner);
       if (byName.get(s.owner)?.canLogin) roles.app = s.owner;
+      else notes.push(`schema ${s.name}: its owner ${s.owner} cannot log in, so the first apply creates ${prefix}${app}_app, the login pmgrants generates for the app's transformations`);
     }
-    if (!roles.app) notes.push(`schema ${s.name}: no login owns it, so the first apply creates ${prefix}${app}_app, the login pmgrants generates for the app's transformations`);
     policy.apps[app] = { schema: s.name, source: 'closed', personas: [], roles };
   }
 
@@ -219,6 +221,8 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
   // What the vocabulary cannot say, on the exported schemas (or on no schema: database-wide), sorted.
   const unexpressed = catalog.unexpressed.filter((u) => u.schema === undefined || schemaSet.has(u.schema)).map((u) => u.text);
   notes.push(...unexpressed.sort());
-  policy.principals = Object.fromEntries(Object.entries(policy.principals).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const byKey = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  policy.principals = byKey(policy.principals);
+  policy.personas = byKey(policy.personas ?? {});
   return { policy, notes, apps: Object.fromEntries([...appOf.entries()].map(([schema, app]) => [app, schema])) };
 }

@@ -56,7 +56,7 @@ export function policyYaml(policy: Policy, header: ExportHeader): string {
     ),
   );
   if (header.notes.length > 0) {
-    out.push('#', '# Not expressed in this policy (left as they are: pmgrants never revokes what it does not manage):');
+    out.push('#', '# Notes. What this policy does not express is left as it is (pmgrants never revokes what it does not manage):');
     for (const n of header.notes) out.push(...comment(`- ${n}`, '  '));
   }
   if (header.plan) {

@@ -108,7 +108,9 @@ export function compilePolicy(policy: Policy): DesiredState {
     const spec = policy.apps[app];
     const named = appNames.get(app)!;
     const owner = named.owner;
-    roles.push({ name: owner, purpose: 'schema-owner', app, ...(named.isAdopted('owner') ? { adopted: true } : {}) });
+    // An adopted owner that is also the app's login is that login (and its user), not a role besides.
+    const ownerIsLogin = policy.security.mode === 'system_managed' && named.isAdopted('app') && named.login === owner;
+    if (!ownerIsLogin) roles.push({ name: owner, purpose: 'schema-owner', app, ...(named.isAdopted('owner') ? { adopted: true } : {}) });
     schemas.push({ name: spec.schema, owner, app });
     for (const persona of personasOf(app)) {
       const role = named.persona(persona);

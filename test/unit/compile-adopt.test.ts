@@ -29,10 +29,9 @@ const adopted: Policy = {
 describe('compile with adopted roles', () => {
   const state = compilePolicy(adopted);
 
-  it('uses the adopted names, marks them adopted, and generates roles only for the personas each app has', () => {
+  it('uses the adopted names, marks them adopted, and generates roles only for the personas each app has (an owner that is the app login is that login)', () => {
     expect(state.roles).toEqual([
       { name: 'O2C Readers', purpose: 'persona', app: 'o2c', persona: 'o2c_readers', adopted: true },
-      { name: 'etl', purpose: 'schema-owner', app: 'p2p', adopted: true },
       { name: 'o2c_owner', purpose: 'schema-owner', app: 'o2c', adopted: true },
       { name: 'p2p_editors', purpose: 'persona', app: 'p2p', persona: 'p2p_editors', adopted: true },
       { name: 'p2p_readers', purpose: 'persona', app: 'p2p', persona: 'p2p_readers', adopted: true },

@@ -1,0 +1,258 @@
+/**
+ * pmgrants export without a server: SQL Server result sets (a fixture shaped like EXPORT_CATALOG_SQL's)
+ * and PostgreSQL rows (shaped like sql/export-*.sql's) -> catalog -> policy YAML, which must validate,
+ * keep every sentence about what it cannot express, and plan to zero changes against the same catalog.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildExport, keyFor } from '../../provider/export/catalog';
+import { policyYaml, scalar } from '../../provider/export/yaml';
+import { exportCatalogFromRows, ExportRows } from '../../provider/engines/postgres/export';
+import { exportCatalogFromSqlServer, SqlServerExportRows } from '../../provider/engines/sqlserver/export';
+import { inspectSqlServer, SqlLoginRow, sqlServerDialect } from '../../provider/engines/sqlserver';
+import { compilePolicy } from '../../provider/model/compile';
+import { checkPolicy } from '../../provider/policy/check';
+import { parseSource } from '../../provider/policy/source';
+import { diffState } from '../../provider/plan/diff';
+import { Policy } from '../../provider/model/types';
+
+const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'sqlserver', 'export-hand-made.json'), 'utf8')) as SqlServerExportRows & { logins: SqlLoginRow[] };
+
+/** The YAML validates; returns the checked policy. */
+function validated(yaml: string): Policy {
+  const parsed = parseSource('exported.yaml', yaml);
+  const checked = checkPolicy(parsed.source!);
+  expect(checked.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return checked.policy!;
+}
+
+const body = (yaml: string) =>
+  yaml
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
+
+describe('export on SQL Server result sets', () => {
+  const catalog = exportCatalogFromSqlServer(fixture, 'sqlserver');
+
+  it('reads principals with their kinds, leaving out built-in ones and the exporting user', () => {
+    const adoptable = catalog.principals.filter((p) => !p.notAdoptable).map((p) => `${p.name} ${p.kind}${p.objectId ? ` ${p.objectId}` : ''}`);
+    expect(adoptable).toEqual([
+      'etl sql-login',
+      'P2P_Readers database-role',
+      'P2P_Editors database-role',
+      'o2c_readers database-role',
+      'reporting_all database-role',
+      'CONTOSO\\Finance windows-group',
+      'Finance Analysts entra-group 6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e04',
+      'alice@contoso.com entra-user 11111111-2222-4333-8444-555555555501',
+      'auditor sql-login',
+      'legacy_reader sql-login',
+    ]);
+    expect(catalog.principals.find((p) => p.name === 'pm_provisioner')!.notAdoptable).toBe('the user pmgrants connects as');
+  });
+
+  it('reads schema permissions as rights, and create-objects from the four CREATE permissions with ALTER on one schema', () => {
+    expect(catalog.rights.filter((r) => r.grantee === 'P2P_Editors').map((r) => r.right)).toEqual([
+      'alter',
+      'create-objects',
+      'delete',
+      'execute',
+      'insert',
+      'select',
+      'update',
+      'view-definition',
+    ]);
+  });
+
+  it('writes a valid policy adopting the owner user, the roles and their members; every unexpressible permission is a comment', () => {
+    const result = buildExport(catalog);
+    const yaml = policyYaml(result.policy, { schemaRef: '../schemas/policy.schema.json', notes: result.notes });
+    validated(yaml);
+    expect(body(yaml)).toBe(`apiVersion: pmgrants/v1
+warehouse: { engine: sqlserver, database: PM_Warehouse }
+security: { mode: system_managed }
+options: { enforcement: additive, builtinPersonas: false }
+principals:
+  alice_contoso_com: { kind: entra-user, name: "alice@contoso.com", objectId: 11111111-2222-4333-8444-555555555501 }
+  contoso_finance:   { kind: windows-group, name: "CONTOSO\\\\Finance" }
+  finance_analysts:  { kind: entra-group, name: "Finance Analysts", objectId: 6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e04 }
+personas:
+  o2c_readers: { scope: app, rights: [select], description: "adopted from role o2c_readers" }
+  p2p_editors: { scope: app, rights: [select, insert, update, delete, execute, view-definition, alter, create-objects], description: "adopted from role P2P_Editors" }
+  p2p_readers: { scope: app, rights: [select], description: "adopted from role P2P_Readers" }
+apps:
+  o2c:
+    schema: o2c
+    personas: [o2c_readers]
+    roles: { o2c_readers: o2c_readers }
+  p2p:
+    schema: p2p
+    personas: [p2p_editors, p2p_readers]
+    roles: { owner: etl, app: etl, p2p_editors: P2P_Editors, p2p_readers: P2P_Readers }
+grants:
+  - { persona: o2c_readers, to: [finance_analysts], apps: [o2c] }
+  - { persona: p2p_editors, to: [contoso_finance], apps: [p2p] }
+  - { persona: p2p_readers, to: [alice_contoso_com, finance_analysts], apps: [p2p] }
+`);
+    expect(result.notes).toEqual([
+      "schema o2c: its owner dbo is not adopted (a built-in principal); the first apply makes pmg_o2c_owner the owner and creates pmg_o2c_app, the login pmgrants generates for the app's transformations",
+      'reporting_all: has rights on several app schemas (o2c: select; p2p: select); a persona is per app, so it is not adopted (split it into one role per app)',
+      'P2P_Editors has ALTER on role P2P_Readers: not expressed (a persona\'s "manages" is not exported)',
+      'P2P_Readers has DENY DELETE on schema p2p: not expressed (pmgrants only grants)',
+      'P2P_Readers has DENY SELECT (iban) on p2p.suppliers: a column permission, which no persona expresses',
+      'alice@contoso.com: an Entra user or application (the catalog does not tell which); exported as entra-user',
+      'auditor has CONTROL on schema p2p: not expressed',
+      'auditor has SELECT on p2p.invoices: an object-level permission, which no persona expresses',
+      'legacy_reader has SHOWPLAN on the database: not expressed',
+      'legacy_reader is a member of the fixed database role db_datareader, which reaches beyond any one app schema; not expressed',
+      'reporting_all holds SELECT on schema o2c WITH GRANT OPTION; the policy says the permission, not the option',
+    ]);
+    for (const n of result.notes) expect(yaml.replace(/\n# {5}/g, ' ')).toContain(`#   - ${n}`);
+  });
+
+  it('planned against the same catalog (inspect of the same result sets), the adopted schema needs zero changes', () => {
+    const result = buildExport(catalog, { schemas: ['p2p'] });
+    const policy = validated(policyYaml(result.policy, { schemaRef: 'x', notes: result.notes }));
+    const desired = sqlServerDialect.realize(compilePolicy(policy));
+    const actual = inspectSqlServer(
+      {
+        logins: fixture.logins,
+        principals: fixture.principals,
+        roleMembers: fixture.roleMembers,
+        // What inspect's own query returns: schema, database and principal classes, whole objects.
+        permissions: fixture.permissions.filter((p) => [0, 3, 4].includes(p.class) && p.minor_id === 0),
+        schemas: fixture.schemas,
+      },
+      { engine: 'sqlserver', database: 'PM_Warehouse', prefix: 'pmg_', desired },
+    );
+    const plan = diffState(desired, actual);
+    expect(plan.changes).toEqual([]);
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it('with o2c too, the plan holds exactly what the notes announce', () => {
+    const result = buildExport(catalog);
+    const policy = validated(policyYaml(result.policy, { schemaRef: 'x', notes: result.notes }));
+    const desired = sqlServerDialect.realize(compilePolicy(policy));
+    const actual = inspectSqlServer(
+      { logins: fixture.logins, principals: fixture.principals, roleMembers: fixture.roleMembers, permissions: fixture.permissions.filter((p) => p.class !== 1), schemas: fixture.schemas },
+      { engine: 'sqlserver', database: 'PM_Warehouse', prefix: 'pmg_', desired },
+    );
+    const kinds = diffState(desired, actual).changes.map((c) => c.kind);
+    expect(new Set(kinds)).toEqual(new Set(['create-login', 'create-user', 'create-role', 'alter-schema-owner', 'grant']));
+    expect(diffState(desired, actual).changes.filter((c) => c.kind === 'grant').every((c) => c.kind === 'grant' && c.permission.grantee === 'pmg_o2c_app')).toBe(true);
+  });
+});
+
+describe('export on PostgreSQL rows', () => {
+  const rows: ExportRows = {
+    database: 'wh',
+    currentUser: 'admin',
+    'export-roles': [
+      { name: 'admin', canLogin: true, superuser: false, createRole: true, comment: null },
+      { name: 'postgres', canLogin: true, superuser: true, createRole: true, comment: null },
+      { name: 'etl', canLogin: true, superuser: false, createRole: false, comment: null },
+      { name: 'owners', canLogin: false, superuser: false, createRole: false, comment: null },
+      { name: 'readers', canLogin: false, superuser: false, createRole: false, comment: null },
+      { name: 'loader', canLogin: false, superuser: false, createRole: false, comment: null },
+      { name: 'everywhere', canLogin: false, superuser: false, createRole: false, comment: null },
+      { name: 'pmg_a_owner', canLogin: false, superuser: false, createRole: false, comment: 'pmgrants:managed {}' },
+      { name: 'Dana', canLogin: true, superuser: false, createRole: false, comment: null },
+    ],
+    'export-memberships': [
+      { role: 'readers', member: 'Dana' },
+      { role: 'readers', member: 'postgres' },
+      { role: 'owners', member: 'loader' },
+      { role: 'readers', member: 'loader' },
+    ],
+    'export-schemas': [
+      { name: 'a', owner: 'etl' },
+      { name: 'b', owner: 'postgres' },
+      { name: 'c', owner: 'owners' },
+      { name: 'public', owner: 'pg_database_owner' },
+    ],
+    'export-schema-privileges': [
+      { schema: 'a', grantee: 'readers', privilege: 'USAGE' },
+      { schema: 'b', grantee: 'everywhere', privilege: 'USAGE' },
+      { schema: 'c', grantee: 'everywhere', privilege: 'USAGE' },
+      { schema: 'c', grantee: 'loader', privilege: 'USAGE' },
+      { schema: 'c', grantee: 'loader', privilege: 'CREATE' },
+      { schema: 'public', grantee: 'PUBLIC', privilege: 'USAGE' },
+    ],
+    'export-objects': [
+      { schema: 'a', name: 't1', kind: 'tables', owner: 'etl' },
+      { schema: 'a', name: 't2', kind: 'tables', owner: 'etl' },
+      { schema: 'a', name: 'f(integer)', kind: 'functions', owner: 'etl' },
+      { schema: 'b', name: 'u', kind: 'tables', owner: 'postgres' },
+      { schema: 'c', name: 'v', kind: 'tables', owner: 'owners' },
+    ],
+    'export-object-privileges': [
+      { schema: 'a', name: 't1', kind: 'tables', grantee: 'readers', privilege: 'SELECT' },
+      { schema: 'a', name: 't2', kind: 'tables', grantee: 'readers', privilege: 'SELECT' },
+      { schema: 'a', name: 't1', kind: 'tables', grantee: 'readers', privilege: 'TRUNCATE' },
+      { schema: 'a', name: 'f(integer)', kind: 'functions', grantee: 'PUBLIC', privilege: 'EXECUTE' },
+      { schema: 'b', name: 'u', kind: 'tables', grantee: 'everywhere', privilege: 'SELECT' },
+      { schema: 'c', name: 'v', kind: 'tables', grantee: 'everywhere', privilege: 'SELECT' },
+      { schema: 'c', name: 'v', kind: 'tables', grantee: 'loader', privilege: 'INSERT' },
+    ],
+    'export-column-privileges': [],
+  };
+  const catalog = exportCatalogFromRows(rows);
+
+  it('superusers, the connecting role and pmgrants\' own roles are not adoptable', () => {
+    expect(Object.fromEntries(catalog.principals.filter((p) => p.notAdoptable).map((p) => [p.name, p.notAdoptable]))).toEqual({
+      admin: 'the role pmgrants connects as',
+      postgres: 'a superuser',
+      pmg_a_owner: 'managed by pmgrants',
+    });
+  });
+
+  it('adopts what fits, and says why for the rest', () => {
+    const result = buildExport(catalog);
+    const yaml = policyYaml(result.policy, { schemaRef: 'x', notes: result.notes });
+    const policy = validated(yaml);
+    expect(policy.apps).toEqual({
+      a: { schema: 'a', source: 'closed', personas: ['readers'], roles: { owner: 'etl', app: 'etl', readers: 'readers' } },
+      b: { schema: 'b', source: 'closed', personas: [] },
+      c: { schema: 'c', source: 'closed', personas: ['loader'], roles: { owner: 'owners', loader: 'loader' } },
+    });
+    // loader may ALTER through its membership in the owner role, and CREATE in the schema.
+    expect(policy.personas!.loader.rights).toEqual(['insert', 'alter', 'create-objects']);
+    expect(policy.principals).toEqual({ dana: { kind: 'sql-login', name: 'Dana' } });
+    expect(result.notes).toEqual([
+      "schema b: its owner postgres is not adopted (a superuser); the first apply makes pmg_b_owner the owner and creates pmg_b_app, the login pmgrants generates for the app's transformations",
+      "schema c: its owner owners cannot log in, so the first apply creates pmg_c_app, the login pmgrants generates for the app's transformations",
+      'everywhere: has rights on several app schemas (b: select; c: select); a persona is per app, so it is not adopted (split it into one role per app)',
+      'loader is a member of readers, but is itself an adopted role; that membership stays as it is',
+      'postgres is a member of readers, but is not adopted (a superuser); that membership stays as it is',
+      'PUBLIC has EXECUTE on a.f(integer) (grants to PUBLIC are not adopted)',
+      "readers has TRUNCATE on a.t1: a privilege outside pmgrants' rights",
+    ]);
+  });
+
+  it('a partial grant is an object-level note, not a right', () => {
+    const partial = exportCatalogFromRows({ ...rows, 'export-object-privileges': rows['export-object-privileges'].filter((p) => p.name !== 't2') });
+    expect(partial.rights.filter((r) => r.grantee === 'readers')).toEqual([]);
+    expect(partial.unexpressed.map((u) => u.text)).toContain('readers has SELECT on a.t1 only (1 of 2 tables and views): an object-level grant, which no persona expresses');
+  });
+});
+
+describe('export helpers', () => {
+  it('keys are policy keys, unique, and avoid reserved names', () => {
+    const taken = new Set<string>();
+    expect(keyFor('Finance Analysts', taken)).toBe('finance_analysts');
+    expect(keyFor('finance-analysts!', taken)).toBe('finance-analysts');
+    expect(keyFor('FINANCE ANALYSTS', taken)).toBe('finance_analysts_2');
+    expect(keyFor('42', taken)).toBe('r_42');
+    expect(keyFor('owner', new Set(), ['owner'])).toBe('owner_2');
+  });
+  it('scalars are plain only when YAML reads them back unchanged', () => {
+    expect(scalar('etl')).toBe('etl');
+    expect(scalar('yes')).toBe('"yes"');
+    expect(scalar('CONTOSO\\Finance')).toBe('"CONTOSO\\\\Finance"');
+    expect(scalar('a b')).toBe('"a b"');
+    expect(scalar('1abc')).toBe('"1abc"');
+  });
+});
