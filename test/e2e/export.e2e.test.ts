@@ -157,6 +157,15 @@ grants:
     expect((await cli(['plan', file(), '--detailed-exitcode'])).code).toBe(0);
   });
 
+  it('rotate refuses the adopted login: its password is not pmgrants\' to replace', async () => {
+    const one = await cli(['rotate', file(), 'p2p', '--yes']);
+    expect(one.err).toBe('pmgrants: app "p2p" runs as the adopted login etl, whose password pmgrants does not manage; rotate it where it is managed\n');
+    expect(one.code).toBe(2);
+    const all = await cli(['rotate', file(), '--all', '--yes']);
+    expect(all.err).toBe('pmgrants: every app runs as an adopted login; pmgrants manages no password to rotate\n');
+    expect(all.code).toBe(2);
+  });
+
   it('--schemas limits the apps; an unknown schema and an existing output file are one sentence each', async () => {
     const one = await cli(['export', '--engine', 'postgres', '--schemas', 'o2c']);
     expect(one.code).toBe(0);

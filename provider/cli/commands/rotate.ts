@@ -25,8 +25,10 @@ export async function rotateCommand(io: CliIO, values: Record<string, unknown>, 
   const [file, ...apps] = positionals;
   const policy = loadValidPolicy(io, file, values);
   const desired = compilePolicy(policy);
+  // An adopted login (apps.<app>.roles.app) has a password pmgrants never set and does not hold: not its to replace.
+  const adopted = new Set(desired.logins.filter((l) => l.adopted).map((l) => l.name));
   let logins: string[];
-  if (values.all) logins = desired.logins.map((l) => l.name);
+  if (values.all) logins = desired.logins.filter((l) => !l.adopted).map((l) => l.name);
   else {
     if (apps.length === 0) throw new PmgrantsError('name the apps whose login to rotate, or pass --all');
     logins = apps.map((a) => {
@@ -35,8 +37,10 @@ export async function rotateCommand(io: CliIO, values: Record<string, unknown>, 
         const near = didYouMean(a, Object.keys(desired.appLogins));
         throw new PmgrantsError(`unknown app "${a}"${near ? ` (did you mean "${near}"?)` : ''}`);
       }
+      if (adopted.has(login)) throw new PmgrantsError(`app "${a}" runs as the adopted login ${login}, whose password pmgrants does not manage; rotate it where it is managed`);
       return login;
     });
   }
+  if (logins.length === 0) throw new PmgrantsError('every app runs as an adopted login; pmgrants manages no password to rotate');
   return applyCommand(io, values, [file], [...new Set(logins)]);
 }
