@@ -1,7 +1,8 @@
 /**
- * The catalog batch `pmgrants export` runs on SQL Server and Azure SQL Database: one batch, six result
+ * The catalog batch `pmgrants export` runs on SQL Server and Azure SQL Database: one batch, seven result
  * sets, in this order. Column aliases are the row shapes of ../export.ts (and of
- * test/fixtures/sqlserver/export-*.json). Grounded in Microsoft's pages for sys.database_principals,
+ * test/fixtures/sqlserver/export-*.json); the last is the session (DB_NAME(), USER_NAME()). Grounded in
+ * Microsoft's pages for sys.database_principals,
  * sys.database_role_members, sys.database_permissions (class 0 database, 1 object or column with
  * minor_id = column_id, 3 schema, 4 database principal; state G, W, D), sys.schemas, sys.objects and
  * sys.columns.
