@@ -323,10 +323,14 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
     }
     const actual = sliceActual(whole, claimOf(part, previous ? [desired, previous] : [desired], whole), desired);
     const exists = login !== undefined && actual.logins.some((l) => l.name === login);
-    // A password the stack does not hold (adopted login, first run after a mode change) or a new
-    // rotation token: set a new one, so the stack can deliver it.
+    // A login the policy adopted (apps.<app>.roles.app) keeps the password it has: not pmgrants' to set.
+    const adopted = desired.logins.some((l) => l.name === login && l.adopted);
+    // A password the stack does not hold (an existing generated login, first run after a mode change) or
+    // a new rotation token: set a new one, so the stack can deliver it.
     const rotate =
-      exists && news && (!olds || olds.login !== login || olds.password === undefined || (olds.rotationToken ?? '') !== (news.rotationToken ?? '')) ? [login!] : [];
+      exists && news && !adopted && (!olds || olds.login !== login || olds.password === undefined || (olds.rotationToken ?? '') !== (news.rotationToken ?? ''))
+        ? [login!]
+        : [];
     const plan = diffState(desired, actual, { now: new Date(), rotate });
     const statements = dialect.render(plan.changes, desired);
     const result = statements.length > 0 ? await conn.apply(statements) : undefined;

@@ -130,6 +130,10 @@ grants:
     const plan = diffState(desired, actual);
     expect(plan.changes).toEqual([]);
     expect(plan.warnings).toEqual([]);
+    // Rotation by age never reaches the adopted login, whose password was last set in 2024.
+    expect(actual.passwordSetAt).toEqual({});
+    const rotating = sqlServerDialect.realize(compilePolicy({ ...policy, security: { ...policy.security, rotation: { maxAgeDays: 30 } } }));
+    expect(diffState(rotating, actual, { now: new Date('2026-06-01T00:00:00Z') }).changes).toEqual([]);
   });
 
   it('with o2c too, the plan holds exactly what the notes announce', () => {

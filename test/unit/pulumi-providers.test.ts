@@ -233,6 +233,19 @@ describe('create, update, read, delete', () => {
     expect(outs.password).toBe('pw-for-pmg_p2p_app');
   });
 
+  it('create never sets the password of an adopted login (apps.<app>.roles.app): the stack delivers none', async () => {
+    const adoptedPolicy: Policy = { ...POLICY, apps: { ...POLICY.apps, p2p: { schema: 'p2p', source: 'closed', roles: { owner: 'etl', app: 'etl' } } } };
+    const db = scripted([wholeApplied(adoptedPolicy)]);
+    providers.setConnector(async () => db.conn);
+    const { outs } = await providers.create('app', inputsFor(adoptedPolicy, 'p2p'));
+    expect(db.applied).toEqual([]);
+    expect(outs.login).toBe('etl');
+    expect(outs.password).toBeUndefined();
+    const rotated = await providers.update('app', 'id', outs, inputsFor(adoptedPolicy, 'p2p', { rotationToken: 'now' }));
+    expect(db.applied).toEqual([]);
+    expect(rotated.outs.password).toBeUndefined();
+  });
+
   it('update applies the minimal change set and keeps the password it already holds', async () => {
     const more: Policy = { ...POLICY, grants: [...POLICY.grants, { persona: 'data_consumer', to: ['analysts'], apps: ['o2c'] }] };
     const db = scripted([wholeApplied(POLICY), wholeApplied(more)]);

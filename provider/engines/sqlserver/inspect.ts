@@ -166,9 +166,11 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
       if (l.type !== 'S') continue;
       if (!hasPrefix(l.name, prefix) && !desiredLogins.has(l.name)) continue;
       logins.push({ name: l.name, ...loginLabel(l.name), password: 'generated' });
+      if (!hasPrefix(l.name, prefix) || !managedUserSids.has(l.sid.toLowerCase())) continue;
+      managed.add(l.name);
+      // Rotation by age is for the logins pmgrants generated; an adopted login's password is not its to set.
       const at = isoTime(l.password_last_set);
       if (at) passwordSetAt[l.name] = at;
-      if (hasPrefix(l.name, prefix) && managedUserSids.has(l.sid.toLowerCase())) managed.add(l.name);
     }
   }
 
