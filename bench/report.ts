@@ -93,6 +93,14 @@ export function markdown(r: BenchResults): string {
   for (const s of r.sizes) lines.push(sizeRow(s));
   lines.push('');
   lines.push('Validate+compile phases (medians): ' + r.sizes.map((s) => `${n(s.apps)} apps: parse ${formatMs(s.phases.parse.median)}, check ${formatMs(s.phases.check.median)}, compile ${formatMs(s.phases.compile.median)} (cold ${formatMs(s.validateCompileCold)})`).join('; ') + '.');
+  lines.push(
+    'Where the time goes (first cluster of each size): ' +
+      r.sizes
+        .filter((s) => s.costs)
+        .map((s) => `${n(s.apps)} apps: inspect result ${(s.costs!.inspectJsonBytes / 1e6).toFixed(2)} MB of JSON, compile+realize ${formatMs(s.costs!.compileRealize.median)}, one login's SCRAM verifier ${s.costs!.scramClientMsPerLogin} ms in pmgrants + ${s.costs!.scramServerMsPerLogin} ms in the server`)
+        .join('; ') +
+      '.',
+  );
   lines.push('First apply split (medians): ' + r.sizes.map((s) => `${n(s.apps)} apps: plan ${formatMs(s.firstApply.planMs.median)} + apply ${formatMs(s.firstApply.applyMs.median)}`).join('; ') + '.', '');
   if (r.comparison.length || r.peersSetup.length) {
     lines.push('## Side by side: pmgrants CLI, ldap2pg, pgbedrock', '');

@@ -26,7 +26,8 @@ import { checkPolicy } from '../provider/policy/check';
 import { parseSource } from '../provider/policy/source';
 import { applyRendered, planLive } from '../provider/engines/session';
 import { EngineConnection } from '../provider/engines/engine';
-import { connectPostgres, postgresDialect } from '../provider/engines/postgres';
+import { connectPostgres, inspectParams, inspectQuery, postgresDialect, scramSha256Verifier } from '../provider/engines/postgres';
+import { Client } from 'pg';
 import { CatalogCounts, catalogCounts, DEFAULT_TABLES, startWarehouse } from './fixture';
 import { DEFAULT_APP_COUNTS, GeneratedPolicy, generatePolicy, PRINCIPAL_PREFIXES, standardSize } from './generate';
 import { currentLoad, machineInfo, MachineInfo } from './machine';
@@ -122,6 +123,20 @@ export interface SizeResult {
   firstApply: Summary & { planMs: Summary; applyMs: Summary; changes: number; statements: number; roundTrips: number; applyRoundTrips: number };
   converged: boolean;
   catalog?: CatalogCounts;
+  /** Where the time goes, measured beside the main numbers (see costs()). */
+  costs?: Costs;
+}
+
+/**
+ * Cost notes measured on the first cluster of a size: the inspect query's JSON size, the pure part of a
+ * plan (compile + realize), and what one generated login's SCRAM verifier costs in pmgrants and in the
+ * server (CREATE ROLE ... PASSWORD '<verifier>' vs without a password, in a rolled-back transaction).
+ */
+export interface Costs {
+  inspectJsonBytes: number;
+  compileRealize: Summary;
+  scramClientMsPerLogin: number;
+  scramServerMsPerLogin: number;
 }
 
 export interface ToolResult {
@@ -195,6 +210,7 @@ async function measurePmgrants(g: GeneratedPolicy, options: BenchOptions, machin
   const noopApply = { ms: [] as number[], statements: [] as number[] };
   let converged = true;
   let catalog: CatalogCounts | undefined;
+  let costs: Costs | undefined;
   for (let rep = 0; rep < options.applyReps; rep++) {
     log(`${label}: fresh cluster ${rep + 1}/${options.applyReps} (${g.size.apps} schemas, ${options.tables} tables and a view each)`);
     const wh = await startWarehouse(policy.warehouse.database, g.apps, options.tables);
@@ -243,6 +259,7 @@ async function measurePmgrants(g: GeneratedPolicy, options: BenchOptions, machin
       if (noopPlan.changes.some((c) => c !== 0) || noopApply.statements.some((s) => s !== 0)) converged = false;
       log(`${label}: inspect ${formatMs(summarize(inspect.ms).median)} in ${inspect.trips[0]} round trip(s); no-op plan ${formatMs(summarize(noopPlan.ms).median)}; no-op apply ${formatMs(summarize(noopApply.ms).median)}`);
       catalog = await catalogCounts(wh.url, [realized.prefix, ...PRINCIPAL_PREFIXES]);
+      costs = await measureCosts(wh.url, policy, realized, options.reps);
     } finally {
       await conn?.close();
       await wh.stop();
@@ -274,7 +291,44 @@ async function measurePmgrants(g: GeneratedPolicy, options: BenchOptions, machin
     },
     converged,
     ...(catalog ? { catalog } : {}),
+    ...(costs ? { costs } : {}),
   };
+}
+
+async function measureCosts(url: string, policy: Policy, realized: DesiredState, reps: number): Promise<Costs> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    // The inspect query's result as the server sends it (text, before JSON.parse).
+    const raw = await c.query({ text: inspectQuery(), values: inspectParams(realized), rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
+    const inspectJsonBytes = (raw.rows[0] as string[]).reduce((n, v) => n + Buffer.byteLength(v ?? ''), 0);
+    const compileRealize: number[] = [];
+    for (let i = 0; i < reps; i++) compileRealize.push((await time(() => postgresDialect.realize(compilePolicy(policy))))[1]);
+    const n = 50;
+    const [verifiers, clientMs] = await time(() => Array.from({ length: n }, () => scramSha256Verifier('x'.repeat(32))));
+    const createRoles = async (withPassword: boolean) => {
+      await c.query('BEGIN');
+      const sql = verifiers.map((v, i) => `CREATE ROLE bench_cost_${i} WITH LOGIN${withPassword ? ` PASSWORD '${v}'` : ''}`).join(';\n');
+      const [, ms] = await time(() => c.query(sql));
+      await c.query('ROLLBACK');
+      return ms;
+    };
+    const plain: number[] = [];
+    const withPassword: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      plain.push(await createRoles(false));
+      withPassword.push(await createRoles(true));
+    }
+    const med = (xs: number[]) => summarize(xs).median;
+    return {
+      inspectJsonBytes,
+      compileRealize: summarize(compileRealize),
+      scramClientMsPerLogin: Math.round((clientMs / n) * 100) / 100,
+      scramServerMsPerLogin: Math.round(((med(withPassword) - med(plain)) / n) * 100) / 100,
+    };
+  } finally {
+    await c.end();
+  }
 }
 
 /** Install (or find) the peers with bench/setup-peers.sh; parse its PEER lines. */
