@@ -13,8 +13,9 @@
  *   --large-peer-reps N      the same above 100 apps, where a peer run takes minutes (1) [BENCH_LARGE_PEER_REPS]
  *   --peer-timeout S         give up on one peer command after S seconds (900) [BENCH_PEER_TIMEOUT]
  *   --tables N               tables in each app schema of the starting warehouse (2; plus one view) [BENCH_TABLES]
- *   --out DIR                where results go (bench/results) [BENCH_OUT]
- *   --quick                  10 and 50 apps, 3 repetitions, one first apply, peers at 10 apps once
+ *   --out DIR                where results go (bench/results; bench/results/tmp with --quick) [BENCH_OUT]
+ *   --quick                  10 and 50 apps, 3 repetitions, one first apply, peers at 10 apps once;
+ *                            results go to bench/results/tmp (not committed) unless --out says otherwise
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -95,7 +96,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     largePeerReps: num('large-peer-reps', 'BENCH_LARGE_PEER_REPS', 1, 1),
     peerTimeoutS: num('peer-timeout', 'BENCH_PEER_TIMEOUT', 900, 900),
     tables: num('tables', 'BENCH_TABLES', DEFAULT_TABLES, DEFAULT_TABLES),
-    out: path.resolve(get('out', 'BENCH_OUT') ?? path.join(ROOT, 'bench', 'results')),
+    // A quick run is a smoke test: it does not overwrite the committed results.
+    out: path.resolve(get('out', 'BENCH_OUT') ?? path.join(ROOT, 'bench', 'results', ...(quick ? ['tmp'] : []))),
     quick,
   };
 }
