@@ -64,7 +64,9 @@ export function parseSource(file: string, text: string): { source?: SourceFile; 
   try {
     // Duplicate keys are found below in one pass per mapping: yaml's own uniqueKeys check compares
     // each key with every earlier one (2,000 principals: 2 million comparisons, a quarter of the parse).
-    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false }) as Document.Parsed[];
+    // logLevel 'error': yaml's warnings (e.g. a collection used as a key) would go to the process's stderr
+    // as Node warnings; such input is reported as a diagnostic by the schema instead.
+    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false, logLevel: 'error' }) as Document.Parsed[];
   } catch (e) {
     return { diagnostics: [diag(file, 'yaml-syntax', `cannot parse YAML: ${(e as Error).message}`)] };
   }

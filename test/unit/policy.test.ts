@@ -97,6 +97,18 @@ describe('hostile input never throws and never hangs', () => {
     const d = check('apiVersion: pmgrants/v1\nwarehouse: { engine: postgres, database: 7 }\nsecurity: { mode: system_managed }\napps: {}\ngrants: {}\n');
     expect(d.map((x) => `${x.line}:${x.column} ${x.code}`)).toEqual(['2:42 invalid-type', '5:9 invalid-type']);
   });
+  it('a collection used as a key is a diagnostic, not a Node warning on stderr', () => {
+    const warnings: unknown[] = [];
+    const original = process.emitWarning;
+    process.emitWarning = ((w: unknown) => void warnings.push(w)) as typeof process.emitWarning;
+    try {
+      const d = check('apiVersion: pmgrants/v1\n? [a]\n: 1\n');
+      expect(d.map((x) => x.code)).toContain('unknown-property');
+    } finally {
+      process.emitWarning = original;
+    }
+    expect(warnings).toEqual([]);
+  });
   it('an overlay unknown stack is a clear error', () => {
     const d = loadPolicy(path.join(root, 'examples', 'uipath-system-managed.yaml'), { stack: 'staging', stacksDir }).diagnostics;
     expect(d).toMatchObject([{ code: 'unknown-stack', message: 'no overlay for stack "staging" (looked for stacks/staging.yaml)' }]);
