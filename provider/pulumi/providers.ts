@@ -6,7 +6,7 @@
  *
  * - check:  policy diagnostics and missing configuration become check failures (no secret in them).
  * - diff:   pure (no database): property by property in a fixed order, plus drift a refresh recorded
- *           and rotation by age; replacement only when a name changes (REPLACING_PROPERTIES).
+ *           and rotation by age; replacement only when a name changes (REPLACING).
  * - create / update: the minimal change set from diffState for this part; the generated password is
  *           returned as the `password` output, which the resource marks secret.
  * - read:   inspects the part and returns it as `live`, with `drift` listing what differs, so
@@ -31,7 +31,9 @@ import type { GrantsInputs, GrantsOutputs, LiveState, ResourceKind } from './res
 export const CONFIG_DATABASE_URL = 'pmgrants:databaseUrl';
 
 const ENGINES: readonly EngineName[] = ['postgres', 'sqlserver', 'azure-sql'];
+/** Properties whose change renames objects: the resource is replaced (old objects dropped first). */
 const REPLACING: readonly (keyof GrantsInputs)[] = ['app', 'engine', 'database', 'prefix'];
+/** Input properties in the order diff reports them (stable). */
 const COMPARED: readonly (keyof GrantsInputs)[] = [
   'app',
   'engine',

@@ -92,33 +92,6 @@ export interface GrantsOutputs extends GrantsInputs {
   warnings?: string[];
 }
 
-/** Properties whose change renames objects: the resource is replaced (old objects dropped first). */
-export const REPLACING_PROPERTIES = ['app', 'engine', 'database', 'prefix'] as const;
-
-/** Input properties in the order diff reports them (stable). */
-export const INPUT_PROPERTIES = [
-  'app',
-  'engine',
-  'database',
-  'prefix',
-  'mode',
-  'enforcement',
-  'prune',
-  'rotationMaxAgeDays',
-  'rotationToken',
-  'appLogins',
-  'logins',
-  'users',
-  'roles',
-  'schemas',
-  'memberships',
-  'permissions',
-  'grants',
-  'ownerTeam',
-  'diagnostics',
-  'drift',
-] as const satisfies readonly (keyof GrantsInputs)[];
-
 /** Outputs that hold secrets. */
 export const SECRET_OUTPUTS = ['password'] as const;
 
