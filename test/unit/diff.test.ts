@@ -2,47 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
 import { emptyState } from '../../provider/model/state';
-import { DesiredState, Policy } from '../../provider/model/types';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { Policy } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
 import { CHANGE_ORDER } from '../../provider/plan/change';
+import { asApplied, policyArbitrary } from '../support/states';
 
-/** What a perfect inspect would return after applying `desired`. */
-function asApplied(desired: DesiredState): ActualState {
-  return {
-    ...emptyState(desired.engine, desired.database),
-    logins: desired.logins,
-    users: desired.users,
-    roles: desired.roles,
-    schemas: desired.schemas,
-    memberships: desired.memberships,
-    permissions: desired.permissions,
-    managed: [...desired.logins, ...desired.roles, ...desired.users.filter((u) => u.purpose !== 'principal')].map((p) => p.name),
-  };
-}
-
-const key = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
-const policyArb = fc
-  .record({
-    mode: fc.constantFrom('system_managed' as const, 'single_account' as const),
-    apps: fc.uniqueArray(key, { minLength: 1, maxLength: 5 }),
-    principals: fc.uniqueArray(key, { minLength: 1, maxLength: 5 }),
-    grants: fc.array(
-      fc.record({ persona: fc.constantFrom('app_admin', 'process_admin', 'data_consumer'), to: fc.nat(), apps: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), open: fc.boolean() }),
-      { maxLength: 8 },
-    ),
-  })
-  .map(({ mode, apps, principals, grants }): Policy => ({
-    apiVersion: 'pmgrants/v1',
-    warehouse: { engine: 'postgres', database: 'w' },
-    security: { mode },
-    principals: Object.fromEntries(principals.map((p) => [`u-${p}`, { kind: 'sql-login' as const }])),
-    apps: Object.fromEntries(apps.map((a, i) => [a, { schema: `s_${a}`, source: i % 2 ? ('open' as const) : ('closed' as const) }])),
-    grants: grants.map((g) => ({
-      persona: g.persona,
-      to: [`u-${principals[g.to % principals.length]}`],
-      ...(g.persona === 'app_admin' ? {} : { apps: g.open ? ['*'] : [...new Set(g.apps.map((i) => apps[i % apps.length]))] }),
-    })),
-  }));
+const policyArb = policyArbitrary({ kind: 'sql-login' });
 
 describe('diffState', () => {
   it('property: diff(s, applied(s)) is empty — plans converge', () => {

@@ -11,31 +11,10 @@ import { DesiredState, Policy, SecurityState } from '../../provider/model/types'
 import { realizePostgres } from '../../provider/engines/postgres/realize';
 import { ActualState, diffState } from '../../provider/plan/diff';
 import { Change } from '../../provider/plan/change';
+import { asApplied, policyArbitrary } from '../support/states';
 import { appPart, appsOf, claimOf, Part, partitionDesired, sliceActual, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
 
-const key = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
-const policyArb = fc
-  .record({
-    mode: fc.constantFrom('system_managed' as const, 'single_account' as const),
-    apps: fc.uniqueArray(key, { minLength: 1, maxLength: 5 }),
-    principals: fc.uniqueArray(key, { minLength: 1, maxLength: 5 }),
-    grants: fc.array(
-      fc.record({ persona: fc.constantFrom('app_admin', 'process_admin', 'data_consumer'), to: fc.nat(), apps: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), open: fc.boolean() }),
-      { maxLength: 8 },
-    ),
-  })
-  .map(({ mode, apps, principals, grants }): Policy => ({
-    apiVersion: 'pmgrants/v1',
-    warehouse: { engine: 'postgres', database: 'w' },
-    security: { mode },
-    principals: Object.fromEntries(principals.map((p) => [`u-${p}`, { kind: 'entra-group' as const, objectId: '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e04' }])),
-    apps: Object.fromEntries(apps.map((a, i) => [a, { schema: `s_${a}`, source: i % 2 ? ('open' as const) : ('closed' as const) }])),
-    grants: grants.map((g) => ({
-      persona: g.persona,
-      to: [`u-${principals[g.to % principals.length]}`],
-      ...(g.persona === 'app_admin' ? {} : { apps: g.open ? ['*'] : [...new Set(g.apps.map((i) => apps[i % apps.length]))] }),
-    })),
-  }));
+const policyArb = policyArbitrary({ kind: 'entra-group', objectId: '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e04' });
 
 const POLICY: Policy = {
   apiVersion: 'pmgrants/v1',
@@ -62,21 +41,6 @@ function items(s: SecurityState): string[] {
     ...s.memberships.map((m) => `member ${membershipKey(m)}`),
     ...s.permissions.map((p) => `perm ${permissionKey(p)}`),
   ].sort();
-}
-
-/** What a perfect inspect returns after applying `desired`: pmgrants manages all but the principals. */
-function asApplied(desired: DesiredState): ActualState {
-  return {
-    engine: desired.engine,
-    database: desired.database,
-    logins: desired.logins,
-    users: desired.users,
-    roles: desired.roles,
-    schemas: desired.schemas,
-    memberships: desired.memberships,
-    permissions: desired.permissions,
-    managed: [...desired.logins, ...desired.roles, ...desired.users.filter((u) => u.purpose !== 'principal')].map((p) => p.name).sort(),
-  };
 }
 
 const changeKey = (c: Change): string => JSON.stringify(c);
