@@ -39,14 +39,26 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
     }
     const started = Date.now();
     let lastReport = 0;
-    const result = await applyRendered(conn, rendered, (done, total) => {
-      const now = Date.now();
-      if (total >= 50 && (now - lastReport > 500 || done === total)) {
-        lastReport = now;
-        io.err(`applying: ${done}/${total} statements\n`);
-      }
-    });
     const secretsFile = (values['secrets-file'] as string | undefined) ?? defaultSecretsFile(io.env);
+    let result;
+    try {
+      result = await applyRendered(conn, rendered, (done, total) => {
+        const now = Date.now();
+        if (total >= 50 && (now - lastReport > 500 || done === total)) {
+          lastReport = now;
+          io.err(`applying: ${done}/${total} statements\n`);
+        }
+      });
+    } catch (e) {
+      // An apply that committed part of its work (Azure SQL: logins in master) hands back the passwords
+      // of the logins it did create; keep them, or those logins would be unusable until rotated.
+      const kept = (e as { secrets?: unknown }).secrets;
+      if (e instanceof PmgrantsError && kept instanceof Map && kept.size > 0) {
+        writeSecretsFile(secretsFile, policy.warehouse.database, kept as Map<string, string>);
+        throw new PmgrantsError(`${e.message.replace(/\.$/, '')}; the passwords of the ${kept.size} login${kept.size === 1 ? '' : 's'} already created were written to ${secretsFile}`);
+      }
+      throw e;
+    }
     writeSecretsFile(secretsFile, policy.warehouse.database, result.secrets);
     io.out(
       `Applied ${rendered.plan.changes.length} changes (${result.statements} statements, ${result.roundTrips} round trips) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,

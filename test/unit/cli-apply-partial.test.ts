@@ -1,0 +1,55 @@
+/**
+ * An apply that committed part of its work (Azure SQL creates logins in master before the warehouse
+ * transaction) and then failed: the CLI keeps the passwords of the logins it created, says where, in
+ * one sentence, and prints none of them.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { EngineConnection } from '../../provider/engines/engine';
+import { postgresDialect } from '../../provider/engines/postgres';
+import { PartialApplyError } from '../../provider/engines/sqlserver';
+import { emptyState } from '../../provider/model/state';
+
+const PASSWORD = 'Zq9!partial-apply-secret-value';
+
+vi.mock('../../provider/engines/registry', async (original) => ({
+  ...(await original<typeof import('../../provider/engines/registry')>()),
+  connectEngine: async (): Promise<EngineConnection> => ({
+    dialect: postgresDialect,
+    inspect: async (desired) => ({ ...emptyState(desired.engine, desired.database), managed: [] }),
+    apply: async () => {
+      throw new PartialApplyError('the warehouse part failed: permission denied; logins pmg_claims-open_app were created in master.', new Map([['pmg_claims-open_app', PASSWORD]]));
+    },
+    preflight: async () => [],
+    roundTrips: () => 0,
+    close: async () => undefined,
+  }),
+}));
+
+describe('apply that fails after committing some logins', () => {
+  it('writes the created logins\' passwords to the secrets file and says so in one sentence', async () => {
+    const { runCli } = await import('../../provider/cli/main');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-partial-'));
+    const secretsFile = path.join(dir, 'credentials.json');
+    let out = '';
+    let err = '';
+    const code = await runCli(['apply', path.join(__dirname, '..', '..', 'examples', 'ibm-custom-apps.yaml'), '--yes', '--database-url', 'postgres://x@localhost/db', '--secrets-file', secretsFile], {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      env: {},
+      interactive: false,
+      confirm: async () => false,
+      cwd: dir,
+    });
+    expect(code).toBe(2);
+    expect(err.trim().split('\n').filter((l) => l.startsWith('pmgrants: '))).toEqual([
+      `pmgrants: the warehouse part failed: permission denied; logins pmg_claims-open_app were created in master; the passwords of the 1 login already created were written to ${secretsFile}`,
+    ]);
+    expect(JSON.parse(fs.readFileSync(secretsFile, 'utf8')).logins['pmg_claims-open_app'].password).toBe(PASSWORD);
+    expect(fs.statSync(secretsFile).mode & 0o777).toBe(0o600);
+    expect(out + err).not.toContain(PASSWORD);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
