@@ -71,11 +71,10 @@ function rows(over: Partial<CatalogRows>): CatalogRows {
     roles: [],
     memberships: [],
     schemas: [],
-    'schema-privileges': [],
-    'database-privileges': [],
-    'object-privileges': [],
-    'object-owners': [],
-    'default-privileges': [],
+    'schema-acls': [],
+    'database-acl': null,
+    'object-acls': [],
+    'default-acls': [],
     ...over,
   };
 }
@@ -104,16 +103,14 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
   it('a privilege on every table not owned by the grantee is held on "tables"; on part of them on "some-tables"', () => {
     const a = actualFromCatalog(
       rows({
+        roles: ['pmg_p2p_owner', 'pmg_p2p_app', 'pmg_p2p_data_consumer'].map((name) => ({ name, canLogin: false, comment: null, managed: true })),
         schemas: [{ name: 'p2p', owner: 'pmg_p2p_owner' }],
-        'object-owners': [
-          { schema: 'p2p', kind: 'tables', owner: 'pmg_p2p_owner', objects: 2 },
-          { schema: 'p2p', kind: 'tables', owner: 'pmg_p2p_app', objects: 1 },
-        ],
-        'object-privileges': [
-          // The app login owns one table and holds SELECT on the two others: all of them.
-          { schema: 'p2p', kind: 'tables', grantee: 'pmg_p2p_app', privilege: 'SELECT', objects: 2, grantable: false },
-          // The consumer holds SELECT on 2 of 3.
-          { schema: 'p2p', kind: 'tables', grantee: 'pmg_p2p_data_consumer', privilege: 'SELECT', objects: 2, grantable: false },
+        'object-acls': [
+          // The schema owner's two tables: the app login holds SELECT on both, the consumer on one of them.
+          ['p2p', 'tables', 'pmg_p2p_owner', ['pmg_p2p_owner=arwdDxt/pmg_p2p_owner', 'pmg_p2p_app=r/pmg_p2p_owner', 'pmg_p2p_data_consumer=r/pmg_p2p_owner'], 1],
+          ['p2p', 'tables', 'pmg_p2p_owner', ['pmg_p2p_owner=arwdDxt/pmg_p2p_owner', 'pmg_p2p_app=r/pmg_p2p_owner'], '1'],
+          // The app login owns the third table (its own ACL entry does not count); the consumer holds SELECT there too.
+          ['p2p', 'tables', 'pmg_p2p_app', ['pmg_p2p_app=arwdDxt/pmg_p2p_app', 'pmg_p2p_data_consumer=r/pmg_p2p_app'], 1],
         ],
       }),
       desired,
@@ -139,9 +136,10 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
   it('maps default ACL object types and keeps the grant option', () => {
     const a = actualFromCatalog(
       rows({
-        'default-privileges': [
-          { schema: 'p2p', forRole: 'pmg_p2p_owner', objtype: 'r', grantee: 'pmg_p2p_data_consumer', privilege: 'SELECT', grantable: true },
-          { schema: 'p2p', forRole: 'pmg_p2p_owner', objtype: 'f', grantee: 'x', privilege: 'EXECUTE', grantable: false },
+        roles: [{ name: 'pmg_p2p_data_consumer', canLogin: false, comment: null, managed: true }, { name: 'x', canLogin: false, comment: null, managed: false }],
+        'default-acls': [
+          ['p2p', 'pmg_p2p_owner', 'r', ['pmg_p2p_data_consumer=r*/pmg_p2p_owner', 'not_scoped=r/pmg_p2p_owner', '=r/pmg_p2p_owner']],
+          ['p2p', 'pmg_p2p_owner', 'f', ['x=X/pmg_p2p_owner', 'pmg_p2p_owner=X/pmg_p2p_owner']],
         ],
       }),
       desired,

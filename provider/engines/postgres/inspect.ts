@@ -1,21 +1,30 @@
-import { sortState, permissionKey } from '../../model/state';
+import { sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, Role, Schema, User } from '../../model/types';
 import { ActualState } from '../../plan/diff';
+import { aclHoldings } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
 import { OBJECT_KINDS } from './realize';
 
-/** What the catalog query returns (one row, JSON columns named after the sql/*.sql files). */
+/**
+ * What the catalog query returns: one row, JSON columns named after the sql/*.sql files. Bulk columns
+ * are arrays rather than objects, and privileges come as whole ACLs (see acl.ts): at 20,000 grants that
+ * is a tenth of the bytes and of the server's time of one row per privilege.
+ */
 export interface CatalogRows {
   database: string;
   roles: { name: string; canLogin: boolean; comment: string | null; managed: boolean }[];
-  memberships: { role: string; member: string; admin: boolean }[];
+  /** [role, member, admin option] */
+  memberships: [string, string, boolean][];
   schemas: { name: string; owner: string }[];
-  'schema-privileges': { schema: string; grantee: string; privilege: string; grantable: boolean }[];
-  'database-privileges': { grantee: string; privilege: string; grantable: boolean }[];
-  'object-privileges': { schema: string; kind: string; grantee: string; privilege: string; objects: number; grantable: boolean }[];
-  'object-owners': { schema: string; kind: string; owner: string; objects: number }[];
-  'default-privileges': { schema: string; forRole: string; objtype: string; grantee: string; privilege: string; grantable: boolean }[];
+  /** [schema, owner, ACL items] of every schema with an explicit ACL. */
+  'schema-acls': [string, string, string[]][];
+  /** [owner, ACL items or null] of the current database. */
+  'database-acl': [string, string[] | null] | null;
+  /** [schema, kind, owner, ACL items or null, how many objects share them] */
+  'object-acls': [string, string, string, string[] | null, number | string][];
+  /** [schema, for role, pg_default_acl object type letter, ACL items] */
+  'default-acls': [string, string, string, string[]][];
 }
 
 /** pg_default_acl.defaclobjtype -> securable kind suffix. */
@@ -41,7 +50,7 @@ export function inspectParams(desired: DesiredState): [string, string[], string[
   return [desired.prefix, [...roles].sort(), [...schemas].sort()];
 }
 
-const held = (grantee: string, on: Permission['on'], privilege: string, grantable: boolean): Permission => ({
+const heldOn = (grantee: string, on: Permission['on'], privilege: string, grantable: boolean): Permission => ({
   grantee,
   on,
   privilege,
@@ -98,40 +107,76 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   }
 
   const schemas: Schema[] = rows.schemas.map((s) => ({ name: s.name, owner: s.owner, app: desiredApps.get(s.name) ?? '' }));
-  const memberships: Membership[] = rows.memberships.map((m) => ({ role: m.role, member: m.member, ...(m.admin ? { admin: true } : {}) }));
+  const memberships: Membership[] = rows.memberships.map(([role, member, admin]) => (admin ? { role, member, admin: true } : { role, member }));
 
+  // Privileges are reported for scoped roles only: those the roles column lists.
+  const scoped = new Set(rows.roles.map((r) => r.name));
+  const isScoped = (grantee: string) => scoped.has(grantee);
   const permissions: Permission[] = [];
-  for (const p of rows['schema-privileges']) permissions.push(held(p.grantee, { type: 'schema', name: p.schema }, p.privilege, p.grantable));
-  for (const p of rows['database-privileges']) permissions.push(held(p.grantee, { type: 'database' }, p.privilege, p.grantable));
+  for (const [schema, owner, acl] of rows['schema-acls']) {
+    for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
+      if (grantee === owner) continue;
+      for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, { type: 'schema', name: schema }, privilege, grantable));
+    }
+  }
+  const database = rows['database-acl'];
+  if (database) {
+    const [owner, acl] = database;
+    for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
+      if (grantee === owner) continue;
+      for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, { type: 'database' }, privilege, grantable));
+    }
+  }
 
-  // Objects per (schema, kind) by owner: the denominator of "held on all of them".
-  const owners = new Map<string, Map<string, number>>();
-  for (const o of rows['object-owners']) {
-    const key = `${o.schema}\u0000${o.kind}`;
-    const byOwner = owners.get(key) ?? new Map<string, number>();
-    byOwner.set(o.owner, Number(o.objects));
-    owners.set(key, byOwner);
+  // Per (schema, kind): objects by owner (the denominator of "held on all of them"), and per grantee
+  // and privilege on how many objects it is held (the owner's own ACL entry does not count) and
+  // whether every holding carries the grant option.
+  const objects = new Map<string, { schema: string; kind: string; owners: Map<string, number>; held: Map<string, Map<string, { objects: number; grantable: boolean }>> }>();
+  for (const [schema, kind, owner, acl, countText] of rows['object-acls']) {
+    const count = Number(countText);
+    const key = `${schema}\u0000${kind}`;
+    let group = objects.get(key);
+    if (!group) objects.set(key, (group = { schema, kind, owners: new Map(), held: new Map() }));
+    group.owners.set(owner, (group.owners.get(owner) ?? 0) + count);
+    for (const [grantee, privileges] of aclHoldings(acl, isScoped, 'all')) {
+      if (grantee === owner) continue;
+      let byPrivilege = group.held.get(grantee);
+      if (!byPrivilege) group.held.set(grantee, (byPrivilege = new Map()));
+      for (const [privilege, grantable] of privileges) {
+        const before = byPrivilege.get(privilege);
+        byPrivilege.set(privilege, before ? { objects: before.objects + count, grantable: before.grantable && grantable } : { objects: count, grantable });
+      }
+    }
   }
   const notOwnedBy = (schema: string, kind: string, grantee: string) => {
     let n = 0;
-    for (const [owner, count] of owners.get(`${schema}\u0000${kind}`) ?? []) if (owner !== grantee) n += count;
+    for (const [owner, count] of objects.get(`${schema}\u0000${kind}`)?.owners ?? []) if (owner !== grantee) n += count;
     return n;
   };
-  for (const p of rows['object-privileges']) {
-    const all = Number(p.objects) >= notOwnedBy(p.schema, p.kind, p.grantee);
-    permissions.push(held(p.grantee, { type: 'engine', kind: all ? p.kind : `some-${p.kind}`, name: p.schema }, p.privilege, p.grantable));
+  for (const { schema, kind, held } of objects.values()) {
+    for (const [grantee, byPrivilege] of held) {
+      const all = notOwnedBy(schema, kind, grantee);
+      for (const [privilege, h] of byPrivilege) {
+        permissions.push(heldOn(grantee, { type: 'engine', kind: h.objects >= all ? kind : `some-${kind}`, name: schema }, privilege, h.grantable));
+      }
+    }
   }
-  const reported = new Set(permissions.map(permissionKey));
+  // Where the grantee owns every object of the kind (or there is none), it holds the privilege on all
+  // of them vacuously: report what the policy wants there, so the diff converges.
   const existingSchemas = new Set(rows.schemas.map((s) => s.name));
   for (const want of desired.permissions) {
     const on = want.on;
     if (on.type !== 'engine' || !(OBJECT_KINDS as readonly string[]).includes(on.kind) || !existingSchemas.has(on.name)) continue;
-    if (!reported.has(permissionKey(want)) && notOwnedBy(on.name, on.kind, want.grantee) === 0) permissions.push(want);
+    if (notOwnedBy(on.name, on.kind, want.grantee) !== 0) continue;
+    if (!objects.get(`${on.name}\u0000${on.kind}`)?.held.get(want.grantee)?.has(want.privilege)) permissions.push(want);
   }
 
-  for (const d of rows['default-privileges']) {
-    const kind = DEFAULT_ACL_KINDS[d.objtype] ?? `objtype-${d.objtype}`;
-    permissions.push(held(d.grantee, { type: 'engine', kind: `default-${kind}`, name: d.schema, forRole: d.forRole }, d.privilege, d.grantable));
+  for (const [schema, forRole, objtype, acl] of rows['default-acls']) {
+    const kind = `default-${DEFAULT_ACL_KINDS[objtype] ?? `objtype-${objtype}`}`;
+    for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
+      if (grantee === forRole) continue;
+      for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, { type: 'engine', kind, name: schema, forRole }, privilege, grantable));
+    }
   }
 
   return {

@@ -1,8 +1,10 @@
 -- pg_auth_members: memberships touching a scoped role, one row per (role, member) whatever the grantor
--- (PostgreSQL 16+ keeps one per grantor). Memberships of administrators outside the scope (the role
--- running pmgrants, superusers, CREATEROLE roles) are theirs to keep and are not reported.
--- Unordered: inspect sorts what it builds, and sorting tens of thousands of rows here cost more than the rest.
-SELECT coalesce(json_agg(json_build_object('role', r.rolname, 'member', m.rolname, 'admin', x.admin)), '[]'::json)
+-- (PostgreSQL 16+ keeps one per grantor), as [role, member, admin]. Memberships of administrators
+-- outside the scope (the role running pmgrants, superusers, CREATEROLE roles) are theirs to keep and are
+-- not reported.
+-- Unordered and as arrays, not objects: inspect sorts what it builds, and at tens of thousands of rows
+-- sorting or naming every field here cost more than the rest.
+SELECT coalesce(json_agg(json_build_array(r.rolname, m.rolname, x.admin)), '[]'::json)
 FROM (SELECT a.roleid, a.member, bool_or(a.admin_option) AS admin
       FROM pg_catalog.pg_auth_members a
       GROUP BY a.roleid, a.member) x
