@@ -1,29 +1,22 @@
-import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
-import policySchema from '../../schemas/policy.schema.json';
-import stackSchema from '../../schemas/stack.schema.json';
+import type { ErrorObject } from 'ajv';
 import { Diagnostic, RuleId, didYouMean } from '../diagnostics/diagnostic';
 import { SourceFile, fromPointer, PathSegment } from './source';
+import { validatePolicy, validateStack } from './validators.generated';
 
-let ajv: Ajv2020 | undefined;
-const compiled: Partial<Record<'policy' | 'stack', ValidateFunction>> = {};
+/** A validator as ajv's standalone code defines it: true or false, and the errors of the last call. */
+interface Validate {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
 
 /**
- * The validator of one schema, compiled on first use (a run without a stack never compiles the stack
- * schema). Every CLI run pays this, so two of ajv's start-up passes are off:
- * - code.optimize: its pass over the generated code (about half the compile; validation is as fast);
- * - validateSchema: checking our own schemas against the 2020-12 meta-schema, which compiled that
- *   meta-schema first; test/unit/policy-schema-meta.test.ts checks the shipped schemas instead.
+ * The validators of schemas/policy.schema.json and schemas/stack.schema.json, compiled ahead of time
+ * (options allErrors, verbose, strict, allowUnionTypes) into validators.generated.ts by
+ * scripts/generate-validators.mjs: a run loads a ready module instead of compiling the schemas with ajv.
+ * After a schema change run `npm run generate:validators`; test/unit/policy-validators.test.ts fails
+ * while the module is out of date, and checks it reports exactly what a run-time compile would.
  */
-function validator(kind: 'policy' | 'stack'): ValidateFunction {
-  const cached = compiled[kind];
-  if (cached) return cached;
-  ajv ??= new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, code: { optimize: false }, validateSchema: false });
-  // The stack schema refers to the policy schema's definitions: the policy schema is always added.
-  if (!ajv.getSchema(policySchema.$id)) ajv.addSchema(policySchema);
-  const fn = kind === 'policy' ? ajv.getSchema(policySchema.$id)! : ajv.compile(stackSchema);
-  compiled[kind] = fn;
-  return fn;
-}
+const validators: Record<'policy' | 'stack', Validate> = { policy: validatePolicy as Validate, stack: validateStack as Validate };
 
 /** Where a schema error should point: a file, and the JSON path inside the merged document. */
 export type Locator = (path: readonly PathSegment[], key?: boolean) => { file: string; line: number; column: number };
@@ -64,7 +57,7 @@ const PATTERN_HELP: Record<string, string> = {
  * pointing at the YAML node (or key) the error is about.
  */
 export function schemaDiagnostics(kind: 'policy' | 'stack', value: unknown, locate: Locator): Diagnostic[] {
-  const validate = validator(kind);
+  const validate = validators[kind];
   if (validate(value)) return [];
   const errors = (validate.errors ?? []) as ErrorObject[];
   // anyOf branches produce one error each; report the anyOf once instead.
