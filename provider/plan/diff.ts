@@ -8,6 +8,8 @@ export interface ActualState extends SecurityState {
   managed: string[];
   /** Password age of generated logins, ISO timestamps by login name (when the engine can tell). */
   passwordSetAt?: Record<string, string>;
+  /** Generated logins created without their password yet (an apply stopped before setting it): set it now. */
+  passwordMissing?: string[];
 }
 
 export interface DiffOptions {
@@ -39,7 +41,9 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   // Principals and schemas.
   for (const login of desired.logins) {
     if (!actualLogins.has(login.name)) changes.push({ kind: 'create-login', login });
-    else if (needsRotation(login, actual, desired, options)) {
+    else if (login.password === 'generated' && actual.passwordMissing?.includes(login.name)) {
+      changes.push({ kind: 'rotate-password', login: login.name, reason: 'missing' });
+    } else if (needsRotation(login, actual, desired, options)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: options.rotate?.includes(login.name) ? 'forced' : 'age' });
     }
   }

@@ -14,7 +14,7 @@ import { parseSource } from '../../provider/policy/source';
 import { ActualState, DiffOptions, diffState } from '../../provider/plan/diff';
 import { Change, Plan } from '../../provider/plan/change';
 import { formatPlan, PLAN_FORMATS } from '../../provider/plan/format';
-import { ApplyProgress, ApplyResult, EngineConnection, PmgrantsError, Statement } from '../../provider/engines/engine';
+import { ApplyProgress, ApplyResult, EngineConnection, PartialApplyError, PmgrantsError, Statement } from '../../provider/engines/engine';
 import { connectPostgres, postgresDialect, PostgresConnectOptions } from '../../provider/engines/postgres';
 import { quoteIdent, quoteLiteral } from '../../provider/engines/postgres/quote';
 import { postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
@@ -474,6 +474,49 @@ suite('PostgreSQL engine, end to end', () => {
       // The same connection object reconnects; nothing of the first batch survived.
       expect(await conn.inspect(before.desired)).toEqual(before.actual);
       await converge(conn, policy);
+    });
+
+    it('passwords are set after the commit; when that fails part-way, the error hands back those set and the next apply sets the rest', async () => {
+      const policy = manyApps('pw_', 60); // 60 app logins: three rounds of passwords, on three sessions
+      const conn = await connect(db, { applicationName: 'pmgrants-pw' });
+      const admin = await pg.connect(pg.url(db));
+      const planned = await planFor(conn, policy);
+      // Sessions opened from now on in this database, as the extra ones that set passwords are, time out at once.
+      await admin.query("ALTER ROLE postgres IN DATABASE wh_fault SET statement_timeout = '1ms'");
+      let err: unknown;
+      try {
+        await applyPlan(conn, planned);
+      } catch (e) {
+        err = e;
+      } finally {
+        await admin.query('ALTER ROLE postgres IN DATABASE wh_fault RESET statement_timeout');
+      }
+      expect(err).toBeInstanceOf(PartialApplyError);
+      const partial = err as PartialApplyError;
+      expect(partial.message).toMatch(/^the changes were committed, but setting the password of 35 of 60 logins failed \(.*statement timeout.*\); those logins have no new password yet and apply sets them next time$/);
+      expect(partial.message).not.toContain('\n');
+      // The passwords that were set work, and are handed back; the logins without one cannot log in.
+      expect(partial.secrets.size).toBe(25);
+      passwords.push(...partial.secrets.values());
+      const stored = await admin.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = ANY ($1)', [[...partial.secrets.keys()]]);
+      verifiers.push(...stored.rows.map((x) => x.rolpassword));
+      shown.push(partial.message);
+      const [setLogin, setPassword] = [...partial.secrets][0];
+      await (await pg.connectAs(setLogin, setPassword, db)).end();
+      const unset = planned.desired.logins.map((l) => l.name).filter((n) => !partial.secrets.has(n));
+      expect(unset).toHaveLength(35);
+      await expect(pg.connectAs(unset[0], 'anything-at-all', db)).rejects.toThrow(/password authentication failed/);
+      // Everything else was applied; the next plan only sets the missing passwords.
+      const next = await planFor(conn, policy);
+      expect(next.plan.changes).toEqual(unset.sort().map((login) => ({ kind: 'rotate-password', login, reason: 'missing' })));
+      expect(formatPlan('text', { plan: next.plan, statements: next.statements, roleApps: new Map(), source: 'e2e' })).toContain(
+        `login ${unset.sort()[0]}: set password (the apply that created it stopped before setting it)`,
+      );
+      const result = await applyPlan(conn, next);
+      expect([...result.secrets.keys()].sort()).toEqual(unset.sort());
+      for (const login of [unset[0], unset[34]]) await (await pg.connectAs(login, result.secrets.get(login)!, db)).end();
+      expect((await planFor(conn, policy)).plan.changes).toEqual([]);
+      await admin.end();
     });
 
     it('two concurrent applies of one plan serialize on the apply lock; the second fails clearly and nothing is left half-done', async () => {

@@ -14,7 +14,7 @@ const revoke = (grantee: string, privilege: string, on: Permission['on']): Chang
 });
 const tables = { type: 'engine', kind: 'tables', name: 's' } as const;
 const render = (changes: Change[]) => changes.flatMap((c) => renderChange(c, desired));
-const prepare = (changes: Change[]) => prepareStatements(render(changes), new Date(0), () => 'x'.repeat(32));
+const prepare = (changes: Change[]) => prepareStatements(render(changes), () => 'x'.repeat(32));
 
 describe('prepareStatements: consecutive GRANTs go out as few commands', () => {
   it('one command per target and privilege set, naming every grantee', () => {
@@ -67,7 +67,7 @@ describe('prepareStatements: consecutive GRANTs go out as few commands', () => {
 
   it('statements it did not render are sent as they are', () => {
     const plain = { sql: 'GRANT SELECT ON ALL TABLES IN SCHEMA "s" TO "a"', params: [], display: 'x', target: 'warehouse' as const };
-    const { units } = prepareStatements([plain, { ...plain }], new Date(0));
+    const { units } = prepareStatements([plain, { ...plain }]);
     expect(units.map((u) => u.sql)).toEqual([plain.sql, plain.sql]);
   });
 });

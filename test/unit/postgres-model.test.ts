@@ -7,7 +7,8 @@ import { diffState } from '../../provider/plan/diff';
 import { actualFromCatalog, CatalogRows, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
-import { scramSha256Verifier } from '../../provider/engines/postgres/scram';
+import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
+import { passwordSql } from '../../provider/engines/postgres/apply';
 
 const policy: Policy = {
   apiVersion: 'pmgrants/v1',
@@ -173,21 +174,43 @@ describe('catalog SQL files', () => {
   });
 });
 
-describe('prepareStatements: passwords become SCRAM verifiers before any SQL exists', () => {
-  it('puts the verifier, never the plaintext, in place of the trailing $1 and stamps the marker', () => {
+describe('prepareStatements: logins are created without a password, set after the commit as SCRAM verifiers', () => {
+  it('creates the login with a marker that has no password time, and keeps the password for later', () => {
     const statements = postgresDialect.render([{ kind: 'create-login', login: { name: 'pmg_p2p_app', purpose: 'app-login', password: 'generated' } }], desired);
-    const prepared = prepareStatements(statements, new Date('2030-01-02T03:04:05.000Z'), () => 'x'.repeat(32));
+    const prepared = prepareStatements(statements, () => 'x'.repeat(32));
     expect(prepared.secrets).toEqual(new Map([['pmg_p2p_app', 'x'.repeat(32)]]));
-    expect(prepared.units).toHaveLength(3);
-    expect(prepared.units[2].sql).toBe('GRANT "pmg_p2p_app" TO CURRENT_USER');
-    expect(prepared.units[0].sql).toMatch(/^CREATE ROLE "pmg_p2p_app" WITH LOGIN .* PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+'$/);
-    expect(prepared.units[1].sql).toBe(`COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login","passwordSetAt":"2030-01-02T03:04:05.000Z"}'`);
+    expect(prepared.units.map((u) => u.sql)).toEqual([
+      'CREATE ROLE "pmg_p2p_app" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT',
+      `COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login"}'`,
+      'GRANT "pmg_p2p_app" TO CURRENT_USER',
+    ]);
+    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'x'.repeat(32), index: 0 }]);
     expect(prepared.units.map((u) => u.sql).join('\n')).not.toContain('x'.repeat(32));
     expect(prepared.hidden).toContain('x'.repeat(32));
   });
 
+  it('a rotation is only a password to set after the commit', () => {
+    const statements = postgresDialect.render([{ kind: 'rotate-password', login: 'pmg_p2p_app', reason: 'forced' }], desired);
+    const prepared = prepareStatements(statements, () => 'y'.repeat(32));
+    expect(prepared.units).toEqual([]);
+    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'y'.repeat(32), index: 0 }]);
+  });
+
+  it('passwordSql sends the verifier, never the plaintext, and stamps the marker with the time', () => {
+    const verifier = scramSha256Verifier('z'.repeat(32));
+    const sql = passwordSql('pmg_p2p_app', verifier, new Date('2030-01-02T03:04:05.000Z'));
+    expect(sql).toMatch(/^ALTER ROLE "pmg_p2p_app" WITH PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+';\n/);
+    expect(sql.split('\n')[1]).toBe(`COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login","passwordSetAt":"2030-01-02T03:04:05.000Z"}'`);
+    expect(sql).not.toContain('z'.repeat(32));
+  });
+
+  it('the thread-pool verifier is the same function of password and salt', async () => {
+    const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
+    expect(await scramSha256VerifierAsync('pencil', salt, 4096)).toBe(scramSha256Verifier('pencil', salt, 4096));
+  });
+
   it('refuses a statement whose parameter is not a trailing password placeholder', () => {
-    expect(() => prepareStatements([{ sql: 'SELECT $1 AS x', params: [{ name: '$1', value: 'v' }], display: 'x', target: 'warehouse' }], new Date())).toThrow(/at most one parameter/);
+    expect(() => prepareStatements([{ sql: 'SELECT $1 AS x', params: [{ name: '$1', value: 'v' }], display: 'x', target: 'warehouse' }])).toThrow(/at most one parameter/);
   });
 
   it('the verifier matches RFC 7677\'s example exchange (user "user", password "pencil")', () => {

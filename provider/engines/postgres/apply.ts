@@ -2,7 +2,7 @@ import { PmgrantsError, Statement } from '../engine';
 import { managedComment } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
 import { GrantParts, grantPartsOf } from './render';
-import { generatePassword, scramSha256Verifier } from './scram';
+import { generatePassword } from './scram';
 
 /**
  * Key of the transaction-level advisory lock every apply takes first, so two applies against the same
@@ -10,7 +10,7 @@ import { generatePassword, scramSha256Verifier } from './scram';
  */
 export const APPLY_LOCK_KEY = '8101245045667951731';
 
-/** A command ready to send: secrets substituted (as SCRAM verifiers) and the statements it carries out. */
+/** A command ready to send and the statements it carries out. */
 export interface PreparedStatement {
   sql: string;
   /** The (first) statement it carries out. */
@@ -19,28 +19,48 @@ export interface PreparedStatement {
   covers: number[];
 }
 
+/** A password to set once the apply's transaction has committed (see prepareStatements). */
+export interface PendingPassword {
+  login: string;
+  /** Plaintext: only its SCRAM verifier is ever sent (passwordSql). */
+  password: string;
+  /** Position of the statement that asked for it. */
+  index: number;
+}
+
 export interface PreparedApply {
+  /** The transaction: every change, with logins created without a password. */
   units: PreparedStatement[];
+  /** Passwords to set after the commit, one per login. */
+  passwords: PendingPassword[];
   /** Plaintext passwords by login: the caller's secrets. */
   secrets: Map<string, string>;
-  /** Every plaintext and verifier, to scrub from any text that leaves apply. */
+  /** Every plaintext, to scrub from any text that leaves apply (verifiers are added when computed). */
   hidden: string[];
 }
 
 /**
- * Generate the passwords the statements need (CSPRNG), turn each into a SCRAM-SHA-256 verifier and
- * put the VERIFIER into the SQL (the plaintext never reaches the server), then stamp the login's
- * managed marker with the time its password was set (rotation by age reads it back).
+ * Split the statements into the apply's transaction and the passwords to set after it, generating the
+ * passwords (CSPRNG).
+ *
+ * Why passwords come after the commit: PostgreSQL spends about 3 ms of CPU on every CREATE or ALTER ROLE
+ * ... PASSWORD, even given a SCRAM verifier (it checks that the password is not the empty one, which
+ * costs a full 4,096-round key derivation), and one transaction runs on one core. So the transaction
+ * creates each login WITHOUT a password, stamped "generated-login" with no password time, and after the
+ * commit passwordSql() sets the passwords on several sessions at once. A login whose password was not
+ * set yet cannot log in (password authentication fails without one); inspect reports it and the next
+ * plan sets it (rotate-password, reason "missing").
  *
  * Consecutive GRANTs (or REVOKEs, or role memberships) that render made are sent as few commands:
  * one per target and set of privileges, naming every grantee (see coalesce). GRANTs commute with each
  * other, as REVOKEs do, so only the order inside such a run changes; runs never cross another kind of
  * statement.
  */
-export function prepareStatements(statements: readonly Statement[], now: Date, newPassword: () => string = generatePassword): PreparedApply {
+export function prepareStatements(statements: readonly Statement[], newPassword: () => string = generatePassword): PreparedApply {
   const secrets = new Map<string, string>();
   const hidden: string[] = [];
   const units: PreparedStatement[] = [];
+  const passwords: PendingPassword[] = [];
   let run: { kind: RunKind; items: RunItem[] } | undefined;
   const flush = () => {
     if (run) units.push(...coalesce(run.items, run.kind));
@@ -63,26 +83,41 @@ export function prepareStatements(statements: readonly Statement[], now: Date, n
       continue;
     }
     const [param, ...rest] = statement.params;
-    if (rest.length > 0 || !('secretFor' in param) || !statement.sql.endsWith(` ${param.name}`)) {
+    const suffix = ` PASSWORD ${param?.name}`;
+    if (rest.length > 0 || !('secretFor' in param) || !statement.sql.endsWith(suffix)) {
       throw new Error(`apply: a PostgreSQL statement takes at most one parameter, a password placeholder at its end (${statement.display})`);
     }
     const login = param.secretFor;
-    let password = secrets.get(login);
-    if (password === undefined) {
-      password = newPassword();
-      secrets.set(login, password);
+    const head = statement.sql.slice(0, -suffix.length);
+    if (head.startsWith('CREATE ROLE ')) {
+      units.push({ sql: head, statement, covers: [index] });
+      units.push({ sql: markerSql(login), statement, covers: [index] });
+    } else if (head !== `ALTER ROLE ${quoteIdent(login)} WITH`) {
+      throw new Error(`apply: a password is set by CREATE ROLE or ALTER ROLE "<login>" WITH, not by (${statement.display})`);
     }
-    const verifier = scramSha256Verifier(password);
-    hidden.push(password, verifier);
-    units.push({ sql: statement.sql.slice(0, -param.name.length) + quoteLiteral(verifier), statement, covers: [index] });
-    units.push({
-      sql: `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(managedComment({ purpose: 'generated-login', passwordSetAt: now.toISOString() }))}`,
-      statement,
-      covers: [index],
-    });
+    if (!secrets.has(login)) {
+      const password = newPassword();
+      secrets.set(login, password);
+      hidden.push(password);
+      passwords.push({ login, password, index });
+    }
   }
   flush();
-  return { units, secrets, hidden };
+  return { units, passwords, secrets, hidden };
+}
+
+/** The managed marker of a generated login; with the time its password was set once it has one. */
+function markerSql(login: string, passwordSetAt?: Date): string {
+  const marker = managedComment({ purpose: 'generated-login', ...(passwordSetAt ? { passwordSetAt: passwordSetAt.toISOString() } : {}) });
+  return `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(marker)}`;
+}
+
+/**
+ * Set one password: its SCRAM verifier (never the plaintext) and the marker stamped with the time,
+ * which rotation by age reads back. Both in one command string, so one implicit transaction.
+ */
+export function passwordSql(login: string, verifier: string, now: Date): string {
+  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)};\n${markerSql(login, now)}`;
 }
 
 type RunKind = 'grant' | 'revoke' | 'membership';
@@ -177,12 +212,19 @@ export function batchSql(batch: readonly PreparedStatement[]): string {
   return batch.map((u) => u.sql).join(';\n');
 }
 
-/** The first round trip of an apply: open the transaction and wait (bounded) for the apply lock. */
+/**
+ * The first round trip of an apply: open the transaction and wait (bounded) for the apply lock. The
+ * lock is the session's, not the transaction's: it is held until unlockSql, after the passwords are
+ * set, so another apply never sees a login whose password is still being set. A lost session releases it.
+ */
 export function beginSql(lockTimeoutSeconds: number): string {
   if (!Number.isFinite(lockTimeoutSeconds) || lockTimeoutSeconds <= 0) throw new PmgrantsError('the apply lock timeout must be a positive number of seconds');
   return [
     'BEGIN',
     `SET LOCAL lock_timeout = ${quoteLiteral(`${Math.round(lockTimeoutSeconds * 1000)}ms`)}`,
-    `SELECT pg_advisory_xact_lock(${APPLY_LOCK_KEY})`,
+    `SELECT pg_advisory_lock(${APPLY_LOCK_KEY})`,
   ].join(';\n');
 }
+
+/** Release the apply lock (a session lock survives ROLLBACK and COMMIT). */
+export const unlockSql = `SELECT pg_advisory_unlock(${APPLY_LOCK_KEY})`;

@@ -1,8 +1,9 @@
 import type { Client as PgClient, QueryResult } from 'pg';
 import { DesiredState } from '../../model/types';
 import { ActualState } from '../../plan/diff';
-import { ApplyProgress, ApplyResult, EngineConnection, PmgrantsError, PreflightCheck, Statement } from '../engine';
-import { batchSql, batchStatements, beginSql, prepareStatements } from './apply';
+import { ApplyProgress, ApplyResult, EngineConnection, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { batchSql, batchStatements, beginSql, passwordSql, PreparedApply, prepareStatements, unlockSql } from './apply';
+import { scramSha256VerifierAsync } from './scram';
 import { catalogSql } from './catalog';
 import { applyErrorMessage, connectErrorMessage, isConnectionLost, redact } from './errors';
 import { inspectPostgres } from './inspect';
@@ -20,6 +21,13 @@ export interface PostgresConnectOptions {
   /** Connection timeout in milliseconds. Default 10000. */
   connectTimeoutMs?: number;
 }
+
+/**
+ * Sessions that set passwords at once after an apply's commit (PostgreSQL spends ~3 ms of one core on
+ * each), and passwords per round trip on each.
+ */
+const PASSWORD_SESSIONS = 4;
+const PASSWORDS_PER_TRIP = 25;
 
 /** host:port/database of a connection URL, never its password (for messages). */
 export function describeUrl(url: string): string {
@@ -94,6 +102,61 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     }
   };
 
+  /**
+   * Set the passwords of an apply whose transaction has committed (see prepareStatements), on up to
+   * PASSWORD_SESSIONS sessions at once: the apply's own and extra ones opened for it. Each round trip
+   * sets up to PASSWORDS_PER_TRIP passwords in one implicit transaction. Returns the secrets of every
+   * login; when some could not be set, throws PartialApplyError with the secrets of those that were.
+   */
+  const setPasswords = async (
+    pinned: PgClient,
+    prepared: PreparedApply,
+    verifiers: string[],
+    report: (index: number) => Promise<void>,
+  ): Promise<Map<string, string>> => {
+    const hidden = [...prepared.hidden, ...verifiers];
+    const now = new Date();
+    const queue: { login: string; index: number; sql: string }[][] = [];
+    prepared.passwords.forEach((p, i) => {
+      if (i % PASSWORDS_PER_TRIP === 0) queue.push([]);
+      queue[queue.length - 1].push({ login: p.login, index: p.index, sql: passwordSql(p.login, verifiers[i], now) });
+    });
+    const wanted = Math.min(PASSWORD_SESSIONS, queue.length) - 1;
+    // An extra session that cannot be opened (max_connections, say) only means fewer at once.
+    const extra = (await Promise.all(Array.from({ length: wanted }, () => open().catch(() => undefined)))).filter((c): c is PgClient => c !== undefined);
+    const set = new Map<string, string>();
+    let failure: unknown;
+    try {
+      await Promise.all(
+        [pinned, ...extra].map(async (c) => {
+          for (let chunk = queue.shift(); chunk && failure === undefined; chunk = queue.shift()) {
+            trips++;
+            try {
+              await c.query(chunk.map((p) => p.sql).join(';\n'));
+            } catch (err) {
+              failure ??= err;
+              if (c === pinned && isConnectionLost(err)) await dropSession();
+              return;
+            }
+            for (const p of chunk) {
+              set.set(p.login, prepared.secrets.get(p.login)!);
+              await report(p.index);
+            }
+          }
+        }),
+      );
+    } finally {
+      await Promise.all(extra.map((c) => c.end().catch(() => undefined)));
+    }
+    if (failure === undefined) return prepared.secrets;
+    const missing = prepared.passwords.length - set.size;
+    const reason = isPgError(failure) || isConnectionLost(failure) ? applyErrorMessage(failure, hidden) : redact(String((failure as Error).message ?? failure), hidden);
+    throw new PartialApplyError(
+      `the changes were committed, but setting the password of ${missing} of ${prepared.passwords.length} login${prepared.passwords.length === 1 ? '' : 's'} failed (${reason.replace(/\.$/, '')}); those logins have no new password yet and apply sets them next time`,
+      set,
+    );
+  };
+
   client = await open();
 
   return {
@@ -106,13 +169,21 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     },
 
     async apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult> {
-      const prepared = prepareStatements(statements, new Date());
+      const prepared = prepareStatements(statements);
       const batches = batchStatements(prepared.units, batchSize);
       const before = trips;
-      if (batches.length === 0) return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
+      if (batches.length === 0 && prepared.passwords.length === 0) return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
+      // The verifiers are derived on the thread pool while the transaction runs on the server.
+      const verifiers = Promise.all(prepared.passwords.map((p) => scramSha256VerifierAsync(p.password)));
+      verifiers.catch(() => undefined); // awaited below; a failure before that must not go unhandled
       warnings = [];
       let done = 0;
+      const report = async (index: number) => {
+        done++;
+        await progress?.(done, statements.length, statements[index]);
+      };
       let inTransaction = false;
+      let locked = false;
       let pinned: PgClient | undefined;
       let committing = false;
       try {
@@ -120,10 +191,13 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
         inTransaction = true;
         await run(beginSql(lockTimeoutSeconds), undefined, pinned);
-        // A statement is done when the last command carrying it out (a password statement is followed
-        // by its marker stamp; GRANTs may be sent together) has run. Reported in order, once each.
+        locked = true;
+        // A statement is done when the last command carrying it out (a login's CREATE is followed by its
+        // marker; GRANTs may be sent together) has run; one that only sets a password, when that is set.
         const lastUnit = new Array<number>(statements.length).fill(-1);
         prepared.units.forEach((u, i) => u.covers.forEach((s) => (lastUnit[s] = Math.max(lastUnit[s], i))));
+        const inTransactionOrder = lastUnit.map((last, index) => ({ last, index })).filter((x) => x.last >= 0);
+        let next = 0;
         let sent = 0;
         for (const batch of batches) {
           await run(batchSql(batch), undefined, pinned);
@@ -132,25 +206,31 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
           }
           sent += batch.length;
           // Progress is reported after each round trip, once per statement it completed.
-          while (done < statements.length && lastUnit[done] < sent) {
-            done++;
-            await progress?.(done, statements.length, statements[done - 1]);
-          }
+          while (next < inTransactionOrder.length && inTransactionOrder[next].last < sent) await report(inTransactionOrder[next++].index);
         }
         committing = true;
         await run('COMMIT', undefined, pinned);
+        committing = false;
         inTransaction = false;
+        if (prepared.passwords.length > 0) {
+          const onlyPassword = new Set(lastUnit.flatMap((last, index) => (last < 0 ? [index] : [])));
+          const secrets = await setPasswords(pinned, prepared, await verifiers, (index) => (onlyPassword.has(index) ? report(index) : Promise.resolve()));
+          return { statements: statements.length, roundTrips: trips - before, secrets };
+        }
         return { statements: statements.length, roundTrips: trips - before, secrets: prepared.secrets };
       } catch (err) {
         if (inTransaction && pinned && client === pinned) await run('ROLLBACK', undefined, pinned).catch(() => dropSession());
         if (committing && isConnectionLost(err)) {
           throw new PmgrantsError('the connection was lost while committing, so the apply may or may not have been committed; plan again to see where the database stands');
         }
+        if (err instanceof PartialApplyError) throw err;
         if (err instanceof PmgrantsError) throw new PmgrantsError(redact(err.message, prepared.hidden), err.exitCode);
         if (isPgError(err) || isConnectionLost(err)) throw new PmgrantsError(applyErrorMessage(err, prepared.hidden));
         throw err;
       } finally {
         warnings = [];
+        // The apply lock is the session's: release it (a lost session has released it already).
+        if (locked && pinned && client === pinned) await run(unlockSql, undefined, pinned).catch(() => dropSession());
       }
     },
 

@@ -79,10 +79,13 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   const roles: Role[] = [];
   const managed: string[] = [];
   const passwordSetAt: Record<string, string> = {};
+  const passwordMissing: string[] = [];
   for (const r of rows.roles) {
     const marker = parseMarker(r.comment);
     if (r.managed) managed.push(r.name);
     if (r.managed && r.canLogin && marker.passwordSetAt) passwordSetAt[r.name] = marker.passwordSetAt;
+    // Created by an apply whose password phase did not reach it (see prepareStatements).
+    else if (r.managed && r.canLogin && marker.purpose === 'generated-login') passwordMissing.push(r.name);
     const named = desiredLogins.get(r.name) ?? desiredUsers.get(r.name) ?? desiredRoles.get(r.name);
     if (named) {
       const login = desiredLogins.get(r.name);
@@ -183,6 +186,7 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
     ...sortState({ engine: 'postgres', database: rows.database, logins, users, roles, schemas, memberships, permissions }),
     managed: managed.sort(),
     ...(Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
+    ...(passwordMissing.length > 0 ? { passwordMissing: passwordMissing.sort() } : {}),
   };
 }
 

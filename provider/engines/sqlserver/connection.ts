@@ -1,7 +1,9 @@
 import type * as Mssql from 'mssql';
 import { DesiredState } from '../../model/types';
 import { ActualState } from '../../plan/diff';
-import { ApplyProgress, ApplyResult, EngineConnection, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { ApplyProgress, ApplyResult, EngineConnection, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+
+export { PartialApplyError };
 import { Batch, planBatches } from './batches';
 import { SqlServerConnectionConfig, SqlServerUrlInput, describeServer, parseSqlServerUrl, toMssqlConfig } from './config';
 import { createSqlServerDialect } from './dialect';
@@ -21,17 +23,6 @@ import {
   SQL_LOGINS_SQL,
   WAREHOUSE_CATALOG_SQL,
 } from './sql/catalog';
-
-/** A failure after logins were already committed in master (Azure SQL): carries their passwords. */
-export class PartialApplyError extends PmgrantsError {
-  constructor(
-    message: string,
-    readonly secrets: Map<string, string>,
-  ) {
-    super(message);
-    this.name = 'PartialApplyError';
-  }
-}
 
 /** Where each batch runs, in what order, in which transaction. */
 export interface ApplyPhases {
