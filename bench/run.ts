@@ -365,7 +365,8 @@ async function measureCli(g: GeneratedPolicy, options: BenchOptions, realized: D
   const result: ToolResult = { tool: 'pmgrants (CLI)', version: readVersion(), apps: g.size.apps, notes: [] };
   const policyFile = path.join(work, `${g.size.name}.yaml`);
   fs.writeFileSync(policyFile, g.yaml);
-  const main = path.join(ROOT, 'dist', 'provider', 'cli', 'main.js');
+  // As users run it: the launcher, which runs the one-file bundle (npm run bench builds it).
+  const launcher = path.join(ROOT, 'bin', 'pmgrants');
   const first: number[] = [];
   const check: number[] = [];
   let converged = true;
@@ -374,11 +375,11 @@ async function measureCli(g: GeneratedPolicy, options: BenchOptions, realized: D
     try {
       const env = { PATH: process.env.PATH, HOME: process.env.HOME, PMGRANTS_DATABASE_URL: wh.url };
       const secrets = path.join(work, `secrets-${g.size.name}-${rep}.json`);
-      const apply = await runTimed(process.execPath, [main, 'apply', policyFile, '--yes', '--secrets-file', secrets], env, options.peerTimeoutS * 1000);
+      const apply = await runTimed(launcher, ['apply', policyFile, '--yes', '--secrets-file', secrets], env, options.peerTimeoutS * 1000);
       fs.rmSync(secrets, { force: true });
       if (apply.code !== 0) throw new Error(`pmgrants apply exited ${apply.code}: ${apply.stderr.slice(-500)}`);
       first.push(apply.ms);
-      const plan = await runTimed(process.execPath, [main, 'plan', policyFile, '--detailed-exitcode'], env, options.peerTimeoutS * 1000);
+      const plan = await runTimed(launcher, ['plan', policyFile, '--detailed-exitcode'], env, options.peerTimeoutS * 1000);
       if (plan.code !== 0) converged = false;
       check.push(plan.ms);
       if (rep === 0) result.catalog = await catalogCounts(wh.url, [realized.prefix, ...PRINCIPAL_PREFIXES]);
@@ -389,7 +390,7 @@ async function measureCli(g: GeneratedPolicy, options: BenchOptions, realized: D
   result.firstApply = summarize(first);
   result.noopCheck = summarize(check);
   result.converged = converged;
-  result.notes.push('first apply: `pmgrants apply --yes`; no-op check: `pmgrants plan --detailed-exitcode` (exit 0 = nothing to do)');
+  result.notes.push('first apply: `bin/pmgrants apply --yes`; no-op check: `bin/pmgrants plan --detailed-exitcode` (exit 0 = nothing to do); the launcher runs the one-file bundle dist/pmgrants.js');
   return result;
 }
 

@@ -1,4 +1,5 @@
 import { PmgrantsError } from '../engines/engine';
+import { packageVersion } from '../package-root';
 import { CommandSpec, commandHelp, parseCommandArgs } from './args';
 import { PolicyInvalid } from './common';
 import { CliIO, EXIT, processIO } from './io';
@@ -48,7 +49,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     return EXIT.ok;
   }
   if (name === '--version' || name === '-V') {
-    io.out(`pmgrants ${(require('../../package.json') as { version: string }).version}\n`);
+    io.out(`pmgrants ${packageVersion()}\n`);
     return EXIT.ok;
   }
   const entry = COMMANDS.find(([s]) => s.name === name);

@@ -4,6 +4,7 @@ import { Policy } from '../../model/types';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
 import { formatPlanSummary } from '../../plan/format';
 import { CommandSpec } from '../args';
+import { packageRoot } from '../../package-root';
 import { connectPostgres, startLocalPostgres } from '../../engines/postgres';
 import { loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
@@ -23,7 +24,7 @@ export const demoSpec: CommandSpec = {
 type PgClient = { connect(): Promise<void>; query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>; end(): Promise<void> };
 
 export async function demoCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
-  const file = positionals[0] ?? path.join(__dirname, '..', '..', '..', '..', 'examples', 'uipath-system-managed.yaml');
+  const file = positionals[0] ?? path.join(packageRoot(), 'examples', 'uipath-system-managed.yaml');
   const shown = path.relative(io.cwd, file) || file;
   const loaded = loadValidPolicy(io, file, {});
   const policy: Policy = { ...loaded, warehouse: { ...loaded.warehouse, engine: 'postgres', database: 'pmgrants_demo' } };

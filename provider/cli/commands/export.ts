@@ -13,6 +13,7 @@ import { diffState } from '../../plan/diff';
 import { checkPolicy } from '../../policy/check';
 import { parseSource } from '../../policy/source';
 import { CommandSpec, oneOf } from '../args';
+import { packageRoot } from '../../package-root';
 import { CONNECTION_OPTIONS, databaseUrl } from '../common';
 import { CliIO, EXIT } from '../io';
 
@@ -44,15 +45,10 @@ export const exportSpec: CommandSpec = {
 const ENGINES: readonly EngineName[] = ['postgres', 'sqlserver', 'azure-sql'];
 const SCHEMA_ID = 'https://pmgrants.dev/schemas/policy/v1.json';
 
-/** schemas/policy.schema.json of this installation: in the package root (the first ancestor with package.json). */
+/** schemas/policy.schema.json of this installation, in the package root. */
 function schemaFile(): string | undefined {
-  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) {
-      const f = path.join(dir, 'schemas', 'policy.schema.json');
-      return fs.existsSync(f) ? f : undefined;
-    }
-  }
-  return undefined;
+  const f = path.join(packageRoot(), 'schemas', 'policy.schema.json');
+  return fs.existsSync(f) ? f : undefined;
 }
 
 export async function exportCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {

@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../../package-root';
 
 /**
  * The catalog SQL lives in sql/*.sql next to this file's source. tsc does not copy .sql files into
- * dist/, so from dist/provider/engines/postgres the files are found in the source tree the package
- * ships (../../../../provider/engines/postgres/sql).
+ * dist/, so from dist/ (or the one-file CLI bundle) the files are found in the source tree the package
+ * ships: <package root>/provider/engines/postgres/sql.
  */
 export function catalogSqlDirs(dir: string = __dirname): string[] {
-  return [path.join(dir, 'sql'), path.join(dir, '..', '..', '..', '..', 'provider', 'engines', 'postgres', 'sql')];
+  return [path.join(dir, 'sql'), path.join(packageRoot(), 'provider', 'engines', 'postgres', 'sql')];
 }
 
 const cache = new Map<string, string>();
