@@ -74,7 +74,9 @@ export function formatPlanMarkdown(view: PlanView): string {
   const groups = new Map<string, number[]>();
   plan.changes.forEach((c, i) => {
     const app = changeApp(c, view.roleApps) ?? '(warehouse-wide)';
-    groups.set(app, [...(groups.get(app) ?? []), i]);
+    const group = groups.get(app);
+    if (group) group.push(i);
+    else groups.set(app, [i]);
   });
   const ordered = [...groups.keys()].sort((a, b) => (a.startsWith('(') ? -1 : b.startsWith('(') ? 1 : a.localeCompare(b)));
   for (const app of ordered) {
