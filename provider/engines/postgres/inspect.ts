@@ -134,12 +134,13 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   // Per (schema, kind): objects by owner (the denominator of "held on all of them"), and per grantee
   // and privilege on how many objects it is held (the owner's own ACL entry does not count) and
   // whether every holding carries the grant option.
-  const objects = new Map<string, { schema: string; kind: string; owners: Map<string, number>; held: Map<string, Map<string, { objects: number; grantable: boolean }>> }>();
+  const objects = new Map<string, { schema: string; kind: string; total: number; owners: Map<string, number>; held: Map<string, Map<string, { objects: number; grantable: boolean }>> }>();
   for (const [schema, kind, owner, acl, countText] of rows['object-acls']) {
     const count = Number(countText);
     const key = `${schema}\u0000${kind}`;
     let group = objects.get(key);
-    if (!group) objects.set(key, (group = { schema, kind, owners: new Map(), held: new Map() }));
+    if (!group) objects.set(key, (group = { schema, kind, total: 0, owners: new Map(), held: new Map() }));
+    group.total += count;
     group.owners.set(owner, (group.owners.get(owner) ?? 0) + count);
     for (const [grantee, privileges] of aclHoldings(acl, isScoped, 'all')) {
       if (grantee === owner) continue;
@@ -152,9 +153,8 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
     }
   }
   const notOwnedBy = (schema: string, kind: string, grantee: string) => {
-    let n = 0;
-    for (const [owner, count] of objects.get(`${schema}\u0000${kind}`)?.owners ?? []) if (owner !== grantee) n += count;
-    return n;
+    const group = objects.get(`${schema}\u0000${kind}`);
+    return group ? group.total - (group.owners.get(grantee) ?? 0) : 0;
   };
   for (const { schema, kind, held } of objects.values()) {
     for (const [grantee, byPrivilege] of held) {
