@@ -65,6 +65,10 @@ export function compilePolicy(policy: Policy): DesiredState {
   const warehousePersonas = Object.keys(catalogue)
     .filter((p) => catalogue[p].scope === 'warehouse')
     .sort();
+  // Role names, made once (20,000 grants name the same few thousand roles): app -> its personas -> the
+  // role of each, adopted or generated; warehouse persona -> its role.
+  const personaRoles = new Map(appKeys.map((a) => [a, new Map(personasOf(a).map((p) => [p, appNames.get(a)!.persona(p)]))]));
+  const warehouseRoles = new Map(warehousePersonas.map((p) => [p, names.warehousePersona(prefix, p)]));
 
   const logins: Login[] = [];
   const users: User[] = [];
@@ -86,16 +90,16 @@ export function compilePolicy(policy: Policy): DesiredState {
   };
 
   // Warehouse-wide personas: one role with rights on every app.
-  for (const persona of warehousePersonas) {
-    const role = names.warehousePersona(prefix, persona);
+  for (const [persona, role] of warehouseRoles) {
     roles.push({ name: role, purpose: 'persona', persona });
     for (const app of appKeys) {
       grantRights(role, policy.apps[app].schema, rightsOn(persona, app));
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
-        if (!personasOf(app).includes(managed)) continue;
+        const managedRole = personaRoles.get(app)!.get(managed);
+        if (managedRole === undefined) continue;
         permissions.push({
           grantee: role,
-          on: { type: 'role', name: appNames.get(app)!.persona(managed) },
+          on: { type: 'role', name: managedRole },
           privilege: 'manage-membership',
           effect: 'GRANT',
           withGrantOption: false,
@@ -112,15 +116,16 @@ export function compilePolicy(policy: Policy): DesiredState {
     const ownerIsLogin = policy.security.mode === 'system_managed' && named.isAdopted('app') && named.login === owner;
     if (!ownerIsLogin) roles.push({ name: owner, purpose: 'schema-owner', app, ...(named.isAdopted('owner') ? { adopted: true } : {}) });
     schemas.push({ name: spec.schema, owner, app });
-    for (const persona of personasOf(app)) {
-      const role = named.persona(persona);
+    const rolesOfApp = personaRoles.get(app)!;
+    for (const [persona, role] of rolesOfApp) {
       roles.push({ name: role, purpose: 'persona', app, persona, ...(named.isAdopted(persona) ? { adopted: true } : {}) });
       grantRights(role, spec.schema, rightsOn(persona, app));
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
-        if (managed === persona || !personasOf(app).includes(managed)) continue;
+        const managedRole = rolesOfApp.get(managed);
+        if (managed === persona || managedRole === undefined) continue;
         permissions.push({
           grantee: role,
-          on: { type: 'role', name: named.persona(managed) },
+          on: { type: 'role', name: managedRole },
           privilege: 'manage-membership',
           effect: 'GRANT',
           withGrantOption: false,
@@ -158,11 +163,11 @@ export function compilePolicy(policy: Policy): DesiredState {
     if (!persona) throw new Error(`compile: unknown persona ${grant.persona} (validate first)`);
     const targetRoles =
       persona.scope === 'warehouse'
-        ? [names.warehousePersona(prefix, grant.persona)]
+        ? [warehouseRoles.get(grant.persona)!]
         : (grant.apps ?? [])
             .flatMap((a) => (a === '*' ? appKeys : [a]))
-            .filter((a) => a in policy.apps && personasOf(a).includes(grant.persona))
-            .map((a) => appNames.get(a)!.persona(grant.persona));
+            .map((a) => personaRoles.get(a)?.get(grant.persona))
+            .filter((role) => role !== undefined);
     for (const principal of grant.to) {
       const spec = policy.principals[principal];
       if (!spec) throw new Error(`compile: unknown principal ${principal} (validate first)`);

@@ -1,4 +1,4 @@
-import { membershipKey, permissionKey } from '../model/state';
+import { compareCodeUnits, compareMemberships, comparePermissions, membershipKey, permissionKey } from '../model/state';
 import { DesiredState, Login, Membership, Permission, SecurityState } from '../model/types';
 import { CHANGE_ORDER, Change, Plan } from './change';
 
@@ -67,7 +67,7 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
 
   // Permissions: keyed by grantee+securable+privilege; effect and grant option are fields.
   const inScope = (grantee: string) => managed.has(grantee);
-  const perms = matchByKey(desired.permissions, actual.permissions, permissionKey);
+  const perms = matchByKey(desired.permissions, actual.permissions, permissionKey, comparePermissions);
   for (const [want, have] of perms.pairs) {
     if (!have) changes.push({ kind: 'grant', permission: want });
     else if (have.effect !== want.effect || have.withGrantOption !== want.withGrantOption) {
@@ -82,7 +82,7 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   }
 
   // Memberships: authoritative on managed roles, and on managed members' membership anywhere.
-  const members = matchByKey(desired.memberships, actual.memberships, membershipKey);
+  const members = matchByKey(desired.memberships, actual.memberships, membershipKey, compareMemberships);
   for (const [want, have] of members.pairs) {
     if (!have) changes.push({ kind: 'add-member', membership: want });
     else if (Boolean(have.admin) !== Boolean(want.admin)) {
@@ -125,47 +125,58 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
  * Desired and actual items paired by key, as two Maps would pair them (for each key the last item
  * wins; keys in first-seen order): `pairs` for every desired key, with the actual item or undefined,
  * then the actual items whose key is not desired. compile, realize and inspect give lists sorted by
- * key (sortState), and then this is a linear merge without building a Map of 70,000 strings per side;
- * other lists take the Map path, with the same result.
+ * key (sortState), and then this is a linear merge without building a Map of 70,000 strings per side.
+ * `compare` orders items as their keys do, without building them (comparePermissions; by default it
+ * compares the keys). The merge compares every item with the next one, so it also notices a list out
+ * of order, and then takes the Map path, with the same result.
  */
-export function matchByKey<T>(desired: readonly T[], actual: readonly T[], key: (t: T) => string): { pairs: [T, T | undefined][]; unmatched: T[] } {
-  const dk = desired.map(key);
-  const ak = actual.map(key);
-  const sorted = (keys: string[]) => {
-    for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return false;
-    return true;
-  };
+export function matchByKey<T>(
+  desired: readonly T[],
+  actual: readonly T[],
+  key: (t: T) => string,
+  compare: (a: T, b: T) => number = (a, b) => compareCodeUnits(key(a), key(b)),
+): { pairs: [T, T | undefined][]; unmatched: T[] } {
   const pairs: [T, T | undefined][] = [];
   const unmatched: T[] = [];
-  if (!sorted(dk) || !sorted(ak)) {
-    const actualByKey = new Map<string, T>();
-    ak.forEach((k, i) => actualByKey.set(k, actual[i]));
-    const desiredByKey = new Map<string, T>();
-    dk.forEach((k, i) => desiredByKey.set(k, desired[i]));
-    for (const [k, want] of desiredByKey) pairs.push([want, actualByKey.get(k)]);
-    for (const [k, have] of actualByKey) if (!desiredByKey.has(k)) unmatched.push(have);
-    return { pairs, unmatched };
-  }
-  // Equal keys are adjacent: the last of each run stands for the key.
   let i = 0;
   let j = 0;
-  while (i < dk.length || j < ak.length) {
-    if (j >= ak.length || (i < dk.length && dk[i] < ak[j])) {
-      while (i + 1 < dk.length && dk[i + 1] === dk[i]) i++;
-      pairs.push([desired[i], undefined]);
-      i++;
-    } else if (i >= dk.length || ak[j] < dk[i]) {
-      while (j + 1 < ak.length && ak[j + 1] === ak[j]) j++;
-      unmatched.push(actual[j]);
-      j++;
-    } else {
-      while (i + 1 < dk.length && dk[i + 1] === dk[i]) i++;
-      while (j + 1 < ak.length && ak[j + 1] === ak[j]) j++;
-      pairs.push([desired[i], actual[j]]);
-      i++;
-      j++;
-    }
+  while (i < desired.length || j < actual.length) {
+    const order = i >= desired.length ? 1 : j >= actual.length ? -1 : compare(desired[i], actual[j]);
+    const wantEnd = order <= 0 ? endOfRun(desired, i, compare) : i;
+    const haveEnd = order >= 0 ? endOfRun(actual, j, compare) : j;
+    if (wantEnd === OUT_OF_ORDER || haveEnd === OUT_OF_ORDER) return matchWithMaps(desired, actual, key);
+    // Equal keys are adjacent: the last of each run stands for the key.
+    if (order <= 0) pairs.push([desired[wantEnd - 1], order === 0 ? actual[haveEnd - 1] : undefined]);
+    else unmatched.push(actual[haveEnd - 1]);
+    i = wantEnd;
+    j = haveEnd;
   }
+  return { pairs, unmatched };
+}
+
+const OUT_OF_ORDER = -1;
+
+/** The index after the run of items equal to items[start], or OUT_OF_ORDER if the item after the run sorts before it. */
+function endOfRun<T>(items: readonly T[], start: number, compare: (a: T, b: T) => number): number {
+  let end = start + 1;
+  while (end < items.length) {
+    const order = compare(items[end - 1], items[end]);
+    if (order > 0) return OUT_OF_ORDER;
+    if (order < 0) break;
+    end++;
+  }
+  return end;
+}
+
+function matchWithMaps<T>(desired: readonly T[], actual: readonly T[], key: (t: T) => string): { pairs: [T, T | undefined][]; unmatched: T[] } {
+  const actualByKey = new Map<string, T>();
+  for (const have of actual) actualByKey.set(key(have), have);
+  const desiredByKey = new Map<string, T>();
+  for (const want of desired) desiredByKey.set(key(want), want);
+  const pairs: [T, T | undefined][] = [];
+  const unmatched: T[] = [];
+  for (const [k, want] of desiredByKey) pairs.push([want, actualByKey.get(k)]);
+  for (const [k, have] of actualByKey) if (!desiredByKey.has(k)) unmatched.push(have);
   return { pairs, unmatched };
 }
 

@@ -1,4 +1,4 @@
-import { membershipKey, sortState } from '../../model/state';
+import { sortState } from '../../model/state';
 import { DesiredState, Membership, Permission, Right, RIGHTS, Schema } from '../../model/types';
 
 /**
@@ -34,30 +34,37 @@ export function objectCreators(schema: Schema, desired: DesiredState): string[] 
   return [...new Set([schema.owner, ...(login ? [login] : [])])].sort();
 }
 
+const NEUTRAL_RIGHTS: ReadonlySet<string> = new Set(RIGHTS);
+
 /**
  * Neutral rights -> PostgreSQL privileges, memberships and default privileges. Pure.
  * Principals, roles and schemas are kept as they are (a login and its user are one LOGIN role).
+ * The lists come out in no particular order: sortState sorts them (every permission it makes is a
+ * plain GRANT, so the order of equal ones does not matter).
  */
 export function realizePostgres(desired: DesiredState): DesiredState {
   const schemas = new Map(desired.schemas.map((s) => [s.name, s]));
   const permissions: Permission[] = [];
-  const memberships = new Map<string, Membership>();
+  // Role -> member -> membership: one per pair, WITH ADMIN OPTION when any source of it asks for it.
+  const memberships = new Map<string, Map<string, Membership>>();
   const addMembership = (m: Membership) => {
-    const key = membershipKey(m);
-    const prev = memberships.get(key);
-    memberships.set(key, prev && (prev.admin || m.admin) ? { ...m, admin: true } : (prev ?? m));
+    let ofRole = memberships.get(m.role);
+    if (!ofRole) memberships.set(m.role, (ofRole = new Map()));
+    const prev = ofRole.get(m.member);
+    ofRole.set(m.member, prev && (prev.admin || m.admin) ? { ...m, admin: true } : (prev ?? m));
   };
   desired.memberships.forEach(addMembership);
 
-  // Group neutral schema rights per (grantee, schema).
-  const rightsOf = new Map<string, { grantee: string; schema: string; rights: Set<Right> }>();
+  // Neutral schema rights per grantee and schema.
+  const rightsOf = new Map<string, Map<string, Set<Right>>>();
   for (const p of desired.permissions) {
     if (p.effect !== 'GRANT') throw new Error(`realize: PostgreSQL has no DENY (${p.grantee} ${p.privilege})`);
-    if (p.on.type === 'schema' && (RIGHTS as readonly string[]).includes(p.privilege)) {
-      const key = `${p.grantee}\u0000${p.on.name}`;
-      const entry = rightsOf.get(key) ?? { grantee: p.grantee, schema: p.on.name, rights: new Set<Right>() };
-      entry.rights.add(p.privilege as Right);
-      rightsOf.set(key, entry);
+    if (p.on.type === 'schema' && NEUTRAL_RIGHTS.has(p.privilege)) {
+      let bySchema = rightsOf.get(p.grantee);
+      if (!bySchema) rightsOf.set(p.grantee, (bySchema = new Map()));
+      let rights = bySchema.get(p.on.name);
+      if (!rights) bySchema.set(p.on.name, (rights = new Set()));
+      rights.add(p.privilege as Right);
     } else if (p.on.type === 'role' && p.privilege === 'manage-membership') {
       addMembership({ role: p.on.name, member: p.grantee, admin: true });
     } else {
@@ -65,19 +72,31 @@ export function realizePostgres(desired: DesiredState): DesiredState {
     }
   }
 
-  for (const { grantee, schema: name, rights } of rightsOf.values()) {
-    const schema = schemas.get(name);
-    const on = { type: 'schema' as const, name };
-    permissions.push(grant(grantee, on, 'USAGE'));
-    if (rights.has('create-objects')) permissions.push(grant(grantee, on, 'CREATE'));
-    if (rights.has('alter') && schema && schema.owner !== grantee) addMembership({ role: schema.owner, member: grantee });
-    const creators = schema ? objectCreators(schema, desired).filter((r) => r !== grantee) : [];
-    for (const right of rights) {
-      for (const kind of OBJECT_KINDS) {
-        const privilege = OBJECT_PRIVILEGES[right][kind];
-        if (!privilege) continue;
-        permissions.push(grant(grantee, { type: 'engine', kind, name }, privilege));
-        for (const forRole of creators) permissions.push(grant(grantee, { type: 'engine', kind: `default-${kind}`, name, forRole }, privilege));
+  // The same few creators for every grantee of a schema: computed once per schema.
+  const creatorsBySchema = new Map<string, string[]>();
+  const creatorsOf = (schema: Schema) => {
+    let creators = creatorsBySchema.get(schema.name);
+    if (!creators) creatorsBySchema.set(schema.name, (creators = objectCreators(schema, desired)));
+    return creators;
+  };
+  for (const [grantee, bySchema] of rightsOf) {
+    for (const [name, rights] of bySchema) {
+      const schema = schemas.get(name);
+      const on = { type: 'schema' as const, name };
+      permissions.push(grant(grantee, on, 'USAGE'));
+      if (rights.has('create-objects')) permissions.push(grant(grantee, on, 'CREATE'));
+      if (rights.has('alter') && schema && schema.owner !== grantee) addMembership({ role: schema.owner, member: grantee });
+      const creators = schema ? creatorsOf(schema) : [];
+      for (const right of rights) {
+        for (const kind of OBJECT_KINDS) {
+          const privilege = OBJECT_PRIVILEGES[right][kind];
+          if (!privilege) continue;
+          permissions.push(grant(grantee, { type: 'engine', kind, name }, privilege));
+          // A role needs no default privileges on what it creates itself.
+          for (const forRole of creators) {
+            if (forRole !== grantee) permissions.push(grant(grantee, { type: 'engine', kind: `default-${kind}`, name, forRole }, privilege));
+          }
+        }
       }
     }
   }
@@ -87,7 +106,9 @@ export function realizePostgres(desired: DesiredState): DesiredState {
   for (const login of desired.logins) if (!login.adopted) permissions.push(grant(login.name, { type: 'database' }, 'CONNECT'));
   for (const role of desired.roles) if (role.purpose === 'persona' && !role.adopted) permissions.push(grant(role.name, { type: 'database' }, 'CONNECT'));
 
-  return sortState({ ...desired, engine: 'postgres', memberships: [...memberships.values()], permissions });
+  const membershipList: Membership[] = [];
+  for (const ofRole of memberships.values()) for (const m of ofRole.values()) membershipList.push(m);
+  return sortState({ ...desired, engine: 'postgres', memberships: membershipList, permissions });
 }
 
 /** What the neutral model says that PostgreSQL cannot enforce, for validate/plan output. */
