@@ -83,7 +83,7 @@ export function grantFact(policy: Pick<Policy, 'principals'>, grant: Policy['gra
   const principals = policy.principals ?? {};
   return {
     persona: grant.persona,
-    to: grant.to.map((p) => (p in principals ? { principal: p, kind: principals[p].kind } : { principal: p })),
+    to: grant.to.map((p) => (Object.hasOwn(principals, p) ? { principal: p, kind: principals[p].kind } : { principal: p })),
     allApps: (grant.apps ?? []).includes('*'),
   };
 }
@@ -112,7 +112,7 @@ export function grantFactsByPart(policy: Policy): { warehouse: GrantFact[]; apps
       warehouse.push(fact);
       continue;
     }
-    const targets = (grant.apps ?? []).includes('*') ? Object.keys(apps) : (grant.apps ?? []).filter((a) => a in apps);
+    const targets = (grant.apps ?? []).includes('*') ? Object.keys(apps) : (grant.apps ?? []).filter((a) => Object.hasOwn(apps, a));
     for (const app of targets) apps[app].push(fact);
   }
   return { warehouse, apps };

@@ -75,7 +75,7 @@ export function restrictApps(policy: Policy, stack: SourceFile | undefined): { p
   if (!stack || !wanted) return { policy, diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
   wanted.forEach((a, i) => {
-    if (!(a in policy.apps)) {
+    if (!Object.hasOwn(policy.apps, a)) {
       const p = stack.locate(['apps', i]) ?? { line: 1, column: 1 };
       diagnostics.push({ code: 'overlay-unknown-app', severity: 'error', message: `stack lists app "${a}", which the policy does not define`, file: stack.file, ...p, path: `/apps/${i}` });
     }

@@ -74,7 +74,7 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
     if (identifierLength(engine, app.schema) > limit.max) {
       report('error', 'name-too-long', ['apps', key, 'schema'], `schema "${app.schema}" is ${identifierLength(engine, app.schema)} ${limit.unit}; ${engine} allows ${limit.max}`);
     }
-    if (app.ownerTeam !== undefined && !(app.ownerTeam in principals)) {
+    if (app.ownerTeam !== undefined && !Object.hasOwn(principals, app.ownerTeam)) {
       const near = didYouMean(app.ownerTeam, Object.keys(principals));
       report('error', 'unknown-principal', ['apps', key, 'ownerTeam'], `unknown principal "${app.ownerTeam}"${near ? ` (did you mean "${near}"?)` : ''}`);
     }
@@ -186,7 +186,7 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
     }
     grant.to.forEach((p, i) => {
       used.add(p);
-      if (!(p in principals)) {
+      if (!Object.hasOwn(principals, p)) {
         const near = didYouMean(p, Object.keys(principals));
         report('error', 'unknown-principal', ['grants', gi, 'to', i], `unknown principal "${p}"${near ? ` (did you mean "${near}"?)` : ''}`, near ? undefined : 'declare it under principals');
       }
@@ -199,7 +199,7 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
     }
     (grant.apps ?? []).forEach((a, i) => {
       if (a === '*') return;
-      if (!(a in apps)) {
+      if (!Object.hasOwn(apps, a)) {
         const near = didYouMean(a, appKeys);
         report('error', 'unknown-app', ['grants', gi, 'apps', i], `unknown app "${a}"${near ? ` (did you mean "${near}"?)` : ''}`);
       } else if (persona?.scope === 'app' && !personasOn(a).includes(grant.persona)) {
