@@ -44,7 +44,7 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
     case 'create-login':
       return { sign: '+', text: `login ${c.login.name} (${c.login.purpose}${c.login.app ? ` for ${c.login.app}` : ''}; password generated, delivered as a secret)` };
     case 'rotate-password':
-      if (c.reason === 'missing') return { sign: '~', text: `login ${c.login}: set password (the apply that created it stopped before setting it)` };
+      if (c.reason === 'missing') return { sign: '~', text: `login ${c.login}: set password (it has none yet)` };
       return { sign: '~', text: `login ${c.login}: rotate password (${c.reason === 'age' ? 'older than the rotation age' : 'requested'})` };
     case 'drop-login':
       return { sign: '-', text: `login ${c.login}` };

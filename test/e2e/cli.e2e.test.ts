@@ -123,7 +123,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(r.err).toMatch(/^pmgrants: /);
   });
 
-  it('plan --offline --format sql prints a script that, run by hand, leaves nothing to plan', async () => {
+  it('plan --offline --format sql prints a script that, run by hand, leaves only the passwords to set, which apply sets', async () => {
     const other = path.join(dir, 'script-policy.yaml');
     // Same apps, own prefix and principal names (roles are cluster-wide), own database.
     const text = fs.readFileSync(policyFile, 'utf8').replace('database: ibm_process_apps', 'database: script_db').replace(/name: (\w+) \}/g, 'name: script_$1 }');
@@ -136,6 +136,15 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     const admin = await pg.connect(scriptUrl);
     // psql meta-commands are not SQL; the rest runs as one simple query, as psql would send it.
     await admin.query(script.out.replace(/^\\set .*$/m, ''));
+    const passwords = await cli(['plan', other, '--detailed-exitcode', '--database-url', scriptUrl]);
+    expect(passwords.code).toBe(2);
+    const changes = passwords.out.split('\n').filter((l) => /^ {2}[-+~] /.test(l));
+    expect(changes.length).toBeGreaterThan(0);
+    for (const line of changes) expect(line).toMatch(/^ {2}~ login scr_[a-z0-9_-]+_app: set password \(it has none yet\)$/);
+    const secretsFile = path.join(dir, 'script-secrets.json');
+    const applied = await cli(['apply', other, '--yes', '--database-url', scriptUrl, '--secrets-file', secretsFile]);
+    expect(applied.code).toBe(0);
+    expect(Object.keys((JSON.parse(fs.readFileSync(secretsFile, 'utf8')) as { logins: object }).logins)).toHaveLength(changes.length);
     const again = await cli(['plan', other, '--detailed-exitcode', '--database-url', scriptUrl]);
     expect(again.out).toContain('No changes. script_db matches the policy.');
     expect(again.code).toBe(0);

@@ -510,7 +510,7 @@ suite('PostgreSQL engine, end to end', () => {
       const next = await planFor(conn, policy);
       expect(next.plan.changes).toEqual(unset.sort().map((login) => ({ kind: 'rotate-password', login, reason: 'missing' })));
       expect(formatPlan('text', { plan: next.plan, statements: next.statements, roleApps: new Map(), source: 'e2e' })).toContain(
-        `login ${unset.sort()[0]}: set password (the apply that created it stopped before setting it)`,
+        `login ${unset.sort()[0]}: set password (it has none yet)`,
       );
       const result = await applyPlan(conn, next);
       expect([...result.secrets.keys()].sort()).toEqual(unset.sort());

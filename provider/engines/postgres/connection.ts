@@ -103,16 +103,17 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
   };
 
   /**
-   * Set the passwords of an apply whose transaction has committed (see prepareStatements), on up to
-   * PASSWORD_SESSIONS sessions at once: the apply's own and extra ones opened for it. Each round trip
-   * sets up to PASSWORDS_PER_TRIP passwords in one implicit transaction. Returns the secrets of every
-   * login; when some could not be set, throws PartialApplyError with the secrets of those that were.
+   * Set the passwords of an apply whose transaction has committed (see prepareStatements), on the
+   * apply's own session and the extra ones opened for it, at once. Each round trip sets up to
+   * PASSWORDS_PER_TRIP passwords in one implicit transaction. Returns the secrets of every login; when
+   * some could not be set, throws PartialApplyError with the secrets of those that were.
    */
   const setPasswords = async (
     pinned: PgClient,
     prepared: PreparedApply,
     verifiers: string[],
-    report: (index: number) => Promise<void>,
+    extra: PgClient[],
+    report: (index: number) => void | Promise<void>,
   ): Promise<Map<string, string>> => {
     const hidden = [...prepared.hidden, ...verifiers];
     const now = new Date();
@@ -121,33 +122,27 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       if (i % PASSWORDS_PER_TRIP === 0) queue.push([]);
       queue[queue.length - 1].push({ login: p.login, index: p.index, sql: passwordSql(p.login, verifiers[i], now) });
     });
-    const wanted = Math.min(PASSWORD_SESSIONS, queue.length) - 1;
-    // An extra session that cannot be opened (max_connections, say) only means fewer at once.
-    const extra = (await Promise.all(Array.from({ length: wanted }, () => open().catch(() => undefined)))).filter((c): c is PgClient => c !== undefined);
     const set = new Map<string, string>();
     let failure: unknown;
-    try {
-      await Promise.all(
-        [pinned, ...extra].map(async (c) => {
-          for (let chunk = queue.shift(); chunk && failure === undefined; chunk = queue.shift()) {
-            trips++;
-            try {
-              await c.query(chunk.map((p) => p.sql).join(';\n'));
-            } catch (err) {
-              failure ??= err;
-              if (c === pinned && isConnectionLost(err)) await dropSession();
-              return;
-            }
-            for (const p of chunk) {
-              set.set(p.login, prepared.secrets.get(p.login)!);
-              await report(p.index);
-            }
+    await Promise.all(
+      [pinned, ...extra].map(async (c) => {
+        for (let chunk = queue.shift(); chunk && failure === undefined; chunk = queue.shift()) {
+          trips++;
+          try {
+            await c.query(chunk.map((p) => p.sql).join(';\n'));
+          } catch (err) {
+            failure ??= err;
+            if (c === pinned && isConnectionLost(err)) await dropSession();
+            return;
           }
-        }),
-      );
-    } finally {
-      await Promise.all(extra.map((c) => c.end().catch(() => undefined)));
-    }
+          for (const p of chunk) {
+            set.set(p.login, prepared.secrets.get(p.login)!);
+            const reported = report(p.index);
+            if (reported) await reported;
+          }
+        }
+      }),
+    );
     if (failure === undefined) return prepared.secrets;
     const missing = prepared.passwords.length - set.size;
     const reason = isPgError(failure) || isConnectionLost(failure) ? applyErrorMessage(failure, hidden) : redact(String((failure as Error).message ?? failure), hidden);
@@ -178,10 +173,17 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       verifiers.catch(() => undefined); // awaited below; a failure before that must not go unhandled
       warnings = [];
       let done = 0;
-      const report = async (index: number) => {
+      // Awaited only when the callback returns a promise: a round trip completes thousands of statements.
+      const report = (index: number): void | Promise<void> => {
         done++;
-        await progress?.(done, statements.length, statements[index]);
+        return progress?.(done, statements.length, statements[index]);
       };
+      // Extra sessions for the passwords are opened while the transaction runs. One that cannot be
+      // opened (max_connections, say) only means fewer at once.
+      const extraWanted = Math.min(PASSWORD_SESSIONS, Math.ceil(prepared.passwords.length / PASSWORDS_PER_TRIP)) - 1;
+      const extraSessions = Promise.all(Array.from({ length: Math.max(0, extraWanted) }, () => open().catch(() => undefined))).then((cs) =>
+        cs.filter((c): c is PgClient => c !== undefined),
+      );
       let inTransaction = false;
       let locked = false;
       let pinned: PgClient | undefined;
@@ -206,7 +208,10 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
           }
           sent += batch.length;
           // Progress is reported after each round trip, once per statement it completed.
-          while (next < inTransactionOrder.length && inTransactionOrder[next].last < sent) await report(inTransactionOrder[next++].index);
+          while (next < inTransactionOrder.length && inTransactionOrder[next].last < sent) {
+            const reported = report(inTransactionOrder[next++].index);
+            if (reported) await reported;
+          }
         }
         committing = true;
         await run('COMMIT', undefined, pinned);
@@ -214,7 +219,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         inTransaction = false;
         if (prepared.passwords.length > 0) {
           const onlyPassword = new Set(lastUnit.flatMap((last, index) => (last < 0 ? [index] : [])));
-          const secrets = await setPasswords(pinned, prepared, await verifiers, (index) => (onlyPassword.has(index) ? report(index) : Promise.resolve()));
+          const secrets = await setPasswords(pinned, prepared, await verifiers, await extraSessions, (index) => (onlyPassword.has(index) ? report(index) : undefined));
           return { statements: statements.length, roundTrips: trips - before, secrets };
         }
         return { statements: statements.length, roundTrips: trips - before, secrets: prepared.secrets };
@@ -229,6 +234,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         throw err;
       } finally {
         warnings = [];
+        await extraSessions.then((cs) => Promise.all(cs.map((c) => c.end().catch(() => undefined))));
         // The apply lock is the session's: release it (a lost session has released it already).
         if (locked && pinned && client === pinned) await run(unlockSql, undefined, pinned).catch(() => dropSession());
       }

@@ -7,12 +7,13 @@ import { managedComment } from './marker';
 /**
  * The statements as one psql script (`pmgrants plan --format sql`): one transaction under the same
  * advisory lock apply takes. Generated logins are created with PASSWORD NULL, so nobody can log in as
- * them until `pmgrants rotate` sets passwords and delivers them as secrets; no secret is ever printed.
+ * them until a `pmgrants apply` (which plans "set password" for a generated login that has none) sets
+ * their passwords and delivers them as secrets; no secret is ever printed.
  */
 export function renderPostgresScript(statements: readonly Statement[], desired: DesiredState): string {
   const out: string[] = [
     `-- pmgrants: ${statements.length} statements for database ${desired.database} (postgres)`,
-    "-- Generated logins get no password (PASSWORD NULL); run 'pmgrants rotate <policy> --all' afterwards.",
+    "-- Generated logins get no password (PASSWORD NULL); run 'pmgrants apply <policy>' afterwards to set and deliver them.",
     '\\set ON_ERROR_STOP on',
     'BEGIN;',
     `SELECT pg_advisory_xact_lock(${APPLY_LOCK_KEY});`,
