@@ -147,7 +147,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     const missing = prepared.passwords.length - set.size;
     const reason = isPgError(failure) || isConnectionLost(failure) ? applyErrorMessage(failure, hidden) : redact(String((failure as Error).message ?? failure), hidden);
     throw new PartialApplyError(
-      `the changes were committed, but setting the password of ${missing} of ${prepared.passwords.length} login${prepared.passwords.length === 1 ? '' : 's'} failed (${reason.replace(/\.$/, '')}); those logins have no new password yet and apply sets them next time`,
+      `the changes were committed, but setting the password of ${missing} of ${prepared.passwords.length} login${prepared.passwords.length === 1 ? '' : 's'} failed (${reason.replace(/\.$/, '')}); those logins keep their previous password, or none if they are new, and the next apply sets the missing ones`,
       set,
     );
   };
