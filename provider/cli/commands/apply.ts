@@ -19,7 +19,7 @@ export const applySpec: CommandSpec = {
     'secrets-file': { type: 'string', help: 'where generated passwords are written, mode 0600 (default: $PMGRANTS_SECRETS_FILE or .pmgrants/credentials.json)', placeholder: 'FILE' },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
-  details: 'Plans first and shows the plan, then asks (on a terminal) before applying. Everything runs in one\ntransaction under a lock: on any error nothing is applied. Generated passwords are written only to the\nsecrets file, never printed.\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error.',
+  details: 'Plans first and shows the plan, then asks (on a terminal) before applying. Every change runs in one\ntransaction under a lock: on any error in it nothing is applied. On PostgreSQL, generated passwords are set\nright after it (a login has none until then); if that fails part-way, those set are kept in the secrets file\nand the next apply sets the rest. Generated passwords are written only to the secrets file, never printed.\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error.',
 };
 
 export async function applyCommand(io: CliIO, values: Record<string, unknown>, positionals: string[], rotate?: string[]): Promise<number> {
