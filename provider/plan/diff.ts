@@ -39,9 +39,10 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   const desiredRoles = new Set(desired.roles.map((r) => r.name));
 
   // Principals and schemas.
+  const passwordMissing = new Set(actual.passwordMissing);
   for (const login of desired.logins) {
     if (!actualLogins.has(login.name)) changes.push({ kind: 'create-login', login });
-    else if (login.password === 'generated' && actual.passwordMissing?.includes(login.name)) {
+    else if (login.password === 'generated' && passwordMissing.has(login.name)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'missing' });
     } else if (needsRotation(login, actual, desired, options)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: options.rotate?.includes(login.name) ? 'forced' : 'age' });

@@ -106,8 +106,11 @@ export function prepareStatements(statements: readonly Statement[], newPassword:
   return { units, passwords, secrets, hidden };
 }
 
-/** The managed marker of a generated login; with the time its password was set once it has one. */
-function markerSql(login: string, passwordSetAt?: Date): string {
+/**
+ * The managed marker of a generated login; with the time its password was set once it has one. Without
+ * it, inspect reports the login's password as missing (see also the psql script, script.ts).
+ */
+export function markerSql(login: string, passwordSetAt?: Date): string {
   const marker = managedComment({ purpose: 'generated-login', ...(passwordSetAt ? { passwordSetAt: passwordSetAt.toISOString() } : {}) });
   return `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(marker)}`;
 }

@@ -1,8 +1,6 @@
 import { DesiredState } from '../../model/types';
 import { Statement } from '../engine';
-import { APPLY_LOCK_KEY } from './apply';
-import { quoteIdent, quoteLiteral } from './quote';
-import { managedComment } from './marker';
+import { APPLY_LOCK_KEY, markerSql } from './apply';
 
 /**
  * The statements as one psql script (`pmgrants plan --format sql`): one transaction under the same
@@ -22,7 +20,7 @@ export function renderPostgresScript(statements: readonly Statement[], desired: 
     const secret = s.params.find((p) => 'secretFor' in p);
     if (secret && 'secretFor' in secret) {
       out.push(`${s.sql.slice(0, -secret.name.length)}NULL;`);
-      out.push(`COMMENT ON ROLE ${quoteIdent(secret.secretFor)} IS ${quoteLiteral(managedComment({ purpose: 'generated-login' }))};`);
+      out.push(`${markerSql(secret.secretFor)};`);
     } else out.push(`${s.sql};`);
   }
   out.push('COMMIT;');
