@@ -13,6 +13,7 @@ import { postgresUnavailableReason, startTestServer, TestServer } from '../suppo
 const root = path.resolve(__dirname, '..', '..');
 const launcher = path.join(root, 'bin', 'pmgrants');
 const bundle = path.join(root, 'dist', 'pmgrants.js');
+const codeCache = path.join(root, 'dist', 'pmgrants.jsc');
 const unbundled = path.join(root, 'dist', 'provider', 'cli', 'main.js');
 const node = fs.existsSync(path.join(root, 'node_modules', '.bin', 'node')) ? path.join(root, 'node_modules', '.bin', 'node') : process.execPath;
 
@@ -42,6 +43,39 @@ describe('the CLI bundle', () => {
         expect(viaBundle.code, `${args.join(' ')}: ${viaBundle.stderr}`).toBe(0);
         expect(viaBundle).toEqual(run(node, [unbundled, ...args]));
       }
+    }
+  });
+
+  it('bin/pmgrants starts the bundle with the code cache npm run build made, and prints the same with or without it', () => {
+    expect(fs.existsSync(codeCache), 'dist/pmgrants.jsc is missing: run npm run build').toBe(true);
+    const withCache = run(launcher, ['plan', 'examples/mpmx-personas.yaml', '--offline'], { PMGRANTS_DEBUG: '1' });
+    expect(withCache.stderr).toBe(`pmgrants: code cache used (${codeCache})\n`);
+    expect(withCache.stdout).toBe(run(node, [unbundled, 'plan', 'examples/mpmx-personas.yaml', '--offline']).stdout);
+  });
+
+  it('a code cache made for another bundle, or refused by V8, is ignored and the bundle still runs', () => {
+    // Beside the real bundle, so it finds the package root as the real one does.
+    const other = path.join(root, 'dist', `pmgrants.other-${process.pid}.js`);
+    try {
+      const launch = path.join(root, 'dist', 'provider', 'cli', 'launch.js');
+      // Same length, other content: V8 alone would take the cache (it compares lengths only).
+      const source = fs.readFileSync(bundle, 'utf8');
+      fs.writeFileSync(other, source.replace('"use strict";', "'use strict';"));
+      expect(fs.statSync(other).size).toBe(fs.statSync(bundle).size);
+      const probe = (bundleFile: string, flags: string[] = []) =>
+        run(node, [
+          ...flags,
+          '-e',
+          `const l = require(${JSON.stringify(launch)}).loadBundle(${JSON.stringify(bundleFile)}, ${JSON.stringify(codeCache)}, false);` +
+            `l.exports.runCli(['--version'], { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: {}, interactive: false, confirm: async () => false, cwd: '.' })` +
+            `.then((code) => console.log(l.cache, code));`,
+        ]);
+      const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+      expect(probe(bundle)).toEqual({ code: 0, stdout: `pmgrants ${version}\nused 0\n`, stderr: '' });
+      expect(probe(other).stdout).toBe(`pmgrants ${version}\nmade for another bundle 0\n`);
+      expect(probe(bundle, ['--min-semi-space-size=64']).stdout).toBe(`pmgrants ${version}\nrejected by V8 0\n`);
+    } finally {
+      fs.rmSync(other, { force: true });
     }
   });
 
