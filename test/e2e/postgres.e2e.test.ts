@@ -454,14 +454,17 @@ suite('PostgreSQL engine, end to end', () => {
       const policy = manyApps('flt_', 6);
       const conn = await connect(db, { applicationName: 'pmgrants-fault', batchSize: 10 });
       const admin = await pg.connect(pg.url(db));
-      const before = await planFor(conn, policy);
+      const before = await planFor(conn, policy); // opens the apply's own session: the only one so far
       expect(before.statements.flat().length).toBeGreaterThan(30); // several round trips
+      const [{ pid }] = await rows(admin, "SELECT pid FROM pg_stat_activity WHERE application_name = 'pmgrants-fault'");
       let killed = false;
-      const err = await applyPlan(conn, before, async () => {
-        if (killed) return;
+      const err = await applyPlan(conn, before, async (_done, _all, statement) => {
+        // Past the new logins (committed first, in a transaction of their own), inside the main transaction.
+        if (killed || /WITH LOGIN|TO CURRENT_USER/.test(statement.sql)) return;
         killed = true;
-        // From another session, while the apply holds its transaction open between two round trips.
-        const r = await admin.query("SELECT pg_terminate_backend(pid, 10000) AS ok FROM pg_stat_activity WHERE application_name = 'pmgrants-fault'");
+        // From another session, while the apply holds its main transaction open between two round trips;
+        // the apply drops the new logins again from another of its sessions.
+        const r = await admin.query('SELECT pg_terminate_backend($1, 10000) AS ok', [pid]);
         expect(r.rows).toEqual([{ ok: true }]);
       }).then(
         () => undefined,
@@ -476,46 +479,109 @@ suite('PostgreSQL engine, end to end', () => {
       await converge(conn, policy);
     });
 
-    it('passwords are set after the commit; when that fails part-way, the error hands back those set and the next apply sets the rest', async () => {
-      const policy = manyApps('pw_', 60); // 60 app logins: three rounds of passwords, on three sessions
-      const conn = await connect(db, { applicationName: 'pmgrants-pw' });
+    it('new logins get their passwords on other sessions while the main transaction runs; a session that cannot set them costs time, not passwords', async () => {
+      const policy = manyApps('pq_', 30);
+      const conn = await connect(db, { applicationName: 'pmgrants-pq' });
       const admin = await pg.connect(pg.url(db));
       const planned = await planFor(conn, policy);
       // Sessions opened from now on in this database, as the extra ones that set passwords are, time out at once.
       await admin.query("ALTER ROLE postgres IN DATABASE wh_fault SET statement_timeout = '1ms'");
+      let result;
+      try {
+        result = await applyPlan(conn, planned);
+      } finally {
+        await admin.query('ALTER ROLE postgres IN DATABASE wh_fault RESET statement_timeout');
+      }
+      // The apply's own session set them all after its commit.
+      expect(result.secrets.size).toBe(30);
+      const logins = planned.desired.logins.map((l) => l.name);
+      expect(logins).toHaveLength(30);
+      for (const login of [logins[0], logins[29]]) await (await pg.connectAs(login, result.secrets.get(login)!, db)).end();
+      expect((await planFor(conn, policy)).plan.changes).toEqual([]);
+      await admin.end();
+    });
+
+    it('when every session fails while setting passwords, the error hands back those set, the rest cannot log in, and the next apply sets them', async () => {
+      const policy = manyApps('pw_', 60); // 60 app logins: several trips of passwords
+      const conn = await connect(db, { applicationName: 'pmgrants-pw' });
+      const admin = await pg.connect(pg.url(db));
+      const planned = await planFor(conn, policy); // opens the apply's own session: the only one so far
+      const [{ pid }] = await rows(admin, "SELECT pid FROM pg_stat_activity WHERE application_name = 'pmgrants-pw'");
+      // The extra sessions time out at once; the apply's own session is ended once it has set some.
+      await admin.query("ALTER ROLE postgres IN DATABASE wh_fault SET statement_timeout = '1ms'");
+      const logins = planned.desired.logins.map((l) => l.name);
+      let stop = false;
+      const killer = (async () => {
+        while (!stop) {
+          const r = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_authid WHERE rolname = ANY ($1) AND rolpassword IS NOT NULL', [logins]);
+          if (r.rows[0].n > 0) {
+            await admin.query('SELECT pg_terminate_backend($1, 10000)', [pid]);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
       let err: unknown;
       try {
         await applyPlan(conn, planned);
       } catch (e) {
         err = e;
       } finally {
+        stop = true;
+        await killer;
         await admin.query('ALTER ROLE postgres IN DATABASE wh_fault RESET statement_timeout');
       }
       expect(err).toBeInstanceOf(PartialApplyError);
       const partial = err as PartialApplyError;
-      expect(partial.message).toMatch(/^the changes were committed, but setting the password of 35 of 60 logins failed \(.*statement timeout.*\); those logins keep their previous password, or none if they are new, and the next apply sets the missing ones$/);
+      const set = partial.secrets.size;
+      expect(set).toBeGreaterThan(0);
+      expect(set).toBeLessThan(60);
+      expect(partial.message).toMatch(
+        new RegExp(`^the changes were committed, but setting the password of ${60 - set} of 60 logins failed \\(.*\\); those logins keep their previous password, or none if they are new, and the next apply sets the missing ones$`),
+      );
       expect(partial.message).not.toContain('\n');
       // The passwords that were set work, and are handed back; the logins without one cannot log in.
-      expect(partial.secrets.size).toBe(25);
       passwords.push(...partial.secrets.values());
       const stored = await admin.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = ANY ($1)', [[...partial.secrets.keys()]]);
       verifiers.push(...stored.rows.map((x) => x.rolpassword));
       shown.push(partial.message);
       const [setLogin, setPassword] = [...partial.secrets][0];
       await (await pg.connectAs(setLogin, setPassword, db)).end();
-      const unset = planned.desired.logins.map((l) => l.name).filter((n) => !partial.secrets.has(n));
-      expect(unset).toHaveLength(35);
+      const unset = logins.filter((n) => !partial.secrets.has(n)).sort();
+      expect(unset).toHaveLength(60 - set);
       await expect(pg.connectAs(unset[0], 'anything-at-all', db)).rejects.toThrow(/password authentication failed/);
       // Everything else was applied; the next plan only sets the missing passwords.
       const next = await planFor(conn, policy);
-      expect(next.plan.changes).toEqual(unset.sort().map((login) => ({ kind: 'rotate-password', login, reason: 'missing' })));
-      expect(formatPlan('text', { plan: next.plan, statements: next.statements, roleApps: new Map(), source: 'e2e' })).toContain(
-        `login ${unset.sort()[0]}: set password (it has none yet)`,
-      );
+      expect(next.plan.changes).toEqual(unset.map((login) => ({ kind: 'rotate-password', login, reason: 'missing' })));
+      expect(formatPlan('text', { plan: next.plan, statements: next.statements, roleApps: new Map(), source: 'e2e' })).toContain(`login ${unset[0]}: set password (it has none yet)`);
       const result = await applyPlan(conn, next);
-      expect([...result.secrets.keys()].sort()).toEqual(unset.sort());
-      for (const login of [unset[0], unset[34]]) await (await pg.connectAs(login, result.secrets.get(login)!, db)).end();
+      expect([...result.secrets.keys()].sort()).toEqual(unset);
+      for (const login of [unset[0], unset[unset.length - 1]]) await (await pg.connectAs(login, result.secrets.get(login)!, db)).end();
       expect((await planFor(conn, policy)).plan.changes).toEqual([]);
+      await admin.end();
+    });
+
+    it('when the main transaction fails, the logins created first are dropped again: nothing is applied', async () => {
+      const policy = manyApps('mf_', 4);
+      const conn = await connect(db, { applicationName: 'pmgrants-mf' });
+      const admin = await pg.connect(pg.url(db));
+      const planned = await planFor(conn, policy);
+      const logins = planned.desired.logins.map((l) => l.name);
+      // A role the main transaction will want to create appears after the plan was made.
+      const clash = planned.desired.roles.find((r) => !logins.includes(r.name))!.name;
+      await admin.query(`CREATE ROLE ${quoteIdent(clash)}`);
+      const err = await applyPlan(conn, planned).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(PmgrantsError);
+      expect(err).not.toBeInstanceOf(PartialApplyError);
+      expect(err!.message).toMatch(/already exists, so the database changed since the plan was made .*; nothing was applied, plan again$/);
+      const left = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY ($1)', [logins]);
+      expect(left.rows[0].n).toBe(0);
+      await admin.query(`DROP ROLE ${quoteIdent(clash)}`);
+      expect(await conn.inspect(planned.desired)).toEqual(planned.actual);
+      await converge(conn, policy);
       await admin.end();
     });
 
@@ -552,6 +618,8 @@ suite('PostgreSQL engine, end to end', () => {
       const reason = (rb as PromiseRejectedResult).reason as Error;
       expect(reason).toBeInstanceOf(PmgrantsError);
       expect(reason.message).toMatch(/already exists, so the database changed since the plan was made \(another apply may have run at the same time\); nothing was applied, plan again$/);
+      // The second took the lock in the round trip that failed; its session released it all the same.
+      expect(await rows(admin, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).toEqual([{ n: 0 }]);
       const again = await planFor(second, policy);
       expect(again.plan.changes).toEqual([]);
       expect(await first.inspect(again.desired)).toEqual(again.actual);

@@ -8,7 +8,7 @@ import { actualFromCatalog, CatalogRows, inspectParams, postgresDialect, preflig
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
-import { passwordSql } from '../../provider/engines/postgres/apply';
+import { dropLoginsSql, passwordSql, unlockSql } from '../../provider/engines/postgres/apply';
 
 const policy: Policy = {
   apiVersion: 'pmgrants/v1',
@@ -174,26 +174,57 @@ describe('catalog SQL files', () => {
   });
 });
 
-describe('prepareStatements: logins are created without a password, set after the commit as SCRAM verifiers', () => {
-  it('creates the login with a marker that has no password time, and keeps the password for later', () => {
+describe('prepareStatements: logins are created without a password, first, and their SCRAM verifiers set on other sessions', () => {
+  it('creates a new login in the first transaction, with a marker that has no password time, and keeps the password for later', () => {
     const statements = postgresDialect.render([{ kind: 'create-login', login: { name: 'pmg_p2p_app', purpose: 'app-login', password: 'generated' } }], desired);
     const prepared = prepareStatements(statements, () => 'x'.repeat(32));
     expect(prepared.secrets).toEqual(new Map([['pmg_p2p_app', 'x'.repeat(32)]]));
-    expect(prepared.units.map((u) => u.sql)).toEqual([
+    expect(prepared.logins.map((u) => u.sql)).toEqual([
       'CREATE ROLE "pmg_p2p_app" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT',
       `COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login"}'`,
       'GRANT "pmg_p2p_app" TO CURRENT_USER',
     ]);
-    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'x'.repeat(32), index: 0 }]);
-    expect(prepared.units.map((u) => u.sql).join('\n')).not.toContain('x'.repeat(32));
+    expect(prepared.newLogins).toEqual(['pmg_p2p_app']);
+    expect(prepared.units).toEqual([]);
+    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'x'.repeat(32), index: 0, early: true }]);
+    expect(prepared.logins.map((u) => u.sql).join('\n')).not.toContain('x'.repeat(32));
     expect(prepared.hidden).toContain('x'.repeat(32));
+  });
+
+  it('a login whose name the plan also drops (a principal that changed kind) is created in the main transaction, after the drop', () => {
+    const statements = postgresDialect.render(
+      [
+        { kind: 'drop-user', user: 'pmg_p2p_app' },
+        { kind: 'create-login', login: { name: 'pmg_p2p_app', purpose: 'app-login', password: 'generated' } },
+      ],
+      desired,
+    );
+    const prepared = prepareStatements(statements, () => 'x'.repeat(32));
+    expect(prepared.logins).toEqual([]);
+    expect(prepared.newLogins).toEqual([]);
+    expect(prepared.units.map((u) => u.sql.split('\n').pop())).toEqual([
+      'DROP ROLE IF EXISTS "pmg_p2p_app"',
+      'CREATE ROLE "pmg_p2p_app" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT',
+      `COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login"}'`,
+      'GRANT "pmg_p2p_app" TO CURRENT_USER',
+    ]);
+    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'x'.repeat(32), index: 1, early: false }]);
   });
 
   it('a rotation is only a password to set after the commit', () => {
     const statements = postgresDialect.render([{ kind: 'rotate-password', login: 'pmg_p2p_app', reason: 'forced' }], desired);
     const prepared = prepareStatements(statements, () => 'y'.repeat(32));
     expect(prepared.units).toEqual([]);
-    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'y'.repeat(32), index: 0 }]);
+    expect(prepared.logins).toEqual([]);
+    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'y'.repeat(32), index: 0, early: false }]);
+  });
+
+  it('dropLoginsSql drops every new login in one statement', () => {
+    expect(dropLoginsSql(['pmg_a', 'we"ird'])).toBe('DROP ROLE "pmg_a", "we""ird"');
+  });
+
+  it('unlockSql releases the apply lock only when this session holds it', () => {
+    expect(unlockSql).toMatch(/^SELECT pg_catalog\.pg_advisory_unlock\(8101245045667951731\) FROM pg_catalog\.pg_locks WHERE .*pid = pg_catalog\.pg_backend_pid\(\) AND granted/);
   });
 
   it('passwordSql sends the verifier, never the plaintext, and stamps the marker with the time', () => {

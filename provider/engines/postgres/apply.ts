@@ -1,7 +1,7 @@
 import { PmgrantsError, Statement } from '../engine';
 import { managedComment } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
-import { GrantParts, grantPartsOf } from './render';
+import { GrantParts, grantPartsOf, roleEffectOf } from './render';
 import { generatePassword } from './scram';
 
 /**
@@ -19,19 +19,28 @@ export interface PreparedStatement {
   covers: number[];
 }
 
-/** A password to set once the apply's transaction has committed (see prepareStatements). */
+/** A password to set (see prepareStatements). */
 export interface PendingPassword {
   login: string;
   /** Plaintext: only its SCRAM verifier is ever sent (passwordSql). */
   password: string;
   /** Position of the statement that asked for it. */
   index: number;
+  /** A login created by the apply's first transaction: its password is set while the main transaction runs. */
+  early: boolean;
 }
 
 export interface PreparedApply {
-  /** The transaction: every change, with logins created without a password. */
+  /**
+   * The first transaction: the new logins, created without a password (with the marker that says so)
+   * and handed to the provisioning role. Empty when there are none.
+   */
+  logins: PreparedStatement[];
+  /** The logins `logins` creates, in order: if the main transaction fails they are dropped again. */
+  newLogins: string[];
+  /** The main transaction: every other change (and logins that cannot go first, see prepareStatements). */
   units: PreparedStatement[];
-  /** Passwords to set after the commit, one per login. */
+  /** Passwords to set, one per login: the early ones while the main transaction runs, the rest after its commit. */
   passwords: PendingPassword[];
   /** Plaintext passwords by login: the caller's secrets. */
   secrets: Map<string, string>;
@@ -40,16 +49,22 @@ export interface PreparedApply {
 }
 
 /**
- * Split the statements into the apply's transaction and the passwords to set after it, generating the
- * passwords (CSPRNG).
+ * Split the statements into the apply's transactions and its passwords, generating the passwords
+ * (CSPRNG).
  *
- * Why passwords come after the commit: PostgreSQL spends about 3 ms of CPU on every CREATE or ALTER ROLE
- * ... PASSWORD, even given a SCRAM verifier (it checks that the password is not the empty one, which
- * costs a full 4,096-round key derivation), and one transaction runs on one core. So the transaction
- * creates each login WITHOUT a password, stamped "generated-login" with no password time, and after the
- * commit passwordSql() sets the passwords on several sessions at once. A login whose password was not
- * set yet cannot log in (password authentication fails without one); inspect reports it and the next
- * plan sets it (rotate-password, reason "missing").
+ * Why passwords are set apart: PostgreSQL spends about 3 ms of CPU on every CREATE or ALTER ROLE ...
+ * PASSWORD, even given a SCRAM verifier (it checks that the password is not the empty one, which costs
+ * a full 4,096-round key derivation), and one transaction runs on one core. So logins are created
+ * WITHOUT a password, stamped "generated-login" with no password time, and passwordSql() sets the
+ * passwords on other sessions, at once. A login whose password was not set yet cannot log in (password
+ * authentication fails without one); inspect reports it and the next plan sets it (rotate-password,
+ * reason "missing").
+ *
+ * New logins go first, in a short transaction of their own, so that their passwords are set on other
+ * sessions (other cores) while the main transaction runs; if the main transaction fails, the apply
+ * drops them again. A login stays in the main transaction, its password set after the commit, when
+ * the plan also drops a role of the same name (a principal that changed kind): it can only be created
+ * after that drop. Rotations are set after the commit.
  *
  * Consecutive GRANTs (or REVOKEs, or role memberships) that render made are sent as few commands:
  * one per target and set of privileges, naming every grantee (see coalesce). GRANTs commute with each
@@ -59,8 +74,16 @@ export interface PreparedApply {
 export function prepareStatements(statements: readonly Statement[], newPassword: () => string = generatePassword): PreparedApply {
   const secrets = new Map<string, string>();
   const hidden: string[] = [];
+  const logins: PreparedStatement[] = [];
+  const newLogins: string[] = [];
+  const early = new Set<string>();
   const units: PreparedStatement[] = [];
   const passwords: PendingPassword[] = [];
+  const dropped = new Set<string>();
+  for (const statement of statements) {
+    const effect = roleEffectOf(statement);
+    if (effect?.kind === 'drop') dropped.add(effect.role);
+  }
   let run: { kind: RunKind; items: RunItem[] } | undefined;
   const flush = () => {
     if (run) units.push(...coalesce(run.items, run.kind));
@@ -77,6 +100,11 @@ export function prepareStatements(statements: readonly Statement[], newPassword:
       run.items.push({ index, statement, parts });
       continue;
     }
+    const effect = roleEffectOf(statement);
+    if (effect?.kind === 'act-as' && early.has(effect.role)) {
+      logins.push({ sql: statement.sql, statement, covers: [index] });
+      continue;
+    }
     flush();
     if (statement.params.length === 0) {
       units.push({ sql: statement.sql, statement, covers: [index] });
@@ -90,8 +118,16 @@ export function prepareStatements(statements: readonly Statement[], newPassword:
     const login = param.secretFor;
     const head = statement.sql.slice(0, -suffix.length);
     if (head.startsWith('CREATE ROLE ')) {
-      units.push({ sql: head, statement, covers: [index] });
-      units.push({ sql: markerSql(login), statement, covers: [index] });
+      const first = effect?.kind === 'create-login' && effect.role === login && !dropped.has(login) && !secrets.has(login);
+      const created = [
+        { sql: head, statement, covers: [index] },
+        { sql: markerSql(login), statement, covers: [index] },
+      ];
+      if (first) {
+        logins.push(...created);
+        newLogins.push(login);
+        early.add(login);
+      } else units.push(...created);
     } else if (head !== `ALTER ROLE ${quoteIdent(login)} WITH`) {
       throw new Error(`apply: a password is set by CREATE ROLE or ALTER ROLE "<login>" WITH, not by (${statement.display})`);
     }
@@ -99,11 +135,11 @@ export function prepareStatements(statements: readonly Statement[], newPassword:
       const password = newPassword();
       secrets.set(login, password);
       hidden.push(password);
-      passwords.push({ login, password, index });
+      passwords.push({ login, password, index, early: early.has(login) });
     }
   }
   flush();
-  return { units, passwords, secrets, hidden };
+  return { logins, newLogins, units, passwords, secrets, hidden };
 }
 
 /**
@@ -216,18 +252,33 @@ export function batchSql(batch: readonly PreparedStatement[]): string {
 }
 
 /**
- * The first round trip of an apply: open the transaction and wait (bounded) for the apply lock. The
- * lock is the session's, not the transaction's: it is held until unlockSql, after the passwords are
- * set, so another apply never sees a login whose password is still being set. A lost session releases it.
+ * Open a transaction whose lock waits are bounded; with `takeLock`, the apply's first round trip, also
+ * wait for the apply lock. The lock is the session's, not the transaction's: it is held until
+ * unlockSql, after every password is set (or every new login dropped again), so another apply never
+ * sees an apply half done. A lost session releases it.
  */
-export function beginSql(lockTimeoutSeconds: number): string {
+export function beginSql(lockTimeoutSeconds: number, takeLock = true): string {
   if (!Number.isFinite(lockTimeoutSeconds) || lockTimeoutSeconds <= 0) throw new PmgrantsError('the apply lock timeout must be a positive number of seconds');
   return [
     'BEGIN',
     `SET LOCAL lock_timeout = ${quoteLiteral(`${Math.round(lockTimeoutSeconds * 1000)}ms`)}`,
-    `SELECT pg_advisory_lock(${APPLY_LOCK_KEY})`,
+    ...(takeLock ? [`SELECT pg_advisory_lock(${APPLY_LOCK_KEY})`] : []),
   ].join(';\n');
 }
 
-/** Release the apply lock (a session lock survives ROLLBACK and COMMIT). */
-export const unlockSql = `SELECT pg_advisory_unlock(${APPLY_LOCK_KEY})`;
+/**
+ * Undo the first transaction after the main one failed: drop the logins it created (one statement: all
+ * or none). They own nothing and hold no privilege (the main transaction was rolled back), so only
+ * their own rows go; PostgreSQL refuses, and the apply reports it, if anything came to depend on one.
+ */
+export function dropLoginsSql(logins: readonly string[]): string {
+  return `DROP ROLE ${logins.map(quoteIdent).join(', ')}`;
+}
+
+/**
+ * Release the apply lock if this session holds it. A session lock survives COMMIT and ROLLBACK, even the
+ * rollback of the transaction that took it, so an apply whose first round trip failed may hold it or
+ * not; asking pg_locks first spares the server's warning about releasing a lock not held. A bigint key
+ * shows in pg_locks as its high and low 32 bits (classid, objid) with objsubid 1.
+ */
+export const unlockSql = `SELECT pg_catalog.pg_advisory_unlock(${APPLY_LOCK_KEY}) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted AND objsubid = 1 AND classid::bigint = (${APPLY_LOCK_KEY}::bigint >> 32) AND objid::bigint = (${APPLY_LOCK_KEY}::bigint & 4294967295)`;

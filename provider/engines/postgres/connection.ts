@@ -2,7 +2,7 @@ import type { Client as PgClient, QueryResult } from 'pg';
 import { DesiredState } from '../../model/types';
 import { ActualState } from '../../plan/diff';
 import { ApplyProgress, ApplyResult, EngineConnection, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
-import { batchSql, batchStatements, beginSql, passwordSql, PreparedApply, prepareStatements, unlockSql } from './apply';
+import { APPLY_LOCK_KEY, batchSql, batchStatements, beginSql, dropLoginsSql, passwordSql, PendingPassword, PreparedApply, prepareStatements, unlockSql } from './apply';
 import { scramSha256VerifierAsync } from './scram';
 import { catalogSql } from './catalog';
 import { applyErrorMessage, connectErrorMessage, isConnectionLost, redact } from './errors';
@@ -63,8 +63,9 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     c.on('error', () => {
       if (client === c) client = undefined;
     });
+    // Only the apply's own session's warnings stop it (the password sessions run beside its transaction).
     c.on('notice', (n) => {
-      if (n.severity === 'WARNING') warnings.push(n.message ?? 'warning');
+      if (client === c && n.severity === 'WARNING') warnings.push(n.message ?? 'warning');
     });
     try {
       await c.connect();
@@ -103,52 +104,79 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
   };
 
   /**
-   * Set the passwords of an apply whose transaction has committed (see prepareStatements), on the
-   * apply's own session and the extra ones opened for it, at once. Each round trip sets up to
-   * PASSWORDS_PER_TRIP passwords in one implicit transaction. Returns the secrets of every login; when
-   * some could not be set, throws PartialApplyError with the secrets of those that were.
+   * Sets an apply's passwords on the sessions given to it, PASSWORDS_PER_TRIP per round trip, each
+   * trip one implicit transaction (all of it or none). Work can be added and sessions can join while it
+   * runs: the early passwords start on the extra sessions during the main transaction, the rest (and
+   * the apply's own session) join after its commit. A session whose trip fails stops, and its trip goes
+   * back to the queue for the others: one lost or limited session costs time, not passwords.
    */
-  const setPasswords = async (
-    pinned: PgClient,
-    prepared: PreparedApply,
-    verifiers: string[],
-    extra: PgClient[],
-    report: (index: number) => void | Promise<void>,
-  ): Promise<Map<string, string>> => {
-    const hidden = [...prepared.hidden, ...verifiers];
+  const passwordSetter = (prepared: PreparedApply, report: (index: number) => void | Promise<void>) => {
     const now = new Date();
-    const queue: { login: string; index: number; sql: string }[][] = [];
-    prepared.passwords.forEach((p, i) => {
-      if (i % PASSWORDS_PER_TRIP === 0) queue.push([]);
-      queue[queue.length - 1].push({ login: p.login, index: p.index, sql: passwordSql(p.login, verifiers[i], now) });
-    });
+    const verifierOf = new Map<string, Promise<string>>();
+    const hidden = [...prepared.hidden];
+    for (const p of prepared.passwords) {
+      const verifier = scramSha256VerifierAsync(p.password).then((v) => {
+        hidden.push(v);
+        return v;
+      });
+      verifier.catch(() => undefined); // awaited by a worker; a failure before that must not go unhandled
+      verifierOf.set(p.login, verifier);
+    }
+    const queue: PendingPassword[][] = [];
     const set = new Map<string, string>();
+    const working: Promise<void>[] = [];
     let failure: unknown;
-    await Promise.all(
-      [pinned, ...extra].map(async (c) => {
-        for (let chunk = queue.shift(); chunk && failure === undefined; chunk = queue.shift()) {
-          trips++;
-          try {
-            await c.query(chunk.map((p) => p.sql).join(';\n'));
-          } catch (err) {
-            failure ??= err;
-            if (c === pinned && isConnectionLost(err)) await dropSession();
-            return;
-          }
-          for (const p of chunk) {
-            set.set(p.login, prepared.secrets.get(p.login)!);
-            const reported = report(p.index);
-            if (reported) await reported;
-          }
+    let stopped = false;
+    const worker = async (c: PgClient, pinned: boolean) => {
+      for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
+        if (stopped) {
+          queue.unshift(chunk);
+          return;
         }
-      }),
-    );
-    if (failure === undefined) return prepared.secrets;
-    const missing = prepared.passwords.length - set.size;
-    const reason = isPgError(failure) || isConnectionLost(failure) ? applyErrorMessage(failure, hidden) : redact(String((failure as Error).message ?? failure), hidden);
-    throw new PartialApplyError(
+        try {
+          const verifiers = await Promise.all(chunk.map((p) => verifierOf.get(p.login)!));
+          trips++;
+          await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], now)).join(';\n'));
+        } catch (err) {
+          failure ??= err;
+          queue.unshift(chunk);
+          if (pinned && isConnectionLost(err)) await dropSession();
+          return;
+        }
+        for (const p of chunk) {
+          set.set(p.login, p.password);
+          const reported = report(p.index);
+          if (reported) await reported;
+        }
+      }
+    };
+    return {
+      add(passwords: readonly PendingPassword[]) {
+        for (let i = 0; i < passwords.length; i += PASSWORDS_PER_TRIP) queue.push(passwords.slice(i, i + PASSWORDS_PER_TRIP));
+      },
+      /** Put a session to work on the queue (one still at work gets a second worker: pg queues its queries). */
+      join(c: PgClient, pinned = false) {
+        working.push(worker(c, pinned));
+      },
+      /** No new trips: the main transaction failed. */
+      stop() {
+        stopped = true;
+      },
+      /** Wait for every session; the passwords set, and the first failure when some were not. */
+      async settle(): Promise<{ set: Map<string, string>; failure: unknown; hidden: string[] }> {
+        await Promise.all(working);
+        return { set, failure: set.size < prepared.passwords.length ? (failure ?? new Error('no session was left to set them')) : undefined, hidden };
+      },
+    };
+  };
+
+  /** The PartialApplyError of passwords that could not all be set after the changes were committed. */
+  const passwordsFailed = (prepared: PreparedApply, outcome: { set: Map<string, string>; failure: unknown; hidden: string[] }) => {
+    const missing = prepared.passwords.length - outcome.set.size;
+    const reason = messageOf(outcome.failure, outcome.hidden);
+    return new PartialApplyError(
       `the changes were committed, but setting the password of ${missing} of ${prepared.passwords.length} login${prepared.passwords.length === 1 ? '' : 's'} failed (${reason.replace(/\.$/, '')}); those logins keep their previous password, or none if they are new, and the next apply sets the missing ones`,
-      set,
+      outcome.set,
     );
   };
 
@@ -167,10 +195,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       const prepared = prepareStatements(statements);
       const batches = batchStatements(prepared.units, batchSize);
       const before = trips;
-      if (batches.length === 0 && prepared.passwords.length === 0) return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
-      // The verifiers are derived on the thread pool while the transaction runs on the server.
-      const verifiers = Promise.all(prepared.passwords.map((p) => scramSha256VerifierAsync(p.password)));
-      verifiers.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+      if (batches.length === 0 && prepared.logins.length === 0 && prepared.passwords.length === 0) return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
       warnings = [];
       let done = 0;
       // Awaited only when the callback returns a promise: a round trip completes thousands of statements.
@@ -178,27 +203,60 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         done++;
         return progress?.(done, statements.length, statements[index]);
       };
-      // Extra sessions for the passwords are opened while the transaction runs. One that cannot be
+      // A statement is done when the last command carrying it out (a login's CREATE is followed by its
+      // marker; GRANTs may be sent together) has run; one that only sets a password, when that is set.
+      const inFirst = new Set(prepared.logins.flatMap((u) => u.covers));
+      const lastUnit = new Array<number>(statements.length).fill(-1);
+      prepared.units.forEach((u, i) => u.covers.forEach((s) => (lastUnit[s] = Math.max(lastUnit[s], i))));
+      const inTransactionOrder = lastUnit.map((last, index) => ({ last, index })).filter((x) => x.last >= 0);
+      const onlyPassword = new Set(lastUnit.flatMap((last, index) => (last < 0 && !inFirst.has(index) ? [index] : [])));
+      const passwords = passwordSetter(prepared, (index) => (onlyPassword.has(index) ? report(index) : undefined));
+      const early = prepared.passwords.filter((p) => p.early);
+      passwords.add(early);
+      // Extra sessions for the passwords are opened while the transactions run. One that cannot be
       // opened (max_connections, say) only means fewer at once.
-      const extraWanted = Math.min(PASSWORD_SESSIONS, Math.ceil(prepared.passwords.length / PASSWORDS_PER_TRIP)) - 1;
+      const passwordTrips = Math.ceil(prepared.passwords.length / PASSWORDS_PER_TRIP);
+      const extraWanted = Math.min(PASSWORD_SESSIONS - 1, early.length > 0 ? passwordTrips : passwordTrips - 1);
       const extraSessions = Promise.all(Array.from({ length: Math.max(0, extraWanted) }, () => open().catch(() => undefined))).then((cs) =>
         cs.filter((c): c is PgClient => c !== undefined),
       );
       let inTransaction = false;
       let locked = false;
       let pinned: PgClient | undefined;
+      let loginsCommitted = false;
+      let loginsMaybeCommitted = false;
       let committing = false;
+      let committed = false;
       try {
         pinned = await session();
         // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
         inTransaction = true;
-        await run(beginSql(lockTimeoutSeconds), undefined, pinned);
-        locked = true;
-        // A statement is done when the last command carrying it out (a login's CREATE is followed by its
-        // marker; GRANTs may be sent together) has run; one that only sets a password, when that is set.
-        const lastUnit = new Array<number>(statements.length).fill(-1);
-        prepared.units.forEach((u, i) => u.covers.forEach((s) => (lastUnit[s] = Math.max(lastUnit[s], i))));
-        const inTransactionOrder = lastUnit.map((last, index) => ({ last, index })).filter((x) => x.last >= 0);
+        if (prepared.logins.length > 0) {
+          // The first transaction, its COMMIT and the main transaction's BEGIN ride with its statements:
+          // a failure before the COMMIT skips the rest of the string and leaves the transaction aborted.
+          const firstTrips = batchStatements(prepared.logins, batchSize).map(batchSql);
+          firstTrips[0] = `${beginSql(lockTimeoutSeconds)};\n${firstTrips[0]}`;
+          firstTrips[firstTrips.length - 1] += batches.length > 0 ? `;\nCOMMIT;\n${beginSql(lockTimeoutSeconds, false)}` : ';\nCOMMIT';
+          // The first trip takes the lock and may fail after it: a session lock taken in a transaction
+          // that is rolled back is still held, so it is released in any case (finally).
+          locked = true;
+          for (const [i, sql] of firstTrips.entries()) {
+            if (i === firstTrips.length - 1) loginsMaybeCommitted = true;
+            await run(sql, undefined, pinned);
+            if (warnings.length > 0) throw new PmgrantsError(`the server warned "${warnings[0]}"; the transaction was rolled back and nothing was applied`);
+          }
+          loginsCommitted = true;
+          inTransaction = batches.length > 0;
+          for (const index of inFirst) {
+            const reported = report(index);
+            if (reported) await reported;
+          }
+          // The new logins' passwords are set on the extra sessions while the main transaction runs.
+          for (const c of await extraSessions) passwords.join(c);
+        } else {
+          await run(beginSql(lockTimeoutSeconds), undefined, pinned);
+          locked = true;
+        }
         let next = 0;
         let sent = 0;
         for (const batch of batches) {
@@ -213,25 +271,40 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
             if (reported) await reported;
           }
         }
-        committing = true;
-        await run('COMMIT', undefined, pinned);
-        committing = false;
-        inTransaction = false;
-        if (prepared.passwords.length > 0) {
-          const onlyPassword = new Set(lastUnit.flatMap((last, index) => (last < 0 ? [index] : [])));
-          const secrets = await setPasswords(pinned, prepared, await verifiers, await extraSessions, (index) => (onlyPassword.has(index) ? report(index) : undefined));
-          return { statements: statements.length, roundTrips: trips - before, secrets };
+        if (inTransaction) {
+          committing = true;
+          await run('COMMIT', undefined, pinned);
+          committing = false;
+          inTransaction = false;
         }
+        committed = true;
+        // Every session sets what is left, and the passwords that had to wait for the commit.
+        passwords.add(prepared.passwords.filter((p) => !p.early));
+        passwords.join(pinned, true);
+        for (const c of await extraSessions) passwords.join(c);
+        const outcome = await passwords.settle();
+        if (outcome.failure !== undefined) throw passwordsFailed(prepared, outcome);
         return { statements: statements.length, roundTrips: trips - before, secrets: prepared.secrets };
       } catch (err) {
-        if (inTransaction && pinned && client === pinned) await run('ROLLBACK', undefined, pinned).catch(() => dropSession());
-        if (committing && isConnectionLost(err)) {
-          throw new PmgrantsError('the connection was lost while committing, so the apply may or may not have been committed; plan again to see where the database stands');
-        }
         if (err instanceof PartialApplyError) throw err;
-        if (err instanceof PmgrantsError) throw new PmgrantsError(redact(err.message, prepared.hidden), err.exitCode);
-        if (isPgError(err) || isConnectionLost(err)) throw new PmgrantsError(applyErrorMessage(err, prepared.hidden));
-        throw err;
+        const alive = pinned !== undefined && client === pinned;
+        if (inTransaction && alive) await run('ROLLBACK', undefined, pinned).catch(() => dropSession());
+        passwords.stop();
+        const { set, hidden } = await passwords.settle();
+        let message = messageOf(err, hidden);
+        const logins = `${prepared.newLogins.length} new login${prepared.newLogins.length === 1 ? '' : 's'}`;
+        if (committing && isConnectionLost(err)) {
+          message = 'the connection was lost while committing, so the apply may or may not have been committed; plan again to see where the database stands';
+        } else if (loginsCommitted && !committed) {
+          // The main transaction failed: drop the new logins again, so that nothing is applied.
+          const undo = await dropNewLogins(prepared.newLogins, client === pinned ? pinned : undefined, await extraSessions);
+          if (undo === undefined) throw err instanceof PmgrantsError ? new PmgrantsError(message, err.exitCode) : new PmgrantsError(message);
+          message = `${message.replace(/\.$/, '')}; the ${logins} created before it could not be dropped again (${undo.replace(/\.$/, '')}), so they remain, without privileges, and the next apply continues from there`;
+        } else if (loginsMaybeCommitted && isConnectionLost(err)) {
+          message = `${message.replace(/\.$/, '')}; the ${logins} created first may or may not have been committed; plan again to see where the database stands`;
+        }
+        if (set.size > 0) throw new PartialApplyError(message, set);
+        throw err instanceof PmgrantsError ? new PmgrantsError(message, err.exitCode) : isPgError(err) || isConnectionLost(err) ? new PmgrantsError(message) : err;
       } finally {
         warnings = [];
         await extraSessions.then((cs) => Promise.all(cs.map((c) => c.end().catch(() => undefined))));
@@ -257,6 +330,50 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       await dropSession();
     },
   };
+}
+
+/** One sentence for an error of an apply, scrubbed of its secrets. */
+function messageOf(err: unknown, hidden: readonly string[]): string {
+  if (err instanceof PmgrantsError) return redact(err.message, hidden);
+  if (isPgError(err) || isConnectionLost(err)) return applyErrorMessage(err, hidden);
+  return redact(String((err as Error)?.message ?? err), hidden);
+}
+
+/**
+ * Drop the logins an apply created in its first transaction, after its main transaction failed, under
+ * the apply lock: on the apply's own session, which holds it; when that session is lost (and the lock
+ * with it), on an extra session that takes the lock again, unless another apply got it first.
+ * Undefined when done; else why not.
+ */
+async function dropNewLogins(logins: readonly string[], pinned: PgClient | undefined, extra: readonly PgClient[]): Promise<string | undefined> {
+  const drop = dropLoginsSql(logins);
+  if (pinned) {
+    try {
+      await pinned.query(drop);
+      return undefined;
+    } catch (err) {
+      return messageOf(err, []);
+    }
+  }
+  let reason = 'the session was lost, and no other was left';
+  for (const c of extra) {
+    try {
+      const r = await c.query(`SELECT pg_try_advisory_lock(${APPLY_LOCK_KEY}) AS locked`);
+      if (!r.rows[0]?.locked) return 'the session was lost, and another apply holds the lock now';
+      try {
+        await c.query(drop);
+        return undefined;
+      } catch (err) {
+        if (!isConnectionLost(err)) return messageOf(err, []);
+        throw err;
+      } finally {
+        await c.query(unlockSql).catch(() => undefined);
+      }
+    } catch (err) {
+      reason = messageOf(err, []);
+    }
+  }
+  return reason;
 }
 
 function isPgError(err: unknown): boolean {

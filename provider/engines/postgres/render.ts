@@ -61,6 +61,24 @@ function withParts(statement: Statement, parts: GrantParts): Statement {
   return statement;
 }
 
+/**
+ * What a statement does to a role as a whole, recorded beside it as grantParts is: apply creates new
+ * logins in a transaction of their own before the other changes (see prepareStatements), and needs to
+ * know which statements create a login, let the provisioning role act as it, or drop a role.
+ */
+export type RoleEffect = { kind: 'create-login' | 'act-as' | 'drop'; role: string };
+
+const roleEffects = new WeakMap<Statement, RoleEffect>();
+
+export function roleEffectOf(statement: Statement): RoleEffect | undefined {
+  return roleEffects.get(statement);
+}
+
+function withEffect(statement: Statement, effect: RoleEffect): Statement {
+  roleEffects.set(statement, effect);
+  return statement;
+}
+
 function secretStatement(prefix: string, login: string): Statement {
   return {
     sql: `${prefix} PASSWORD ${SECRET_PLACEHOLDER}`,
@@ -232,7 +250,10 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
     case 'create-login': {
       const name = change.login.name;
       // apply stamps the managed marker (with the password time) right after the first statement.
-      return [secretStatement(`CREATE ROLE ${quoteIdent(name)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`, name), actAs(name)];
+      return [
+        withEffect(secretStatement(`CREATE ROLE ${quoteIdent(name)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`, name), { kind: 'create-login', role: name }),
+        withEffect(actAs(name), { kind: 'act-as', role: name }),
+      ];
     }
     case 'rotate-password':
       return [secretStatement(`ALTER ROLE ${quoteIdent(change.login)} WITH`, change.login)];
@@ -270,11 +291,11 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
     // A login, its user and a role are all one role in PostgreSQL: whichever drop comes first drops it,
     // the others find nothing (IF EXISTS). Each change renders alone, so no change relies on another.
     case 'drop-role':
-      return [renderDropRole(change.role)];
+      return [withEffect(renderDropRole(change.role), { kind: 'drop', role: change.role })];
     case 'drop-user':
-      return [renderDropRole(change.user)];
+      return [withEffect(renderDropRole(change.user), { kind: 'drop', role: change.user })];
     case 'drop-login':
-      return [renderDropRole(change.login)];
+      return [withEffect(renderDropRole(change.login), { kind: 'drop', role: change.login })];
     default: {
       const never: never = change;
       throw new Error(`render: unknown change ${JSON.stringify(never)}`);
