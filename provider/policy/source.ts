@@ -1,5 +1,6 @@
 import { Document, LineCounter, Node, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
 import { Diagnostic, RuleId } from '../diagnostics/diagnostic';
+import { parseFast } from './fast-yaml';
 
 /** Largest policy or overlay file accepted, in bytes. 20,000 grants take about 2 MB. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -42,8 +43,24 @@ function diag(file: string, code: RuleId, message: string, line = 0, column = 0,
 /**
  * Parse YAML text with positions. Pure: the caller reads the file. Never throws for bad input;
  * every problem becomes a diagnostic and `source` is undefined when nothing usable was read.
+ *
+ * Most policies are read the quick way (parseFast, js-yaml), which gives the same value and positions;
+ * whatever it declines, including every file with a problem in its YAML, is read here in full.
  */
 export function parseSource(file: string, text: string): { source?: SourceFile; diagnostics: Diagnostic[] } {
+  const fast = Buffer.byteLength(text, 'utf8') <= MAX_FILE_BYTES ? parseFast(text) : undefined;
+  if (fast) {
+    const lines = lineStarts(text);
+    return {
+      source: { file, text, value: fast.value, locate: (path, key = false) => positionAt(lines, fast.offsetOf(path, key)) },
+      diagnostics: [],
+    };
+  }
+  return parseSourceFully(file, text);
+}
+
+/** parseSource without the quick way: the yaml package's full parse, which reports every problem. */
+export function parseSourceFully(file: string, text: string): { source?: SourceFile; diagnostics: Diagnostic[] } {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_FILE_BYTES) {
     return {
@@ -170,4 +187,23 @@ function duplicateKeyErrors(doc: Document.Parsed): { pos: [number, number]; code
     },
   });
   return out;
+}
+
+/** Offsets where each line starts, for positionAt. */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** Line and column (1-based) of an offset, as yaml's LineCounter.linePos gives them. */
+function positionAt(starts: readonly number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - starts[lo] + 1 };
 }
