@@ -247,12 +247,12 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
           }
           loginsCommitted = true;
           inTransaction = batches.length > 0;
+          // The new logins' passwords are set on the extra sessions while the main transaction runs.
+          for (const c of await extraSessions) passwords.join(c);
           for (const index of inFirst) {
             const reported = report(index);
             if (reported) await reported;
           }
-          // The new logins' passwords are set on the extra sessions while the main transaction runs.
-          for (const c of await extraSessions) passwords.join(c);
         } else {
           await run(beginSql(lockTimeoutSeconds), undefined, pinned);
           locked = true;
