@@ -56,7 +56,7 @@ export interface EngineConnection {
   dialect: EngineDialect;
   /** Catalog -> ActualState in a constant number of round trips. */
   inspect(desired: DesiredState): Promise<ActualState>;
-  /** Run statements in one transaction under a lock; all or nothing. */
+  /** Run statements under a lock, all or nothing (each engine documents how it keeps that: docs/postgres.md, docs/sqlserver.md). */
   apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult>;
   preflight(desired: DesiredState): Promise<PreflightCheck[]>;
   /** The database's security as it is, for `pmgrants export`; a constant number of round trips. */

@@ -19,7 +19,7 @@ export const applySpec: CommandSpec = {
     'secrets-file': { type: 'string', help: 'where generated passwords are written, mode 0600 (default: $PMGRANTS_SECRETS_FILE or .pmgrants/credentials.json)', placeholder: 'FILE' },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
-  details: 'Plans first and shows the plan, then asks (on a terminal) before applying. Every change runs in one\ntransaction under a lock: on any error in it nothing is applied. On PostgreSQL, generated passwords are set\nright after it (a login has none until then); if that fails part-way, those set are kept in the secrets file\nand the next apply sets the rest. Generated passwords are written only to the secrets file, never printed.\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error.',
+  details: 'Plans first and shows the plan, then asks (on a terminal) before applying. The changes run in a transaction\nunder a lock: on any error in it nothing is applied. On PostgreSQL, new logins are created just before it, in\na short transaction of their own, and their passwords set on other sessions while it runs (a login has none\nuntil then); if it fails, those logins are dropped again. If setting passwords fails part-way, those set are\nkept in the secrets file and the next apply sets the rest. Generated passwords are written only to the\nsecrets file, never printed.\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error.',
 };
 
 export async function applyCommand(io: CliIO, values: Record<string, unknown>, positionals: string[], rotate?: string[]): Promise<number> {
