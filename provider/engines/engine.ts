@@ -56,6 +56,13 @@ export interface EngineConnection {
   dialect: EngineDialect;
   /** Catalog -> ActualState in a constant number of round trips. */
   inspect(desired: DesiredState): Promise<ActualState>;
+  /**
+   * Inspect started from the compiled state before the engine realizes it: the catalog query goes out
+   * at once, and the server runs it while realize runs here. The function it returns finishes the
+   * inspect for the realized state, and reads the catalog again, in its place, if realize changed what
+   * the query is scoped to. The same ActualState as inspect(desired). Optional.
+   */
+  inspectAhead?(compiled: DesiredState): (desired: DesiredState) => Promise<ActualState>;
   /** Run statements under a lock, all or nothing (each engine documents how it keeps that: docs/postgres.md, docs/sqlserver.md). */
   apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult>;
   preflight(desired: DesiredState): Promise<PreflightCheck[]>;

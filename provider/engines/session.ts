@@ -42,8 +42,10 @@ export function planOffline(policy: Policy, dialect?: EngineDialect): RenderedPl
 }
 
 export async function planLive(conn: EngineConnection, policy: Policy, options: DiffOptions = {}): Promise<RenderedPlan & { actual: ActualState }> {
-  const desired = conn.dialect.realize(compilePolicy(policy));
-  const actual = await conn.inspect(desired);
+  const compiled = compilePolicy(policy);
+  const inspected = conn.inspectAhead?.(compiled);
+  const desired = conn.dialect.realize(compiled);
+  const actual = await (inspected ? inspected(desired) : conn.inspect(desired));
   const plan = diffState(desired, actual, { now: new Date(), ...options });
   return { desired, plan, actual, statements: renderEach(conn.dialect, plan, desired) };
 }

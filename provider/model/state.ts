@@ -100,13 +100,9 @@ export function comparePermissions(a: Permission, b: Permission): number {
   return orderOf(a, b, order !== 0 ? order : orderAfterGrantee(a, b), permissionKey);
 }
 
-/** comparePermissions for permissions of one grantee: comparing equal grantees, code unit by code unit, was half the cost. */
-function compareSameGrantee(a: Permission, b: Permission): number {
-  return orderOf(a, b, orderAfterGrantee(a, b), permissionKey);
-}
-
 function orderAfterGrantee(a: Permission, b: Permission): number {
-  const order = compareSecurableParts(a.on, b.on, NUL);
+  // States share securable objects where they can (realize, inspect): one object, one key.
+  const order = a.on === b.on ? 0 : compareSecurableParts(a.on, b.on, NUL);
   return order !== 0 ? order : comparePart(a.privilege, END, b.privilege, END);
 }
 
@@ -126,26 +122,21 @@ function orderOf<T>(a: T, b: T, order: number, key: (t: T) => string): number {
 
 const compareNames = (a: { name: string }, b: { name: string }) => compareCodeUnits(a.name, b.name);
 
-/** How to sort a list by groups: see sortedUnique. */
-interface Grouping<T> {
-  /** The first part of an item's key, which a NUL follows in the key (grantee, role). */
-  by: (item: T) => string;
-  /** The order of two items of the same group. */
-  compare: (a: T, b: T) => number;
-}
-
 /**
  * Items in the order of `compare` (stable) without exact duplicates: of the items that compare equal,
  * the first one of each identity is kept. `sameIdentity` tells two items of equal order apart (the
  * identity of a permission is its key and its effect); by default items of equal order are duplicates.
  *
- * Lists already in order, as lists built from a sorted state often are, are not sorted again. Others
- * are gathered by `group.by` in one pass, the distinct first parts sorted (a few thousand grantees rather
- * than 70,000 permissions), then the items of each group, without comparing the part they share. NUL
- * being the lowest code unit, first parts order their keys as they order themselves, unless one holds a
- * NUL: then the whole list is sorted by `compare`.
+ * Lists already in order, as lists built from a sorted state often are, are not sorted again. Others go
+ * to `sortOutOfOrder` when given (a quicker way for large lists; undefined when it cannot tell the
+ * order), else to a sort by `compare`.
  */
-function sortedUnique<T>(items: readonly T[], compare: (a: T, b: T) => number, sameIdentity?: (a: T, b: T) => boolean, group?: Grouping<T>): T[] {
+function sortedUnique<T>(
+  items: readonly T[],
+  compare: (a: T, b: T) => number,
+  sameIdentity?: (a: T, b: T) => boolean,
+  sortOutOfOrder?: (items: readonly T[]) => T[] | undefined,
+): T[] {
   let inOrder = true;
   let hasTies = false;
   for (let i = 1; i < items.length && inOrder; i++) {
@@ -154,23 +145,88 @@ function sortedUnique<T>(items: readonly T[], compare: (a: T, b: T) => number, s
     hasTies ||= order === 0;
   }
   if (inOrder) return hasTies ? appendUnique([], items, compare, sameIdentity) : items.slice();
-
   // Array.prototype.sort is stable: items of equal order keep their first-seen order.
-  const sortWhole = () => appendUnique([], items.slice().sort(compare), compare, sameIdentity);
-  if (!group) return sortWhole();
-  const groups = new Map<string, T[]>();
+  return sortOutOfOrder?.(items) ?? appendUnique([], items.slice().sort(compare), compare, sameIdentity);
+}
+
+/**
+ * Memberships sorted by role, then by member: gathered by role in one pass, the distinct roles sorted
+ * (a few thousand rather than 26,000 memberships), then the members of each role, without comparing
+ * the role they share. NUL being the lowest code unit, roles order their keys as they order
+ * themselves, unless one holds a NUL: undefined then (sort by the whole keys).
+ */
+function membershipsByRole(items: readonly Membership[]): Membership[] | undefined {
+  const groups = new Map<string, Membership[]>();
   for (const item of items) {
-    const first = group.by(item);
-    const members = groups.get(first);
+    const members = groups.get(item.role);
     if (members) members.push(item);
-    else groups.set(first, [item]);
+    else groups.set(item.role, [item]);
   }
-  const firsts = [...groups.keys()];
-  if (firsts.some((first) => first.includes('\u0000'))) return sortWhole();
-  const out: T[] = [];
-  for (const first of firsts.sort(compareCodeUnits)) {
-    const members = groups.get(first)!;
-    appendUnique(out, members.length > 1 ? members.sort(group.compare) : members, group.compare, sameIdentity);
+  const roles = [...groups.keys()];
+  if (roles.some((role) => role.includes('\u0000'))) return undefined;
+  const out: Membership[] = [];
+  for (const role of roles.sort(compareCodeUnits)) {
+    const members = groups.get(role)!;
+    appendUnique(out, members.length > 1 ? members.sort(compareSameRole) : members, compareSameRole);
+  }
+  return out;
+}
+
+/**
+ * Permissions sorted by numbers instead of comparisons. A permission's key is grantee, securable key
+ * and privilege joined by NULs; when no grantee and no securable key holds a NUL (the lowest code unit),
+ * the keys order as the triples of their parts do. So the distinct grantees, securables and privileges
+ * are ranked (a few thousand strings each, where there are 70,000 permissions), each permission gets
+ * one number from its three ranks and its position, and a typed array of those numbers is sorted
+ * natively: the position keeps the sort stable. The securables of one inspect share their objects, so
+ * most of them are looked up by identity. Undefined when a NUL or the size forbids it.
+ */
+function permissionsByRank(items: readonly Permission[]): Permission[] | undefined {
+  const n = items.length;
+  const granteeRank = new Map<string, number>();
+  const privilegeRank = new Map<string, number>();
+  const onKey = new Map<Securable, string>();
+  for (const p of items) {
+    granteeRank.set(p.grantee, 0);
+    privilegeRank.set(p.privilege, 0);
+    if (!onKey.has(p.on)) onKey.set(p.on, securableKey(p.on));
+  }
+  const keyRank = new Map<string, number>();
+  for (const key of onKey.values()) keyRank.set(key, 0);
+  const grantees = [...granteeRank.keys()];
+  const keys = [...keyRank.keys()];
+  if (grantees.some((g) => g.includes('\u0000')) || keys.some((k) => k.includes('\u0000'))) return undefined;
+  const sizes = grantees.length * keys.length * privilegeRank.size;
+  if (sizes * n >= Number.MAX_SAFE_INTEGER) return undefined;
+  const rank = (sorted: string[], ranks: Map<string, number>) => sorted.forEach((value, i) => ranks.set(value, i));
+  rank(grantees.sort(compareCodeUnits), granteeRank);
+  rank(keys.sort(compareCodeUnits), keyRank);
+  rank([...privilegeRank.keys()].sort(compareCodeUnits), privilegeRank);
+  const onRank = new Map<Securable, number>();
+  for (const [on, key] of onKey) onRank.set(on, keyRank.get(key)!);
+  const order = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = items[i];
+    order[i] = ((granteeRank.get(p.grantee)! * keys.length + onRank.get(p.on)!) * privilegeRank.size + privilegeRank.get(p.privilege)!) * n + i;
+  }
+  order.sort();
+  // Equal keys are side by side, in first-seen order: keep the first of each effect (sameEffect).
+  const out: Permission[] = [];
+  let runKey = -1;
+  let runStart = 0;
+  for (let k = 0; k < n; k++) {
+    const position = order[k] % n;
+    const item = items[position];
+    const key = (order[k] - position) / n;
+    if (key !== runKey) {
+      runKey = key;
+      runStart = out.length;
+      out.push(item);
+      continue;
+    }
+    let seen = false;
+    for (let j = runStart; j < out.length && !seen; j++) seen = sameEffect(out[j], item);
+    if (!seen) out.push(item);
   }
   return out;
 }
@@ -200,8 +256,8 @@ export function sortState<T extends SecurityState>(state: T): T {
     users: sortedUnique(state.users, compareNames),
     roles: sortedUnique(state.roles, compareNames),
     schemas: sortedUnique(state.schemas, compareNames),
-    memberships: sortedUnique(state.memberships, compareMemberships, undefined, { by: (m) => m.role, compare: compareSameRole }),
-    permissions: sortedUnique(state.permissions, comparePermissions, sameEffect, { by: (p) => p.grantee, compare: compareSameGrantee }),
+    memberships: sortedUnique(state.memberships, compareMemberships, undefined, membershipsByRole),
+    permissions: sortedUnique(state.permissions, comparePermissions, sameEffect, permissionsByRank),
   };
 }
 

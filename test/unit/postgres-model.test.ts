@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Permission, Policy } from '../../provider/model/types';
 import { diffState } from '../../provider/plan/diff';
-import { actualFromCatalog, CatalogRows, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
+import { actualFromCatalog, catalogRowsOf, CatalogRows, CatalogWire, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
@@ -151,6 +151,34 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
     ]);
   });
 
+  it('memberships come as oids: named from the roles and member-names columns, one per role and member (admin if any grantor gave it)', () => {
+    const wire: CatalogWire = {
+      ...rows({}),
+      roles: [
+        [10, 'pmg_p2p_data_consumer', false, null, true],
+        [11, 'ana', true, null, false],
+      ],
+      // PostgreSQL 16+: ana holds the consumer role from two grantors, once with ADMIN OPTION.
+      memberships: [
+        [10, 10, 12],
+        [11, 11, 10],
+        [false, true, false],
+      ],
+      'member-names': [[12, 'hand_made']],
+    };
+    const catalog = catalogRowsOf(wire);
+    expect(catalog.memberships).toEqual([
+      ['pmg_p2p_data_consumer', 'ana', true],
+      ['hand_made', 'pmg_p2p_data_consumer', false],
+    ]);
+    expect(catalog.roles).toEqual([
+      { name: 'pmg_p2p_data_consumer', canLogin: false, comment: null, managed: true },
+      { name: 'ana', canLogin: true, comment: null, managed: false },
+    ]);
+    expect(catalog).not.toHaveProperty('member-names');
+    expect(() => catalogRowsOf({ ...wire, 'member-names': [] })).toThrow(/role oid 12, which it did not list/);
+  });
+
   it('inspectParams names every role and schema the desired state uses', () => {
     const [prefix, roles, schemas] = inspectParams(desired);
     expect(prefix).toBe('pmg_');
@@ -162,7 +190,7 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
 describe('catalog SQL files', () => {
   it('are found from the sources and from dist/ (tsc does not copy them)', () => {
     const fromDist = catalogSqlDirs(path.join(__dirname, '..', '..', 'dist', 'provider', 'engines', 'postgres'));
-    expect(catalogSql('roles', fromDist.slice(1))).toContain('pg_roles');
+    expect(catalogSql('roles', fromDist.slice(1))).toContain('FROM scoped_roles');
     expect(() => catalogSql('no-such-query', ['/nonexistent'])).toThrow(/installation is incomplete: catalog query no-such-query.sql not found/);
   });
 

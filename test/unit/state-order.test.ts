@@ -55,40 +55,52 @@ const name = fc
   .array(fc.constantFrom('a', 'b', 'ab', ':', ':for:', 'for', '\u0000', '\u0001', '9', ';', '_', '-', ' ', 'é', '\uffff'), { maxLength: 3 })
   .map((parts) => parts.join(''));
 const kind = fc.constantFrom('tables', 'tab', 'default-tables', 'some-tables', 'schema', 'role', 'database', 'tables:a', 'x\u0000');
-const securable: fc.Arbitrary<Securable> = fc.oneof(
-  fc.constant({ type: 'database' as const }),
-  fc.record({ type: fc.constant('schema' as const), name }),
-  fc.record({ type: fc.constant('role' as const), name }),
-  fc.record({ type: fc.constant('engine' as const), kind, name }),
-  fc.record({ type: fc.constant('engine' as const), kind, name, forRole: name }),
-);
-const permission: fc.Arbitrary<Permission> = fc.record({
-  grantee: name,
-  on: securable,
-  privilege: fc.constantFrom('SELECT', 'SEL', 'USAGE', '', 'SELECT\u0000', ':'),
-  effect: fc.constantFrom('GRANT' as const, 'DENY' as const),
-  withGrantOption: fc.boolean(),
-});
-const membership: fc.Arbitrary<Membership> = fc.oneof(
-  fc.record({ role: name, member: name }),
-  fc.record({ role: name, member: name, admin: fc.boolean() }),
-);
-const named = <T>(fields: fc.Arbitrary<T>) => fc.record({ name, fields }).map(({ name: n, fields: f }) => ({ name: n, ...f }));
+// Without NUL in names and kinds: the lists sortState orders by ranks rather than by comparisons.
+const plainName = fc
+  .array(fc.constantFrom('a', 'b', 'ab', ':', ':for:', 'for', '\u0001', '9', ';', '_', '-', ' ', 'é', '\uffff'), { maxLength: 3 })
+  .map((parts) => parts.join(''));
+const plainKind = fc.constantFrom('tables', 'tab', 'default-tables', 'some-tables', 'schema', 'role', 'database', 'tables:a');
+
+function arbitraries(name: fc.Arbitrary<string>, kind: fc.Arbitrary<string>) {
+  const securable: fc.Arbitrary<Securable> = fc.oneof(
+    fc.constant({ type: 'database' as const }),
+    fc.record({ type: fc.constant('schema' as const), name }),
+    fc.record({ type: fc.constant('role' as const), name }),
+    fc.record({ type: fc.constant('engine' as const), kind, name }),
+    fc.record({ type: fc.constant('engine' as const), kind, name, forRole: name }),
+  );
+  const permission: fc.Arbitrary<Permission> = fc.record({
+    grantee: name,
+    // Permissions on one securable often share its object, as realize and inspect make them.
+    on: fc.array(securable, { minLength: 1, maxLength: 6 }).chain((pool) => fc.oneof(fc.constantFrom(...pool), securable)),
+    privilege: fc.constantFrom('SELECT', 'SEL', 'USAGE', '', 'SELECT\u0000', ':'),
+    effect: fc.constantFrom('GRANT' as const, 'DENY' as const),
+    withGrantOption: fc.boolean(),
+  });
+  const membership: fc.Arbitrary<Membership> = fc.oneof(
+    fc.record({ role: name, member: name }),
+    fc.record({ role: name, member: name, admin: fc.boolean() }),
+  );
+  const named = <T>(fields: fc.Arbitrary<T>) => fc.record({ name, fields }).map(({ name: n, fields: f }) => ({ name: n, ...f }));
+  const state: fc.Arbitrary<SecurityState> = fc.record({
+    engine: fc.constant('postgres' as const),
+    database: fc.constant('w'),
+    logins: withDuplicates(named(fc.record({ purpose: fc.constantFrom('app-login' as const, 'shared-login' as const), password: fc.constant('generated' as const) }))),
+    users: withDuplicates(named(fc.record({ purpose: fc.constant('principal' as const), source: fc.constant({ type: 'role' as const }) }))),
+    roles: withDuplicates(named(fc.record({ purpose: fc.constantFrom('persona' as const, 'schema-owner' as const) }))),
+    schemas: withDuplicates(named(fc.record({ owner: name, app: name }))),
+    memberships: withDuplicates(membership),
+    permissions: withDuplicates(permission),
+  });
+  return { securable, permission, membership, state };
+}
 
 /** A list with exact and same-key duplicates: items drawn from a small pool, often twice. */
 const withDuplicates = <T>(item: fc.Arbitrary<T>) =>
   fc.array(item, { minLength: 1, maxLength: 12 }).chain((pool) => fc.array(fc.constantFrom(...pool), { maxLength: 40 }).map((picked) => [...pool, ...picked]));
 
-const stateArb: fc.Arbitrary<SecurityState> = fc.record({
-  engine: fc.constant('postgres' as const),
-  database: fc.constant('w'),
-  logins: withDuplicates(named(fc.record({ purpose: fc.constantFrom('app-login' as const, 'shared-login' as const), password: fc.constant('generated' as const) }))),
-  users: withDuplicates(named(fc.record({ purpose: fc.constant('principal' as const), source: fc.constant({ type: 'role' as const }) }))),
-  roles: withDuplicates(named(fc.record({ purpose: fc.constantFrom('persona' as const, 'schema-owner' as const) }))),
-  schemas: withDuplicates(named(fc.record({ owner: name, app: name }))),
-  memberships: withDuplicates(membership),
-  permissions: withDuplicates(permission),
-});
+const { securable, permission, membership, state: stateArb } = arbitraries(name, kind);
+const plain = arbitraries(plainName, plainKind);
 
 describe('key order without keys', () => {
   it('property: compareSecurables, comparePermissions and compareMemberships order as the keys do', () => {
@@ -145,6 +157,19 @@ describe('sortState', () => {
         sorted.permissions.forEach((p, i) => expect(p).toBe(reference.permissions[i]));
         sorted.memberships.forEach((m, i) => expect(m).toBe(reference.memberships[i]));
         sorted.logins.forEach((l, i) => expect(l).toBe(reference.logins[i]));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('property: the same without NUL in names, where permissions are sorted by ranks and memberships by role', () => {
+    fc.assert(
+      fc.property(plain.state, (state) => {
+        const sorted = sortState(state);
+        const reference = referenceSortState(state);
+        expect(sorted).toEqual(reference);
+        sorted.permissions.forEach((p, i) => expect(p).toBe(reference.permissions[i]));
+        sorted.memberships.forEach((m, i) => expect(m).toBe(reference.memberships[i]));
       }),
       { numRuns: 1000 },
     );

@@ -6,7 +6,7 @@ import { APPLY_LOCK_KEY, batchSql, batchStatements, beginSql, dropLoginsSql, pas
 import { scramSha256VerifierAsync } from './scram';
 import { catalogSql } from './catalog';
 import { applyErrorMessage, connectErrorMessage, isConnectionLost, redact } from './errors';
-import { inspectPostgres } from './inspect';
+import { inspectPostgres, inspectPostgresAhead } from './inspect';
 import { exportPostgres } from './export';
 import { postgresDialect } from './dialect';
 import { preflightChecks, ProvisioningFacts } from './preflight';
@@ -81,17 +81,24 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     client = undefined;
     await c?.end().catch(() => undefined);
   };
-  /** One round trip. With `pinned`, only on that session: an apply never continues on a new one. */
-  const run = async (sql: string, params?: unknown[], pinned?: PgClient): Promise<QueryResult | QueryResult[]> => {
-    if (pinned && client !== pinned) throw Object.assign(new Error('the session was lost'), { code: '08003' });
-    const c = pinned ?? (await session());
-    trips++;
-    try {
-      return (await c.query(sql, params)) as unknown as QueryResult | QueryResult[];
-    } catch (err) {
-      if (isConnectionLost(err)) await dropSession();
-      throw err;
-    }
+  /**
+   * One round trip. With `pinned`, only on that session: an apply never continues on a new one. On an
+   * open session the query is written before this returns (inspectAhead counts on it: the server
+   * works while the caller goes on).
+   */
+  const run = (sql: string, params?: unknown[], pinned?: PgClient): Promise<QueryResult | QueryResult[]> => {
+    if (pinned && client !== pinned) return Promise.reject(Object.assign(new Error('the session was lost'), { code: '08003' }));
+    const send = async (c: PgClient) => {
+      trips++;
+      try {
+        return (await c.query(sql, params)) as unknown as QueryResult | QueryResult[];
+      } catch (err) {
+        if (isConnectionLost(err)) await dropSession();
+        throw err;
+      }
+    };
+    const open = pinned ?? client;
+    return open ? send(open) : session().then(send);
   };
   const rowsOf = (r: QueryResult | QueryResult[]) => (Array.isArray(r) ? r[r.length - 1].rows : r.rows);
   const readCatalog = async (what: string, sql: string, params: unknown[]) => {
@@ -186,6 +193,9 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     dialect: postgresDialect,
     inspect(desired: DesiredState): Promise<ActualState> {
       return inspectPostgres((sql, params) => readCatalog('inspect', sql, params), desired);
+    },
+    inspectAhead(compiled: DesiredState) {
+      return inspectPostgresAhead((sql, params) => readCatalog('inspect', sql, params), compiled);
     },
     exportCatalog(options: { prefix?: string }) {
       return exportPostgres((sql, params) => readCatalog('export', sql, params), options.prefix);

@@ -1,15 +1,16 @@
-import { sortState } from '../../model/state';
+import { securableKey, sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, Role, Schema, User } from '../../model/types';
 import { ActualState } from '../../plan/diff';
 import { aclHoldings } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
 import { OBJECT_KINDS } from './realize';
+import { PmgrantsError } from '../engine';
 
 /**
- * What the catalog query returns: one row, JSON columns named after the sql/*.sql files. Bulk columns
- * are arrays rather than objects, and privileges come as whole ACLs (see acl.ts): at 20,000 grants that
- * is a tenth of the bytes and of the server's time of one row per privilege.
+ * The catalog as inspect reads it: roles and memberships by name. Privileges come as whole ACLs (see
+ * acl.ts): at 20,000 grants that is a tenth of the bytes and of the server's time of one row per
+ * privilege.
  */
 export interface CatalogRows {
   database: string;
@@ -25,6 +26,50 @@ export interface CatalogRows {
   'object-acls': [string, string, string, string[] | null, number | string][];
   /** [schema, for role, pg_default_acl object type letter, ACL items] */
   'default-acls': [string, string, string, string[]][];
+}
+
+/**
+ * What the catalog query returns: one row, JSON columns named after the sql/*.sql files. Bulk columns
+ * are arrays rather than objects, and memberships come as role oids, named here (catalogRowsOf).
+ */
+export interface CatalogWire extends Omit<CatalogRows, 'roles' | 'memberships'> {
+  /** [oid, name, LOGIN, comment, managed] */
+  roles: [number, string, boolean, string | null, boolean][];
+  /** [role oids, member oids, admin options], one position per pg_auth_members row. */
+  memberships: [number[], number[], boolean[]];
+  /** [oid, name] of the roles the memberships name that the roles column does not list. */
+  'member-names': [number, string][];
+}
+
+/** The catalog query's row -> CatalogRows: roles named, memberships of several grantors merged (admin if any gave it). */
+export function catalogRowsOf(wire: CatalogWire): CatalogRows {
+  const names = new Map<number, string>();
+  const roles: CatalogRows['roles'] = wire.roles.map(([oid, name, canLogin, comment, managed]) => {
+    names.set(oid, name);
+    return { name, canLogin, comment, managed };
+  });
+  for (const [oid, name] of wire['member-names']) names.set(oid, name);
+  const nameOf = (oid: number) => {
+    const name = names.get(oid);
+    if (name === undefined) throw new PmgrantsError(`the catalog named a membership of role oid ${oid}, which it did not list; plan again`);
+    return name;
+  };
+  const [roleIds, memberIds, admins] = wire.memberships;
+  const memberships: CatalogRows['memberships'] = [];
+  const seen = new Map<number, Map<number, [string, string, boolean]>>();
+  for (let i = 0; i < roleIds.length; i++) {
+    let ofRole = seen.get(roleIds[i]);
+    if (!ofRole) seen.set(roleIds[i], (ofRole = new Map()));
+    const before = ofRole.get(memberIds[i]);
+    if (before) before[2] ||= admins[i];
+    else {
+      const row: [string, string, boolean] = [nameOf(roleIds[i]), nameOf(memberIds[i]), admins[i]];
+      ofRole.set(memberIds[i], row);
+      memberships.push(row);
+    }
+  }
+  const { 'member-names': _names, ...rest } = wire;
+  return { ...rest, roles, memberships };
 }
 
 /** pg_default_acl.defaclobjtype -> securable kind suffix. */
@@ -57,6 +102,18 @@ const heldOn = (grantee: string, on: Permission['on'], privilege: string, granta
   effect: 'GRANT',
   withGrantOption: grantable,
 });
+
+/** A securable -> the desired state's object of the same key, or itself when the desired state has none. */
+function desiredSecurables(desired: DesiredState): (on: Permission['on']) => Permission['on'] {
+  const seen = new Set<Permission['on']>();
+  const byKey = new Map<string, Permission['on']>();
+  for (const p of desired.permissions) {
+    if (seen.has(p.on)) continue;
+    seen.add(p.on);
+    byKey.set(securableKey(p.on), p.on);
+  }
+  return (on) => byKey.get(securableKey(on)) ?? on;
+}
 
 /**
  * Catalog rows -> ActualState, keyed exactly like realizePostgres() keys the desired state. Pure.
@@ -117,9 +174,11 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   const isScoped = (grantee: string) => scoped.has(grantee);
   const permissions: Permission[] = [];
   // Permissions on one securable share its (never mutated) `on` object: 69,000 permissions at 1,000
-  // apps, and allocation is much of what inspect costs.
+  // apps, and allocation is much of what inspect costs. Where the desired state has the securable, it
+  // is the desired state's object: sorting and the diff tell equal securables apart by identity then.
+  const securable = desiredSecurables(desired);
   for (const [schema, owner, acl] of rows['schema-acls']) {
-    const on: Permission['on'] = { type: 'schema', name: schema };
+    const on = securable({ type: 'schema', name: schema });
     for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
       if (grantee === owner) continue;
       for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, on, privilege, grantable));
@@ -128,7 +187,7 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   const database = rows['database-acl'];
   if (database) {
     const [owner, acl] = database;
-    const on: Permission['on'] = { type: 'database' };
+    const on = securable({ type: 'database' });
     for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
       if (grantee === owner) continue;
       for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, on, privilege, grantable));
@@ -162,8 +221,8 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   const notOwnedBy = (group: ObjectGroup | undefined, grantee: string) => (group ? group.total - (group.owners.get(grantee) ?? 0) : 0);
   for (const kinds of objects.values()) {
     for (const group of kinds.values()) {
-      const onAll: Permission['on'] = { type: 'engine', kind: group.kind, name: group.schema };
-      const onSome: Permission['on'] = { type: 'engine', kind: `some-${group.kind}`, name: group.schema };
+      const onAll = securable({ type: 'engine', kind: group.kind, name: group.schema });
+      const onSome = securable({ type: 'engine', kind: `some-${group.kind}`, name: group.schema });
       for (const [grantee, byPrivilege] of group.held) {
         const all = notOwnedBy(group, grantee);
         for (const [privilege, h] of byPrivilege) permissions.push(heldOn(grantee, h.objects >= all ? onAll : onSome, privilege, h.grantable));
@@ -182,7 +241,7 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   }
 
   for (const [schema, forRole, objtype, acl] of rows['default-acls']) {
-    const on: Permission['on'] = { type: 'engine', kind: `default-${DEFAULT_ACL_KINDS[objtype] ?? `objtype-${objtype}`}`, name: schema, forRole };
+    const on = securable({ type: 'engine', kind: `default-${DEFAULT_ACL_KINDS[objtype] ?? `objtype-${objtype}`}`, name: schema, forRole });
     for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
       if (grantee === forRole) continue;
       for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, on, privilege, grantable));
@@ -197,11 +256,38 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   };
 }
 
+type CatalogQuery = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+
 /** The live catalog -> ActualState in ONE round trip. `query` runs one parameterized statement. */
 export async function inspectPostgres(
-  query: (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>,
+  query: CatalogQuery,
   desired: DesiredState,
 ): Promise<ActualState> {
   const [row] = await query(inspectQuery(), inspectParams(desired));
-  return actualFromCatalog(row as unknown as CatalogRows, desired);
+  return actualFromCatalog(catalogRowsOf(row as unknown as CatalogWire), desired);
+}
+
+/**
+ * inspectPostgres started before realize: the query goes out with the parameters of the compiled
+ * state (realize adds no role and no schema to them, so they are the same), and the rows are read for
+ * the realized one. Should realize's parameters differ after all, the catalog is read again with them:
+ * the rows of other parameters would scope other roles.
+ */
+export function inspectPostgresAhead(query: CatalogQuery, compiled: DesiredState): (desired: DesiredState) => Promise<ActualState> {
+  const params = inspectParams(compiled);
+  const rows = query(inspectQuery(), params);
+  rows.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
+  return async (desired) => {
+    if (!sameParams(params, inspectParams(desired))) {
+      await rows.catch(() => undefined);
+      return inspectPostgres(query, desired);
+    }
+    const [row] = await rows;
+    return actualFromCatalog(catalogRowsOf(row as unknown as CatalogWire), desired);
+  };
+}
+
+function sameParams(a: ReturnType<typeof inspectParams>, b: ReturnType<typeof inspectParams>): boolean {
+  const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]);
 }

@@ -36,6 +36,31 @@ export function objectCreators(schema: Schema, desired: DesiredState): string[] 
 
 const NEUTRAL_RIGHTS: ReadonlySet<string> = new Set(RIGHTS);
 
+/** The securables of one schema: itself, its objects of each kind, their default privileges per creator. */
+interface SchemaSecurables {
+  schema: Permission['on'];
+  objects: Record<ObjectKind, Permission['on']>;
+  defaultsFor(kind: ObjectKind, forRole: string): Permission['on'];
+}
+
+function schemaSecurables(name: string): SchemaSecurables {
+  const defaults = new Map<string, Permission['on']>();
+  return {
+    schema: { type: 'schema', name },
+    objects: {
+      tables: { type: 'engine', kind: 'tables', name },
+      sequences: { type: 'engine', kind: 'sequences', name },
+      functions: { type: 'engine', kind: 'functions', name },
+    },
+    defaultsFor(kind, forRole) {
+      const key = `${kind}\u0000${forRole}`;
+      let on = defaults.get(key);
+      if (!on) defaults.set(key, (on = { type: 'engine', kind: `default-${kind}`, name, forRole }));
+      return on;
+    },
+  };
+}
+
 /**
  * Neutral rights -> PostgreSQL privileges, memberships and default privileges. Pure.
  * Principals, roles and schemas are kept as they are (a login and its user are one LOGIN role).
@@ -72,6 +97,15 @@ export function realizePostgres(desired: DesiredState): DesiredState {
     }
   }
 
+  // The securables of a schema, made once: the permissions on one securable share its (never mutated)
+  // object, which is what sortState ranks them by (70,000 permissions, some 15,000 securables).
+  const DATABASE: Permission['on'] = { type: 'database' };
+  const securablesBySchema = new Map<string, SchemaSecurables>();
+  const securablesOf = (name: string) => {
+    let securables = securablesBySchema.get(name);
+    if (!securables) securablesBySchema.set(name, (securables = schemaSecurables(name)));
+    return securables;
+  };
   // The same few creators for every grantee of a schema: computed once per schema.
   const creatorsBySchema = new Map<string, string[]>();
   const creatorsOf = (schema: Schema) => {
@@ -82,7 +116,8 @@ export function realizePostgres(desired: DesiredState): DesiredState {
   for (const [grantee, bySchema] of rightsOf) {
     for (const [name, rights] of bySchema) {
       const schema = schemas.get(name);
-      const on = { type: 'schema' as const, name };
+      const securables = securablesOf(name);
+      const on = securables.schema;
       permissions.push(grant(grantee, on, 'USAGE'));
       if (rights.has('create-objects')) permissions.push(grant(grantee, on, 'CREATE'));
       if (rights.has('alter') && schema && schema.owner !== grantee) addMembership({ role: schema.owner, member: grantee });
@@ -91,10 +126,10 @@ export function realizePostgres(desired: DesiredState): DesiredState {
         for (const kind of OBJECT_KINDS) {
           const privilege = OBJECT_PRIVILEGES[right][kind];
           if (!privilege) continue;
-          permissions.push(grant(grantee, { type: 'engine', kind, name }, privilege));
+          permissions.push(grant(grantee, securables.objects[kind], privilege));
           // A role needs no default privileges on what it creates itself.
           for (const forRole of creators) {
-            if (forRole !== grantee) permissions.push(grant(grantee, { type: 'engine', kind: `default-${kind}`, name, forRole }, privilege));
+            if (forRole !== grantee) permissions.push(grant(grantee, securables.defaultsFor(kind, forRole), privilege));
           }
         }
       }
@@ -103,8 +138,8 @@ export function realizePostgres(desired: DesiredState): DesiredState {
 
   // Every role a person or a transformation connects through may CONNECT, even where PUBLIC may not.
   // Adopted roles (apps.<app>.roles) connect as they did before pmgrants: that is not its to grant.
-  for (const login of desired.logins) if (!login.adopted) permissions.push(grant(login.name, { type: 'database' }, 'CONNECT'));
-  for (const role of desired.roles) if (role.purpose === 'persona' && !role.adopted) permissions.push(grant(role.name, { type: 'database' }, 'CONNECT'));
+  for (const login of desired.logins) if (!login.adopted) permissions.push(grant(login.name, DATABASE, 'CONNECT'));
+  for (const role of desired.roles) if (role.purpose === 'persona' && !role.adopted) permissions.push(grant(role.name, DATABASE, 'CONNECT'));
 
   const membershipList: Membership[] = [];
   for (const ofRole of memberships.values()) for (const m of ofRole.values()) membershipList.push(m);
