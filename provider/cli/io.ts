@@ -11,8 +11,17 @@ export interface CliIO {
 }
 
 export function processIO(): CliIO {
+  // A reader that goes away (`pmgrants plan ... | head`) ends the output, not the command: an apply
+  // under way finishes (or rolls back) as it would have, and its exit code still tells how it went.
+  let stdoutGone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutGone = true;
+  });
   return {
-    out: (t) => process.stdout.write(t),
+    out: (t) => {
+      if (!stdoutGone) process.stdout.write(t);
+    },
     err: (t) => process.stderr.write(t),
     env: process.env,
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),

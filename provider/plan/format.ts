@@ -23,19 +23,24 @@ function headline(plan: Plan): string {
 }
 
 export function formatPlanText(view: PlanView): string {
+  return [...planTextLines(view)].join('\n') + '\n';
+}
+
+/** The lines of the text plan, one at a time (an apply prints them while its first round trips run). */
+export function* planTextLines(view: PlanView): Generator<string> {
   const { plan } = view;
-  const out: string[] = [`pmgrants plan for database ${plan.database} (${plan.engine}, ${view.source})`, ''];
-  plan.changes.forEach((c, i) => {
+  yield `pmgrants plan for database ${plan.database} (${plan.engine}, ${view.source})`;
+  yield '';
+  for (const [i, c] of plan.changes.entries()) {
     const d = describeChange(c);
-    out.push(`  ${d.sign} ${d.text}`);
+    yield `  ${d.sign} ${d.text}`;
     for (const st of view.statements?.[i] ?? []) {
-      for (const line of st.display.split('\n')) out.push(`      ${line}`);
+      for (const line of st.display.split('\n')) yield `      ${line}`;
     }
-  });
-  if (plan.changes.length) out.push('');
-  for (const w of plan.warnings) out.push(`warning: ${w}`);
-  out.push(headline(plan));
-  return out.join('\n') + '\n';
+  }
+  if (plan.changes.length) yield '';
+  for (const w of plan.warnings) yield `warning: ${w}`;
+  yield headline(plan);
 }
 
 const KIND_LABEL: Record<Change['kind'], string> = {

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+import { generatePolicy, standardSize } from '../../bench/generate';
 
 const root = path.resolve(__dirname, '..', '..');
 const launcher = path.join(root, 'bin', 'pmgrants');
@@ -26,6 +27,21 @@ describe('the CLI bundle', () => {
   it('is built, and newer than the code it bundles', () => {
     expect(fs.existsSync(bundle), 'dist/pmgrants.js is missing: run npm run build').toBe(true);
     expect(fs.statSync(bundle).mtimeMs, 'dist/pmgrants.js is older than dist/provider/cli/main.js: run npm run build').toBeGreaterThanOrEqual(fs.statSync(unbundled).mtimeMs);
+  });
+
+  it('a reader that closes early (plan | head) ends the output quietly: no stack trace, exit 0', () => {
+    // A plan far larger than a pipe's buffer, read one byte of: pmgrants then writes into a closed pipe.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-epipe-'));
+    const file = path.join(dir, 'large.yaml');
+    fs.writeFileSync(file, generatePolicy(standardSize(20)).yaml);
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', `"${launcher}" plan "${file}" --offline | head -c 1 >/dev/null`], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('bin/pmgrants --version prints the version in package.json', () => {

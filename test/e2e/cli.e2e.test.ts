@@ -68,6 +68,10 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     const r = await cli(['apply', policyFile, '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile()]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Applied \d+ changes \(\d+ statements, \d+ round trips\)/);
+    // The plan is printed whole (while the apply runs), then the outcome.
+    expect(r.out.startsWith('pmgrants plan for database ibm_process_apps (postgres, live: ')).toBe(true);
+    expect(r.out.indexOf('Plan: ')).toBeGreaterThan(0);
+    expect(r.out.indexOf('Plan: ')).toBeLessThan(r.out.indexOf('Applied '));
     expect(r.out).toContain(`2 generated passwords written to ${secretsFile()} (mode 0600).`);
     expect(fs.statSync(secretsFile()).mode & 0o777).toBe(0o600);
     const secrets = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins;

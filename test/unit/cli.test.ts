@@ -86,3 +86,20 @@ describe('pmgrants CLI', () => {
     expect(r).toMatchObject({ code: 2, err: 'pmgrants: --format must be one of text, markdown, json, sql, not "yaml"\n' });
   });
 });
+
+describe('apply --yes prints its plan in pieces while the apply runs', () => {
+  it('prints every line once, in order, and lets other callbacks run between the pieces', async () => {
+    const { printInPieces } = await import('../../provider/cli/commands/apply');
+    const written: string[] = [];
+    const io = { out: (t: string) => written.push(t) } as unknown as CliIO;
+    const lines = Array.from({ length: 1234 }, (_, i) => `line ${i} é`);
+    // An I/O-phase callback scheduled before printing runs before the printing is over.
+    let piecesBefore = -1;
+    setImmediate(() => (piecesBefore = written.length));
+    await printInPieces(io, lines, 500);
+    expect(piecesBefore).toBeGreaterThan(0);
+    expect(piecesBefore).toBeLessThan(3);
+    expect(written.join('')).toBe(lines.join('\n') + '\n');
+    expect(written.length).toBe(3);
+  });
+});

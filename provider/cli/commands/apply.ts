@@ -1,7 +1,7 @@
 import { PmgrantsError } from '../../engines/engine';
 import { connectEngine } from '../../engines/registry';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
-import { formatPlan } from '../../plan/format';
+import { formatPlan, planTextLines } from '../../plan/format';
 import { CommandSpec } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
@@ -28,27 +28,46 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
   const conn = await connectEngine(policy.warehouse.engine, url);
   try {
     const rendered = await planLive(conn, policy, rotate ? { rotate } : {});
-    io.out(formatPlan('text', viewOf(rendered, `live: ${redactUrl(url)}`)));
-    if (rendered.plan.changes.length === 0) return EXIT.ok;
-    if (!values.yes) {
+    const view = viewOf(rendered, `live: ${redactUrl(url)}`);
+    const printPlan = () => io.out(formatPlan('text', view));
+    if (rendered.plan.changes.length === 0) {
+      printPlan();
+      return EXIT.ok;
+    }
+    const started = Date.now();
+    let lastReport = 0;
+    // Progress lines wait for the plan (printed while the apply runs, with --yes) to be out.
+    let planPrinted = false;
+    const secretsFile = (values['secrets-file'] as string | undefined) ?? defaultSecretsFile(io.env);
+    const apply = () =>
+      applyRendered(conn, rendered, (done, total) => {
+        const now = Date.now();
+        if (planPrinted && total >= 50 && (now - lastReport > 500 || done === total)) {
+          lastReport = now;
+          io.err(`applying: ${done}/${total} statements\n`);
+        }
+      });
+    let applying: ReturnType<typeof apply>;
+    if (values.yes) {
+      // Nothing to ask: the apply starts first (its first round trip is on its way when apply()
+      // returns) and the plan is printed while the server works. Progress and errors come after it.
+      applying = apply();
+      applying.catch(() => undefined); // awaited below
+      await printInPieces(io, planTextLines(view));
+      planPrinted = true;
+    } else {
+      printPlan();
+      planPrinted = true;
       if (!io.interactive) throw new PmgrantsError('refusing to apply without confirmation: not on a terminal; pass --yes');
       if (!(await io.confirm(`Apply ${rendered.plan.changes.length} changes to ${policy.warehouse.database}?`))) {
         io.err('Nothing applied.\n');
         return EXIT.ok;
       }
+      applying = apply();
     }
-    const started = Date.now();
-    let lastReport = 0;
-    const secretsFile = (values['secrets-file'] as string | undefined) ?? defaultSecretsFile(io.env);
     let result;
     try {
-      result = await applyRendered(conn, rendered, (done, total) => {
-        const now = Date.now();
-        if (total >= 50 && (now - lastReport > 500 || done === total)) {
-          lastReport = now;
-          io.err(`applying: ${done}/${total} statements\n`);
-        }
-      });
+      result = await applying;
     } catch (e) {
       // An apply that committed part of its work (Azure SQL: logins in master) hands back the passwords
       // of the logins it did create; keep them, or those logins would be unusable until rotated.
@@ -68,4 +87,21 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
   } finally {
     await conn.close();
   }
+}
+
+/**
+ * Print lines a few hundred at a time, letting the I/O callbacks of an apply already under way run in
+ * between: formatting and writing a plan of thousands of statements takes tens of milliseconds, and
+ * the apply's next round trip (and its password sessions) would wait for all of it.
+ */
+export async function printInPieces(io: CliIO, lines: Iterable<string>, linesPerPiece = 500): Promise<void> {
+  let piece: string[] = [];
+  for (const line of lines) {
+    piece.push(line);
+    if (piece.length < linesPerPiece) continue;
+    io.out(piece.join('\n') + '\n');
+    piece = [];
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (piece.length > 0) io.out(piece.join('\n') + '\n');
 }

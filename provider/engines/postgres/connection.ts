@@ -202,10 +202,38 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     },
 
     async apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult> {
-      const prepared = prepareStatements(statements);
+      // Extra sessions for the passwords are opened first, so that they are ready when the first
+      // passwords are; one that cannot be opened (max_connections, say) only means fewer at once. As
+      // many as there are trips of passwords, less one when all of them wait for the commit (rotations
+      // only: the apply's own session joins then). Logins are counted from the statements that set a
+      // password, which is what prepareStatements will find.
+      const passwordLogins = new Set<string>();
+      let creates = false;
+      for (const s of statements) {
+        const param = s.params[0];
+        if (param === undefined || !('secretFor' in param)) continue;
+        passwordLogins.add(param.secretFor);
+        creates ||= s.sql.startsWith('CREATE ROLE ');
+      }
+      const passwordTrips = Math.ceil(passwordLogins.size / PASSWORDS_PER_TRIP);
+      const extraWanted = Math.min(PASSWORD_SESSIONS - 1, creates ? passwordTrips : passwordTrips - 1);
+      const extraSessions = Promise.all(Array.from({ length: Math.max(0, extraWanted) }, () => open().catch(() => undefined))).then((cs) =>
+        cs.filter((c): c is PgClient => c !== undefined),
+      );
+      const closeExtra = () => extraSessions.then((cs) => Promise.all(cs.map((c) => c.end().catch(() => undefined))));
+      let prepared: PreparedApply;
+      try {
+        prepared = prepareStatements(statements);
+      } catch (err) {
+        await closeExtra();
+        throw err;
+      }
       const batches = batchStatements(prepared.units, batchSize);
       const before = trips;
-      if (batches.length === 0 && prepared.logins.length === 0 && prepared.passwords.length === 0) return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
+      if (batches.length === 0 && prepared.logins.length === 0 && prepared.passwords.length === 0) {
+        await closeExtra();
+        return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
+      }
       warnings = [];
       let done = 0;
       // Awaited only when the callback returns a promise: a round trip completes thousands of statements.
@@ -221,15 +249,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       const inTransactionOrder = lastUnit.map((last, index) => ({ last, index })).filter((x) => x.last >= 0);
       const onlyPassword = new Set(lastUnit.flatMap((last, index) => (last < 0 && !inFirst.has(index) ? [index] : [])));
       const passwords = passwordSetter(prepared, (index) => (onlyPassword.has(index) ? report(index) : undefined));
-      const early = prepared.passwords.filter((p) => p.early);
-      passwords.add(early);
-      // Extra sessions for the passwords are opened while the transactions run. One that cannot be
-      // opened (max_connections, say) only means fewer at once.
-      const passwordTrips = Math.ceil(prepared.passwords.length / PASSWORDS_PER_TRIP);
-      const extraWanted = Math.min(PASSWORD_SESSIONS - 1, early.length > 0 ? passwordTrips : passwordTrips - 1);
-      const extraSessions = Promise.all(Array.from({ length: Math.max(0, extraWanted) }, () => open().catch(() => undefined))).then((cs) =>
-        cs.filter((c): c is PgClient => c !== undefined),
-      );
+      passwords.add(prepared.passwords.filter((p) => p.early));
       let inTransaction = false;
       let locked = false;
       let pinned: PgClient | undefined;
@@ -238,7 +258,8 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       let committing = false;
       let committed = false;
       try {
-        pinned = await session();
+        // Without an await when the session is open: the first trip is sent before apply returns its promise.
+        pinned = client ?? (await session());
         // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
         inTransaction = true;
         if (prepared.logins.length > 0) {
@@ -317,7 +338,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         throw err instanceof PmgrantsError ? new PmgrantsError(message, err.exitCode) : isPgError(err) || isConnectionLost(err) ? new PmgrantsError(message) : err;
       } finally {
         warnings = [];
-        await extraSessions.then((cs) => Promise.all(cs.map((c) => c.end().catch(() => undefined))));
+        await closeExtra();
         // The apply lock is the session's: release it (a lost session has released it already).
         if (locked && pinned && client === pinned) await run(unlockSql, undefined, pinned).catch(() => dropSession());
       }
