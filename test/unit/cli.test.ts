@@ -88,18 +88,18 @@ describe('pmgrants CLI', () => {
 });
 
 describe('apply --yes prints its plan in pieces while the apply runs', () => {
-  it('prints every line once, in order, and lets other callbacks run between the pieces', async () => {
+  it('prints every piece once, in order, and lets other callbacks run between the pieces', async () => {
     const { printInPieces } = await import('../../provider/cli/commands/apply');
     const written: string[] = [];
     const io = { out: (t: string) => written.push(t) } as unknown as CliIO;
-    const lines = Array.from({ length: 1234 }, (_, i) => `line ${i} é`);
+    const pieces = ['a\n', 'b é\n', 'c\n'];
     // An I/O-phase callback scheduled before printing runs before the printing is over.
     let piecesBefore = -1;
     setImmediate(() => (piecesBefore = written.length));
-    await printInPieces(io, lines, 500);
+    await printInPieces(io, pieces);
     expect(piecesBefore).toBeGreaterThan(0);
     expect(piecesBefore).toBeLessThan(3);
-    expect(written.join('')).toBe(lines.join('\n') + '\n');
-    expect(written.length).toBe(3);
+    expect(written).toEqual(pieces);
   });
+
 });

@@ -5,7 +5,7 @@ import planSchema from '../../schemas/plan.schema.json';
 import { loadPolicy } from '../../provider/policy/load';
 import { planOffline, viewOf } from '../../provider/engines/session';
 import { dialectFor } from '../../provider/engines/registry';
-import { formatPlan } from '../../provider/plan/format';
+import { formatPlan, formatPlanText, planTextPieces } from '../../provider/plan/format';
 import { EngineName } from '../../provider/model/types';
 
 const root = path.join(__dirname, '..', '..');
@@ -25,6 +25,23 @@ describe('plan formats', () => {
       });
     }
   }
+
+  it('text: the pieces an apply prints, whatever their size, make the text plan; a statement of several lines is indented on each', () => {
+    const policy = loadPolicy(path.join(root, 'examples', 'uipath-system-managed.yaml')).policy!;
+    const rendered = planOffline(policy, dialectFor(policy.warehouse.engine as EngineName));
+    const view = viewOf(rendered, 'offline');
+    const text = formatPlanText(view);
+    for (const size of [1, 2, 7, 1000]) {
+      const pieces = [...planTextPieces(view, size)];
+      expect(pieces.join('')).toBe(text);
+      expect(pieces.every((p) => p.endsWith('\n'))).toBe(true);
+      expect(pieces.length).toBe(Math.floor(rendered.plan.changes.length / size) + 1);
+    }
+    const statements = (rendered as { statements: { display: string }[][] }).statements;
+    const multi = { ...view, statements: [[{ ...statements[0][0], display: 'BEGIN\n  SELECT 1;\nEND' }], ...statements.slice(1)] } as typeof view;
+    expect([...planTextPieces(multi, 3)].join('')).toBe(formatPlanText(multi));
+    expect(formatPlanText(multi).split('\n').slice(3, 6)).toEqual(['      BEGIN', '        SELECT 1;', '      END']);
+  });
 
   it('markdown groups per app, shows counts, and marks removals and DENY', () => {
     const policy = loadPolicy(path.join(root, 'examples', 'uipath-system-managed.yaml')).policy!;

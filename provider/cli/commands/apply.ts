@@ -1,7 +1,7 @@
 import { PmgrantsError } from '../../engines/engine';
 import { connectEngine } from '../../engines/registry';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
-import { formatPlan, planTextLines } from '../../plan/format';
+import { formatPlan, planTextPieces } from '../../plan/format';
 import { CommandSpec } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
@@ -53,7 +53,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
       // returns) and the plan is printed while the server works. Progress and errors come after it.
       applying = apply();
       applying.catch(() => undefined); // awaited below
-      await printInPieces(io, planTextLines(view));
+      await printInPieces(io, planTextPieces(view));
       planPrinted = true;
     } else {
       printPlan();
@@ -90,18 +90,15 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
 }
 
 /**
- * Print lines a few hundred at a time, letting the I/O callbacks of an apply already under way run in
- * between: formatting and writing a plan of thousands of statements takes tens of milliseconds, and
- * the apply's next round trip (and its password sessions) would wait for all of it.
+ * Print a text piece by piece, letting the I/O callbacks of an apply already under way run in between:
+ * formatting and writing a plan of thousands of statements takes tens of milliseconds, and the apply's
+ * next round trip (and its password sessions) would wait for all of it.
  */
-export async function printInPieces(io: CliIO, lines: Iterable<string>, linesPerPiece = 500): Promise<void> {
-  let piece: string[] = [];
-  for (const line of lines) {
-    piece.push(line);
-    if (piece.length < linesPerPiece) continue;
-    io.out(piece.join('\n') + '\n');
-    piece = [];
-    await new Promise<void>((resolve) => setImmediate(resolve));
+export async function printInPieces(io: CliIO, pieces: Iterable<string>): Promise<void> {
+  let first = true;
+  for (const piece of pieces) {
+    if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
+    first = false;
+    io.out(piece);
   }
-  if (piece.length > 0) io.out(piece.join('\n') + '\n');
 }
