@@ -9,7 +9,7 @@
  *   --apply-reps N           first applies, each on a fresh cluster (3) [BENCH_APPLY_REPS]
  *   --peers ldap2pg,pgbedrock|none                                     [BENCH_PEERS]
  *   --peer-max-apps N        largest size the peers (and the pmgrants CLI beside them) run at (1000) [BENCH_PEER_MAX_APPS]
- *   --peer-reps N            fresh clusters per peer and size, up to 100 apps (3) [BENCH_PEER_REPS]
+ *   --peer-reps N            fresh clusters per peer and size, up to 100 apps (5) [BENCH_PEER_REPS]
  *   --large-peer-reps N      the same above 100 apps, where a peer run takes minutes (1) [BENCH_LARGE_PEER_REPS]
  *   --peer-timeout S         give up on one peer command after S seconds (900) [BENCH_PEER_TIMEOUT]
  *   --tables N               tables in each app schema of the starting warehouse (2; plus one view) [BENCH_TABLES]
@@ -92,7 +92,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     applyReps: num('apply-reps', 'BENCH_APPLY_REPS', 3, 1),
     peers: peers as PeerName[],
     peerMaxApps: num('peer-max-apps', 'BENCH_PEER_MAX_APPS', 1000, 10),
-    peerReps: num('peer-reps', 'BENCH_PEER_REPS', 3, 1),
+    peerReps: num('peer-reps', 'BENCH_PEER_REPS', 5, 1),
     largePeerReps: num('large-peer-reps', 'BENCH_LARGE_PEER_REPS', 1, 1),
     peerTimeoutS: num('peer-timeout', 'BENCH_PEER_TIMEOUT', 900, 900),
     tables: num('tables', 'BENCH_TABLES', DEFAULT_TABLES, DEFAULT_TABLES),
