@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aclHoldings, parseAclItem } from '../../provider/engines/postgres/acl';
 
@@ -61,5 +62,42 @@ describe('aclHoldings: privileges per wanted grantee', () => {
 
   it('a NULL ACL (the defaults) holds nothing for anyone', () => {
     expect(aclHoldings(null, () => true, 'any').size).toBe(0);
+  });
+});
+
+describe('aclHoldings on bits', () => {
+  /** What aclHoldings did with maps of parsed items: privileges in the order first met, grant options merged per privilege. */
+  function reference(acl: readonly string[], wanted: (g: string) => boolean, combine: 'all' | 'any') {
+    const out = new Map<string, Map<string, boolean>>();
+    for (const text of acl) {
+      const entry = parseAclItem(text);
+      if (entry.grantee === '' || !wanted(entry.grantee)) continue;
+      const held = out.get(entry.grantee) ?? new Map<string, boolean>();
+      out.set(entry.grantee, held);
+      for (const { privilege, grantable } of entry.privileges) {
+        const before = held.get(privilege);
+        held.set(privilege, before === undefined ? grantable : combine === 'all' ? before && grantable : before || grantable);
+      }
+    }
+    return out;
+  }
+  const sorted = (m: Map<string, Map<string, boolean>>) => [...m].map(([g, h]) => [g, [...h].sort()] as const).sort();
+  const item = fc
+    .record({
+      grantee: fc.constantFrom('', 'x', 'y', '"a b"', 'other'),
+      // PostgreSQL prints each privilege of an item once.
+      privileges: fc.uniqueArray(fc.record({ letter: fc.constantFrom(...'rawdDxtXUCcTsAm'), star: fc.boolean() }), { maxLength: 6, selector: (p) => p.letter }),
+      grantor: fc.constantFrom('owner', 'other'),
+    })
+    .map(({ grantee, privileges, grantor }) => `${grantee}=${privileges.map((p) => p.letter + (p.star ? '*' : '')).join('')}/${grantor}`);
+
+  it('property: the same holdings and grant options as merging parsed items, for both ways of combining grantors', () => {
+    const wanted = (g: string) => g !== 'other';
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 8 }), fc.constantFrom('all' as const, 'any' as const), (acl, combine) => {
+        expect(sorted(aclHoldings(acl, wanted, combine))).toEqual(sorted(reference(acl, wanted, combine)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

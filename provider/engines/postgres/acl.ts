@@ -76,28 +76,99 @@ export function parseAclItem(text: string): AclEntry {
   return { grantee: grantee.name, grantor: grantor.name, privileges };
 }
 
+/** The privileges of the letters above, by bit: bit i of a mask is PRIVILEGE_NAMES[i]. */
+export const PRIVILEGE_NAMES: readonly string[] = Object.values(PRIVILEGE_LETTERS);
+const LETTER_BIT: Readonly<Record<string, number>> = Object.fromEntries(Object.keys(PRIVILEGE_LETTERS).map((letter, i) => [letter, i]));
+const NAME_BIT: ReadonlyMap<string, number> = new Map(PRIVILEGE_NAMES.map((name, i) => [name, i]));
+
+/** The bit of a privilege name in a HeldMask; undefined for a name no ACL letter stands for. */
+export function privilegeBit(privilege: string): number | undefined {
+  return NAME_BIT.get(privilege);
+}
+
+/** What one grantee holds in an ACL: privileges as bits (PRIVILEGE_NAMES), and which of them with grant option. */
+export interface HeldMask {
+  held: number;
+  grantable: number;
+}
+
 /**
- * An ACL's privileges per grantee, for the grantees `wanted` admits: grantee -> privilege -> grant
- * option. The same privilege from several grantors is one holding; `combine` says how their grant
- * options merge (inspect has always counted a holding grantable when every grantor, or when any, gave
- * it with grant option, depending on the catalog).
+ * One ACL item's grantee and privileges as bits, without the objects parseAclItem makes: inspect
+ * reads some 30,000 items at 1,000 apps. The same checks and sentences as parseAclItem.
  */
+function readAclItem(text: string, out: { grantee: string; held: number; grantable: number }): void {
+  const grantee = readName(text, 0, '=');
+  if (text[grantee.end] !== '=') throw new PmgrantsError(`the server returned an ACL item pmgrants cannot read: ${JSON.stringify(text)}`);
+  let held = 0;
+  let grantable = 0;
+  let i = grantee.end + 1;
+  for (; i < text.length && text[i] !== '/'; i++) {
+    const bit = LETTER_BIT[text[i]];
+    if (bit === undefined) {
+      throw new PmgrantsError(`the server returned an ACL with a privilege letter pmgrants does not know ("${text[i]}" in ${JSON.stringify(text)})`);
+    }
+    held |= 1 << bit;
+    if (text[i + 1] === '*') {
+      grantable |= 1 << bit;
+      i++;
+    }
+  }
+  if (text[i] !== '/') throw new PmgrantsError(`the server returned an ACL item pmgrants cannot read: ${JSON.stringify(text)}`);
+  out.grantee = grantee.name;
+  out.held = held;
+  out.grantable = grantable;
+}
+
+/**
+ * An ACL's privileges per grantee, for the grantees `wanted` admits, as bits. The same privilege from
+ * several grantors is one holding; `combine` says how their grant options merge (inspect has always
+ * counted a holding grantable when every grantor, or when any, gave it with grant option, depending
+ * on the catalog).
+ */
+export function aclMasks(acl: readonly string[] | null, wanted: (grantee: string) => boolean, combine: 'all' | 'any'): Map<string, HeldMask> {
+  const out = new Map<string, HeldMask>();
+  if (!acl) return out;
+  const item = { grantee: '', held: 0, grantable: 0 };
+  for (const text of acl) {
+    readAclItem(text, item);
+    if (item.grantee === '' || !wanted(item.grantee)) continue;
+    const before = out.get(item.grantee);
+    if (!before) out.set(item.grantee, { held: item.held, grantable: item.grantable });
+    else {
+      before.grantable = mergeGrantable(before, item, combine);
+      before.held |= item.held;
+    }
+  }
+  return out;
+}
+
+/**
+ * The grant options of `before` once `next` is added to it: with 'any', held with grant option by
+ * either; with 'all', by every one that holds it (a privilege `before` does not hold takes `next`'s).
+ */
+export function mergeGrantable(before: HeldMask, next: HeldMask, combine: 'all' | 'any'): number {
+  if (combine === 'any') return before.grantable | next.grantable;
+  return (before.grantable & ~next.held) | (next.grantable & ~before.held) | (before.grantable & next.grantable);
+}
+
+/** Calls `each` for every privilege a mask holds, in PRIVILEGE_NAMES order, with its bit. */
+export function forEachPrivilege(mask: HeldMask, each: (privilege: string, grantable: boolean, bit: number) => void): void {
+  for (let bit = 0, held = mask.held; held !== 0; bit++, held >>>= 1) {
+    if (held & 1) each(PRIVILEGE_NAMES[bit], ((mask.grantable >>> bit) & 1) === 1, bit);
+  }
+}
+
+/** aclMasks as maps: grantee -> privilege -> grant option. */
 export function aclHoldings(
   acl: readonly string[] | null,
   wanted: (grantee: string) => boolean,
   combine: 'all' | 'any',
 ): Map<string, Map<string, boolean>> {
   const out = new Map<string, Map<string, boolean>>();
-  if (!acl) return out;
-  for (const text of acl) {
-    const entry = parseAclItem(text);
-    if (entry.grantee === '' || !wanted(entry.grantee)) continue;
-    let held = out.get(entry.grantee);
-    if (!held) out.set(entry.grantee, (held = new Map()));
-    for (const { privilege, grantable } of entry.privileges) {
-      const before = held.get(privilege);
-      held.set(privilege, before === undefined ? grantable : combine === 'all' ? before && grantable : before || grantable);
-    }
+  for (const [grantee, mask] of aclMasks(acl, wanted, combine)) {
+    const held = new Map<string, boolean>();
+    forEachPrivilege(mask, (privilege, grantable) => held.set(privilege, grantable));
+    out.set(grantee, held);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { securableKey, sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, Role, Schema, User } from '../../model/types';
 import { ActualState } from '../../plan/diff';
-import { aclHoldings } from './acl';
+import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
 import { OBJECT_KINDS } from './realize';
@@ -179,25 +179,26 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   const securable = desiredSecurables(desired);
   for (const [schema, owner, acl] of rows['schema-acls']) {
     const on = securable({ type: 'schema', name: schema });
-    for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
-      if (grantee === owner) continue;
-      for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, on, privilege, grantable));
+    for (const [grantee, mask] of aclMasks(acl, isScoped, 'any')) {
+      if (grantee !== owner) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
   const database = rows['database-acl'];
   if (database) {
     const [owner, acl] = database;
     const on = securable({ type: 'database' });
-    for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
-      if (grantee === owner) continue;
-      for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, on, privilege, grantable));
+    for (const [grantee, mask] of aclMasks(acl, isScoped, 'any')) {
+      if (grantee !== owner) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
 
   // Per (schema, kind): objects by owner (the denominator of "held on all of them"), and per grantee
   // and privilege on how many objects it is held (the owner's own ACL entry does not count) and
   // whether every holding carries the grant option.
-  type ObjectGroup = { schema: string; kind: string; total: number; owners: Map<string, number>; held: Map<string, Map<string, { objects: number; grantable: boolean }>> };
+  // Per grantee: which privileges (bits, see acl.ts), with grant option from every holding, and on how
+  // many objects each.
+  type Holding = { mask: HeldMask; objects: number[] };
+  type ObjectGroup = { schema: string; kind: string; total: number; owners: Map<string, number>; held: Map<string, Holding> };
   const objects = new Map<string, Map<string, ObjectGroup>>(); // schema -> kind -> group
   const groupOf = (schema: string, kind: string) => objects.get(schema)?.get(kind);
   for (const [schema, kind, owner, acl, countText] of rows['object-acls']) {
@@ -208,14 +209,13 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
     if (!group) kinds.set(kind, (group = { schema, kind, total: 0, owners: new Map(), held: new Map() }));
     group.total += count;
     group.owners.set(owner, (group.owners.get(owner) ?? 0) + count);
-    for (const [grantee, privileges] of aclHoldings(acl, isScoped, 'all')) {
+    for (const [grantee, mask] of aclMasks(acl, isScoped, 'all')) {
       if (grantee === owner) continue;
-      let byPrivilege = group.held.get(grantee);
-      if (!byPrivilege) group.held.set(grantee, (byPrivilege = new Map()));
-      for (const [privilege, grantable] of privileges) {
-        const before = byPrivilege.get(privilege);
-        byPrivilege.set(privilege, before ? { objects: before.objects + count, grantable: before.grantable && grantable } : { objects: count, grantable });
-      }
+      let holding = group.held.get(grantee);
+      if (!holding) group.held.set(grantee, (holding = { mask: { held: 0, grantable: 0 }, objects: new Array<number>(PRIVILEGE_NAMES.length).fill(0) }));
+      holding.mask.grantable = mergeGrantable(holding.mask, mask, 'all');
+      holding.mask.held |= mask.held;
+      for (let bit = 0, held = mask.held; held !== 0; bit++, held >>>= 1) if (held & 1) holding.objects[bit] += count;
     }
   }
   const notOwnedBy = (group: ObjectGroup | undefined, grantee: string) => (group ? group.total - (group.owners.get(grantee) ?? 0) : 0);
@@ -223,28 +223,32 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
     for (const group of kinds.values()) {
       const onAll = securable({ type: 'engine', kind: group.kind, name: group.schema });
       const onSome = securable({ type: 'engine', kind: `some-${group.kind}`, name: group.schema });
-      for (const [grantee, byPrivilege] of group.held) {
+      for (const [grantee, holding] of group.held) {
         const all = notOwnedBy(group, grantee);
-        for (const [privilege, h] of byPrivilege) permissions.push(heldOn(grantee, h.objects >= all ? onAll : onSome, privilege, h.grantable));
+        forEachPrivilege(holding.mask, (privilege, grantable, bit) => {
+          permissions.push(heldOn(grantee, holding.objects[bit] >= all ? onAll : onSome, privilege, grantable));
+        });
       }
     }
   }
   // Where the grantee owns every object of the kind (or there is none), it holds the privilege on all
   // of them vacuously: report what the policy wants there, so the diff converges.
   const existingSchemas = new Set(rows.schemas.map((s) => s.name));
+  const objectKinds: ReadonlySet<string> = new Set(OBJECT_KINDS);
   for (const want of desired.permissions) {
     const on = want.on;
-    if (on.type !== 'engine' || !(OBJECT_KINDS as readonly string[]).includes(on.kind) || !existingSchemas.has(on.name)) continue;
+    if (on.type !== 'engine' || !objectKinds.has(on.kind) || !existingSchemas.has(on.name)) continue;
     const group = groupOf(on.name, on.kind);
     if (notOwnedBy(group, want.grantee) !== 0) continue;
-    if (!group?.held.get(want.grantee)?.has(want.privilege)) permissions.push(want);
+    const bit = privilegeBit(want.privilege);
+    const held = group?.held.get(want.grantee);
+    if (!held || bit === undefined || !((held.mask.held >>> bit) & 1)) permissions.push(want);
   }
 
   for (const [schema, forRole, objtype, acl] of rows['default-acls']) {
     const on = securable({ type: 'engine', kind: `default-${DEFAULT_ACL_KINDS[objtype] ?? `objtype-${objtype}`}`, name: schema, forRole });
-    for (const [grantee, held] of aclHoldings(acl, isScoped, 'any')) {
-      if (grantee === forRole) continue;
-      for (const [privilege, grantable] of held) permissions.push(heldOn(grantee, on, privilege, grantable));
+    for (const [grantee, mask] of aclMasks(acl, isScoped, 'any')) {
+      if (grantee !== forRole) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
 
