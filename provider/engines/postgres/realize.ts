@@ -44,7 +44,7 @@ interface SchemaSecurables {
 }
 
 function schemaSecurables(name: string): SchemaSecurables {
-  const defaults = new Map<string, Permission['on']>();
+  const defaults: Record<ObjectKind, Map<string, Permission['on']>> = { tables: new Map(), sequences: new Map(), functions: new Map() };
   return {
     schema: { type: 'schema', name },
     objects: {
@@ -53,9 +53,8 @@ function schemaSecurables(name: string): SchemaSecurables {
       functions: { type: 'engine', kind: 'functions', name },
     },
     defaultsFor(kind, forRole) {
-      const key = `${kind}\u0000${forRole}`;
-      let on = defaults.get(key);
-      if (!on) defaults.set(key, (on = { type: 'engine', kind: `default-${kind}`, name, forRole }));
+      let on = defaults[kind].get(forRole);
+      if (!on) defaults[kind].set(forRole, (on = { type: 'engine', kind: `default-${kind}`, name, forRole }));
       return on;
     },
   };
