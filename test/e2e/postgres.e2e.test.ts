@@ -758,3 +758,45 @@ suite('PostgreSQL engine, end to end', () => {
     });
   });
 });
+
+suite('a local server pmgrants starts (demo, tests, bench)', () => {
+  it('is stopped and its directory removed when its process is terminated by a signal', async () => {
+    const { spawn } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const index = path.join(__dirname, '..', '..', 'dist', 'provider', 'engines', 'postgres', 'index.js');
+    const script = `require(${JSON.stringify(index)}).startLocalPostgres().then((s) => { console.log(JSON.stringify({ url: s.url, host: s.host, port: s.port })); setInterval(() => {}, 1000); });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = await new Promise<{ url: string; port: number }>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code} before the server started`)));
+    });
+    // Its directory: the temporary one whose data/postmaster.pid names its port (line 4).
+    const tmp = (await import('node:os')).tmpdir();
+    const dir = fs
+      .readdirSync(tmp)
+      .filter((d) => d.startsWith('pmgrants-pg-'))
+      .map((d) => path.join(tmp, d))
+      .find((d) => {
+        try {
+          return fs.readFileSync(path.join(d, 'data', 'postmaster.pid'), 'utf8').split('\n')[3] === String(started.port);
+        } catch {
+          return false;
+        }
+      });
+    expect(dir, 'the server directory, found by its port').toBeDefined();
+    const c = new Client({ connectionString: started.url });
+    await c.connect();
+    await c.end();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    const again = new Client({ connectionString: started.url, connectionTimeoutMillis: 2000 });
+    await expect(again.connect()).rejects.toThrow();
+    expect(fs.existsSync(dir!)).toBe(false);
+  });
+});

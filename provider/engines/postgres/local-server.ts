@@ -156,6 +156,16 @@ function installExitHook() {
       fs.rmSync(s.dir, { recursive: true, force: true });
     }
   });
+  // A signal ends a process without its 'exit' handlers, which would leave the server running (a
+  // supervisor's SIGTERM reaches this process only) and its directory behind: end through exit()
+  // instead, with the code the signal would have given. Not when someone else listens for the signal
+  // (pmgrants demo --keep waits for Ctrl-C and stops its server itself).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (process.listenerCount(signal) > 1) return;
+      process.exit(128 + os.constants.signals[signal]);
+    });
+  }
 }
 
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number, tail: () => string): Promise<void> {
