@@ -193,10 +193,8 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   }
 
   // Per (schema, kind): objects by owner (the denominator of "held on all of them"), and per grantee
-  // and privilege on how many objects it is held (the owner's own ACL entry does not count) and
-  // whether every holding carries the grant option.
-  // Per grantee: which privileges (bits, see acl.ts), with grant option from every holding, and on how
-  // many objects each.
+  // the privileges it holds (bits, see acl.ts), on how many objects each (the owner's own ACL entry
+  // does not count), and whether every holding carries the grant option.
   type Holding = { mask: HeldMask; objects: number[] };
   type ObjectGroup = { schema: string; kind: string; total: number; owners: Map<string, number>; held: Map<string, Holding> };
   const objects = new Map<string, Map<string, ObjectGroup>>(); // schema -> kind -> group
