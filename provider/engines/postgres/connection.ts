@@ -97,8 +97,8 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         throw err;
       }
     };
-    const open = pinned ?? client;
-    return open ? send(open) : session().then(send);
+    const ready = pinned ?? client;
+    return ready ? send(ready) : session().then(send);
   };
   const rowsOf = (r: QueryResult | QueryResult[]) => (Array.isArray(r) ? r[r.length - 1].rows : r.rows);
   const readCatalog = async (what: string, sql: string, params: unknown[]) => {
