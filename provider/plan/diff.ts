@@ -1,6 +1,7 @@
 import { compareCodeUnits, compareMemberships, comparePermissions, membershipKey, permissionKey } from '../model/state';
 import { DesiredState, Login, Membership, Permission, SecurityState } from '../model/types';
 import { CHANGE_ORDER, Change, Plan } from './change';
+import { PmgrantsError } from '../engines/engine';
 
 /** What the live database holds, as an engine's inspect reports it. */
 export interface ActualState extends SecurityState {
@@ -10,6 +11,14 @@ export interface ActualState extends SecurityState {
   passwordSetAt?: Record<string, string>;
   /** Generated logins created without their password yet (an apply stopped before setting it): set it now. */
   passwordMissing?: string[];
+  /**
+   * Principals on the same server that another warehouse owns (roles and logins are server-wide), by
+   * name -> that warehouse. Inspect leaves them, their memberships and privileges out; the policy naming
+   * one is an error (see ownedElsewhere).
+   */
+  foreign?: Record<string, string>;
+  /** What inspect noticed and the plan should say (e.g. a principal several warehouses share). */
+  warnings?: string[];
 }
 
 export interface DiffOptions {
@@ -25,8 +34,10 @@ export interface DiffOptions {
  * never revokes or drops. Principals pmgrants did not create are never altered or dropped.
  */
 export function diffState(desired: DesiredState, actual: ActualState, options: DiffOptions = {}): Plan {
+  const taken = ownedElsewhere(desired, actual);
+  if (taken) throw new PmgrantsError(taken);
   const changes: Change[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = [...(actual.warnings ?? [])];
   const managed = new Set(actual.managed);
   const authoritative = desired.enforcement === 'authoritative';
 
@@ -120,6 +131,36 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
     }
   }
   return { database: desired.database, engine: desired.engine, changes: orderChanges(changes), warnings };
+}
+
+/**
+ * The one-sentence error when principals the policy names belong to another warehouse on the same
+ * server (a role or login of the same name that its marker, or its default database, ties to another
+ * database), or undefined. pmgrants never takes another warehouse's principal over: with the same
+ * prefix, two warehouses generate the same names, so the fix is a prefix per warehouse.
+ */
+export function ownedElsewhere(desired: DesiredState, actual: Pick<ActualState, 'foreign'>): string | undefined {
+  const foreign = actual.foreign;
+  if (!foreign) return undefined;
+  const taken: string[] = [];
+  const seen = new Set<string>();
+  const check = (name: string, what: string) => {
+    if (seen.has(name) || !Object.prototype.hasOwnProperty.call(foreign, name)) return;
+    seen.add(name);
+    taken.push(`${what} "${name}" belongs to warehouse ${foreign[name].split(', ').map((w) => `"${w}"`).join(' and ')}`);
+  };
+  for (const l of desired.logins) check(l.name, 'login');
+  for (const r of desired.roles) check(r.name, 'role');
+  for (const u of desired.users) check(u.name, u.source.type === 'login' ? 'login' : 'principal');
+  if (taken.length === 0) return undefined;
+  const more = taken.length > 1 ? ` (and ${taken.length - 1} more of this policy's names belong to other warehouses)` : '';
+  return `${taken[0]} on this server${more}, and pmgrants never changes another warehouse's principals: give this warehouse its own prefix (options.prefix, e.g. "${suggestedPrefix(desired)}" in the policy or its stack overlay) and plan again`;
+}
+
+/** A prefix derived from the database name, as an example in ownedElsewhere's message. */
+function suggestedPrefix(desired: DesiredState): string {
+  const word = desired.database.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').split('_').pop() || 'db';
+  return `${desired.prefix}${word}_`;
 }
 
 /**

@@ -215,6 +215,7 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
     }),
     managed: [...actual.managed],
     ...(passwordSetAt && Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
+    ...(actual.foreign ? { foreign: actual.foreign } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { PmgrantsError } from '../../engines/engine';
 import { compilePolicy } from '../../model/compile';
 import { membershipKey, permissionKey } from '../../model/state';
-import { DesiredState, Policy } from '../../model/types';
+import { DesiredState, Policy, Securable } from '../../model/types';
 import { describeChange } from '../../plan/describe';
 import { CommandSpec, oneOf } from '../args';
 import { loadValidPolicy } from '../common';
@@ -23,7 +23,7 @@ export const diffStacksSpec: CommandSpec = {
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
   details:
-    'Both stacks are the policy with stacks/<stack>.yaml merged onto it. "+" is what <to-stack> has and <from-stack> has not, "-" the reverse, "~" the same object with other properties.\nExit: 0 ok, 1 policy invalid for either stack, 2 usage error (with --detailed-exitcode: 2 when the stacks differ).',
+    'Both stacks are the policy with stacks/<stack>.yaml merged onto it. "+" is what <to-stack> has and <from-stack> has not, "-" the reverse, "~" the same object with other properties. When the stacks have different prefixes (stacks that share a server), the prefix is listed as a setting and the generated names are compared without it.\nExit: 0 ok, 1 policy invalid for either stack, 2 usage error (with --detailed-exitcode: 2 when the stacks differ).',
 };
 
 export type StackDiffFormat = 'text' | 'markdown';
@@ -79,6 +79,32 @@ function settingsOf(policy: Policy, desired: DesiredState): Record<string, unkno
   };
 }
 
+/**
+ * The state with the names it generated (those starting with its prefix, not adopted) under another
+ * prefix, everywhere they appear.
+ */
+export function withPrefix(desired: DesiredState, prefix: string): DesiredState {
+  const generated = new Set(
+    [...desired.logins.filter((l) => !l.adopted), ...desired.roles.filter((r) => !r.adopted), ...desired.users.filter((u) => u.source.type === 'login')]
+      .map((p) => p.name)
+      .filter((n) => n.startsWith(desired.prefix)),
+  );
+  const rename = (n: string) => (generated.has(n) ? `${prefix}${n.slice(desired.prefix.length)}` : n);
+  const renameOn = (on: Securable): Securable =>
+    on.type === 'role' ? { ...on, name: rename(on.name) } : on.type === 'engine' && on.forRole !== undefined ? { ...on, forRole: rename(on.forRole) } : on;
+  return {
+    ...desired,
+    prefix,
+    logins: desired.logins.map((l) => ({ ...l, name: rename(l.name) })),
+    users: desired.users.map((u) => ({ ...u, name: rename(u.name), ...(u.source.type === 'login' ? { source: { ...u.source, login: rename(u.source.login) } } : {}) })),
+    roles: desired.roles.map((r) => ({ ...r, name: rename(r.name) })),
+    schemas: desired.schemas.map((sc) => ({ ...sc, owner: rename(sc.owner) })),
+    memberships: desired.memberships.map((m) => ({ ...m, role: rename(m.role), member: rename(m.member) })),
+    permissions: desired.permissions.map((p) => ({ ...p, grantee: rename(p.grantee), on: renameOn(p.on) })),
+    appLogins: Object.fromEntries(Object.entries(desired.appLogins).map(([app, login]) => [app, rename(login)])),
+  };
+}
+
 function appIndex(states: DesiredState[]): Map<string, string> {
   const m = new Map<string, string>();
   for (const s of states) {
@@ -101,6 +127,9 @@ export function compareStacks(from: { name: string; policy: Policy; desired: Des
   for (const key of Object.keys(a)) {
     if (canonical(a[key]) !== canonical(b[key])) settings.push({ setting: key, from: show(a[key]), to: show(b[key]) });
   }
+  // Stacks that share a server need a prefix each (docs/pulumi.md): the names they generate are then
+  // compared under <to-stack>'s prefix, so the objects show what really differs.
+  if (from.desired.prefix !== to.desired.prefix) from = { ...from, desired: withPrefix(from.desired, to.desired.prefix) };
 
   const apps = appIndex([from.desired, to.desired]);
   const objects: (ObjectDiff & { order: string })[] = [];

@@ -71,7 +71,7 @@ export interface PreparedApply {
  * other, as REVOKEs do, so only the order inside such a run changes; runs never cross another kind of
  * statement.
  */
-export function prepareStatements(statements: readonly Statement[], newPassword: () => string = generatePassword): PreparedApply {
+export function prepareStatements(statements: readonly Statement[], newPassword: () => string = generatePassword, warehouse?: string): PreparedApply {
   const secrets = new Map<string, string>();
   const hidden: string[] = [];
   const logins: PreparedStatement[] = [];
@@ -121,7 +121,7 @@ export function prepareStatements(statements: readonly Statement[], newPassword:
       const first = effect?.kind === 'create-login' && effect.role === login && !dropped.has(login) && !secrets.has(login);
       const created = [
         { sql: head, statement, covers: [index] },
-        { sql: markerSql(login), statement, covers: [index] },
+        { sql: markerSql(login, undefined, warehouse), statement, covers: [index] },
       ];
       if (first) {
         logins.push(...created);
@@ -144,10 +144,15 @@ export function prepareStatements(statements: readonly Statement[], newPassword:
 
 /**
  * The managed marker of a generated login; with the time its password was set once it has one. Without
- * it, inspect reports the login's password as missing (see also the psql script, script.ts).
+ * it, inspect reports the login's password as missing (see also the psql script, script.ts). `warehouse`
+ * is the database that owns the login (see marker.ts).
  */
-export function markerSql(login: string, passwordSetAt?: Date): string {
-  const marker = managedComment({ purpose: 'generated-login', ...(passwordSetAt ? { passwordSetAt: passwordSetAt.toISOString() } : {}) });
+export function markerSql(login: string, passwordSetAt?: Date, warehouse?: string): string {
+  const marker = managedComment({
+    purpose: 'generated-login',
+    ...(passwordSetAt ? { passwordSetAt: passwordSetAt.toISOString() } : {}),
+    ...(warehouse !== undefined ? { warehouse } : {}),
+  });
   return `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(marker)}`;
 }
 
@@ -155,8 +160,8 @@ export function markerSql(login: string, passwordSetAt?: Date): string {
  * Set one password: its SCRAM verifier (never the plaintext) and the marker stamped with the time,
  * which rotation by age reads back. Both in one command string, so one implicit transaction.
  */
-export function passwordSql(login: string, verifier: string, now: Date): string {
-  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)};\n${markerSql(login, now)}`;
+export function passwordSql(login: string, verifier: string, now: Date, warehouse?: string): string {
+  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)};\n${markerSql(login, now, warehouse)}`;
 }
 
 type RunKind = 'grant' | 'revoke' | 'membership';

@@ -31,7 +31,17 @@ export function catalogSql(name: string, dirs: readonly string[] = catalogSqlDir
 /** Scopes shared by the catalog queries, as CTEs in this order. */
 export const SCOPE_QUERIES = ['scoped-roles', 'scoped-schemas', 'scoped-memberships', 'schema-objects'] as const;
 /** One JSON column each, named after the file. */
-export const CATALOG_QUERIES = ['roles', 'memberships', 'member-names', 'schemas', 'schema-acls', 'database-acl', 'object-acls', 'default-acls'] as const;
+export const CATALOG_QUERIES = [
+  'roles',
+  'memberships',
+  'member-names',
+  'legacy-role-databases',
+  'schemas',
+  'schema-acls',
+  'database-acl',
+  'object-acls',
+  'default-acls',
+] as const;
 export type CatalogQuery = (typeof CATALOG_QUERIES)[number];
 
 /**

@@ -143,7 +143,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         try {
           const verifiers = await Promise.all(chunk.map((p) => verifierOf.get(p.login)!));
           trips++;
-          await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], now)).join(';\n'));
+          await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], now, warehouse)).join(';\n'));
         } catch (err) {
           failure ??= err;
           queue.unshift(chunk);
@@ -188,6 +188,8 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
   };
 
   client = await open();
+  // The database connected to (the URL's, or the driver's default): the warehouse whose markers apply writes.
+  const warehouse = client.database ?? '';
 
   return {
     dialect: postgresDialect,
@@ -223,7 +225,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       const closeExtra = () => extraSessions.then((cs) => Promise.all(cs.map((c) => c.end().catch(() => undefined))));
       let prepared: PreparedApply;
       try {
-        prepared = prepareStatements(statements);
+        prepared = prepareStatements(statements, undefined, warehouse);
       } catch (err) {
         await closeExtra();
         throw err;

@@ -26,6 +26,8 @@ export interface CatalogRows {
   'object-acls': [string, string, string, string[] | null, number | string][];
   /** [schema, for role, pg_default_acl object type letter, ACL items] */
   'default-acls': [string, string, string, string[]][];
+  /** [role, databases where it holds privileges or owns objects] of the managed roles whose marker names no warehouse. */
+  'legacy-role-databases'?: [string, string[]][];
 }
 
 /**
@@ -70,6 +72,57 @@ export function catalogRowsOf(wire: CatalogWire): CatalogRows {
   }
   const { 'member-names': _names, ...rest } = wire;
   return { ...rest, roles, memberships };
+}
+
+/** Which managed roles of the catalog this warehouse may change, and which belong to another one. */
+export interface RoleOwnership {
+  /** Roles another warehouse on the server owns, by name -> that warehouse (its database, or several). */
+  foreign: Map<string, string>;
+  /** Roles with a marker that names no warehouse and nothing that ties them to one: never changed or dropped. */
+  unclaimed: Set<string>;
+  warnings: string[];
+}
+
+/**
+ * Roles are cluster-wide; a warehouse is one database (see marker.ts). A managed role whose marker
+ * names a warehouse belongs to that database's warehouse. A marker without one (written before markers
+ * recorded it) is claimed by the warehouse whose database holds the role's privileges or objects: by
+ * this one when that is this database alone, or when the policy names the role and no database holds
+ * any; by the other warehouse when only other databases do. Held in this database and others too, it is
+ * shared by several warehouses: left as it is, with a warning. Pure.
+ */
+export function roleOwnership(rows: Pick<CatalogRows, 'database' | 'roles' | 'legacy-role-databases'>, desiredNames: ReadonlySet<string>): RoleOwnership {
+  const evidence = new Map(rows['legacy-role-databases'] ?? []);
+  const foreign = new Map<string, string>();
+  const unclaimed = new Set<string>();
+  const warnings: string[] = [];
+  for (const r of rows.roles) {
+    if (!r.managed) continue;
+    const { warehouse } = parseMarker(r.comment);
+    if (warehouse !== undefined) {
+      if (warehouse !== rows.database) foreign.set(r.name, warehouse);
+      continue;
+    }
+    const databases = evidence.get(r.name) ?? [];
+    const others = databases.filter((d) => d !== rows.database).sort();
+    if (others.length === 0) {
+      if (databases.length === 0 && !desiredNames.has(r.name)) unclaimed.add(r.name);
+      continue;
+    }
+    foreign.set(r.name, others.join(', '));
+    if (others.length < databases.length) {
+      warnings.push(
+        `role "${r.name}" has a pmgrants marker that names no warehouse and holds privileges in this database and in ${others.map((d) => `"${d}"`).join(', ')}: it is shared by several warehouses, so pmgrants leaves it as it is (give each warehouse its own prefix)`,
+      );
+    }
+  }
+  if (unclaimed.size > 0) {
+    const some = [...unclaimed].sort().slice(0, 3).map((n) => `"${n}"`).join(', ');
+    warnings.push(
+      `${unclaimed.size} role${unclaimed.size === 1 ? '' : 's'} (${some}${unclaimed.size > 3 ? ', ...' : ''}) carr${unclaimed.size === 1 ? 'ies' : 'y'} a pmgrants marker that names no warehouse and hold${unclaimed.size === 1 ? 's' : ''} nothing in any database: not claimed by this warehouse, so never dropped by it`,
+    );
+  }
+  return { foreign, unclaimed, warnings };
 }
 
 /** pg_default_acl.defaclobjtype -> securable kind suffix. */
@@ -125,7 +178,9 @@ function desiredSecurables(desired: DesiredState): (on: Permission['on']) => Per
  * policy wants it), on 'some-<kind>' when it holds it on only part of them, so the diff revokes an
  * unwanted partial holding and completes a wanted one.
  */
-export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): ActualState {
+export function actualFromCatalog(all: CatalogRows, desired: DesiredState): ActualState {
+  const ownership = roleOwnership(all, desiredNamesOf(desired));
+  const rows = withoutForeign(all, ownership);
   const desiredLogins = new Map(desired.logins.map((l) => [l.name, l]));
   const desiredUsers = new Map(desired.users.map((u) => [u.name, u]));
   const desiredRoles = new Map(desired.roles.map((r) => [r.name, r]));
@@ -139,7 +194,7 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
   const passwordMissing: string[] = [];
   for (const r of rows.roles) {
     const marker = parseMarker(r.comment);
-    if (r.managed) managed.push(r.name);
+    if (r.managed && !ownership.unclaimed.has(r.name)) managed.push(r.name);
     if (r.managed && r.canLogin && marker.passwordSetAt) passwordSetAt[r.name] = marker.passwordSetAt;
     // Created by an apply whose password phase did not reach it (see prepareStatements).
     else if (r.managed && r.canLogin && marker.purpose === 'generated-login') passwordMissing.push(r.name);
@@ -255,6 +310,28 @@ export function actualFromCatalog(rows: CatalogRows, desired: DesiredState): Act
     managed: managed.sort(),
     ...(Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
     ...(passwordMissing.length > 0 ? { passwordMissing: passwordMissing.sort() } : {}),
+    ...(ownership.foreign.size > 0 ? { foreign: Object.fromEntries([...ownership.foreign].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : {}),
+    ...(ownership.warnings.length > 0 ? { warnings: ownership.warnings } : {}),
+  };
+}
+
+function desiredNamesOf(desired: DesiredState): Set<string> {
+  return new Set([...desired.logins.map((l) => l.name), ...desired.users.map((u) => u.name), ...desired.roles.map((r) => r.name)]);
+}
+
+/**
+ * The catalog without what another warehouse owns: its roles, and the memberships in them or of them
+ * in roles that are not this warehouse's. Its roles' privileges are not read either (privileges are
+ * read for the roles the roles column lists), so nothing of theirs is ever revoked here.
+ */
+function withoutForeign(rows: CatalogRows, ownership: RoleOwnership): CatalogRows {
+  const { foreign } = ownership;
+  if (foreign.size === 0) return rows;
+  const ours = new Set(rows.roles.filter((r) => r.managed && !foreign.has(r.name) && !ownership.unclaimed.has(r.name)).map((r) => r.name));
+  return {
+    ...rows,
+    roles: rows.roles.filter((r) => !foreign.has(r.name)),
+    memberships: rows.memberships.filter(([role, member]) => !foreign.has(role) && (!foreign.has(member) || ours.has(role))),
   };
 }
 

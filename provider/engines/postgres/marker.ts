@@ -1,7 +1,9 @@
 /**
  * How pmgrants recognises what it owns in PostgreSQL: a role whose name starts with the policy's
  * prefix AND whose comment starts with MANAGED_MARKER. The rest of the comment is JSON describing why
- * the role exists and, for generated logins, when their password was last set (rotation by age).
+ * the role exists, which warehouse (database) owns it, and, for generated logins, when their password
+ * was last set (rotation by age). Roles belong to the whole cluster: `warehouse` is how the plan of
+ * one database tells its own roles from those of another database on the same server.
  */
 export const MANAGED_MARKER = 'pmgrants:managed';
 /** Comment on principal roles pmgrants created for the policy's people and groups. Not a managed marker: those are never dropped. */
@@ -13,6 +15,8 @@ export interface MarkerData {
   persona?: string;
   /** ISO time the generated password was set (logins only). */
   passwordSetAt?: string;
+  /** The database of the warehouse that owns the role. Absent in markers written before it was recorded. */
+  warehouse?: string;
 }
 
 export function managedComment(data: MarkerData): string {
@@ -32,7 +36,7 @@ export function parseMarker(comment: string | null | undefined): MarkerData {
     const value: unknown = JSON.parse(rest);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
     const out: MarkerData = {};
-    for (const k of ['purpose', 'app', 'persona', 'passwordSetAt'] as const) {
+    for (const k of ['purpose', 'app', 'persona', 'passwordSetAt', 'warehouse'] as const) {
       const v = (value as Record<string, unknown>)[k];
       if (typeof v === 'string') out[k] = v;
     }

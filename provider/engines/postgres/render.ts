@@ -116,8 +116,8 @@ function actAs(role: string): Statement {
   return stmt(`GRANT ${quoteIdent(role)} TO CURRENT_USER`);
 }
 
-function roleMarker(role: Role): string {
-  return managedComment({ purpose: role.purpose, ...(role.app ? { app: role.app } : {}), ...(role.persona ? { persona: role.persona } : {}) });
+function roleMarker(role: Role, warehouse: string): string {
+  return managedComment({ purpose: role.purpose, ...(role.app ? { app: role.app } : {}), ...(role.persona ? { persona: role.persona } : {}), warehouse });
 }
 
 /** The privilege clause target of a permission: `ON SCHEMA "s"`, `ON ALL TABLES IN SCHEMA "s"`, ... */
@@ -269,7 +269,7 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
     case 'create-role':
       return [
         stmt(`CREATE ROLE ${quoteIdent(change.role.name)} WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT`),
-        commentOn(change.role.name, roleMarker(change.role)),
+        commentOn(change.role.name, roleMarker(change.role, desired.database)),
         ...(change.role.purpose === 'schema-owner' ? [actAs(change.role.name)] : []),
       ];
     case 'create-schema':

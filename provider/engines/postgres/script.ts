@@ -20,7 +20,7 @@ export function renderPostgresScript(statements: readonly Statement[], desired: 
     const secret = s.params.find((p) => 'secretFor' in p);
     if (secret && 'secretFor' in secret) {
       out.push(`${s.sql.slice(0, -secret.name.length)}NULL;`);
-      out.push(`${markerSql(secret.secretFor)};`);
+      out.push(`${markerSql(secret.secretFor, undefined, desired.database)};`);
     } else out.push(`${s.sql};`);
   }
   out.push('COMMIT;');
