@@ -89,7 +89,7 @@ export interface RoleOwnership {
  * recorded it) is claimed by the warehouse whose database holds the role's privileges or objects: by
  * this one when that is this database alone, or when the policy names the role and no database holds
  * any; by the other warehouse when only other databases do. Held in this database and others too, it is
- * shared by several warehouses: left as it is, with a warning. Pure.
+ * this warehouse's if the policy names it, else left as it is; a warning either way. Pure.
  */
 export function roleOwnership(rows: Pick<CatalogRows, 'database' | 'roles' | 'legacy-role-databases'>, desiredNames: ReadonlySet<string>): RoleOwnership {
   const evidence = new Map(rows['legacy-role-databases'] ?? []);
@@ -109,10 +109,15 @@ export function roleOwnership(rows: Pick<CatalogRows, 'database' | 'roles' | 'le
       if (databases.length === 0 && !desiredNames.has(r.name)) unclaimed.add(r.name);
       continue;
     }
-    foreign.set(r.name, others.join(', '));
-    if (others.length < databases.length) {
+    const shared = others.length < databases.length;
+    const named = desiredNames.has(r.name);
+    if (!shared || !named) foreign.set(r.name, others.join(', '));
+    if (shared) {
+      const where = `holds privileges in this database and in ${others.map((d) => `"${d}"`).join(', ')}`;
       warnings.push(
-        `role "${r.name}" has a pmgrants marker that names no warehouse and holds privileges in this database and in ${others.map((d) => `"${d}"`).join(', ')}: it is shared by several warehouses, so pmgrants leaves it as it is (give each warehouse its own prefix)`,
+        named
+          ? `role "${r.name}" has a pmgrants marker that names no warehouse and ${where}: this warehouse manages it because its policy names it, but if another warehouse's policy names it too, give each warehouse its own prefix`
+          : `role "${r.name}" has a pmgrants marker that names no warehouse and ${where}: it may belong to another warehouse, so pmgrants leaves it as it is`,
       );
     }
   }
