@@ -147,14 +147,19 @@ export function ownedElsewhere(desired: DesiredState, actual: Pick<ActualState, 
   const check = (name: string, what: string) => {
     if (seen.has(name) || !Object.prototype.hasOwnProperty.call(foreign, name)) return;
     seen.add(name);
-    taken.push(`${what} "${name}" belongs to warehouse ${foreign[name].split(', ').map((w) => `"${w}"`).join(' and ')}`);
+    const owner = foreign[name];
+    taken.push(
+      owner === ''
+        ? `${what} "${name}" exists on this server but no managed user of database "${desired.database}" maps to it, so it may belong to another warehouse (or was left by an apply of this one that failed: then drop it and apply again)`
+        : `${what} "${name}" belongs to warehouse ${owner.split(', ').map((w) => `"${w}"`).join(' and ')}`,
+    );
   };
   for (const l of desired.logins) check(l.name, 'login');
   for (const r of desired.roles) check(r.name, 'role');
   for (const u of desired.users) check(u.name, u.source.type === 'login' ? 'login' : 'principal');
   if (taken.length === 0) return undefined;
   const more = taken.length > 1 ? ` (and ${taken.length - 1} more of this policy's names belong to other warehouses)` : '';
-  return `${taken[0]} on this server${more}, and pmgrants never changes another warehouse's principals: give this warehouse its own prefix (options.prefix, e.g. "${suggestedPrefix(desired)}" in the policy or its stack overlay) and plan again`;
+  return `${taken[0]}${taken[0].includes(' on this server') ? '' : ' on this server'}${more}, and pmgrants never changes another warehouse's principals: give this warehouse its own prefix (options.prefix, e.g. "${suggestedPrefix(desired)}" in the policy or its stack overlay) and plan again`;
 }
 
 /** A prefix derived from the database name, as an example in ownedElsewhere's message. */

@@ -49,7 +49,7 @@ export function sqlServerLimitations(desired: DesiredState, options: ResolvedDia
   if (kinds.has('sql-login')) out.push('sql-login principals must already exist as SQL logins; pmgrants creates only their database users.');
   if (options.engine === 'azure-sql' && options.generatedLogins === 'server' && desired.logins.length > 0) {
     out.push(
-      'Azure SQL: generated logins are created in master over a second connection and committed before the warehouse transaction; a failure after that point leaves the logins, which the next plan adopts (their passwords must then be rotated).',
+      'Azure SQL: generated logins are created in master over a second connection and committed before the warehouse transaction; a failure after that point leaves the logins, which the next plan refuses to take over (a login no user of this database maps to may belong to another database on the same server): drop them in master, then apply again.',
     );
   }
   return out;

@@ -15,6 +15,8 @@ export interface SqlLoginRow {
   is_disabled: boolean | number;
   /** ISO 8601 without zone (CONVERT style 126), server time; null when unknown. */
   password_last_set: string | null;
+  /** The login's default database (sys.server_principals.default_database_name); absent in older fixtures. */
+  default_database_name?: string | null;
 }
 
 /** A row of DATABASE_PRINCIPALS_SQL (sys.database_principals + marker). */
@@ -161,10 +163,16 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
     }
   }
 
+  const foreign: Record<string, string> = {};
   if (!contained) {
     for (const l of rows.logins) {
       if (l.type !== 'S') continue;
       if (!hasPrefix(l.name, prefix) && !desiredLogins.has(l.name)) continue;
+      const owner = managedUserSids.has(l.sid.toLowerCase()) ? undefined : otherWarehouse(l, context);
+      if (owner !== undefined) {
+        foreign[l.name] = owner;
+        continue;
+      }
       logins.push({ name: l.name, ...loginLabel(l.name), password: 'generated' });
       if (!hasPrefix(l.name, prefix) || !managedUserSids.has(l.sid.toLowerCase())) continue;
       managed.add(l.name);
@@ -216,7 +224,27 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
     }),
     managed: [...managed].sort(),
     passwordSetAt,
+    ...(Object.keys(foreign).length > 0 ? { foreign } : {}),
   };
+}
+
+/**
+ * The warehouse another database's generated login belongs to, for a prefixed SQL login that no managed
+ * user of this database maps to; undefined when it may be this warehouse's. Logins are server-wide and
+ * carry no extended property, so: on SQL Server, pmgrants creates a login WITH DEFAULT_DATABASE = its
+ * warehouse, and a default database other than this one (and master) names its owner. On Azure SQL
+ * Database a login cannot be given a default database, so a generated login of this policy that exists
+ * unmapped may be another database's: it is never taken over ('' = owner unknown). A login the policy
+ * adopted (apps.<app>.roles.app) is the policy's choice and is never counted as another's.
+ */
+function otherWarehouse(login: SqlLoginRow, context: InspectContext): string | undefined {
+  if (!hasPrefix(login.name, context.prefix)) return undefined;
+  const wanted = context.desired?.logins.find((l) => l.name.toLowerCase() === login.name.toLowerCase());
+  if (wanted?.adopted) return undefined;
+  const home = login.default_database_name ?? undefined;
+  if (home !== undefined && home.toLowerCase() !== 'master' && home.toLowerCase() !== context.database.toLowerCase()) return home;
+  if (context.engine === 'azure-sql' && wanted) return '';
+  return undefined;
 }
 
 function securableOf(
