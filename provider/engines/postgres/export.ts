@@ -9,7 +9,7 @@
 import { ExportCatalog, ExportPrincipal } from '../../export/catalog';
 import { Right } from '../../model/types';
 import { catalogSql } from './catalog';
-import { isManagedComment } from './marker';
+import { isManagedComment, parseMarker } from './marker';
 
 export const EXPORT_QUERIES = [
   'export-roles',
@@ -52,13 +52,16 @@ function some(names: string[]): string {
 /** Export rows -> ExportCatalog. Pure. */
 export function exportCatalogFromRows(rows: ExportRows, prefix = 'pmg_'): ExportCatalog {
   const principals: ExportPrincipal[] = rows['export-roles'].map((r) => {
+    const owner = isManagedComment(r.comment) ? parseMarker(r.comment).warehouse : undefined;
     const why = r.superuser
       ? 'a superuser'
       : r.name === rows.currentUser
         ? 'the role pmgrants connects as'
-        : r.name.startsWith(prefix) && isManagedComment(r.comment)
-          ? 'managed by pmgrants'
-          : undefined;
+        : owner !== undefined && owner !== rows.database
+          ? `managed by pmgrants for warehouse ${owner}`
+          : r.name.startsWith(prefix) && isManagedComment(r.comment)
+            ? 'managed by pmgrants'
+            : undefined;
     return { name: r.name, kind: r.canLogin ? 'sql-login' : 'database-role', canLogin: r.canLogin, ...(why ? { notAdoptable: why } : {}) };
   });
   const out: ExportCatalog = {
