@@ -91,6 +91,11 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
           { name: 'pmg_handmade', canLogin: false, comment: 'by hand', managed: false },
           { name: 'ana', canLogin: true, comment: null, managed: false },
         ],
+        // Markers without "warehouse" (written before it was recorded): claimed by where their privileges are.
+        'legacy-role-databases': [
+          ['pmg_p2p_app', ['wh']],
+          ['pmg_old_app', ['wh']],
+        ],
       }),
       desired,
     );

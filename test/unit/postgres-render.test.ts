@@ -59,11 +59,11 @@ describe('renderChange golden SQL, one per change kind', () => {
   it('create-role: a NOLOGIN role and its managed marker', () => {
     expect(sqlOf({ kind: 'create-role', role: { name: 'pmg_p2p_data_consumer', purpose: 'persona', app: 'p2p', persona: 'data_consumer' } })).toEqual([
       `CREATE ROLE "pmg_p2p_data_consumer" WITH NOLOGIN ${ROLE_OPTIONS}`,
-      `COMMENT ON ROLE "pmg_p2p_data_consumer" IS 'pmgrants:managed {"purpose":"persona","app":"p2p","persona":"data_consumer"}'`,
+      `COMMENT ON ROLE "pmg_p2p_data_consumer" IS 'pmgrants:managed {"purpose":"persona","app":"p2p","persona":"data_consumer","warehouse":"wh"}'`,
     ]);
     expect(sqlOf({ kind: 'create-role', role: { name: 'pmg_p2p_owner', purpose: 'schema-owner', app: 'p2p' } })).toEqual([
       `CREATE ROLE "pmg_p2p_owner" WITH NOLOGIN ${ROLE_OPTIONS}`,
-      `COMMENT ON ROLE "pmg_p2p_owner" IS 'pmgrants:managed {"purpose":"schema-owner","app":"p2p"}'`,
+      `COMMENT ON ROLE "pmg_p2p_owner" IS 'pmgrants:managed {"purpose":"schema-owner","app":"p2p","warehouse":"wh"}'`,
       'GRANT "pmg_p2p_owner" TO CURRENT_USER',
     ]);
   });
