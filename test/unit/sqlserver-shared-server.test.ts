@@ -119,6 +119,26 @@ describe.each(['sqlserver', 'azure-sql'] as const)('warehouses on one %s server'
   });
 });
 
+describe('a login an earlier version shared between two SQL Server warehouses', () => {
+  it("a user of another database mapped to dev's login does not make it that warehouse's: its plan is refused, dev's converges", () => {
+    const server = new Server('sqlserver');
+    server.converge(stackPolicy('dev', 'sqlserver'));
+    const dialect = createSqlServerDialect({ engine: 'sqlserver' });
+    const twin = dialect.realize(compilePolicy(stackPolicy('dev', 'sqlserver', {}, 'PM_Warehouse_Twin')));
+    // What an earlier version did: the twin's apply created users for dev's logins and marked them.
+    const users = twin.users.filter((u) => u.source.type === 'login');
+    server.apply(twin, users.flatMap((user) => dialect.render([{ kind: 'create-user', user }], twin)));
+    const before = server.snapshot(STACKS.dev, 'pmg_dev_');
+    const actual = server.inspect(twin);
+    expect(Object.keys(actual.foreign ?? {}).sort()).toEqual(users.map((u) => u.name).sort());
+    expect(actual.managed.filter((n) => n.endsWith('_app'))).toEqual(users.map((u) => u.name).sort()); // its users are its own
+    expect(() => diffState(twin, actual)).toThrow(/belongs to warehouse "PM_Warehouse_Dev"/);
+    const dev = dialect.realize(compilePolicy(stackPolicy('dev', 'sqlserver')));
+    expect(diffState(dev, server.inspect(dev)).changes).toEqual([]);
+    expect(server.snapshot(STACKS.dev, 'pmg_dev_')).toBe(before);
+  });
+});
+
 describe('golden T-SQL: the logins and users of two stacks on one server', () => {
   for (const engine of ['sqlserver', 'azure-sql'] as const) {
     it(`${engine}: a login per stack in master (its own prefix; on SQL Server its own default database), a user per database`, () => {

@@ -168,7 +168,7 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
     for (const l of rows.logins) {
       if (l.type !== 'S') continue;
       if (!hasPrefix(l.name, prefix) && !desiredLogins.has(l.name)) continue;
-      const owner = managedUserSids.has(l.sid.toLowerCase()) ? undefined : otherWarehouse(l, context);
+      const owner = otherWarehouse(l, context, managedUserSids.has(l.sid.toLowerCase()));
       if (owner !== undefined) {
         foreign[l.name] = owner;
         continue;
@@ -229,21 +229,22 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
 }
 
 /**
- * The warehouse another database's generated login belongs to, for a prefixed SQL login that no managed
- * user of this database maps to; undefined when it may be this warehouse's. Logins are server-wide and
- * carry no extended property, so: on SQL Server, pmgrants creates a login WITH DEFAULT_DATABASE = its
- * warehouse, and a default database other than this one (and master) names its owner. On Azure SQL
- * Database a login cannot be given a default database, so a generated login of this policy that exists
- * unmapped may be another database's: it is never taken over ('' = owner unknown). A login the policy
- * adopted (apps.<app>.roles.app) is the policy's choice and is never counted as another's.
+ * The warehouse another database's generated login belongs to, for a prefixed SQL login; undefined when
+ * it is (or may be) this warehouse's. Logins are server-wide and carry no extended property, so: on SQL
+ * Server, pmgrants creates a login WITH DEFAULT_DATABASE = its warehouse, and a default database other
+ * than this one (and master) names its owner, even when a user of this database maps to it (a user an
+ * earlier version created for another warehouse's login of the same name). On Azure SQL Database a
+ * login cannot be given a default database, so a generated login of this policy that exists and that no
+ * managed user of this database maps to may be another database's: it is never taken over ('' = owner
+ * unknown). A login the policy adopted (apps.<app>.roles.app) is the policy's choice, never another's.
  */
-function otherWarehouse(login: SqlLoginRow, context: InspectContext): string | undefined {
+function otherWarehouse(login: SqlLoginRow, context: InspectContext, mapped: boolean): string | undefined {
   if (!hasPrefix(login.name, context.prefix)) return undefined;
   const wanted = context.desired?.logins.find((l) => l.name.toLowerCase() === login.name.toLowerCase());
   if (wanted?.adopted) return undefined;
   const home = login.default_database_name ?? undefined;
   if (home !== undefined && home.toLowerCase() !== 'master' && home.toLowerCase() !== context.database.toLowerCase()) return home;
-  if (context.engine === 'azure-sql' && wanted) return '';
+  if (context.engine === 'azure-sql' && wanted && !mapped) return '';
   return undefined;
 }
 
