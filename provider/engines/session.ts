@@ -4,7 +4,8 @@ import { DesiredState, Policy } from '../model/types';
 import { ActualState, DiffOptions, diffState } from '../plan/diff';
 import { Plan } from '../plan/change';
 import { PlanView } from '../plan/format';
-import { ApplyProgress, ApplyResult, EngineConnection, EngineDialect, Statement } from './engine';
+import { ApplyProgress, ApplyResult, EngineConnection, EngineDialect, PmgrantsError, Statement } from './engine';
+import { nameKey } from '../model/names';
 
 /** A plan with its statements, ready to print or apply. */
 export interface RenderedPlan {
@@ -46,6 +47,13 @@ export async function planLive(conn: EngineConnection, policy: Policy, options: 
   const inspected = conn.inspectAhead?.(compiled);
   const desired = conn.dialect.realize(compiled);
   const actual = await (inspected ? inspected(desired) : conn.inspect(desired));
+  // The database name is the warehouse's identity on a shared server (the markers record it): a plan
+  // computed for one database never runs against another.
+  if (nameKey(policy.warehouse.engine, actual.database) !== nameKey(policy.warehouse.engine, desired.database)) {
+    throw new PmgrantsError(
+      `the database URL connects to database "${actual.database}", but the policy's warehouse is "${desired.database}"; point the URL at "${desired.database}" or fix warehouse.database`,
+    );
+  }
   const plan = diffState(desired, actual, { now: new Date(), ...options });
   return { desired, plan, actual, statements: renderEach(conn.dialect, plan, desired) };
 }

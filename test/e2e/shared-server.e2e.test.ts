@@ -225,6 +225,18 @@ suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stack
     expect(await snapshots()).toEqual(before);
   }, 60_000);
 
+  it("a stack pointed at another stack's database is refused before anything is read into a plan (the database is the warehouse's identity)", async () => {
+    const before = await snapshots();
+    for (const command of [['plan'], ['apply', '--yes']]) {
+      const r = await cli([...command, policyFile, '--stack', 'dev', '--stacks-dir', stacksDir, '--database-url', urls[STACKS.test]]);
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(
+        'pmgrants: the database URL connects to database "PM_Warehouse_Test", but the policy\'s warehouse is "PM_Warehouse_Dev"; point the URL at "PM_Warehouse_Dev" or fix warehouse.database\n',
+      );
+    }
+    expect(await snapshots()).toEqual(before);
+  }, 60_000);
+
   it('markers written before they named a warehouse: claimed by the database holding their privileges; one held in two databases is left alone, with a warning', async () => {
     const admin = await pg.connect(pg.url());
     // dev's roles as an older pmgrants left them: the marker without "warehouse".
