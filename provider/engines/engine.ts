@@ -51,6 +51,37 @@ export interface PreflightCheck {
   fix?: string;
 }
 
+/** Who holds a warehouse's apply lock, as far as the server tells. */
+export interface LockHolder {
+  /** The holder's server session: "pid 4242" (PostgreSQL backend), "session 57" (SQL Server session_id). */
+  session?: string;
+  /** When that session started (the apply started on it). */
+  since?: Date;
+  /** Its application name (pmgrants by default). */
+  program?: string;
+}
+
+/** "pid 4242, started 2026-12-03 10:15:02 UTC" (whatever of it is known). */
+export function describeLockHolder(holder: LockHolder): string {
+  const parts: string[] = [];
+  if (holder.session !== undefined) parts.push(holder.session);
+  if (holder.program && holder.program !== 'pmgrants') parts.push(`application "${holder.program.replace(/[^\x20-\x7e]/g, '?')}"`);
+  if (holder.since) parts.push(`started ${holder.since.toISOString().slice(0, 19).replace('T', ' ')} UTC`);
+  return parts.length > 0 ? parts.join(', ') : 'holder unknown';
+}
+
+/** What a command says (stderr) while it waits for the apply lock. */
+export function waitingForLockMessage(database: string, holder: LockHolder): string {
+  return `waiting for another pmgrants apply on ${database} (${describeLockHolder(holder)}) to finish`;
+}
+
+/** The error of an apply that waited for the lock in vain: one sentence naming the holder. */
+export function lockTimeoutError(database: string, holder: LockHolder, seconds: number): PmgrantsError {
+  return new PmgrantsError(
+    `another pmgrants apply on ${database} (${describeLockHolder(holder)}) still held the apply lock after ${seconds} s; nothing was applied, try again when it has finished`,
+  );
+}
+
 /** The I/O half: a live connection to one warehouse. */
 export interface EngineConnection {
   dialect: EngineDialect;
@@ -63,7 +94,21 @@ export interface EngineConnection {
    * the query is scoped to. The same ActualState as inspect(desired). Optional.
    */
   inspectAhead?(compiled: DesiredState): (desired: DesiredState) => Promise<ActualState>;
-  /** Run statements under a lock, all or nothing (each engine documents how it keeps that: docs/postgres.md, docs/sqlserver.md). */
+  /**
+   * Take the warehouse's apply lock and hold it until the returned function is called: inspect, plan,
+   * confirm and apply in between, so that the plan applied is computed from the catalog as it is under
+   * the lock (no other pmgrants apply can change it meanwhile). Waits up to the connection's lock
+   * timeout, calling `onWait` once with the holder when another apply has it, then fails with one
+   * sentence naming the holder. While it is held, inspect and apply run on the session that holds it,
+   * and apply does not take the lock again; a session lost meanwhile fails them (the lock went with it).
+   * The release never throws.
+   */
+  lockForApply(onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>>;
+  /**
+   * Run statements under a lock, all or nothing (each engine documents how it keeps that: docs/postgres.md,
+   * docs/sqlserver.md). Under lockForApply it keeps that lock; without it, it takes the lock itself for
+   * its own duration (the statements were then planned outside it: callers that plan use lockForApply).
+   */
   apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult>;
   preflight(desired: DesiredState): Promise<PreflightCheck[]>;
   /** The database's security as it is, for `pmgrants export`; a constant number of round trips. */

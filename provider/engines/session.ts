@@ -4,7 +4,7 @@ import { DesiredState, Policy } from '../model/types';
 import { ActualState, DiffOptions, diffState } from '../plan/diff';
 import { Plan } from '../plan/change';
 import { PlanView } from '../plan/format';
-import { ApplyProgress, ApplyResult, EngineConnection, EngineDialect, PmgrantsError, Statement } from './engine';
+import { ApplyProgress, ApplyResult, EngineConnection, EngineDialect, LockHolder, PmgrantsError, Statement } from './engine';
 import { nameKey } from '../model/names';
 
 /** A plan with its statements, ready to print or apply. */
@@ -62,4 +62,17 @@ export async function applyRendered(conn: EngineConnection, rendered: RenderedPl
   const all = rendered.statements.flat();
   if (all.length === 0) return { statements: 0, roundTrips: 0, secrets: new Map() };
   return conn.apply(all, progress);
+}
+
+/**
+ * Run `fn` holding the warehouse's apply lock (EngineConnection.lockForApply), and release it after, in
+ * any case: what `fn` inspects, plans and applies is the catalog as no other apply can change it meanwhile.
+ */
+export async function underApplyLock<T>(conn: EngineConnection, onWait: ((holder: LockHolder) => void) | undefined, fn: () => Promise<T>): Promise<T> {
+  const release = await conn.lockForApply(onWait);
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
 }

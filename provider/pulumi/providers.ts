@@ -18,7 +18,8 @@
  * All database work in the process goes through one connection, one operation at a time.
  */
 import { connectEngine, dialectFor } from '../engines/registry';
-import { EngineConnection, PmgrantsError } from '../engines/engine';
+import { EngineConnection, LockHolder, PmgrantsError, waitingForLockMessage } from '../engines/engine';
+import { underApplyLock } from '../engines/session';
 import { nameKey } from '../model/names';
 import { sortState } from '../model/state';
 import { DesiredState, EngineName } from '../model/types';
@@ -314,7 +315,10 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
   const scope = scopeOf(previous ? [desired, previous] : [desired]);
   const login = deliveredLogin(kind, desired);
 
-  return withDatabase(base.engine, async (conn) => {
+  // Inspect, plan and apply under the apply lock: another apply (a CLI, another stack's up on the same
+  // database) can neither change the catalog between this inspect and this apply, nor interleave.
+  const waiting = (holder: LockHolder) => process.stderr.write(`pmgrants: ${waitingForLockMessage(base.database, holder)}\n`);
+  return withDatabase(base.engine, (conn) => underApplyLock(conn, waiting, async () => {
     const whole = await conn.inspect(scope);
     if (!sameDatabase(base.engine, whole.database, base.database)) {
       if (!news) {
@@ -341,7 +345,7 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
     const live = liveOf(sliceActual(after, claimOf(part, [desired], after), desired));
     const password = login ? (result?.secrets.get(login) ?? (olds?.login === login ? olds.password : undefined)) : undefined;
     return compact({ live, login, password, passwordSetAt: login ? after.passwordSetAt?.[login] : undefined, warnings: plan.warnings });
-  });
+  }));
 }
 
 function emptyLive(): LiveState {

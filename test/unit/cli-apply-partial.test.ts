@@ -19,6 +19,7 @@ vi.mock('../../provider/engines/registry', async (original) => ({
   connectEngine: async (): Promise<EngineConnection> => ({
     dialect: postgresDialect,
     inspect: async (desired) => ({ ...emptyState(desired.engine, desired.database), managed: [] }),
+    lockForApply: async () => async () => undefined,
     apply: async () => {
       throw new PartialApplyError('the warehouse part failed: permission denied; logins pmg_claims-open_app were created in master.', new Map([['pmg_claims-open_app', PASSWORD]]));
     },

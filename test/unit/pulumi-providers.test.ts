@@ -68,14 +68,24 @@ function scripted(states: ActualState[]) {
   const secrets = new Map<string, string>();
   let inspections = 0;
   let closed = 0;
+  /** lock, inspect, apply, release: in the order they happened. */
+  const events: string[] = [];
   const conn: EngineConnection = {
     dialect: postgresDialect,
     async inspect() {
       const s = states[Math.min(inspections, states.length - 1)];
       inspections++;
+      events.push('inspect');
       return s;
     },
+    async lockForApply() {
+      events.push('lock');
+      return async () => {
+        events.push('release');
+      };
+    },
     async apply(statements): Promise<ApplyResult> {
+      events.push('apply');
       applied.push([...statements]);
       const out = new Map<string, string>();
       for (const st of statements) for (const p of st.params) if ('secretFor' in p) out.set(p.secretFor, `pw-for-${p.secretFor}`);
@@ -90,7 +100,7 @@ function scripted(states: ActualState[]) {
       closed++;
     },
   };
-  return { conn, applied, secrets, inspections: () => inspections, closed: () => closed };
+  return { conn, applied, secrets, events, inspections: () => inspections, closed: () => closed };
 }
 
 const realizedPart = (policy: Policy, part: 'warehouse' | string): DesiredState =>
@@ -223,6 +233,19 @@ describe('create, update, read, delete', () => {
     expect(JSON.stringify(outs)).not.toContain('undefined');
     // The recorded live state converges: diff against the same inputs finds nothing.
     expect((await providers.diff('app', id, outs, inputsFor(POLICY, 'p2p'))).changes).toBe(false);
+  });
+
+  it('create and update inspect, plan and apply under the apply lock, released after; read takes no lock', async () => {
+    const db = scripted([EMPTY, wholeApplied(POLICY)]);
+    providers.setConnector(async () => db.conn);
+    const { id, outs } = await providers.create('app', inputsFor(POLICY, 'p2p'));
+    expect(db.events).toEqual(['lock', 'inspect', 'apply', 'inspect', 'release']);
+    db.events.length = 0;
+    await providers.update('app', id, outs, inputsFor(POLICY, 'p2p'));
+    expect(db.events).toEqual(['lock', 'inspect', 'release']);
+    db.events.length = 0;
+    await providers.read('app', id, outs);
+    expect(db.events).toEqual(['inspect']);
   });
 
   it('create adopts an existing login by setting a new password the stack can deliver', async () => {

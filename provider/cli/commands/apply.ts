@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError, waitingForLockMessage } from '../../engines/engine';
 import { connectEngine } from '../../engines/registry';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
 import { formatPlan, planTextPieces } from '../../plan/format';
@@ -26,7 +26,11 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
   const policy = loadValidPolicy(io, positionals[0], values);
   const url = databaseUrl(io, values);
   const conn = await connectEngine(policy.warehouse.engine, url);
+  let release: (() => Promise<void>) | undefined;
   try {
+    // The lock first, then inspect and plan under it (as terraform takes its state lock before it
+    // refreshes): the plan printed and confirmed is the plan applied, never one another apply made stale.
+    release = await conn.lockForApply((holder) => io.err(`${waitingForLockMessage(policy.warehouse.database, holder)}\n`));
     const rendered = await planLive(conn, policy, rotate ? { rotate } : {});
     const view = viewOf(rendered, `live: ${redactUrl(url)}`);
     const printPlan = () => io.out(formatPlan('text', view));
@@ -85,6 +89,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
     if (result.secrets.size) io.out(`${result.secrets.size} generated password${result.secrets.size === 1 ? '' : 's'} written to ${secretsFile} (mode 0600).\n`);
     return EXIT.ok;
   } finally {
+    await release?.();
     await conn.close();
   }
 }

@@ -5,8 +5,9 @@ import { GrantParts, grantPartsOf, roleEffectOf } from './render';
 import { generatePassword } from './scram';
 
 /**
- * Key of the transaction-level advisory lock every apply takes first, so two applies against the same
- * database serialize instead of interleaving. ASCII "pmgrants" as a bigint.
+ * Key of the session-level advisory lock every apply holds, from before it reads the catalog (lockForApply)
+ * to after its last password, so two applies against the same database serialize instead of
+ * interleaving, and each plans from what the one before it left. ASCII "pmgrants" as a bigint.
  */
 export const APPLY_LOCK_KEY = '8101245045667951731';
 
@@ -271,6 +272,32 @@ export function beginSql(lockTimeoutSeconds: number, takeLock = true): string {
   ].join(';\n');
 }
 
+/** The pg_locks row of the apply lock: a bigint key shows as its high and low 32 bits (classid, objid) with objsubid 1. */
+const APPLY_LOCK_ROW = `locktype = 'advisory' AND objsubid = 1 AND classid::bigint = (${APPLY_LOCK_KEY}::bigint >> 32) AND objid::bigint = (${APPLY_LOCK_KEY}::bigint & 4294967295)`;
+
+/**
+ * lockForApply's first round trip: take the apply lock if it is free, without waiting. Then, when not,
+ * lockHolderSql says who has it and waitLockSql waits for it, as long as the lock timeout allows.
+ */
+export const tryLockSql = `SELECT pg_catalog.pg_try_advisory_lock(${APPLY_LOCK_KEY}) AS locked`;
+
+/**
+ * Wait for the apply lock, at most `lockTimeoutSeconds`: a multi-statement string runs as one implicit
+ * transaction, so SET LOCAL ends with it (and a lock wait that times out takes nothing).
+ */
+export function waitLockSql(lockTimeoutSeconds: number): string {
+  if (!Number.isFinite(lockTimeoutSeconds) || lockTimeoutSeconds <= 0) throw new PmgrantsError('the apply lock timeout must be a positive number of seconds');
+  return `SET LOCAL lock_timeout = ${quoteLiteral(`${Math.round(lockTimeoutSeconds * 1000)}ms`)};\nSELECT pg_catalog.pg_advisory_lock(${APPLY_LOCK_KEY})`;
+}
+
+/**
+ * The session holding the apply lock in this database (advisory locks are per database), with when it
+ * started; pg_stat_activity hides backend_start and application_name of other roles' sessions from a
+ * role without pg_read_all_stats (they come back null).
+ */
+export const lockHolderSql = `SELECT a.pid, a.backend_start, a.application_name FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid WHERE ${APPLY_LOCK_ROW} AND l.granted AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) LIMIT 1`;
+
+
 /**
  * Undo the first transaction after the main one failed: drop the logins it created (one statement: all
  * or none). They own nothing and hold no privilege (the main transaction was rolled back), so only
@@ -286,4 +313,4 @@ export function dropLoginsSql(logins: readonly string[]): string {
  * not; asking pg_locks first spares the server's warning about releasing a lock not held. A bigint key
  * shows in pg_locks as its high and low 32 bits (classid, objid) with objsubid 1.
  */
-export const unlockSql = `SELECT pg_catalog.pg_advisory_unlock(${APPLY_LOCK_KEY}) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted AND objsubid = 1 AND classid::bigint = (${APPLY_LOCK_KEY}::bigint >> 32) AND objid::bigint = (${APPLY_LOCK_KEY}::bigint & 4294967295)`;
+export const unlockSql = `SELECT pg_catalog.pg_advisory_unlock(${APPLY_LOCK_KEY}) FROM pg_catalog.pg_locks WHERE ${APPLY_LOCK_ROW} AND pid = pg_catalog.pg_backend_pid() AND granted`;

@@ -1,8 +1,22 @@
 import type { Client as PgClient, QueryResult } from 'pg';
 import { DesiredState } from '../../model/types';
 import { ActualState } from '../../plan/diff';
-import { ApplyProgress, ApplyResult, EngineConnection, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
-import { APPLY_LOCK_KEY, batchSql, batchStatements, beginSql, dropLoginsSql, passwordSql, PendingPassword, PreparedApply, prepareStatements, unlockSql } from './apply';
+import { ApplyProgress, ApplyResult, EngineConnection, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import {
+  APPLY_LOCK_KEY,
+  batchSql,
+  batchStatements,
+  beginSql,
+  dropLoginsSql,
+  lockHolderSql,
+  passwordSql,
+  PendingPassword,
+  PreparedApply,
+  prepareStatements,
+  tryLockSql,
+  unlockSql,
+  waitLockSql,
+} from './apply';
 import { scramSha256VerifierAsync } from './scram';
 import { catalogSql } from './catalog';
 import { applyErrorMessage, connectErrorMessage, isConnectionLost, redact } from './errors';
@@ -52,6 +66,8 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
   let trips = 0;
   let client: PgClient | undefined;
   let warnings: string[] = [];
+  /** The session that holds the apply lock for lockForApply: inspect and apply run on it alone. */
+  let lockedOn: PgClient | undefined;
 
   const open = async (): Promise<PgClient> => {
     const c = new pg.Client({
@@ -103,9 +119,10 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
   const rowsOf = (r: QueryResult | QueryResult[]) => (Array.isArray(r) ? r[r.length - 1].rows : r.rows);
   const readCatalog = async (what: string, sql: string, params: unknown[]) => {
     try {
-      return rowsOf(await run(sql, params));
+      return rowsOf(await run(sql, params, lockedOn));
     } catch (err) {
       if (err instanceof PmgrantsError) throw err;
+      if (lockedOn && isConnectionLost(err)) throw sessionLost();
       throw new PmgrantsError(`reading the catalog (${what}) of ${where} failed: ${((err as Error).message ?? String(err)).split('\n')[0]}`);
     }
   };
@@ -191,6 +208,9 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
   // The database connected to (the URL's, or the driver's default): the warehouse whose markers apply writes.
   const warehouse = client.database ?? '';
 
+  /** The session under lockForApply is gone, and its lock with it: nothing more may run as if under it. */
+  const sessionLost = () => new PmgrantsError(`the session holding the apply lock on ${where} was lost, and the lock with it; nothing was applied, run the command again`);
+
   return {
     dialect: postgresDialect,
     inspect(desired: DesiredState): Promise<ActualState> {
@@ -203,7 +223,42 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       return exportPostgres((sql, params) => readCatalog('export', sql, params), options.prefix);
     },
 
+    async lockForApply(onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {
+      if (lockedOn) throw new Error('lockForApply: this connection holds the apply lock already');
+      const c = client ?? (await session());
+      const holderNow = async (): Promise<LockHolder> => {
+        const row = rowsOf(await run(lockHolderSql, undefined, c))[0] as { pid?: number; backend_start?: Date | null; application_name?: string | null } | undefined;
+        return { ...(row?.pid ? { session: `pid ${row.pid}` } : {}), ...(row?.backend_start ? { since: row.backend_start } : {}), ...(row?.application_name ? { program: row.application_name } : {}) };
+      };
+      try {
+        if (!rowsOf(await run(tryLockSql, undefined, c))[0]?.locked) {
+          const holder = await holderNow();
+          onWait?.(holder);
+          try {
+            await run(waitLockSql(lockTimeoutSeconds), undefined, c);
+          } catch (err) {
+            if ((err as { code?: string }).code === '55P03') throw lockTimeoutError(where, holder, lockTimeoutSeconds);
+            throw err;
+          }
+        }
+      } catch (err) {
+        if (err instanceof PmgrantsError) throw err;
+        throw new PmgrantsError(`taking the apply lock on ${where} failed: ${messageOf(err, [])}`);
+      }
+      lockedOn = c;
+      return async () => {
+        if (lockedOn !== c) return;
+        lockedOn = undefined;
+        // A lost session released the lock already.
+        if (client === c) await run(unlockSql, undefined, c).catch(() => dropSession());
+      };
+    },
+
     async apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult> {
+      // Under lockForApply the lock is held on lockedOn and stays held after the apply (its release
+      // function lets it go); without it, the apply takes the lock in its first round trip and lets it go.
+      const held = lockedOn;
+      if (held && client !== held) throw sessionLost();
       // Extra sessions for the passwords are opened first, so that they are ready when the first
       // passwords are; one that cannot be opened (max_connections, say) only means fewer at once. As
       // many as there are trips of passwords, less one when all of them wait for the commit (rotations
@@ -261,18 +316,18 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       let committed = false;
       try {
         // Without an await when the session is open: the first trip is sent before apply returns its promise.
-        pinned = client ?? (await session());
+        pinned = held ?? client ?? (await session());
         // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
         inTransaction = true;
         if (prepared.logins.length > 0) {
           // The first transaction, its COMMIT and the main transaction's BEGIN ride with its statements:
           // a failure before the COMMIT skips the rest of the string and leaves the transaction aborted.
           const firstTrips = batchStatements(prepared.logins, batchSize).map(batchSql);
-          firstTrips[0] = `${beginSql(lockTimeoutSeconds)};\n${firstTrips[0]}`;
+          firstTrips[0] = `${beginSql(lockTimeoutSeconds, !held)};\n${firstTrips[0]}`;
           firstTrips[firstTrips.length - 1] += batches.length > 0 ? `;\nCOMMIT;\n${beginSql(lockTimeoutSeconds, false)}` : ';\nCOMMIT';
           // The first trip takes the lock and may fail after it: a session lock taken in a transaction
           // that is rolled back is still held, so it is released in any case (finally).
-          locked = true;
+          locked = !held;
           for (const [i, sql] of firstTrips.entries()) {
             if (i === firstTrips.length - 1) loginsMaybeCommitted = true;
             await run(sql, undefined, pinned);
@@ -287,8 +342,8 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
             if (reported) await reported;
           }
         } else {
-          await run(beginSql(lockTimeoutSeconds), undefined, pinned);
-          locked = true;
+          await run(beginSql(lockTimeoutSeconds, !held), undefined, pinned);
+          locked = !held;
         }
         let next = 0;
         let sent = 0;

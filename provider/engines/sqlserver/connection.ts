@@ -1,7 +1,7 @@
 import type * as Mssql from 'mssql';
 import { DesiredState } from '../../model/types';
 import { ActualState } from '../../plan/diff';
-import { ApplyProgress, ApplyResult, EngineConnection, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { ApplyProgress, ApplyResult, EngineConnection, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
 
 export { PartialApplyError };
 import { Batch, planBatches } from './batches';
@@ -52,14 +52,33 @@ export function applyPhases(batches: readonly Batch[], engine: 'sqlserver' | 'az
   return phases;
 }
 
+/** The application lock's resource name (sp_getapplock keeps 255 characters). */
+function lockResource(database: string): string {
+  return `pmgrants:${database}`.slice(0, 255);
+}
+
 /** SET XACT_ABORT ON and the exclusive application lock owned by the transaction, in one plain batch. */
 export function lockBatchSql(database: string, timeoutMs: number): string {
   if (!Number.isInteger(timeoutMs) || timeoutMs < -1) throw new PmgrantsError('lockTimeoutMs must be a whole number of milliseconds');
   return [
     'SET XACT_ABORT ON;',
     'DECLARE @result int;',
-    `EXEC @result = sys.sp_getapplock @Resource = ${quoteString(`pmgrants:${database}`.slice(0, 255))}, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = ${timeoutMs};`,
+    `EXEC @result = sys.sp_getapplock @Resource = ${quoteString(lockResource(database))}, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = ${timeoutMs};`,
     'SELECT @result AS lock_result;',
+  ].join('\n');
+}
+
+/**
+ * The session holding the apply lock of `database` (run in it): sys.dm_tran_locks shows an application
+ * lock's resource by the first 32 characters of its name. It needs VIEW SERVER STATE (Azure SQL: VIEW
+ * DATABASE STATE); without it the query fails or sees only this session, and the holder stays unknown.
+ */
+export function lockHolderSql(database: string): string {
+  return [
+    'SELECT TOP (1) l.request_session_id AS session_id, s.login_time, s.program_name',
+    'FROM sys.dm_tran_locks AS l LEFT JOIN sys.dm_exec_sessions AS s ON s.session_id = l.request_session_id',
+    `WHERE l.resource_type = N'APPLICATION' AND l.resource_database_id = DB_ID() AND l.request_mode = N'X' AND l.request_status LIKE N'GRANT%'`,
+    `  AND CHARINDEX(${quoteString(lockResource(database).slice(0, 32))}, l.resource_description) > 0 AND l.request_session_id <> @@SPID;`,
   ].join('\n');
 }
 
@@ -103,6 +122,9 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
   let database = config.database;
   let warehousePool: Mssql.ConnectionPool | undefined;
   let masterPool: Mssql.ConnectionPool | undefined;
+  /** The warehouse transaction that holds the apply lock for lockForApply: inspect runs in it, and apply continues it. */
+  let lockTx: Mssql.Transaction | undefined;
+  const lockTimeout = config.lockTimeoutMs ?? 30_000;
 
   const open = async (db: string | undefined): Promise<Mssql.ConnectionPool> => {
     const pool = new mssql.ConnectionPool(toMssqlConfig(config, db));
@@ -143,11 +165,11 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
       let loginRows: SqlLoginRow[] = [];
       let sets: Record<string, unknown>[][];
       if (options.engine === 'sqlserver') {
-        const r = await run(new mssql.Request(pool), `${SQL_LOGINS_SQL}\n${WAREHOUSE_CATALOG_SQL}`, false);
+        const r = await run((lockTx ? new mssql.Request(lockTx) : new mssql.Request(pool)), `${SQL_LOGINS_SQL}\n${WAREHOUSE_CATALOG_SQL}`, false);
         sets = r.recordsets as unknown as Record<string, unknown>[][];
         loginRows = sets.shift() as unknown as SqlLoginRow[];
       } else {
-        const r = await run(new mssql.Request(pool), WAREHOUSE_CATALOG_SQL, false);
+        const r = await run((lockTx ? new mssql.Request(lockTx) : new mssql.Request(pool)), WAREHOUSE_CATALOG_SQL, false);
         sets = r.recordsets as unknown as Record<string, unknown>[][];
         if (options.generatedLogins === 'server') {
           const m = await run(new mssql.Request(await master()), SQL_LOGINS_AZURE_SQL, false);
@@ -225,7 +247,10 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     const total = statements.length;
     let done = 0;
     const pool = await warehouse();
-    const lockTimeout = config.lockTimeoutMs ?? 30_000;
+    // Under lockForApply its transaction holds the lock: the apply continues it (and its commit or
+    // rollback releases the lock); else the apply begins its own and takes the lock first.
+    const held = lockTx;
+    lockTx = undefined;
 
     const execute = async (tx: Mssql.Transaction, batch: Batch): Promise<void> => {
       const request = new mssql.Request(tx);
@@ -275,7 +300,7 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     let masterCommitted = false;
     try {
       // The lock is taken first, so concurrent applies queue even before the master phase.
-      warehouseTx = await inTransaction(pool, [], true);
+      warehouseTx = held ?? (await inTransaction(pool, [], true));
       if (phases.masterBefore.length > 0) {
         const mtx = await inTransaction(await master(), phases.masterBefore, false);
         await commit(mtx);
@@ -302,9 +327,56 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     return { statements: total, roundTrips: trips - startTrips, secrets };
   };
 
+  /** sp_getapplock in `tx`, waiting up to `timeoutMs`: its result (0 or 1 granted, below 0 not). */
+  const getLock = async (tx: Mssql.Transaction, timeoutMs: number): Promise<number> => {
+    const r = await run(new mssql.Request(tx), lockBatchSql(database!, timeoutMs), false);
+    return Number((r.recordset?.[0] as { lock_result?: number } | undefined)?.lock_result);
+  };
+  const holderOf = async (pool: Mssql.ConnectionPool): Promise<LockHolder> => {
+    try {
+      const r = await run(new mssql.Request(pool), lockHolderSql(database!), false);
+      const row = r.recordset?.[0] as { session_id?: number; login_time?: Date | null; program_name?: string | null } | undefined;
+      return { ...(row?.session_id ? { session: `session ${row.session_id}` } : {}), ...(row?.login_time ? { since: row.login_time } : {}), ...(row?.program_name ? { program: row.program_name } : {}) };
+    } catch {
+      return {}; // no VIEW SERVER STATE: the holder stays unknown
+    }
+  };
+
+  const lockForApply = async (onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> => {
+    if (lockTx) throw new Error('lockForApply: this connection holds the apply lock already');
+    const pool = await warehouse();
+    const tx = new mssql.Transaction(pool);
+    try {
+      trips++;
+      await tx.begin();
+    } catch (err) {
+      throw sqlServerErrorToPmgrants(err, { server, database: database! });
+    }
+    try {
+      // Without waiting first: when another apply has it, say who, then wait as long as the timeout allows.
+      if (!((await getLock(tx, 0)) >= 0)) {
+        const holder = await holderOf(pool);
+        if (lockTimeout === 0) throw lockTimeoutError(database!, holder, 0);
+        onWait?.(holder);
+        if (!((await getLock(tx, lockTimeout)) >= 0)) throw lockTimeoutError(database!, holder, lockTimeout / 1000);
+      }
+    } catch (err) {
+      await tx.rollback().catch(() => undefined);
+      throw err instanceof PmgrantsError ? err : sqlServerErrorToPmgrants(err, { server, database: database! });
+    }
+    lockTx = tx;
+    return async () => {
+      if (lockTx !== tx) return; // apply committed or rolled it back
+      lockTx = undefined;
+      trips++;
+      await tx.rollback().catch(() => undefined);
+    };
+  };
+
   return {
     dialect,
     inspect,
+    lockForApply,
     apply,
     preflight,
     exportCatalog,
