@@ -18,7 +18,7 @@ export const rotateSpec: CommandSpec = {
     'secrets-file': applySpec.options['secrets-file'],
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
-  details: 'Rotation is an apply that also replaces the named logins\' passwords (plus anything else the plan holds).\nIn single_account mode every app shares one login.',
+  details: 'Rotation is an apply that also replaces the named logins\' passwords (plus anything else the plan holds):\nit takes the apply lock before it plans, like apply, so a rotation racing an apply waits for it and plans\non top of its result. In single_account mode every app shares one login.',
 };
 
 export async function rotateCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
