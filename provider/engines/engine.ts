@@ -77,9 +77,8 @@ export function waitingForLockMessage(database: string, holder: LockHolder): str
 
 /** The error of an apply that waited for the lock in vain: one sentence naming the holder. */
 export function lockTimeoutError(database: string, holder: LockHolder, seconds: number): PmgrantsError {
-  return new PmgrantsError(
-    `another pmgrants apply on ${database} (${describeLockHolder(holder)}) still held the apply lock after ${seconds} s; nothing was applied, try again when it has finished`,
-  );
+  const held = seconds > 0 ? `still held the apply lock after ${seconds} s` : 'holds the apply lock (no waiting: the lock timeout is 0)';
+  return new PmgrantsError(`another pmgrants apply on ${database} (${describeLockHolder(holder)}) ${held}; nothing was applied, try again when it has finished`);
 }
 
 /** The I/O half: a live connection to one warehouse. */

@@ -8,7 +8,8 @@ import { actualFromCatalog, catalogRowsOf, CatalogRows, CatalogWire, inspectPara
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
-import { dropLoginsSql, passwordSql, unlockSql } from '../../provider/engines/postgres/apply';
+import { beginSql, dropLoginsSql, lockHolderSql, passwordSql, tryLockSql, unlockSql, waitLockSql } from '../../provider/engines/postgres/apply';
+import { describeLockHolder, lockTimeoutError, waitingForLockMessage } from '../../provider/engines/engine';
 
 const policy: Policy = {
   apiVersion: 'pmgrants/v1',
@@ -258,6 +259,26 @@ describe('prepareStatements: logins are created without a password, first, and t
 
   it('unlockSql releases the apply lock only when this session holds it', () => {
     expect(unlockSql).toMatch(/^SELECT pg_catalog\.pg_advisory_unlock\(8101245045667951731\) FROM pg_catalog\.pg_locks WHERE .*pid = pg_catalog\.pg_backend_pid\(\) AND granted/);
+  });
+
+  it('the apply lock before the plan: try without waiting, then wait at most the lock timeout; the apply then takes it no more', () => {
+    expect(tryLockSql).toBe('SELECT pg_catalog.pg_try_advisory_lock(8101245045667951731) AS locked');
+    expect(waitLockSql(120)).toBe("SET LOCAL lock_timeout = '120000ms';\nSELECT pg_catalog.pg_advisory_lock(8101245045667951731)");
+    expect(waitLockSql(0.4)).toBe("SET LOCAL lock_timeout = '400ms';\nSELECT pg_catalog.pg_advisory_lock(8101245045667951731)");
+    expect(() => waitLockSql(0)).toThrow(/positive number of seconds/);
+    // Under lockForApply the apply's first round trip opens its transaction without taking the lock.
+    expect(beginSql(120, false)).toBe("BEGIN;\nSET LOCAL lock_timeout = '120000ms'");
+    expect(beginSql(120)).toBe("BEGIN;\nSET LOCAL lock_timeout = '120000ms';\nSELECT pg_advisory_lock(8101245045667951731)");
+    // The holder: the granted apply lock in this database (advisory locks are per database).
+    expect(lockHolderSql).toMatch(/^SELECT a\.pid, a\.backend_start, a\.application_name FROM pg_catalog\.pg_locks l JOIN pg_catalog\.pg_stat_activity a ON a\.pid = l\.pid WHERE locktype = 'advisory' AND objsubid = 1 AND classid::bigint = \(8101245045667951731::bigint >> 32\) AND objid::bigint = \(8101245045667951731::bigint & 4294967295\) AND l\.granted AND database = \(SELECT oid FROM pg_catalog\.pg_database WHERE datname = pg_catalog\.current_database\(\)\) LIMIT 1$/);
+  });
+
+  it('the waiting line and the timeout error name the holder, as far as it is known, in one line', () => {
+    const since = new Date('2026-12-03T10:15:02.900Z');
+    expect(waitingForLockMessage('wh', { session: 'pid 4242', since, program: 'pmgrants' })).toBe('waiting for another pmgrants apply on wh (pid 4242, started 2026-12-03 10:15:02 UTC) to finish');
+    expect(describeLockHolder({ session: 'pid 7', program: 'psql\n\u001b[31mred' })).toBe('pid 7, application "psql??[31mred"');
+    expect(describeLockHolder({})).toBe('holder unknown');
+    expect(lockTimeoutError('wh', { session: 'pid 7' }, 120).message).toBe('another pmgrants apply on wh (pid 7) still held the apply lock after 120 s; nothing was applied, try again when it has finished');
   });
 
   it('passwordSql sends the verifier, never the plaintext, and stamps the marker with the time', () => {
