@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineConnection, LockHolder, PmgrantsError } from '../../provider/engines/engine';
 import { connectPostgres } from '../../provider/engines/postgres';
 import { planLive } from '../../provider/engines/session';
+import { runCli } from '../../provider/cli/main';
+import { CliIO } from '../../provider/cli/io';
 import { Policy } from '../../provider/model/types';
 import { checkPolicy } from '../../provider/policy/check';
 import { parseSource } from '../../provider/policy/source';
@@ -286,6 +288,64 @@ suite('lockForApply (PostgreSQL)', () => {
     const releaseB = await b.lockForApply();
     await releaseB();
     expect((await watcher.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory'`)).rows).toEqual([]);
+  });
+
+  it('the lock is held through the confirmation prompt: an apply started meanwhile waits, then plans on top of the answer', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-prompt-'));
+    const policyFile = path.join(work, 'p.yaml');
+    fs.writeFileSync(
+      policyFile,
+      [
+        'apiVersion: pmgrants/v1',
+        'warehouse: { engine: postgres, database: wh_lock }',
+        'security: { mode: system_managed }',
+        'principals:',
+        '  readers: { kind: entra-group, objectId: 6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e02 }',
+        'apps:',
+        '  p2p: { schema: p2p, source: closed }',
+        '  o2c: { schema: o2c, source: open }',
+        'grants:',
+        '  - { persona: data_consumer, to: [readers], apps: ["*"] }',
+        'options: { prefix: pr_ }',
+        '',
+      ].join('\n'),
+    );
+    const io = (answer: (question: string) => Promise<boolean>) => {
+      const r = { out: '', err: '' };
+      const cli: CliIO = { out: (t) => (r.out += t), err: (t) => (r.err += t), env: {}, interactive: true, confirm: answer, cwd: work };
+      return { r, cli };
+    };
+    const args = (...more: string[]) => ['apply', policyFile, '--database-url', url, '--secrets-file', path.join(work, 'c.json'), ...more];
+    const watcher = await server.connect(url);
+    const advisory = async (granted: boolean) =>
+      (await watcher.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted = $1`, [granted])).rows[0].n;
+
+    // "no" at the prompt: the lock was held while asking, and nothing is applied.
+    const declined = io(async () => {
+      expect(await advisory(true)).toBe(1);
+      return false;
+    });
+    expect(await runCli(args(), declined.cli)).toBe(0);
+    expect(declined.r.err).toContain('Nothing applied.');
+    expect(await advisory(true)).toBe(0);
+
+    // "yes", after a second apply (--yes) has started and queued behind the prompt.
+    let second: Promise<number> | undefined;
+    const other = io(async () => true);
+    const first = io(async () => {
+      second = runCli(args('--yes'), other.cli);
+      await until('the second apply waits', async () => (await advisory(false)) === 1, 30_000);
+      return true;
+    });
+    expect(await runCli(args(), first.cli)).toBe(0);
+    expect(first.r.out).toMatch(/^Applied \d+ changes/m);
+    expect(await second).toBe(0);
+    expect(other.r.err).toMatch(/^waiting for another pmgrants apply on wh_lock \(pid \d+, started .* UTC\) to finish$/m);
+    // It planned after the first one's commit: nothing left to do, nothing applied twice.
+    expect(other.r.out).toContain('No changes. wh_lock matches the policy.');
+    expect(other.r.out).not.toContain('Applied');
+    expect(await advisory(true)).toBe(0);
+    fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('a session lost while holding the lock fails the next inspect or apply instead of going on without the lock', async () => {
