@@ -159,17 +159,20 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
 
   if (database) await warehouse();
 
+  /** A request in the warehouse: in lockForApply's transaction while it holds the lock (on its connection), else on the pool. */
+  const warehouseRequest = (pool: Mssql.ConnectionPool): Mssql.Request => (lockTx ? new mssql.Request(lockTx) : new mssql.Request(pool));
+
   const inspect = async (desired: DesiredState): Promise<ActualState> => {
     const pool = await warehouse(desired);
     try {
       let loginRows: SqlLoginRow[] = [];
       let sets: Record<string, unknown>[][];
       if (options.engine === 'sqlserver') {
-        const r = await run((lockTx ? new mssql.Request(lockTx) : new mssql.Request(pool)), `${SQL_LOGINS_SQL}\n${WAREHOUSE_CATALOG_SQL}`, false);
+        const r = await run(warehouseRequest(pool), `${SQL_LOGINS_SQL}\n${WAREHOUSE_CATALOG_SQL}`, false);
         sets = r.recordsets as unknown as Record<string, unknown>[][];
         loginRows = sets.shift() as unknown as SqlLoginRow[];
       } else {
-        const r = await run((lockTx ? new mssql.Request(lockTx) : new mssql.Request(pool)), WAREHOUSE_CATALOG_SQL, false);
+        const r = await run(warehouseRequest(pool), WAREHOUSE_CATALOG_SQL, false);
         sets = r.recordsets as unknown as Record<string, unknown>[][];
         if (options.generatedLogins === 'server') {
           const m = await run(new mssql.Request(await master()), SQL_LOGINS_AZURE_SQL, false);
