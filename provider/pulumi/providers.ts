@@ -51,6 +51,7 @@ const COMPARED: readonly (keyof GrantsInputs)[] = [
   'schemas',
   'memberships',
   'permissions',
+  'expired',
   'grants',
   'ownerTeam',
   'diagnostics',
@@ -158,6 +159,7 @@ export function desiredFromInputs(inputs: GrantsInputs): DesiredState {
     schemas: inputs.schemas ?? [],
     memberships: inputs.memberships ?? [],
     permissions: inputs.permissions ?? [],
+    ...(inputs.expired && inputs.expired.length > 0 ? { expired: inputs.expired } : {}),
   });
 }
 
