@@ -20,6 +20,17 @@ export interface ExpiryCheckOptions {
   expiryWarningDays?: number;
 }
 
+/** "in 12 days", or within the last day "in 5 hours" / "within the hour". */
+function timeLeft(expires: string, now: Date): string {
+  const ms = expiryInstant(expires)!.getTime() - now.getTime();
+  if (ms > 86_400_000) {
+    const days = Math.ceil(ms / 86_400_000);
+    return `in ${days} days`;
+  }
+  const hours = Math.floor(ms / 3_600_000);
+  return hours >= 1 ? `in ${hours} hour${hours === 1 ? '' : 's'}` : 'within the hour';
+}
+
 function grantLabel(policy: Policy, gi: number): string {
   const g = policy.grants[gi];
   return `grant ${gi + 1} (${g.persona} to ${g.to.join(', ')})`;
@@ -47,7 +58,7 @@ export function expiryDiagnostics(policy: Policy, locate: Locator, options: Expi
       if (isExpired(grant.expires, now)) {
         report('warning', 'grant-expired', at, `${grantLabel(policy, gi)} expired on ${expiryText(grant.expires)}: it is not applied, and the next plan revokes it`, 'remove the grant, or move expires later to renew it');
       } else if (days <= warningDays) {
-        report('warning', 'grant-expiring', at, `${grantLabel(policy, gi)} expires in ${days} day${days === 1 ? '' : 's'}, on ${expiryText(grant.expires)}`, 'move expires later to renew it, or let it lapse');
+        report('warning', 'grant-expiring', at, `${grantLabel(policy, gi)} expires ${timeLeft(grant.expires, now)}, on ${expiryText(grant.expires)}`, 'move expires later to renew it, or let it lapse');
       }
     }
     const violation = maxGrantDaysViolation(policy.guardrails, grantFact(policy, grant), now);

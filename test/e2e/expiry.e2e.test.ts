@@ -88,7 +88,7 @@ suite('expiring grants end to end (CLI, real PostgreSQL, real clock)', () => {
   it('before expiry: validate warns of it, apply grants it, and its member reads', async () => {
     const validated = await cli(['validate', policyFile]);
     expect(validated.code).toBe(0);
-    expect(validated.out).toMatch(/policy\.yaml:12:\d+ warning grant-expiring grant 2 \(data_consumer to investigator\) expires in 1 day, on /);
+    expect(validated.out).toMatch(/policy\.yaml:12:\d+ warning grant-expiring grant 2 \(data_consumer to investigator\) expires within the hour, on /);
     const plan = await cli(['plan', policyFile]);
     expect(plan.out).toContain(`+ member sx_investigator of pmg_p2p_data_consumer (until ${expiresText})`);
     const applied = await cli(['apply', policyFile, '--yes', '--secrets-file', secretsFile]);

@@ -15,6 +15,7 @@ import { formatPlan, PlanView } from '../../provider/plan/format';
 import { appPart, partitionDesired, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
 import { maxGrantDaysViolation } from '../../provider/policy/guardrails';
 import { loadPolicy } from '../../provider/policy/load';
+import { runCli } from '../../provider/cli/main';
 import { postgresDialect } from '../../provider/engines/postgres/dialect';
 import { roleApps } from '../../provider/engines/session';
 import planSchema from '../../schemas/plan.schema.json';
@@ -200,10 +201,31 @@ describe('validate: expired and expiring grants, at their positions', () => {
     ]);
   });
 
+  it('within its last day a grant says how many hours it has left', () => {
+    const late = loadPolicy(policyFile, { now: new Date('2027-03-31T19:30:00Z') }).diagnostics.filter((d) => d.code === 'grant-expiring');
+    expect(late.map((d) => d.message)).toEqual(['grant 3 (data_consumer to investigator) expires in 4 hours, on 2027-03-31 (end of day UTC)']);
+    const last = loadPolicy(policyFile, { now: new Date('2027-03-31T23:30:00Z') }).diagnostics.filter((d) => d.code === 'grant-expiring');
+    expect(last.map((d) => d.message)).toEqual(['grant 3 (data_consumer to investigator) expires within the hour, on 2027-03-31 (end of day UTC)']);
+  });
+
+  it('validate --expiry-warning-days takes a whole number of days', async () => {
+    const run = async (args: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runCli(['validate', policyFile, ...args], { out: (t) => (out += t), err: (t) => (err += t), env: {}, interactive: false, confirm: async () => false, cwd: dir });
+      return { code, out, err };
+    };
+    expect(await run(['--expiry-warning-days', 'soon'])).toMatchObject({ code: 2, err: 'pmgrants: --expiry-warning-days must be a whole number of days (0 or more), not "soon"\n' });
+    const ok = await run(['--expiry-warning-days', '36500']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/policy\.yaml:20:14 warning grant-expiring grant 4 \(process_admin to analysts\) expires in \d+ days/);
+    expect((await run(['--help'])).out).toContain('--expiry-warning-days N');
+  });
+
   it('--expiry-warning-days widens or narrows the window', () => {
     expect(lines({ expiryWarningDays: 0 }).map((l) => l.split(' ')[2])).toEqual(['grant-expired']);
-    expect(lines({ expiryWarningDays: 365 })).toContain(
-      'policy.yaml:20:14 warning grant-expiring grant 4 (process_admin to analysts) expires in 287 days, on 2027-12-31T17:00:00+01:00 (at /grants/3/expires)',
+    expect(lines({ expiryWarningDays: 36500 })).toContain(
+      'policy.yaml:20:14 warning grant-expiring grant 4 (process_admin to analysts) expires in 26585 days, on 2099-12-31T17:00:00+01:00 (at /grants/3/expires)',
     );
   });
 
@@ -221,7 +243,7 @@ describe('guardrail maxGrantDays', () => {
   it('refuses grants of the listed personas without expires, or running longer than allowed, at their positions', () => {
     expect(lines({ stack: 'temporary' }).filter((l) => l.includes(' error '))).toEqual([
       'policy.yaml:14:5 error guardrail-max-grant-days this stack allows app_admin only as temporary access: add expires, at most 90 days ahead (at /grants/0)',
-      'policy.yaml:20:14 error guardrail-max-grant-days this grant of process_admin runs until 2027-12-31T17:00:00+01:00, 287 days from now; this stack allows at most 90 (at /grants/3/expires)',
+      'policy.yaml:20:14 error guardrail-max-grant-days this grant of process_admin runs until 2099-12-31T17:00:00+01:00, 26585 days from now; this stack allows at most 90 (at /grants/3/expires)',
     ]);
   });
 
