@@ -8,8 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../provider/cli/main';
-import { CliIO } from '../../provider/cli/io';
+import { runCliCaptured } from '../support/cli';
 import { postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
 
 const unavailable = postgresUnavailableReason();
@@ -27,13 +26,7 @@ let dbUrl: string;
 let expiresAt: Date;
 let expiresText: string;
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: { PMGRANTS_DATABASE_URL: dbUrl }, interactive: false, confirm: async () => false, cwd: dir };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[]) => runCliCaptured(args, { env: { PMGRANTS_DATABASE_URL: dbUrl }, cwd: dir });
 
 async function canRead(user: string): Promise<true | string> {
   const client = await pg.connectAs(user, `${user}-out-of-band`, 'pm_expiry');

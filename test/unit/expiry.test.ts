@@ -15,7 +15,7 @@ import { formatPlan, PlanView } from '../../provider/plan/format';
 import { appPart, partitionDesired, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
 import { maxGrantDaysViolation } from '../../provider/policy/guardrails';
 import { loadPolicy } from '../../provider/policy/load';
-import { runCli } from '../../provider/cli/main';
+import { runCliCaptured } from '../support/cli';
 import { postgresDialect } from '../../provider/engines/postgres/dialect';
 import { roleApps } from '../../provider/engines/session';
 import planSchema from '../../schemas/plan.schema.json';
@@ -209,12 +209,7 @@ describe('validate: expired and expiring grants, at their positions', () => {
   });
 
   it('validate --expiry-warning-days takes a whole number of days', async () => {
-    const run = async (args: string[]) => {
-      let out = '';
-      let err = '';
-      const code = await runCli(['validate', policyFile, ...args], { out: (t) => (out += t), err: (t) => (err += t), env: {}, interactive: false, confirm: async () => false, cwd: dir });
-      return { code, out, err };
-    };
+    const run = (args: string[]) => runCliCaptured(['validate', policyFile, ...args], { cwd: dir });
     expect(await run(['--expiry-warning-days', 'soon'])).toMatchObject({ code: 2, err: 'pmgrants: --expiry-warning-days must be a whole number of days (0 or more), not "soon"\n' });
     const ok = await run(['--expiry-warning-days', '36500']);
     expect(ok.code).toBe(0);
