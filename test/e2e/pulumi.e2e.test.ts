@@ -281,7 +281,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
   it(
     'a grant whose expiry passes: up grants it, the next preview shows the change, up revokes it',
     async () => {
-      // A temporary grant, a few seconds ahead (whole seconds, with a zone).
+      // A temporary grant, under a minute ahead (whole seconds, with a zone).
       const expiresAt = new Date(Math.ceil((Date.now() + 45_000) / 1000) * 1000);
       const expires = expiresAt.toISOString().replace(/\.000Z$/, 'Z');
       const direct = () => rows("SELECT count(*)::int AS n FROM pg_auth_members WHERE roleid = 'pmg_p2p_data_consumer'::regrole AND member = 'admins'::regrole");

@@ -17,6 +17,7 @@ import { maxGrantDaysViolation } from '../../provider/policy/guardrails';
 import { loadPolicy } from '../../provider/policy/load';
 import { runCliCaptured } from '../support/cli';
 import { postgresDialect } from '../../provider/engines/postgres/dialect';
+import { createSqlServerDialect } from '../../provider/engines/sqlserver';
 import { roleApps } from '../../provider/engines/session';
 import planSchema from '../../schemas/plan.schema.json';
 import { asApplied } from '../support/states';
@@ -138,6 +139,18 @@ describe('diff: the next plan after expiry revokes the grant', () => {
     expect(plan.changes.map((c) => (c.kind === 'drop-member' ? `${c.membership.member} ${c.membership.role} ${c.expired}` : c.kind))).toEqual([
       'investigators pmg_o2c_data_consumer 2027-03-31',
       'investigators pmg_p2p_data_consumer 2027-03-31',
+    ]);
+  });
+
+  it('SQL Server: the expired membership is dropped with ALTER ROLE ... DROP MEMBER, whatever the enforcement', () => {
+    const dialect = createSqlServerDialect({ engine: 'sqlserver' });
+    const sql = (grants: Policy['grants'], now: Date) => dialect.realize(compilePolicy({ ...policy(grants, 'additive'), warehouse: { engine: 'sqlserver', database: 'wh' } }, { now }));
+    const live = asApplied(sql(TEMPORARY, BEFORE));
+    const desired = sql(TEMPORARY, AFTER);
+    const plan = diffState(desired, { ...live, memberships: live.memberships.map(({ expires: _e, ...m }) => m) }, { now: AFTER });
+    expect(plan.changes.map((c) => dialect.render([c], desired).map((s) => s.display))).toEqual([
+      ['ALTER ROLE [pmg_o2c_data_consumer] DROP MEMBER [investigators];'],
+      ['ALTER ROLE [pmg_p2p_data_consumer] DROP MEMBER [investigators];'],
     ]);
   });
 
