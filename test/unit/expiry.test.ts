@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
 import { expiryInstant, isExpired } from '../../provider/model/expiry';
@@ -20,7 +21,7 @@ import { postgresDialect } from '../../provider/engines/postgres/dialect';
 import { createSqlServerDialect } from '../../provider/engines/sqlserver';
 import { roleApps } from '../../provider/engines/session';
 import planSchema from '../../schemas/plan.schema.json';
-import { asApplied } from '../support/states';
+import { asApplied, policyArbitrary } from '../support/states';
 
 const BEFORE = new Date('2027-03-31T23:59:59.999Z');
 const AFTER = new Date('2027-04-01T00:00:00.000Z');
@@ -117,6 +118,45 @@ function planAt(grants: Policy['grants'], now: Date, actual: ActualState, enforc
   const desired = postgresDialect.realize(compilePolicy(policy(grants, enforcement), { now }));
   return { desired, plan: diffState(desired, actual, { now }) };
 }
+
+describe('property: expiry between two plans', () => {
+  const DAY = 86_400_000;
+  const START = Date.UTC(2027, 0, 1);
+  const day = (n: number) => new Date(START + n * DAY).toISOString().slice(0, 10);
+  const arb = fc.record({
+    policy: policyArbitrary({ kind: 'database-role' }),
+    // Per grant: no expiry (undefined) or the last day it holds, within 20 days of START.
+    ends: fc.array(fc.option(fc.nat({ max: 20 }), { nil: undefined }), { minLength: 8, maxLength: 8 }),
+    t1: fc.nat({ max: 20 * 24 }),
+    later: fc.nat({ max: 20 * 24 }),
+    enforcement: fc.constantFrom('authoritative' as const, 'additive' as const),
+  });
+
+  it('applied at t1 and planned at t2 >= t1: exactly the memberships whose every grant expired in between are revoked, saying so; then it converges', () => {
+    fc.assert(
+      fc.property(arb, ({ policy: base, ends, t1, later, enforcement }) => {
+        const p: Policy = { ...base, options: { enforcement }, grants: base.grants.map((g, i) => (ends[i] === undefined ? g : { ...g, expires: day(ends[i]!) })) };
+        const at1 = new Date(START + t1 * 3_600_000);
+        const at2 = new Date(at1.getTime() + later * 3_600_000);
+        const d1 = compilePolicy(p, { now: at1 });
+        const d2 = compilePolicy(p, { now: at2 });
+        const key = (m: { role: string; member: string }) => `${m.role} ${m.member}`;
+        const live = asApplied(d1);
+        const plan = diffState(d2, { ...live, memberships: live.memberships.map(({ expires: _e, ...m }) => m) }, { now: at2 });
+        const lapsed = d1.memberships.filter((m) => !d2.memberships.some((n) => key(n) === key(m)));
+        const dropped = plan.changes.filter((c) => c.kind === 'drop-member');
+        expect(dropped.map((c) => (c.kind === 'drop-member' ? `${key(c.membership)} ${c.expired}` : '')).sort()).toEqual(
+          lapsed.map((m) => `${key(m)} ${d2.expired!.find((e) => key(e) === key(m))!.expires}`).sort(),
+        );
+        // Nothing else changes: the expiry revokes, it never adds.
+        expect(plan.changes.length).toBe(dropped.length);
+        const applied = asApplied(d2);
+        expect(diffState(d2, applied, { now: at2 }).changes).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('diff: the next plan after expiry revokes the grant', () => {
   it('before expiry nothing changes; from the expiry on, exactly its memberships are revoked, saying so', () => {
