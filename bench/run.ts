@@ -184,7 +184,7 @@ function validateAndCompile(g: GeneratedPolicy): { policy: Policy; desired: Desi
   const checked = checkPolicy(parsed.source);
   const t2 = performance.now();
   if (!checked.policy) throw new Error(`${g.size.name}: the generated policy is invalid: ${checked.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
-  const desired = compilePolicy(checked.policy);
+  const desired = compilePolicy(checked.policy, { now: new Date() });
   const t3 = performance.now();
   return { policy: checked.policy, desired, parse: t1 - t0, check: t2 - t1, compile: t3 - t2 };
 }
@@ -305,7 +305,7 @@ async function measureCosts(url: string, policy: Policy, realized: DesiredState,
     const raw = await c.query({ text: inspectQuery(), values: inspectParams(realized), rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
     const inspectJsonBytes = (raw.rows[0] as string[]).reduce((n, v) => n + Buffer.byteLength(v ?? ''), 0);
     const compileRealize: number[] = [];
-    for (let i = 0; i < reps; i++) compileRealize.push((await time(() => postgresDialect.realize(compilePolicy(policy))))[1]);
+    for (let i = 0; i < reps; i++) compileRealize.push((await time(() => postgresDialect.realize(compilePolicy(policy, { now: new Date() }))))[1]);
     const n = 50;
     const [verifiers, clientMs] = await time(() => Array.from({ length: n }, () => scramSha256Verifier('x'.repeat(32))));
     const createRoles = async (withPassword: boolean) => {
@@ -488,7 +488,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   try {
     for (const g of generated) {
       if (g.size.apps > options.peerMaxApps) continue;
-      const realized = postgresDialect.realize(compilePolicy(validateAndCompile(g).policy));
+      const realized = postgresDialect.realize(compilePolicy(validateAndCompile(g).policy, { now: new Date() }));
       log(`${g.size.name}: pmgrants CLI, ${peerReps(options, g.size.apps)} fresh cluster(s)`);
       results.comparison.push(await measureCli(g, options, realized, work));
       // One tool after another, each on its own fresh clusters: never two at once.

@@ -12,7 +12,7 @@
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
 import type { Guardrails, SecurityMode } from '../provider/model/types';
-import { GrantFact, groupsOnlyViolation, modeViolation, ownerTeamViolation, wildcardViolation } from '../provider/policy/guardrails';
+import { GrantFact, groupsOnlyViolation, maxGrantDaysViolation, modeViolation, ownerTeamViolation, wildcardViolation } from '../provider/policy/guardrails';
 
 /** Type tokens of the pmgrants dynamic resources (provider/pulumi/resources.ts: RESOURCE_MODULE, RESOURCE_TYPES). */
 export const WAREHOUSE_TYPE = 'pulumi-nodejs:dynamic/pmgrants:Warehouse';
@@ -159,4 +159,38 @@ export const requireOwnerTeam: ResourceValidationPolicy = {
   },
 };
 
-export const POLICIES: ResourceValidationPolicy[] = [forbidModes, groupsOnly, forbidWildcard, requireOwnerTeam];
+interface MaxGrantDaysConfig extends CommonConfig {
+  days: number;
+  /** Personas whose grants must expire; empty: every persona. */
+  personas: string[];
+}
+
+export const DEFAULT_MAX_GRANT_DAYS = 90;
+
+export const maxGrantDays: ResourceValidationPolicy = {
+  name: 'pmgrants-max-grant-days',
+  description:
+    'Grants of the configured personas must expire, at most `days` days from now (guardrails.maxGrantDays; default: app_admin and process_admin, 90 days). Off until its config lists stacks.',
+  enforcementLevel: 'mandatory',
+  configSchema: {
+    properties: {
+      stacks: { ...stacksSchema, default: [] },
+      days: { type: 'integer', minimum: 1, default: DEFAULT_MAX_GRANT_DAYS, description: 'The longest a grant may run, counted from now.' },
+      personas: { type: 'array', items: { type: 'string' }, default: ['app_admin', 'process_admin'], description: 'Personas whose grants must expire ([] = every persona).' },
+    },
+  },
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    const found = factsOf(args);
+    if (!found) return;
+    const config = configOf<MaxGrantDaysConfig>(args, { stacks: [], days: DEFAULT_MAX_GRANT_DAYS, personas: ['app_admin', 'process_admin'] });
+    if (!appliesTo(config, args.urn)) return;
+    const guardrails: Guardrails = { maxGrantDays: { days: config.days, ...(config.personas.length > 0 ? { personas: config.personas } : {}) } };
+    const now = new Date();
+    for (const g of found.facts.grants ?? []) {
+      const m = maxGrantDaysViolation(guardrails, g, now);
+      if (m) report(`guardrail-max-grant-days: ${where(found.kind, found.facts, stackOfUrn(args.urn))}: ${grantText(g)}: ${m}`);
+    }
+  },
+};
+
+export const POLICIES: ResourceValidationPolicy[] = [forbidModes, groupsOnly, forbidWildcard, requireOwnerTeam, maxGrantDays];

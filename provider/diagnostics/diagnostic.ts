@@ -41,6 +41,8 @@ export const RULES = {
   'no-apps': 'the policy defines no app',
   'adopted-role': 'apps.<app>.roles adopts a role for something that is not owner, app or a persona of the app',
   'persona-not-on-app': 'a grant gives an app a persona that apps.<app>.personas leaves out',
+  'grant-expired': 'a grant whose expires has passed: it is not applied, and the next plan revokes it',
+  'grant-expiring': 'a grant expires within the warning window (validate --expiry-warning-days)',
   // stacks and guardrails
   'unknown-stack': 'the stack overlay file does not exist',
   'overlay-unknown-app': 'a stack lists an app the policy does not define',
@@ -48,6 +50,7 @@ export const RULES = {
   'guardrail-groups-only': 'the stack allows grants to groups only',
   'guardrail-wildcard': 'the stack forbids "*" for this persona',
   'guardrail-owner-team': 'the stack requires every app to name an owner team',
+  'guardrail-max-grant-days': 'the stack requires grants of these personas to expire within maxGrantDays',
 } as const;
 
 export type RuleId = keyof typeof RULES;

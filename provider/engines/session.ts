@@ -33,8 +33,8 @@ function renderEach(dialect: EngineDialect, plan: Plan, desired: DesiredState): 
 }
 
 /** The creation plan against an empty database; with a dialect, its statements too. */
-export function planOffline(policy: Policy, dialect?: EngineDialect): RenderedPlan | { desired: DesiredState; plan: Plan } {
-  const neutral = compilePolicy(policy);
+export function planOffline(policy: Policy, dialect?: EngineDialect, now: Date = new Date()): RenderedPlan | { desired: DesiredState; plan: Plan } {
+  const neutral = compilePolicy(policy, { now });
   const desired = dialect ? dialect.realize(neutral) : neutral;
   const empty: ActualState = { ...emptyState(desired.engine, desired.database), managed: [] };
   const plan = diffState(desired, empty);
@@ -43,7 +43,8 @@ export function planOffline(policy: Policy, dialect?: EngineDialect): RenderedPl
 }
 
 export async function planLive(conn: EngineConnection, policy: Policy, options: DiffOptions = {}): Promise<RenderedPlan & { actual: ActualState }> {
-  const compiled = compilePolicy(policy);
+  const now = options.now ?? new Date();
+  const compiled = compilePolicy(policy, { now });
   const inspected = conn.inspectAhead?.(compiled);
   const desired = conn.dialect.realize(compiled);
   const actual = await (inspected ? inspected(desired) : conn.inspect(desired));
@@ -54,7 +55,7 @@ export async function planLive(conn: EngineConnection, policy: Policy, options: 
       `the database URL connects to database "${actual.database}", but the policy's warehouse is "${desired.database}"; point the URL at "${desired.database}" or fix warehouse.database`,
     );
   }
-  const plan = diffState(desired, actual, { now: new Date(), ...options });
+  const plan = diffState(desired, actual, { ...options, now });
   return { desired, plan, actual, statements: renderEach(conn.dialect, plan, desired) };
 }
 

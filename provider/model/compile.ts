@@ -3,6 +3,7 @@ import { appRoleNames, names } from './names';
 import {
   DEFAULT_OPTIONS,
   DesiredState,
+  ExpiredMembership,
   Login,
   Membership,
   Permission,
@@ -15,7 +16,16 @@ import {
   User,
   UserSource,
 } from './types';
-import { sortState } from './state';
+import { compareMemberships, membershipKey, sortState } from './state';
+import { isExpired, laterExpiry } from './expiry';
+
+export interface CompileOptions {
+  /**
+   * The clock expiring grants are judged by (grants[].expires). Required when a grant has `expires`:
+   * compile stays pure, so the caller says what time it is.
+   */
+  now?: Date;
+}
 
 /** The login an app's transformations run as has every right, on that app's schema only. */
 export const APP_LOGIN_RIGHTS: readonly Right[] = RIGHTS;
@@ -48,7 +58,7 @@ export function principalDbName(key: string, spec: PrincipalSpec): string {
  * Policy -> DesiredState. Pure and deterministic: the same policy gives the same bytes.
  * Assumes the policy passed validation (references resolve); it throws only on bugs.
  */
-export function compilePolicy(policy: Policy): DesiredState {
+export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {}): DesiredState {
   const options = { ...DEFAULT_OPTIONS, ...(policy.options ?? {}) };
   const prefix = options.prefix;
   const catalogue = personaCatalogue(policy.personas, options.builtinPersonas);
@@ -156,9 +166,14 @@ export function compilePolicy(policy: Policy): DesiredState {
     }
   }
 
-  // Grants: principals become members of persona roles.
+  // Grants: principals become members of persona roles; an expired grant's memberships are listed
+  // apart, for the diff to revoke (its principals keep their users: only the access goes).
   const granted = new Set<string>();
+  const expiredGrants: Membership[] = [];
   for (const grant of policy.grants) {
+    const expires = grant.expires;
+    if (expires !== undefined && !compileOptions.now) throw new Error('compile: the policy has expiring grants; pass the clock (now)');
+    const expired = expires !== undefined && isExpired(expires, compileOptions.now!);
     const persona = catalogue[grant.persona];
     if (!persona) throw new Error(`compile: unknown persona ${grant.persona} (validate first)`);
     const targetRoles =
@@ -176,9 +191,10 @@ export function compilePolicy(policy: Policy): DesiredState {
         granted.add(dbName);
         users.push({ name: dbName, purpose: 'principal', source: userSource(spec, dbName) });
       }
-      for (const role of targetRoles) memberships.push({ role, member: dbName });
+      for (const role of targetRoles) (expired ? expiredGrants : memberships).push({ role, member: dbName, ...(expires !== undefined ? { expires } : {}) });
     }
   }
+  const merged = mergeExpiries(memberships, expiredGrants);
 
   return sortState({
     engine: 'neutral',
@@ -189,11 +205,38 @@ export function compilePolicy(policy: Policy): DesiredState {
     prune: options.prune,
     ...(policy.security.rotation ? { rotationMaxAgeDays: policy.security.rotation.maxAgeDays } : {}),
     appLogins,
+    ...(merged.expired.length > 0 ? { expired: merged.expired } : {}),
     logins,
     users,
     roles,
     schemas,
-    memberships,
+    memberships: merged.memberships,
     permissions,
   });
+}
+
+/**
+ * One membership per (role, member): it expires only when every grant giving it does (then at the
+ * latest of their expiries). Expired ones that a grant in force still gives are not expired.
+ */
+function mergeExpiries(memberships: Membership[], expiredGrants: Membership[]): { memberships: Membership[]; expired: ExpiredMembership[] } {
+  if (!memberships.some((m) => m.expires !== undefined) && expiredGrants.length === 0) return { memberships, expired: [] };
+  const byKey = new Map<string, Membership>();
+  for (const m of memberships) {
+    const k = membershipKey(m);
+    const prev = byKey.get(k);
+    if (!prev) byKey.set(k, m);
+    else {
+      const expires = laterExpiry(prev.expires, m.expires);
+      byKey.set(k, { role: m.role, member: m.member, ...(expires !== undefined ? { expires } : {}) });
+    }
+  }
+  const expired = new Map<string, ExpiredMembership>();
+  for (const m of expiredGrants) {
+    const k = membershipKey(m);
+    if (byKey.has(k)) continue;
+    const prev = expired.get(k);
+    expired.set(k, { role: m.role, member: m.member, expires: prev ? laterExpiry(prev.expires, m.expires)! : m.expires! });
+  }
+  return { memberships: [...byKey.values()], expired: [...expired.values()].sort(compareMemberships) };
 }

@@ -69,6 +69,11 @@ export interface GrantSpec {
   to: string[];
   /** App keys, or ["*"] for every app. Absent for warehouse-scoped personas. */
   apps?: string[];
+  /**
+   * When the grant stops holding (model/expiry.ts): a date (through the end of that day, UTC) or a
+   * date-time with a zone. From then on compile leaves it out and the next plan revokes it.
+   */
+  expires?: string;
 }
 
 export interface Guardrails {
@@ -76,6 +81,8 @@ export interface Guardrails {
   groupsOnly?: boolean;
   forbidWildcardFor?: string[];
   requireOwnerTeam?: boolean;
+  /** Grants of these personas (all personas when absent) must expire, at most `days` days from now. */
+  maxGrantDays?: { days: number; personas?: string[] };
 }
 
 export interface PolicyOptions {
@@ -158,6 +165,19 @@ export interface Membership {
   member: string;
   /** PostgreSQL's WITH ADMIN OPTION (member may manage the role's membership). */
   admin?: boolean;
+  /**
+   * Desired memberships only: the grant's `expires` as the policy wrote it, when every grant giving this
+   * membership expires (the latest of them). Inspect never sets it; the diff does not compare it.
+   */
+  expires?: string;
+}
+
+/** A membership an expired grant gave, which the next plan revokes (and says so). */
+export interface ExpiredMembership {
+  role: string;
+  member: string;
+  /** The grant's `expires` as written (the latest, when several expired grants gave it). */
+  expires: string;
 }
 
 export type Securable =
@@ -196,6 +216,11 @@ export interface DesiredState extends SecurityState {
   rotationMaxAgeDays?: number;
   /** App key -> the login its transformations connect with (system_managed: its own; single_account: the shared one). */
   appLogins: Record<string, string>;
+  /**
+   * Memberships of grants that expired (and that no grant still in force gives): revoked wherever the
+   * database holds them, even under additive enforcement. Sorted by role, then member.
+   */
+  expired?: ExpiredMembership[];
 }
 
 export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true, builtinPersonas: true };

@@ -12,7 +12,8 @@ export type Change =
   | { kind: 'create-schema'; schema: Schema }
   | { kind: 'alter-schema-owner'; schema: string; from: string; to: string }
   | { kind: 'add-member'; membership: Membership }
-  | { kind: 'drop-member'; membership: Membership }
+  /** `expired`: the grant's expiry (as the policy wrote it) when the membership goes because its grant expired. */
+  | { kind: 'drop-member'; membership: Membership; expired?: string }
   | { kind: 'grant'; permission: Permission }
   | { kind: 'revoke'; permission: Permission };
 

@@ -1,5 +1,6 @@
 import { securableKey } from '../model/state';
 import { Permission, Securable, User } from '../model/types';
+import { expiryText } from '../model/expiry';
 import { Change } from './change';
 
 export type Sign = '+' | '-' | '~';
@@ -61,9 +62,12 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
     case 'alter-schema-owner':
       return { sign: '~', text: `schema ${c.schema}: owner ${c.from} -> ${c.to}` };
     case 'add-member':
-      return { sign: '+', text: `member ${c.membership.member} of ${c.membership.role}${c.membership.admin ? ' (with admin option)' : ''}` };
+      return {
+        sign: '+',
+        text: `member ${c.membership.member} of ${c.membership.role}${c.membership.admin ? ' (with admin option)' : ''}${c.membership.expires !== undefined ? ` (until ${expiryText(c.membership.expires)})` : ''}`,
+      };
     case 'drop-member':
-      return { sign: '-', text: `member ${c.membership.member} of ${c.membership.role}` };
+      return { sign: '-', text: `member ${c.membership.member} of ${c.membership.role}${c.expired !== undefined ? ` (grant expired on ${expiryText(c.expired)})` : ''}` };
     case 'grant':
       return { sign: '+', text: `grant ${permissionText(c.permission)}` };
     case 'revoke':

@@ -102,11 +102,13 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
       changes.push({ kind: 'add-member', membership: want });
     }
   }
-  if (authoritative) {
-    for (const have of members.unmatched) {
-      if (managed.has(have.role) || managed.has(have.member)) {
-        changes.push({ kind: 'drop-member', membership: have });
-      }
+  // A membership an expired grant gave goes whatever the enforcement: the policy said until when.
+  const expired = new Map((desired.expired ?? []).map((m) => [membershipKey(m), m.expires]));
+  for (const have of members.unmatched) {
+    const expires = expired.size > 0 ? expired.get(membershipKey(have)) : undefined;
+    if (expires !== undefined) changes.push({ kind: 'drop-member', membership: have, expired: expires });
+    else if (authoritative && (managed.has(have.role) || managed.has(have.member))) {
+      changes.push({ kind: 'drop-member', membership: have });
     }
   }
 

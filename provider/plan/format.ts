@@ -139,6 +139,7 @@ export function formatPlanJson(view: PlanView): string {
         kind: c.kind,
         app: changeApp(c, view.roleApps) ?? null,
         description: d.text,
+        ...(c.kind === 'drop-member' && c.expired !== undefined ? { expired: c.expired } : {}),
         change: c,
         statements: (view.statements?.[i] ?? []).map((st) => st.display),
       };

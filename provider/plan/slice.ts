@@ -90,8 +90,9 @@ export function appsOf(desired: DesiredState): string[] {
 export function partitionDesired(desired: DesiredState): Map<PartKey, DesiredState> {
   const owners = ownersOf(desired);
   const parts = new Map<PartKey, DesiredState>();
+  const { expired: _expired, ...rest } = desired;
   const empty = (app?: string): DesiredState => ({
-    ...desired,
+    ...rest,
     appLogins: app !== undefined && desired.appLogins[app] !== undefined ? { [app]: desired.appLogins[app] } : {},
     logins: [],
     users: [],
@@ -117,6 +118,11 @@ export function partitionDesired(desired: DesiredState): Map<PartKey, DesiredSta
   for (const s of desired.schemas) into(ownerKey(s.app)).schemas.push(s);
   for (const m of desired.memberships) into(membershipPart(owners, m)).memberships.push(m);
   for (const p of desired.permissions) into(permissionPart(owners, p)).permissions.push(p);
+  // Expired grants' memberships go where the membership would be: the part that revokes them.
+  for (const m of desired.expired ?? []) {
+    const part = into(membershipPart(owners, m));
+    (part.expired ??= []).push(m);
+  }
   for (const [k, v] of parts) parts.set(k, sortState(v));
   return parts;
 }
@@ -127,8 +133,9 @@ export function sliceDesired(desired: DesiredState, part: Part): DesiredState {
   const slice = partitionDesired(desired).get(key);
   if (slice) return slice;
   const app = part.scope === 'app' ? part.app : undefined;
+  const { expired: _expired, ...rest } = desired;
   return {
-    ...desired,
+    ...rest,
     appLogins: app !== undefined && desired.appLogins[app] !== undefined ? { [app]: desired.appLogins[app] } : {},
     logins: [],
     users: [],

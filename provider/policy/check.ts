@@ -2,6 +2,7 @@ import { Diagnostic, hasErrors, sortDiagnostics } from '../diagnostics/diagnosti
 import { Policy } from '../model/types';
 import { applyOverlay, compositeLocator, restrictApps, StackFile } from './overlay';
 import { semanticDiagnostics } from './rules';
+import { ExpiryCheckOptions } from './rules-expiry';
 import { locatorFor, schemaDiagnostics } from './schema';
 import { SourceFile } from './source';
 
@@ -14,8 +15,9 @@ export interface CheckedPolicy {
 /**
  * The whole validation, pure: base policy (+ stack overlay) -> policy + every diagnostic at once.
  * Schema errors and semantic rules are both reported when the shape allows the rules to run.
+ * `expiry.now` is the clock expiring grants are judged by (none: no grant counts as expired).
  */
-export function checkPolicy(base: SourceFile, stack?: SourceFile): CheckedPolicy {
+export function checkPolicy(base: SourceFile, stack?: SourceFile, expiry: ExpiryCheckOptions = {}): CheckedPolicy {
   const diagnostics: Diagnostic[] = [];
   if (stack) diagnostics.push(...schemaDiagnostics('stack', stack.value, locatorFor(stack)));
   if (hasErrors(diagnostics)) return { policy: undefined, diagnostics: sortDiagnostics(diagnostics) };
@@ -28,7 +30,7 @@ export function checkPolicy(base: SourceFile, stack?: SourceFile): CheckedPolicy
     return { policy: undefined, diagnostics: sortDiagnostics(diagnostics) };
   }
   const policy = withDefaults(merged as Policy);
-  diagnostics.push(...semanticDiagnostics(policy, locate));
+  diagnostics.push(...semanticDiagnostics(policy, locate, expiry));
   const restricted = restrictApps(policy, stack);
   diagnostics.push(...restricted.diagnostics);
   const sorted = sortDiagnostics(diagnostics);

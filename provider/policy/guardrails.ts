@@ -3,13 +3,14 @@
  * policy) and the Pulumi policy pack (policy-pack/, over the dynamic resources' inputs) enforce the
  * same rules with the same messages. No positions here: the caller knows where a fact came from.
  */
+import { daysUntilExpiry, expiryText, isExpired } from '../model/expiry';
 import { personaCatalogue } from '../model/personas';
 import { Guardrails, Policy, PrincipalKind, SecurityMode } from '../model/types';
 
 /** Principal kinds that stand for one person or one login, refused by `groupsOnly`. */
 export const INDIVIDUAL_KINDS: readonly PrincipalKind[] = ['sql-login', 'entra-user', 'windows-user'];
 
-export type GuardrailRule = 'guardrail-mode' | 'guardrail-groups-only' | 'guardrail-wildcard' | 'guardrail-owner-team';
+export type GuardrailRule = 'guardrail-mode' | 'guardrail-groups-only' | 'guardrail-wildcard' | 'guardrail-owner-team' | 'guardrail-max-grant-days';
 
 /** One grant as the guardrails see it: which persona, to whom (with their kinds), and whether it said apps: ["*"]. */
 export interface GrantFact {
@@ -18,6 +19,8 @@ export interface GrantFact {
   to: { principal: string; kind?: PrincipalKind }[];
   /** The grant named every app with "*". */
   allApps: boolean;
+  /** The grant's expires, as the policy wrote it (model/expiry.ts). */
+  expires?: string;
 }
 
 /** What the guardrails look at. Built from a policy (guardrailFacts) or from Pulumi resource inputs. */
@@ -55,6 +58,21 @@ export function ownerTeamViolation(g: Guardrails | undefined, app: string, owner
   return `app "${app}" names no ownerTeam; this stack requires one`;
 }
 
+/**
+ * maxGrantDays: a grant of a listed persona (every persona when none are listed) must expire, and
+ * (with a clock) at most `days` days from now. A grant that has already expired is not judged: it
+ * gives nothing. Not part of checkGuardrails, whose rules need no clock.
+ */
+export function maxGrantDaysViolation(g: Guardrails | undefined, grant: Pick<GrantFact, 'persona' | 'expires'>, now?: Date): string | undefined {
+  const limit = g?.maxGrantDays;
+  if (!limit || (limit.personas && !limit.personas.includes(grant.persona))) return undefined;
+  if (grant.expires === undefined) return `this stack allows ${grant.persona} only as temporary access: add expires, at most ${limit.days} days ahead`;
+  if (!now || isExpired(grant.expires, now)) return undefined;
+  const days = daysUntilExpiry(grant.expires, now);
+  if (days === undefined || days <= limit.days) return undefined;
+  return `this grant of ${grant.persona} runs until ${expiryText(grant.expires)}, ${days} days from now; this stack allows at most ${limit.days}`;
+}
+
 /** Every guardrail violation in the facts, in a stable order (mode, grants, apps). */
 export function checkGuardrails(g: Guardrails | undefined, facts: GuardrailFacts): GuardrailViolation[] {
   if (!g) return [];
@@ -85,6 +103,7 @@ export function grantFact(policy: Pick<Policy, 'principals'>, grant: Policy['gra
     persona: grant.persona,
     to: grant.to.map((p) => (Object.hasOwn(principals, p) ? { principal: p, kind: principals[p].kind } : { principal: p })),
     allApps: (grant.apps ?? []).includes('*'),
+    ...(grant.expires !== undefined ? { expires: grant.expires } : {}),
   };
 }
 

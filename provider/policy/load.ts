@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Diagnostic } from '../diagnostics/diagnostic';
 import { checkPolicy, CheckedPolicy } from './check';
+import { ExpiryCheckOptions } from './rules-expiry';
 import { MAX_FILE_BYTES, parseSource, SourceFile } from './source';
 
-export interface LoadOptions {
+export interface LoadOptions extends ExpiryCheckOptions {
   /** Stack name: stacks/<stack>.yaml is merged onto the policy. */
   stack?: string;
   /** Where stack files live; default: ./stacks, then <policy dir>/stacks, then <policy dir>/../stacks. */
@@ -65,7 +66,8 @@ export function loadPolicy(file: string, options: LoadOptions = {}): LoadedPolic
     }
   }
   if (!base.source || diagnostics.some((d) => d.severity === 'error')) return { policy: undefined, diagnostics, sources, ...(stackFile ? { stackFile } : {}) };
-  const checked = checkPolicy(base.source, stack);
+  // Loading reads files anyway: it may read the clock too (expiring grants), unless the caller set it.
+  const checked = checkPolicy(base.source, stack, { now: options.now ?? new Date(), ...(options.expiryWarningDays !== undefined ? { expiryWarningDays: options.expiryWarningDays } : {}) });
   return { ...checked, diagnostics: [...diagnostics, ...checked.diagnostics], sources, ...(stackFile ? { stackFile } : {}) };
 }
 

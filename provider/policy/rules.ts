@@ -4,6 +4,7 @@ import { appRoleNames, identifierLength, identifierLimit, isReservedPrincipal, i
 import { DEFAULT_OPTIONS, EngineName, Policy } from '../model/types';
 import { principalDbName } from '../model/compile';
 import { checkGuardrails, guardrailFacts } from './guardrails';
+import { ExpiryCheckOptions, expiryDiagnostics } from './rules-expiry';
 import { Locator } from './schema';
 import { PathSegment } from './source';
 
@@ -11,7 +12,7 @@ import { PathSegment } from './source';
  * Semantic rules over a schema-valid policy: references, names, limits and guardrails.
  * Every problem is reported, none stops the others.
  */
-export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic[] {
+export function semanticDiagnostics(policy: Policy, locate: Locator, expiry: ExpiryCheckOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
   const report = (severity: Severity, code: RuleId, path: PathSegment[], message: string, hint?: string, atKey = false) => {
     const loc = locate(path, atKey);
@@ -249,5 +250,6 @@ export function semanticDiagnostics(policy: Policy, locate: Locator): Diagnostic
   (g?.forbidWildcardFor ?? []).forEach((p, i) => {
     if (!(p in catalogue)) report('error', 'unknown-persona', ['guardrails', 'forbidWildcardFor', i], `unknown persona "${p}"`);
   });
+  out.push(...expiryDiagnostics(policy, locate, expiry));
   return out;
 }

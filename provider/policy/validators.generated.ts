@@ -5,14 +5,14 @@
 import func2 from "ajv/dist/runtime/ucs2length";
 import func0 from "ajv/dist/runtime/equal";
 export const validatePolicy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it.","type":"object","additionalProperties":false,"required":["maxAgeDays"],"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"}},"$defs":{"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"},"uniqueItems":true},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"},"uniqueItems":true},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1,"uniqueItems":true}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]},"uniqueItems":true},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it.","type":"object","additionalProperties":false,"required":["maxAgeDays"],"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"}},"$defs":{"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"},"uniqueItems":true},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"},"uniqueItems":true},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1,"uniqueItems":true},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]},"uniqueItems":true},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true}}}}}}};
 const schema32 = {"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100};
 const schema33 = {"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9._-]+$", "u");
 const pattern5 = new RegExp("^[a-z][a-z0-9_-]*$", "u");
 const pattern6 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
-const pattern15 = new RegExp("^[a-z][a-z0-9_]{0,14}_$", "u");
+const pattern16 = new RegExp("^[a-z][a-z0-9_]{0,14}_$", "u");
 const schema35 = {"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}};
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -548,7 +548,8 @@ validate23.errors = vErrors;
 return errors === 0;
 }
 validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-const schema43 = {"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1,"uniqueItems":true}}};
+const schema43 = {"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1,"uniqueItems":true},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}};
+const pattern15 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$", "u");
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -581,7 +582,7 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!(((key0 === "persona") || (key0 === "to")) || (key0 === "apps"))){
+if(!((((key0 === "persona") || (key0 === "to")) || (key0 === "apps")) || (key0 === "expires"))){
 const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema43,data};
 if(vErrors === null){
 vErrors = [err2];
@@ -828,9 +829,11 @@ vErrors.push(err19);
 errors++;
 }
 }
-}
-else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
+if(data.expires !== undefined){
+let data5 = data.expires;
+if(typeof data5 === "string"){
+if(!pattern15.test(data5)){
+const err20 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"+"\"",schema:"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",parentSchema:schema43.properties.expires,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -839,11 +842,34 @@ vErrors.push(err20);
 }
 errors++;
 }
+}
+else {
+const err21 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.expires.type,parentSchema:schema43.properties.expires,data:data5};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+else {
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
 validate25.errors = vErrors;
 return errors === 0;
 }
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-const schema47 = {"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]},"uniqueItems":true},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"}}};
+const schema47 = {"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]},"uniqueItems":true},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true}}}}};
 function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -856,7 +882,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((key0 === "forbidModes") || (key0 === "groupsOnly")) || (key0 === "forbidWildcardFor")) || (key0 === "requireOwnerTeam"))){
+if(!(((((key0 === "forbidModes") || (key0 === "groupsOnly")) || (key0 === "forbidWildcardFor")) || (key0 === "requireOwnerTeam")) || (key0 === "maxGrantDays"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -1013,14 +1039,167 @@ vErrors.push(err10);
 errors++;
 }
 }
-}
-else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+if(data.maxGrantDays !== undefined){
+let data6 = data.maxGrantDays;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.days === undefined){
+const err11 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema47.properties.maxGrantDays.required,parentSchema:schema47.properties.maxGrantDays,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
 else {
 vErrors.push(err11);
+}
+errors++;
+}
+for(const key1 in data6){
+if(!((key1 === "days") || (key1 === "personas"))){
+const err12 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data6.days !== undefined){
+let data7 = data6.days;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.maxGrantDays.properties.days.type,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 36600 || isNaN(data7)){
+const err14 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data7 < 1 || isNaN(data7)){
+const err15 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+if(data6.personas !== undefined){
+let data8 = data6.personas;
+if(Array.isArray(data8)){
+if(data8.length < 1){
+const err16 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+const len2 = data8.length;
+for(let i4=0; i4<len2; i4++){
+let data9 = data8[i4];
+if(typeof data9 === "string"){
+if(func2(data9) > 100){
+const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data9};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(!pattern5.test(data9)){
+const err18 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data9};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+let i5 = data8.length;
+let j2;
+if(i5 > 1){
+outer2:
+for(;i5--;){
+for(j2 = i5; j2--;){
+if(func0(data8[i5], data8[j2])){
+const err20 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)",schema:true,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+break outer2;
+}
+}
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.maxGrantDays.properties.personas.type,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.maxGrantDays.type,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
 }
 errors++;
 }
@@ -1783,7 +1962,7 @@ errors++;
 if(data23.prefix !== undefined){
 let data24 = data23.prefix;
 if(typeof data24 === "string"){
-if(!pattern15.test(data24)){
+if(!pattern16.test(data24)){
 const err60 = {instancePath:instancePath+"/options/prefix",schemaPath:"#/properties/options/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,14}_$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,14}_$"+"\"",schema:"^[a-z][a-z0-9_]{0,14}_$",parentSchema:schema31.properties.options.properties.prefix,data:data24};
 if(vErrors === null){
 vErrors = [err60];
@@ -1878,7 +2057,7 @@ return errors === 0;
 }
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validateStack = validate29;
-const schema49 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/stack/v1.json","title":"pmgrants stack overlay","description":"Per-environment changes applied on top of a policy (stacks/<stack>.yaml). See docs/policy.md, 'Stacks'.","type":"object","additionalProperties":false,"required":["apiVersion"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Language version","description":"Always pmgrants/v1.","const":"pmgrants/v1"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"overlay":{"title":"Overlay","description":"Deep-merged onto the policy: mappings merge key by key, lists and scalars replace, null deletes a key.","type":"object"},"apps":{"title":"Apps in this stack","description":"If present, only these apps exist in the stack; grant references to the others are dropped.","type":"array","items":{"type":"string"},"uniqueItems":true},"guardrails":{"title":"Guardrails","description":"Rules validate enforces for this stack.","$ref":"https://pmgrants.dev/schemas/policy/v1.json#/$defs/guardrails"}}};
+const schema50 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/stack/v1.json","title":"pmgrants stack overlay","description":"Per-environment changes applied on top of a policy (stacks/<stack>.yaml). See docs/policy.md, 'Stacks'.","type":"object","additionalProperties":false,"required":["apiVersion"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Language version","description":"Always pmgrants/v1.","const":"pmgrants/v1"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"overlay":{"title":"Overlay","description":"Deep-merged onto the policy: mappings merge key by key, lists and scalars replace, null deletes a key.","type":"object"},"apps":{"title":"Apps in this stack","description":"If present, only these apps exist in the stack; grant references to the others are dropped.","type":"array","items":{"type":"string"},"uniqueItems":true},"guardrails":{"title":"Guardrails","description":"Rules validate enforces for this stack.","$ref":"https://pmgrants.dev/schemas/policy/v1.json#/$defs/guardrails"}}};
 function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -1891,7 +2070,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((key0 === "forbidModes") || (key0 === "groupsOnly")) || (key0 === "forbidWildcardFor")) || (key0 === "requireOwnerTeam"))){
+if(!(((((key0 === "forbidModes") || (key0 === "groupsOnly")) || (key0 === "forbidWildcardFor")) || (key0 === "requireOwnerTeam")) || (key0 === "maxGrantDays"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -2048,14 +2227,167 @@ vErrors.push(err10);
 errors++;
 }
 }
-}
-else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+if(data.maxGrantDays !== undefined){
+let data6 = data.maxGrantDays;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.days === undefined){
+const err11 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema47.properties.maxGrantDays.required,parentSchema:schema47.properties.maxGrantDays,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
 else {
 vErrors.push(err11);
+}
+errors++;
+}
+for(const key1 in data6){
+if(!((key1 === "days") || (key1 === "personas"))){
+const err12 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data6.days !== undefined){
+let data7 = data6.days;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.maxGrantDays.properties.days.type,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 36600 || isNaN(data7)){
+const err14 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(data7 < 1 || isNaN(data7)){
+const err15 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+if(data6.personas !== undefined){
+let data8 = data6.personas;
+if(Array.isArray(data8)){
+if(data8.length < 1){
+const err16 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+const len2 = data8.length;
+for(let i4=0; i4<len2; i4++){
+let data9 = data8[i4];
+if(typeof data9 === "string"){
+if(func2(data9) > 100){
+const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data9};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(!pattern5.test(data9)){
+const err18 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data9};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+let i5 = data8.length;
+let j2;
+if(i5 > 1){
+outer2:
+for(;i5--;){
+for(j2 = i5; j2--;){
+if(func0(data8[i5], data8[j2])){
+const err20 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)",schema:true,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+break outer2;
+}
+}
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.maxGrantDays.properties.personas.type,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.maxGrantDays.type,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
 }
 errors++;
 }
@@ -2076,7 +2408,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema49.required,parentSchema:schema49,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema50.required,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2087,7 +2419,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "$schema") || (key0 === "apiVersion")) || (key0 === "description")) || (key0 === "overlay")) || (key0 === "apps")) || (key0 === "guardrails"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2100,7 +2432,7 @@ errors++;
 if(data.$schema !== undefined){
 let data0 = data.$schema;
 if(typeof data0 !== "string"){
-const err2 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.$schema.type,parentSchema:schema49.properties.$schema,data:data0};
+const err2 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.$schema.type,parentSchema:schema50.properties.$schema,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2113,7 +2445,7 @@ errors++;
 if(data.apiVersion !== undefined){
 let data1 = data.apiVersion;
 if("pmgrants/v1" !== data1){
-const err3 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "pmgrants/v1"},message:"must be equal to constant",schema:"pmgrants/v1",parentSchema:schema49.properties.apiVersion,data:data1};
+const err3 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "pmgrants/v1"},message:"must be equal to constant",schema:"pmgrants/v1",parentSchema:schema50.properties.apiVersion,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2126,7 +2458,7 @@ errors++;
 if(data.description !== undefined){
 let data2 = data.description;
 if(typeof data2 !== "string"){
-const err4 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.description.type,parentSchema:schema49.properties.description,data:data2};
+const err4 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.description.type,parentSchema:schema50.properties.description,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2139,7 +2471,7 @@ errors++;
 if(data.overlay !== undefined){
 let data3 = data.overlay;
 if(!(data3 && typeof data3 == "object" && !Array.isArray(data3))){
-const err5 = {instancePath:instancePath+"/overlay",schemaPath:"#/properties/overlay/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.overlay.type,parentSchema:schema49.properties.overlay,data:data3};
+const err5 = {instancePath:instancePath+"/overlay",schemaPath:"#/properties/overlay/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.overlay.type,parentSchema:schema50.properties.overlay,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2156,7 +2488,7 @@ const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 !== "string"){
-const err6 = {instancePath:instancePath+"/apps/" + i0,schemaPath:"#/properties/apps/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.apps.items.type,parentSchema:schema49.properties.apps.items,data:data5};
+const err6 = {instancePath:instancePath+"/apps/" + i0,schemaPath:"#/properties/apps/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.apps.items.type,parentSchema:schema50.properties.apps.items,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2177,7 +2509,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err7 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema49.properties.apps,data:data4};
+const err7 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema50.properties.apps,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2192,7 +2524,7 @@ indices0[item0] = i1;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.apps.type,parentSchema:schema49.properties.apps,data:data4};
+const err8 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.properties.apps.type,parentSchema:schema50.properties.apps,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2210,7 +2542,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err9];
 }

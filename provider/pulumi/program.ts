@@ -79,6 +79,7 @@ export function partInputs(part: DesiredState, engine: EngineName, extra: { app?
     schemas: part.schemas,
     memberships: part.memberships,
     permissions: part.permissions,
+    ...(part.expired && part.expired.length > 0 ? { expired: part.expired } : {}),
     ...(extra.grants ? { grants: extra.grants } : {}),
     ...(extra.ownerTeam ? { ownerTeam: extra.ownerTeam } : {}),
   };
@@ -192,7 +193,8 @@ export function definePmgrantsStack(options: { warehouseName?: string } = {}): P
   if (!policy || problems.length > 0) return invalidStack(problems, warehouseName);
 
   const engine = policy.warehouse.engine;
-  const desired = compilePolicy(policy);
+  // The clock is an input: a grant's expiry passing changes the compiled slices, so the next preview shows it.
+  const desired = compilePolicy(policy, { now: new Date() });
   const parts = partitionDesired(desired);
   const secretNames = new Map<string, string>();
   if (settings.keyVault) {

@@ -52,6 +52,7 @@ const COMPARED: readonly (keyof GrantsInputs)[] = [
   'schemas',
   'memberships',
   'permissions',
+  'expired',
   'grants',
   'ownerTeam',
   'diagnostics',
@@ -159,6 +160,7 @@ export function desiredFromInputs(inputs: GrantsInputs): DesiredState {
     schemas: inputs.schemas ?? [],
     memberships: inputs.memberships ?? [],
     permissions: inputs.permissions ?? [],
+    ...(inputs.expired && inputs.expired.length > 0 ? { expired: inputs.expired } : {}),
   });
 }
 

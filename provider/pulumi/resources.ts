@@ -18,7 +18,7 @@
  * It captures only the resource kind: no credentials, no connection, no driver, no core code.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { EngineName, Login, Membership, Permission, Role, Schema, SecurityMode, User } from '../model/types';
+import type { EngineName, ExpiredMembership, Login, Membership, Permission, Role, Schema, SecurityMode, User } from '../model/types';
 import type { GrantFact } from '../policy/guardrails';
 
 export type ResourceKind = 'warehouse' | 'app';
@@ -53,6 +53,8 @@ export interface GrantsInputs {
   schemas: Schema[];
   memberships: Membership[];
   permissions: Permission[];
+  /** Memberships of the policy's expired grants in this part (grants[].expires): revoked, whatever the enforcement. */
+  expired?: ExpiredMembership[];
   /**
    * The policy's grants that reach this part (Warehouse: warehouse-wide personas; App: the grants on
    * this app): persona, principals with their kinds, and whether the grant said apps: ["*"]. For

@@ -8,8 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'pg';
-import { runCli } from '../../provider/cli/main';
-import { CliIO } from '../../provider/cli/io';
+import { runCliCaptured } from '../support/cli';
 import { loadPolicy } from '../../provider/policy/load';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
 
@@ -61,13 +60,7 @@ let admin: Client;
 let dir: string;
 let dbUrl: string;
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: { PMGRANTS_DATABASE_URL: dbUrl }, interactive: false, confirm: async () => false, cwd: dir };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[]) => runCliCaptured(args, { env: { PMGRANTS_DATABASE_URL: dbUrl }, cwd: dir });
 
 beforeAll(async () => {
   if (unavailable) return;

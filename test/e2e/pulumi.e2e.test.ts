@@ -7,7 +7,8 @@
  *
  * One stack, in order: up creates; preview shows nothing; a policy edit previews as exactly the
  * grant and membership of one app and up applies it; a superuser's GRANT shows up in refresh and up revokes it;
- * an invalid policy fails preview with its diagnostic and changes nothing; destroy drops what
+ * an invalid policy fails preview with its diagnostic and changes nothing; a grant whose expiry passes
+ * previews as a change and up revokes it; destroy drops what
  * pmgrants manages (keeping app schemas, which hold data, and their owners) and leaves an unmanaged
  * role and its privilege alone; the state files never hold a generated password in plain text.
  */
@@ -273,6 +274,34 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
       expect(await managedRoles()).toEqual(before);
       writePolicy(policyText(['p2p', 'o2c']));
       expect((await stack.preview()).changeSummary).toEqual({ same: 4 });
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'a grant whose expiry passes: up grants it, the next preview shows the change, up revokes it',
+    async () => {
+      // A temporary grant, under a minute ahead (whole seconds, with a zone).
+      const expiresAt = new Date(Math.ceil((Date.now() + 45_000) / 1000) * 1000);
+      const expires = expiresAt.toISOString().replace(/\.000Z$/, 'Z');
+      const direct = () => rows("SELECT count(*)::int AS n FROM pg_auth_members WHERE roleid = 'pmg_p2p_data_consumer'::regrole AND member = 'admins'::regrole");
+      writePolicy(policyText(['p2p', 'o2c'], `  - { persona: data_consumer, to: [admins], apps: [p2p], expires: ${expires} }\n`));
+      expect((await stack.up()).summary.resourceChanges).toEqual({ same: 3, update: 1 });
+      expect(await direct()).toEqual([{ n: 1 }]);
+      expect(Date.now()).toBeLessThan(expiresAt.getTime()); // else the machine was too slow for the lead
+
+      await new Promise((r) => setTimeout(r, expiresAt.getTime() - Date.now() + 200));
+      const events: Automation.EngineEvent[] = [];
+      const preview = await stack.preview({ diff: true, onEvent: (e) => events.push(e) });
+      expect(operations(events)).toEqual({ p2p: 'update' });
+      expect(changedProperties(preview.stdout)).toEqual({ p2p: ['+ expired', '~ memberships'] });
+      expect((await stack.up()).summary.resourceChanges).toEqual({ same: 3, update: 1 });
+      expect(await direct()).toEqual([{ n: 0 }]);
+      expect((await stack.preview()).changeSummary).toEqual({ same: 4 });
+      // Taking the expired grant out of the policy changes the inputs only.
+      writePolicy(policyText(['p2p', 'o2c']));
+      expect((await stack.up()).summary.resourceChanges).toEqual({ same: 3, update: 1 });
+      expect(await direct()).toEqual([{ n: 0 }]);
     },
     STEP_TIMEOUT,
   );

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type * as PulumiModule from '@pulumi/pulumi';
 import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
-import { APP_TYPE, DEFAULT_STACKS, POLICIES, WAREHOUSE_TYPE, forbidModes, forbidWildcard, groupsOnly, requireOwnerTeam, stackOfUrn } from '../../policy-pack/policies';
+import { APP_TYPE, DEFAULT_STACKS, POLICIES, WAREHOUSE_TYPE, forbidModes, forbidWildcard, groupsOnly, maxGrantDays, requireOwnerTeam, stackOfUrn } from '../../policy-pack/policies';
 import { loadPolicy } from '../../provider/policy/load';
 import { distRequire, packageRequire, REPO } from './pulumi-dist';
 
@@ -78,7 +78,7 @@ describe('the pmgrants policy pack', () => {
   it('judges exactly the pmgrants resource types', () => {
     expect(WAREHOUSE_TYPE).toBe(`pulumi-nodejs:dynamic/${resources.RESOURCE_MODULE}:${resources.RESOURCE_TYPES.warehouse}`);
     expect(APP_TYPE).toBe(`pulumi-nodejs:dynamic/${resources.RESOURCE_MODULE}:${resources.RESOURCE_TYPES.app}`);
-    expect(POLICIES.map((p) => p.name)).toEqual(['pmgrants-forbid-modes', 'pmgrants-groups-only', 'pmgrants-forbid-wildcard', 'pmgrants-require-owner-team']);
+    expect(POLICIES.map((p) => p.name)).toEqual(['pmgrants-forbid-modes', 'pmgrants-groups-only', 'pmgrants-forbid-wildcard', 'pmgrants-require-owner-team', 'pmgrants-max-grant-days']);
     for (const p of POLICIES) expect(p.enforcementLevel).toBe('mandatory');
     expect(DEFAULT_STACKS).toEqual(['prod']);
   });
@@ -138,6 +138,21 @@ describe('the pmgrants policy pack', () => {
     expect(await violations(rs, 'staging', { 'pmgrants-forbid-wildcard': { stacks: ['staging'], personas: ['data_consumer'] } }, [forbidWildcard])).toEqual([]);
     expect(await violations(rs, 'staging', { 'pmgrants-forbid-modes': { stacks: ['staging'], forbidModes: ['system_managed'] } }, [forbidModes])).toEqual([]);
     expect(await violations(rs, 'staging', { 'pmgrants-groups-only': { stacks: ['staging', 'prod'] } }, [groupsOnly])).toHaveLength(2);
+  });
+
+  it('max-grant-days is off until configured; then it refuses grants without expiry, or too long, with the messages validate uses', async () => {
+    const rs = await registeredFor(example('power-automate-tiers.yaml'), 'prod');
+    expect(await violations(rs, 'prod', {}, [maxGrantDays])).toEqual([]);
+    // report_viewer: one grant without expiry on every app, and the audit's grant, which expires (2027-06-30).
+    const found = await violations(rs, 'prod', { 'pmgrants-max-grant-days': { stacks: ['prod'], days: 36500, personas: ['report_viewer'] } }, [maxGrantDays]);
+    expect(found).toEqual([
+      'pmgrants-max-grant-days onboarding: guardrail-max-grant-days: app "onboarding" of stack prod: the report_viewer grant to process-mining-users: this stack allows report_viewer only as temporary access: add expires, at most 36500 days ahead',
+      'pmgrants-max-grant-days expense-approval: guardrail-max-grant-days: app "expense-approval" of stack prod: the report_viewer grant to process-mining-users: this stack allows report_viewer only as temporary access: add expires, at most 36500 days ahead',
+    ]);
+    // The same rule in validate, with the same sentence, at the grant.
+    const fixture = path.join(REPO, 'test', 'fixtures', 'expiry');
+    const validated = loadPolicy(path.join(fixture, 'policy.yaml'), { stack: 'temporary', stacksDir: path.join(fixture, 'stacks') });
+    expect(validated.diagnostics.find((d) => d.code === 'guardrail-max-grant-days')?.message).toBe('this stack allows app_admin only as temporary access: add expires, at most 90 days ahead');
   });
 
   it('an invalid policy is left to the resource check: the pack reports nothing more', async () => {

@@ -70,7 +70,7 @@ function withDatabase(url: string, database: string): string {
 
 /** Connect as each app's generated login and try to read every app's data: the isolation matrix. */
 async function showIsolation(io: CliIO, dbUrl: string, policy: Policy, secrets: Map<string, string>, Client: new (c: unknown) => PgClient): Promise<void> {
-  const desired = compilePolicy(policy);
+  const desired = compilePolicy(policy, { now: new Date() });
   const apps = Object.keys(policy.apps).sort();
   const admin = new Client({ connectionString: dbUrl });
   await admin.connect();

@@ -241,7 +241,7 @@ export async function diffStacksCommand(io: CliIO, values: Record<string, unknow
   const stacksDir = values['stacks-dir'] as string | undefined;
   const load = (stack: string) => {
     const policy = loadValidPolicy(io, file, { stack, ...(stacksDir ? { 'stacks-dir': stacksDir } : {}) });
-    return { name: stack, policy, desired: compilePolicy(policy) };
+    return { name: stack, policy, desired: compilePolicy(policy, { now: new Date() }) };
   };
   const diff = compareStacks(load(fromStack), load(toStack));
   io.out(format === 'markdown' ? formatStackDiffMarkdown(diff, file) : formatStackDiffText(diff, file));

@@ -18,7 +18,7 @@ export async function doctorCommand(io: CliIO, values: Record<string, unknown>, 
   const url = databaseUrl(io, values);
   const conn = await connectEngine(policy.warehouse.engine, url);
   try {
-    const desired = conn.dialect.realize(compilePolicy(policy));
+    const desired = conn.dialect.realize(compilePolicy(policy, { now: new Date() }));
     const checks = await conn.preflight(desired);
     io.out(`pmgrants doctor: ${policy.warehouse.engine} at ${redactUrl(url)}, mode ${policy.security.mode}\n`);
     for (const c of checks) {

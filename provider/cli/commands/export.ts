@@ -86,7 +86,7 @@ export async function exportCommand(io: CliIO, values: Record<string, unknown>, 
     if (hasErrors(checked.diagnostics) || !checked.policy) {
       throw new PmgrantsError(`the exported policy does not validate, which is a pmgrants bug; please report it:\n${formatText(checked.diagnostics, new Map([[out ?? 'exported.yaml', draft]]))}`);
     }
-    const desired = conn.dialect.realize(compilePolicy(checked.policy));
+    const desired = conn.dialect.realize(compilePolicy(checked.policy, { now: new Date() }));
     const plan = diffState(desired, await conn.inspect(desired), { now: new Date() });
     const planLines = plan.changes.map((c) => {
       const d = describeChange(c);

@@ -24,7 +24,7 @@ export const rotateSpec: CommandSpec = {
 export async function rotateCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
   const [file, ...apps] = positionals;
   const policy = loadValidPolicy(io, file, values);
-  const desired = compilePolicy(policy);
+  const desired = compilePolicy(policy, { now: new Date() });
   // An adopted login (apps.<app>.roles.app) has a password pmgrants never set and does not hold: not its to replace.
   const adopted = new Set(desired.logins.filter((l) => l.adopted).map((l) => l.name));
   let logins: string[];
