@@ -1,4 +1,5 @@
-import { hasErrors } from '../diagnostics/diagnostic';
+import { Diagnostic, hasErrors } from '../diagnostics/diagnostic';
+import { printable } from '../diagnostics/printable';
 import { formatText } from '../diagnostics/format';
 import { PmgrantsError } from '../engines/engine';
 import { loadPolicy } from '../policy/load';
@@ -21,10 +22,21 @@ export const CONNECTION_OPTIONS: Record<string, OptionSpec> = {
 
 export class PolicyInvalid extends Error {}
 
+/** Problems with the file itself rather than its content: a usage or environment error (exit 2). */
+const FILE_PROBLEMS = new Set(['file-unreadable', 'file-not-regular', 'file-too-large']);
+
+/** The first diagnostic that is about reading a file, as the one sentence the CLI prints for it. */
+export function fileProblem(diagnostics: readonly Diagnostic[]): PmgrantsError | undefined {
+  const d = diagnostics.find((x) => FILE_PROBLEMS.has(x.code));
+  return d && new PmgrantsError(`${printable(d.file)}: ${d.message}`);
+}
+
 /** Load and validate; print diagnostics (errors and warnings) to stderr; throw when invalid. */
 export function loadValidPolicy(io: CliIO, file: string | undefined, values: Record<string, unknown>): Policy {
   if (!file) throw new PmgrantsError('missing the policy file argument');
   const loaded = loadPolicy(file, { stack: values.stack as string | undefined, stacksDir: values['stacks-dir'] as string | undefined });
+  const unreadable = fileProblem(loaded.diagnostics);
+  if (unreadable) throw unreadable;
   const shown = loaded.diagnostics.filter((d) => d.severity !== 'info');
   if (hasErrors(loaded.diagnostics) || !loaded.policy) {
     io.err(formatText(loaded.diagnostics, loaded.sources));

@@ -9,6 +9,8 @@ export const RULES = {
   // reading the file
   'file-unreadable': 'the policy file cannot be read',
   'file-too-large': 'the policy file is larger than the limit',
+  'file-not-regular': 'the policy is a FIFO, device, directory or socket, not a regular file',
+  'invalid-utf8': 'the file holds bytes that are not UTF-8',
   'empty-policy': 'the policy file holds no document',
   'yaml-syntax': 'the file is not well-formed YAML',
   'yaml-duplicate-key': 'a mapping has the same key twice',
@@ -29,6 +31,7 @@ export const RULES = {
   'duplicate-name': 'two objects would get the same database name',
   'name-too-long': 'a name exceeds the engine identifier limit',
   'reserved-name': 'a name the engine or pmgrants reserves',
+  'name-character': 'a name holds a control, invisible direction or other character no name may hold',
   'empty-persona': 'a persona that grants nothing',
   'persona-scope': 'a grant does not fit the persona scope',
   'builtin-persona': 'a custom persona redefines a built-in one',

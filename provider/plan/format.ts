@@ -1,3 +1,4 @@
+import { printable, printableStatement } from '../diagnostics/printable';
 import { Statement } from '../engines/engine';
 import { Change, Plan, changeApp } from './change';
 import { describeChange } from './describe';
@@ -18,7 +19,7 @@ export interface PlanView {
 
 function headline(plan: Plan): string {
   const s = summarize(plan.changes);
-  if (plan.changes.length === 0) return `No changes. ${plan.database} matches the policy.`;
+  if (plan.changes.length === 0) return `No changes. ${printable(plan.database)} matches the policy.`;
   return `Plan: ${s.create} to add, ${s.update} to change, ${s.drop} to remove.`;
 }
 
@@ -35,12 +36,15 @@ export function formatPlanText(view: PlanView): string {
  */
 export function* planTextPieces(view: PlanView, changesPerPiece = 200): Generator<string> {
   const { plan } = view;
-  let piece = `pmgrants plan for database ${plan.database} (${plan.engine}, ${view.source})\n\n`;
+  // Names are printed escaped (printable): a name cannot add a line, or a terminal escape, to the plan.
+  const brackets = plan.engine !== 'postgres';
+  let piece = `pmgrants plan for database ${printable(plan.database)} (${plan.engine}, ${printable(view.source)})\n\n`;
   for (let i = 0; i < plan.changes.length; i++) {
     const d = describeChange(plan.changes[i]);
-    piece += `  ${d.sign} ${d.text}\n`;
+    piece += `  ${d.sign} ${printable(d.text)}\n`;
     for (const st of view.statements?.[i] ?? []) {
-      piece += st.display.includes('\n') ? `      ${st.display.split('\n').join('\n      ')}\n` : `      ${st.display}\n`;
+      const display = printableStatement(st.display, brackets);
+      piece += display.includes('\n') ? `      ${display.split('\n').join('\n      ')}\n` : `      ${display}\n`;
     }
     if ((i + 1) % changesPerPiece === 0) {
       yield piece;
@@ -48,7 +52,7 @@ export function* planTextPieces(view: PlanView, changesPerPiece = 200): Generato
     }
   }
   if (plan.changes.length) piece += '\n';
-  for (const w of plan.warnings) piece += `warning: ${w}\n`;
+  for (const w of plan.warnings) piece += `warning: ${printable(w)}\n`;
   yield `${piece}${headline(plan)}\n`;
 }
 
@@ -68,14 +72,35 @@ const KIND_LABEL: Record<Change['kind'], string> = {
   revoke: 'permissions revoked',
 };
 
+/** Markdown text: unprintable characters escaped, and those that would start markup or a table cell. */
 function mdEscape(s: string): string {
-  return s.replace(/[|\\`*_{}[\]<>#]/g, (c) => `\\${c}`);
+  return printable(s).replace(/[|\\`*_{}[\]<>#]/g, (c) => `\\${c}`);
+}
+
+/** An inline code span of any text: delimited by more backticks than any run inside it (CommonMark). */
+function mdCode(s: string): string {
+  const text = printable(s);
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/** A fenced code block around lines: its fence longer than any backtick run a line starts with. */
+function mdFence(info: string, lines: readonly string[]): string[] {
+  let longest = 2;
+  for (const l of lines) {
+    const run = /^ {0,3}(`+)/.exec(l);
+    if (run && run[1].length > longest) longest = run[1].length;
+  }
+  const fence = '`'.repeat(longest + 1);
+  return [fence + info, ...lines, fence];
 }
 
 /** A compact pull-request comment: counts per kind, then per app; revocations and DENY stand out. */
 export function formatPlanMarkdown(view: PlanView): string {
   const { plan } = view;
-  const out: string[] = [`### pmgrants plan: \`${plan.database}\` (${plan.engine})`, '', `**${headline(plan)}**`, ''];
+  const out: string[] = [`### pmgrants plan: ${mdCode(plan.database)} (${plan.engine})`, '', `**${headline(plan)}**`, ''];
   if (plan.changes.length === 0) {
     for (const w of plan.warnings) out.push(`> :warning: ${mdEscape(w)}`);
     return out.join('\n') + '\n';
@@ -95,20 +120,20 @@ export function formatPlanMarkdown(view: PlanView): string {
   const ordered = [...groups.keys()].sort((a, b) => (a.startsWith('(') ? -1 : b.startsWith('(') ? 1 : a.localeCompare(b)));
   for (const app of ordered) {
     out.push(`#### ${mdEscape(app)}`, '');
-    out.push('```diff');
+    const lines: string[] = [];
     for (const i of groups.get(app)!) {
       const c = plan.changes[i];
       const d = describeChange(c);
       const loud = c.kind === 'revoke' || c.kind.startsWith('drop') || (c.kind === 'grant' && c.permission.effect === 'DENY');
-      out.push(`${d.sign === '~' ? '!' : d.sign} ${loud && d.sign !== '-' ? '(!) ' : ''}${d.text}`);
+      lines.push(`${d.sign === '~' ? '!' : d.sign} ${loud && d.sign !== '-' ? '(!) ' : ''}${printable(d.text)}`);
     }
-    out.push('```', '');
+    out.push(...mdFence('diff', lines), '');
   }
   if (view.statements) {
     const all = view.statements.flat();
-    out.push(`<details><summary>${all.length} statement${all.length === 1 ? '' : 's'} (${plan.engine}; passwords masked)</summary>`, '', '```sql');
-    for (const st of all) out.push(st.display);
-    out.push('```', '', '</details>', '');
+    const brackets = plan.engine !== 'postgres';
+    out.push(`<details><summary>${all.length} statement${all.length === 1 ? '' : 's'} (${plan.engine}; passwords masked)</summary>`, '');
+    out.push(...mdFence('sql', all.map((st) => printableStatement(st.display, brackets))), '', '</details>', '');
   }
   for (const w of plan.warnings) out.push(`> :warning: ${mdEscape(w)}`);
   return out.join('\n') + '\n';
@@ -119,7 +144,7 @@ export function formatPlanSummary(view: PlanView): string {
   const counts = new Map<Change['kind'], number>();
   for (const c of view.plan.changes) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
   const lines = [...counts].map(([kind, n]) => `  ${String(n).padStart(5)}  ${KIND_LABEL[kind]}`);
-  return [`pmgrants plan for database ${view.plan.database} (${view.plan.engine}, ${view.source})`, ...lines, headline(view.plan)].join('\n') + '\n';
+  return [`pmgrants plan for database ${printable(view.plan.database)} (${view.plan.engine}, ${printable(view.source)})`, ...lines, headline(view.plan)].join('\n') + '\n';
 }
 
 /** Stable, machine-readable plan (schemas/plan.schema.json). */

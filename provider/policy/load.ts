@@ -4,6 +4,7 @@ import { Diagnostic } from '../diagnostics/diagnostic';
 import { checkPolicy, CheckedPolicy } from './check';
 import { ExpiryCheckOptions } from './rules-expiry';
 import { MAX_FILE_BYTES, parseSource, SourceFile } from './source';
+import { decodePolicyText } from './text';
 
 export interface LoadOptions extends ExpiryCheckOptions {
   /** Stack name: stacks/<stack>.yaml is merged onto the policy. */
@@ -18,20 +19,68 @@ export interface LoadedPolicy extends CheckedPolicy {
   stackFile?: string;
 }
 
+/** What a file that is not a regular file is, for the one sentence that refuses it. */
+function fileKind(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO (named pipe)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Read a policy or overlay file: a regular file of at most MAX_FILE_BYTES, as UTF-8 text.
+ * The file is opened without blocking (a FIFO with no writer opens at once) and its type taken from
+ * the open descriptor (fstat), so a name swapped for a FIFO or a device after a check cannot slip
+ * through; at most MAX_FILE_BYTES + 1 bytes are ever read, whatever the file claims its size is.
+ */
 function readText(file: string): { text?: string; diagnostic?: Diagnostic } {
   const d = (message: string, code: Diagnostic['code'] = 'file-unreadable'): Diagnostic => ({ code, severity: 'error', message, file, line: 0, column: 0, path: '' });
+  const tooLarge = (bytes: string) => d(`file is ${bytes}; the limit is ${MAX_FILE_BYTES / 1048576} MiB`, 'file-too-large');
+  let fd: number;
   try {
-    const stat = fs.statSync(file);
-    if (stat.isDirectory()) return { diagnostic: d('is a directory, not a policy file') };
-    if (stat.size > MAX_FILE_BYTES) {
-      return { diagnostic: d(`file is ${(stat.size / 1048576).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / 1048576} MiB`, 'file-too-large') };
-    }
-    const buf = fs.readFileSync(file);
-    if (buf.includes(0)) return { diagnostic: d('file is binary, not YAML text', 'yaml-syntax') };
-    return { text: buf.toString('utf8').replace(/^\uFEFF/, '') };
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENXIO' || code === 'EISDIR') {
+      // A socket (or a FIFO opened for writing only) cannot be opened for reading; say what it is.
+      let kind = 'not a regular file';
+      try {
+        kind = fileKind(fs.statSync(file));
+      } catch {
+        // keep the general word
+      }
+      return { diagnostic: d(`is ${kind}, not a regular file; a policy must be a regular file`, 'file-not-regular') };
+    }
     return { diagnostic: d(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read: ${(e as Error).message}`) };
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) return { diagnostic: d(`is ${fileKind(stat)}, not a regular file; a policy must be a regular file`, 'file-not-regular') };
+    if (stat.size > MAX_FILE_BYTES) return { diagnostic: tooLarge(`${(stat.size / 1048576).toFixed(1)} MiB`) };
+    // The size is a hint only (the file may grow while it is read): the cap holds on the bytes read.
+    let buf = Buffer.allocUnsafe(Math.min(stat.size, MAX_FILE_BYTES) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buf.length) {
+        if (length > MAX_FILE_BYTES) return { diagnostic: tooLarge(`more than ${MAX_FILE_BYTES / 1048576} MiB`) };
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_FILE_BYTES + 1));
+        buf.copy(bigger, 0, 0, length);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    const bytes = buf.subarray(0, length);
+    if (bytes.includes(0)) return { diagnostic: d('file is binary, not YAML text', 'yaml-syntax') };
+    return decodePolicyText(file, bytes);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { diagnostic: d(code === 'EISDIR' ? 'is a directory, not a regular file; a policy must be a regular file' : `cannot read: ${(e as Error).message}`) };
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -87,7 +87,7 @@ describe('hostile input never throws and never hangs', () => {
   });
   it('a missing file and a directory give one sentence each', () => {
     expect(loadPolicy('/nonexistent/policy.yaml').diagnostics).toMatchObject([{ code: 'file-unreadable', message: 'no such file' }]);
-    expect(loadPolicy(root).diagnostics).toMatchObject([{ code: 'file-unreadable', message: 'is a directory, not a policy file' }]);
+    expect(loadPolicy(root).diagnostics).toMatchObject([{ code: 'file-not-regular', message: 'is a directory, not a regular file; a policy must be a regular file' }]);
   });
   it('scalars, lists and nulls at the top level are schema errors, not crashes', () => {
     expect(check('42')[0]).toMatchObject({ code: 'invalid-type', message: 'the document must be a mapping, not 42' });

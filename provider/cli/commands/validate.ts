@@ -2,7 +2,7 @@ import { DIAGNOSTIC_FORMATS, formatDiagnostics } from '../../diagnostics/format'
 import { hasErrors } from '../../diagnostics/diagnostic';
 import { loadPolicy } from '../../policy/load';
 import { CommandSpec, oneOf } from '../args';
-import { POLICY_OPTIONS } from '../common';
+import { POLICY_OPTIONS, fileProblem } from '../common';
 import { CliIO, EXIT } from '../io';
 import { PmgrantsError } from '../../engines/engine';
 import { DEFAULT_EXPIRY_WARNING_DAYS } from '../../policy/rules-expiry';
@@ -33,7 +33,7 @@ export const validateSpec: CommandSpec = {
   details:
     'Every problem is reported at once as  file:line:col severity rule-id message.\n' +
     'Grants whose expires has passed are reported as warnings (grant-expired): they are not applied, and the next plan revokes them.\n' +
-    'Exit: 0 valid (warnings allowed), 1 invalid, 2 usage error.',
+    'Exit: 0 valid (warnings allowed), 1 invalid, 2 usage error or a file that cannot be read (missing, not a\nregular file, larger than 16 MiB).',
 };
 
 export async function validateCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
@@ -45,6 +45,8 @@ export async function validateCommand(io: CliIO, values: Record<string, unknown>
   const sources = new Map<string, string>();
   for (const file of positionals) {
     const loaded = loadPolicy(file, { stack: values.stack as string | undefined, stacksDir: values['stacks-dir'] as string | undefined, expiryWarningDays: warningDays });
+    const unreadable = fileProblem(loaded.diagnostics);
+    if (unreadable) throw unreadable;
     invalid ||= hasErrors(loaded.diagnostics);
     for (const [k, v] of loaded.sources) sources.set(k, v);
     all.push(...loaded.diagnostics.filter((d) => (values.quiet ? d.severity === 'error' : true)));
