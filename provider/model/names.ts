@@ -50,9 +50,36 @@ export function isReservedSchema(engine: EngineName, schema: string): boolean {
 
 /** Names a principal may not take (built-in principals and fixed roles). */
 export function isReservedPrincipal(engine: EngineName, name: string): boolean {
+  return reservedPrincipalReason(engine, name) !== undefined;
+}
+
+const SQLSERVER_BUILTIN = new Set(['sa', 'public', 'dbo', 'guest', 'sys', 'information_schema']);
+const SQLSERVER_SERVER_ROLES = new Set(['sysadmin', 'serveradmin', 'securityadmin', 'processadmin', 'setupadmin', 'bulkadmin', 'diskadmin', 'dbcreator']);
+const AZURE_MASTER_ROLES = new Set(['dbmanager', 'loginmanager']);
+const POSTGRES_ROLE_SPECS = new Set(['current_user', 'session_user', 'current_role']);
+
+/**
+ * Why a principal may not take a name, as the end of a sentence ("is reserved by ..."), or undefined.
+ * PostgreSQL compares as the server does, case and all (CREATE ROLE refuses "none", "public" and any name
+ * starting with "pg_"; "Public" is another role); SQL Server case-insensitively, as its default collation.
+ * Sources: docs/postgres.md and docs/sqlserver.md, "Reserved names".
+ */
+export function reservedPrincipalReason(engine: EngineName, name: string): string | undefined {
+  if (engine === 'postgres') {
+    if (name === 'none' || name === 'public') return `reserved by PostgreSQL (CREATE ROLE refuses "${name}")`;
+    if (name.startsWith('pg_')) return 'reserved by PostgreSQL (role names starting with "pg_" are)';
+    if (POSTGRES_ROLE_SPECS.has(name)) return `reserved: ${name} is a PostgreSQL keyword for the session's role in GRANT, ALTER and SET ROLE`;
+    if (name === 'postgres') return 'reserved: it is the bootstrap superuser of a PostgreSQL cluster';
+    return undefined;
+  }
   const s = name.toLowerCase();
-  if (engine === 'postgres') return s === 'public' || s === 'postgres' || s.startsWith('pg_');
-  return ['sa', 'public', 'dbo', 'guest', 'sys', 'information_schema'].includes(s) || s.startsWith('##') || s.startsWith('db_');
+  const product = engine === 'azure-sql' ? 'Azure SQL' : 'SQL Server';
+  if (SQLSERVER_BUILTIN.has(s)) return `reserved by ${product} (a built-in principal)`;
+  if (s.startsWith('##')) return `reserved by ${product} (names between ## are its certificate-based logins and built-in server roles)`;
+  if (s.startsWith('db_')) return `reserved by ${product} (names starting with "db_" are its fixed database roles)`;
+  if (SQLSERVER_SERVER_ROLES.has(s)) return `reserved by ${product} (a fixed server role)`;
+  if (engine === 'azure-sql' && AZURE_MASTER_ROLES.has(s)) return 'reserved by Azure SQL (a role of the master database)';
+  return undefined;
 }
 
 /** The parts of an app spec that decide its names (apps.<app>.roles adopts existing roles). */

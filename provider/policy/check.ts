@@ -3,6 +3,7 @@ import { Policy } from '../model/types';
 import { applyOverlay, compositeLocator, restrictApps, StackFile } from './overlay';
 import { semanticDiagnostics } from './rules';
 import { ExpiryCheckOptions } from './rules-expiry';
+import { POLICY_RULES } from './ruleset';
 import { locatorFor, schemaDiagnostics } from './schema';
 import { SourceFile } from './source';
 
@@ -30,7 +31,7 @@ export function checkPolicy(base: SourceFile, stack?: SourceFile, expiry: Expiry
     return { policy: undefined, diagnostics: sortDiagnostics(diagnostics) };
   }
   const policy = withDefaults(merged as Policy);
-  diagnostics.push(...semanticDiagnostics(policy, locate, expiry));
+  diagnostics.push(...semanticDiagnostics(policy, locate, POLICY_RULES, expiry));
   const restricted = restrictApps(policy, stack);
   diagnostics.push(...restricted.diagnostics);
   const sorted = sortDiagnostics(diagnostics);
