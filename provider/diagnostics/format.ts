@@ -1,4 +1,5 @@
 import { Diagnostic, RULES } from './diagnostic';
+import { printable } from './printable';
 
 /** Formatters are pure: (diagnostics, sources) -> text. The CLI picks one by name. */
 export type DiagnosticFormat = 'text' | 'json' | 'github' | 'sarif';
@@ -8,35 +9,41 @@ export const DIAGNOSTIC_FORMATS: DiagnosticFormat[] = ['text', 'json', 'github',
 export type Sources = ReadonlyMap<string, string>;
 
 function location(d: Diagnostic): string {
-  return d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
+  return printable(d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file);
 }
 
-function excerpt(d: Diagnostic, sources: Sources): string[] {
+/** Offsets where each line of a text starts: found once per file, not once per diagnostic. */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** The caret excerpt of a diagnostic; `lines` caches each file's line starts across diagnostics. */
+function excerpt(d: Diagnostic, sources: Sources, lines: Map<string, number[]>): string[] {
   const text = sources.get(d.file);
   if (text === undefined || d.line <= 0) return [];
-  // Find the line without splitting a possibly huge file into an array.
-  let start = 0;
-  for (let l = 1; l < d.line; l++) {
-    const nl = text.indexOf('\n', start);
-    if (nl < 0) return [];
-    start = nl + 1;
-  }
-  let end = text.indexOf('\n', start);
-  if (end < 0) end = text.length;
+  let starts = lines.get(d.file);
+  if (!starts) lines.set(d.file, (starts = lineStarts(text)));
+  if (d.line > starts.length) return [];
+  const start = starts[d.line - 1];
+  const end = d.line < starts.length ? starts[d.line] - 1 : text.length;
   const raw = text.slice(start, end).replace(/\r$/, '');
   if (raw.length > 200) return [];
   const gutter = String(d.line).padStart(5);
-  const pad = raw.slice(0, Math.max(0, d.column - 1)).replace(/[^\t]/g, ' ');
-  return [`${gutter} | ${raw}`, `${' '.repeat(5)} | ${pad}^`];
+  const pad = ' '.repeat(printable(raw.slice(0, Math.max(0, d.column - 1))).length);
+  return [`${gutter} | ${printable(raw)}`, `${' '.repeat(5)} | ${pad}^`];
 }
 
 export function formatText(diagnostics: readonly Diagnostic[], sources: Sources = new Map()): string {
   const out: string[] = [];
+  const lines = new Map<string, number[]>();
   for (const d of diagnostics) {
     const severity = d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'info';
-    out.push(`${location(d)} ${severity} ${d.code} ${d.message}${d.path ? `  (at ${d.path})` : ''}`);
-    out.push(...excerpt(d, sources));
-    if (d.hint) out.push(`      hint: ${d.hint}`);
+    // Messages quote names from the policy: printed escaped, so no name can add a line or a terminal escape.
+    out.push(`${location(d)} ${severity} ${d.code} ${printable(d.message)}${d.path ? `  (at ${printable(d.path)})` : ''}`);
+    out.push(...excerpt(d, sources, lines));
+    if (d.hint) out.push(`      hint: ${printable(d.hint)}`);
   }
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
@@ -50,7 +57,7 @@ export function formatJson(diagnostics: readonly Diagnostic[]): string {
 
 /** GitHub Actions workflow commands: annotations inline on the pull request diff. */
 export function formatGithub(diagnostics: readonly Diagnostic[]): string {
-  const esc = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const esc = (s: string) => printable(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
   const escProp = (s: string) => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
   return (
     diagnostics

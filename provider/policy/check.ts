@@ -1,6 +1,7 @@
 import { Diagnostic, hasErrors, sortDiagnostics } from '../diagnostics/diagnostic';
 import { Policy } from '../model/types';
 import { applyOverlay, compositeLocator, restrictApps, StackFile } from './overlay';
+import { nameCharacterDiagnostics } from './name-characters';
 import { semanticDiagnostics } from './rules';
 import { ExpiryCheckOptions } from './rules-expiry';
 import { POLICY_RULES } from './ruleset';
@@ -25,8 +26,12 @@ export function checkPolicy(base: SourceFile, stack?: SourceFile, expiry: Expiry
 
   const merged = stack ? applyOverlay(base.value, stack.value as StackFile) : base.value;
   const locate = compositeLocator(base, stack);
-  const schemaProblems = schemaDiagnostics('policy', merged, locate);
-  diagnostics.push(...schemaProblems);
+  // Names with forbidden characters are found whatever the shape; a key the schema refuses for the
+  // same reason is reported once, by the more specific rule.
+  const nameProblems = nameCharacterDiagnostics(merged, locate, stack ? { value: stack.value, locate: locatorFor(stack) } : undefined);
+  const named = new Set(nameProblems.map((d) => d.path));
+  const schemaProblems = schemaDiagnostics('policy', merged, locate).filter((d) => !named.has(d.path));
+  diagnostics.push(...nameProblems, ...schemaProblems);
   if (schemaProblems.length > 0) {
     return { policy: undefined, diagnostics: sortDiagnostics(diagnostics) };
   }
