@@ -28,7 +28,40 @@ export const OUTPUT = path.join(REPO, 'provider', 'policy', 'validators.generate
 export const VALIDATION_OPTIONS = Object.freeze({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
 
 function readSchema(name) {
-  return JSON.parse(fs.readFileSync(path.join(REPO, 'schemas', name), 'utf8'));
+  return validationSchema(JSON.parse(fs.readFileSync(path.join(REPO, 'schemas', name), 'utf8')));
+}
+
+/**
+ * A schema as the generated validators check it: without `uniqueItems` on lists whose items have no
+ * `type` of their own. ajv compares each item of such a list with every other (a 100,000-principal
+ * `to:` list did not finish in a minute); provider/policy/schema.ts checks those lists in one pass
+ * instead and reports what ajv would (duplicateItemErrors). The published schemas keep the keyword,
+ * for editors.
+ */
+export function validationSchema(schema) {
+  const walk = (node) => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== 'object') return node;
+    const out = {};
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'uniqueItems' && !(node.items && typeof node.items === 'object' && 'type' in node.items)) continue;
+      out[k] = walk(v);
+    }
+    return out;
+  };
+  return walk(schema);
+}
+
+/** Where validationSchema took `uniqueItems` out: the schema paths (JSON pointers) of those lists. */
+export function uncheckedUniqueItems(schema) {
+  const found = [];
+  const walk = (node, pointer) => {
+    if (node === null || typeof node !== 'object') return;
+    if (!Array.isArray(node) && node.uniqueItems === true && !(node.items && typeof node.items === 'object' && 'type' in node.items)) found.push(pointer);
+    for (const [k, v] of Object.entries(node)) walk(v, `${pointer}/${k}`);
+  };
+  walk(schema, '');
+  return found;
 }
 
 /** The generated module's full text, from the schemas currently in schemas/. */

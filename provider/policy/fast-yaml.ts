@@ -62,6 +62,8 @@ interface FastNode {
   anchored: boolean;
   /** Mapping: key, value, key, value...; sequence: the items. */
   children: FastNode[];
+  /** Mapping: the child index of each key (as a string), built on the first look-up. */
+  keyIndex?: Map<string, number>;
 }
 
 export interface FastParse {
@@ -151,8 +153,12 @@ function offsetOf(root: FastNode, path: readonly (string | number)[], key: boole
   for (const seg of path) {
     keyNode = undefined;
     if (node.kind === 'mapping') {
-      let found = -1;
-      for (let i = 0; i < node.children.length && found < 0; i += 2) if (String(node.children[i].result) === String(seg)) found = i;
+      // An index per mapping, not a scan per look-up: validate locates one warning per unused principal.
+      if (!node.keyIndex) {
+        node.keyIndex = new Map();
+        for (let i = node.children.length - 2; i >= 0; i -= 2) node.keyIndex.set(String(node.children[i].result), i);
+      }
+      const found = node.keyIndex.get(String(seg)) ?? -1;
       if (found < 0) return node.start;
       keyNode = node.children[found];
       node = node.children[found + 1];

@@ -50,19 +50,20 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Every name of a (merged) policy value: keys and values that become or select database objects.
+ * Every name of a (merged) policy value that holds a forbidden character: keys and values that become or select database objects.
  * Tolerant of any shape, so it runs before the schema and its problems are reported with the schema's.
  */
-function* namesOf(value: unknown): Generator<{ path: PathSegment[]; name: string; atKey: boolean; what: string }> {
+function* badNamesOf(value: unknown): Generator<{ path: PathSegment[]; name: string; atKey: boolean; what: string }> {
   if (!isObj(value)) return;
+  // Only names with a forbidden character are yielded (paths are built for those alone).
   const str = function* (path: PathSegment[], v: unknown, what: string) {
-    if (typeof v === 'string') yield { path, name: v, atKey: false, what };
+    if (typeof v === 'string' && FORBIDDEN.test(v)) yield { path, name: v, atKey: false, what };
   };
   const list = function* (path: PathSegment[], v: unknown, what: string) {
-    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) yield* str([...path, i], v[i], what);
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) if (typeof v[i] === 'string' && FORBIDDEN.test(v[i])) yield* str([...path, i], v[i], what);
   };
   const keys = function* (path: PathSegment[], v: unknown, what: string) {
-    if (isObj(v)) for (const k of Object.keys(v)) yield { path: [...path, k], name: k, atKey: true, what };
+    if (isObj(v)) for (const k of Object.keys(v)) if (FORBIDDEN.test(k)) yield { path: [...path, k], name: k, atKey: true, what };
   };
   const w = value.warehouse;
   if (isObj(w)) yield* str(['warehouse', 'database'], w.database, 'database name');
@@ -70,7 +71,12 @@ function* namesOf(value: unknown): Generator<{ path: PathSegment[]; name: string
   if (isObj(o)) yield* str(['options', 'prefix'], o.prefix, 'prefix');
   const principals = value.principals;
   yield* keys(['principals'], principals, 'principal key');
-  if (isObj(principals)) for (const [k, p] of Object.entries(principals)) if (isObj(p)) yield* str(['principals', k, 'name'], p.name, 'principal name');
+  if (isObj(principals)) {
+    for (const k of Object.keys(principals)) {
+      const p = principals[k];
+      if (isObj(p) && typeof p.name === 'string' && FORBIDDEN.test(p.name)) yield* str(['principals', k, 'name'], p.name, 'principal name');
+    }
+  }
   const apps = value.apps;
   yield* keys(['apps'], apps, 'app key');
   if (isObj(apps)) {
@@ -116,7 +122,7 @@ export function nameCharacterDiagnostics(value: unknown, locate: Locator, stackA
       path: '/' + n.path.join('/'),
     });
   };
-  for (const n of namesOf(value)) check(n, locate);
+  for (const n of badNamesOf(value)) check(n, locate);
   const apps = stackApps && isObj(stackApps.value) ? stackApps.value.apps : undefined;
   if (Array.isArray(apps)) apps.forEach((a, i) => typeof a === 'string' && check({ path: ['apps', i], name: a, atKey: false, what: 'stack app' }, stackApps!.locate));
   return out;

@@ -41,6 +41,15 @@ export interface GeneratedName {
   atKey: boolean;
 }
 
+/** One principal: its key, spec, database name, and where validation points for its name. */
+export interface PrincipalEntry {
+  key: string;
+  spec: PrincipalSpec;
+  dbName: string;
+  path: PathSegment[];
+  atKey: boolean;
+}
+
 /** What every rule reads: the policy, facts derived from it once, and report(). */
 export interface RuleContext {
   policy: Policy;
@@ -62,6 +71,8 @@ export interface RuleContext {
   adoptedRoles(): readonly AdoptedRole[];
   /** Every name pmgrants would generate, in a fixed order (warehouse personas, shared login, then per app). */
   generatedNames(): readonly GeneratedName[];
+  /** The principals in policy order with their database names, listed once for every rule. */
+  principalList(): readonly PrincipalEntry[];
   /** The clock and horizon of the expiry rules (rules-expiry.ts); empty: no grant counts as expired. */
   expiry: ExpiryCheckOptions;
   /** Where a path is in the files, for a rule that builds its diagnostics itself. */
@@ -109,13 +120,15 @@ function ruleContextBase(policy: Policy): Omit<RuleContext, 'report' | 'push' | 
   const appKeys = Object.keys(apps);
   let adopted: AdoptedRole[] | undefined;
   let generated: GeneratedName[] | undefined;
+  let principalList: PrincipalEntry[] | undefined;
+  const principals = policy.principals ?? {};
   return {
     policy,
     engine,
     prefix,
     apps,
     appKeys,
-    principals: policy.principals ?? {},
+    principals,
     customPersonas,
     catalogue,
     appPersonaKeys,
@@ -123,6 +136,11 @@ function ruleContextBase(policy: Policy): Omit<RuleContext, 'report' | 'push' | 
     limit: identifierLimit(engine),
     adoptedRoles: () => (adopted ??= listAdoptedRoles(policy, appKeys, personasOn)),
     generatedNames: () => (generated ??= listGeneratedNames(policy, prefix, appKeys, catalogue, customPersonas, personasOn)),
+    principalList: () =>
+      (principalList ??= Object.keys(principals).map((key) => {
+        const spec = principals[key];
+        return { key, spec, dbName: principalDbName(key, spec), ...principalAt(key, spec) };
+      })),
   };
 }
 
@@ -328,9 +346,7 @@ const reservedName: PolicyRule = {
         if (reason) ctx.report('reserved-name', g.path, `${g.what} "${g.name}" would be ${reason}`, { hint: 'rename the app or persona', atKey: g.atKey });
       }
     }
-    for (const [key, spec] of Object.entries(ctx.principals)) {
-      const dbName = principalDbName(key, spec);
-      const { path, atKey } = principalAt(key, spec);
+    for (const { dbName, path, atKey } of ctx.principalList()) {
       const reason = reservedPrincipalReason(engine, dbName);
       if (reason) ctx.report('reserved-name', path, `principal name "${dbName}" is ${reason}`, { atKey });
       else if (dbName.toLowerCase().startsWith(prefix)) {
@@ -358,9 +374,7 @@ const nameTooLong: PolicyRule = {
     for (const g of ctx.generatedNames()) {
       if (tooLong(g.name)) ctx.report('name-too-long', g.path, `${g.what} "${g.name}" would be ${size(g.name)}`, { hint: 'use a shorter app or persona key, or a shorter prefix', atKey: g.atKey });
     }
-    for (const [key, spec] of Object.entries(ctx.principals)) {
-      const dbName = principalDbName(key, spec);
-      const { path, atKey } = principalAt(key, spec);
+    for (const { dbName, path, atKey } of ctx.principalList()) {
       if (tooLong(dbName)) ctx.report('name-too-long', path, `principal name "${dbName}" is ${size(dbName)}`, { atKey });
     }
   },
@@ -435,9 +449,7 @@ const duplicateName: PolicyRule = {
     }
     // Principals: with adopted roles and with each other.
     const principalNames = new Map<string, string>();
-    for (const [key, spec] of Object.entries(ctx.principals)) {
-      const dbName = principalDbName(key, spec);
-      const { path, atKey } = principalAt(key, spec);
+    for (const { key, dbName, path, atKey } of ctx.principalList()) {
       const k = nameKey(engine, dbName);
       const adopted = adoptedNames.get(k);
       if (adopted) {
@@ -459,7 +471,7 @@ const missingObjectId: PolicyRule = {
   description: 'an Entra principal without objectId',
   check(ctx) {
     if (ctx.engine === 'postgres') return;
-    for (const [key, spec] of Object.entries(ctx.principals)) {
+    for (const { key, spec } of ctx.principalList()) {
       if (spec.kind.startsWith('entra-') && !spec.objectId) {
         ctx.report('missing-object-id', ['principals', key], `${spec.kind} "${key}" needs an objectId`, {
           hint: "find it in the Entra admin center: the Object ID of the user or group, or of the app's service principal under Enterprise applications",
@@ -476,7 +488,7 @@ const principalKindEngine: PolicyRule = {
   description: 'a principal kind the engine cannot express',
   check(ctx) {
     if (ctx.engine === 'sqlserver') return;
-    for (const [key, spec] of Object.entries(ctx.principals)) {
+    for (const { key, spec } of ctx.principalList()) {
       if (spec.kind.startsWith('windows-')) ctx.report('principal-kind-engine', ['principals', key, 'kind'], `${spec.kind} principals exist only on sqlserver, not on ${ctx.engine}`);
     }
   },
@@ -545,7 +557,7 @@ const unusedPrincipal: PolicyRule = {
     const used = new Set(ctx.policy.grants.flatMap((g) => g.to));
     // One pass over the apps, not one per principal: 2,000 principals x 1,000 apps took 0.3 s.
     const ownerTeams = new Set(ctx.appKeys.map((a) => ctx.apps[a].ownerTeam));
-    for (const key of Object.keys(ctx.principals)) {
+    for (const { key } of ctx.principalList()) {
       if (!used.has(key) && !ownerTeams.has(key)) ctx.report('unused-principal', ['principals', key], `principal "${key}" is granted nothing`, { atKey: true });
     }
   },

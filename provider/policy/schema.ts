@@ -59,8 +59,86 @@ const PATTERN_HELP: Record<string, string> = {
  */
 export function schemaDiagnostics(kind: 'policy' | 'stack', value: unknown, locate: Locator): Diagnostic[] {
   const validate = validators[kind];
-  if (validate(value)) return [];
-  const errors = (validate.errors ?? []) as ErrorObject[];
+  const valid = validate(value);
+  const errors = [...((valid ? [] : validate.errors ?? []) as ErrorObject[]), ...duplicateItemErrors(kind, value)];
+  return errors.length === 0 ? [] : diagnosticsOfErrors(errors, value, locate);
+}
+
+/**
+ * The lists whose `uniqueItems` the generated validators leave out (scripts/generate-validators.mjs,
+ * validationSchema): instance paths, '*' for each key of a mapping ({}) or item of a list ([]).
+ * test/unit/policy-validators.test.ts checks this matches the schemas.
+ */
+const UNIQUE_LISTS: Record<'policy' | 'stack', readonly (readonly string[])[]> = {
+  policy: [
+    ['apps', '{}', 'personas'],
+    ['personas', '{}', 'rights'],
+    ['personas', '{}', 'openSourceRights'],
+    ['personas', '{}', 'manages'],
+    ['grants', '[]', 'to'],
+    ['grants', '[]', 'apps'],
+    ['guardrails', 'forbidModes'],
+    ['guardrails', 'forbidWildcardFor'],
+  ],
+  stack: [
+    ['guardrails', 'forbidModes'],
+    ['guardrails', 'forbidWildcardFor'],
+  ],
+};
+
+/** ajv's deep equality (fast-deep-equal) as a key: equal values, and only those, get the same key. */
+function equalityKey(v: unknown): string {
+  if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
+  if (v === null || typeof v !== 'object') return `${typeof v}:${String(v)}`;
+  if (Array.isArray(v)) return `[${v.map(equalityKey).join(',')}]`;
+  return `{${Object.keys(v)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${equalityKey((v as Record<string, unknown>)[k])}`)
+    .join(',')}}`;
+}
+
+/**
+ * What ajv's `uniqueItems` reports on the lists of UNIQUE_LISTS, found in one pass per list instead of
+ * comparing every item with every other: for the last item equal to an earlier one (i), the nearest
+ * earlier equal item (j); one error per list.
+ */
+export function duplicateItemErrors(kind: 'policy' | 'stack', value: unknown): ErrorObject[] {
+  const out: ErrorObject[] = [];
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const visit = (node: unknown, rest: readonly string[], pointer: string) => {
+    if (rest.length === 0) {
+      if (!Array.isArray(node) || node.length < 2) return;
+      const last = new Map<string, number>();
+      let i = -1;
+      let j = -1;
+      node.forEach((item, n) => {
+        const k = equalityKey(item);
+        const earlier = last.get(k);
+        if (earlier !== undefined) {
+          i = n;
+          j = earlier;
+        }
+        last.set(k, n);
+      });
+      if (i >= 0) {
+        out.push({ keyword: 'uniqueItems', instancePath: pointer, schemaPath: '', params: { i, j }, message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)` });
+      }
+      return;
+    }
+    const [seg, ...tail] = rest;
+    const esc = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
+    if (seg === '{}') {
+      if (isObject(node)) for (const k of Object.keys(node)) visit(node[k], tail, `${pointer}/${esc(k)}`);
+    } else if (seg === '[]') {
+      if (Array.isArray(node)) node.forEach((item, n) => visit(item, tail, `${pointer}/${n}`));
+    } else if (isObject(node) && Object.hasOwn(node, seg)) visit(node[seg], tail, `${pointer}/${seg}`);
+  };
+  if (isObject(value)) for (const list of UNIQUE_LISTS[kind]) visit(value, list, '');
+  return out;
+}
+
+/** ajv's errors -> diagnostics (exported for the test that compares them with a full ajv compile). */
+export function diagnosticsOfErrors(errors: readonly ErrorObject[], value: unknown, locate: Locator): Diagnostic[] {
   // anyOf branches produce one error each; report the anyOf once instead.
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   const out = new Map<string, Diagnostic>();

@@ -1,4 +1,4 @@
-import { Document, LineCounter, Node, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
+import { Document, LineCounter, Node, Pair, YAMLMap, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
 import { Diagnostic, RuleId } from '../diagnostics/diagnostic';
 import { parseFast } from './fast-yaml';
 
@@ -129,13 +129,24 @@ export function parseSourceFully(file: string, text: string): { source?: SourceF
     return { diagnostics: [diag(file, 'empty-policy', 'file holds an empty document', 1, 1)] };
   }
 
+  // The first pair of each key, per mapping, built on the first look-up (not a scan per look-up).
+  const pairIndex = new WeakMap<object, Map<string, Pair>>();
+  const pairOf = (map: YAMLMap, key: string): Pair | undefined => {
+    let index = pairIndex.get(map);
+    if (!index) {
+      index = new Map();
+      for (const it of map.items) if (isPair(it) && isScalar(it.key) && !index.has(String(it.key.value))) index.set(String(it.key.value), it);
+      pairIndex.set(map, index);
+    }
+    return index.get(key);
+  };
   const locate = (path: readonly PathSegment[], key = false) => {
     let node: unknown = doc.contents;
     let keyNode: unknown = undefined;
     for (const seg of path) {
       keyNode = undefined;
       if (isMap(node)) {
-        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+        const pair = pairOf(node, String(seg));
         if (!pair) return positionOf(node);
         keyNode = pair.key;
         node = pair.value ?? pair.key;

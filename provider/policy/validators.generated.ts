@@ -3,9 +3,8 @@
 // (ajv 8.20.0 standalone code, options {"allErrors":true,"verbose":true,"strict":true,"allowUnionTypes":true}).
 // Do not edit; regenerate with `npm run generate:validators`.
 import func2 from "ajv/dist/runtime/ucs2length";
-import func0 from "ajv/dist/runtime/equal";
 export const validatePolicy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it.","type":"object","additionalProperties":false,"required":["maxAgeDays"],"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"}},"$defs":{"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"},"uniqueItems":true},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"},"uniqueItems":true},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1,"uniqueItems":true},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]},"uniqueItems":true},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true}}}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it.","type":"object","additionalProperties":false,"required":["maxAgeDays"],"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"}},"$defs":{"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}}}};
 const schema32 = {"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100};
 const schema33 = {"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}};
 const func1 = Object.prototype.hasOwnProperty;
@@ -13,7 +12,7 @@ const pattern4 = new RegExp("^[A-Za-z0-9._-]+$", "u");
 const pattern5 = new RegExp("^[a-z][a-z0-9_-]*$", "u");
 const pattern6 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
 const pattern16 = new RegExp("^[a-z][a-z0-9_]{0,14}_$", "u");
-const schema35 = {"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}};
+const schema35 = {"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}};
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -160,34 +159,14 @@ vErrors.push(err10);
 errors++;
 }
 }
-let i1 = data4.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data4[i1], data4[j0])){
-const err11 = {instancePath:instancePath+"/personas",schemaPath:"#/properties/personas/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema35.properties.personas,data:data4};
+}
+else {
+const err11 = {instancePath:instancePath+"/personas",schemaPath:"#/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.properties.personas.type,parentSchema:schema35.properties.personas,data:data4};
 if(vErrors === null){
 vErrors = [err11];
 }
 else {
 vErrors.push(err11);
-}
-errors++;
-break outer0;
-}
-}
-}
-}
-}
-else {
-const err12 = {instancePath:instancePath+"/personas",schemaPath:"#/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.properties.personas.type,parentSchema:schema35.properties.personas,data:data4};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
 }
 errors++;
 }
@@ -199,7 +178,17 @@ for(const key1 in data6){
 const _errs16 = errors;
 if(typeof key1 === "string"){
 if(func2(key1) > 100){
-const err13 = {instancePath:instancePath+"/roles",schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:key1,propertyName:key1};
+const err12 = {instancePath:instancePath+"/roles",schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:key1,propertyName:key1};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(!pattern5.test(key1)){
+const err13 = {instancePath:instancePath+"/roles",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -208,8 +197,9 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(!pattern5.test(key1)){
-const err14 = {instancePath:instancePath+"/roles",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key1,propertyName:key1};
+}
+else {
+const err14 = {instancePath:instancePath+"/roles",schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -218,9 +208,9 @@ vErrors.push(err14);
 }
 errors++;
 }
-}
-else {
-const err15 = {instancePath:instancePath+"/roles",schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key1,propertyName:key1};
+var valid4 = _errs16 === errors;
+if(!valid4){
+const err15 = {instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema35.properties.roles.propertyNames,parentSchema:schema35.properties.roles,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -229,9 +219,12 @@ vErrors.push(err15);
 }
 errors++;
 }
-var valid5 = _errs16 === errors;
-if(!valid5){
-const err16 = {instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema35.properties.roles.propertyNames,parentSchema:schema35.properties.roles,data:data6};
+}
+for(const key2 in data6){
+let data7 = data6[key2];
+if(typeof data7 === "string"){
+if(func2(data7) > 128){
+const err16 = {instancePath:instancePath+"/roles/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/roles/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema35.properties.roles.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -240,12 +233,8 @@ vErrors.push(err16);
 }
 errors++;
 }
-}
-for(const key2 in data6){
-let data7 = data6[key2];
-if(typeof data7 === "string"){
-if(func2(data7) > 128){
-const err17 = {instancePath:instancePath+"/roles/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/roles/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema35.properties.roles.additionalProperties,data:data7};
+if(func2(data7) < 1){
+const err17 = {instancePath:instancePath+"/roles/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/roles/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema35.properties.roles.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -254,8 +243,9 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(func2(data7) < 1){
-const err18 = {instancePath:instancePath+"/roles/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/roles/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema35.properties.roles.additionalProperties,data:data7};
+}
+else {
+const err18 = {instancePath:instancePath+"/roles/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/roles/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.roles.additionalProperties.type,parentSchema:schema35.properties.roles.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -265,8 +255,9 @@ vErrors.push(err18);
 errors++;
 }
 }
+}
 else {
-const err19 = {instancePath:instancePath+"/roles/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/roles/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.roles.additionalProperties.type,parentSchema:schema35.properties.roles.additionalProperties,data:data7};
+const err19 = {instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.roles.type,parentSchema:schema35.properties.roles,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -278,7 +269,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/roles",schemaPath:"#/properties/roles/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.roles.type,parentSchema:schema35.properties.roles,data:data6};
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -287,23 +278,11 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-}
-else {
-const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
 validate21.errors = vErrors;
 return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-const schema39 = {"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"},"uniqueItems":true},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"},"uniqueItems":true},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true}}};
+const schema39 = {"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}}}};
 const schema40 = {"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]};
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -381,14 +360,9 @@ vErrors.push(err4);
 errors++;
 }
 }
-let i1 = data2.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data2[i1], data2[j0])){
-const err5 = {instancePath:instancePath+"/rights",schemaPath:"#/properties/rights/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema39.properties.rights,data:data2};
+}
+else {
+const err5 = {instancePath:instancePath+"/rights",schemaPath:"#/properties/rights/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.rights.type,parentSchema:schema39.properties.rights,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -396,14 +370,16 @@ else {
 vErrors.push(err5);
 }
 errors++;
-break outer0;
 }
 }
-}
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/rights",schemaPath:"#/properties/rights/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.rights.type,parentSchema:schema39.properties.rights,data:data2};
+if(data.openSourceRights !== undefined){
+let data4 = data.openSourceRights;
+if(Array.isArray(data4)){
+const len1 = data4.length;
+for(let i1=0; i1<len1; i1++){
+let data5 = data4[i1];
+if(!(((((((((data5 === "select") || (data5 === "insert")) || (data5 === "update")) || (data5 === "delete")) || (data5 === "execute")) || (data5 === "references")) || (data5 === "view-definition")) || (data5 === "alter")) || (data5 === "create-objects"))){
+const err6 = {instancePath:instancePath+"/openSourceRights/" + i1,schemaPath:"#/$defs/right/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values",schema:schema40.enum,parentSchema:schema40,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -413,14 +389,9 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data.openSourceRights !== undefined){
-let data4 = data.openSourceRights;
-if(Array.isArray(data4)){
-const len1 = data4.length;
-for(let i2=0; i2<len1; i2++){
-let data5 = data4[i2];
-if(!(((((((((data5 === "select") || (data5 === "insert")) || (data5 === "update")) || (data5 === "delete")) || (data5 === "execute")) || (data5 === "references")) || (data5 === "view-definition")) || (data5 === "alter")) || (data5 === "create-objects"))){
-const err7 = {instancePath:instancePath+"/openSourceRights/" + i2,schemaPath:"#/$defs/right/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values",schema:schema40.enum,parentSchema:schema40,data:data5};
+}
+else {
+const err7 = {instancePath:instancePath+"/openSourceRights",schemaPath:"#/properties/openSourceRights/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.openSourceRights.type,parentSchema:schema39.properties.openSourceRights,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -430,14 +401,15 @@ vErrors.push(err7);
 errors++;
 }
 }
-let i3 = data4.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data4[i3], data4[j1])){
-const err8 = {instancePath:instancePath+"/openSourceRights",schemaPath:"#/properties/openSourceRights/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema39.properties.openSourceRights,data:data4};
+if(data.manages !== undefined){
+let data6 = data.manages;
+if(Array.isArray(data6)){
+const len2 = data6.length;
+for(let i2=0; i2<len2; i2++){
+let data7 = data6[i2];
+if(typeof data7 === "string"){
+if(func2(data7) > 100){
+const err8 = {instancePath:instancePath+"/manages/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data7};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -445,14 +417,9 @@ else {
 vErrors.push(err8);
 }
 errors++;
-break outer1;
 }
-}
-}
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/openSourceRights",schemaPath:"#/properties/openSourceRights/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.openSourceRights.type,parentSchema:schema39.properties.openSourceRights,data:data4};
+if(!pattern5.test(data7)){
+const err9 = {instancePath:instancePath+"/manages/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data7};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -462,15 +429,8 @@ vErrors.push(err9);
 errors++;
 }
 }
-if(data.manages !== undefined){
-let data6 = data.manages;
-if(Array.isArray(data6)){
-const len2 = data6.length;
-for(let i4=0; i4<len2; i4++){
-let data7 = data6[i4];
-if(typeof data7 === "string"){
-if(func2(data7) > 100){
-const err10 = {instancePath:instancePath+"/manages/" + i4,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data7};
+else {
+const err10 = {instancePath:instancePath+"/manages/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data7};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -479,8 +439,10 @@ vErrors.push(err10);
 }
 errors++;
 }
-if(!pattern5.test(data7)){
-const err11 = {instancePath:instancePath+"/manages/" + i4,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data7};
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/manages",schemaPath:"#/properties/manages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.manages.type,parentSchema:schema39.properties.manages,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -490,8 +452,9 @@ vErrors.push(err11);
 errors++;
 }
 }
+}
 else {
-const err12 = {instancePath:instancePath+"/manages/" + i4,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data7};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.type,parentSchema:schema39,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -500,55 +463,11 @@ vErrors.push(err12);
 }
 errors++;
 }
-}
-let i5 = data6.length;
-let j2;
-if(i5 > 1){
-outer2:
-for(;i5--;){
-for(j2 = i5; j2--;){
-if(func0(data6[i5], data6[j2])){
-const err13 = {instancePath:instancePath+"/manages",schemaPath:"#/properties/manages/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)",schema:true,parentSchema:schema39.properties.manages,data:data6};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-break outer2;
-}
-}
-}
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/manages",schemaPath:"#/properties/manages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.manages.type,parentSchema:schema39.properties.manages,data:data6};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-}
-else {
-const err15 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.type,parentSchema:schema39,data};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
 validate23.errors = vErrors;
 return errors === 0;
 }
 validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-const schema43 = {"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1,"uniqueItems":true},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}};
+const schema43 = {"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}};
 const pattern15 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$", "u");
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -677,34 +596,14 @@ vErrors.push(err9);
 errors++;
 }
 }
-let i1 = data1.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data1[i1], data1[j0])){
-const err10 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema43.properties.to,data:data1};
+}
+else {
+const err10 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.to.type,parentSchema:schema43.properties.to,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
 else {
 vErrors.push(err10);
-}
-errors++;
-break outer0;
-}
-}
-}
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.to.type,parentSchema:schema43.properties.to,data:data1};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
 }
 errors++;
 }
@@ -713,7 +612,24 @@ if(data.apps !== undefined){
 let data3 = data.apps;
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err12 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema43.properties.apps,data:data3};
+const err11 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema43.properties.apps,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+const len1 = data3.length;
+for(let i1=0; i1<len1; i1++){
+let data4 = data3[i1];
+const _errs13 = errors;
+let valid7 = false;
+const _errs14 = errors;
+if(typeof data4 === "string"){
+if(func2(data4) > 100){
+const err12 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -722,15 +638,8 @@ vErrors.push(err12);
 }
 errors++;
 }
-const len1 = data3.length;
-for(let i2=0; i2<len1; i2++){
-let data4 = data3[i2];
-const _errs13 = errors;
-let valid8 = false;
-const _errs14 = errors;
-if(typeof data4 === "string"){
-if(func2(data4) > 100){
-const err13 = {instancePath:instancePath+"/apps/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data4};
+if(!pattern5.test(data4)){
+const err13 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -739,8 +648,9 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(!pattern5.test(data4)){
-const err14 = {instancePath:instancePath+"/apps/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
+}
+else {
+const err14 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -749,9 +659,11 @@ vErrors.push(err14);
 }
 errors++;
 }
-}
-else {
-const err15 = {instancePath:instancePath+"/apps/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data4};
+var _valid0 = _errs14 === errors;
+valid7 = valid7 || _valid0;
+const _errs17 = errors;
+if("*" !== data4){
+const err15 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/properties/apps/items/anyOf/1/const",keyword:"const",params:{allowedValue: "*"},message:"must be equal to constant",schema:"*",parentSchema:schema43.properties.apps.items.anyOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -760,28 +672,15 @@ vErrors.push(err15);
 }
 errors++;
 }
-var _valid0 = _errs14 === errors;
-valid8 = valid8 || _valid0;
-const _errs17 = errors;
-if("*" !== data4){
-const err16 = {instancePath:instancePath+"/apps/" + i2,schemaPath:"#/properties/apps/items/anyOf/1/const",keyword:"const",params:{allowedValue: "*"},message:"must be equal to constant",schema:"*",parentSchema:schema43.properties.apps.items.anyOf[1],data:data4};
+var _valid0 = _errs17 === errors;
+valid7 = valid7 || _valid0;
+if(!valid7){
+const err16 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/properties/apps/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema43.properties.apps.items.anyOf,parentSchema:schema43.properties.apps.items,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
 else {
 vErrors.push(err16);
-}
-errors++;
-}
-var _valid0 = _errs17 === errors;
-valid8 = valid8 || _valid0;
-if(!valid8){
-const err17 = {instancePath:instancePath+"/apps/" + i2,schemaPath:"#/properties/apps/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema43.properties.apps.items.anyOf,parentSchema:schema43.properties.apps.items,data:data4};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
 }
 errors++;
 }
@@ -797,14 +696,23 @@ vErrors = null;
 }
 }
 }
-let i3 = data3.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data3[i3], data3[j1])){
-const err18 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema43.properties.apps,data:data3};
+}
+else {
+const err17 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.apps.type,parentSchema:schema43.properties.apps,data:data3};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.expires !== undefined){
+let data5 = data.expires;
+if(typeof data5 === "string"){
+if(!pattern15.test(data5)){
+const err18 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"+"\"",schema:"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",parentSchema:schema43.properties.expires,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -812,14 +720,10 @@ else {
 vErrors.push(err18);
 }
 errors++;
-break outer1;
-}
-}
-}
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.apps.type,parentSchema:schema43.properties.apps,data:data3};
+const err19 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.expires.type,parentSchema:schema43.properties.expires,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -829,11 +733,9 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data.expires !== undefined){
-let data5 = data.expires;
-if(typeof data5 === "string"){
-if(!pattern15.test(data5)){
-const err20 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"+"\"",schema:"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",parentSchema:schema43.properties.expires,data:data5};
+}
+else {
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -842,34 +744,11 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-else {
-const err21 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.expires.type,parentSchema:schema43.properties.expires,data:data5};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-}
-else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
 validate25.errors = vErrors;
 return errors === 0;
 }
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-const schema47 = {"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]},"uniqueItems":true},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"},"uniqueItems":true},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1,"uniqueItems":true}}}}};
+const schema47 = {"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}};
 function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -910,14 +789,9 @@ vErrors.push(err1);
 errors++;
 }
 }
-let i1 = data0.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data0[i1], data0[j0])){
-const err2 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema47.properties.forbidModes,data:data0};
+}
+else {
+const err2 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidModes.type,parentSchema:schema47.properties.forbidModes,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -925,14 +799,12 @@ else {
 vErrors.push(err2);
 }
 errors++;
-break outer0;
 }
 }
-}
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidModes.type,parentSchema:schema47.properties.forbidModes,data:data0};
+if(data.groupsOnly !== undefined){
+let data2 = data.groupsOnly;
+if(typeof data2 !== "boolean"){
+const err3 = {instancePath:instancePath+"/groupsOnly",schemaPath:"#/properties/groupsOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.groupsOnly.type,parentSchema:schema47.properties.groupsOnly,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -942,10 +814,15 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.groupsOnly !== undefined){
-let data2 = data.groupsOnly;
-if(typeof data2 !== "boolean"){
-const err4 = {instancePath:instancePath+"/groupsOnly",schemaPath:"#/properties/groupsOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.groupsOnly.type,parentSchema:schema47.properties.groupsOnly,data:data2};
+if(data.forbidWildcardFor !== undefined){
+let data3 = data.forbidWildcardFor;
+if(Array.isArray(data3)){
+const len1 = data3.length;
+for(let i1=0; i1<len1; i1++){
+let data4 = data3[i1];
+if(typeof data4 === "string"){
+if(func2(data4) > 100){
+const err4 = {instancePath:instancePath+"/forbidWildcardFor/" + i1,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -954,16 +831,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-}
-if(data.forbidWildcardFor !== undefined){
-let data3 = data.forbidWildcardFor;
-if(Array.isArray(data3)){
-const len1 = data3.length;
-for(let i2=0; i2<len1; i2++){
-let data4 = data3[i2];
-if(typeof data4 === "string"){
-if(func2(data4) > 100){
-const err5 = {instancePath:instancePath+"/forbidWildcardFor/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data4};
+if(!pattern5.test(data4)){
+const err5 = {instancePath:instancePath+"/forbidWildcardFor/" + i1,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -972,8 +841,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(!pattern5.test(data4)){
-const err6 = {instancePath:instancePath+"/forbidWildcardFor/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
+}
+else {
+const err6 = {instancePath:instancePath+"/forbidWildcardFor/" + i1,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -983,8 +853,9 @@ vErrors.push(err6);
 errors++;
 }
 }
+}
 else {
-const err7 = {instancePath:instancePath+"/forbidWildcardFor/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data4};
+const err7 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidWildcardFor.type,parentSchema:schema47.properties.forbidWildcardFor,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -994,14 +865,10 @@ vErrors.push(err7);
 errors++;
 }
 }
-let i3 = data3.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data3[i3], data3[j1])){
-const err8 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema47.properties.forbidWildcardFor,data:data3};
+if(data.requireOwnerTeam !== undefined){
+let data5 = data.requireOwnerTeam;
+if(typeof data5 !== "boolean"){
+const err8 = {instancePath:instancePath+"/requireOwnerTeam",schemaPath:"#/properties/requireOwnerTeam/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.requireOwnerTeam.type,parentSchema:schema47.properties.requireOwnerTeam,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1009,14 +876,13 @@ else {
 vErrors.push(err8);
 }
 errors++;
-break outer1;
 }
 }
-}
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidWildcardFor.type,parentSchema:schema47.properties.forbidWildcardFor,data:data3};
+if(data.maxGrantDays !== undefined){
+let data6 = data.maxGrantDays;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.days === undefined){
+const err9 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema47.properties.maxGrantDays.required,parentSchema:schema47.properties.maxGrantDays,data:data6};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1025,11 +891,9 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-if(data.requireOwnerTeam !== undefined){
-let data5 = data.requireOwnerTeam;
-if(typeof data5 !== "boolean"){
-const err10 = {instancePath:instancePath+"/requireOwnerTeam",schemaPath:"#/properties/requireOwnerTeam/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.requireOwnerTeam.type,parentSchema:schema47.properties.requireOwnerTeam,data:data5};
+for(const key1 in data6){
+if(!((key1 === "days") || (key1 === "personas"))){
+const err10 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.maxGrantDays,data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1039,11 +903,10 @@ vErrors.push(err10);
 errors++;
 }
 }
-if(data.maxGrantDays !== undefined){
-let data6 = data.maxGrantDays;
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-if(data6.days === undefined){
-const err11 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema47.properties.maxGrantDays.required,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if(data6.days !== undefined){
+let data7 = data6.days;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err11 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.maxGrantDays.properties.days.type,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1052,9 +915,9 @@ vErrors.push(err11);
 }
 errors++;
 }
-for(const key1 in data6){
-if(!((key1 === "days") || (key1 === "personas"))){
-const err12 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 36600 || isNaN(data7)){
+const err12 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1063,37 +926,13 @@ vErrors.push(err12);
 }
 errors++;
 }
-}
-if(data6.days !== undefined){
-let data7 = data6.days;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.maxGrantDays.properties.days.type,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if(data7 < 1 || isNaN(data7)){
+const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
 else {
 vErrors.push(err13);
-}
-errors++;
-}
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 36600 || isNaN(data7)){
-const err14 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-if(data7 < 1 || isNaN(data7)){
-const err15 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
 }
 errors++;
 }
@@ -1103,7 +942,31 @@ if(data6.personas !== undefined){
 let data8 = data6.personas;
 if(Array.isArray(data8)){
 if(data8.length < 1){
-const err16 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+const err14 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+const len2 = data8.length;
+for(let i2=0; i2<len2; i2++){
+let data9 = data8[i2];
+if(typeof data9 === "string"){
+if(func2(data9) > 100){
+const err15 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data9};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(!pattern5.test(data9)){
+const err16 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1112,12 +975,9 @@ vErrors.push(err16);
 }
 errors++;
 }
-const len2 = data8.length;
-for(let i4=0; i4<len2; i4++){
-let data9 = data8[i4];
-if(typeof data9 === "string"){
-if(func2(data9) > 100){
-const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data9};
+}
+else {
+const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data9};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1126,8 +986,10 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(!pattern5.test(data9)){
-const err18 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.maxGrantDays.properties.personas.type,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1137,8 +999,9 @@ vErrors.push(err18);
 errors++;
 }
 }
+}
 else {
-const err19 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data9};
+const err19 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.maxGrantDays.type,parentSchema:schema47.properties.maxGrantDays,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1148,58 +1011,14 @@ vErrors.push(err19);
 errors++;
 }
 }
-let i5 = data8.length;
-let j2;
-if(i5 > 1){
-outer2:
-for(;i5--;){
-for(j2 = i5; j2--;){
-if(func0(data8[i5], data8[j2])){
-const err20 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)",schema:true,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+}
+else {
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err20];
 }
 else {
 vErrors.push(err20);
-}
-errors++;
-break outer2;
-}
-}
-}
-}
-}
-else {
-const err21 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.maxGrantDays.properties.personas.type,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-}
-else {
-const err22 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.maxGrantDays.type,parentSchema:schema47.properties.maxGrantDays,data:data6};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-}
-else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
 }
 errors++;
 }
@@ -2098,14 +1917,9 @@ vErrors.push(err1);
 errors++;
 }
 }
-let i1 = data0.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data0[i1], data0[j0])){
-const err2 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema47.properties.forbidModes,data:data0};
+}
+else {
+const err2 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidModes.type,parentSchema:schema47.properties.forbidModes,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2113,14 +1927,12 @@ else {
 vErrors.push(err2);
 }
 errors++;
-break outer0;
 }
 }
-}
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidModes.type,parentSchema:schema47.properties.forbidModes,data:data0};
+if(data.groupsOnly !== undefined){
+let data2 = data.groupsOnly;
+if(typeof data2 !== "boolean"){
+const err3 = {instancePath:instancePath+"/groupsOnly",schemaPath:"#/properties/groupsOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.groupsOnly.type,parentSchema:schema47.properties.groupsOnly,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2130,10 +1942,15 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.groupsOnly !== undefined){
-let data2 = data.groupsOnly;
-if(typeof data2 !== "boolean"){
-const err4 = {instancePath:instancePath+"/groupsOnly",schemaPath:"#/properties/groupsOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.groupsOnly.type,parentSchema:schema47.properties.groupsOnly,data:data2};
+if(data.forbidWildcardFor !== undefined){
+let data3 = data.forbidWildcardFor;
+if(Array.isArray(data3)){
+const len1 = data3.length;
+for(let i1=0; i1<len1; i1++){
+let data4 = data3[i1];
+if(typeof data4 === "string"){
+if(func2(data4) > 100){
+const err4 = {instancePath:instancePath+"/forbidWildcardFor/" + i1,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2142,16 +1959,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-}
-if(data.forbidWildcardFor !== undefined){
-let data3 = data.forbidWildcardFor;
-if(Array.isArray(data3)){
-const len1 = data3.length;
-for(let i2=0; i2<len1; i2++){
-let data4 = data3[i2];
-if(typeof data4 === "string"){
-if(func2(data4) > 100){
-const err5 = {instancePath:instancePath+"/forbidWildcardFor/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data4};
+if(!pattern5.test(data4)){
+const err5 = {instancePath:instancePath+"/forbidWildcardFor/" + i1,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2160,8 +1969,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(!pattern5.test(data4)){
-const err6 = {instancePath:instancePath+"/forbidWildcardFor/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
+}
+else {
+const err6 = {instancePath:instancePath+"/forbidWildcardFor/" + i1,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2171,8 +1981,9 @@ vErrors.push(err6);
 errors++;
 }
 }
+}
 else {
-const err7 = {instancePath:instancePath+"/forbidWildcardFor/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data4};
+const err7 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidWildcardFor.type,parentSchema:schema47.properties.forbidWildcardFor,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2182,14 +1993,10 @@ vErrors.push(err7);
 errors++;
 }
 }
-let i3 = data3.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data3[i3], data3[j1])){
-const err8 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema47.properties.forbidWildcardFor,data:data3};
+if(data.requireOwnerTeam !== undefined){
+let data5 = data.requireOwnerTeam;
+if(typeof data5 !== "boolean"){
+const err8 = {instancePath:instancePath+"/requireOwnerTeam",schemaPath:"#/properties/requireOwnerTeam/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.requireOwnerTeam.type,parentSchema:schema47.properties.requireOwnerTeam,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2197,14 +2004,13 @@ else {
 vErrors.push(err8);
 }
 errors++;
-break outer1;
 }
 }
-}
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidWildcardFor.type,parentSchema:schema47.properties.forbidWildcardFor,data:data3};
+if(data.maxGrantDays !== undefined){
+let data6 = data.maxGrantDays;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.days === undefined){
+const err9 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema47.properties.maxGrantDays.required,parentSchema:schema47.properties.maxGrantDays,data:data6};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2213,11 +2019,9 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-if(data.requireOwnerTeam !== undefined){
-let data5 = data.requireOwnerTeam;
-if(typeof data5 !== "boolean"){
-const err10 = {instancePath:instancePath+"/requireOwnerTeam",schemaPath:"#/properties/requireOwnerTeam/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.requireOwnerTeam.type,parentSchema:schema47.properties.requireOwnerTeam,data:data5};
+for(const key1 in data6){
+if(!((key1 === "days") || (key1 === "personas"))){
+const err10 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.maxGrantDays,data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2227,11 +2031,10 @@ vErrors.push(err10);
 errors++;
 }
 }
-if(data.maxGrantDays !== undefined){
-let data6 = data.maxGrantDays;
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-if(data6.days === undefined){
-const err11 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema47.properties.maxGrantDays.required,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if(data6.days !== undefined){
+let data7 = data6.days;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err11 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.maxGrantDays.properties.days.type,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2240,9 +2043,9 @@ vErrors.push(err11);
 }
 errors++;
 }
-for(const key1 in data6){
-if(!((key1 === "days") || (key1 === "personas"))){
-const err12 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 36600 || isNaN(data7)){
+const err12 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2251,37 +2054,13 @@ vErrors.push(err12);
 }
 errors++;
 }
-}
-if(data6.days !== undefined){
-let data7 = data6.days;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.maxGrantDays.properties.days.type,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if(data7 < 1 || isNaN(data7)){
+const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
 if(vErrors === null){
 vErrors = [err13];
 }
 else {
 vErrors.push(err13);
-}
-errors++;
-}
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 36600 || isNaN(data7)){
-const err14 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-if(data7 < 1 || isNaN(data7)){
-const err15 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
 }
 errors++;
 }
@@ -2291,7 +2070,31 @@ if(data6.personas !== undefined){
 let data8 = data6.personas;
 if(Array.isArray(data8)){
 if(data8.length < 1){
-const err16 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+const err14 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+const len2 = data8.length;
+for(let i2=0; i2<len2; i2++){
+let data9 = data8[i2];
+if(typeof data9 === "string"){
+if(func2(data9) > 100){
+const err15 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data9};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(!pattern5.test(data9)){
+const err16 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2300,12 +2103,9 @@ vErrors.push(err16);
 }
 errors++;
 }
-const len2 = data8.length;
-for(let i4=0; i4<len2; i4++){
-let data9 = data8[i4];
-if(typeof data9 === "string"){
-if(func2(data9) > 100){
-const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data9};
+}
+else {
+const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data9};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2314,8 +2114,10 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(!pattern5.test(data9)){
-const err18 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.maxGrantDays.properties.personas.type,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2325,8 +2127,9 @@ vErrors.push(err18);
 errors++;
 }
 }
+}
 else {
-const err19 = {instancePath:instancePath+"/maxGrantDays/personas/" + i4,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data9};
+const err19 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.maxGrantDays.type,parentSchema:schema47.properties.maxGrantDays,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2336,58 +2139,14 @@ vErrors.push(err19);
 errors++;
 }
 }
-let i5 = data8.length;
-let j2;
-if(i5 > 1){
-outer2:
-for(;i5--;){
-for(j2 = i5; j2--;){
-if(func0(data8[i5], data8[j2])){
-const err20 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)",schema:true,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+}
+else {
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err20];
 }
 else {
 vErrors.push(err20);
-}
-errors++;
-break outer2;
-}
-}
-}
-}
-}
-else {
-const err21 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.maxGrantDays.properties.personas.type,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-}
-else {
-const err22 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.maxGrantDays.type,parentSchema:schema47.properties.maxGrantDays,data:data6};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-}
-else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
 }
 errors++;
 }
