@@ -16,6 +16,8 @@
  *   --out DIR                where results go (bench/results; bench/results/tmp with --quick) [BENCH_OUT]
  *   --quick                  10 and 50 apps, 3 repetitions, one first apply, peers at 10 apps once;
  *                            results go to bench/results/tmp (not committed) unless --out says otherwise
+ *   --validate               only the validate benchmark (bench/validate.ts): `pmgrants validate` on 10,000,
+ *                            40,000 and 150,000 principals, --reps runs each (3); writes validate.json/.md in --out
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,6 +36,7 @@ import { DEFAULT_APP_COUNTS, GeneratedPolicy, generatePolicy, PRINCIPAL_PREFIXES
 import { currentLoad, machineInfo, MachineInfo } from './machine';
 import { ldap2pgConfig, PeerName, PeerTool, peerCommands, peerFoundNothing, pgbedrockSpec, runTimed, urlParts } from './peers';
 import { writeReports } from './report';
+import { validateMain } from './validate';
 import { Summary, formatMs, summarize } from './stats';
 
 export interface BenchOptions {
@@ -540,6 +543,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 }
 
 async function main() {
+  if (process.argv.includes('--validate')) {
+    await validateMain(ROOT, process.argv.slice(2), log);
+    return;
+  }
   let options: BenchOptions;
   try {
     options = parseOptions(process.argv.slice(2), process.env);

@@ -2,6 +2,7 @@ import { Diagnostic, hasErrors } from '../diagnostics/diagnostic';
 import { printable } from '../diagnostics/printable';
 import { formatText } from '../diagnostics/format';
 import { PmgrantsError } from '../engines/engine';
+import { checkUrlDatabase } from '../engines/registry';
 import { loadPolicy } from '../policy/load';
 import { Policy } from '../model/types';
 import { CliIO, EXIT } from './io';
@@ -46,9 +47,14 @@ export function loadValidPolicy(io: CliIO, file: string | undefined, values: Rec
   return loaded.policy;
 }
 
-export function databaseUrl(io: CliIO, values: Record<string, unknown>): string {
+/**
+ * The connection URL. With `policy` (plan, apply, rotate): checked to name the policy's
+ * warehouse.database, so that no command compares or changes another database.
+ */
+export function databaseUrl(io: CliIO, values: Record<string, unknown>, policy?: Policy): string {
   const url = (values['database-url'] as string | undefined) ?? io.env.PMGRANTS_DATABASE_URL;
   if (!url) throw new PmgrantsError('no database to connect to: pass --database-url or set PMGRANTS_DATABASE_URL (or use --offline to print the creation plan)');
+  if (policy) checkUrlDatabase(policy.warehouse.engine, url, policy.warehouse.database);
   return url;
 }
 

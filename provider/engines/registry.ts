@@ -2,6 +2,8 @@ import { EngineName } from '../model/types';
 import { EngineConnection, EngineDialect, PmgrantsError } from './engine';
 import { connectPostgres, postgresDialect } from './postgres';
 import { azureSqlDialect, connectSqlServer, sqlServerDialect } from './sqlserver';
+import { parseSqlServerUrl } from './sqlserver/config';
+import { postgresUrlDatabase } from './postgres/url';
 
 /**
  * One place that maps an engine name to its dialect and its connection. Engines load their
@@ -33,5 +35,31 @@ export async function connectEngine(engine: EngineName, url: string): Promise<En
       const never: never = engine;
       throw new PmgrantsError(`unknown engine ${String(never)}`);
     }
+  }
+}
+
+/**
+ * The database a connection URL names (undefined when it names none), checked for the engine without
+ * connecting. A URL that cannot be read is one sentence naming the problem, never the URL (it holds the
+ * password).
+ */
+export function urlDatabase(engine: EngineName, url: string): string | undefined {
+  return engine === 'postgres' ? postgresUrlDatabase(url) : parseSqlServerUrl(url, engine).database;
+}
+
+/**
+ * Refuse a URL whose database is not the policy's warehouse.database: a plan or apply would otherwise
+ * compare (and change) another database than the one the policy governs. PostgreSQL compares names
+ * exactly, SQL Server case-insensitively (its default collation).
+ */
+export function checkUrlDatabase(engine: EngineName, url: string, database: string): void {
+  const named = urlDatabase(engine, url);
+  const example = engine === 'postgres' ? `postgres://host:5432/${database}` : `mssql://host:1433/${database}`;
+  if (named === undefined) {
+    throw new PmgrantsError(`the database URL names no database, but the policy governs "${database}" (warehouse.database); add it to the URL, e.g. ${example}`);
+  }
+  const same = engine === 'postgres' ? named === database : named.toLowerCase() === database.toLowerCase();
+  if (!same) {
+    throw new PmgrantsError(`the database URL names database "${named}", but the policy governs "${database}" (warehouse.database); point the URL at ${database}, or use the policy of ${named}`);
   }
 }

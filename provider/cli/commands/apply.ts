@@ -24,7 +24,7 @@ export const applySpec: CommandSpec = {
 
 export async function applyCommand(io: CliIO, values: Record<string, unknown>, positionals: string[], rotate?: string[]): Promise<number> {
   const policy = loadValidPolicy(io, positionals[0], values);
-  const url = databaseUrl(io, values);
+  const url = databaseUrl(io, values, policy);
   const conn = await connectEngine(policy.warehouse.engine, url);
   let release: (() => Promise<void>) | undefined;
   try {

@@ -34,7 +34,7 @@ export async function planCommand(io: CliIO, values: Record<string, unknown>, po
     if ('statements' in offline) rendered = offline;
     view = viewOf(offline, 'offline: creation plan against an empty database');
   } else {
-    const url = databaseUrl(io, values);
+    const url = databaseUrl(io, values, policy);
     const conn = await connectEngine(policy.warehouse.engine, url);
     try {
       rendered = await planLive(conn, policy);

@@ -24,6 +24,7 @@ import { inspectPostgres, inspectPostgresAhead } from './inspect';
 import { exportPostgres } from './export';
 import { postgresDialect } from './dialect';
 import { preflightChecks, ProvisioningFacts } from './preflight';
+import { postgresUrlDatabase } from './url';
 
 export interface PostgresConnectOptions {
   /** application_name of the session (how a DBA spots pmgrants in pg_stat_activity). Default 'pmgrants'. */
@@ -59,6 +60,7 @@ export function describeUrl(url: string): string {
  * one on the next call.
  */
 export async function connectPostgres(url: string, options: PostgresConnectOptions = {}): Promise<EngineConnection> {
+  postgresUrlDatabase(url); // an unreadable URL is one sentence here, not the driver's "Invalid URL"
   const pg = require('pg') as typeof import('pg');
   const where = describeUrl(url);
   const batchSize = options.batchSize ?? 200;
@@ -197,7 +199,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
   /** The PartialApplyError of passwords that could not all be set after the changes were committed. */
   const passwordsFailed = (prepared: PreparedApply, outcome: { set: Map<string, string>; failure: unknown; hidden: string[] }) => {
     const missing = prepared.passwords.length - outcome.set.size;
-    const reason = messageOf(outcome.failure, outcome.hidden);
+    const reason = reasonOf(outcome.failure, outcome.hidden);
     return new PartialApplyError(
       `the changes were committed, but setting the password of ${missing} of ${prepared.passwords.length} login${prepared.passwords.length === 1 ? '' : 's'} failed (${reason.replace(/\.$/, '')}); those logins keep their previous password, or none if they are new, and the next apply sets the missing ones`,
       outcome.set,
@@ -428,6 +430,19 @@ function messageOf(err: unknown, hidden: readonly string[]): string {
 }
 
 /**
+ * An error as the reason inside a larger sentence: a lost connection is said as such, not with the
+ * sentence of a whole failed apply, which would repeat the sentence around it (or contradict it: "rolled
+ * back" inside "the changes were committed").
+ */
+export function reasonOf(err: unknown, hidden: readonly string[]): string {
+  if (!(err instanceof PmgrantsError) && isConnectionLost(err)) {
+    const server = redact(((err as Error)?.message ?? '').split('\n')[0].trim().replace(/[.\s]+$/, ''), hidden);
+    return `the connection to the server was lost${server && !/^(the session was lost|Connection terminated.*)$/i.test(server) ? ` (${server})` : ''}`;
+  }
+  return messageOf(err, hidden);
+}
+
+/**
  * Drop the logins an apply created in its first transaction, after its main transaction failed, under
  * the apply lock: on the apply's own session, which holds it; when that session is lost (and the lock
  * with it), on an extra session that takes the lock again, unless another apply got it first.
@@ -440,7 +455,7 @@ async function dropNewLogins(logins: readonly string[], pinned: PgClient | undef
       await pinned.query(drop);
       return undefined;
     } catch (err) {
-      return messageOf(err, []);
+      return reasonOf(err, []);
     }
   }
   let reason = 'the session was lost, and no other was left';
@@ -452,13 +467,13 @@ async function dropNewLogins(logins: readonly string[], pinned: PgClient | undef
         await c.query(drop);
         return undefined;
       } catch (err) {
-        if (!isConnectionLost(err)) return messageOf(err, []);
+        if (!isConnectionLost(err)) return reasonOf(err, []);
         throw err;
       } finally {
         await c.query(unlockSql).catch(() => undefined);
       }
     } catch (err) {
-      reason = messageOf(err, []);
+      reason = reasonOf(err, []);
     }
   }
   return reason;
