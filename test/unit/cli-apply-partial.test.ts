@@ -36,7 +36,7 @@ describe('apply that fails after committing some logins', () => {
     const secretsFile = path.join(dir, 'credentials.json');
     let out = '';
     let err = '';
-    const code = await runCli(['apply', path.join(__dirname, '..', '..', 'examples', 'ibm-custom-apps.yaml'), '--yes', '--database-url', 'postgres://x@localhost/db', '--secrets-file', secretsFile], {
+    const code = await runCli(['apply', path.join(__dirname, '..', '..', 'examples', 'ibm-custom-apps.yaml'), '--yes', '--database-url', 'postgres://x@localhost/ibm_process_apps', '--secrets-file', secretsFile], {
       out: (t) => (out += t),
       err: (t) => (err += t),
       env: {},
