@@ -1,3 +1,4 @@
+import { printable } from '../diagnostics/printable';
 import { PmgrantsError } from '../engines/engine';
 import { packageVersion } from '../package-root';
 import { CommandSpec, commandHelp, parseCommandArgs } from './args';
@@ -65,12 +66,13 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   } catch (e) {
     if (e instanceof PolicyInvalid) return EXIT.invalid;
     if (e instanceof PmgrantsError) {
-      io.err(`pmgrants: ${e.message}\n`);
+      // Messages can quote names from the catalog: printed escaped, one line.
+      io.err(`pmgrants: ${printable(e.message)}\n`);
       return e.exitCode;
     }
     // Driver errors that escaped an engine's mapping still get one line, never a stack trace.
     const err = e as NodeJS.ErrnoException;
-    io.err(`pmgrants: ${describeUnexpected(err)}\n`);
+    io.err(`pmgrants: ${printable(describeUnexpected(err))}\n`);
     if (io.env.PMGRANTS_DEBUG) io.err(`${err.stack ?? ''}\n`);
     return EXIT.usage;
   }
