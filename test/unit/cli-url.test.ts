@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../provider/cli/main';
-import { CliIO } from '../../provider/cli/io';
+import { runCliCaptured } from '../support/cli';
 import { checkUrlDatabase, urlDatabase } from '../../provider/engines/registry';
 import { reasonOf } from '../../provider/engines/postgres/connection';
 import { applyErrorMessage } from '../../provider/engines/postgres/errors';
@@ -9,13 +8,7 @@ import { applyErrorMessage } from '../../provider/engines/postgres/errors';
 const root = path.join(__dirname, '..', '..');
 const pgPolicy = path.join(root, 'examples', 'ibm-custom-apps.yaml'); // postgres, database ibm_process_apps
 
-async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env, interactive: false, confirm: async () => false, cwd: root };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliCaptured(args, { env, cwd: root });
 
 describe('database URLs', () => {
   const secret = 'Sup3r-s3cret';

@@ -2,17 +2,12 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, COMMANDS } from '../../provider/cli/main';
 import { CliIO } from '../../provider/cli/io';
+import { runCliCaptured } from '../support/cli';
 
 const root = path.join(__dirname, '..', '..');
 const ex = (f: string) => path.join(root, 'examples', f);
 
-async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env, interactive: false, confirm: async () => false, cwd: root };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliCaptured(args, { env, cwd: root });
 
 describe('pmgrants CLI', () => {
   it('--help lists every command and the exit codes', async () => {

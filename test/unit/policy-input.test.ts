@@ -4,21 +4,14 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../provider/cli/main';
-import { CliIO } from '../../provider/cli/io';
+import { runCliCaptured } from '../support/cli';
 import { loadPolicy } from '../../provider/policy/load';
 import { decodePolicyText, firstInvalidUtf8 } from '../../provider/policy/text';
 
 const root = path.join(__dirname, '..', '..');
 const example = path.join(root, 'examples', 'uipath-system-managed.yaml');
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: {}, interactive: false, confirm: async () => false, cwd: root };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliCaptured(args, { env, cwd: root });
 
 /** A promise that fails when the work under test takes longer than it could unless it blocked. */
 function within<T>(ms: number, work: () => Promise<T>): Promise<T> {
