@@ -92,6 +92,13 @@ describe('names refuse control, DEL, C1 and bidi characters (name-character)', (
     expect(d.filter((x) => x.code === 'name-character').map((x) => x.path)).toEqual(['/grants/1/persona', '/grants/1/to/0', '/grants/1/apps/0']);
   });
 
+  it('a stack overlay: its app list and the names it sets are checked, located in the stack file', () => {
+    const base = parseSource('p.yaml', policy()).source!;
+    const stack = parseSource('stacks/dev.yaml', 'apiVersion: pmgrants/v1\napps: ["p2\\u202ep"]\noverlay:\n  principals:\n    team: { name: "te\\u0000am" }\n').source!;
+    const d = checkPolicy(base, stack).diagnostics.filter((x) => x.code === 'name-character');
+    expect(d.map((x) => `${x.file}:${x.line} ${x.path}`)).toEqual(['stacks/dev.yaml:2 /apps/0', 'stacks/dev.yaml:5 /principals/team/name']);
+  });
+
   it('printed, the diagnostic escapes the name: one line, no raw control character', () => {
     const d = check(policy({ principalName: 'a\n\u001b[2J\u202eb' }));
     const text = formatDiagnostics('text', d, new Map([['p.yaml', policy({ principalName: 'a\n\u001b[2J\u202eb' })]]));
