@@ -60,6 +60,7 @@ export function checkUrlDatabase(engine: EngineName, url: string, database: stri
   }
   const same = engine === 'postgres' ? named === database : named.toLowerCase() === database.toLowerCase();
   if (!same) {
-    throw new PmgrantsError(`the database URL names database "${named}", but the policy governs "${database}" (warehouse.database); point the URL at ${database}, or use the policy of ${named}`);
+    // The sentence planLive gives when the connected database differs (session.ts): one message for both.
+    throw new PmgrantsError(`the database URL connects to database "${named}", but the policy's warehouse is "${database}"; point the URL at "${database}" or fix warehouse.database`);
   }
 }

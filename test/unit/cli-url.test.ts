@@ -17,7 +17,7 @@ describe('database URLs', () => {
       // Port 1: were it to connect, the error would be "connection refused", not this.
       const r = await run([command[0], pgPolicy, ...command.slice(1), '--database-url', `postgres://admin:${secret}@127.0.0.1:1/postgres`]);
       expect(r.code).toBe(2);
-      expect(r.err).toBe('pmgrants: the database URL names database "postgres", but the policy governs "ibm_process_apps" (warehouse.database); point the URL at ibm_process_apps, or use the policy of postgres\n');
+      expect(r.err).toBe('pmgrants: the database URL connects to database "postgres", but the policy\'s warehouse is "ibm_process_apps"; point the URL at "ibm_process_apps" or fix warehouse.database\n');
     });
   }
 
@@ -44,10 +44,10 @@ describe('database URLs', () => {
 
   it('PostgreSQL compares the name exactly and decodes it; SQL Server compares case-insensitively', () => {
     expect(urlDatabase('postgres', 'postgresql://u:p@h/my%20db')).toBe('my db');
-    expect(() => checkUrlDatabase('postgres', 'postgres://h/Warehouse', 'warehouse')).toThrow(/names database "Warehouse", but the policy governs "warehouse"/);
+    expect(() => checkUrlDatabase('postgres', 'postgres://h/Warehouse', 'warehouse')).toThrow(/connects to database "Warehouse", but the policy's warehouse is "warehouse"/);
     expect(() => checkUrlDatabase('postgres', 'postgres://h/warehouse', 'warehouse')).not.toThrow();
     expect(() => checkUrlDatabase('sqlserver', 'mssql://sa:pw@host:1433/automationsuite_processmining_warehouse', 'AutomationSuite_ProcessMining_Warehouse')).not.toThrow();
-    expect(() => checkUrlDatabase('azure-sql', 'mssql://u:pw@x.database.windows.net/other', 'wh')).toThrow('the database URL names database "other", but the policy governs "wh" (warehouse.database)');
+    expect(() => checkUrlDatabase('azure-sql', 'mssql://u:pw@x.database.windows.net/other', 'wh')).toThrow('the database URL connects to database "other", but the policy\'s warehouse is "wh"');
     expect(() => checkUrlDatabase('sqlserver', 'mssql://sa:pw@host', 'wh')).toThrow(/names no database.*mssql:\/\/host:1433\/wh/);
     expect(() => urlDatabase('postgres', 'postgres://h/%E0%A4%A')).toThrow('the database name in the database URL has a malformed percent-encoding');
   });
