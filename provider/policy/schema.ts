@@ -79,10 +79,12 @@ const UNIQUE_LISTS: Record<'policy' | 'stack', readonly (readonly string[])[]> =
     ['grants', '[]', 'apps'],
     ['guardrails', 'forbidModes'],
     ['guardrails', 'forbidWildcardFor'],
+    ['guardrails', 'maxGrantDays', 'personas'],
   ],
   stack: [
     ['guardrails', 'forbidModes'],
     ['guardrails', 'forbidWildcardFor'],
+    ['guardrails', 'maxGrantDays', 'personas'],
   ],
 };
 

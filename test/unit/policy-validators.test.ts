@@ -172,6 +172,7 @@ describe('generated policy validators', () => {
       '/$defs/grant/properties/apps',
       '/$defs/guardrails/properties/forbidModes',
       '/$defs/guardrails/properties/forbidWildcardFor',
+      '/$defs/guardrails/properties/maxGrantDays/properties/personas',
     ]);
     expect(uncheckedUniqueItems(stackSchema)).toEqual([]);
   });
