@@ -36,6 +36,27 @@ export interface ApplyProgress {
   (done: number, total: number, statement: Statement): void;
 }
 
+/** A password an apply generated, with its generation (see generation.ts). Never printed. */
+export interface GeneratedPassword {
+  login: string;
+  password: string;
+  generation: string;
+}
+
+export interface ApplyOptions {
+  /**
+   * Write-ahead delivery: called once with every password the apply generated, and awaited, before the
+   * first of them (before anything at all) reaches the server. When it throws, nothing is applied.
+   */
+  deliver?(passwords: readonly GeneratedPassword[]): Promise<void>;
+  /**
+   * Stop early (SIGINT, SIGTERM): an apply not yet committed rolls back (and drops the logins it
+   * created); after the commit, no further password round trip starts. The apply then fails with an
+   * ApplyInterrupted (or a PartialApplyError carrying the passwords that were set).
+   */
+  signal?: AbortSignal;
+}
+
 export interface ApplyResult {
   statements: number;
   roundTrips: number;
@@ -108,7 +129,7 @@ export interface EngineConnection {
    * docs/sqlserver.md). Under lockForApply it keeps that lock; without it, it takes the lock itself for
    * its own duration (the statements were then planned outside it: callers that plan use lockForApply).
    */
-  apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult>;
+  apply(statements: readonly Statement[], progress?: ApplyProgress, options?: ApplyOptions): Promise<ApplyResult>;
   preflight(desired: DesiredState): Promise<PreflightCheck[]>;
   /** The database's security as it is, for `pmgrants export`; a constant number of round trips. */
   exportCatalog(options: { prefix?: string }): Promise<ExportCatalog>;

@@ -4,7 +4,7 @@ import { DesiredState, Policy } from '../model/types';
 import { ActualState, DiffOptions, diffState } from '../plan/diff';
 import { Plan } from '../plan/change';
 import { PlanView } from '../plan/format';
-import { ApplyProgress, ApplyResult, EngineConnection, EngineDialect, LockHolder, PmgrantsError, Statement } from './engine';
+import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, EngineDialect, LockHolder, PmgrantsError, Statement } from './engine';
 import { nameKey } from '../model/names';
 
 /** A plan with its statements, ready to print or apply. */
@@ -59,10 +59,10 @@ export async function planLive(conn: EngineConnection, policy: Policy, options: 
   return { desired, plan, actual, statements: renderEach(conn.dialect, plan, desired) };
 }
 
-export async function applyRendered(conn: EngineConnection, rendered: RenderedPlan, progress?: ApplyProgress): Promise<ApplyResult> {
+export async function applyRendered(conn: EngineConnection, rendered: RenderedPlan, progress?: ApplyProgress, options?: ApplyOptions): Promise<ApplyResult> {
   const all = rendered.statements.flat();
   if (all.length === 0) return { statements: 0, roundTrips: 0, secrets: new Map() };
-  return conn.apply(all, progress);
+  return conn.apply(all, progress, options);
 }
 
 /**

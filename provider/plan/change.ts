@@ -3,7 +3,7 @@ import { Login, Membership, Permission, Role, Schema, User } from '../model/type
 /** A change is data. Engines render it; formatters print it. */
 export type Change =
   | { kind: 'create-login'; login: Login }
-  | { kind: 'rotate-password'; login: string; reason: 'age' | 'forced' | 'missing' }
+  | { kind: 'rotate-password'; login: string; reason: 'age' | 'forced' | 'missing' | 'undelivered' }
   | { kind: 'drop-login'; login: string }
   | { kind: 'create-user'; user: User }
   | { kind: 'drop-user'; user: string }

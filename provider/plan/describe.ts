@@ -46,6 +46,7 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
       return { sign: '+', text: `login ${c.login.name} (${c.login.purpose}${c.login.app ? ` for ${c.login.app}` : ''}; password generated, delivered as a secret)` };
     case 'rotate-password':
       if (c.reason === 'missing') return { sign: '~', text: `login ${c.login}: set password (it has none yet)` };
+      if (c.reason === 'undelivered') return { sign: '~', text: `login ${c.login}: set a new password (the server holds one the secrets file does not have)` };
       return { sign: '~', text: `login ${c.login}: rotate password (${c.reason === 'age' ? 'older than the rotation age' : 'requested'})` };
     case 'drop-login':
       return { sign: '-', text: `login ${c.login}` };

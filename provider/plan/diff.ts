@@ -19,13 +19,28 @@ export interface ActualState extends SecurityState {
   foreign?: Record<string, string>;
   /** What inspect noticed and the plan should say (e.g. a principal several warehouses share). */
   warnings?: string[];
+  /** Which generated password each login holds, by login name: the generation its marker records (when the engine records one). */
+  passwordGeneration?: Record<string, string>;
 }
+
+/**
+ * What the secrets file holds, by login: the generation of its delivered password and of a pending one
+ * (written before the server was asked to take it). Entries without a generation (files written before
+ * generations existed) count as holding whatever the server has.
+ */
+export type DeliveredPasswords = Record<string, { generation?: string; pending?: string } | undefined>;
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
   now?: Date;
   /** Logins whose password must be rotated now (pmgrants rotate). */
   rotate?: string[];
+  /**
+   * The secrets file's generations: a login whose marker names a generation the file holds neither as
+   * current nor as pending has a password nobody was given (rotate-password, reason 'undelivered').
+   * Absent: delivery is not checked (no secrets file at hand, e.g. a pull-request plan in CI).
+   */
+  delivered?: DeliveredPasswords;
 }
 
 /**
@@ -57,6 +72,8 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'missing' });
     } else if (needsRotation(login, actual, desired, options)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: options.rotate?.includes(login.name) ? 'forced' : 'age' });
+    } else if (login.password === 'generated' && !login.adopted && undelivered(login.name, actual, options.delivered)) {
+      changes.push({ kind: 'rotate-password', login: login.name, reason: 'undelivered' });
     }
   }
   for (const user of desired.users) {
@@ -227,6 +244,16 @@ function matchWithMaps<T>(desired: readonly T[], actual: readonly T[], key: (t: 
   for (const [k, want] of desiredByKey) pairs.push([want, actualByKey.get(k)]);
   for (const [k, have] of actualByKey) if (!desiredByKey.has(k)) unmatched.push(have);
   return { pairs, unmatched };
+}
+
+/** The server holds a password (of a known generation) that the secrets file does not have. */
+function undelivered(login: string, actual: ActualState, delivered: DeliveredPasswords | undefined): boolean {
+  const held = actual.passwordGeneration?.[login];
+  if (!delivered || held === undefined) return false;
+  const entry = delivered[login];
+  if (!entry) return true;
+  if (entry.generation === undefined && entry.pending === undefined) return false;
+  return entry.generation !== held && entry.pending !== held;
 }
 
 function needsRotation(login: Login, actual: ActualState, desired: DesiredState, options: DiffOptions): boolean {

@@ -209,6 +209,9 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
   const passwordSetAt = actual.passwordSetAt
     ? Object.fromEntries(Object.entries(actual.passwordSetAt).filter(([login]) => claim.principals.has(login)))
     : undefined;
+  const passwordGeneration = actual.passwordGeneration
+    ? Object.fromEntries(Object.entries(actual.passwordGeneration).filter(([login]) => claim.principals.has(login)))
+    : undefined;
   return {
     ...sortState({
       engine: actual.engine,
@@ -223,6 +226,7 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
     managed: [...actual.managed],
     ...(passwordSetAt && Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
     ...(actual.foreign ? { foreign: actual.foreign } : {}),
+    ...(passwordGeneration && Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
   };
 }
 

@@ -298,6 +298,7 @@ interface Converged {
   live: LiveState;
   password?: string;
   passwordSetAt?: string;
+  passwordGeneration?: string;
   login?: string;
   warnings: string[];
 }
@@ -335,8 +336,12 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
     const adopted = desired.logins.some((l) => l.name === login && l.adopted);
     // A password the stack does not hold (an existing generated login, first run after a mode change) or
     // a new rotation token: set a new one, so the stack can deliver it.
+    // A password the server holds that the state does not (undelivered): set a new one too.
     const rotate =
-      exists && news && !adopted && (!olds || olds.login !== login || olds.password === undefined || (olds.rotationToken ?? '') !== (news.rotationToken ?? ''))
+      exists &&
+      news &&
+      !adopted &&
+      (!olds || olds.login !== login || olds.password === undefined || (olds.rotationToken ?? '') !== (news.rotationToken ?? '') || undeliveredPassword(olds, whole))
         ? [login!]
         : [];
     const plan = diffState(desired, actual, { now: new Date(), rotate });
@@ -346,8 +351,27 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
     const after = result ? await conn.inspect(scope) : whole;
     const live = liveOf(sliceActual(after, claimOf(part, [desired], after), desired));
     const password = login ? (result?.secrets.get(login) ?? (olds?.login === login ? olds.password : undefined)) : undefined;
-    return compact({ live, login, password, passwordSetAt: login ? after.passwordSetAt?.[login] : undefined, warnings: plan.warnings });
+    return compact({
+      live,
+      login,
+      password,
+      passwordSetAt: login ? after.passwordSetAt?.[login] : undefined,
+      passwordGeneration: login ? after.passwordGeneration?.[login] : undefined,
+      warnings: plan.warnings,
+    });
   }));
+}
+
+/**
+ * The server holds a password of the state's login that the state does not: its marker names another
+ * generation than the state (or, for a state from before generations, another time than the state).
+ */
+function undeliveredPassword(olds: GrantsOutputs, whole: ActualState): boolean {
+  const login = olds.login;
+  const held = login ? whole.passwordGeneration?.[login] : undefined;
+  if (!login || held === undefined || olds.password === undefined) return false;
+  if (olds.passwordGeneration !== undefined) return held !== olds.passwordGeneration;
+  return olds.passwordSetAt !== undefined && whole.passwordSetAt?.[login] !== olds.passwordSetAt;
 }
 
 function emptyLive(): LiveState {
@@ -356,7 +380,7 @@ function emptyLive(): LiveState {
 
 function outputsOf(inputs: GrantsInputs, c: Converged): GrantsOutputs {
   const { drift: _drift, ...rest } = inputs;
-  return compact({ ...rest, login: c.login, password: c.password, passwordSetAt: c.passwordSetAt, live: c.live, warnings: c.warnings.length > 0 ? c.warnings : undefined });
+  return compact({ ...rest, login: c.login, password: c.password, passwordSetAt: c.passwordSetAt, passwordGeneration: c.passwordGeneration, live: c.live, warnings: c.warnings.length > 0 ? c.warnings : undefined });
 }
 
 export async function create(kind: ResourceKind, inputs: GrantsInputs): Promise<{ id: string; outs: GrantsOutputs }> {
@@ -389,13 +413,18 @@ export async function read(kind: ResourceKind, id: string, props: GrantsOutputs 
     if (!sameDatabase(inputs.engine, whole.database, inputs.database)) throw wrongDatabase(whole.database, inputs.database);
     const live = liveOf(sliceActual(whole, claimOf(part, [desired], whole), desired));
     const drift = driftLines(desired, live);
+    const undelivered = undeliveredPassword(props, whole);
+    if (undelivered) {
+      drift.push(`~ login ${props.login}: set a new password (the server holds one this stack's state does not have: an operation was interrupted after setting it)`);
+    }
     const { drift: _old, ...rest } = inputs;
     const nextInputs: GrantsInputs = drift.length > 0 ? { ...rest, drift } : rest;
     const outs = compact({
       ...props,
       live,
       drift: drift.length > 0 ? drift : undefined,
-      passwordSetAt: (login ? whole.passwordSetAt?.[login] : undefined) ?? props.passwordSetAt,
+      // Not the time of a password the state does not hold: the next update compares them again.
+      passwordSetAt: (login && !undelivered ? whole.passwordSetAt?.[login] : undefined) ?? props.passwordSetAt,
     });
     return { id, props: outs, inputs: nextInputs };
   });

@@ -88,6 +88,12 @@ export interface GrantsOutputs extends GrantsInputs {
   password?: string;
   /** When the password was set (ISO time), for rotation by age. */
   passwordSetAt?: string;
+  /**
+   * Which password the state holds: the random id the login's marker records with it (not secret, not
+   * derived from it). A marker naming another one means the server took a password this state never
+   * received (an operation interrupted after setting it): the next update sets a new one.
+   */
+  passwordGeneration?: string;
   /** The part as the database held it after the last create, update or refresh. */
   live?: LiveState;
   /** What the last operation chose not to do (e.g. a schema kept because it holds data). */
@@ -178,6 +184,7 @@ abstract class GrantsResource extends pulumi.dynamic.Resource {
   /** Its generated password (secret). */
   declare public readonly password: pulumi.Output<string | undefined>;
   declare public readonly passwordSetAt: pulumi.Output<string | undefined>;
+  declare public readonly passwordGeneration: pulumi.Output<string | undefined>;
   /** What the database held for this part after the last create, update or refresh. */
   declare public readonly live: pulumi.Output<LiveState | undefined>;
   /** Differences `pulumi refresh` found, which the next `up` corrects. */
@@ -190,7 +197,7 @@ abstract class GrantsResource extends pulumi.dynamic.Resource {
     super(
       providerFor(kind),
       name,
-      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, live: undefined, drift: undefined, warnings: undefined },
+      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, passwordGeneration: undefined, live: undefined, drift: undefined, warnings: undefined },
       { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS])] },
       RESOURCE_MODULE,
       RESOURCE_TYPES[kind],

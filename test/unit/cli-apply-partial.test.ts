@@ -13,6 +13,7 @@ import { PartialApplyError } from '../../provider/engines/sqlserver';
 import { emptyState } from '../../provider/model/state';
 
 const PASSWORD = 'Zq9!partial-apply-secret-value';
+const OTHER = 'Zq9!never-set-secret-value';
 
 vi.mock('../../provider/engines/registry', async (original) => ({
   ...(await original<typeof import('../../provider/engines/registry')>()),
@@ -20,7 +21,12 @@ vi.mock('../../provider/engines/registry', async (original) => ({
     dialect: postgresDialect,
     inspect: async (desired) => ({ ...emptyState(desired.engine, desired.database), managed: [] }),
     lockForApply: async () => async () => undefined,
-    apply: async () => {
+    apply: async (_statements, _progress, options) => {
+      // As the engines do: every generated password is delivered before the first round trip.
+      await options?.deliver?.([
+        { login: 'pmg_claims-open_app', password: PASSWORD, generation: 'gen-claims' },
+        { login: 'pmg_payroll-closed_app', password: OTHER, generation: 'gen-payroll' },
+      ]);
       throw new PartialApplyError('the warehouse part failed: permission denied; logins pmg_claims-open_app were created in master.', new Map([['pmg_claims-open_app', PASSWORD]]));
     },
     preflight: async () => [],
@@ -46,11 +52,17 @@ describe('apply that fails after committing some logins', () => {
     });
     expect(code).toBe(2);
     expect(err.trim().split('\n').filter((l) => l.startsWith('pmgrants: '))).toEqual([
-      `pmgrants: the warehouse part failed: permission denied; logins pmg_claims-open_app were created in master; the passwords of the 1 login already created were written to ${secretsFile}`,
+      `pmgrants: the warehouse part failed: permission denied; logins pmg_claims-open_app were created in master; the passwords of the 1 login already set are in ${secretsFile}`,
     ]);
-    expect(JSON.parse(fs.readFileSync(secretsFile, 'utf8')).logins['pmg_claims-open_app'].password).toBe(PASSWORD);
+    const logins = JSON.parse(fs.readFileSync(secretsFile, 'utf8')).logins;
+    // The login the server took a password for has it as its delivered password; the other keeps it pending.
+    expect(logins['pmg_claims-open_app']).toMatchObject({ password: PASSWORD, generation: 'gen-claims' });
+    expect(logins['pmg_claims-open_app'].pending).toBeUndefined();
+    expect(logins['pmg_payroll-closed_app']).toMatchObject({ pending: { password: OTHER, generation: 'gen-payroll' } });
+    expect(logins['pmg_payroll-closed_app'].password).toBeUndefined();
     expect(fs.statSync(secretsFile).mode & 0o777).toBe(0o600);
     expect(out + err).not.toContain(PASSWORD);
+    expect(out + err).not.toContain(OTHER);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

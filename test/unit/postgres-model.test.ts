@@ -10,6 +10,7 @@ import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/p
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
 import { beginSql, dropLoginsSql, lockHolderSql, passwordSql, tryLockSql, unlockSql, waitLockSql } from '../../provider/engines/postgres/apply';
 import { describeLockHolder, lockTimeoutError, waitingForLockMessage } from '../../provider/engines/engine';
+import { parseMarker } from '../../provider/engines/postgres/marker';
 
 const policy: Policy = {
   apiVersion: 'pmgrants/v1',
@@ -211,7 +212,7 @@ describe('catalog SQL files', () => {
 describe('prepareStatements: logins are created without a password, first, and their SCRAM verifiers set on other sessions', () => {
   it('creates a new login in the first transaction, with a marker that has no password time, and keeps the password for later', () => {
     const statements = postgresDialect.render([{ kind: 'create-login', login: { name: 'pmg_p2p_app', purpose: 'app-login', password: 'generated' } }], desired);
-    const prepared = prepareStatements(statements, () => 'x'.repeat(32));
+    const prepared = prepareStatements(statements, () => 'x'.repeat(32), undefined, () => 'g1');
     expect(prepared.secrets).toEqual(new Map([['pmg_p2p_app', 'x'.repeat(32)]]));
     expect(prepared.logins.map((u) => u.sql)).toEqual([
       'CREATE ROLE "pmg_p2p_app" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT',
@@ -220,7 +221,7 @@ describe('prepareStatements: logins are created without a password, first, and t
     ]);
     expect(prepared.newLogins).toEqual(['pmg_p2p_app']);
     expect(prepared.units).toEqual([]);
-    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'x'.repeat(32), index: 0, early: true }]);
+    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'x'.repeat(32), generation: 'g1', index: 0, early: true }]);
     expect(prepared.logins.map((u) => u.sql).join('\n')).not.toContain('x'.repeat(32));
     expect(prepared.hidden).toContain('x'.repeat(32));
   });
@@ -233,7 +234,7 @@ describe('prepareStatements: logins are created without a password, first, and t
       ],
       desired,
     );
-    const prepared = prepareStatements(statements, () => 'x'.repeat(32));
+    const prepared = prepareStatements(statements, () => 'x'.repeat(32), undefined, () => 'g1');
     expect(prepared.logins).toEqual([]);
     expect(prepared.newLogins).toEqual([]);
     expect(prepared.units.map((u) => u.sql.split('\n').pop())).toEqual([
@@ -242,15 +243,15 @@ describe('prepareStatements: logins are created without a password, first, and t
       `COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login"}'`,
       'GRANT "pmg_p2p_app" TO CURRENT_USER',
     ]);
-    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'x'.repeat(32), index: 1, early: false }]);
+    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'x'.repeat(32), generation: 'g1', index: 1, early: false }]);
   });
 
   it('a rotation is only a password to set after the commit', () => {
     const statements = postgresDialect.render([{ kind: 'rotate-password', login: 'pmg_p2p_app', reason: 'forced' }], desired);
-    const prepared = prepareStatements(statements, () => 'y'.repeat(32));
+    const prepared = prepareStatements(statements, () => 'y'.repeat(32), undefined, () => 'g1');
     expect(prepared.units).toEqual([]);
     expect(prepared.logins).toEqual([]);
-    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'y'.repeat(32), index: 0, early: false }]);
+    expect(prepared.passwords).toEqual([{ login: 'pmg_p2p_app', password: 'y'.repeat(32), generation: 'g1', index: 0, early: false }]);
   });
 
   it('dropLoginsSql drops every new login in one statement', () => {
@@ -287,6 +288,14 @@ describe('prepareStatements: logins are created without a password, first, and t
     expect(sql).toMatch(/^ALTER ROLE "pmg_p2p_app" WITH PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+';\n/);
     expect(sql.split('\n')[1]).toBe(`COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login","passwordSetAt":"2030-01-02T03:04:05.000Z"}'`);
     expect(sql).not.toContain('z'.repeat(32));
+  });
+
+  it('passwordSql records the password generation in the marker, and inspect reads it back', () => {
+    const sql = passwordSql('pmg_p2p_app', scramSha256Verifier('z'.repeat(32)), new Date('2030-01-02T03:04:05.000Z'), undefined, 'gen-1');
+    const comment = /IS '(.*)'$/.exec(sql.split('\n')[1])![1];
+    expect(comment).toBe('pmgrants:managed {"purpose":"generated-login","passwordSetAt":"2030-01-02T03:04:05.000Z","passwordGeneration":"gen-1"}');
+    expect(parseMarker(comment)).toEqual({ purpose: 'generated-login', passwordSetAt: '2030-01-02T03:04:05.000Z', passwordGeneration: 'gen-1' });
+    expect(comment).not.toContain('z'.repeat(32));
   });
 
   it('the thread-pool verifier is the same function of password and salt', async () => {

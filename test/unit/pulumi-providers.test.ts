@@ -298,6 +298,37 @@ describe('create, update, read, delete', () => {
     expect(outs.password).toBe('pw-for-pmg_p2p_app');
   });
 
+  it('an update interrupted after setting a password: the marker names a generation the state lacks, and the next update sets a new one', async () => {
+    // The server took generation g2 (its marker says so), but the provider died before the state got it.
+    const db = scripted([{ ...wholeApplied(POLICY), passwordGeneration: { pmg_p2p_app: 'g2' } }, { ...wholeApplied(POLICY), passwordGeneration: { pmg_p2p_app: 'g3' } }]);
+    providers.setConnector(async () => db.conn);
+    const olds: GrantsOutputs = { ...inputsFor(POLICY, 'p2p'), login: 'pmg_p2p_app', password: 'old', passwordSetAt: RECENT, passwordGeneration: 'g1' };
+    const { outs } = await providers.update('app', 'id', olds, inputsFor(POLICY, 'p2p'));
+    expect(db.applied.flat().map((s) => s.display)).toEqual([`ALTER ROLE "pmg_p2p_app" WITH PASSWORD '********'`]);
+    expect(outs.password).toBe('pw-for-pmg_p2p_app');
+    expect(outs.passwordGeneration).toBe('g3');
+  });
+
+  it('the same generation in state and marker: no new password', async () => {
+    const db = scripted([{ ...wholeApplied(POLICY), passwordGeneration: { pmg_p2p_app: 'g1' } }]);
+    providers.setConnector(async () => db.conn);
+    const olds: GrantsOutputs = { ...inputsFor(POLICY, 'p2p'), login: 'pmg_p2p_app', password: 'kept', passwordSetAt: RECENT, passwordGeneration: 'g1' };
+    const { outs } = await providers.update('app', 'id', olds, inputsFor(POLICY, 'p2p'));
+    expect(db.applied).toEqual([]);
+    expect(outs).toMatchObject({ password: 'kept', passwordGeneration: 'g1' });
+  });
+
+  it('refresh records an undelivered password as drift (so the next up sets a new one), keeping the state\'s generation', async () => {
+    const db = scripted([{ ...wholeApplied(POLICY), passwordGeneration: { pmg_p2p_app: 'g2' } }]);
+    providers.setConnector(async () => db.conn);
+    const props: GrantsOutputs = { ...inputsFor(POLICY, 'p2p'), login: 'pmg_p2p_app', password: 'old', passwordSetAt: RECENT, passwordGeneration: 'g1' };
+    const r = await providers.read('app', 'id', props);
+    expect(r.inputs.drift).toEqual([`~ login pmg_p2p_app: set a new password (the server holds one this stack's state does not have: an operation was interrupted after setting it)`]);
+    expect(r.props.passwordGeneration).toBe('g1');
+    // The next up: the program's inputs have no drift, the state's do: a change, so up runs update (which sets a new password, above).
+    expect((await providers.diff('app', 'id', r.props, inputsFor(POLICY, 'p2p'))).changes).toBe(true);
+  });
+
   it('refuses to work on a database other than the policy\'s, in one sentence without the URL', async () => {
     const db = scripted([{ ...EMPTY, database: 'postgres' }]);
     providers.setConnector(async () => db.conn);

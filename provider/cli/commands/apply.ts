@@ -5,7 +5,7 @@ import { formatPlan, planTextPieces } from '../../plan/format';
 import { CommandSpec } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
-import { defaultSecretsFile, writeSecretsFile } from '../secrets';
+import { addDeliveryNotes, secretsFileOf, fileRepairs, SecretsFile } from '../secrets';
 import { redactUrl } from './plan';
 
 export const applySpec: CommandSpec = {
@@ -16,41 +16,70 @@ export const applySpec: CommandSpec = {
     ...POLICY_OPTIONS,
     ...CONNECTION_OPTIONS,
     yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation (pipelines)' },
-    'secrets-file': { type: 'string', help: 'where generated passwords are written, mode 0600 (default: $PMGRANTS_SECRETS_FILE or .pmgrants/credentials.json)', placeholder: 'FILE' },
+    'secrets-file': {
+      type: 'string',
+      help: 'where generated passwords are written, mode 0600, checked before anything changes (default: $PMGRANTS_SECRETS_FILE or .pmgrants/credentials.json)',
+      placeholder: 'FILE',
+    },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
-  details: 'Takes the apply lock on the database first, then plans and shows the plan, then asks (on a terminal) before\napplying, and releases the lock at the end: the plan shown is the plan applied, never one another apply made\nstale. The lock is held while it asks. When another apply holds it, says so on stderr and waits (PostgreSQL\n120 s, SQL Server lockTimeoutMs), then fails naming the holder. With --yes the apply starts at once\nand the plan is printed while it runs, before any progress line. The changes run in a transaction\nunder the lock: on any error in it nothing is applied. On PostgreSQL, new logins are created just before it, in\na short transaction of their own, and their passwords set on other sessions while it runs (a login has none\nuntil then); if it fails, those logins are dropped again. If setting passwords fails part-way, those set are\nkept in the secrets file and the next apply sets the rest. Generated passwords are written only to the\nsecrets file, never printed.\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error.',
+  details: 'Takes the apply lock on the database first, then plans and shows the plan, then asks (on a terminal) before\napplying, and releases the lock at the end: the plan shown is the plan applied, never one another apply made\nstale. The lock is held while it asks. When another apply holds it, says so on stderr and waits (PostgreSQL\n120 s, SQL Server lockTimeoutMs), then fails naming the holder. With --yes the apply starts at once\nand the plan is printed while it runs, before any progress line. The changes run in a transaction\nunder the lock: on any error in it nothing is applied. On PostgreSQL, new logins are created just before it, in\na short transaction of their own, and their passwords set on other sessions while it runs (a login has none\nuntil then); if it fails, those logins are dropped again. If setting passwords fails part-way, those set are\nkept in the secrets file and the next apply sets the rest.\nPasswords: written only to the secrets file, never printed. The file is checked first (a regular file that parses,\nor a path creatable in a directory you own; otherwise exit 2, nothing applied, the file left as it is). Each\nnew password is written to it as "pending" and fsynced BEFORE the server sees it, and becomes the login\'s\n"password" once the server has it; the login\'s marker records which one the server holds.\nInterrupted: on SIGINT or SIGTERM the current step is finished or rolled back, the file written, exit 130 or 143.\nKilled (SIGKILL, crash) at any point: the next plan says what is left and the next apply repairs it, so that\nevery login logs in with the password in the file (docs/credentials.md).\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error, 130/143 interrupted.',
 };
 
 export async function applyCommand(io: CliIO, values: Record<string, unknown>, positionals: string[], rotate?: string[]): Promise<number> {
   const policy = loadValidPolicy(io, positionals[0], values);
   const url = databaseUrl(io, values, policy);
-  const conn = await connectEngine(policy.warehouse.engine, url);
+  // The destination is checked before anything else: a password must never be set that cannot be kept.
+  const secretsFile = secretsFileOf(values, io.env, io.cwd);
+  const store = SecretsFile.open(secretsFile, { forWriting: true });
+  const database = policy.warehouse.database;
+  const interruption = catchInterruption(io);
+  let conn;
+  try {
+    conn = await connectEngine(policy.warehouse.engine, url);
+  } catch (e) {
+    interruption.dispose();
+    throw e;
+  }
   let release: (() => Promise<void>) | undefined;
   try {
     // The lock first, then inspect and plan under it (as terraform takes its state lock before it
     // refreshes): the plan printed and confirmed is the plan applied, never one another apply made stale.
     release = await conn.lockForApply((holder) => io.err(`${waitingForLockMessage(policy.warehouse.database, holder)}\n`));
-    const rendered = await planLive(conn, policy, rotate ? { rotate } : {});
+    const rendered = await planLive(conn, policy, { ...(rotate ? { rotate } : {}), ...(store.exists ? { delivered: store.delivered() } : {}) });
     const view = viewOf(rendered, `live: ${redactUrl(url)}`);
+    addDeliveryNotes(rendered.plan, rendered.desired, store, rendered.actual);
+    // The file alone is repaired first: passwords the server took after the file recorded them as
+    // pending (an interrupted apply) become the delivered ones; pending ones it never took are dropped.
+    const repairs = fileRepairs(store.logins, rendered.actual.passwordGeneration);
+    store.discardPending(repairs.discard);
+    const promoted = store.promote(repairs.promote, database);
     const printPlan = () => io.out(formatPlan('text', view));
+    const early = interruption.exitCode();
+    if (early !== undefined) throw new PmgrantsError('interrupted before the apply started; nothing was applied', early);
     if (rendered.plan.changes.length === 0) {
       printPlan();
+      if (promoted) io.out(`${promoted} password${promoted === 1 ? '' : 's'} the server already held recorded as delivered in ${store.file}.\n`);
       return EXIT.ok;
     }
     const started = Date.now();
     let lastReport = 0;
     // Progress lines wait for the plan (printed while the apply runs, with --yes) to be out.
     let planPrinted = false;
-    const secretsFile = (values['secrets-file'] as string | undefined) ?? defaultSecretsFile(io.env);
     const apply = () =>
-      applyRendered(conn, rendered, (done, total) => {
-        const now = Date.now();
-        if (planPrinted && total >= 50 && (now - lastReport > 500 || done === total)) {
-          lastReport = now;
-          io.err(`applying: ${done}/${total} statements\n`);
-        }
-      });
+      applyRendered(
+        conn,
+        rendered,
+        (done, total) => {
+          const now = Date.now();
+          if (planPrinted && total >= 50 && (now - lastReport > 500 || done === total)) {
+            lastReport = now;
+            io.err(`applying: ${done}/${total} statements\n`);
+          }
+        },
+        // Write-ahead: every generated password is in the secrets file (fsynced) before the server sees any.
+        { deliver: async (passwords) => store.stagePending(passwords, database), signal: interruption.signal },
+      );
     let applying: ReturnType<typeof apply>;
     if (values.yes) {
       // Nothing to ask: the apply starts first (its first round trip is on its way when apply()
@@ -63,7 +92,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
       printPlan();
       planPrinted = true;
       if (!io.interactive) throw new PmgrantsError('refusing to apply without confirmation: not on a terminal; pass --yes');
-      if (!(await io.confirm(`Apply ${rendered.plan.changes.length} changes to ${policy.warehouse.database}?`))) {
+      if (!(await io.confirm(`Apply ${rendered.plan.changes.length} changes to ${database}?`))) {
         io.err('Nothing applied.\n');
         return EXIT.ok;
       }
@@ -73,25 +102,57 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
     try {
       result = await applying;
     } catch (e) {
-      // An apply that committed part of its work (Azure SQL: logins in master) hands back the passwords
-      // of the logins it did create; keep them, or those logins would be unusable until rotated.
+      // An apply that committed part of its work hands back the passwords the server took: they are
+      // the delivered ones now. The others stay pending; the next plan sorts them out (marker generations).
       const kept = (e as { secrets?: unknown }).secrets;
+      const code = interruption.exitCode();
       if (e instanceof PmgrantsError && kept instanceof Map && kept.size > 0) {
-        writeSecretsFile(secretsFile, policy.warehouse.database, kept as Map<string, string>);
-        throw new PmgrantsError(`${e.message.replace(/\.$/, '')}; the passwords of the ${kept.size} login${kept.size === 1 ? '' : 's'} already created were written to ${secretsFile}`);
+        store.promote(kept.keys(), database);
+        throw new PmgrantsError(
+          `${e.message.replace(/\.$/, '')}; the passwords of the ${kept.size} login${kept.size === 1 ? '' : 's'} already set are in ${store.file}`,
+          code ?? e.exitCode,
+        );
       }
+      if (code !== undefined && e instanceof PmgrantsError) throw new PmgrantsError(e.message, code);
       throw e;
     }
-    writeSecretsFile(secretsFile, policy.warehouse.database, result.secrets);
+    store.promote(result.secrets.keys(), database);
     io.out(
       `Applied ${rendered.plan.changes.length} changes (${result.statements} statements, ${result.roundTrips} round trips) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,
     );
-    if (result.secrets.size) io.out(`${result.secrets.size} generated password${result.secrets.size === 1 ? '' : 's'} written to ${secretsFile} (mode 0600).\n`);
+    if (result.secrets.size) io.out(`${result.secrets.size} generated password${result.secrets.size === 1 ? '' : 's'} written to ${store.file} (mode 0600).\n`);
+    const code = interruption.exitCode();
+    if (code !== undefined) throw new PmgrantsError('interrupted, but the apply had already finished: everything was applied and the secrets file written', code);
     return EXIT.ok;
   } finally {
+    interruption.dispose();
     await release?.();
     await conn.close();
   }
+}
+
+/**
+ * SIGINT and SIGTERM while an apply runs: the apply is asked to stop (it rolls back what it has not
+ * committed, or stops setting passwords after its commit), the secrets file is written, and the
+ * command exits 130 or 143. A second signal is the same request.
+ */
+function catchInterruption(io: CliIO): { signal: AbortSignal; exitCode(): number | undefined; dispose(): void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!received) io.err(`pmgrants: ${sig} received: stopping after the current step, then writing the secrets file\n`);
+    received ??= sig;
+    controller.abort();
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  for (const s of signals) process.on(s, onSignal);
+  return {
+    signal: controller.signal,
+    exitCode: () => (received === 'SIGINT' ? 130 : received === 'SIGTERM' ? 143 : undefined),
+    dispose: () => {
+      for (const s of signals) process.off(s, onSignal);
+    },
+  };
 }
 
 /**

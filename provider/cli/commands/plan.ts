@@ -5,6 +5,7 @@ import { PLAN_FORMATS, formatPlan } from '../../plan/format';
 import { CommandSpec, oneOf } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
+import { addDeliveryNotes, secretsFileOf, SecretsFile } from '../secrets';
 
 export const planSpec: CommandSpec = {
   name: 'plan',
@@ -17,9 +18,14 @@ export const planSpec: CommandSpec = {
     neutral: { type: 'boolean', help: 'with --offline: the engine-neutral change list, without statements' },
     format: { type: 'string', short: 'f', help: 'text (default), markdown (for a pull-request comment), json, or sql (one script a DBA can run by hand)', placeholder: 'FORMAT' },
     'detailed-exitcode': { type: 'boolean', help: 'exit 0 when there is nothing to do, 2 when there are changes, 1 on error' },
+    'secrets-file': {
+      type: 'string',
+      help: 'the secrets file apply writes, checked against the logins\' markers: a password the server holds that the file lacks is replaced (default: $PMGRANTS_SECRETS_FILE or .pmgrants/credentials.json; when it does not exist, delivery is not checked)',
+      placeholder: 'FILE',
+    },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
-  details: 'Passwords never appear in a plan: generated ones are shown as ********.\nExit: 0 ok, 1 policy invalid, 2 usage or connection error (with --detailed-exitcode: 0 no changes, 2 changes, 1 any error).',
+  details: 'Passwords never appear in a plan: generated ones are shown as ********. A live plan reads the secrets file (never\nwrites it): a login whose password the file does not hold gets a new one ("set a new password"); pending passwords\nthe server took before an apply was interrupted are noted, and apply records them.\nExit: 0 ok, 1 policy invalid, 2 usage or connection error (with --detailed-exitcode: 0 no changes, 2 changes, 1 any error).',
 };
 
 export async function planCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
@@ -35,9 +41,12 @@ export async function planCommand(io: CliIO, values: Record<string, unknown>, po
     view = viewOf(offline, 'offline: creation plan against an empty database');
   } else {
     const url = databaseUrl(io, values, policy);
+    const store = SecretsFile.open(secretsFileOf(values, io.env, io.cwd), { forWriting: false });
     const conn = await connectEngine(policy.warehouse.engine, url);
     try {
-      rendered = await planLive(conn, policy);
+      const live = await planLive(conn, policy, store.exists ? { delivered: store.delivered() } : {});
+      addDeliveryNotes(live.plan, live.desired, store, live.actual);
+      rendered = live;
       view = viewOf(rendered, `live: ${redactUrl(url)}`);
     } finally {
       await conn.close();

@@ -18,7 +18,8 @@ export const rotateSpec: CommandSpec = {
     'secrets-file': applySpec.options['secrets-file'],
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
-  details: 'Rotation is an apply that also replaces the named logins\' passwords (plus anything else the plan holds):\nit takes the apply lock before it plans, like apply, so a rotation racing an apply waits for it and plans\non top of its result. In single_account mode every app shares one login.',
+  details:
+    'Rotation is an apply that also replaces the named logins\' passwords (plus anything else the plan holds):\nit takes the apply lock before it plans, like apply, so a rotation racing an apply waits for it and plans\non top of its result. In single_account mode every app shares one login.\nThe new passwords are written to the secrets file as "pending" and fsynced before the server sees them; a login\nkeeps working with its old password until the server takes the new one, then the file\'s "password" is the new one.\nInterrupted (SIGINT, SIGTERM: exit 130, 143) or killed at any point, no login is left with a password the file does\nnot hold: the next plan says what is left and the next apply finishes it (docs/credentials.md).',
 };
 
 export async function rotateCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import { managedComment } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
 import { GrantParts, grantPartsOf, roleEffectOf } from './render';
 import { generatePassword } from './scram';
+import { newPasswordGeneration } from '../generation';
 
 /**
  * Key of the session-level advisory lock every apply holds, from before it reads the catalog (lockForApply)
@@ -25,6 +26,8 @@ export interface PendingPassword {
   login: string;
   /** Plaintext: only its SCRAM verifier is ever sent (passwordSql). */
   password: string;
+  /** The id of this password, recorded in the login's marker with it (and with the password where it is delivered). */
+  generation: string;
   /** Position of the statement that asked for it. */
   index: number;
   /** A login created by the apply's first transaction: its password is set while the main transaction runs. */
@@ -72,7 +75,12 @@ export interface PreparedApply {
  * other, as REVOKEs do, so only the order inside such a run changes; runs never cross another kind of
  * statement.
  */
-export function prepareStatements(statements: readonly Statement[], newPassword: () => string = generatePassword, warehouse?: string): PreparedApply {
+export function prepareStatements(
+  statements: readonly Statement[],
+  newPassword: () => string = generatePassword,
+  warehouse?: string,
+  newGeneration: () => string = newPasswordGeneration,
+): PreparedApply {
   const secrets = new Map<string, string>();
   const hidden: string[] = [];
   const logins: PreparedStatement[] = [];
@@ -136,7 +144,7 @@ export function prepareStatements(statements: readonly Statement[], newPassword:
       const password = newPassword();
       secrets.set(login, password);
       hidden.push(password);
-      passwords.push({ login, password, index, early: early.has(login) });
+      passwords.push({ login, password, generation: newGeneration(), index, early: early.has(login) });
     }
   }
   flush();
@@ -144,25 +152,27 @@ export function prepareStatements(statements: readonly Statement[], newPassword:
 }
 
 /**
- * The managed marker of a generated login; with the time its password was set once it has one. Without
- * it, inspect reports the login's password as missing (see also the psql script, script.ts). `warehouse`
- * is the database that owns the login (see marker.ts).
+ * The managed marker of a generated login; with the time its password was set, and the generation of
+ * that password, once it has one. Without them, inspect reports the login's password as missing (see
+ * also the psql script, script.ts). `warehouse` is the database that owns the login (see marker.ts).
  */
-export function markerSql(login: string, passwordSetAt?: Date, warehouse?: string): string {
+export function markerSql(login: string, passwordSetAt?: Date, warehouse?: string, generation?: string): string {
   const marker = managedComment({
     purpose: 'generated-login',
     ...(passwordSetAt ? { passwordSetAt: passwordSetAt.toISOString() } : {}),
     ...(warehouse !== undefined ? { warehouse } : {}),
+    ...(generation ? { passwordGeneration: generation } : {}),
   });
   return `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(marker)}`;
 }
 
 /**
  * Set one password: its SCRAM verifier (never the plaintext) and the marker stamped with the time,
- * which rotation by age reads back. Both in one command string, so one implicit transaction.
+ * which rotation by age reads back, and the password's generation, which plan compares with the
+ * secrets file. Both in one command string, so one implicit transaction.
  */
-export function passwordSql(login: string, verifier: string, now: Date, warehouse?: string): string {
-  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)};\n${markerSql(login, now, warehouse)}`;
+export function passwordSql(login: string, verifier: string, now: Date, warehouse?: string, generation?: string): string {
+  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)};\n${markerSql(login, now, warehouse, generation)}`;
 }
 
 type RunKind = 'grant' | 'revoke' | 'membership';

@@ -1,7 +1,7 @@
 import type { Client as PgClient, QueryResult } from 'pg';
 import { DesiredState } from '../../model/types';
 import { ActualState } from '../../plan/diff';
-import { ApplyProgress, ApplyResult, EngineConnection, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
 import {
   APPLY_LOCK_KEY,
   batchSql,
@@ -136,7 +136,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
    * the apply's own session) join after its commit. A session whose trip fails stops, and its trip goes
    * back to the queue for the others: one lost or limited session costs time, not passwords.
    */
-  const passwordSetter = (prepared: PreparedApply, report: (index: number) => void | Promise<void>) => {
+  const passwordSetter = (prepared: PreparedApply, report: (index: number) => void | Promise<void>, signal?: AbortSignal) => {
     const now = new Date();
     const verifierOf = new Map<string, Promise<string>>();
     const hidden = [...prepared.hidden];
@@ -155,14 +155,15 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     let stopped = false;
     const worker = async (c: PgClient, pinned: boolean) => {
       for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
-        if (stopped) {
+        if (stopped || signal?.aborted) {
+          failure ??= signal?.aborted ? new PmgrantsError('the apply was interrupted') : undefined;
           queue.unshift(chunk);
           return;
         }
         try {
           const verifiers = await Promise.all(chunk.map((p) => verifierOf.get(p.login)!));
           trips++;
-          await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], now, warehouse)).join(';\n'));
+          await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], now, warehouse, p.generation)).join(';\n'));
         } catch (err) {
           failure ??= err;
           queue.unshift(chunk);
@@ -256,7 +257,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       };
     },
 
-    async apply(statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult> {
+    async apply(statements: readonly Statement[], progress?: ApplyProgress, options: ApplyOptions = {}): Promise<ApplyResult> {
       // Under lockForApply the lock is held on lockedOn and stays held after the apply (its release
       // function lets it go); without it, the apply takes the lock in its first round trip and lets it go.
       const held = lockedOn;
@@ -293,6 +294,18 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         await closeExtra();
         return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
       }
+      // Write-ahead: the passwords are where they are delivered before the server sees anything.
+      const interrupted = () => new PmgrantsError('the apply was interrupted before its commit; it was rolled back and nothing was applied');
+      try {
+        if (options.signal?.aborted) throw interrupted();
+        if (options.deliver && prepared.passwords.length > 0) {
+          await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+        }
+        if (options.signal?.aborted) throw interrupted();
+      } catch (err) {
+        await closeExtra();
+        throw err;
+      }
       warnings = [];
       let done = 0;
       // Awaited only when the callback returns a promise: a round trip completes thousands of statements.
@@ -307,7 +320,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       prepared.units.forEach((u, i) => u.covers.forEach((s) => (lastUnit[s] = Math.max(lastUnit[s], i))));
       const inTransactionOrder = lastUnit.map((last, index) => ({ last, index })).filter((x) => x.last >= 0);
       const onlyPassword = new Set(lastUnit.flatMap((last, index) => (last < 0 && !inFirst.has(index) ? [index] : [])));
-      const passwords = passwordSetter(prepared, (index) => (onlyPassword.has(index) ? report(index) : undefined));
+      const passwords = passwordSetter(prepared, (index) => (onlyPassword.has(index) ? report(index) : undefined), options.signal);
       passwords.add(prepared.passwords.filter((p) => p.early));
       let inTransaction = false;
       let locked = false;
@@ -332,6 +345,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
           locked = !held;
           for (const [i, sql] of firstTrips.entries()) {
             if (i === firstTrips.length - 1) loginsMaybeCommitted = true;
+            if (options.signal?.aborted) throw interrupted();
             await run(sql, undefined, pinned);
             if (warnings.length > 0) throw new PmgrantsError(`the server warned "${warnings[0]}"; the transaction was rolled back and nothing was applied`);
           }
@@ -350,6 +364,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         let next = 0;
         let sent = 0;
         for (const batch of batches) {
+          if (options.signal?.aborted) throw interrupted();
           await run(batchSql(batch), undefined, pinned);
           if (warnings.length > 0) {
             throw new PmgrantsError(`the server warned "${warnings[0]}"; the transaction was rolled back and nothing was applied`);
@@ -362,6 +377,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
           }
         }
         if (inTransaction) {
+          if (options.signal?.aborted) throw interrupted();
           committing = true;
           await run('COMMIT', undefined, pinned);
           committing = false;

@@ -197,9 +197,11 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
   const managed: string[] = [];
   const passwordSetAt: Record<string, string> = {};
   const passwordMissing: string[] = [];
+  const passwordGeneration: Record<string, string> = {};
   for (const r of rows.roles) {
     const marker = parseMarker(r.comment);
     if (r.managed && !ownership.unclaimed.has(r.name)) managed.push(r.name);
+    if (r.managed && r.canLogin && marker.passwordGeneration) passwordGeneration[r.name] = marker.passwordGeneration;
     if (r.managed && r.canLogin && marker.passwordSetAt) passwordSetAt[r.name] = marker.passwordSetAt;
     // Created by an apply whose password phase did not reach it (see prepareStatements).
     else if (r.managed && r.canLogin && marker.purpose === 'generated-login') passwordMissing.push(r.name);
@@ -315,6 +317,7 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
     managed: managed.sort(),
     ...(Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
     ...(passwordMissing.length > 0 ? { passwordMissing: passwordMissing.sort() } : {}),
+    ...(Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
     ...(ownership.foreign.size > 0 ? { foreign: Object.fromEntries([...ownership.foreign].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : {}),
     ...(ownership.warnings.length > 0 ? { warnings: ownership.warnings } : {}),
   };

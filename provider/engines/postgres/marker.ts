@@ -17,6 +17,11 @@ export interface MarkerData {
   passwordSetAt?: string;
   /** The database of the warehouse that owns the role. Absent in markers written before it was recorded. */
   warehouse?: string;
+  /**
+   * Which delivered password the server holds (logins only): the random id the secrets file records
+   * with it. Never the password or anything derived from it (docs/credentials.md).
+   */
+  passwordGeneration?: string;
 }
 
 export function managedComment(data: MarkerData): string {
@@ -36,7 +41,7 @@ export function parseMarker(comment: string | null | undefined): MarkerData {
     const value: unknown = JSON.parse(rest);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
     const out: MarkerData = {};
-    for (const k of ['purpose', 'app', 'persona', 'passwordSetAt', 'warehouse'] as const) {
+    for (const k of ['purpose', 'app', 'persona', 'passwordSetAt', 'warehouse', 'passwordGeneration'] as const) {
       const v = (value as Record<string, unknown>)[k];
       if (typeof v === 'string') out[k] = v;
     }

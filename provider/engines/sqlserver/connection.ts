@@ -1,7 +1,8 @@
 import type * as Mssql from 'mssql';
 import { DesiredState } from '../../model/types';
 import { ActualState } from '../../plan/diff';
-import { ApplyProgress, ApplyResult, EngineConnection, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, GeneratedPassword, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { newPasswordGeneration } from '../generation';
 
 export { PartialApplyError };
 import { Batch, planBatches } from './batches';
@@ -243,8 +244,19 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     return evaluatePreflight(facts, desired, { engine: options.engine, generatedLogins: options.generatedLogins });
   };
 
-  const apply = async (statements: readonly Statement[], progress?: ApplyProgress): Promise<ApplyResult> => {
+  const apply = async (statements: readonly Statement[], progress?: ApplyProgress, applyOptions: ApplyOptions = {}): Promise<ApplyResult> => {
     const startTrips = trips;
+    // Every password is generated first and delivered (write-ahead) before the first round trip;
+    // `secrets` holds those the apply has sent.
+    const generated = new Map<string, GeneratedPassword>();
+    for (const s of statements) {
+      for (const p of s.params) {
+        if ('secretFor' in p && !generated.has(p.secretFor)) {
+          generated.set(p.secretFor, { login: p.secretFor, password: generateSqlServerPassword(p.secretFor), generation: newPasswordGeneration() });
+        }
+      }
+    }
+    if (applyOptions.deliver && generated.size > 0) await applyOptions.deliver([...generated.values()]);
     const secrets = new Map<string, string>();
     const phases = applyPhases(planBatches(statements), options.engine, options.generatedLogins);
     const total = statements.length;
@@ -259,7 +271,7 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
       const request = new mssql.Request(tx);
       for (const p of batch.params) {
         if ('secretFor' in p) {
-          if (!secrets.has(p.secretFor)) secrets.set(p.secretFor, generateSqlServerPassword(p.secretFor));
+          if (!secrets.has(p.secretFor)) secrets.set(p.secretFor, generated.get(p.secretFor)!.password);
           request.input(p.name, mssql.NVarChar(128), secrets.get(p.secretFor));
         } else {
           request.input(p.name, mssql.NVarChar(4000), p.value);
