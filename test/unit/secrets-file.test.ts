@@ -57,7 +57,7 @@ async function applyWith(secretsFile: string): Promise<{ code: number; out: stri
   const { runCli } = await import('../../provider/cli/main');
   let out = '';
   let err = '';
-  const code = await runCli(['apply', POLICY, '--yes', '--database-url', 'postgres://x@localhost/db', '--secrets-file', secretsFile], {
+  const code = await runCli(['apply', POLICY, '--yes', '--database-url', 'postgres://x@localhost/ibm_process_apps', '--secrets-file', secretsFile], {
     out: (t) => (out += t),
     err: (t) => (err += t),
     env: {},
