@@ -137,19 +137,15 @@ function loadBehaviour(): typeof import('./providers') {
 /**
  * Run one operation; a failure leaves as one sentence. The dynamic-provider host prints a failure to
  * stderr as `${error}: ${error.stack}`, which the engine shows in the resource's diagnostics: the error
- * it gets reads "pmgrants: <sentence>" there, with no stack trace. A failure that is not a PmgrantsError
- * (a defect) keeps its stack when PMGRANTS_DEBUG is set.
+ * it gets reads "pmgrants: <sentence>" there, with no stack trace. (Kept short: it is serialized.)
  */
 async function oneSentence<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (err) {
-    const original = err as { name?: unknown; message?: unknown; stack?: unknown } | undefined;
-    const userFacing = original?.name === 'PmgrantsError' || original?.name === 'PartialApplyError';
-    const sentence = String(original?.message ?? err).split('\n')[0];
+    const sentence = String((err as Error)?.message ?? err).split('\n')[0];
     const failure = new Error(sentence);
-    const trace = !userFacing && process.env.PMGRANTS_DEBUG ? `\n${String(original?.stack ?? '')}` : '';
-    Object.defineProperty(failure, 'stack', { value: `${sentence}${trace}`, configurable: true, writable: true });
+    Object.defineProperty(failure, 'stack', { value: sentence });
     failure.toString = () => 'pmgrants';
     throw failure;
   }
