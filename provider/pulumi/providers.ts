@@ -346,13 +346,20 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
     // The live state as the next diff and read see it: inspected for `desired` alone. Inspect reports an
     // empty schema as holding what its scope wants there, so a state read with the previous slice in
     // scope (a renamed schema's old name) would record grants the next preview then calls drift.
-    // Nothing applied and nothing previous: the live state is what was just inspected.
-    const after = result || previous ? await conn.inspect(desired) : whole;
+    // Nothing applied and no previous name out of `desired`: the live state is what was just inspected.
+    const after = result || (previous && namesBeyond(previous, desired)) ? await conn.inspect(desired) : whole;
     const live = liveOf(sliceActual(after, claimOf(part, [desired], after), desired));
     const password = login ? (result?.secrets.get(login) ?? (olds?.login === login ? olds.password : undefined)) : undefined;
     const databaseId = news ? await conn.databaseIdentity?.() : undefined;
     return compact({ live, databaseId, login, password, passwordSetAt: login ? after.passwordSetAt?.[login] : undefined, warnings: plan.warnings });
   }));
+}
+
+/** Whether `wider` names a schema or principal that `state` does not (what widens inspect's scope). */
+function namesBeyond(wider: DesiredState, state: DesiredState): boolean {
+  const names = (x: DesiredState) => [...x.schemas.map((sc) => `schema:${sc.name}`), ...[...x.logins, ...x.users, ...x.roles].map((p) => p.name)];
+  const known = new Set(names(state));
+  return names(wider).some((n) => !known.has(n));
 }
 
 function emptyLive(): LiveState {
