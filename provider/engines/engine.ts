@@ -131,6 +131,12 @@ export interface EngineConnection {
    */
   apply(statements: readonly Statement[], progress?: ApplyProgress, options?: ApplyOptions): Promise<ApplyResult>;
   preflight(desired: DesiredState): Promise<PreflightCheck[]>;
+  /**
+   * What tells this database apart from another of the same name (one made after it was dropped):
+   * PostgreSQL the database's oid, SQL Server its database_id and create_date. One round trip. The
+   * Pulumi resources record it, so a refresh notices a recreated database. Optional.
+   */
+  databaseIdentity?(): Promise<string>;
   /** The database's security as it is, for `pmgrants export`; a constant number of round trips. */
   exportCatalog(options: { prefix?: string }): Promise<ExportCatalog>;
   /** Round trips made so far (for benchmarks). */

@@ -4,11 +4,15 @@ import { Login, Membership, Permission, Role, Schema, User } from '../model/type
 export type Change =
   | { kind: 'create-login'; login: Login }
   | { kind: 'rotate-password'; login: string; reason: 'age' | 'forced' | 'missing' | 'undelivered' }
-  | { kind: 'drop-login'; login: string }
+  /**
+   * handTo: the role that takes over whatever the principal owns (its objects, created by its sessions)
+   * before it is dropped; the diff sets it to the owner of the app schema the principal works in.
+   */
+  | { kind: 'drop-login'; login: string; handTo?: string }
   | { kind: 'create-user'; user: User }
-  | { kind: 'drop-user'; user: string }
+  | { kind: 'drop-user'; user: string; handTo?: string }
   | { kind: 'create-role'; role: Role }
-  | { kind: 'drop-role'; role: string }
+  | { kind: 'drop-role'; role: string; handTo?: string }
   | { kind: 'create-schema'; schema: Schema }
   | { kind: 'alter-schema-owner'; schema: string; from: string; to: string }
   | { kind: 'add-member'; membership: Membership }

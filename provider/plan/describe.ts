@@ -39,6 +39,11 @@ function userText(u: User): string {
   }
 }
 
+/** What a drop says about the objects the principal owns. */
+function handedTo(heir: string | undefined): string {
+  return heir ? ` (its objects are handed to ${heir} first)` : ' (refused if it still owns objects)';
+}
+
 /** One line per change, terraform-style: the sign says create (+), change (~) or remove (-). Never a secret. */
 export function describeChange(c: Change): { sign: Sign; text: string } {
   switch (c.kind) {
@@ -49,15 +54,15 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
       if (c.reason === 'undelivered') return { sign: '~', text: `login ${c.login}: set a new password (the server holds one the secrets file does not have)` };
       return { sign: '~', text: `login ${c.login}: rotate password (${c.reason === 'age' ? 'older than the rotation age' : 'requested'})` };
     case 'drop-login':
-      return { sign: '-', text: `login ${c.login}` };
+      return { sign: '-', text: `login ${c.login}${handedTo(c.handTo)}` };
     case 'create-user':
       return { sign: '+', text: userText(c.user) };
     case 'drop-user':
-      return { sign: '-', text: `user ${c.user}` };
+      return { sign: '-', text: `user ${c.user}${handedTo(c.handTo)}` };
     case 'create-role':
       return { sign: '+', text: `role ${c.role.name} (${c.role.purpose === 'schema-owner' ? `owner of ${c.role.app}'s schema, no login` : `persona ${c.role.persona}${c.role.app ? ` on ${c.role.app}` : ', every app'}`})` };
     case 'drop-role':
-      return { sign: '-', text: `role ${c.role}` };
+      return { sign: '-', text: `role ${c.role}${handedTo(c.handTo)}` };
     case 'create-schema':
       return { sign: '+', text: `schema ${c.schema.name} owned by ${c.schema.owner}` };
     case 'alter-schema-owner':

@@ -129,8 +129,14 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
     }
   }
 
-  // Drops: only managed principals, only when pruning, never a role that still owns a schema.
+  // Drops: only managed principals, only when pruning, never a role that still owns a schema. What a
+  // dropped principal owns (tables its sessions created) is handed to its app's schema owner first.
   if (authoritative && desired.prune) {
+    const heirOf = heirs(desired, actual);
+    const handTo = (name: string) => {
+      const heir = heirOf(name);
+      return heir ? { handTo: heir } : {};
+    };
     for (const role of actual.roles) {
       if (desiredRoles.has(role.name) || !managed.has(role.name)) continue;
       const owned = actual.schemas.find((s) => s.owner === role.name);
@@ -138,15 +144,15 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
         warnings.push(`role "${role.name}" is no longer in the policy but still owns schema "${owned.name}"; it is kept (move or drop the schema, then plan again)`);
         continue;
       }
-      changes.push({ kind: 'drop-role', role: role.name });
+      changes.push({ kind: 'drop-role', role: role.name, ...handTo(role.name) });
     }
     for (const user of actual.users) {
       if (desiredUsers.has(user.name) || !managed.has(user.name)) continue;
-      changes.push({ kind: 'drop-user', user: user.name });
+      changes.push({ kind: 'drop-user', user: user.name, ...handTo(user.name) });
     }
     for (const login of actual.logins) {
       if (desiredLogins.has(login.name) || !managed.has(login.name)) continue;
-      changes.push({ kind: 'drop-login', login: login.name });
+      changes.push({ kind: 'drop-login', login: login.name, ...handTo(login.name) });
     }
   }
   return { database: desired.database, engine: desired.engine, changes: orderChanges(changes), warnings };
@@ -254,6 +260,32 @@ function undelivered(login: string, actual: ActualState, delivered: DeliveredPas
   if (!entry) return true;
   if (entry.generation === undefined && entry.pending === undefined) return false;
   return entry.generation !== held && entry.pending !== held;
+}
+
+/**
+ * The role that inherits what a dropped principal owns: the owner of the one app schema the principal
+ * works in (it holds a privilege there, or is a member of that schema's owner role). That owner stays,
+ * since it owns the schema (the policy's owner when the plan changes it). A principal working in no
+ * schema or in several (the shared login of single_account) has no heir: its drop is refused while it
+ * owns objects.
+ */
+function heirs(desired: DesiredState, actual: ActualState): (name: string) => string | undefined {
+  const wantedOwner = new Map(desired.schemas.map((s) => [s.name, s.owner]));
+  const ownerOf = new Map(actual.schemas.map((s) => [s.name, wantedOwner.get(s.name) ?? s.owner]));
+  const owners = new Set(ownerOf.values());
+  const ownersFor = new Map<string, Set<string>>();
+  const add = (who: string, owner: string | undefined) => {
+    if (owner === undefined || owner === who) return;
+    let set = ownersFor.get(who);
+    if (!set) ownersFor.set(who, (set = new Set()));
+    set.add(owner);
+  };
+  for (const p of actual.permissions) if (p.on.type === 'schema' || p.on.type === 'engine') add(p.grantee, ownerOf.get(p.on.name));
+  for (const m of actual.memberships) if (owners.has(m.role)) add(m.member, m.role);
+  return (name) => {
+    const found = ownersFor.get(name);
+    return found && found.size === 1 ? [...found][0] : undefined;
+  };
 }
 
 function needsRotation(login: Login, actual: ActualState, desired: DesiredState, options: DiffOptions): boolean {

@@ -180,7 +180,8 @@ export function claimOf(part: Part, slices: readonly SecurityState[], actual: Ac
  * The live state a part owns, to diff against its desired slice. Besides what the part owns by the
  * rules above, it includes every permission and membership held by (or, for default privileges, set
  * up for) a managed principal the part is about to drop, wherever that privilege is: a role that still
- * holds privileges cannot be dropped. `managed` stays whole (the diff's scope test needs it).
+ * holds privileges cannot be dropped; and the schemas such a principal works in, whose owner inherits
+ * what it owns (see diffState). `managed` stays whole (the diff's scope test needs it).
  */
 export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: SecurityState): ActualState {
   const managed = new Set(actual.managed);
@@ -206,6 +207,13 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
   const ownsMembership = (m: Membership): boolean =>
     claim.principals.has(m.role) || dropping.has(m.member) || (claim.principals.has(m.member) && !managed.has(m.role));
 
+  const memberships = actual.memberships.filter(ownsMembership);
+  const permissions = actual.permissions.filter(ownsPermission);
+  // The schemas a dropping principal works in (holds a privilege there, or is a member of the owner):
+  // their owners are who the diff hands its objects to, the same whichever part drops it.
+  const heirSchemas = new Set<string>();
+  const ownersJoined = new Set(memberships.filter((m) => dropping.has(m.member)).map((m) => m.role));
+  for (const p of permissions) if (dropping.has(p.grantee) && (p.on.type === 'schema' || p.on.type === 'engine')) heirSchemas.add(p.on.name);
   const passwordSetAt = actual.passwordSetAt
     ? Object.fromEntries(Object.entries(actual.passwordSetAt).filter(([login]) => claim.principals.has(login)))
     : undefined;
@@ -219,9 +227,9 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
       logins: actual.logins.filter((l) => claim.principals.has(l.name)),
       users: actual.users.filter((u) => claim.principals.has(u.name)),
       roles: actual.roles.filter((r) => claim.principals.has(r.name)),
-      schemas: actual.schemas.filter((s) => claim.schemas.has(s.name)),
-      memberships: actual.memberships.filter(ownsMembership),
-      permissions: actual.permissions.filter(ownsPermission),
+      schemas: actual.schemas.filter((s) => claim.schemas.has(s.name) || heirSchemas.has(s.name) || ownersJoined.has(s.owner)),
+      memberships,
+      permissions,
     }),
     managed: [...actual.managed],
     ...(passwordSetAt && Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),

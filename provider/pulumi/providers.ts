@@ -296,6 +296,7 @@ function resourceId(kind: ResourceKind, inputs: GrantsInputs): string {
 
 interface Converged {
   live: LiveState;
+  databaseId?: string;
   password?: string;
   passwordSetAt?: string;
   passwordGeneration?: string;
@@ -347,12 +348,17 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
     const plan = diffState(desired, actual, { now: new Date(), rotate });
     const statements = dialect.render(plan.changes, desired);
     const result = statements.length > 0 ? await conn.apply(statements) : undefined;
-    // Nothing applied: the live state is what was just inspected.
-    const after = result ? await conn.inspect(scope) : whole;
+    // The live state as the next diff and read see it: inspected for `desired` alone. Inspect reports an
+    // empty schema as holding what its scope wants there, so a state read with the previous slice in
+    // scope (a renamed schema's old name) would record grants the next preview then calls drift.
+    // Nothing applied and no previous name out of `desired`: the live state is what was just inspected.
+    const after = result || (previous && namesBeyond(previous, desired)) ? await conn.inspect(desired) : whole;
     const live = liveOf(sliceActual(after, claimOf(part, [desired], after), desired));
     const password = login ? (result?.secrets.get(login) ?? (olds?.login === login ? olds.password : undefined)) : undefined;
+    const databaseId = news ? await conn.databaseIdentity?.() : undefined;
     return compact({
       live,
+      databaseId,
       login,
       password,
       passwordSetAt: login ? after.passwordSetAt?.[login] : undefined,
@@ -374,13 +380,29 @@ function undeliveredPassword(olds: GrantsOutputs, whole: ActualState): boolean {
   return olds.passwordSetAt !== undefined && whole.passwordSetAt?.[login] !== olds.passwordSetAt;
 }
 
+/** Whether `wider` names a schema or principal that `state` does not (what widens inspect's scope). */
+function namesBeyond(wider: DesiredState, state: DesiredState): boolean {
+  const names = (x: DesiredState) => [...x.schemas.map((sc) => `schema:${sc.name}`), ...[...x.logins, ...x.users, ...x.roles].map((p) => p.name)];
+  const known = new Set(names(state));
+  return names(wider).some((n) => !known.has(n));
+}
+
 function emptyLive(): LiveState {
   return { logins: [], users: [], roles: [], schemas: [], memberships: [], permissions: [], managed: [] };
 }
 
 function outputsOf(inputs: GrantsInputs, c: Converged): GrantsOutputs {
   const { drift: _drift, ...rest } = inputs;
-  return compact({ ...rest, login: c.login, password: c.password, passwordSetAt: c.passwordSetAt, passwordGeneration: c.passwordGeneration, live: c.live, warnings: c.warnings.length > 0 ? c.warnings : undefined });
+  return compact({
+    ...rest,
+    login: c.login,
+    password: c.password,
+    passwordSetAt: c.passwordSetAt,
+    passwordGeneration: c.passwordGeneration,
+    live: c.live,
+    databaseId: c.databaseId,
+    warnings: c.warnings.length > 0 ? c.warnings : undefined,
+  });
 }
 
 export async function create(kind: ResourceKind, inputs: GrantsInputs): Promise<{ id: string; outs: GrantsOutputs }> {
@@ -399,6 +421,11 @@ export async function remove(kind: ResourceKind, _id: string, props: GrantsOutpu
   for (const w of c.warnings) process.stderr.write(`pmgrants: ${w}\n`);
 }
 
+/** The drift line of a database that was dropped and created again since this part was set up. */
+export function recreatedLine(database: string): string {
+  return `~ database ${database} is not the one this stack set up (it was dropped and created again): up sets this part up again`;
+}
+
 export async function read(kind: ResourceKind, id: string, props: GrantsOutputs | undefined): Promise<{ id: string; props: GrantsOutputs; inputs: GrantsInputs }> {
   if (!props || !props.engine || !Array.isArray(props.logins)) {
     throw new PmgrantsError('pmgrants resources cannot be imported: declare the app in the policy and run pulumi up, which adopts what already exists');
@@ -412,7 +439,11 @@ export async function read(kind: ResourceKind, id: string, props: GrantsOutputs 
     const whole = await conn.inspect(desired);
     if (!sameDatabase(inputs.engine, whole.database, inputs.database)) throw wrongDatabase(whole.database, inputs.database);
     const live = liveOf(sliceActual(whole, claimOf(part, [desired], whole), desired));
-    const drift = driftLines(desired, live);
+    // A database of the same name that is not the one this part was set up in (dropped and created
+    // again): everything the part made in it is gone, and up makes it again.
+    const databaseId = await conn.databaseIdentity?.();
+    const recreated = props.databaseId !== undefined && databaseId !== undefined && databaseId !== props.databaseId;
+    const drift = [...(recreated ? [recreatedLine(inputs.database)] : []), ...driftLines(desired, live)];
     const undelivered = undeliveredPassword(props, whole);
     if (undelivered) {
       drift.push(`~ login ${props.login}: set a new password (the server holds one this stack's state does not have: an operation was interrupted after setting it)`);

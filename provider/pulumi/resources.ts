@@ -96,6 +96,8 @@ export interface GrantsOutputs extends GrantsInputs {
   passwordGeneration?: string;
   /** The part as the database held it after the last create, update or refresh. */
   live?: LiveState;
+  /** The identity of the database the part was set up in (EngineConnection.databaseIdentity): a refresh that finds another reports it as drift. */
+  databaseId?: string;
   /** What the last operation chose not to do (e.g. a schema kept because it holds data). */
   warnings?: string[];
 }
@@ -138,28 +140,45 @@ function loadBehaviour(): typeof import('./providers') {
   );
 }
 
+/**
+ * Run one operation; a failure leaves as one sentence. The dynamic-provider host prints a failure to
+ * stderr as `${error}: ${error.stack}`, which the engine shows in the resource's diagnostics: the error
+ * it gets reads "pmgrants: <sentence>" there, with no stack trace. (Kept short: it is serialized.)
+ */
+async function oneSentence<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    const sentence = String((err as Error)?.message ?? err).split('\n')[0];
+    const failure = new Error(sentence);
+    Object.defineProperty(failure, 'stack', { value: sentence });
+    failure.toString = () => 'pmgrants';
+    throw failure;
+  }
+}
+
 function makeProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs> {
   return {
     async configure(req) {
-      loadBehaviour().configure(req.config);
+      await oneSentence(async () => loadBehaviour().configure(req.config));
     },
     async check(olds, news) {
-      return loadBehaviour().check(kind, olds, news);
+      return oneSentence(() => loadBehaviour().check(kind, olds, news));
     },
     async diff(id, olds, news) {
-      return loadBehaviour().diff(kind, id, olds, news);
+      return oneSentence(() => loadBehaviour().diff(kind, id, olds, news));
     },
     async create(inputs) {
-      return loadBehaviour().create(kind, inputs);
+      return oneSentence(() => loadBehaviour().create(kind, inputs));
     },
     async read(id, props) {
-      return loadBehaviour().read(kind, id, props);
+      return oneSentence(() => loadBehaviour().read(kind, id, props));
     },
     async update(id, olds, news) {
-      return loadBehaviour().update(kind, id, olds, news);
+      return oneSentence(() => loadBehaviour().update(kind, id, olds, news));
     },
     async delete(id, props) {
-      return loadBehaviour().remove(kind, id, props);
+      return oneSentence(() => loadBehaviour().remove(kind, id, props));
     },
   };
 }
@@ -197,7 +216,7 @@ abstract class GrantsResource extends pulumi.dynamic.Resource {
     super(
       providerFor(kind),
       name,
-      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, passwordGeneration: undefined, live: undefined, drift: undefined, warnings: undefined },
+      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, passwordGeneration: undefined, live: undefined, databaseId: undefined, drift: undefined, warnings: undefined },
       { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS])] },
       RESOURCE_MODULE,
       RESOURCE_TYPES[kind],

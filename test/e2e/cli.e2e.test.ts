@@ -80,6 +80,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     const claims = await pg.connectAs('pmg_claims-open_app', secrets['pmg_claims-open_app'].password, 'ibm_process_apps');
     await claims.query('CREATE TABLE claims.t (id int)');
     await expect(claims.query('CREATE TABLE payroll.t (id int)')).rejects.toThrow(/permission denied for schema payroll/);
+    await claims.end();
     const again = await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl]);
     expect(again.code).toBe(0);
     expect(again.out).toContain('No changes. ibm_process_apps matches the policy.');
@@ -160,6 +161,32 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(r.out).toContain('Planning again: no changes (converged).');
     expect(r.out).toMatch(/pmg_purchase-to-pay_app\s+denied\s+denied\s+read 2/);
     expect(r.out).toMatch(/pmg_order-to-cash_app\s+denied\s+read 2\s+denied/);
+  });
+
+  it('removing an app whose login created a table: plan says where the table goes, apply exits 0, the rows stay', async () => {
+    const secrets = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins;
+    const claims = await pg.connectAs('pmg_claims-open_app', secrets['pmg_claims-open_app'].password, 'ibm_process_apps');
+    await claims.query('INSERT INTO claims.t VALUES (1), (2)');
+    await claims.end();
+    const text = fs.readFileSync(policyFile, 'utf8');
+    const without = text
+      .split('\n')
+      .filter((l) => !l.trimStart().startsWith('claims-open:'))
+      .join('\n')
+      .replace('apps: [claims-open, payroll-closed]', 'apps: [payroll-closed]');
+    fs.writeFileSync(policyFile, without);
+    const plan = await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl]);
+    expect(plan.code).toBe(2);
+    expect(plan.out).toContain('- login pmg_claims-open_app (its objects are handed to pmg_claims-open_owner first)');
+    const r = await cli(['apply', policyFile, '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile()]);
+    expect(r.err).not.toMatch(/^pmgrants: /m);
+    expect(r.code).toBe(0);
+    const admin = await pg.connect(dbUrl);
+    expect((await admin.query("SELECT tableowner FROM pg_tables WHERE schemaname = 'claims' AND tablename = 't'")).rows).toEqual([{ tableowner: 'pmg_claims-open_owner' }]);
+    expect((await admin.query('SELECT count(*)::int AS n FROM claims.t')).rows).toEqual([{ n: 2 }]);
+    expect((await admin.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'pmg_claims-open_app'")).rows).toEqual([{ n: 0 }]);
+    await admin.end();
+    expect((await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl])).code).toBe(0);
   });
 
   it('no generated password was ever printed', () => {

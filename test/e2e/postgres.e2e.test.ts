@@ -282,36 +282,62 @@ suite('PostgreSQL engine, end to end', () => {
       await analyst.end();
     });
 
-    it('refuses to drop a managed login that still owns objects, applies nothing, and prunes once they are handed over', async () => {
+    it('removes an app whose login created tables: the plan says the tables go to its owner role, apply keeps them with their rows, and other revocations apply too', async () => {
       const withoutInv = policyOf({
         ...doc,
         apps: { p2p: doc.apps.p2p, o2c: doc.apps.o2c },
         grants: doc.grants.map((g) => (g.persona === 'data_consumer' ? { ...g, apps: ['p2p'] } : g)),
       });
+      // The app's transformations ran as its login: it created invoices.lines (earlier) and a second table, with rows.
+      const inv = await as('pmg_inv_app');
+      await inv.query("CREATE TABLE invoices.batches (id int PRIMARY KEY, note text); INSERT INTO invoices.batches VALUES (1, 'first'), (2, 'second'), (3, 'third')");
+      await inv.end();
+      // Drift elsewhere that the same plan revokes.
+      await admin.query('GRANT CREATE ON SCHEMA p2p TO pmg_p2p_data_consumer');
+      // And the login owns a table in another database, which REASSIGN OWNED (this database only) cannot reach.
+      await pg.createDatabase('wh_sm_elsewhere');
+      const elsewhere = await pg.connect(pg.url('wh_sm_elsewhere'));
+      await elsewhere.query('CREATE TABLE stray (id int); ALTER TABLE stray OWNER TO pmg_inv_app');
+
       const planned = await planFor(conn, withoutInv);
-      expect(planned.plan.changes).toContainEqual({ kind: 'drop-login', login: 'pmg_inv_app' });
-      expect(planned.plan.changes).toContainEqual({ kind: 'drop-role', role: 'pmg_inv_data_consumer' });
-      expect(planned.plan.warnings.join('\n')).toContain('"pmg_inv_owner"');
-      // pmg_inv_app created invoices.lines: pmgrants will not drop it (nor its table).
+      expect(planned.plan.changes).toContainEqual({ kind: 'drop-login', login: 'pmg_inv_app', handTo: 'pmg_inv_owner' });
+      expect(planned.plan.changes).toContainEqual({ kind: 'drop-role', role: 'pmg_inv_data_consumer', handTo: 'pmg_inv_owner' });
+      expect(planned.plan.changes).toContainEqual({
+        kind: 'revoke',
+        permission: { grantee: 'pmg_p2p_data_consumer', on: { type: 'schema', name: 'p2p' }, privilege: 'CREATE', effect: 'GRANT', withGrantOption: false },
+      });
+      expect(planned.plan.warnings.join('\n')).toContain('role "pmg_inv_owner" is no longer in the policy but still owns schema "invoices"; it is kept');
+      const text = formatPlan('text', { plan: planned.plan, statements: planned.statements, roleApps: new Map(), source: 'e2e' });
+      expect(text).toContain('login pmg_inv_app (its objects are handed to pmg_inv_owner first)');
+
+      // The object in the other database: refused in one sentence that names it, and nothing applied.
       const err = await applyPlan(conn, planned).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(PmgrantsError);
-      expect((err as Error).message).toBe(
-        'role pmg_inv_app still owns objects (relation invoices.lines), and pmgrants never drops objects: reassign or drop them, then plan again; nothing was applied',
-      );
+      expect((err as Error).message).toMatch(/^role "pmg_inv_(app|data_consumer|process_admin)" cannot be dropped because some objects depend on it \(.*database wh_sm_elsewhere.*\); nothing was applied$/);
       expect(await conn.inspect(planned.desired)).toEqual(planned.actual);
+      await elsewhere.query('DROP TABLE stray');
+      await elsewhere.end();
 
-      await admin.query('ALTER TABLE invoices.lines OWNER TO pmg_inv_owner');
-      const handedOver = await planFor(conn, withoutInv);
-      await applyPlan(conn, handedOver);
+      await applyPlan(conn, await planFor(conn, withoutInv));
       const after = await planFor(conn, withoutInv);
       expect(after.plan.changes).toEqual([]);
       expect(after.plan.warnings).toEqual([expect.stringContaining('role "pmg_inv_owner" is no longer in the policy but still owns schema "invoices"')]);
-      const left = await rows(admin, "SELECT rolname FROM pg_roles WHERE rolname LIKE 'pmg\\_inv\\_%' ORDER BY 1");
-      expect(left).toEqual([{ rolname: 'pmg_inv_owner' }]);
+      // The data is intact and belongs to the owner role; the login and the persona roles are gone.
+      expect(await rows(admin, "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'invoices' ORDER BY 1")).toEqual([
+        { tablename: 'batches', tableowner: 'pmg_inv_owner' },
+        { tablename: 'lines', tableowner: 'pmg_inv_owner' },
+      ]);
+      expect(await rows(admin, 'SELECT id, note FROM invoices.batches ORDER BY id')).toEqual([
+        { id: 1, note: 'first' },
+        { id: 2, note: 'second' },
+        { id: 3, note: 'third' },
+      ]);
       expect(await rows(admin, 'SELECT count(*)::int AS n FROM invoices.lines')).toEqual([{ n: 1 }]);
+      expect(await rows(admin, "SELECT rolname FROM pg_roles WHERE rolname LIKE 'pmg\\_inv\\_%' ORDER BY 1")).toEqual([{ rolname: 'pmg_inv_owner' }]);
+      expect(await rows(admin, "SELECT has_schema_privilege('pmg_p2p_data_consumer', 'p2p', 'CREATE') AS can")).toEqual([{ can: false }]);
       expect(await rows(admin, "SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'pmg_handmade'")).toEqual([{ n: 1 }]);
     });
 

@@ -324,40 +324,88 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
   );
 
   it(
-    'destroy refuses to drop a login that still owns a table, in one sentence, and changes nothing of that app',
+    'an app schema renamed in the policy converges in one up: preview right after shows no changes',
     async () => {
-      const failure = await stack.destroy().then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
-      expect(failure).toBeDefined();
-      expect(String(failure!.message)).toContain(
-        'role pmg_p2p_app still owns objects (relation p2p.invoices), and pmgrants never drops objects: reassign or drop them, then plan again; nothing was applied',
-      );
-      // p2p's transaction was rolled back: its login and roles are all still there.
-      expect((await managedRoles()).filter((r) => r.startsWith('pmg_p2p_'))).toEqual(['pmg_p2p_app', 'pmg_p2p_data_consumer', 'pmg_p2p_owner', 'pmg_p2p_process_admin']);
+      writePolicy(policyText(['p2p', 'o2c']).replace('o2c: { schema: o2c, source: open }', 'o2c: { schema: o2c_v2, source: open }'));
+      const up = await stack.up();
+      expect(up.summary.resourceChanges).toEqual({ same: 3, update: 1 });
+      const preview = await stack.preview({ expectNoChanges: true });
+      expect(preview.changeSummary).toEqual({ same: 4 });
+      expect(await rows("SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname LIKE 'o2c%' ORDER BY 1")).toEqual([
+        { nspname: 'o2c', owner: 'pmg_o2c_owner' },
+        { nspname: 'o2c_v2', owner: 'pmg_o2c_owner' },
+      ]);
+      // The grants moved to the new schema; the old one (kept: it may hold data) has none but its owner's.
+      expect(await rows("SELECT has_schema_privilege('pmg_o2c_data_consumer', 'o2c_v2', 'USAGE') AS v2, has_schema_privilege('pmg_o2c_data_consumer', 'o2c', 'USAGE') AS old")).toEqual([
+        { v2: true, old: false },
+      ]);
+      expect(await rows("SELECT count(*)::int AS n FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'o2c' AND a.grantee <> n.nspowner")).toEqual([{ n: 0 }]);
     },
     STEP_TIMEOUT,
   );
 
   it(
-    'after the table is handed over, destroy drops what pmgrants manages, keeps app schemas (data) and their owners, and touches nothing else',
+    'a warehouse database dropped and created again: refresh reports it, up --refresh sets everything up again, and the app login works',
     async () => {
-      await admin.query('ALTER TABLE p2p.invoices OWNER TO pmg_p2p_owner');
+      await admin.end();
+      const server = await pg.connect(pg.url());
+      await server.query(`DROP DATABASE ${DATABASE} WITH (FORCE)`);
+      await server.query(`CREATE DATABASE ${DATABASE}`);
+      await server.end();
+      admin = await pg.connect(adminUrl);
+      expect(await rows("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname IN ('p2p', 'o2c_v2')")).toEqual([{ n: 0 }]);
+
+      // A plain up trusts the recorded state; refresh compares the database identity recorded at create.
+      const { recreatedLine } = distRequire<typeof import('../../provider/pulumi/providers')>('provider/pulumi/providers');
+      await stack.refresh();
+      const outputsOf = async (name: string) =>
+        ((await stack.exportStack()).deployment.resources as { urn: string; outputs: Record<string, unknown> }[]).find((r) => r.urn.endsWith(`::${name}`))!.outputs;
+      for (const name of ['warehouse', 'p2p', 'o2c']) expect((await outputsOf(name)).drift, name).toEqual(expect.arrayContaining([recreatedLine(DATABASE)]));
+
+      const up = await stack.up({ refresh: true });
+      expect(up.summary.result).toBe('succeeded');
+      const p2p = await outputsOf('p2p');
+      expect(p2p.drift).toBeUndefined();
+      expect(p2p.databaseId).toBe((await rows<{ id: string }>("SELECT 'oid ' || oid AS id FROM pg_database WHERE datname = current_database()"))[0].id);
+      expect(await rows("SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname IN ('p2p', 'o2c_v2') ORDER BY 1")).toEqual([
+        { nspname: 'o2c_v2', owner: 'pmg_o2c_owner' },
+        { nspname: 'p2p', owner: 'pmg_p2p_owner' },
+      ]);
+      expect((await stack.preview({ expectNoChanges: true })).changeSummary).toEqual({ same: 4 });
+      // The app's transformations run again in the new database, as its login, and write their tables.
+      const apps = (await stack.outputs()).apps.value as Record<string, { password: string }>;
+      const login = await pg.connectAs('pmg_p2p_app', apps.p2p.password, DATABASE);
+      await login.query("CREATE TABLE p2p.invoices (id int PRIMARY KEY, amount numeric); INSERT INTO p2p.invoices VALUES (1, 10), (2, 20)");
+      await login.end();
+      await admin.query('GRANT USAGE ON SCHEMA p2p TO bystander');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'destroy drops what pmgrants manages, hands the tables its app login created to the owner role, keeps app schemas (data) and their owners, and touches nothing else',
+    async () => {
       const destroy = await stack.destroy();
       expect(destroy.summary.result).toBe('succeeded');
       expect(destroy.stdout).toContain('role "pmg_p2p_owner" is no longer in the policy but still owns schema "p2p"; it is kept');
       // Left: the schema owners, each still owning its schema (and p2p's table). No login, no persona role.
       expect(await managedRoles()).toEqual(['pmg_o2c_owner', 'pmg_p2p_owner']);
-      expect(await rows("SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname IN ('p2p', 'o2c') ORDER BY 1")).toEqual([
-        { nspname: 'o2c', owner: 'pmg_o2c_owner' },
+      expect(await rows("SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname IN ('p2p', 'o2c_v2') ORDER BY 1")).toEqual([
+        { nspname: 'o2c_v2', owner: 'pmg_o2c_owner' },
         { nspname: 'p2p', owner: 'pmg_p2p_owner' },
       ]);
-      expect(await rows("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'p2p' AND tablename = 'invoices'")).toEqual([{ n: 1 }]);
+      // The table the app's login created is the owner role's now, with its rows.
+      expect(await rows("SELECT tableowner FROM pg_tables WHERE schemaname = 'p2p' AND tablename = 'invoices'")).toEqual([{ tableowner: 'pmg_p2p_owner' }]);
+      expect(await rows('SELECT id, amount FROM p2p.invoices ORDER BY id')).toEqual([
+        { id: 1, amount: '10' },
+        { id: 2, amount: '20' },
+      ]);
+      // No stack trace anywhere in what the engine printed.
+      expect(destroy.stdout + destroy.stderr).not.toMatch(/\n\s+at /);
       // No privilege held by anything pmgrants manages remains on the schemas.
       expect(
         await rows(
-          "SELECT n.nspname, a.grantee::regrole::text AS grantee FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname IN ('p2p', 'o2c') AND a.grantee <> n.nspowner ORDER BY 1, 2",
+          "SELECT n.nspname, a.grantee::regrole::text AS grantee FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname IN ('p2p', 'o2c_v2') AND a.grantee <> n.nspowner ORDER BY 1, 2",
         ),
       ).toEqual([{ nspname: 'p2p', grantee: 'bystander' }]);
       // The unmanaged role, and the principals pmgrants created for the policy's groups (never dropped), are still there.

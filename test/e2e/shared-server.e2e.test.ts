@@ -163,7 +163,7 @@ suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stack
     fs.appendFileSync(path.join(stacksDir, 'dev.yaml'), 'apps: [purchase-to-pay, invoice-handling]\n');
     const before = await snapshots(['dev']);
     const r = await apply('dev');
-    expect(r.out).toContain('  - login pmg_dev_order-to-cash_app\n');
+    expect(r.out).toContain('  - login pmg_dev_order-to-cash_app (its objects are handed to pmg_dev_order-to-cash_owner first)\n');
     expect((await planExit('dev')).changes).toBe(false);
     expect(await snapshots(['dev'])).toEqual(before);
     for (const stack of ['prod', 'test'] as const) expect(await loginsWork(stack)).toBe(3);

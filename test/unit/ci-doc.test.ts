@@ -35,7 +35,8 @@ describe('docs/ci.md', () => {
     expect(workflow.jobs['deploy-prod'].environment).toBe('prod');
     expect(workflow.jobs.validate.steps.some((s) => s.uses?.startsWith('github/codeql-action/upload-sarif'))).toBe(true);
     for (const stack of ['dev', 'test', 'prod']) {
-      expect(workflow.jobs[`deploy-${stack}`].steps.some((s) => s.run?.includes(`pulumi up --stack ${stack} --yes --policy-pack policy-pack`))).toBe(true);
+      // --refresh: up reads the database first, so drift and a recreated database are caught.
+      expect(workflow.jobs[`deploy-${stack}`].steps.some((s) => s.run?.includes(`pulumi up --stack ${stack} --yes --policy-pack policy-pack --refresh`))).toBe(true);
     }
   });
 

@@ -100,6 +100,23 @@ describe('diffState', () => {
     expect(plan.warnings).toEqual(['role "pmg_gone_owner" is no longer in the policy but still owns schema "gone"; it is kept (move or drop the schema, then plan again)']);
   });
 
+  it('hands what a dropped principal owns to the owner of the one app schema it works in; none to the shared login of several', () => {
+    const two: Policy = { ...policy, apps: { ...policy.apps, o2c: { schema: 'o2c', source: 'open' } } };
+    const before = compilePolicy(two);
+    const drops = diffState(desired, asApplied(before)).changes.filter((c) => c.kind.startsWith('drop-') && c.kind !== 'drop-member');
+    // o2c's login and persona roles go; each is handed to o2c's owner, which stays (it owns the schema).
+    expect(drops).toEqual([
+      { kind: 'drop-role', role: 'pmg_o2c_data_consumer', handTo: 'pmg_o2c_owner' },
+      { kind: 'drop-role', role: 'pmg_o2c_process_admin', handTo: 'pmg_o2c_owner' },
+      { kind: 'drop-user', user: 'pmg_o2c_app', handTo: 'pmg_o2c_owner' },
+      { kind: 'drop-login', login: 'pmg_o2c_app', handTo: 'pmg_o2c_owner' },
+    ]);
+    // single_account -> system_managed: the shared login worked in both schemas, so nobody inherits.
+    const shared = compilePolicy({ ...two, security: { mode: 'single_account' } });
+    const modeChange = diffState(before, asApplied(shared)).changes.filter((c) => c.kind === 'drop-login');
+    expect(modeChange).toEqual([{ kind: 'drop-login', login: 'pmg_shared' }]);
+  });
+
   it('rotates passwords by age (clock passed in) and on request', () => {
     const actual = { ...asApplied(desired), passwordSetAt: { pmg_p2p_app: '2026-01-01T00:00:00Z' } };
     expect(diffState(desired, actual, { now: new Date('2026-01-20T00:00:00Z') }).changes).toEqual([]);

@@ -70,10 +70,10 @@ describe('no name can forge a plan line', () => {
 
   it('a newline in a name forges nothing: it is shown as \\n inside the quoted name', () => {
     const p = plans('\n  + role forged', 'postgres');
-    expect(p.text).toContain('  - role pmg_old\\n  + role forged\n');
+    expect(p.text).toContain('  - role pmg_old\\n  + role forged (refused if it still owns objects)\n');
     expect(p.text).toContain('      DROP ROLE IF EXISTS "pmg_old\\n  + role forged" -- refused if it still owns objects or has open sessions\n');
     expect(p.text.split('\n').filter((l) => l.startsWith('  + role forged'))).toEqual([]);
-    expect(p.markdown).toContain('- role pmg_old\\n  + role forged\n');
+    expect(p.markdown).toContain('- role pmg_old\\n  + role forged (refused if it still owns objects)\n');
   });
 
   it('ESC and bidi overrides are escaped, in the header too', () => {

@@ -145,6 +145,26 @@ describe('renderChange golden SQL, one per change kind', () => {
     }
   });
 
+  it('a drop with an heir reassigns what the role owns to it, then drops the role\'s privileges, then the role; names only as literals', () => {
+    for (const change of [
+      { kind: 'drop-role', role: 'pmg_o\'ld', handTo: 'pmg_x_owner' },
+      { kind: 'drop-user', user: 'pmg_o\'ld', handTo: 'pmg_x_owner' },
+      { kind: 'drop-login', login: 'pmg_o\'ld', handTo: 'pmg_x_owner' },
+    ] as Change[]) {
+      const [s, ...rest] = renderChange(change, desired);
+      expect(rest).toEqual([]);
+      expect(s.display).toBe('REASSIGN OWNED BY "pmg_o\'ld" TO "pmg_x_owner"; DROP OWNED BY "pmg_o\'ld"; DROP ROLE IF EXISTS "pmg_o\'ld" -- refused if it has open sessions');
+      const lines = s.sql.split('\n');
+      expect(lines[0]).toBe("SELECT set_config('pmgrants.drop_role', 'pmg_o''ld', true), set_config('pmgrants.hand_to', 'pmg_x_owner', true);");
+      expect(lines[lines.length - 1]).toBe('DROP ROLE IF EXISTS "pmg_o\'ld"');
+      // The DO body is constant text: the names reach it through the settings.
+      const body = s.sql.slice(s.sql.indexOf('DO $pmgrants$'), s.sql.lastIndexOf('$pmgrants$'));
+      expect(body).not.toContain('pmg_');
+      expect(body.indexOf("EXECUTE format('REASSIGN OWNED BY %I TO %I', target, heir)")).toBeLessThan(body.indexOf("EXECUTE format('DROP OWNED BY %I', target)"));
+      expect(body.indexOf("ERRCODE = '55006'")).toBeLessThan(body.indexOf('REASSIGN OWNED'));
+    }
+  });
+
   it('renders every change kind (the switch is exhaustive) through the dialect, in order', () => {
     const one: Record<Change['kind'], Change> = {
       'create-login': { kind: 'create-login', login: { name: 'l', purpose: 'app-login', password: 'generated' } },

@@ -11,7 +11,7 @@ import type * as PulumiModule from '@pulumi/pulumi';
 import { compilePolicy } from '../../provider/model/compile';
 import { Policy } from '../../provider/model/types';
 import { appPart, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
-import { distRequire, packageRequire } from './pulumi-dist';
+import { DIST, distRequire, packageRequire } from './pulumi-dist';
 
 const pulumi = packageRequire<typeof PulumiModule>('@pulumi/pulumi');
 const program = distRequire<typeof import('../../provider/pulumi/program')>('provider/pulumi/program');
@@ -248,6 +248,26 @@ describe('the serialized dynamic providers', () => {
       expect(text).toContain('providers.js');
       expect(text).toContain(`kind: "${kind}"`);
       expect(text.length).toBeLessThan(5_000);
+    }
+  });
+
+  it('turn a failure into one sentence: what the dynamic-provider host prints (`${e}: ${e.stack}`) holds no stack trace', async () => {
+    const previous = process.env.PMGRANTS_PULUMI_PROVIDERS;
+    process.env.PMGRANTS_PULUMI_PROVIDERS = path.join(DIST, 'provider', 'pulumi', 'providers.js');
+    try {
+      const failure = await resources
+        .providerFor('app')
+        .read!('x', undefined as never)
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      const sentence = 'pmgrants resources cannot be imported: declare the app in the policy and run pulumi up, which adopts what already exists';
+      expect(failure?.message).toBe(sentence);
+      expect(`${failure}: ${failure?.stack}`).toBe(`pmgrants: ${sentence}`);
+    } finally {
+      if (previous === undefined) delete process.env.PMGRANTS_PULUMI_PROVIDERS;
+      else process.env.PMGRANTS_PULUMI_PROVIDERS = previous;
     }
   });
 

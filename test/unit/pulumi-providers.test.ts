@@ -403,6 +403,27 @@ describe('create, update, read, delete', () => {
     expect(again.inputs.drift).toBeUndefined();
   });
 
+  it('create records the database identity; read of a database with another identity reports it as drift even when nothing else differs', async () => {
+    const live = wholeApplied(POLICY);
+    let identity = 'oid 16384';
+    const db = scripted([live]);
+    const conn: EngineConnection = { ...db.conn, databaseIdentity: async () => identity };
+    providers.setConnector(async () => conn);
+    const props: GrantsOutputs = { ...inputsFor(POLICY, 'p2p'), login: 'pmg_p2p_app', password: 'secret-stays', databaseId: 'oid 16384' };
+    const same = await providers.read('app', 'wh/app/p2p', props);
+    expect(same.props.drift).toBeUndefined();
+    identity = 'oid 24576';
+    const other = await providers.read('app', 'wh/app/p2p', props);
+    expect(other.props.drift).toEqual([providers.recreatedLine('wh')]);
+    expect(other.inputs.drift).toEqual([providers.recreatedLine('wh')]);
+    // The recorded identity stays the old one until an update records the new one.
+    expect(other.props.databaseId).toBe('oid 16384');
+    expect((await providers.diff('app', other.id, other.props, inputsFor(POLICY, 'p2p'))).changes).toBe(true);
+    const updated = await providers.update('app', other.id, other.props, inputsFor(POLICY, 'p2p'));
+    expect(updated.outs.databaseId).toBe('oid 24576');
+    expect(updated.outs.drift).toBeUndefined();
+  });
+
   it('read refuses an import in one sentence', async () => {
     await expect(providers.read('app', 'x', undefined)).rejects.toThrow(
       'pmgrants resources cannot be imported: declare the app in the policy and run pulumi up, which adopts what already exists',

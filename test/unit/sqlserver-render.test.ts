@@ -14,6 +14,7 @@ import { emptyState } from '../../provider/model/state';
 import { DesiredState, Permission } from '../../provider/model/types';
 import { CHANGE_ORDER, Change, ChangeKind } from '../../provider/plan/change';
 import { ActualState, diffState } from '../../provider/plan/diff';
+import { describeChange } from '../../provider/plan/describe';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { expectGolden, formatRendered } from '../fixtures/sqlserver/golden';
 import { SINGLE_ACCOUNT_YAML, SYSTEM_MANAGED_YAML, compiled, policyFromYaml, smallPolicy } from '../fixtures/sqlserver/policies';
@@ -38,8 +39,10 @@ function everyChange(engine: 'sqlserver' | 'azure-sql'): Change[] {
     { kind: 'create-user', user: { name: 'analysts', purpose: 'principal', source: { type: 'external', kind: 'entra-group', objectId: '0a0b0c0d-1111-4222-8333-944455556666' } } },
     { kind: 'create-user', user: { name: 'alice@contoso.com', purpose: 'principal', source: { type: 'external', kind: 'entra-user' } } },
     { kind: 'drop-user', user: 'pmg_retired_app' },
+    { kind: 'drop-user', user: 'pmg_gone_app', handTo: 'pmg_gone_owner' },
     { kind: 'create-role', role: { name: 'pmg_p2p_data_consumer', purpose: 'persona', app: 'p2p', persona: 'data_consumer' } },
     { kind: 'drop-role', role: 'pmg_retired_data_consumer' },
+    { kind: 'drop-role', role: 'pmg_gone_process_admin', handTo: 'pmg_gone_owner' },
     { kind: 'create-schema', schema: { name: 'p2p', owner: 'pmg_p2p_owner', app: 'p2p' } },
     { kind: 'alter-schema-owner', schema: 'p2p', from: 'dbo', to: 'pmg_p2p_owner' },
     { kind: 'add-member', membership: { role: 'pmg_p2p_data_consumer', member: 'analysts' } },
@@ -273,10 +276,27 @@ describe('SQL Server: compile -> realize -> diff -> render, end to end', () => {
     expect(kinds).toContain('drop-login');
     expect(kinds).toContain('drop-role');
     expect(plan.warnings.join('\n')).toMatch(/pmg_o2c_owner.*order_to_cash/);
-    r.sim.apply(plan.changes.flatMap((c) => sqlServerDialect.render([c], desired)), new Map());
+    // The app's user created a schema of its own (its transformations' scratch space): DROP USER would
+    // refuse (15138), so what it owns goes to the app's owner role first, which the plan says.
+    const appUser = r.sim.principals.find((p) => p.name === 'pmg_o2c_app')!;
+    r.sim.schemas.push({ schema_id: 99, name: 'o2c_scratch', principal_id: appUser.principal_id });
+    const withScratch = diffState(desired, inspectSqlServer(r.sim.rows(), { engine: 'sqlserver', database: desired.database, prefix: desired.prefix, desired }));
+    const dropUser = withScratch.changes.find((c) => c.kind === 'drop-user');
+    expect(dropUser).toEqual({ kind: 'drop-user', user: 'pmg_o2c_app', handTo: 'pmg_o2c_owner' });
+    expect(describeChange(dropUser!).text).toBe('user pmg_o2c_app (its objects are handed to pmg_o2c_owner first)');
+    r.sim.apply(withScratch.changes.flatMap((c) => sqlServerDialect.render([c], desired)), new Map());
+    expect(r.sim.schemas.find((x) => x.name === 'o2c_scratch')?.principal_id).toBe(r.sim.principals.find((p) => p.name === 'pmg_o2c_owner')!.principal_id);
     const after = inspectSqlServer(r.sim.rows(), { engine: 'sqlserver', database: desired.database, prefix: desired.prefix, desired });
     expect(diffState(desired, after).changes).toEqual([]);
     expect(r.sim.logins.map((l) => l.name)).not.toContain('pmg_o2c_app');
+    expect(r.sim.principals.map((p) => p.name)).not.toContain('pmg_o2c_app');
+  });
+
+  it('without an heir, DROP USER of a principal that owns a schema fails as the server does', () => {
+    const sim = new CatalogSimulator('sqlserver');
+    sim.principals.push({ principal_id: 70, name: 'pmg_x_app', type: 'S', authentication_type: 1, sid: null, is_fixed_role: false, entra_object_id: null, modify_date: null, pmgrants_marker: null });
+    sim.schemas.push({ schema_id: 70, name: 'x_scratch', principal_id: 70 });
+    expect(() => sim.apply(sqlServerDialect.render([{ kind: 'drop-user', user: 'pmg_x_app' }], goldenDesired('sqlserver')), new Map())).toThrow(/owns a schema/);
   });
 
   it('rotates a password with a new bound secret, and refuses to drop a login with active sessions', () => {

@@ -430,6 +430,12 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       return preflightChecks(facts, desired);
     },
 
+    async databaseIdentity(): Promise<string> {
+      // oids come from one counter of the whole server: a database created again gets a new one.
+      const rows = await readCatalog('database identity', 'SELECT oid::text AS id FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()', []);
+      return `oid ${String(rows[0]?.id)}`;
+    },
+
     roundTrips: () => trips,
 
     async close(): Promise<void> {

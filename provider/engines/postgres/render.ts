@@ -180,12 +180,40 @@ function passNames(values: Record<string, string>): string {
     .join(', ')}`;
 }
 
+const SESSIONS_GUARD = `IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE usename = target) THEN
+    RAISE EXCEPTION USING ERRCODE = '55006', MESSAGE = format('role %I has open sessions: end them (pg_terminate_backend) or wait, then apply again', target);
+  END IF;`;
+
 /**
- * Dropping a managed role: refuse (with one clear sentence) when it still owns objects in this database
- * or has open sessions; pmgrants never drops or reassigns objects. One statement of three parts: the
- * name goes in through a transaction-local setting, so the guard's body never holds quoted input.
+ * Dropping a managed role. With an heir (handTo, the owner of the app schema the role worked in), what
+ * the role owns in this database goes to the heir first (REASSIGN OWNED: tables keep their rows and the
+ * grants others hold on them), and DROP OWNED then revokes the role's own privileges and default
+ * privileges here; both act on the current database only, so objects or privileges the role holds in
+ * another database still make DROP ROLE fail, with the server's sentence naming that database. Without
+ * an heir, the drop is refused (one clear sentence) while the role owns objects in this database.
+ * Either way it is refused while the role has open sessions. One statement of three parts: the names
+ * go in through transaction-local settings, so the guard's body never holds quoted input.
  */
-function renderDropRole(name: string): Statement {
+function renderDropRole(name: string, heir?: string): Statement {
+  const drop = `DROP ROLE IF EXISTS ${quoteIdent(name)}`;
+  if (heir !== undefined) {
+    const sql = `${passNames({ drop_role: name, hand_to: heir })};
+DO $pmgrants$
+DECLARE
+  target text := current_setting('pmgrants.drop_role');
+  heir text := current_setting('pmgrants.hand_to');
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = target) THEN
+    RETURN;
+  END IF;
+  ${SESSIONS_GUARD}
+  EXECUTE format('REASSIGN OWNED BY %I TO %I', target, heir);
+  EXECUTE format('DROP OWNED BY %I', target);
+END
+$pmgrants$;
+${drop}`;
+    return stmt(sql, `REASSIGN OWNED BY ${quoteIdent(name)} TO ${quoteIdent(heir)}; DROP OWNED BY ${quoteIdent(name)}; ${drop} -- refused if it has open sessions`);
+  }
   const sql = `${passNames({ drop_role: name })};
 DO $pmgrants$
 DECLARE
@@ -201,15 +229,13 @@ BEGIN
     LIMIT 5
   ) o;
   IF owned IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '2BP01', MESSAGE = format('role %I still owns objects (%s), and pmgrants never drops objects: reassign or drop them, then plan again', target, owned);
+    RAISE EXCEPTION USING ERRCODE = '2BP01', MESSAGE = format('role %I still owns objects (%s) and works in no single app schema whose owner could take them: hand them over (ALTER ... OWNER TO) or drop them, then plan again', target, owned);
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE usename = target) THEN
-    RAISE EXCEPTION USING ERRCODE = '55006', MESSAGE = format('role %I has open sessions: end them (pg_terminate_backend) or wait, then apply again', target);
-  END IF;
+  ${SESSIONS_GUARD}
 END
 $pmgrants$;
-DROP ROLE IF EXISTS ${quoteIdent(name)}`;
-  return stmt(sql, `DROP ROLE IF EXISTS ${quoteIdent(name)} -- refused if it still owns objects or has open sessions`);
+${drop}`;
+  return stmt(sql, `${drop} -- refused if it still owns objects or has open sessions`);
 }
 
 /**
@@ -291,11 +317,11 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
     // A login, its user and a role are all one role in PostgreSQL: whichever drop comes first drops it,
     // the others find nothing (IF EXISTS). Each change renders alone, so no change relies on another.
     case 'drop-role':
-      return [withEffect(renderDropRole(change.role), { kind: 'drop', role: change.role })];
+      return [withEffect(renderDropRole(change.role, change.handTo), { kind: 'drop', role: change.role })];
     case 'drop-user':
-      return [withEffect(renderDropRole(change.user), { kind: 'drop', role: change.user })];
+      return [withEffect(renderDropRole(change.user, change.handTo), { kind: 'drop', role: change.user })];
     case 'drop-login':
-      return [withEffect(renderDropRole(change.login), { kind: 'drop', role: change.login })];
+      return [withEffect(renderDropRole(change.login, change.handTo), { kind: 'drop', role: change.login })];
     default: {
       const never: never = change;
       throw new Error(`render: unknown change ${JSON.stringify(never)}`);

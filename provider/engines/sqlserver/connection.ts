@@ -109,6 +109,9 @@ function resolveConfig(input: ConnectInput): SqlServerConnectionConfig {
  * load, so the dialect stays usable (and Pulumi closures serializable) without the driver.
  * deps.mssql replaces the driver (tests drive the orchestration with a fake).
  */
+export const DATABASE_IDENTITY_SQL =
+  "SELECT N'database_id ' + CONVERT(nvarchar(12), d.database_id) + N' created ' + CONVERT(nvarchar(30), d.create_date, 126) AS id FROM sys.databases d WHERE d.database_id = DB_ID();";
+
 export async function connectSqlServer(input: ConnectInput, deps: { mssql?: typeof Mssql } = {}): Promise<EngineConnection> {
   const config = resolveConfig(input);
   const mssql = deps.mssql ?? (require('mssql') as typeof Mssql);
@@ -214,6 +217,18 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
         options.engine,
         exportOptions.prefix,
       );
+    } catch (err) {
+      throw sqlServerErrorToPmgrants(err, { server, ...(database ? { database } : {}) });
+    }
+  };
+
+  /** database_id can be reused after a DROP DATABASE; with create_date it names one database (sys.databases). */
+  const databaseIdentity = async (): Promise<string> => {
+    const pool = await warehouse();
+    try {
+      const r = await run(new mssql.Request(pool), DATABASE_IDENTITY_SQL, false);
+      const row = r.recordset[0] as { id?: unknown } | undefined;
+      return String(row?.id);
     } catch (err) {
       throw sqlServerErrorToPmgrants(err, { server, ...(database ? { database } : {}) });
     }
@@ -395,6 +410,7 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     apply,
     preflight,
     exportCatalog,
+    databaseIdentity,
     roundTrips: () => trips,
     close: async () => {
       const pools = [warehousePool, masterPool].filter((p): p is Mssql.ConnectionPool => p !== undefined);

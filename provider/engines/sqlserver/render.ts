@@ -49,11 +49,11 @@ export function renderChange(change: Change, ctx: RenderContext): Statement[] {
     case 'create-user':
       return renderCreateUser(change.user, ctx);
     case 'drop-user':
-      return [plain(`DROP USER ${quoteName(change.user)};`, WAREHOUSE)];
+      return [...handOver(change.user, change.handTo), plain(`DROP USER ${quoteName(change.user)};`, WAREHOUSE)];
     case 'create-role':
       return [plain(`CREATE ROLE ${quoteName(change.role.name)} AUTHORIZATION [dbo];`, WAREHOUSE), markManaged(change.role.name)];
     case 'drop-role':
-      return [plain(`DROP ROLE ${quoteName(change.role)};`, WAREHOUSE)];
+      return [...handOver(change.role, change.handTo), plain(`DROP ROLE ${quoteName(change.role)};`, WAREHOUSE)];
     case 'create-schema':
       // CREATE SCHEMA must be executed as a separate batch.
       return [plain(`CREATE SCHEMA ${quoteName(change.schema.name)} AUTHORIZATION ${quoteName(change.schema.owner)};`, WAREHOUSE, { ownBatch: true })];
@@ -174,6 +174,43 @@ function renderDropLogin(login: string, ctx: RenderContext): Statement[] {
     return [{ sql, params: [], display: sql, target: SERVER }];
   }
   return [plain(drop, SERVER, ctx.options.engine === 'azure-sql' ? { ownBatch: true } : {})];
+}
+
+/**
+ * Before a database principal is dropped: hand what it owns to `heir` (the owner of the app schema it
+ * worked in), since DROP USER and DROP ROLE refuse a principal that owns securables (DROP USER remarks).
+ * Objects and types it owns explicitly (sys.objects / sys.types principal_id) go back to their schema's
+ * owner (ALTER AUTHORIZATION ... TO SCHEMA OWNER), then the schemas and roles it owns go to the heir.
+ * Objects a user creates in a schema someone else owns belong to that schema's owner already, so this
+ * finds nothing in the usual case. Ownership transfer drops the permissions on what is transferred
+ * (ALTER AUTHORIZATION remarks); pmgrants grants on schemas, never on single objects. The statement is
+ * built server-side from the catalog (a cursor: SQL Server 2016 has no STRING_AGG); the names are literals.
+ */
+function handOver(principal: string, heir: string | undefined): Statement[] {
+  if (heir === undefined) return [];
+  assertSysname(principal);
+  assertSysname(heir);
+  const sql = [
+    `DECLARE @principal int = DATABASE_PRINCIPAL_ID(${quoteString(principal)}), @heir sysname = ${quoteString(heir)}, @step int, @stmt nvarchar(max);`,
+    'DECLARE pmgrants_handover CURSOR LOCAL STATIC READ_ONLY FOR',
+    `  SELECT 1 AS step, N'ALTER AUTHORIZATION ON OBJECT::' + QUOTENAME(SCHEMA_NAME(o.schema_id)) + N'.' + QUOTENAME(o.name) + N' TO SCHEMA OWNER;' AS stmt FROM sys.objects o WHERE o.principal_id = @principal AND o.parent_object_id = 0`,
+    `  UNION ALL SELECT 2, N'ALTER AUTHORIZATION ON TYPE::' + QUOTENAME(SCHEMA_NAME(t.schema_id)) + N'.' + QUOTENAME(t.name) + N' TO SCHEMA OWNER;' FROM sys.types t WHERE t.principal_id = @principal AND t.is_user_defined = 1`,
+    `  UNION ALL SELECT 3, N'ALTER AUTHORIZATION ON SCHEMA::' + QUOTENAME(s.name) + N' TO ' + QUOTENAME(@heir) + N';' FROM sys.schemas s WHERE s.principal_id = @principal`,
+    `  UNION ALL SELECT 4, N'ALTER AUTHORIZATION ON ROLE::' + QUOTENAME(r.name) + N' TO ' + QUOTENAME(@heir) + N';' FROM sys.database_principals r WHERE r.owning_principal_id = @principal AND r.type = 'R'`,
+    '  ORDER BY step;',
+    'OPEN pmgrants_handover;',
+    'FETCH NEXT FROM pmgrants_handover INTO @step, @stmt;',
+    'WHILE @@FETCH_STATUS = 0',
+    'BEGIN',
+    '    EXEC sys.sp_executesql @stmt;',
+    '    FETCH NEXT FROM pmgrants_handover INTO @step, @stmt;',
+    'END;',
+    'CLOSE pmgrants_handover;',
+    'DEALLOCATE pmgrants_handover;',
+  ].join('\n');
+  const display = `-- hand what ${quoteName(principal)} owns to ${quoteName(heir)}: its objects and types to their schema's owner, its schemas and roles to ${quoteName(heir)}`;
+  // Its own batch: its DECLAREs and cursor name would clash with another hand-over's in the same batch.
+  return [{ sql, params: [], display, target: WAREHOUSE, ownBatch: true }];
 }
 
 // ---------------------------------------------------------------------------------------------
