@@ -2,6 +2,7 @@ import { securableKey } from '../model/state';
 import { Permission, Securable, User } from '../model/types';
 import { expiryText } from '../model/expiry';
 import { Change } from './change';
+import { PUBLIC_GRANTEE } from './diff';
 
 export type Sign = '+' | '-' | '~';
 
@@ -14,14 +15,15 @@ export function securableText(s: Securable): string {
     case 'role':
       return `role ${s.name}`;
     case 'engine':
-      return securableKey(s).replace(/:/g, ' ');
+      // A role's default privileges in every schema have no schema name.
+      return s.name === '' && s.forRole !== undefined ? `${s.kind} for ${s.forRole}` : securableKey(s).replace(/:/g, ' ');
   }
 }
 
 function permissionText(p: Permission): string {
   const what = p.privilege === 'manage-membership' ? 'manage membership of' : `${p.privilege} on`;
   const target = p.privilege === 'manage-membership' && p.on.type === 'role' ? p.on.name : securableText(p.on);
-  return `${p.effect === 'DENY' ? 'DENY ' : ''}${what} ${target} to ${p.grantee}${p.withGrantOption ? ' (with grant option)' : ''}`;
+  return `${p.effect === 'DENY' ? 'DENY ' : ''}${what} ${target} to ${p.grantee === PUBLIC_GRANTEE ? 'PUBLIC' : p.grantee}${p.withGrantOption ? ' (with grant option)' : ''}`;
 }
 
 function userText(u: User): string {

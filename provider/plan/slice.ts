@@ -190,6 +190,8 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
 
   const ownsPermission = (p: Permission): boolean => {
     if (dropping.has(p.grantee) || (p.on.type === 'engine' && p.on.forRole !== undefined && dropping.has(p.on.forRole))) return true;
+    // A role's default privileges in every schema (no schema name): the part of the role they are for.
+    if (p.on.type === 'engine' && p.on.name === '' && p.on.forRole !== undefined) return claim.principals.has(p.on.forRole);
     switch (p.on.type) {
       case 'schema':
       case 'engine':
