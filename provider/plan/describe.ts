@@ -15,8 +15,10 @@ export function securableText(s: Securable): string {
     case 'role':
       return `role ${s.name}`;
     case 'engine':
-      // A role's default privileges in every schema have no schema name.
-      return s.name === '' && s.forRole !== undefined ? `${s.kind} for ${s.forRole}` : securableKey(s).replace(/:/g, ' ');
+      // A role's default privileges in every schema have no schema name; one object is schema.object.
+      if (s.name === '' && s.forRole !== undefined) return `${s.kind} for ${s.forRole}`;
+      if (s.kind.startsWith('object:')) return `object ${s.name}.${s.kind.slice('object:'.length)}`;
+      return securableKey(s).replace(/:/g, ' ');
   }
 }
 
