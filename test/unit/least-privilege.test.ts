@@ -9,6 +9,7 @@ import { DesiredState, Permission, Policy } from '../../provider/model/types';
 import { ActualState, diffState, outsiderOnAppSchemas, PUBLIC_GRANTEE } from '../../provider/plan/diff';
 import { describeChange } from '../../provider/plan/describe';
 import { actualFromCatalog, CatalogRows, postgresDialect } from '../../provider/engines/postgres';
+import { appPart, claimOf, sliceActual, sliceDesired } from '../../provider/plan/slice';
 
 const policy: Policy = {
   apiVersion: 'pmgrants/v1',
@@ -149,5 +150,30 @@ describe('diff: who is outside the policy on an app schema', () => {
     const d: DesiredState = compilePolicy({ ...policy, options: { tolerateGrantees: ['b', 'a', 'b'] } });
     expect(d.tolerateGrantees).toEqual(['a', 'b']);
     expect(compilePolicy({ ...policy, options: {} }).tolerateGrantees).toBeUndefined();
+  });
+});
+
+describe('slices (one Pulumi resource per app): the creators\' default privileges in every schema', () => {
+  const revokedFor = (d: DesiredState, a: ActualState) =>
+    diffState(d, a)
+      .changes.filter((c) => c.kind === 'revoke' && c.permission.on.type === 'engine' && c.permission.on.kind === 'global-default-functions')
+      .map((c) => (c.kind === 'revoke' && c.permission.on.type === 'engine' ? c.permission.on.forRole : ''));
+  const slicePlan = (whole: DesiredState, app: string) => {
+    const slice = sliceDesired(whole, appPart(app));
+    const live = actualFromCatalog(
+      { ...rows({}), roles: [...whole.roles.map((r) => role(r.name, !r.adopted)), ...whole.logins.map((l) => role(l.name))] },
+      slice,
+    );
+    return revokedFor(slice, sliceActual(live, claimOf(appPart(app), [slice], live), slice));
+  };
+
+  it("system_managed: each app's part revokes PUBLIC's EXECUTE for its own owner role and login only", () => {
+    expect(slicePlan(desired, 'p2p')).toEqual(['pmg_p2p_app', 'pmg_p2p_owner']);
+    expect(slicePlan(desired, 'inv')).toEqual(['pmg_inv_app']);
+  });
+
+  it("single_account: the shared login is the warehouse's, but the apps whose objects it creates revoke it", () => {
+    const shared = postgresDialect.realize(compilePolicy({ ...policy, security: { mode: 'single_account' }, apps: { p2p: policy.apps.p2p } }));
+    expect(slicePlan(shared, 'p2p')).toEqual(['pmg_p2p_owner', 'pmg_shared']);
   });
 });
