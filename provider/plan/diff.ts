@@ -78,9 +78,11 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   }
 
   // Permissions: keyed by grantee+securable+privilege; effect and grant option are fields. In scope:
-  // what managed principals hold anywhere, and what anyone outside the policy holds on an app schema.
+  // what managed principals hold anywhere, and what anyone outside the policy holds on an app schema,
+  // but for another warehouse's roles on this server (actual.foreign): never changed by this plan.
   const outsider = outsiderOnAppSchemas(desired);
-  const inScope = (p: Permission) => managed.has(p.grantee) || outsider(p);
+  const foreign = actual.foreign ?? {};
+  const inScope = (p: Permission) => managed.has(p.grantee) || (outsider(p) && !Object.prototype.hasOwnProperty.call(foreign, p.grantee));
   const perms = matchByKey(desired.permissions, actual.permissions, permissionKey, comparePermissions);
   for (const [want, have] of perms.pairs) {
     if (!have) changes.push({ kind: 'grant', permission: want });
