@@ -251,8 +251,6 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
       expect(await rows("SELECT has_schema_privilege('pmg_p2p_data_consumer', 'p2p', 'CREATE') AS can")).toEqual([{ can: false }]);
       expect(await rows("SELECT has_schema_privilege('bystander', 'p2p', 'USAGE') AS can, count(*)::int AS roles FROM pg_roles WHERE rolname = 'bystander'")).toEqual([{ can: false, roles: 1 }]);
       expect((await stack.preview()).changeSummary).toEqual({ same: 4 });
-      // Given again, for the destroy step: destroying a stack leaves alone what pmgrants does not manage.
-      await admin.query('GRANT USAGE ON SCHEMA p2p TO bystander');
     },
     STEP_TIMEOUT,
   );
@@ -347,6 +345,8 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     'after the table is handed over, destroy drops what pmgrants manages, keeps app schemas (data) and their owners, and touches nothing else',
     async () => {
       await admin.query('ALTER TABLE p2p.invoices OWNER TO pmg_p2p_owner');
+      // An up revokes it (an app schema's ACL is the policy's); destroy leaves alone what pmgrants does not manage.
+      await admin.query('GRANT USAGE ON SCHEMA p2p TO bystander');
       const destroy = await stack.destroy();
       expect(destroy.summary.result).toBe('succeeded');
       expect(destroy.stdout).toContain('role "pmg_p2p_owner" is no longer in the policy but still owns schema "p2p"; it is kept');
