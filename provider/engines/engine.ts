@@ -28,6 +28,12 @@ export interface EngineDialect {
   render(changes: readonly Change[], desired: DesiredState): Statement[];
   /** Describe what realize() cannot express, for validate/plan output. */
   limitations?(desired: DesiredState): string[];
+  /**
+   * What an empty database holds for this desired state, as inspect would report it: the engine's
+   * built-in defaults the plan reverts (PostgreSQL: PUBLIC's EXECUTE on the functions the roles it
+   * creates will make). Absent: nothing.
+   */
+  emptyActual?(desired: DesiredState): ActualState;
   /** The statements as one script a DBA can run by hand (psql / sqlcmd); never contains a secret. */
   renderScript(statements: readonly Statement[], desired: DesiredState): string;
 }

@@ -36,7 +36,7 @@ function renderEach(dialect: EngineDialect, plan: Plan, desired: DesiredState): 
 export function planOffline(policy: Policy, dialect?: EngineDialect, now: Date = new Date()): RenderedPlan | { desired: DesiredState; plan: Plan } {
   const neutral = compilePolicy(policy, { now });
   const desired = dialect ? dialect.realize(neutral) : neutral;
-  const empty: ActualState = { ...emptyState(desired.engine, desired.database), managed: [] };
+  const empty: ActualState = dialect?.emptyActual?.(desired) ?? { ...emptyState(desired.engine, desired.database), managed: [] };
   const plan = diffState(desired, empty);
   if (!dialect) return { desired, plan };
   return { desired, plan, statements: renderEach(dialect, plan, desired) };

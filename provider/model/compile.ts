@@ -203,6 +203,7 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
     mode: policy.security.mode,
     enforcement: options.enforcement,
     prune: options.prune,
+    ...(options.tolerateGrantees?.length ? { tolerateGrantees: [...new Set(options.tolerateGrantees)].sort() } : {}),
     ...(policy.security.rotation ? { rotationMaxAgeDays: policy.security.rotation.maxAgeDays } : {}),
     appLogins,
     ...(merged.expired.length > 0 ? { expired: merged.expired } : {}),

@@ -94,6 +94,11 @@ export interface PolicyOptions {
   prune: boolean;
   /** false: only the policy's own personas exist (no app_admin, process_admin, data_consumer roles). */
   builtinPersonas: boolean;
+  /**
+   * Grantees outside the policy whose privileges on the app schemas (and their objects) are left alone.
+   * Every other privilege there held by PUBLIC or by a principal the policy does not name is drift.
+   */
+  tolerateGrantees?: string[];
 }
 
 export interface Policy {
@@ -221,6 +226,8 @@ export interface DesiredState extends SecurityState {
    * database holds them, even under additive enforcement. Sorted by role, then member.
    */
   expired?: ExpiredMembership[];
+  /** options.tolerateGrantees, sorted: grantees outside the policy left alone on the app schemas. */
+  tolerateGrantees?: string[];
 }
 
 export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true, builtinPersonas: true };

@@ -67,7 +67,9 @@ export function changeApp(change: Change, roleApps: ReadonlyMap<string, string>)
       // Group by what the permission is on (an app's schema or role) before who receives it.
       const on = change.permission.on;
       const target = on.type === 'schema' || on.type === 'engine' ? roleApps.get(`schema:${on.name}`) : on.type === 'role' ? roleApps.get(on.name) : undefined;
-      return target ?? roleApps.get(change.permission.grantee);
+      // A role's default privileges in every schema: the app of the role they are for.
+      const forRole = on.type === 'engine' && on.forRole !== undefined ? roleApps.get(on.forRole) : undefined;
+      return target ?? forRole ?? roleApps.get(change.permission.grantee);
     }
     case 'rotate-password':
     case 'drop-login':

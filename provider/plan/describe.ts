@@ -2,6 +2,7 @@ import { securableKey } from '../model/state';
 import { Permission, Securable, User } from '../model/types';
 import { expiryText } from '../model/expiry';
 import { Change } from './change';
+import { PUBLIC_GRANTEE } from './diff';
 
 export type Sign = '+' | '-' | '~';
 
@@ -14,6 +15,9 @@ export function securableText(s: Securable): string {
     case 'role':
       return `role ${s.name}`;
     case 'engine':
+      // A role's default privileges in every schema have no schema name; one object is schema.object.
+      if (s.name === '' && s.forRole !== undefined) return `${s.kind} for ${s.forRole}`;
+      if (s.kind.startsWith('object:')) return `object ${s.name}.${s.kind.slice('object:'.length)}`;
       return securableKey(s).replace(/:/g, ' ');
   }
 }
@@ -21,7 +25,7 @@ export function securableText(s: Securable): string {
 function permissionText(p: Permission): string {
   const what = p.privilege === 'manage-membership' ? 'manage membership of' : `${p.privilege} on`;
   const target = p.privilege === 'manage-membership' && p.on.type === 'role' ? p.on.name : securableText(p.on);
-  return `${p.effect === 'DENY' ? 'DENY ' : ''}${what} ${target} to ${p.grantee}${p.withGrantOption ? ' (with grant option)' : ''}`;
+  return `${p.effect === 'DENY' ? 'DENY ' : ''}${what} ${target} to ${p.grantee === PUBLIC_GRANTEE ? 'PUBLIC' : p.grantee}${p.withGrantOption ? ' (with grant option)' : ''}`;
 }
 
 function userText(u: User): string {

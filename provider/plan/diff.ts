@@ -94,8 +94,12 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
     else if (live.owner !== schema.owner) changes.push({ kind: 'alter-schema-owner', schema: schema.name, from: live.owner, to: schema.owner });
   }
 
-  // Permissions: keyed by grantee+securable+privilege; effect and grant option are fields.
-  const inScope = (grantee: string) => managed.has(grantee);
+  // Permissions: keyed by grantee+securable+privilege; effect and grant option are fields. In scope:
+  // what managed principals hold anywhere, and what anyone outside the policy holds on an app schema,
+  // but for another warehouse's roles on this server (actual.foreign): never changed by this plan.
+  const outsider = outsiderOnAppSchemas(desired);
+  const foreign = actual.foreign ?? {};
+  const inScope = (p: Permission) => managed.has(p.grantee) || (outsider(p) && !Object.prototype.hasOwnProperty.call(foreign, p.grantee));
   const perms = matchByKey(desired.permissions, actual.permissions, permissionKey, comparePermissions);
   for (const [want, have] of perms.pairs) {
     if (!have) changes.push({ kind: 'grant', permission: want });
@@ -106,7 +110,7 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   }
   if (authoritative) {
     for (const have of perms.unmatched) {
-      if (inScope(have.grantee)) changes.push({ kind: 'revoke', permission: have });
+      if (inScope(have)) changes.push({ kind: 'revoke', permission: have });
     }
   }
 
@@ -191,6 +195,49 @@ export function ownedElsewhere(desired: DesiredState, actual: Pick<ActualState, 
 function suggestedPrefix(desired: DesiredState): string {
   const word = desired.database.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').split('_').pop() || 'db';
   return `${desired.prefix}${word}_`;
+}
+
+/**
+ * The grantee PostgreSQL's PUBLIC stands for in a state (every role, present and future). No role can
+ * have this name: a role name is never empty. SQL Server's public is a real role and keeps its name.
+ */
+export const PUBLIC_GRANTEE = '';
+
+/**
+ * Securable kinds an engine reports for the default privileges of a role the policy makes, in every
+ * schema (PostgreSQL's ALTER DEFAULT PRIVILEGES FOR ROLE r without IN SCHEMA): they decide what the
+ * app schemas' future objects give, so they count as the app schemas' own.
+ */
+export const GLOBAL_DEFAULT_PREFIX = 'global-default-';
+
+/**
+ * Whether a permission is held on an app schema (itself, its objects, their default privileges) by
+ * a grantee outside the policy that it does not tolerate (options.tolerateGrantees): PUBLIC, a role
+ * or user someone else made, or one of the policy's principals (people, groups, applications: they
+ * get rights through persona roles, never directly). An app schema's ACLs are the policy's: such a
+ * permission is revoked in authoritative enforcement, whoever granted it. The grantee itself is never
+ * altered. The policy's own roles and logins (generated or adopted) keep the rule for managed ones:
+ * a slice of the state (one app's, see slice.ts) names them as the whole state does.
+ */
+export function outsiderOnAppSchemas(desired: DesiredState): (p: Permission) => boolean {
+  // Made on first use: a plan without drift asks nothing.
+  let sets: { appSchemas: Set<string>; named: Set<string> } | undefined;
+  const made = () => {
+    const named = new Set<string>(desired.tolerateGrantees);
+    for (const l of desired.logins) named.add(l.name);
+    for (const u of desired.users) if (u.purpose !== 'principal') named.add(u.name);
+    for (const r of desired.roles) named.add(r.name);
+    for (const s of desired.schemas) named.add(s.owner);
+    for (const p of desired.permissions) named.add(p.grantee);
+    return { appSchemas: new Set(desired.schemas.map((s) => s.name)), named };
+  };
+  return (p) => {
+    const { appSchemas, named } = (sets ??= made());
+    if (named.has(p.grantee)) return false;
+    const on = p.on;
+    if (on.type === 'schema') return appSchemas.has(on.name);
+    return on.type === 'engine' && (appSchemas.has(on.name) || on.kind.startsWith(GLOBAL_DEFAULT_PREFIX));
+  };
 }
 
 /**

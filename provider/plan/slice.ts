@@ -183,14 +183,20 @@ export function claimOf(part: Part, slices: readonly SecurityState[], actual: Ac
  * holds privileges cannot be dropped; and the schemas such a principal works in, whose owner inherits
  * what it owns (see diffState). `managed` stays whole (the diff's scope test needs it).
  */
-export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: SecurityState): ActualState {
+export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: SecurityState & { appLogins?: Record<string, string> }): ActualState {
   const managed = new Set(actual.managed);
   const wanted = new Set([...desiredSlice.logins.map((l) => l.name), ...desiredSlice.users.map((u) => u.name), ...desiredSlice.roles.map((r) => r.name)]);
   const dropping = new Set([...claim.principals].filter((n) => managed.has(n) && !wanted.has(n)));
   const knownSchemas = new Set(actual.schemas.map((s) => s.name));
+  const appLogins = new Set(Object.values(desiredSlice.appLogins ?? {}));
 
   const ownsPermission = (p: Permission): boolean => {
     if (dropping.has(p.grantee) || (p.on.type === 'engine' && p.on.forRole !== undefined && dropping.has(p.on.forRole))) return true;
+    // A role's default privileges in every schema (no schema name): the part of the role they are for,
+    // and the apps whose login it is (single_account: the warehouse's shared login creates their objects).
+    if (p.on.type === 'engine' && p.on.name === '' && p.on.forRole !== undefined) {
+      return claim.principals.has(p.on.forRole) || appLogins.has(p.on.forRole);
+    }
     switch (p.on.type) {
       case 'schema':
       case 'engine':

@@ -72,6 +72,7 @@ export function partInputs(part: DesiredState, engine: EngineName, extra: { app?
     prune: part.prune,
     ...(part.rotationMaxAgeDays !== undefined ? { rotationMaxAgeDays: part.rotationMaxAgeDays } : {}),
     ...(extra.rotationToken ? { rotationToken: extra.rotationToken } : {}),
+    ...(part.tolerateGrantees?.length ? { tolerateGrantees: part.tolerateGrantees } : {}),
     appLogins: part.appLogins,
     logins: part.logins,
     users: part.users,

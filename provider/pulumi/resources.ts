@@ -45,6 +45,8 @@ export interface GrantsInputs {
   rotationMaxAgeDays?: number;
   /** Any string; changing it rotates the generated password now (config pmgrants:rotationToken). */
   rotationToken?: string;
+  /** options.tolerateGrantees: grantees outside the policy left alone on the app schemas. */
+  tolerateGrantees?: string[];
   /** App key -> the login its transformations connect with (app resources only). */
   appLogins: Record<string, string>;
   logins: Login[];

@@ -52,7 +52,11 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect((await cli(['validate', policyFile])).code).toBe(0);
     const plan = await cli(['plan', policyFile, '--detailed-exitcode'], { PMGRANTS_DATABASE_URL: dbUrl });
     expect(plan.code).toBe(2);
-    expect(plan.out).toMatch(/Plan: \d+ to add, 0 to change, 0 to remove\./);
+    expect(plan.out).toMatch(/Plan: \d+ to add, 0 to change, \d+ to remove\./);
+    // All it removes is PostgreSQL's built-in default: PUBLIC may execute what the roles it creates make.
+    const removed = plan.out.split('\n').filter((l) => /^ {2}- /.test(l));
+    expect(removed.length).toBeGreaterThan(0);
+    for (const line of removed) expect(line).toMatch(/^ {2}- revoke EXECUTE on global-default-functions for pmg_\S+_(owner|app) to PUBLIC$/);
     expect(plan.out).toContain('live: postgres://');
     expect(plan.out).not.toMatch(/postgres:\/\/[^\s]*:[^*\s][^\s]*@/); // the admin password is masked
   });

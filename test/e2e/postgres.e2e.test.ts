@@ -234,8 +234,9 @@ suite('PostgreSQL engine, end to end', () => {
       expect((await planFor(conn, policy())).plan.changes).toEqual([]);
     });
 
-    it('reports a manual GRANT and a manual REVOKE as drift and reverts both, never touching unmanaged roles', async () => {
-      // Unmanaged roles, one even with the managed prefix (but no marker): they must come through untouched.
+    it('reports a manual GRANT and a manual REVOKE as drift and reverts both, never altering unmanaged roles', async () => {
+      // Unmanaged roles, one even with the managed prefix (but no marker): they come through unaltered,
+      // but what they were granted on an app schema is drift like any other grant there.
       await admin.query(`CREATE ROLE pmg_handmade LOGIN; COMMENT ON ROLE pmg_handmade IS 'made by a DBA';
         GRANT USAGE ON SCHEMA p2p TO pmg_handmade; GRANT SELECT ON p2p.cases TO pmg_handmade`);
       // Drift: a grant on another app's data, a membership in another app's owner role, and a revoke.
@@ -256,7 +257,11 @@ suite('PostgreSQL engine, end to end', () => {
         kind: 'grant',
         permission: { grantee: 'pmg_p2p_data_consumer', on: { type: 'engine', kind: 'tables', name: 'p2p' }, privilege: 'SELECT', effect: 'GRANT', withGrantOption: false },
       });
-      expect(JSON.stringify(drift.plan.changes)).not.toContain('pmg_handmade');
+      const handmade = drift.plan.changes.filter((c) => JSON.stringify(c).includes('pmg_handmade'));
+      expect(handmade.map((c) => (c.kind === 'revoke' ? `${c.permission.privilege} ${c.permission.on.type === 'engine' ? c.permission.on.kind : c.permission.on.type}` : c.kind)).sort()).toEqual([
+        'SELECT some-tables',
+        'USAGE schema',
+      ]);
       await applyPlan(conn, drift);
       expect((await planFor(conn, policy())).plan.changes).toEqual([]);
 
@@ -267,7 +272,7 @@ suite('PostgreSQL engine, end to end', () => {
       expect(await rows(analyst, 'SELECT count(*)::int AS n FROM p2p.events')).toEqual([{ n: 3 }]);
       await analyst.end();
       expect(await rows(admin, "SELECT has_table_privilege('pmg_handmade', 'p2p.cases', 'SELECT') AS s, shobj_description('pmg_handmade'::regrole, 'pg_authid') AS c")).toEqual([
-        { s: true, c: 'made by a DBA' },
+        { s: false, c: 'made by a DBA' },
       ]);
     });
 
@@ -364,6 +369,143 @@ suite('PostgreSQL engine, end to end', () => {
         { kind: 'rotate-password', login: 'pmg_o2c_app', reason: 'age' },
         { kind: 'rotate-password', login: 'pmg_p2p_app', reason: 'age' },
       ]);
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------------
+  describe('least privilege: functions and the ACLs of app schemas', () => {
+    const db = 'wh_lp';
+    const doc = {
+      apiVersion: 'pmgrants/v1',
+      warehouse: { engine: 'postgres', database: db },
+      security: { mode: 'system_managed' },
+      principals: {
+        readers: { kind: 'database-role', name: 'lp_readers' },
+        editor: { kind: 'sql-login', name: 'lp_editor' },
+      },
+      apps: { p2p: { schema: 'p2p', source: 'closed' } },
+      grants: [
+        { persona: 'process_admin', to: ['editor'], apps: ['p2p'] },
+        { persona: 'data_consumer', to: ['readers'], apps: ['p2p'] },
+      ],
+      options: { prefix: 'lpm_', tolerateGrantees: ['lp_backup'] },
+    };
+    const policy = () => policyOf(doc);
+    let conn: EngineConnection;
+    let admin: Client;
+    let appPassword = '';
+    // A member of the consumers' principal role, a process admin, and a login the policy never mentions.
+    const reader = () => pg.connectAs('lp_reader_ana', 'ana-out-of-band', db);
+    const editor = () => pg.connectAs('lp_editor', 'editor-out-of-band', db);
+    const stranger = () => pg.connectAs('lp_stranger', 'stranger-out-of-band', db);
+    const count = async (c: Client) => (await rows(c, 'SELECT count(*)::int AS n FROM p2p.cases'))[0].n;
+    const definer = (name: string) =>
+      `CREATE FUNCTION p2p.${name}(id int) RETURNS int LANGUAGE sql SECURITY DEFINER AS 'INSERT INTO p2p.cases VALUES (id) RETURNING id'`;
+
+    beforeAll(async () => {
+      await pg.createDatabase(db);
+      admin = await pg.connect(pg.url(db));
+      // The schema exists before pmgrants, with a SECURITY DEFINER function PUBLIC may execute (the default).
+      await admin.query(`CREATE SCHEMA p2p; CREATE TABLE p2p.cases (id int); ${definer('legacy_add')}`);
+      conn = await connect(db);
+    });
+
+    it('no function in an app schema is executable by PUBLIC: existing ones, and those the owner role or the app login create later', async () => {
+      const { first, result } = await converge(conn, policy());
+      expect(first.plan.changes).toContainEqual({
+        kind: 'revoke',
+        permission: { grantee: '', on: { type: 'engine', kind: 'functions', name: 'p2p' }, privilege: 'EXECUTE', effect: 'GRANT', withGrantOption: false },
+      });
+      for (const role of ['lpm_p2p_owner', 'lpm_p2p_app']) {
+        expect(first.plan.changes).toContainEqual({
+          kind: 'revoke',
+          permission: { grantee: '', on: { type: 'engine', kind: 'global-default-functions', name: '', forRole: role }, privilege: 'EXECUTE', effect: 'GRANT', withGrantOption: false },
+        });
+      }
+      expect(first.statements.flat().map((s) => s.display)).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE "lpm_p2p_owner" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC');
+      appPassword = result.secrets.get('lpm_p2p_app')!;
+      // The DBA hands the existing table to the app's owner role (its functions write through it).
+      await admin.query('ALTER TABLE p2p.cases OWNER TO lpm_p2p_owner');
+      await admin.query(`CREATE ROLE lp_reader_ana LOGIN PASSWORD 'ana-out-of-band' IN ROLE lp_readers;
+        ALTER ROLE lp_editor PASSWORD 'editor-out-of-band'; CREATE ROLE lp_stranger LOGIN PASSWORD 'stranger-out-of-band'`);
+      await admin.query(`SET ROLE lpm_p2p_owner; ${definer('owner_add')}; RESET ROLE`);
+      const app = await pg.connectAs('lpm_p2p_app', appPassword, db);
+      await app.query(definer('app_add'));
+      await app.end();
+      // Functions created after apply need no further apply.
+      expect((await planFor(conn, policy())).plan.changes).toEqual([]);
+
+      const ana = await reader();
+      expect(await count(ana)).toBe(0); // ana reads: SELECT through the data_consumer role
+      for (const fn of ['legacy_add', 'owner_add', 'app_add']) {
+        expect(await sqlstateOf(ana.query(`SELECT p2p.${fn}(1)`))).toBe('42501');
+      }
+      expect(await count(ana)).toBe(0);
+      // The process admin has the execute right: it may run all three.
+      const ed = await editor();
+      for (const [i, fn] of ['legacy_add', 'owner_add', 'app_add'].entries()) expect(await rows(ed, `SELECT p2p.${fn}(${i + 1}) AS id`)).toEqual([{ id: i + 1 }]);
+      await Promise.all([ana.end(), ed.end()]);
+    });
+
+    it("a process admin's GRANT ... TO PUBLIC and a DBA's grants to roles outside the policy are drift: shown, revoked, converged; the roles stay, a tolerated one keeps its grants", async () => {
+      const ed = await editor();
+      // As a member of the owner role, the process admin can open the app to everyone.
+      await ed.query('GRANT USAGE ON SCHEMA p2p TO PUBLIC; GRANT SELECT ON p2p.cases TO PUBLIC; GRANT EXECUTE ON FUNCTION p2p.owner_add(int) TO PUBLIC');
+      await ed.end();
+      await admin.query(`CREATE ROLE lp_outsider; CREATE ROLE lp_backup;
+        GRANT USAGE ON SCHEMA p2p TO lp_outsider, lp_backup; GRANT SELECT ON ALL TABLES IN SCHEMA p2p TO lp_outsider, lp_backup;
+        ALTER DEFAULT PRIVILEGES FOR ROLE lpm_p2p_owner IN SCHEMA p2p GRANT SELECT ON TABLES TO lp_outsider;
+        ALTER DEFAULT PRIVILEGES FOR ROLE lpm_p2p_app GRANT EXECUTE ON FUNCTIONS TO PUBLIC`);
+      const s = await stranger();
+      expect(await count(s)).toBe(3); // the drift is real
+      await s.end();
+
+      const drift = await planFor(conn, policy());
+      const revoked = drift.plan.changes.map((c) => (c.kind === 'revoke' ? `${c.permission.grantee || 'PUBLIC'} ${c.permission.privilege} ${JSON.stringify(c.permission.on)}` : c.kind));
+      expect(revoked.sort()).toEqual(
+        [
+          'PUBLIC USAGE {"type":"schema","name":"p2p"}',
+          'PUBLIC SELECT {"type":"engine","kind":"tables","name":"p2p"}',
+          'PUBLIC EXECUTE {"type":"engine","kind":"some-functions","name":"p2p"}',
+          'PUBLIC EXECUTE {"type":"engine","kind":"global-default-functions","name":"","forRole":"lpm_p2p_app"}',
+          'lp_outsider USAGE {"type":"schema","name":"p2p"}',
+          'lp_outsider SELECT {"type":"engine","kind":"tables","name":"p2p"}',
+          'lp_outsider SELECT {"type":"engine","kind":"default-tables","name":"p2p","forRole":"lpm_p2p_owner"}',
+        ].sort(),
+      );
+      const text = formatPlan('text', { plan: drift.plan, statements: drift.statements, roleApps: new Map(), source: 'e2e' });
+      expect(text).toContain('revoke SELECT on tables p2p to PUBLIC');
+      expect(text).toContain('REVOKE SELECT ON ALL TABLES IN SCHEMA "p2p" FROM PUBLIC');
+      expect(text).not.toContain('lp_backup');
+
+      await applyPlan(conn, drift);
+      expect((await planFor(conn, policy())).plan.changes).toEqual([]);
+      const after = await stranger();
+      expect(await sqlstateOf(after.query('SELECT * FROM p2p.cases'))).toBe('42501');
+      await after.end();
+      const ana = await reader();
+      expect(await sqlstateOf(ana.query('SELECT p2p.owner_add(9)'))).toBe('42501');
+      await ana.end();
+      // A function the app login creates now is not PUBLIC's either.
+      const app = await pg.connectAs('lpm_p2p_app', appPassword, db);
+      await app.query(definer('later_add'));
+      await app.end();
+      expect(await rows(admin, "SELECT has_function_privilege('lp_stranger', 'p2p.later_add(int)', 'EXECUTE') AS x")).toEqual([{ x: false }]);
+      expect(await rows(admin, "SELECT has_table_privilege('lp_backup', 'p2p.cases', 'SELECT') AS backup, has_table_privilege('lp_outsider', 'p2p.cases', 'SELECT') AS outsider")).toEqual([
+        { backup: true, outsider: false },
+      ]);
+      expect(await rows(admin, "SELECT rolname FROM pg_roles WHERE rolname IN ('lp_outsider', 'lp_backup') ORDER BY 1")).toEqual([{ rolname: 'lp_backup' }, { rolname: 'lp_outsider' }]);
+      // Without the tolerance, the backup role's grants are drift too.
+      const strict = policyOf({ ...doc, options: { prefix: 'lpm_' } });
+      const planned = await planFor(conn, strict);
+      expect(new Set(planned.plan.changes.map((c) => (c.kind === 'revoke' ? c.permission.grantee : c.kind)))).toEqual(new Set(['lp_backup']));
+    });
+
+    it('additive enforcement leaves PUBLIC and outsiders alone (it never revokes)', async () => {
+      await admin.query('GRANT SELECT ON p2p.cases TO lp_outsider');
+      const planned = await planFor(conn, policyOf({ ...doc, options: { ...doc.options, enforcement: 'additive' } }));
+      expect(planned.plan.changes).toEqual([]);
+      await admin.query('REVOKE SELECT ON p2p.cases FROM lp_outsider');
     });
   });
 

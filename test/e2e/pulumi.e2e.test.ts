@@ -233,7 +233,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
   );
 
   it(
-    'a GRANT made by hand shows up in refresh as drift, and up revokes it',
+    'a GRANT made by hand shows up in refresh as drift, and up revokes it (the app schema\'s ACL is the policy\'s: the unmanaged role\'s grant too)',
     async () => {
       await admin.query('GRANT CREATE ON SCHEMA p2p TO pmg_p2p_data_consumer');
       const refreshEvents: Automation.EngineEvent[] = [];
@@ -243,12 +243,13 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
 
       const state = await stack.exportStack();
       const p2p = (state.deployment.resources as { urn: string; outputs: Record<string, unknown> }[]).find((r) => r.urn.endsWith('::p2p'))!;
-      expect(p2p.outputs.drift).toEqual(['- revoke CREATE on schema p2p to pmg_p2p_data_consumer']);
+      expect(p2p.outputs.drift).toEqual(['- revoke USAGE on schema p2p to bystander', '- revoke CREATE on schema p2p to pmg_p2p_data_consumer']);
 
       const preview = await stack.preview({ diff: true });
       expect(changedProperties(preview.stdout)).toEqual({ p2p: ['- drift'] });
       await stack.up();
       expect(await rows("SELECT has_schema_privilege('pmg_p2p_data_consumer', 'p2p', 'CREATE') AS can")).toEqual([{ can: false }]);
+      expect(await rows("SELECT has_schema_privilege('bystander', 'p2p', 'USAGE') AS can, count(*)::int AS roles FROM pg_roles WHERE rolname = 'bystander'")).toEqual([{ can: false, roles: 1 }]);
       expect((await stack.preview()).changeSummary).toEqual({ same: 4 });
     },
     STEP_TIMEOUT,

@@ -66,12 +66,13 @@ describe('diffState', () => {
   };
   const desired = compilePolicy(policy);
 
-  it('reverts drift on managed principals and leaves unmanaged ones alone', () => {
+  it('reverts drift on managed principals and leaves unmanaged ones alone outside the app schemas', () => {
     const actual = asApplied(desired);
     actual.permissions = [
       ...actual.permissions,
       { grantee: 'pmg_p2p_data_consumer', on: { type: 'schema', name: 'p2p' }, privilege: 'insert', effect: 'GRANT', withGrantOption: false },
-      { grantee: 'someone_else', on: { type: 'schema', name: 'p2p' }, privilege: 'select', effect: 'GRANT', withGrantOption: false },
+      { grantee: 'someone_else', on: { type: 'schema', name: 'reporting' }, privilege: 'select', effect: 'GRANT', withGrantOption: false },
+      { grantee: 'someone_else', on: { type: 'database' }, privilege: 'CONNECT', effect: 'GRANT', withGrantOption: false },
     ];
     actual.roles = [...actual.roles, { name: 'pmg_lookalike', purpose: 'persona' }];
     const plan = diffState(desired, actual);

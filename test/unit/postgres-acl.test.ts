@@ -60,6 +60,10 @@ describe('aclHoldings: privileges per wanted grantee', () => {
     expect(aclHoldings(acl, wanted, 'any')).toEqual(new Map([['x', new Map([['SELECT', true]])], ['y', new Map([['SELECT', false]])]]));
   });
 
+  it('PUBLIC is the grantee "" when wanted', () => {
+    expect(aclHoldings(acl, (g) => g === '', 'any')).toEqual(new Map([['', new Map([['SELECT', false]])]]));
+  });
+
   it('a NULL ACL (the defaults) holds nothing for anyone', () => {
     expect(aclHoldings(null, () => true, 'any').size).toBe(0);
   });
@@ -71,7 +75,7 @@ describe('aclHoldings on bits', () => {
     const out = new Map<string, Map<string, boolean>>();
     for (const text of acl) {
       const entry = parseAclItem(text);
-      if (entry.grantee === '' || !wanted(entry.grantee)) continue;
+      if (!wanted(entry.grantee)) continue;
       const held = out.get(entry.grantee) ?? new Map<string, boolean>();
       out.set(entry.grantee, held);
       for (const { privilege, grantable } of entry.privileges) {

@@ -137,8 +137,9 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
     const wanted = desired.permissions.filter((p) => p.on.type === 'engine' && ['tables', 'sequences', 'functions'].includes(p.on.kind));
     const reported = a.permissions.filter((p) => p.on.type === 'engine' && ['tables', 'sequences', 'functions'].includes(p.on.kind));
     expect(reported).toEqual(wanted);
-    // Nothing is reported for a schema that does not exist yet: the plan grants after creating it.
-    expect(actualFromCatalog(rows({}), desired).permissions).toEqual([]);
+    // Nothing is reported for a schema that does not exist yet (the plan grants after creating it) but
+    // PostgreSQL's built-in default for the functions its creators will make: PUBLIC may execute them.
+    expect(actualFromCatalog(rows({}), desired).permissions.filter((p) => !(p.on.type === 'engine' && p.on.kind === 'global-default-functions'))).toEqual([]);
   });
 
   it('maps default ACL object types and keeps the grant option', () => {
@@ -152,9 +153,12 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
       }),
       desired,
     );
-    expect(a.permissions.map((p) => [p.on, p.withGrantOption])).toEqual([
-      [{ type: 'engine', kind: 'default-tables', name: 'p2p', forRole: 'pmg_p2p_owner' }, true],
-      [{ type: 'engine', kind: 'default-functions', name: 'p2p', forRole: 'pmg_p2p_owner' }, false],
+    // On an app schema every grantee counts (the policy's ACL), PUBLIC ('') included; the creator's own entry never does.
+    expect(a.permissions.filter((p) => p.on.type === 'engine' && p.on.name === 'p2p').map((p) => [p.grantee, p.on, p.withGrantOption])).toEqual([
+      ['', { type: 'engine', kind: 'default-tables', name: 'p2p', forRole: 'pmg_p2p_owner' }, false],
+      ['not_scoped', { type: 'engine', kind: 'default-tables', name: 'p2p', forRole: 'pmg_p2p_owner' }, false],
+      ['pmg_p2p_data_consumer', { type: 'engine', kind: 'default-tables', name: 'p2p', forRole: 'pmg_p2p_owner' }, true],
+      ['x', { type: 'engine', kind: 'default-functions', name: 'p2p', forRole: 'pmg_p2p_owner' }, false],
     ]);
   });
 

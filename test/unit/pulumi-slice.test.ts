@@ -188,7 +188,7 @@ describe('sliceActual', () => {
     expect(new Set(revoked.filter((p) => p.on.type === 'schema').map((p) => (p.on.type === 'schema' ? p.on.name : '')))).toEqual(new Set(['o2c', 'p2p']));
   });
 
-  it('never claims what is not pmgrants\' and never revokes from an unmanaged grantee', () => {
+  it('never claims what is not pmgrants\' and revokes from an unmanaged grantee only on an app schema', () => {
     const desired = realizePostgres(compilePolicy(POLICY));
     const actual = asApplied(desired);
     const live: ActualState = {
@@ -208,9 +208,16 @@ describe('sliceActual', () => {
     const claim = claimOf(part, [slice], live);
     expect(claim.principals.has('bystander')).toBe(false);
     const owned = sliceActual(live, claim, slice);
-    // The unmanaged grantee's privilege on p2p is in the part (it is on p2p's schema) but is never revoked.
+    // The unmanaged grantee's privilege on p2p is in the part (it is on p2p's schema): an app schema's
+    // ACL is the policy's, so it is revoked (the role itself is left alone), unless the policy tolerates it.
     const plan = diffState(slice, owned).changes;
-    expect(plan).toEqual([{ kind: 'revoke', permission: { grantee: 'pmg_p2p_data_consumer', on: { type: 'schema', name: 'public' }, privilege: 'CREATE', effect: 'GRANT', withGrantOption: false } }]);
+    const bystanderUsage = { grantee: 'bystander', on: { type: 'schema', name: 'p2p' }, privilege: 'USAGE', effect: 'GRANT', withGrantOption: false } as const;
+    const strayCreate = { grantee: 'pmg_p2p_data_consumer', on: { type: 'schema', name: 'public' }, privilege: 'CREATE', effect: 'GRANT', withGrantOption: false } as const;
+    expect(plan).toEqual([
+      { kind: 'revoke', permission: bystanderUsage },
+      { kind: 'revoke', permission: strayCreate },
+    ]);
+    expect(diffState({ ...slice, tolerateGrantees: ['bystander'] }, owned).changes).toEqual([{ kind: 'revoke', permission: strayCreate }]);
     // The stray grant on a schema outside the policy is p2p's (its grantee's) and nobody else's.
     const o2c = sliceDesired(desired, appPart('o2c'));
     const o2cOwned = sliceActual(live, claimOf(appPart('o2c'), [o2c], live), o2c);

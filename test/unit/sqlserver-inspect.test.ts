@@ -58,7 +58,7 @@ describe('inspectSqlServer on catalog rows', () => {
     expect(actual.managed).not.toContain('analysts');
   });
 
-  it('reads GRANT, DENY and WITH GRANT OPTION within the managed vocabulary only', () => {
+  it('reads GRANT, DENY and WITH GRANT OPTION within the managed vocabulary only (without a desired state, no schema is an app schema)', () => {
     expect(actual.permissions).toEqual([
       { grantee: 'pmg_p2p_app', on: { type: 'database' }, privilege: 'CREATE TABLE', effect: 'GRANT', withGrantOption: false },
       { grantee: 'pmg_p2p_data_consumer', on: { type: 'schema', name: 'p2p' }, privilege: 'SELECT', effect: 'GRANT', withGrantOption: false },
@@ -111,6 +111,8 @@ describe('inspectSqlServer on catalog rows', () => {
       'REVOKE VIEW DEFINITION ON SCHEMA::[p2p] FROM [pmg_p2p_data_consumer];',
       'REVOKE GRANT OPTION FOR SELECT ON SCHEMA::[p2p] FROM [pmg_p2p_process_admin] CASCADE;',
       'REVOKE CREATE VIEW FROM [pmg_p2p_process_admin] CASCADE;',
+      // p2p is an app schema of this desired state: its ACL is the policy's, CONTROL included.
+      'REVOKE CONTROL ON SCHEMA::[p2p] FROM [pmg_p2p_process_admin];',
       'ALTER ROLE [db_owner] DROP MEMBER [pmg_p2p_app];',
       'ALTER ROLE [pmg_p2p_process_admin] DROP MEMBER [CONTOSO\\PM Admins];',
       'GRANT CREATE FUNCTION TO [pmg_p2p_app];',

@@ -116,7 +116,7 @@ function readAclItem(text: string, out: { grantee: string; held: number; grantab
 }
 
 /**
- * An ACL's privileges per grantee, for the grantees `wanted` admits, as bits. The same privilege from
+ * An ACL's privileges per grantee, for the grantees `wanted` admits ('' is PUBLIC), as bits. The same privilege from
  * several grantors is one holding; `combine` says how their grant options merge (inspect has always
  * counted a holding grantable when every grantor, or when any, gave it with grant option, depending
  * on the catalog).
@@ -127,7 +127,7 @@ export function aclMasks(acl: readonly string[] | null, wanted: (grantee: string
   const item = { grantee: '', held: 0, grantable: 0 };
   for (const text of acl) {
     readAclItem(text, item);
-    if (item.grantee === '' || !wanted(item.grantee)) continue;
+    if (!wanted(item.grantee)) continue;
     const before = out.get(item.grantee);
     if (!before) out.set(item.grantee, { held: item.held, grantable: item.grantable });
     else {

@@ -1,4 +1,5 @@
 import { EngineDialect } from '../engine';
+import { actualFromCatalog } from './inspect';
 import { postgresLimitations, realizePostgres } from './realize';
 import { renderPostgres } from './render';
 import { renderPostgresScript } from './script';
@@ -10,4 +11,6 @@ export const postgresDialect: EngineDialect = {
   render: renderPostgres,
   limitations: postgresLimitations,
   renderScript: renderPostgresScript,
+  emptyActual: (desired) =>
+    actualFromCatalog({ database: desired.database, roles: [], memberships: [], schemas: [], 'schema-acls': [], 'database-acl': null, 'object-acls': [], 'default-acls': [] }, desired),
 };

@@ -1,10 +1,10 @@
 import { securableKey, sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, Role, Schema, User } from '../../model/types';
-import { ActualState } from '../../plan/diff';
+import { ActualState, GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
 import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
-import { OBJECT_KINDS } from './realize';
+import { OBJECT_KINDS, objectCreators } from './realize';
 import { PmgrantsError } from '../engine';
 
 /**
@@ -24,7 +24,7 @@ export interface CatalogRows {
   'database-acl': [string, string[] | null] | null;
   /** [schema, kind, owner, ACL items or null, how many objects share them] */
   'object-acls': [string, string, string, string[] | null, number | string][];
-  /** [schema, for role, pg_default_acl object type letter, ACL items] */
+  /** [schema, for role, pg_default_acl object type letter, ACL items]; schema '' for a role's entry in every schema. */
   'default-acls': [string, string, string, string[]][];
   /** [role, databases where it holds privileges or owns objects] of the managed roles whose marker names no warehouse. */
   'legacy-role-databases'?: [string, string[]][];
@@ -231,9 +231,12 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
   const schemas: Schema[] = rows.schemas.map((s) => ({ name: s.name, owner: s.owner, app: desiredApps.get(s.name) ?? '' }));
   const memberships: Membership[] = rows.memberships.map(([role, member, admin]) => (admin ? { role, member, admin: true } : { role, member }));
 
-  // Privileges are reported for scoped roles only: those the roles column lists.
+  // Privileges are reported for scoped roles only (those the roles column lists), but on the policy's
+  // app schemas for every grantee, PUBLIC ('') included: their ACLs are the policy's (diff decides).
   const scoped = new Set(rows.roles.map((r) => r.name));
   const isScoped = (grantee: string) => scoped.has(grantee);
+  const appSchemas = new Set(desiredApps.keys());
+  const granteesOn = (schema: string) => (appSchemas.has(schema) ? anyone : isScoped);
   const permissions: Permission[] = [];
   // Permissions on one securable share its (never mutated) `on` object: 69,000 permissions at 1,000
   // apps, and allocation is much of what inspect costs. Where the desired state has the securable, it
@@ -241,7 +244,7 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
   const securable = desiredSecurables(desired);
   for (const [schema, owner, acl] of rows['schema-acls']) {
     const on = securable({ type: 'schema', name: schema });
-    for (const [grantee, mask] of aclMasks(acl, isScoped, 'any')) {
+    for (const [grantee, mask] of aclMasks(acl, granteesOn(schema), 'any')) {
       if (grantee !== owner) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
@@ -269,7 +272,7 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
     if (!group) kinds.set(kind, (group = { schema, kind, total: 0, owners: new Map(), held: new Map() }));
     group.total += count;
     group.owners.set(owner, (group.owners.get(owner) ?? 0) + count);
-    for (const [grantee, mask] of aclMasks(acl, isScoped, 'all')) {
+    for (const [grantee, mask] of aclMasks(acl, granteesOn(schema), 'all')) {
       if (grantee === owner) continue;
       let holding = group.held.get(grantee);
       if (!holding) group.held.set(grantee, (holding = { mask: { held: 0, grantable: 0 }, objects: new Array<number>(PRIVILEGE_NAMES.length).fill(0) }));
@@ -305,12 +308,19 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
     if (!held || bit === undefined || !((held.mask.held >>> bit) & 1)) permissions.push(want);
   }
 
-  for (const [schema, forRole, objtype, acl] of rows['default-acls']) {
+  const everySchema: CatalogRows['default-acls'] = [];
+  for (const row of rows['default-acls']) {
+    const [schema, forRole, objtype, acl] = row;
+    if (schema === '') {
+      everySchema.push(row);
+      continue;
+    }
     const on = securable({ type: 'engine', kind: `default-${DEFAULT_ACL_KINDS[objtype] ?? `objtype-${objtype}`}`, name: schema, forRole });
-    for (const [grantee, mask] of aclMasks(acl, isScoped, 'any')) {
+    for (const [grantee, mask] of aclMasks(acl, granteesOn(schema), 'any')) {
       if (grantee !== forRole) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
+  permissions.push(...creatorDefaults(rows, desired, everySchema));
 
   return {
     ...sortState({ engine: 'postgres', database: rows.database, logins, users, roles, schemas, memberships, permissions }),
@@ -342,6 +352,52 @@ function withoutForeign(rows: CatalogRows, ownership: RoleOwnership): CatalogRow
     memberships: rows.memberships.filter(([role, member]) => !foreign.has(role) && (!foreign.has(member) || ours.has(role))),
   };
 }
+
+/**
+ * The default privileges, in every schema, of the roles that create the app schemas' objects (their
+ * owners and app logins) when pmgrants owns them: what the app schemas' future objects give. Every
+ * grantee but the role itself; for functions, PostgreSQL's built-in default (PUBLIC EXECUTE) while the
+ * role has no entry of its own, and for such a role pmgrants is about to create. Types are left out:
+ * PUBLIC's USAGE on a type (its built-in default) reads no data. A per-schema entry cannot take away
+ * what an entry for every schema or the built-in default gives (ALTER DEFAULT PRIVILEGES), hence these.
+ */
+function creatorDefaults(rows: CatalogRows, desired: DesiredState, everySchema: CatalogRows['default-acls']): Permission[] {
+  const live = new Map(rows.roles.map((r) => [r.name, r]));
+  const adopted = new Set<string>();
+  for (const l of desired.logins) if (l.adopted) adopted.add(l.name);
+  for (const r of desired.roles) if (r.adopted) adopted.add(r.name);
+  const creators = new Set<string>();
+  for (const schema of desired.schemas) {
+    for (const role of objectCreators(schema, desired)) {
+      if (!adopted.has(role) && (live.get(role)?.managed ?? true)) creators.add(role);
+    }
+  }
+  const permissions: Permission[] = [];
+  const ownFunctionsEntry = new Set<string>();
+  for (const [, forRole, objtype, acl] of everySchema) {
+    const kind = GLOBAL_DEFAULT_KINDS[objtype];
+    if (!creators.has(forRole) || !kind) continue;
+    if (objtype === 'f') ownFunctionsEntry.add(forRole);
+    const on: Permission['on'] = { type: 'engine', kind, name: '', forRole };
+    for (const [grantee, mask] of aclMasks(acl, anyone, 'any')) {
+      if (grantee !== forRole) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
+    }
+  }
+  for (const forRole of creators) {
+    if (!ownFunctionsEntry.has(forRole)) permissions.push(heldOn(PUBLIC_GRANTEE, { type: 'engine', kind: GLOBAL_DEFAULT_KINDS.f, name: '', forRole }, 'EXECUTE', false));
+  }
+  return permissions;
+}
+
+const anyone = () => true;
+
+/** pg_default_acl.defaclobjtype -> securable kind of a role's default privileges in every schema (types are not managed). */
+const GLOBAL_DEFAULT_KINDS: Record<string, string> = {
+  r: `${GLOBAL_DEFAULT_PREFIX}tables`,
+  S: `${GLOBAL_DEFAULT_PREFIX}sequences`,
+  f: `${GLOBAL_DEFAULT_PREFIX}functions`,
+  n: `${GLOBAL_DEFAULT_PREFIX}schemas`,
+};
 
 type CatalogQuery = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
 

@@ -1,5 +1,6 @@
 import { Change } from '../../plan/change';
 import { DesiredState, Permission, Role, User } from '../../model/types';
+import { GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
 import { PmgrantsError, Statement } from '../engine';
 import { managedComment, PRINCIPAL_MARKER } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
@@ -21,7 +22,13 @@ const BULK_OBJECTS: Record<string, { all: string; defaults: string }> = {
   sequences: { all: 'ALL SEQUENCES', defaults: 'SEQUENCES' },
   functions: { all: 'ALL ROUTINES', defaults: 'FUNCTIONS' },
   types: { all: '', defaults: 'TYPES' },
+  schemas: { all: '', defaults: 'SCHEMAS' },
 };
+
+/** A grantee as GRANT and REVOKE name it: PUBLIC is a keyword, not a role. */
+function granteeName(grantee: string): string {
+  return grantee === PUBLIC_GRANTEE ? 'PUBLIC' : quoteIdent(grantee);
+}
 
 function stmt(sql: string, display: string = sql): Statement {
   return { sql, params: [], display, target: 'warehouse' };
@@ -122,6 +129,12 @@ function roleMarker(role: Role, warehouse: string): string {
 
 /** The privilege clause target of a permission: `ON SCHEMA "s"`, `ON ALL TABLES IN SCHEMA "s"`, ... */
 function grantTarget(p: Permission, desired: DesiredState): { defaultsFor?: string; schema?: string; on: string } {
+  // A role's default privileges in every schema (ALTER DEFAULT PRIVILEGES FOR ROLE r, no IN SCHEMA).
+  if (p.on.type === 'engine' && p.on.kind.startsWith(GLOBAL_DEFAULT_PREFIX)) {
+    const objects = BULK_OBJECTS[p.on.kind.slice(GLOBAL_DEFAULT_PREFIX.length)];
+    if (!objects || p.on.forRole === undefined) throw new Error(`render: unknown PostgreSQL securable kind ${p.on.kind}`);
+    return { defaultsFor: p.on.forRole, on: `ON ${objects.defaults}` };
+  }
   const on = p.on;
   switch (on.type) {
     case 'database':
@@ -161,13 +174,14 @@ function renderGrant(p: Permission, desired: DesiredState, revoke: boolean): Sta
   }
   const target = grantTarget(p, desired);
   const privilege = privilegeName(p.privilege);
-  const grantee = quoteIdent(p.grantee);
+  const grantee = granteeName(p.grantee);
   const body = revoke
     ? `REVOKE ${privilege} ${target.on} FROM ${grantee}`
     : `GRANT ${privilege} ${target.on} TO ${grantee}${p.withGrantOption ? ' WITH GRANT OPTION' : ''}`;
   const parts: GrantParts = { kind: 'privilege', revoke, privilege, on: target.on, grantee, grantOption: !revoke && p.withGrantOption };
   if (target.defaultsFor !== undefined) {
-    const defaultsPrefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(target.defaultsFor)} IN SCHEMA ${quoteIdent(target.schema!)}`;
+    const inSchema = target.schema !== undefined ? ` IN SCHEMA ${quoteIdent(target.schema)}` : '';
+    const defaultsPrefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(target.defaultsFor)}${inSchema}`;
     return withParts(stmt(`${defaultsPrefix} ${body}`), { ...parts, defaultsPrefix });
   }
   return withParts(stmt(body), parts);
@@ -188,11 +202,13 @@ const SESSIONS_GUARD = `IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHE
  * Dropping a managed role. With an heir (handTo, the owner of the app schema the role worked in), what
  * the role owns in this database goes to the heir first (REASSIGN OWNED: tables keep their rows and the
  * grants others hold on them), and DROP OWNED then revokes the role's own privileges and default
- * privileges here; both act on the current database only, so objects or privileges the role holds in
- * another database still make DROP ROLE fail, with the server's sentence naming that database. Without
- * an heir, the drop is refused (one clear sentence) while the role owns objects in this database.
- * Either way it is refused while the role has open sessions. One statement of three parts: the names
- * go in through transaction-local settings, so the guard's body never holds quoted input.
+ * privileges here (its revoke of PUBLIC's EXECUTE on future functions among them); both act on the
+ * current database only, so objects or privileges the role holds in another database still make DROP
+ * ROLE fail, with the server's sentence naming that database. Without an heir, the drop is refused (one
+ * clear sentence) while the role owns objects in this database, and its default privileges in every
+ * schema for functions go back to PostgreSQL's first (see creatorDefaults in inspect.ts). Either way it
+ * is refused while the role has open sessions. One statement of three parts: the names go in through
+ * transaction-local settings, so the guard's body never holds quoted input.
  */
 function renderDropRole(name: string, heir?: string): Statement {
   const drop = `DROP ROLE IF EXISTS ${quoteIdent(name)}`;
@@ -232,6 +248,11 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '2BP01', MESSAGE = format('role %I still owns objects (%s) and works in no single app schema whose owner could take them: hand them over (ALTER ... OWNER TO) or drop them, then plan again', target, owned);
   END IF;
   ${SESSIONS_GUARD}
+  -- The revoke of PUBLIC's EXECUTE on its future functions is an entry that depends on the role: back
+  -- to the built-in default, which removes the entry.
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_roles r ON r.oid = d.defaclrole WHERE r.rolname = target AND d.defaclnamespace = 0 AND d.defaclobjtype = 'f') THEN
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT EXECUTE ON FUNCTIONS TO PUBLIC', target);
+  END IF;
 END
 $pmgrants$;
 ${drop}`;

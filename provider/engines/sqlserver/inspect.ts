@@ -3,7 +3,7 @@ import { sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, PrincipalKind, Role, Schema, Securable, User, UserSource } from '../../model/types';
 import { ActualState } from '../../plan/diff';
 import { MANAGED_MARKER } from './options';
-import { MANAGED_PERMISSIONS } from './privileges';
+import { MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX } from './privileges';
 
 /** A row of SQL_LOGINS_SQL / SQL_LOGINS_AZURE_SQL (sys.sql_logins). */
 export interface SqlLoginRow {
@@ -39,13 +39,16 @@ export interface DatabaseRoleMemberRow {
   member_principal_id: number;
 }
 
-/** A row of DATABASE_PERMISSIONS_SQL (sys.database_permissions, class 0/3/4, state G/W/D). */
+/** A row of DATABASE_PERMISSIONS_SQL (sys.database_permissions, class 0/1/3/4, state G/W/D). */
 export interface DatabasePermissionRow {
   class: number;
   major_id: number;
   grantee_principal_id: number;
   permission_name: string;
   state: string;
+  /** class 1 (object): sys.objects.schema_id and name of the object; absent or null otherwise. */
+  object_schema_id?: number | null;
+  object_name?: string | null;
 }
 
 export interface SchemaRow {
@@ -196,10 +199,15 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
     if (!grantee) continue;
     const on = securableOf(row, schemaById, byId);
     if (!on) continue;
-    const vocabulary = MANAGED_PERMISSIONS[on.type as 'schema' | 'database' | 'role'];
-    if (!vocabulary.has(row.permission_name)) continue;
     const effect = row.state === 'D' ? 'DENY' : row.state === 'G' || row.state === 'W' ? 'GRANT' : undefined;
     if (!effect) continue;
+    // On the policy's app schemas (and their objects) every permission granted to anyone is read, public
+    // included: their ACLs are the policy's (the diff decides). A DENY outside the vocabulary only takes
+    // away, and is left alone. Elsewhere only the vocabulary pmgrants manages.
+    const onAppSchema = on.type === 'schema' || on.type === 'engine' ? desiredSchemas.has(on.name) : false;
+    if (on.type === 'engine' && !onAppSchema) continue;
+    const vocabulary = on.type === 'engine' ? undefined : MANAGED_PERMISSIONS[on.type];
+    if (!vocabulary?.has(row.permission_name) && !(onAppSchema && effect === 'GRANT')) continue;
     permissions.push({ grantee: grantee.name, on, privilege: row.permission_name, effect, withGrantOption: row.state === 'W' });
   }
 
@@ -263,6 +271,10 @@ function securableOf(
     case 4: {
       const target = byId.get(row.major_id);
       return target && target.type === 'R' ? { type: 'role', name: target.name } : undefined;
+    }
+    case 1: {
+      const schema = row.object_schema_id != null ? schemaById.get(row.object_schema_id) : undefined;
+      return schema && row.object_name ? { type: 'engine', kind: `${OBJECT_KIND_PREFIX}${row.object_name}`, name: schema.name } : undefined;
     }
     default:
       return undefined;

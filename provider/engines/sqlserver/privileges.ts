@@ -27,6 +27,18 @@ export const MANAGED_PERMISSIONS = {
   role: new Set(['ALTER']),
 } as const;
 
+/**
+ * Securable kind of one object in a schema (a table, view, procedure, function): 'object:<name>', the
+ * securable's name being the schema. pmgrants never grants on single objects; inspect reports what
+ * others granted on an app schema's objects so the diff can revoke it.
+ */
+export const OBJECT_KIND_PREFIX = 'object:';
+
+/** A permission name as sys.database_permissions spells it (upper-case words): safe to splice as a keyword. */
+export function isCatalogPermissionName(name: string): boolean {
+  return /^[A-Z]+( [A-Z]+)*$/.test(name) && name.length <= 128;
+}
+
 export function isManagedPermission(p: Pick<Permission, 'on' | 'privilege'>): boolean {
   switch (p.on.type) {
     case 'schema':

@@ -3,7 +3,7 @@ import { DesiredState, Login, Permission, Securable, User } from '../../model/ty
 import { Change } from '../../plan/change';
 import { PmgrantsError, Statement, StatementParam } from '../engine';
 import { MANAGED_MARKER, ResolvedDialectOptions } from './options';
-import { MANAGED_PERMISSIONS, realizePermission, realizePermissions } from './privileges';
+import { isCatalogPermissionName, MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX, realizePermission, realizePermissions } from './privileges';
 import { assertSysname, quoteName, quoteObjectId, quoteString } from './quote';
 
 /** What display shows instead of a password. */
@@ -66,7 +66,7 @@ export function renderChange(change: Change, ctx: RenderContext): Statement[] {
     case 'grant':
       return realizePermission(change.permission).map((p) => plain(grantSql(p), WAREHOUSE));
     case 'revoke':
-      return realizePermission(change.permission).map((p) => plain(revokeSql(p, ctx.desired), WAREHOUSE));
+      return (isReadFromCatalog(change.permission) ? [change.permission] : realizePermission(change.permission)).map((p) => plain(revokeSql(p, ctx.desired), WAREHOUSE));
     default: {
       const never: never = change;
       throw new Error(`unknown change ${JSON.stringify(never)}`);
@@ -282,6 +282,7 @@ function onClause(on: Securable): string {
     case 'role':
       return ` ON ROLE::${quoteName(on.name)}`;
     case 'engine':
+      if (on.kind.startsWith(OBJECT_KIND_PREFIX)) return ` ON OBJECT::${quoteName(on.name)}.${quoteName(on.kind.slice(OBJECT_KIND_PREFIX.length))}`;
       throw new PmgrantsError(`SQL Server has no securable of kind "${on.kind}"`);
     default: {
       const never: never = on;
@@ -290,7 +291,16 @@ function onClause(on: Securable): string {
   }
 }
 
-/** Permission names are spliced in as keywords, so only the managed vocabulary is ever accepted. */
+/**
+ * A permission inspect read on an app schema or one of its objects, outside the vocabulary (CONTROL,
+ * an object's SELECT, ...): only ever revoked, its name checked to be upper-case words.
+ */
+function isReadFromCatalog(p: Permission): boolean {
+  if (!isCatalogPermissionName(p.privilege)) return false;
+  return (p.on.type === 'engine' && p.on.kind.startsWith(OBJECT_KIND_PREFIX)) || (p.on.type === 'schema' && !MANAGED_PERMISSIONS.schema.has(p.privilege));
+}
+
+/** Permission names are spliced in as keywords, so only the managed vocabulary is ever accepted (revokes: see isReadFromCatalog). */
 function checkedPrivilege(p: Permission): string {
   const allowed = p.on.type === 'engine' ? undefined : MANAGED_PERMISSIONS[p.on.type];
   if (!allowed || !allowed.has(p.privilege)) {
@@ -311,7 +321,7 @@ export function grantSql(p: Permission): string {
  * otherwise); when the policy keeps the permission but not the option, only the option is revoked.
  */
 export function revokeSql(p: Permission, desired: DesiredState): string {
-  const privilege = checkedPrivilege(p);
+  const privilege = isReadFromCatalog(p) ? p.privilege : checkedPrivilege(p);
   const target = `${privilege}${onClause(p.on)} FROM ${quoteName(p.grantee)}`;
   if (p.effect === 'GRANT' && p.withGrantOption) {
     const want = desired.permissions.find((d) => permissionKey(d) === permissionKey(p));

@@ -43,10 +43,14 @@ LEFT JOIN sys.extended_properties AS ep
 export const DATABASE_ROLE_MEMBERS_SQL = `SELECT rm.role_principal_id, rm.member_principal_id
 FROM sys.database_role_members AS rm;`;
 
-/** class 0 = database, 3 = schema, 4 = database principal; state G, W (with grant option), D (deny). */
-export const DATABASE_PERMISSIONS_SQL = `SELECT p.class, p.major_id, p.grantee_principal_id, p.permission_name, p.state
+/**
+ * class 0 = database, 3 = schema, 4 = database principal, 1 = object (its schema and name from
+ * sys.objects; minor_id 0: the object itself, not a column); state G, W (with grant option), D (deny).
+ */
+export const DATABASE_PERMISSIONS_SQL = `SELECT p.class, p.major_id, p.grantee_principal_id, p.permission_name, p.state, o.schema_id AS object_schema_id, o.name AS object_name
 FROM sys.database_permissions AS p
-WHERE p.class IN (0, 3, 4) AND p.minor_id = 0 AND p.state IN ('G', 'W', 'D');`;
+LEFT JOIN sys.objects AS o ON p.class = 1 AND o.object_id = p.major_id
+WHERE (p.class IN (0, 3, 4) OR (p.class = 1 AND o.is_ms_shipped = 0)) AND p.minor_id = 0 AND p.state IN ('G', 'W', 'D');`;
 
 export const SCHEMAS_SQL = `SELECT s.schema_id, s.name, s.principal_id
 FROM sys.schemas AS s;`;
