@@ -1,9 +1,10 @@
 import { Right } from '../model/types';
 import { formatReportHtml } from './html';
-import { RIGHT_LETTER, reportHeadline } from './labels';
+import { RIGHT_LETTER, reportFindings, reportHeadline } from './labels';
 import { AccessReport, CellStatus, ReportCell } from './types';
 
-export { RIGHT_LETTER, STATUS_TEXT, reportHeadline } from './labels';
+export { RIGHT_LETTER, STATUS_TEXT, reportFindings, reportHeadline } from './labels';
+export type { Finding } from './labels';
 
 /** Formatters are pure functions of the report, keyed by format name. */
 export const REPORT_FORMATS = ['html', 'csv', 'json', 'markdown'] as const;
@@ -48,7 +49,7 @@ export function formatReportCsv(report: AccessReport): string {
 const STATUS_MARK: Record<CellStatus, string> = { expected: '✅', drift: '🟥', missing: '🟧', privileged: '🟪', inherent: '⬜' };
 
 function mdEscape(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/([`*_<>[\]])/g, '\\$1').replace(/\r?\n/g, ' ');
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/([`*<>[\]])/g, '\\$1').replace(/\r?\n/g, ' ');
 }
 
 /** The cells of one principal on one app, grouped by status: "✅ SIUD · 🟥 C". */
@@ -82,15 +83,12 @@ export function formatReportMarkdown(report: AccessReport): string {
     const row = report.apps.map((a) => cellSummary(report.cells.filter((c) => c.principal === p.name && c.app === a.key), (s) => STATUS_MARK[s]) || '—');
     out.push(`| ${mdEscape(p.name)} (${p.origin}) | ${row.join(' | ')} |`);
   }
-  const findings = report.cells.filter((c) => c.status === 'drift' || c.status === 'missing' || c.status === 'privileged');
+  const findings = reportFindings(report);
   out.push('', `### Findings (${findings.length})`, '');
   if (findings.length === 0) out.push('None: the database grants exactly what the policy says.');
   else {
     out.push('| Status | Principal | App | Right | Path |', '|---|---|---|---|---|');
-    for (const c of findings) {
-      const path = c.paths.map((p) => p.detail).join('; ') || c.detail || '';
-      out.push(`| ${STATUS_MARK[c.status]} ${c.status} | ${mdEscape(c.principal)} | ${mdEscape(c.app)} | ${c.right} | ${mdEscape(path)} |`);
-    }
+    for (const f of findings) out.push(`| ${STATUS_MARK[f.status]} ${f.status} | ${mdEscape(f.principal)} | ${mdEscape(f.app)} | ${f.right} | ${mdEscape(f.path)} |`);
   }
   if (report.logins.length) {
     out.push('', '### Generated logins', '', '| Login | App | Password set | Age (days) | Rotation |', '|---|---|---|---|---|');

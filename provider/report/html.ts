@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Right } from '../model/types';
-import { RIGHT_LETTER, STATUS_TEXT, reportHeadline } from './labels';
+import { RIGHT_LETTER, STATUS_TEXT, reportFindings, reportHeadline } from './labels';
 import { AccessReport, CellStatus } from './types';
 
 /**
@@ -94,10 +94,9 @@ export function formatReportHtml(report: AccessReport): string {
     const notes = p.notes.length ? ` title="${esc(p.notes.join('; '))}"` : '';
     return `<tr data-principal="${esc(p.name)}"><th class="who" scope="row"${notes}>${esc(p.name)}<span class="origin">${esc(p.origin)}${p.policyKey && p.policyKey !== p.name ? ` · ${esc(p.policyKey)}` : ''}${p.notes.length ? ` · ${esc(p.notes[0])}` : ''}</span></th>${tds.join('')}</tr>`;
   });
-  const findings = report.cells.filter((c) => c.status === 'drift' || c.status === 'missing' || c.status === 'privileged');
+  const findings = reportFindings(report);
   const findingRows = findings.map(
-    (c) =>
-      `<tr><td class="st ${c.status}">${c.status}</td><td>${esc(c.principal)}</td><td>${esc(c.app)}</td><td>${c.right}</td><td>${esc(c.paths.map((p) => p.detail).join('; ') || c.detail || '')}</td></tr>`,
+    (f) => `<tr><td class="st ${f.status}">${f.status}</td><td>${esc(f.principal)}</td><td>${esc(f.app)}</td><td>${esc(f.right)}</td><td>${esc(f.path)}</td></tr>`,
   );
   const loginRows = report.logins.map((l) => {
     const rotation = l.overdue === null ? (l.maxAgeDays === null ? 'no rotation policy' : 'age unknown') : l.overdue ? `overdue (max ${l.maxAgeDays} days)` : `ok (max ${l.maxAgeDays} days)`;

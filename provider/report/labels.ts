@@ -27,3 +27,43 @@ export function reportHeadline(report: AccessReport): string {
   return `${report.summary.principals} principals × ${report.summary.apps} apps: ${s.expected} expected, ${s.drift} drift, ${s.missing} missing, ${s.privileged} privileged`;
 }
 
+
+export interface Finding {
+  status: CellStatus;
+  principal: string;
+  app: string;
+  right: string;
+  path: string;
+}
+
+/**
+ * What a reviewer must look at: every drift and missing cell with its path; privileged access one line
+ * per principal and path (a superuser holds every right on every app, which 9 x apps rows would bury).
+ */
+export function reportFindings(report: AccessReport): Finding[] {
+  const out: Finding[] = [];
+  const privileged = new Map<string, { apps: Set<string>; rights: Set<string> }>();
+  for (const c of report.cells) {
+    if (c.status === 'drift' || c.status === 'missing') {
+      out.push({ status: c.status, principal: c.principal, app: c.app, right: c.right, path: c.paths.map((p) => p.detail).join('; ') || c.detail || '' });
+    } else if (c.status === 'privileged') {
+      const k = `${c.principal}\u0000${c.paths.map((p) => p.detail).join('; ')}`;
+      const g = privileged.get(k) ?? { apps: new Set<string>(), rights: new Set<string>() };
+      g.apps.add(c.app);
+      g.rights.add(c.right);
+      privileged.set(k, g);
+    }
+  }
+  for (const [k, g] of privileged) {
+    const [principal, path] = k.split('\u0000');
+    out.push({
+      status: 'privileged',
+      principal,
+      app: g.apps.size === report.apps.length ? 'every app' : [...g.apps].join(', '),
+      right: g.rights.size === report.rights.length ? 'every right' : [...g.rights].join(', '),
+      path,
+    });
+  }
+  return out;
+}
+

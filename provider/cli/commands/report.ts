@@ -29,7 +29,8 @@ export const reportSpec: CommandSpec = {
 export async function reportCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
   const format = oneOf('format', values.format, REPORT_FORMATS, 'markdown');
   if (positionals.length > 1) throw new PmgrantsError(`report takes one policy file, not ${positionals.length}`);
-  const policy = loadValidPolicy(io, positionals[0], values);
+  const file = positionals[0] === undefined ? undefined : path.resolve(io.cwd, positionals[0]);
+  const policy = loadValidPolicy(io, file, values);
   const url = databaseUrl(io, values);
   const out = values.output as string | undefined;
   const target = out ? path.resolve(io.cwd, out) : undefined;
@@ -43,7 +44,7 @@ export async function reportCommand(io: CliIO, values: Record<string, unknown>, 
     report = buildReport(facts, {
       desired,
       policy,
-      policyFile: path.relative(io.cwd, path.resolve(io.cwd, positionals[0]!)) || positionals[0]!,
+      policyFile: path.relative(io.cwd, file!) || file!,
       ...(values['as-of'] !== undefined ? { asOf: String(values['as-of']) } : {}),
       now: new Date(),
     });

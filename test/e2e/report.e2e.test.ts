@@ -1,0 +1,219 @@
+/**
+ * pmgrants report against a real PostgreSQL server: a policy applied, then hand-made drift (an extra
+ * grant to a persona role, an unmanaged role with access, a NOINHERIT chain reachable only by SET ROLE,
+ * a superuser). The JSON and CSV reports are checked cell by cell against what connecting as each
+ * identity really allows: every table right is probed by running the statement in a rolled-back
+ * transaction, as the identity, with SET ROLE where the report says the right is only reachable so.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../provider/cli/main';
+import { CliIO } from '../../provider/cli/io';
+import { connectPostgres } from '../../provider/engines/postgres';
+import { applyRendered, planLive } from '../../provider/engines/session';
+import { loadPolicy } from '../../provider/policy/load';
+import { AccessReport, ReportCell } from '../../provider/report/types';
+import reportSchema from '../../schemas/report.schema.json';
+import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+
+const unavailable = postgresUnavailableReason();
+if (unavailable) console.warn(`Skipping the report end-to-end tests: ${unavailable}`);
+const suite = unavailable ? describe.skip : describe;
+
+const POLICY = `apiVersion: pmgrants/v1
+warehouse: { engine: postgres, database: report_wh }
+security: { mode: system_managed, rotation: { maxAgeDays: 30 } }
+principals:
+  analyst: { kind: sql-login }
+  o2c-lead: { kind: sql-login }
+apps:
+  p2p: { schema: p2p, source: closed }
+  o2c: { schema: o2c, source: open }
+grants:
+  - { persona: data_consumer, to: [analyst], apps: [p2p] }
+  - { persona: process_admin, to: [o2c-lead], apps: [o2c] }
+`;
+const PASSWORD = 'probe-Password-1';
+const SCHEMAS = ['p2p', 'o2c'];
+/** The statement that exercises each table right, run in a transaction that is rolled back. */
+const PROBES: Record<string, (schema: string) => string> = {
+  select: (s) => `SELECT count(*) FROM ${s}.cases`,
+  insert: (s) => `INSERT INTO ${s}.cases VALUES (99, 1)`,
+  update: (s) => `UPDATE ${s}.cases SET amount = amount`,
+  delete: (s) => `DELETE FROM ${s}.cases`,
+  'create-objects': (s) => `CREATE TABLE ${s}.probe (x int)`,
+  alter: (s) => `ALTER TABLE ${s}.cases ADD COLUMN probe int`,
+};
+
+let pg: TestServer;
+let dir: string;
+let dbUrl: string;
+let secrets: Map<string, string>;
+let report: AccessReport;
+let csv: string;
+
+async function cli(args: string[]) {
+  let out = '';
+  let err = '';
+  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: { PMGRANTS_DATABASE_URL: dbUrl }, interactive: false, confirm: async () => false, cwd: dir };
+  const code = await runCli(args, io);
+  return { code, out, err };
+}
+
+/** Whether `user` can run the probe of `right` on `schema`, optionally after SET ROLE. */
+async function can(user: string, password: string, right: string, schema: string, setRole?: string): Promise<boolean> {
+  const c: Client = await pg.connectAs(user, password, 'report_wh');
+  try {
+    await c.query('BEGIN');
+    if (setRole) await c.query(`SET ROLE "${setRole}"`);
+    await c.query(PROBES[right](schema));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.query('ROLLBACK').catch(() => undefined);
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  if (unavailable) return;
+  pg = await startTestServer();
+  dbUrl = await pg.createDatabase('report_wh');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-report-'));
+  fs.writeFileSync(path.join(dir, 'policy.yaml'), POLICY);
+  const loaded = loadPolicy(path.join(dir, 'policy.yaml'));
+  const conn = await connectPostgres(dbUrl);
+  try {
+    const rendered = await planLive(conn, loaded.policy!);
+    secrets = (await applyRendered(conn, rendered)).secrets;
+  } finally {
+    await conn.close();
+  }
+  const admin = await pg.connect(dbUrl);
+  for (const s of SCHEMAS) {
+    // Created by the schema's owner role, so the default privileges pmgrants set apply to it.
+    await admin.query(`SET ROLE pmg_${s}_owner; CREATE TABLE ${s}.cases (case_id int primary key, amount numeric); INSERT INTO ${s}.cases VALUES (1, 100); RESET ROLE`);
+  }
+  // Hand-made drift, the kind a DBA leaves behind.
+  await admin.query(`GRANT INSERT ON ALL TABLES IN SCHEMA p2p TO pmg_p2p_data_consumer`); // every consumer may now write
+  await admin.query(`CREATE ROLE auditor LOGIN PASSWORD '${PASSWORD}'`); // unmanaged, reads o2c
+  await admin.query(`GRANT USAGE ON SCHEMA o2c TO auditor; GRANT SELECT ON o2c.cases TO auditor`);
+  await admin.query(`CREATE ROLE helpers NOLOGIN; GRANT pmg_p2p_data_consumer TO helpers`); // a NOINHERIT chain
+  await admin.query(`CREATE ROLE contractor LOGIN NOINHERIT PASSWORD '${PASSWORD}'; GRANT helpers TO contractor`);
+  await admin.query(`CREATE ROLE dba LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
+  for (const p of ['analyst', 'o2c-lead']) await admin.query(`ALTER ROLE "${p}" PASSWORD '${PASSWORD}'`);
+  await admin.end();
+
+  const json = await cli(['report', 'policy.yaml', '--format', 'json', '--as-of', 'Q4 2026 review']);
+  expect(json.err).toBe('');
+  expect(json.code).toBe(0);
+  report = JSON.parse(json.out) as AccessReport;
+  const csvRun = await cli(['report', 'policy.yaml', '--format', 'csv', '-o', 'report.csv']);
+  expect(csvRun.code).toBe(0);
+  csv = fs.readFileSync(path.join(dir, 'report.csv'), 'utf8');
+}, 120_000);
+
+afterAll(async () => {
+  await pg?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const cellOf = (principal: string, app: string, right: string): ReportCell | undefined =>
+  report.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
+
+suite('pmgrants report (PostgreSQL)', () => {
+  it('validates against schemas/report.schema.json, names the database and digests the catalog it read', () => {
+    const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(reportSchema);
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+    expect(report.database.database).toBe('report_wh');
+    expect(report.database.version).toMatch(/^PostgreSQL \d+/);
+    expect(report.asOf).toBe('Q4 2026 review');
+    expect(report.catalogDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('lists the policy principals, generated logins, the unmanaged role, the NOINHERIT login, the superusers and PUBLIC', () => {
+    const origin = Object.fromEntries(report.principals.map((p) => [p.name, p.origin]));
+    expect(origin).toMatchObject({
+      analyst: 'policy',
+      'o2c-lead': 'policy',
+      pmg_p2p_app: 'generated-login',
+      pmg_o2c_app: 'generated-login',
+      auditor: 'unmanaged',
+      contractor: 'unmanaged',
+      helpers: 'unmanaged',
+      dba: 'superuser',
+      PUBLIC: 'public',
+    });
+    expect(report.principals.find((p) => p.name === 'contractor')!.notes.join(' ')).toMatch(/NOINHERIT/);
+    // Managed persona and owner roles are paths, not rows.
+    expect(origin.pmg_p2p_data_consumer).toBeUndefined();
+  });
+
+  it('marks expected, drift, missing and privileged cells with their paths', () => {
+    expect(cellOf('analyst', 'p2p', 'select')).toMatchObject({ status: 'expected', paths: [{ kind: 'membership', via: ['pmg_p2p_data_consumer'] }] });
+    expect(cellOf('analyst', 'p2p', 'insert')).toMatchObject({ status: 'drift', paths: [{ kind: 'membership', via: ['pmg_p2p_data_consumer'] }] });
+    expect(cellOf('analyst', 'o2c', 'select')).toBeUndefined();
+    expect(cellOf('auditor', 'o2c', 'select')).toMatchObject({ status: 'drift', paths: [{ kind: 'direct' }] });
+    expect(cellOf('contractor', 'p2p', 'select')).toMatchObject({ status: 'drift', paths: [{ kind: 'set-role', via: ['helpers', 'pmg_p2p_data_consumer'] }] });
+    expect(cellOf('dba', 'o2c', 'delete')).toMatchObject({ status: 'privileged', paths: [{ kind: 'bypass' }] });
+    expect(cellOf('o2c-lead', 'o2c', 'alter')).toMatchObject({ status: 'expected', paths: [{ kind: 'ownership' }] });
+    expect(cellOf('PUBLIC', 'o2c', 'view-definition')).toMatchObject({ status: 'inherent' });
+    expect(report.summary.principalsWithDrift.sort()).toEqual(['analyst', 'auditor', 'contractor', 'helpers']);
+  });
+
+  it('matches what connecting as each identity really allows, cell by cell', async () => {
+    const identities: [string, string][] = [
+      ['analyst', PASSWORD],
+      ['o2c-lead', PASSWORD],
+      ['auditor', PASSWORD],
+      ['contractor', PASSWORD],
+      ['dba', PASSWORD],
+      ['pmg_p2p_app', secrets.get('pmg_p2p_app')!],
+      ['pmg_o2c_app', secrets.get('pmg_o2c_app')!],
+    ];
+    let probed = 0;
+    for (const [user, password] of identities) {
+      for (const app of SCHEMAS) {
+        for (const right of Object.keys(PROBES)) {
+          const cell = cellOf(user, app, right);
+          const held = cell !== undefined && cell.status !== 'missing';
+          const onlyBySetRole = held && cell!.paths.every((p) => p.kind === 'set-role');
+          const direct = await can(user, password, right, app);
+          expect(direct, `${user} ${right} on ${app} without SET ROLE (report: ${cell?.status ?? 'nothing'})`).toBe(held && !onlyBySetRole);
+          if (onlyBySetRole) {
+            expect(await can(user, password, right, app, cell!.paths[0].via[0]), `${user} ${right} on ${app} after SET ROLE`).toBe(true);
+          }
+          probed++;
+        }
+      }
+    }
+    expect(probed).toBe(7 * 2 * 6);
+  }, 120_000);
+
+  it('writes CSV with one row per principal, app, right and path, matching the JSON', () => {
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('principal,origin,app,schema,right,status,path,via,path_detail,detail');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    expect(rows.length).toBe(report.cells.reduce((n, c) => n + Math.max(1, c.paths.length), 0));
+    expect(rows.some((r) => r[0] === 'contractor' && r[2] === 'p2p' && r[4] === 'select' && r[5] === 'drift' && r[6] === 'set-role' && r[7] === 'helpers > pmg_p2p_data_consumer')).toBe(true);
+  });
+
+  it('reports password age of generated logins and exits 2 with --detailed-exitcode when there is drift', async () => {
+    expect(report.logins.map((l) => [l.login, l.ageDays, l.maxAgeDays, l.overdue])).toEqual([
+      ['pmg_o2c_app', 0, 30, false],
+      ['pmg_p2p_app', 0, 30, false],
+    ]);
+    const r = await cli(['report', 'policy.yaml', '--detailed-exitcode', '-o', 'r.md']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\d+ drift, .*; written to r\.md/);
+    const md = fs.readFileSync(path.join(dir, 'r.md'), 'utf8');
+    expect(md).toContain('## Access review: report_wh');
+    expect(md).toMatch(/privileged \| dba \| every app \| every right \| dba is a superuser/);
+    expect(md).toContain(report.catalogDigest.slice(0, 20));
+  });
+});
