@@ -56,6 +56,7 @@ document.querySelectorAll('.chip').forEach(function(b){b.addEventListener('click
     (c.paths.length?'<ol>'+c.paths.map(function(p){return '<li><b>'+esc(p.kind)+'</b>: '+esc(p.detail)+'</li>';}).join('')+'</ol>':'<p class="muted">No path: the database does not grant it.</p>');
 });});
 apply();
+document.body.setAttribute('data-ready','1');
 })();`;
 
 const csp = (kind: string, text: string) => `${kind} 'sha256-${createHash('sha256').update(text).digest('base64')}'`;

@@ -18,6 +18,7 @@ import { applyRendered, planLive } from '../../provider/engines/session';
 import { loadPolicy } from '../../provider/policy/load';
 import { AccessReport, ReportCell } from '../../provider/report/types';
 import reportSchema from '../../schemas/report.schema.json';
+import { chromiumUnavailableReason, recordingProxy, runChromium } from '../support/chromium';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
 
 const unavailable = postgresUnavailableReason();
@@ -215,6 +216,42 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(md).toMatch(/privileged \| dba \| every app \| every right \| dba is a superuser/);
     expect(md).toContain(report.catalogDigest.slice(0, 20));
   });
+});
+
+const noChromium = unavailable ?? chromiumUnavailableReason();
+if (noChromium) console.warn(`Skipping the HTML report test in headless Chromium: ${noChromium}`);
+
+(noChromium ? describe.skip : describe)('pmgrants report --format html (headless Chromium)', () => {
+  it('renders the matrix with a row per principal and a cell per app, runs its script under a CSP, and makes no request', async () => {
+    const r = await cli(['report', 'policy.yaml', '--format', 'html', '-o', 'report.html', '--as-of', 'Q4 2026 review']);
+    expect(r.code, r.err).toBe(0);
+    const file = path.join(dir, 'report.html');
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'sha256-[^']+'; script-src 'sha256-[^']+';/);
+    expect(html).not.toMatch(/\b(src|href)=|url\(|@import|https?:\/\//);
+
+    const proxy = await recordingProxy();
+    try {
+      // The proxy sees what a page requests: a control page with one image proves it.
+      const control = path.join(dir, 'control.html');
+      fs.writeFileSync(control, '<!DOCTYPE html><img src="http://pmgrants-control.invalid/x.png">');
+      await runChromium(['--dump-dom', `file://${control}`], proxy.port);
+      expect(proxy.requests).toEqual(['GET http://pmgrants-control.invalid/x.png']);
+      proxy.requests.length = 0;
+
+      const dom = await runChromium(['--dump-dom', `file://${file}`], proxy.port);
+      expect(proxy.requests).toEqual([]);
+      expect(dom).toMatch(/<body data-ready="1">/); // the script ran: its hash matches the CSP
+      const rows = dom.match(/<tr data-principal="[^"]*"/g) ?? [];
+      expect(rows.length).toBe(report.principals.length);
+      expect((dom.match(/<td class="cell"/g) ?? []).length).toBe(report.principals.length * report.apps.length);
+      expect((dom.match(/<button type="button" class="chip /g) ?? []).length).toBe(report.cells.length);
+      expect(dom).toContain('Q4 2026 review');
+      expect(dom).toContain(report.catalogDigest);
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
 });
 
 /**
