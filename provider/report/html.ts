@@ -22,8 +22,8 @@ table.id{border-collapse:collapse;margin:8px 0 16px}table.id th{text-align:left;
 .filters label{white-space:nowrap}.filters input[type=search]{padding:3px 6px;border:1px solid var(--line);border-radius:6px}
 .wrap{display:flex;gap:16px;align-items:flex-start}.matrix-box{overflow-x:auto;flex:1}
 table.matrix{border-collapse:collapse}table.matrix th,table.matrix td{border:1px solid var(--line);padding:4px 6px;vertical-align:top}
-table.matrix thead th{background:#f6f8fa;font-weight:600;text-align:left}table.matrix th.who{text-align:left;font-weight:500;white-space:nowrap;background:#fff}
-.origin{font-size:11px;color:var(--muted);display:block}td.cell{min-width:130px}
+table.matrix thead th{background:#f6f8fa;font-weight:600;text-align:left}table.matrix th.who{text-align:left;font-weight:500;background:#fff;min-width:190px;max-width:280px}
+.origin{font-size:11px;color:var(--muted);display:block}td.cell{white-space:nowrap}
 .chip{display:inline-block;min-width:20px;margin:1px;padding:1px 4px;border-radius:4px;border:1px solid;font:600 12px/16px ui-monospace,Menlo,Consolas,monospace;text-align:center;cursor:pointer;background:none}
 .chip.expected{color:var(--expected);background:var(--expected-bg);border-color:var(--expected)}.chip.drift{color:#fff;background:var(--drift);border-color:var(--drift)}
 .chip.missing{color:var(--missing);background:var(--missing-bg);border-color:var(--missing);border-style:dashed}.chip.privileged{color:var(--privileged);background:var(--privileged-bg);border-color:var(--privileged)}
@@ -32,8 +32,9 @@ table.matrix thead th{background:#f6f8fa;font-weight:600;text-align:left}table.m
 #panel h3{margin:0 0 6px;font-size:14px}#panel ol{padding-left:18px;margin:6px 0}
 table.list{border-collapse:collapse;width:100%}table.list th,table.list td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}table.list th{background:#f6f8fa}
 .st{font-weight:600}.st.expected{color:var(--expected)}.st.drift{color:var(--drift)}.st.missing{color:var(--missing)}.st.privileged{color:var(--privileged)}.st.inherent{color:var(--inherent)}
-.legend span{margin-right:12px;white-space:nowrap}
-@media print{body{padding:0;max-width:none;font-size:11px}.filters,#panel{display:none}.chip{cursor:default;-webkit-print-color-adjust:exact;print-color-adjust:exact}.card,.chip,.st{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr{break-inside:avoid}h2{break-after:avoid}}
+.legend>span{margin-right:14px;white-space:nowrap;display:inline-block}.swatch{display:inline-block;width:11px;height:11px;border-radius:3px;border:1px solid;vertical-align:-1px}
+.swatch.expected{background:var(--expected-bg);border-color:var(--expected)}.swatch.drift{background:var(--drift);border-color:var(--drift)}.swatch.missing{background:var(--missing-bg);border-color:var(--missing);border-style:dashed}.swatch.privileged{background:var(--privileged-bg);border-color:var(--privileged)}.swatch.inherent{background:var(--inherent-bg);border-color:var(--line)}
+@media print{body{padding:0;max-width:none;font-size:11px}.filters,#panel{display:none}.chip{cursor:default;-webkit-print-color-adjust:exact;print-color-adjust:exact}.card,.chip,.st,.swatch{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr{break-inside:avoid}h2{break-after:avoid}}
 `;
 
 const SCRIPT = `(function(){
@@ -50,12 +51,14 @@ function apply(){
 }
 document.querySelectorAll('.filters input,.filters select').forEach(function(e){e.addEventListener('input',apply);e.addEventListener('change',apply);});
 document.querySelectorAll('.chip').forEach(function(b){b.addEventListener('click',function(){
+  try{history.replaceState(null,'','#show='+b.getAttribute('data-i'));}catch(e){}
   document.querySelectorAll('.chip.sel').forEach(function(x){x.classList.remove('sel');});b.classList.add('sel');
   var c=cells[Number(b.getAttribute('data-i'))];
   panel.innerHTML='<h3>'+esc(c.principal)+' · '+esc(c.app)+' · '+esc(c.right)+'</h3><div class="st '+c.status+'">'+esc(c.status)+'</div>'+(c.detail?'<p>'+esc(c.detail)+'</p>':'')+
     (c.paths.length?'<ol>'+c.paths.map(function(p){return '<li><b>'+esc(p.kind)+'</b>: '+esc(p.detail)+'</li>';}).join('')+'</ol>':'<p class="muted">No path: the database does not grant it.</p>');
 });});
 apply();
+var m=/^#show=([0-9]+)$/.exec(location.hash);var linked=m&&document.getElementById('cell-'+m[1]);if(linked)linked.click();
 document.body.setAttribute('data-ready','1');
 })();`;
 
@@ -87,7 +90,7 @@ export function formatReportHtml(report: AccessReport): string {
       const chips = here
         .map((c) => {
           const tip = `${c.right}: ${c.status}${c.detail ? ` — ${c.detail}` : ''}${c.paths.map((x) => `\n• ${x.detail}`).join('')}`;
-          return `<button type="button" class="chip ${c.status}" data-i="${indexOf.get(c)}" data-status="${c.status}" data-right="${c.right}" title="${esc(tip)}">${RIGHT_LETTER[c.right]}</button>`;
+          return `<button type="button" class="chip ${c.status}" id="cell-${indexOf.get(c)}" data-i="${indexOf.get(c)}" data-status="${c.status}" data-right="${c.right}" title="${esc(tip)}">${RIGHT_LETTER[c.right]}</button>`;
         })
         .join('');
       return `<td class="cell" data-app="${esc(a.key)}">${chips}</td>`;
@@ -123,7 +126,7 @@ export function formatReportHtml(report: AccessReport): string {
 <p><b>${esc(reportHeadline(report))}</b>.</p>
 <div class="cards">${STATUSES.map((st) => `<div class="card ${st}"><b>${s[st]}</b>${st}</div>`).join('')}<div class="card"><b>${report.summary.overdueLogins.length}</b>rotation overdue</div></div>
 <p>${report.summary.principalsWithDrift.length ? `Drift on: ${report.summary.principalsWithDrift.map(esc).join(', ')}.` : 'No drift: the database grants nothing the policy does not.'}${report.summary.overdueLogins.length ? ` Passwords overdue for rotation: ${report.summary.overdueLogins.map(esc).join(', ')}.` : ''}</p>
-<div class="legend muted">${STATUSES.map((st) => `<span><span class="chip ${st}">•</span> ${esc(STATUS_TEXT[st])}</span>`).join(' ')}<br>${(Object.entries(RIGHT_LETTER) as [Right, string][]).map(([r, l]) => `<span><b>${l}</b> ${r}</span>`).join(' ')}</div>
+<div class="legend muted">${STATUSES.map((st) => `<span><span class="swatch ${st}"></span> ${esc(STATUS_TEXT[st])}</span>`).join(' ')}<br>${(Object.entries(RIGHT_LETTER) as [Right, string][]).map(([r, l]) => `<span><b>${l}</b> ${r}</span>`).join(' ')}</div>
 <h2>Who can do what</h2>
 <div class="filters">${STATUSES.map((st) => `<label><input type="checkbox" data-status="${st}" checked> ${st}</label>`).join('')}
 <label>right <select id="f-right"><option value="">all</option>${report.rights.map((r) => `<option value="${r}">${r}</option>`).join('')}</select></label>
@@ -134,7 +137,7 @@ export function formatReportHtml(report: AccessReport): string {
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>
-<aside id="panel"><h3>Paths</h3><p class="muted">Click a right to see through which grants, memberships or ownership the principal holds it. Hovering shows the same.</p></aside></div>
+<aside id="panel"><h3>Paths</h3><p class="muted">Click a right to see through which grants, memberships or ownership the principal holds it (hovering shows the same; the address then links to it).</p></aside></div>
 <h2>Findings (${findings.length})</h2>
 ${findings.length ? `<table class="list"><thead><tr><th>status</th><th>principal</th><th>app</th><th>right</th><th>path</th></tr></thead><tbody>${findingRows.join('')}</tbody></table>` : '<p>None: the database grants exactly what the policy says.</p>'}
 ${report.logins.length ? `<h2>Generated logins</h2><table class="list"><thead><tr><th>login</th><th>app</th><th>password set</th><th>age (days)</th><th>rotation</th></tr></thead><tbody>${loginRows.join('')}</tbody></table>` : ''}
