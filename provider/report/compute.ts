@@ -114,7 +114,7 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
   for (const l of desired.logins) addRow(l.name);
   for (const u of desired.users) if (u.purpose === 'principal') addRow(u.name);
   for (const p of facts.principals) {
-    if (p.internal || internalRoles.has(key(p.name)) || (p.marker && p.marker.purpose !== 'app-login' && p.marker.purpose !== 'shared-login')) continue;
+    if (p.internal || internalRoles.has(key(p.name)) || p.marker?.purpose === 'persona' || p.marker?.purpose === 'schema-owner') continue;
     if ((heldBy.get(key(p.name)) ?? []).some((h) => !h.inherent)) addRow(p.name);
   }
   const rank: Record<ReportPrincipal['origin'], number> = { policy: 0, 'generated-login': 1, unmanaged: 2, managed: 3, superuser: 4, public: 5 };
@@ -141,7 +141,8 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
           detail = h.partial ? `${h.partial}; not in the policy` : status === 'drift' ? 'not in the policy' : undefined;
         } else if (why) {
           status = 'missing';
-          detail = app.present ? `the policy grants it ${why}` : `schema ${app.schema} does not exist; the policy grants it ${why}`;
+          const denied = facts.denials?.find((d) => key(d.principal) === key(p.name) && key(d.schema) === key(app.schema) && d.right === right);
+          detail = app.present ? `${denied ? `${denied.detail}; ` : ''}the policy grants it ${why}` : `schema ${app.schema} does not exist; the policy grants it ${why}`;
           paths = [];
         }
         if (status) cells.push({ principal: p.name, app: app.key, schema: app.schema, right, status, paths, ...(detail ? { detail } : {}) });

@@ -60,6 +60,8 @@ export interface AccessFacts {
   /** Schema name -> owner. Only the schemas of the policy's apps that exist. */
   schemas: Record<string, string>;
   held: HeldRight[];
+  /** Rights granted but cancelled by a DENY (SQL Server), with the DENY: why an expected cell is missing. */
+  denials?: { principal: string; schema: string; right: Right; detail: string }[];
   /** The catalog rows the evaluation came from, canonical JSON: what the digest is computed over. */
   raw: unknown;
 }
