@@ -42,27 +42,29 @@ export interface Finding {
  */
 export function reportFindings(report: AccessReport): Finding[] {
   const out: Finding[] = [];
-  const privileged = new Map<string, { apps: Set<string>; rights: Set<string> }>();
+  // principal + path -> app -> rights
+  const privileged = new Map<string, Map<string, Set<string>>>();
   for (const c of report.cells) {
     if (c.status === 'drift' || c.status === 'missing') {
       out.push({ status: c.status, principal: c.principal, app: c.app, right: c.right, path: c.paths.map((p) => p.detail).join('; ') || c.detail || '' });
     } else if (c.status === 'privileged') {
       const k = `${c.principal}\u0000${c.paths.map((p) => p.detail).join('; ')}`;
-      const g = privileged.get(k) ?? { apps: new Set<string>(), rights: new Set<string>() };
-      g.apps.add(c.app);
-      g.rights.add(c.right);
-      privileged.set(k, g);
+      const byApp = privileged.get(k) ?? new Map<string, Set<string>>();
+      byApp.set(c.app, (byApp.get(c.app) ?? new Set<string>()).add(c.right));
+      privileged.set(k, byApp);
     }
   }
-  for (const [k, g] of privileged) {
+  for (const [k, byApp] of privileged) {
     const [principal, path] = k.split('\u0000');
-    out.push({
-      status: 'privileged',
-      principal,
-      app: g.apps.size === report.apps.length ? 'every app' : [...g.apps].join(', '),
-      right: g.rights.size === report.rights.length ? 'every right' : [...g.rights].join(', '),
-      path,
-    });
+    // Apps with the same rights share one line.
+    const bySet = new Map<string, string[]>();
+    for (const [app, rights] of byApp) {
+      const set = rights.size === report.rights.length ? 'every right' : report.rights.filter((r) => rights.has(r)).join(', ');
+      bySet.set(set, [...(bySet.get(set) ?? []), app]);
+    }
+    for (const [right, apps] of bySet) {
+      out.push({ status: 'privileged', principal, app: apps.length === report.apps.length ? 'every app' : apps.join(', '), right, path });
+    }
   }
   return out;
 }

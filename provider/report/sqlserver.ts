@@ -97,7 +97,7 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
     const fixed = p.is_fixed_role === true || p.is_fixed_role === 1;
     const isPublic = p.principal_id === 0;
     const internal = fixed || INTERNAL_USERS.has(p.name);
-    const bypassBy = p.principal_id === 1 ? 'dbo (the database owner) passes every permission check' : p.is_sysadmin === 1 ? 'its login is a member of sysadmin: no permission check applies' : undefined;
+    const bypassBy = p.principal_id === 1 ? 'the database owner: no permission check applies' : p.is_sysadmin === 1 ? 'its login is a member of sysadmin: no permission check applies' : undefined;
     const kind: FactPrincipal['kind'] = isPublic ? 'public' : p.type === 'R' || p.type === 'A' ? 'role' : p.type === 'G' || p.type === 'X' ? 'group' : 'user';
     const notes: string[] = [];
     if (bypassBy) notes.push(p.principal_id === 1 ? 'dbo: the database owner; sysadmin logins enter as dbo' : 'sysadmin');
@@ -166,10 +166,10 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
           }
           const fixed = FIXED_GRANTS[key(h.name)];
           if (fixed && (fixed.includes('CONTROL') || fixed.some((x) => databaseLevel.includes(x)))) {
-            grants.push({ kind: key(h.name) === 'db_owner' ? 'bypass' : 'database', via: h.via, detail: `member of ${h.name} (${fixed.join(', ')} on the database) through ${h.via.join(' → ')}` });
+            grants.push({ kind: key(h.name) === 'db_owner' ? 'bypass' : 'database', via: h.via, detail: `member of ${h.name} (${fixed.join(', ')} on the database)${h.via.length > 1 ? ` through ${h.via.join(' → ')}` : ''}` });
           }
           const denied = FIXED_DENIES[key(h.name)];
-          if (denied?.some((x) => databaseLevel.includes(x))) denies.push(`member of ${h.name} (DENY ${denied.join(', ')} on the database)`);
+          if (denied?.some((x) => databaseLevel.includes(x))) denies.push(`member of ${h.name} (DENY ${denied.join(', ')} on the database)${h.via.length > 1 ? ` through ${h.via.join(' → ')}` : ''}`);
         }
         return { grants, denies, viaOwner: ownerHolder !== undefined };
       };
@@ -178,7 +178,8 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
           if (d.grants.length) denials.push({ principal: p.name, schema: schema.name, right, detail: `granted but denied: ${d.denies.join('; ')}` });
           return;
         }
-        add(right, d.grants, d.grants.every((g) => g.kind === 'bypass') ? { bypass: true } : {});
+        const paths = d.grants.filter((g, i) => d.grants.findIndex((x) => x.detail === g.detail) === i);
+        add(right, paths, paths.every((g) => g.kind === 'bypass') ? { bypass: true } : {});
       };
       for (const right of RIGHTS) {
         if (right === 'create-objects') {
