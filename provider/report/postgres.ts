@@ -116,25 +116,38 @@ export function postgresAccessFacts(rows: PostgresAccessRows): AccessFacts {
 
   const principals: FactPrincipal[] = [];
   const held: HeldRight[] = [];
-  const evaluate = (name: string | null) => {
-    // null: PUBLIC itself (what every role can do).
-    const holders: Holder[] = [{ role: '', kind: 'public', via: [] }];
-    let superVia: string[] | undefined;
-    if (name !== null) {
-      const inherited = reach(name, parents, 'inherit');
-      const settable = reach(name, parents, 'set');
-      holders.unshift({ role: name, kind: 'direct', via: [] });
-      for (const [role, via] of inherited) if (role !== name) holders.push({ role, kind: 'membership', via });
-      if (roles.get(name)?.superuser) superVia = [];
-      for (const [target, chain] of settable) {
-        if (target === name) continue;
-        if (roles.get(target)?.superuser && !superVia) superVia = chain;
-        for (const [role, rest] of reach(target, parents, 'inherit')) {
-          if (!inherited.has(role) && !holders.some((h) => h.role === role)) holders.push({ role, kind: 'set-role', via: [...chain, ...rest] });
-        }
-      }
+  /**
+   * What a session can use: as the principal itself (its own and inherited privileges, PUBLIC's), or
+   * after SET ROLE to each role it can reach (that role's own and inherited privileges, PUBLIC's). A
+   * right needs USAGE and the object privilege in the same context: one statement runs as one role.
+   */
+  interface Context {
+    /** Chain of SET ROLE from the principal; [] for the principal itself. */
+    chain: string[];
+    superuser: boolean;
+    holders: Holder[];
+  }
+  const contextsOf = (name: string | null): Context[] => {
+    const publicHolder: Holder = { role: '', kind: 'public', via: [] };
+    if (name === null) return [{ chain: [], superuser: false, holders: [publicHolder] }];
+    const own: Context = {
+      chain: [],
+      superuser: roles.get(name)?.superuser === true,
+      holders: [...[...reach(name, parents, 'inherit')].map(([role, via]): Holder => ({ role, kind: role === name ? 'direct' : 'membership', via })), publicHolder],
+    };
+    const out = [own];
+    for (const [target, chain] of reach(name, parents, 'set')) {
+      if (target === name) continue;
+      const holders = [...reach(target, parents, 'inherit')].map(([role, rest]): Holder => ({ role, kind: 'set-role', via: [...chain, ...rest] }));
+      out.push({ chain, superuser: roles.get(target)?.superuser === true, holders: [...holders, { role: '', kind: 'set-role', via: chain }] });
     }
+    return out;
+  };
+
+  const evaluate = (name: string | null) => {
     const who = name ?? 'PUBLIC';
+    const contexts = contextsOf(name);
+    const superContext = contexts.find((c) => c.superuser);
     const pathOf = (h: Holder, what: string): AccessPath => {
       const chain = h.via.join(' → ');
       switch (h.kind) {
@@ -145,66 +158,83 @@ export function postgresAccessFacts(rows: PostgresAccessRows): AccessFacts {
         case 'membership':
           return { kind: 'membership', via: h.via, detail: `${what} granted to ${h.role}, inherited through ${chain}` };
         default:
-          return { kind: 'set-role', via: h.via, detail: `${what} granted to ${h.role}, reachable only by SET ROLE (${chain}; not inherited)` };
+          return { kind: 'set-role', via: h.via, detail: `${what} granted to ${h.role || 'PUBLIC'}, usable only after SET ROLE (${chain}; not inherited)` };
       }
     };
-    const holdersIn = (acl: Acl, privilege: string) => holders.filter((h) => acl.get(h.role)?.has(privilege));
+    const holdersIn = (ctx: Context, acl: Acl, privilege: string) => ctx.holders.filter((h) => acl.get(h.role)?.has(privilege));
+    /** Paths of the first context that holds it fully: the principal's own session first, then each SET ROLE. */
+    const firstFull = (results: { paths: AccessPath[]; full: boolean }[]) => {
+      const own = results[0];
+      if (own?.full) return own.paths;
+      const dedupe = new Map<string, AccessPath>();
+      for (const r of results.slice(1)) if (r.full) for (const p of r.paths) dedupe.set(p.detail, p);
+      return [...dedupe.values()];
+    };
 
     for (const schema of schemas) {
       const add = (right: Right, paths: AccessPath[], extra: Partial<HeldRight> = {}) => {
         if (paths.length) held.push({ principal: who, schema: schema.name, right, paths, ...extra });
       };
-      if (superVia) {
-        const detail = superVia.length ? `SET ROLE to the superuser ${superVia[superVia.length - 1]} (${superVia.join(' → ')})` : `${who} is a superuser: no privilege check applies`;
-        for (const right of RIGHTS) add(right, [{ kind: 'bypass', via: superVia, detail }], { bypass: true });
+      if (superContext) {
+        const chain = superContext.chain;
+        const detail = chain.length ? `SET ROLE to the superuser ${chain[chain.length - 1]} (${chain.join(' → ')})` : `${who} is a superuser: no privilege check applies`;
+        for (const right of RIGHTS) add(right, [{ kind: 'bypass', via: chain, detail }], { bypass: true });
         continue;
       }
-      const usage = holdersIn(schema.acl, 'USAGE');
-      const predefined = (right: Right): AccessPath[] =>
-        holders
-          .filter((h) => PREDEFINED_DATA_ROLES[h.role]?.has(right))
-          .map((h) => ({ kind: 'bypass' as const, via: h.via, detail: `member of the predefined role ${h.role} (${h.via.join(' → ')}): ${right} on every table of every schema` }));
       const objectRight = (right: Right, kind: 'tables' | 'functions', privilege: string) => {
-        const bypass = predefined(right);
-        let paths: AccessPath[] = [];
-        let partial: string | undefined;
-        if (usage.length) {
-          const groups = objectRows.filter((o) => o.schema === schema.name && o.kind === kind);
-          const total = groups.reduce((n, g) => n + g.objects, 0);
+        const groups = objectRows.filter((o) => o.schema === schema.name && o.kind === kind);
+        const total = groups.reduce((n, g) => n + g.objects, 0);
+        let best: { covered: number; paths: AccessPath[] } | undefined;
+        const results = contexts.map((ctx) => {
+          if (holdersIn(ctx, schema.acl, 'USAGE').length === 0) return { paths: [], full: false };
           const found = new Map<Holder, number>();
           let covered = 0;
-          if (total === 0) {
-            for (const h of holdersIn(futureAcl(schema, kind), privilege)) found.set(h, 0);
-          } else {
-            for (const g of groups) {
-              const hs = holdersIn(g.acl, privilege);
-              if (hs.length) covered += g.objects;
-              for (const h of hs) found.set(h, (found.get(h) ?? 0) + g.objects);
-            }
-            if (covered > 0 && covered < total) partial = `${privilege} on ${covered} of ${total} ${kind}`;
+          if (total === 0) for (const h of holdersIn(ctx, futureAcl(schema, kind), privilege)) found.set(h, 0);
+          for (const g of groups) {
+            const hs = holdersIn(ctx, g.acl, privilege);
+            if (hs.length) covered += g.objects;
+            for (const h of hs) found.set(h, (found.get(h) ?? 0) + g.objects);
           }
-          paths = [...found].map(([h, n]) =>
+          const paths = [...found].map(([h, n]) =>
             pathOf(h, total === 0 ? `${privilege} on the ${kind} ${schema.owner} creates (default privileges; none exist yet)` : `${privilege} on ${n} of ${total} ${kind}`),
           );
-          if (total > 0 && covered === 0) paths = [];
-        }
-        if (paths.length) add(right, paths, partial ? { partial } : {});
-        else if (bypass.length) add(right, bypass, { bypass: true });
+          if (covered > 0 && (!best || covered > best.covered)) best = { covered, paths };
+          return { paths, full: total === 0 ? paths.length > 0 : covered === total };
+        });
+        const full = firstFull(results);
+        if (full.length) return add(right, full);
+        const bypass = contexts.flatMap((ctx) =>
+          ctx.holders
+            .filter((h) => PREDEFINED_DATA_ROLES[h.role]?.has(right))
+            .map((h) => ({ kind: 'bypass' as const, via: h.via, detail: `member of the predefined role ${h.role} (${h.via.join(' → ')}): ${right} on every table of every schema` })),
+        );
+        if (bypass.length) return add(right, bypass, { bypass: true });
+        if (best) add(right, best.paths, { partial: `${privilege} on ${best.covered} of ${total} ${kind}` });
       };
       for (const [right, privilege] of Object.entries(TABLE_PRIVILEGE) as [Right, string][]) objectRight(right, 'tables', privilege);
       objectRight('execute', 'functions', 'EXECUTE');
-      add('create-objects', holdersIn(schema.acl, 'CREATE').map((h) => pathOf(h, `CREATE on schema ${schema.name}`)));
-      const owner = holders.find((h) => h.role === schema.owner);
-      if (owner) {
-        const detail =
-          owner.kind === 'direct'
-            ? `${who} owns schema ${schema.name}`
-            : `${schema.owner} owns schema ${schema.name}; ${owner.kind === 'set-role' ? 'reachable only by SET ROLE' : 'inherited'} through ${owner.via.join(' → ')}`;
-        add('alter', [{ kind: 'ownership', via: owner.via, detail }]);
-      }
+      add(
+        'create-objects',
+        firstFull(contexts.map((ctx) => {
+          const paths = holdersIn(ctx, schema.acl, 'CREATE').map((h) => pathOf(h, `CREATE on schema ${schema.name}`));
+          return { paths, full: paths.length > 0 };
+        })),
+      );
+      add(
+        'alter',
+        firstFull(contexts.map((ctx) => {
+          const owner = ctx.holders.find((h) => h.role === schema.owner);
+          if (!owner) return { paths: [], full: false };
+          const detail =
+            owner.kind === 'direct'
+              ? `${who} owns schema ${schema.name}`
+              : `${schema.owner} owns schema ${schema.name}; ${owner.kind === 'set-role' ? 'usable only after SET ROLE' : 'inherited'} through ${owner.via.join(' → ')}`;
+          return { paths: [{ kind: 'ownership' as const, via: owner.via, detail }], full: true };
+        })),
+      );
       add('view-definition', [{ kind: 'engine', via: [], detail: 'PostgreSQL shows view and function definitions to every role (pg_views, pg_proc)' }], { inherent: true });
     }
-    return { superuser: superVia !== undefined, canConnect: holdersIn(databaseAcl, 'CONNECT').length > 0 || superVia !== undefined };
+    return { superuser: superContext !== undefined, canConnect: superContext !== undefined || holdersIn(contexts[0], databaseAcl, 'CONNECT').length > 0 };
   };
 
   evaluate(null);

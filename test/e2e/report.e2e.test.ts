@@ -129,6 +129,9 @@ beforeAll(async () => {
   await admin.query(`CREATE ROLE helpers NOLOGIN; GRANT pmg_p2p_data_consumer TO helpers`); // a NOINHERIT chain
   await admin.query(`CREATE ROLE contractor LOGIN NOINHERIT PASSWORD '${PASSWORD}'; GRANT helpers TO contractor`);
   await admin.query(`CREATE ROLE dba LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
+  // USAGE only after SET ROLE, SELECT only without it: one statement runs as one role, so no access.
+  await admin.query(`CREATE ROLE u_usage NOLOGIN; GRANT USAGE ON SCHEMA o2c TO u_usage; CREATE ROLE t_select NOLOGIN; GRANT SELECT ON o2c.cases TO t_select`);
+  await admin.query(`CREATE ROLE gate NOLOGIN NOINHERIT; GRANT u_usage TO gate; CREATE ROLE mixed LOGIN PASSWORD '${PASSWORD}'; GRANT t_select, gate TO mixed`);
   for (const p of ['analyst', 'o2c-lead']) await admin.query(`ALTER ROLE "${p}" PASSWORD '${PASSWORD}'`);
   await admin.end();
 
@@ -183,16 +186,21 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(cellOf('analyst', 'o2c', 'select')).toBeUndefined();
     expect(cellOf('auditor', 'o2c', 'select')).toMatchObject({ status: 'drift', paths: [{ kind: 'direct' }] });
     expect(cellOf('contractor', 'p2p', 'select')).toMatchObject({ status: 'drift', paths: [{ kind: 'set-role', via: ['helpers', 'pmg_p2p_data_consumer'] }] });
+    expect(cellOf('mixed', 'o2c', 'select')).toBeUndefined();
     expect(cellOf('dba', 'o2c', 'delete')).toMatchObject({ status: 'privileged', paths: [{ kind: 'bypass' }] });
     expect(cellOf('o2c-lead', 'o2c', 'alter')).toMatchObject({ status: 'expected', paths: [{ kind: 'ownership' }] });
     expect(cellOf('PUBLIC', 'o2c', 'view-definition')).toMatchObject({ status: 'inherent' });
-    expect(report.summary.principalsWithDrift.sort()).toEqual(['analyst', 'auditor', 'contractor', 'helpers']);
+    // gate, mixed and u_usage: USAGE on o2c and PUBLIC's default EXECUTE on the functions its owner will create.
+    expect(report.summary.principalsWithDrift.sort()).toEqual(['analyst', 'auditor', 'contractor', 'gate', 'helpers', 'mixed', 'u_usage']);
+    expect(cellOf('mixed', 'o2c', 'execute')).toMatchObject({ status: 'drift', paths: [{ kind: 'set-role', via: ['gate', 'u_usage'] }] });
   });
 
   it('matches what connecting as each identity really allows, cell by cell', async () => {
-    const identities = ['analyst', 'o2c-lead', 'auditor', 'contractor', 'dba', 'pmg_p2p_app', 'pmg_o2c_app'];
+    const identities = ['analyst', 'o2c-lead', 'auditor', 'contractor', 'mixed', 'dba', 'pmg_p2p_app', 'pmg_o2c_app'];
     const probed = await expectProbesMatch(identities, (u) => secrets.get(u) ?? PASSWORD, pg, cellOf);
-    expect(probed).toBe(7 * 2 * 6);
+    expect(probed).toBe(8 * 2 * 6);
+    // mixed: not even after SET ROLE to the role that has USAGE.
+    expect(await can('mixed', PASSWORD, 'select', 'o2c', 'u_usage')).toBe(false);
   }, 120_000);
 
   it('writes CSV with one row per principal, app, right and path, matching the JSON', () => {
