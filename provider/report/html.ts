@@ -34,7 +34,7 @@ table.list{border-collapse:collapse;width:100%}table.list th,table.list td{borde
 .st{font-weight:600}.st.expected{color:var(--expected)}.st.drift{color:var(--drift)}.st.missing{color:var(--missing)}.st.privileged{color:var(--privileged)}.st.inherent{color:var(--inherent)}
 .legend>span{margin-right:14px;white-space:nowrap;display:inline-block}.swatch{display:inline-block;width:11px;height:11px;border-radius:3px;border:1px solid;vertical-align:-1px}
 .swatch.expected{background:var(--expected-bg);border-color:var(--expected)}.swatch.drift{background:var(--drift);border-color:var(--drift)}.swatch.missing{background:var(--missing-bg);border-color:var(--missing);border-style:dashed}.swatch.privileged{background:var(--privileged-bg);border-color:var(--privileged)}.swatch.inherent{background:var(--inherent-bg);border-color:var(--line)}
-@media print{body{padding:0;max-width:none;font-size:11px}.filters,#panel{display:none}.chip{cursor:default;-webkit-print-color-adjust:exact;print-color-adjust:exact}.card,.chip,.st,.swatch{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr{break-inside:avoid}h2{break-after:avoid}}
+@media print{body{padding:0;max-width:none;font-size:11px}.filters,#panel{display:none}.wrap{display:block}.matrix-box{overflow:visible}td.cell{white-space:normal}table.matrix th.who{min-width:0;max-width:200px}.chip{min-width:14px;padding:0 2px;font-size:10px;line-height:13px}.chip{cursor:default;-webkit-print-color-adjust:exact;print-color-adjust:exact}.card,.chip,.st,.swatch{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr{break-inside:avoid}h2{break-after:avoid}}
 `;
 
 const SCRIPT = `(function(){

@@ -16,6 +16,7 @@ import { CliIO } from '../../provider/cli/io';
 import { connectPostgres } from '../../provider/engines/postgres';
 import { applyRendered, planLive } from '../../provider/engines/session';
 import { loadPolicy } from '../../provider/policy/load';
+import { compilePolicy } from '../../provider/model/compile';
 import { AccessReport, ReportCell } from '../../provider/report/types';
 import reportSchema from '../../schemas/report.schema.json';
 import { chromiumUnavailableReason, recordingProxy, runChromium } from '../support/chromium';
@@ -160,6 +161,18 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(report.database.version).toMatch(/^PostgreSQL \d+/);
     expect(report.asOf).toBe('Q4 2026 review');
     expect(report.catalogDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('reads the catalog in one round trip', async () => {
+    const conn = await connectPostgres(dbUrl);
+    try {
+      const before = conn.roundTrips();
+      const facts = await conn.readAccess!(compilePolicy(loadPolicy(path.join(dir, 'policy.yaml')).policy!));
+      expect(conn.roundTrips() - before).toBe(1);
+      expect(facts.principals.length).toBeGreaterThan(10);
+    } finally {
+      await conn.close();
+    }
   });
 
   it('lists the policy principals, generated logins, the unmanaged role, the NOINHERIT login, the superusers and PUBLIC', () => {

@@ -2,6 +2,7 @@
  * The pure half of pmgrants report: statuses from facts + policy, the digest, and formatters that stay
  * safe with hostile role names (a CSV cell a spreadsheet would run, HTML, markdown tables).
  */
+import Ajv2020 from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
 import { Policy } from '../../provider/model/types';
@@ -9,6 +10,7 @@ import { buildReport, catalogDigest } from '../../provider/report/compute';
 import { formatReport, formatReportCsv, formatReportMarkdown, REPORT_FORMATS } from '../../provider/report/format';
 import { formatReportHtml, REPORT_CSP } from '../../provider/report/html';
 import { AccessFacts } from '../../provider/report/types';
+import reportSchema from '../../schemas/report.schema.json';
 
 const HOSTILE = '=cmd|"/c calc"!A1 <img src=x onerror=alert(1)></script>';
 
@@ -69,6 +71,11 @@ describe('buildReport', () => {
 });
 
 describe('report formats', () => {
+  it('JSON validates against schemas/report.schema.json', () => {
+    const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(reportSchema);
+    expect(validate(JSON.parse(formatReport('json', report))), JSON.stringify(validate.errors)).toBe(true);
+  });
+
   it('every format renders', () => {
     for (const f of REPORT_FORMATS) expect(formatReport(f, report).length).toBeGreaterThan(100);
   });
