@@ -224,6 +224,13 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(rows.some((r) => r[0] === 'contractor' && r[2] === 'p2p' && r[4] === 'select' && r[5] === 'drift' && r[6] === 'set-role' && r[7] === 'helpers > pmg_p2p_data_consumer')).toBe(true);
   });
 
+  it('refuses a URL of another database than the policy\'s warehouse, in one sentence', async () => {
+    const r = await cli(['report', 'policy.yaml'], pg.url('postgres'));
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('pmgrants: the database URL connects to database "postgres", but the policy\'s warehouse is "report_wh"; point the URL at "report_wh" or fix warehouse.database\n');
+    expect(r.out).toBe('');
+  });
+
   it('reports password age of generated logins and exits 2 with --detailed-exitcode when there is drift', async () => {
     expect(report.logins.map((l) => [l.login, l.ageDays, l.maxAgeDays, l.overdue])).toEqual([
       ['pmg_o2c_app', 0, 30, false],
