@@ -147,7 +147,7 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
       const directOwner = ownerHolder?.kind === 'direct';
       const onSchema = `schema:${key(schema.name)}`;
       /** Grants and denials that decide one schema-level permission. */
-      const decide = (permission: string): { grants: AccessPath[]; denies: string[]; viaOwner: boolean } => {
+      const decide = (permission: string): { grants: AccessPath[]; denies: string[] } => {
         const grants: AccessPath[] = [];
         const denies: string[] = [];
         const databaseLevel = DATABASE_IMPLIES[permission] ?? [permission];
@@ -171,7 +171,7 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
           const denied = FIXED_DENIES[key(h.name)];
           if (denied?.some((x) => databaseLevel.includes(x))) denies.push(`member of ${h.name} (DENY ${denied.join(', ')} on the database)${h.via.length > 1 ? ` through ${h.via.join(' → ')}` : ''}`);
         }
-        return { grants, denies, viaOwner: ownerHolder !== undefined };
+        return { grants, denies };
       };
       const settle = (right: Right, d: ReturnType<typeof decide>) => {
         if (d.denies.length) {
@@ -185,8 +185,8 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
         if (right === 'create-objects') {
           // CREATE TABLE on the database, and ALTER on the schema to create in it.
           const create = decide('CREATE TABLE');
-          const alter = directOwner ? { grants: [ownership], denies: [], viaOwner: true } : decide('ALTER');
-          if (create.grants.length && alter.grants.length) settle(right, { grants: [...create.grants, ...alter.grants], denies: [...create.denies, ...alter.denies], viaOwner: false });
+          const alter = directOwner ? { grants: [ownership], denies: [] } : decide('ALTER');
+          if (create.grants.length && alter.grants.length) settle(right, { grants: [...create.grants, ...alter.grants], denies: [...create.denies, ...alter.denies] });
         } else if (directOwner) add(right, [ownership]);
         else settle(right, decide(SCHEMA_PERMISSION[right]));
       }
