@@ -38,7 +38,7 @@ async function main() {
     await applyRendered(conn, await planLive(conn, policy));
     const db = new Client({ connectionString: url.toString() });
     await db.connect();
-    const desired = compilePolicy(policy);
+    const desired = compilePolicy(policy, { now: new Date() });
     for (const s of desired.schemas) await db.query(`SET ROLE "${s.owner}"; CREATE TABLE "${s.name}".cases (case_id int primary key, amount numeric); RESET ROLE`);
     await db.query('CREATE ROLE bi_reader LOGIN; GRANT USAGE ON SCHEMA o2c TO bi_reader; GRANT SELECT ON o2c.cases TO bi_reader');
     await db.query('GRANT INSERT, UPDATE ON p2p.cases TO "pmg_purchase-to-pay_data_consumer"');

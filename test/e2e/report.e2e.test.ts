@@ -11,14 +11,13 @@ import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../provider/cli/main';
-import { CliIO } from '../../provider/cli/io';
 import { connectPostgres } from '../../provider/engines/postgres';
 import { applyRendered, planLive } from '../../provider/engines/session';
 import { loadPolicy } from '../../provider/policy/load';
 import { compilePolicy } from '../../provider/model/compile';
 import { AccessReport, ReportCell } from '../../provider/report/types';
 import reportSchema from '../../schemas/report.schema.json';
+import { runCliCaptured } from '../support/cli';
 import { chromiumUnavailableReason, recordingProxy, runChromium } from '../support/chromium';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
 
@@ -58,13 +57,7 @@ let secrets: Map<string, string>;
 let report: AccessReport;
 let csv: string;
 
-async function cli(args: string[], url = dbUrl) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: { PMGRANTS_DATABASE_URL: url }, interactive: false, confirm: async () => false, cwd: dir };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[], url = dbUrl) => runCliCaptured(args, { env: { PMGRANTS_DATABASE_URL: url }, cwd: dir });
 
 /** Whether `user` can run the probe of `right` on `schema`, optionally after SET ROLE. */
 async function can(user: string, password: string, right: string, schema: string, setRole?: string, server: TestServer = pg): Promise<boolean> {

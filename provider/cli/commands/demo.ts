@@ -72,8 +72,9 @@ export async function demoCommand(io: CliIO, values: Record<string, unknown>, po
 async function writeReport(io: CliIO, dbUrl: string, policy: Policy, shown: string, file: string): Promise<void> {
   const conn = await connectPostgres(dbUrl);
   try {
-    const desired = compilePolicy(policy);
-    const report = buildReport(await conn.readAccess!(desired), { desired, policy, policyFile: shown, asOf: 'pmgrants demo', now: new Date() });
+    const now = new Date();
+    const desired = compilePolicy(policy, { now });
+    const report = buildReport(await conn.readAccess!(desired), { desired, policy, policyFile: shown, asOf: 'pmgrants demo', now });
     fs.writeFileSync(file, formatReportHtml(report));
     io.out(`\nAccess report (${reportHeadline(report)}) written to ${path.relative(io.cwd, file) || file}: open it in a browser.\n`);
   } finally {

@@ -36,7 +36,9 @@ export async function reportCommand(io: CliIO, values: Record<string, unknown>, 
   const out = values.output as string | undefined;
   const target = out ? path.resolve(io.cwd, out) : undefined;
   if (target && !fs.existsSync(path.dirname(target))) throw new PmgrantsError(`cannot write ${out}: directory ${path.dirname(out!) || '.'} does not exist`);
-  const desired = compilePolicy(policy);
+  const now = new Date();
+  // Expired grants (grants[].expires) are not expected: the policy as of now.
+  const desired = compilePolicy(policy, { now });
   const conn = await connectEngine(policy.warehouse.engine, url);
   let report;
   try {
@@ -51,7 +53,7 @@ export async function reportCommand(io: CliIO, values: Record<string, unknown>, 
       policy,
       policyFile: path.relative(io.cwd, file!) || file!,
       ...(values['as-of'] !== undefined ? { asOf: String(values['as-of']) } : {}),
-      now: new Date(),
+      now,
     });
   } finally {
     await conn.close();
