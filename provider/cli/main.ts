@@ -10,6 +10,7 @@ import { diffStacksCommand, diffStacksSpec } from './commands/diff-stacks';
 import { doctorCommand, doctorSpec } from './commands/doctor';
 import { exportCommand, exportSpec } from './commands/export';
 import { planCommand, planSpec } from './commands/plan';
+import { reportCommand, reportSpec } from './commands/report';
 import { rotateCommand, rotateSpec } from './commands/rotate';
 import { validateCommand, validateSpec } from './commands/validate';
 
@@ -22,6 +23,7 @@ export const COMMANDS: [CommandSpec, Handler][] = [
   [applySpec, (io, v, p) => applyCommand(io, v, p)],
   [doctorSpec, doctorCommand],
   [exportSpec, exportCommand],
+  [reportSpec, reportCommand],
   [rotateSpec, rotateCommand],
   [demoSpec, demoCommand],
 ];
@@ -37,7 +39,7 @@ export function mainHelp(): string {
     ...COMMANDS.map(([s]) => `  ${s.name.padEnd(width)}  ${s.summary}`),
     '',
     "Run 'pmgrants <command> --help' for a command's options.",
-    'Exit codes: 0 ok, 1 policy invalid, 2 usage or environment error (plan --detailed-exitcode: 2 = changes; doctor: 3 = a check failed).',
+    'Exit codes: 0 ok, 1 policy invalid, 2 usage or environment error (plan --detailed-exitcode: 2 = changes; report --detailed-exitcode: 2 = drift; doctor: 3 = a check failed).',
     '',
   ].join('\n');
 }

@@ -2,6 +2,7 @@ import { ActualState } from '../plan/diff';
 import { Change } from '../plan/change';
 import { DesiredState, EngineName } from '../model/types';
 import type { ExportCatalog } from '../export/catalog';
+import type { AccessFacts } from '../report/types';
 
 /**
  * A statement is data: what to run, where, with which bound parameters, and what a human may see.
@@ -145,6 +146,8 @@ export interface EngineConnection {
   databaseIdentity?(): Promise<string>;
   /** The database's security as it is, for `pmgrants export`; a constant number of round trips. */
   exportCatalog(options: { prefix?: string }): Promise<ExportCatalog>;
+  /** Effective access on the desired state's app schemas, for `pmgrants report`; a constant number of round trips. */
+  readAccess?(desired: DesiredState): Promise<AccessFacts>;
   /** Round trips made so far (for benchmarks). */
   roundTrips(): number;
   close(): Promise<void>;

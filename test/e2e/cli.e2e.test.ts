@@ -165,6 +165,8 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(r.out).toContain('Planning again: no changes (converged).');
     expect(r.out).toMatch(/pmg_purchase-to-pay_app\s+denied\s+denied\s+read 2/);
     expect(r.out).toMatch(/pmg_order-to-cash_app\s+denied\s+read 2\s+denied/);
+    expect(r.out).toMatch(/Access report \(\d+ principals × 3 apps: \d+ expected, \d+ drift, 0 missing, \d+ privileged\) written to pmgrants-demo-report\.html/);
+    expect(fs.readFileSync(path.join(dir, 'pmgrants-demo-report.html'), 'utf8')).toContain('<tr data-principal="pmg_order-to-cash_app">');
   });
 
   it('removing an app whose login created a table: plan says where the table goes, apply exits 0, the rows stay', async () => {

@@ -35,9 +35,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(settings: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(settings: Record<string, string> = {}, binDir?: string): Promise<TestServer> {
   const serverLog: string[] = [];
-  const server = await startLocalPostgres({ log: (line) => serverLog.push(line), settings });
+  const server = await startLocalPostgres({ log: (line) => serverLog.push(line), settings, ...(binDir ? { binDir } : {}) });
   const clients = new Set<Client>();
   const url = (database?: string) => {
     const u = new URL(server.url);

@@ -1,4 +1,8 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { buildReport } from '../../report/compute';
+import { formatReportHtml } from '../../report/html';
+import { reportHeadline } from '../../report/labels';
 import { compilePolicy } from '../../model/compile';
 import { Policy } from '../../model/types';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
@@ -12,8 +16,9 @@ import { CliIO, EXIT } from '../io';
 export const demoSpec: CommandSpec = {
   name: 'demo',
   summary: 'start a throwaway local PostgreSQL, apply an example policy, and show the per-app isolation it created',
-  usage: 'pmgrants demo [policy.yaml] [--keep]',
+  usage: 'pmgrants demo [policy.yaml] [--keep] [--report FILE]',
   options: {
+    report: { type: 'string', help: 'where to write the HTML access report of the demo database (default: pmgrants-demo-report.html in the current directory)', placeholder: 'FILE' },
     keep: { type: 'boolean', help: 'leave the server running until Ctrl-C (prints its URL, without the password)' },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
@@ -52,6 +57,7 @@ export async function demoCommand(io: CliIO, values: Record<string, unknown>, po
       await conn.close();
     }
     await showIsolation(io, dbUrl, policy, secrets, Client);
+    await writeReport(io, dbUrl, policy, shown, path.resolve(io.cwd, (values.report as string | undefined) ?? 'pmgrants-demo-report.html'));
     if (values.keep) {
       io.out(`\nServer left running at ${server.url.replace(/:[^:@/]*@/, ':********@')}; press Ctrl-C to stop it.\n`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
@@ -59,6 +65,20 @@ export async function demoCommand(io: CliIO, values: Record<string, unknown>, po
     return EXIT.ok;
   } finally {
     await server.stop();
+  }
+}
+
+/** The access report of the demo database, as `pmgrants report --format html` writes it. */
+async function writeReport(io: CliIO, dbUrl: string, policy: Policy, shown: string, file: string): Promise<void> {
+  const conn = await connectPostgres(dbUrl);
+  try {
+    const now = new Date();
+    const desired = compilePolicy(policy, { now });
+    const report = buildReport(await conn.readAccess!(desired), { desired, policy, policyFile: shown, asOf: 'pmgrants demo', now });
+    fs.writeFileSync(file, formatReportHtml(report));
+    io.out(`\nAccess report (${reportHeadline(report)}) written to ${path.relative(io.cwd, file) || file}: open it in a browser.\n`);
+  } finally {
+    await conn.close();
   }
 }
 
@@ -77,9 +97,11 @@ async function showIsolation(io: CliIO, dbUrl: string, policy: Policy, secrets: 
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   for (const app of apps) {
     const schema = policy.apps[app].schema;
+    // Created as the schema's owner role, as an app's transformations would: the default privileges apply.
+    await admin.query(`SET ROLE ${q(desired.schemas.find((s) => s.app === app)!.owner)}`);
     await admin.query(`CREATE TABLE ${q(schema)}.cases (case_id int primary key, amount numeric)`);
-    await admin.query(`ALTER TABLE ${q(schema)}.cases OWNER TO ${q(desired.schemas.find((s) => s.app === app)!.owner)}`);
     await admin.query(`INSERT INTO ${q(schema)}.cases VALUES (1, 100), (2, 250)`);
+    await admin.query('RESET ROLE');
   }
   await admin.end();
   const logins = [...new Set(apps.map((a) => desired.appLogins[a]))];

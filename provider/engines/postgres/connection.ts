@@ -22,6 +22,8 @@ import { catalogSql } from './catalog';
 import { applyErrorMessage, connectErrorMessage, isConnectionLost, redact } from './errors';
 import { inspectPostgres, inspectPostgresAhead } from './inspect';
 import { exportPostgres } from './export';
+import { readPostgresAccess } from './access';
+import { postgresAccessFacts } from '../../report/postgres';
 import { postgresDialect } from './dialect';
 import { preflightChecks, ProvisioningFacts } from './preflight';
 import { postgresUrlDatabase } from './url';
@@ -224,6 +226,10 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     },
     exportCatalog(options: { prefix?: string }) {
       return exportPostgres((sql, params) => readCatalog('export', sql, params), options.prefix);
+    },
+    async readAccess(desired: DesiredState) {
+      const rows = await readPostgresAccess((sql, params) => readCatalog('access report', sql, params), desired.schemas.map((s) => s.name));
+      return postgresAccessFacts(rows);
     },
 
     async lockForApply(onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {

@@ -12,6 +12,9 @@ import { sqlServerErrorToPmgrants } from './errors';
 import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow, SqlLoginRow, inspectSqlServer } from './inspect';
 import { ExportColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportRows, exportCatalogFromSqlServer } from './export';
 import { EXPORT_CATALOG_SQL } from './sql/export';
+import { ACCESS_SQL } from './sql/access';
+import { SqlServerAccessRows, sqlServerAccessFacts } from '../../report/sqlserver';
+import type { AccessFacts } from '../../report/types';
 import type { ExportCatalog } from '../../export/catalog';
 import { generateSqlServerPassword } from './password';
 import { PreflightFacts, PreflightMasterRow, PreflightSchemaRow, PreflightServerRoleRow, PreflightServerRow, evaluatePreflight } from './preflight';
@@ -234,6 +237,20 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     }
   };
 
+  /** pmgrants report: one batch in the warehouse, evaluated by sqlServerAccessFacts. */
+  const readAccess = async (desired: DesiredState): Promise<AccessFacts> => {
+    const pool = await warehouse(desired);
+    try {
+      const sets = (await run(new mssql.Request(pool), ACCESS_SQL, false)).recordsets as unknown as Record<string, unknown>[][];
+      const [identity, principals, members, permissions, schemas] = sets;
+      const rows = { identity, principals, members, permissions, schemas } as unknown as SqlServerAccessRows;
+      const wanted = new Set(desired.schemas.map((s) => s.name.toLowerCase()));
+      return sqlServerAccessFacts({ ...rows, schemas: rows.schemas.filter((s) => wanted.has(s.name.toLowerCase())) }, options.engine);
+    } catch (err) {
+      throw sqlServerErrorToPmgrants(err, { server, database: desired.database });
+    }
+  };
+
   const preflight = async (desired: DesiredState): Promise<PreflightCheck[]> => {
     const pool = await warehouse(desired);
     let facts: PreflightFacts;
@@ -411,6 +428,7 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     preflight,
     exportCatalog,
     databaseIdentity,
+    readAccess,
     roundTrips: () => trips,
     close: async () => {
       const pools = [warehousePool, masterPool].filter((p): p is Mssql.ConnectionPool => p !== undefined);

@@ -1,0 +1,71 @@
+import { Right } from '../model/types';
+import { AccessReport, CellStatus } from './types';
+
+/** One letter per right, for the compact matrix cells (legend in every format that uses them). */
+export const RIGHT_LETTER: Record<Right, string> = {
+  select: 'S',
+  insert: 'I',
+  update: 'U',
+  delete: 'D',
+  execute: 'X',
+  references: 'R',
+  'view-definition': 'V',
+  alter: 'A',
+  'create-objects': 'C',
+};
+
+export const STATUS_TEXT: Record<CellStatus, string> = {
+  expected: 'expected (the policy grants it, and the database has it)',
+  drift: 'drift (the database grants it, the policy does not)',
+  missing: 'missing (the policy grants it, the database does not, or only in part)',
+  privileged: 'privileged (only through a superuser, sysadmin, dbo or db_owner-like bypass)',
+  inherent: 'inherent (the engine gives it to every role)',
+};
+
+export function reportHeadline(report: AccessReport): string {
+  const s = report.summary.cells;
+  return `${report.summary.principals} principals × ${report.summary.apps} apps: ${s.expected} expected, ${s.drift} drift, ${s.missing} missing, ${s.privileged} privileged`;
+}
+
+
+export interface Finding {
+  status: CellStatus;
+  principal: string;
+  app: string;
+  right: string;
+  path: string;
+}
+
+/**
+ * What a reviewer must look at: every drift and missing cell with its path; privileged access one line
+ * per principal and path (a superuser holds every right on every app, which 9 x apps rows would bury).
+ */
+export function reportFindings(report: AccessReport): Finding[] {
+  const out: Finding[] = [];
+  // principal + path -> app -> rights
+  const privileged = new Map<string, Map<string, Set<string>>>();
+  for (const c of report.cells) {
+    if (c.status === 'drift' || c.status === 'missing') {
+      out.push({ status: c.status, principal: c.principal, app: c.app, right: c.right, path: c.paths.map((p) => p.detail).join('; ') || c.detail || '' });
+    } else if (c.status === 'privileged') {
+      const k = `${c.principal}\u0000${c.paths.map((p) => p.detail).join('; ')}`;
+      const byApp = privileged.get(k) ?? new Map<string, Set<string>>();
+      byApp.set(c.app, (byApp.get(c.app) ?? new Set<string>()).add(c.right));
+      privileged.set(k, byApp);
+    }
+  }
+  for (const [k, byApp] of privileged) {
+    const [principal, path] = k.split('\u0000');
+    // Apps with the same rights share one line.
+    const bySet = new Map<string, string[]>();
+    for (const [app, rights] of byApp) {
+      const set = rights.size === report.rights.length ? 'every right' : report.rights.filter((r) => rights.has(r)).join(', ');
+      bySet.set(set, [...(bySet.get(set) ?? []), app]);
+    }
+    for (const [right, apps] of bySet) {
+      out.push({ status: 'privileged', principal, app: apps.length === report.apps.length ? 'every app' : apps.join(', '), right, path });
+    }
+  }
+  return out;
+}
+

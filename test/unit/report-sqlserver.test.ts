@@ -1,0 +1,142 @@
+/**
+ * pmgrants report on SQL Server, without a server: the policy is applied to the catalog simulator (the
+ * executable model of the documented statements, test/fixtures/sqlserver), its rows are read the way
+ * ACCESS_SQL returns them (sys.* result sets, by name), hand-made drift is added to those rows, and the
+ * evaluated report is compared cell by cell and with golden markdown and CSV.
+ */
+import { describe, expect, it } from 'vitest';
+import { sqlServerDialect } from '../../provider/engines/sqlserver';
+import { ACCESS_SQL } from '../../provider/engines/sqlserver/sql/access';
+import { planOffline } from '../../provider/engines/session';
+import { compilePolicy } from '../../provider/model/compile';
+import { buildReport } from '../../provider/report/compute';
+import { formatReportCsv, formatReportMarkdown } from '../../provider/report/format';
+import { SqlServerAccessRows, sqlServerAccessFacts } from '../../provider/report/sqlserver';
+import { AccessReport } from '../../provider/report/types';
+import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
+import { expectGolden } from '../fixtures/sqlserver/golden';
+import { SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
+
+const policy = policyFromYaml('policy.yaml', SYSTEM_MANAGED_YAML);
+const NOW = new Date('2026-02-15T12:00:00Z');
+
+/** The simulator's catalog as ACCESS_SQL's five result sets. */
+function accessRows(sim: CatalogSimulator): SqlServerAccessRows {
+  const rows = sim.rows();
+  const nameOf = (id: number) => rows.principals.find((p) => p.principal_id === id)!.name;
+  return {
+    identity: [{ database_name: 'AutomationSuite_ProcessMining_Warehouse', server_name: 'SQL01', product_version: '16.0.4135.4', edition: 'Developer Edition (64-bit)', database_id: 5 }],
+    principals: rows.principals.map((p) => ({
+      principal_id: p.principal_id,
+      name: p.name,
+      type: p.type,
+      is_fixed_role: p.is_fixed_role,
+      pmgrants_marker: p.pmgrants_marker,
+      password_last_set: rows.logins.find((l) => l.name === p.name && p.type === 'S')?.password_last_set ?? null,
+      is_sysadmin: ['S', 'U', 'G'].includes(p.type) ? 0 : null,
+    })),
+    members: rows.roleMembers.map((m) => ({ role_name: nameOf(m.role_principal_id), member_name: nameOf(m.member_principal_id) })),
+    permissions: rows.permissions
+      .filter((p) => p.class === 0 || p.class === 3)
+      .map((p) => ({ class: p.class, schema_name: p.class === 3 ? rows.schemas.find((s) => s.schema_id === p.major_id)!.name : null, grantee_name: nameOf(p.grantee_principal_id), permission_name: p.permission_name, state: p.state })),
+    schemas: rows.schemas.filter((s) => ['purchase_to_pay', 'order_to_cash'].includes(s.name)).map((s) => ({ name: s.name, owner_name: nameOf(s.principal_id) })),
+  };
+}
+
+function appliedRows(): SqlServerAccessRows {
+  const sim = new CatalogSimulator('sqlserver', { clockStart: Date.parse('2026-01-01T00:00:00Z') });
+  sim.logins.push({ name: 'reporting_svc', principal_id: 290, sid: '0x0000000000000000000000000000ABCD', type: 'S', is_disabled: 0, password_last_set: null });
+  const rendered = planOffline(policy, sqlServerDialect);
+  if (!('statements' in rendered)) throw new Error('no statements');
+  const all = rendered.statements.flat();
+  const secrets = new Map(all.flatMap((s) => s.params.flatMap((p) => ('secretFor' in p ? [[p.secretFor, 'Pw-0123456789-abcdef'] as [string, string]] : []))));
+  sim.apply(all, secrets);
+  return accessRows(sim);
+}
+
+/** Drift a DBA might leave, added to the catalog rows the way sys.* would show it. */
+function withDrift(rows: SqlServerAccessRows): SqlServerAccessRows {
+  const principals = [...rows.principals];
+  const user = (name: string, type = 'S', is_sysadmin: number | null = 0) =>
+    principals.push({ principal_id: 500 + principals.length, name, type, is_fixed_role: false, pmgrants_marker: null, password_last_set: null, is_sysadmin });
+  const role = (name: string) => principals.push({ principal_id: 500 + principals.length, name, type: 'R', is_fixed_role: false, pmgrants_marker: null, password_last_set: null, is_sysadmin: null });
+  user('bi_reader');
+  user('etl_admin');
+  user('CONTOSO\\ops', 'U', 1);
+  role('report_writers');
+  user('writer');
+  const schemaGrant = (schema: string, grantee: string, permission: string, state = 'G') => ({ class: 3, schema_name: schema, grantee_name: grantee, permission_name: permission, state });
+  return {
+    ...rows,
+    principals,
+    members: [
+      ...rows.members,
+      { role_name: 'db_owner', member_name: 'etl_admin' },
+      { role_name: 'db_datawriter', member_name: 'report_writers' },
+      { role_name: 'report_writers', member_name: 'writer' },
+    ],
+    permissions: [
+      ...rows.permissions,
+      schemaGrant('order_to_cash', 'bi_reader', 'SELECT'), // an unmanaged reader
+      schemaGrant('purchase_to_pay', 'finance-analysts', 'SELECT', 'D'), // wins over the persona's grant
+      schemaGrant('purchase_to_pay', 'etl_admin', 'SELECT', 'D'), // db_owner is subject to DENY
+      schemaGrant('purchase_to_pay', 'CONTOSO\\ops', 'SELECT', 'D'), // sysadmin is not
+      schemaGrant('order_to_cash', 'public', 'VIEW DEFINITION'), // everyone reads o2c's definitions
+    ],
+  };
+}
+
+function report(rows: SqlServerAccessRows): AccessReport {
+  return buildReport(sqlServerAccessFacts(rows), { desired: compilePolicy(policy), policy, policyFile: 'policy.yaml', asOf: 'Q1 2026 review', now: NOW });
+}
+
+describe('pmgrants report on SQL Server (catalog simulator rows)', () => {
+  it('the converged warehouse: every cell expected, no drift, generated logins overdue after 45 days', () => {
+    const r = report(appliedRows());
+    expect(r.summary.cells.drift).toBe(0);
+    expect(r.summary.cells.missing).toBe(0);
+    expect(r.summary.cells.expected).toBeGreaterThan(0);
+    expect(r.logins.map((l) => [l.login, l.ageDays, l.overdue])).toEqual([
+      ['pmg_o2c_app', 45, true],
+      ['pmg_p2p_app', 45, true],
+    ]);
+    expect(r.principals.find((p) => p.name === 'dbo')).toMatchObject({ origin: 'superuser', superuser: true });
+  });
+
+  const drifted = report(withDrift(appliedRows()));
+  const cell = (principal: string, app: string, right: string) => drifted.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
+  const analysts = 'finance-analysts';
+
+  it('DENY on the schema wins over the persona grant: the expected SELECT is missing, saying why', () => {
+    expect(cell(analysts, 'p2p', 'select')).toMatchObject({ status: 'missing', paths: [] });
+    expect(cell(analysts, 'p2p', 'select')!.detail).toMatch(/granted but denied: DENY SELECT on schema purchase_to_pay to /);
+    expect(cell(analysts, 'o2c', 'select')).toMatchObject({ status: 'expected', paths: [{ kind: 'membership', via: ['pmg_o2c_data_consumer'] }] });
+  });
+
+  it('db_owner holds everything as a bypass but is subject to DENY; a sysadmin login is not', () => {
+    expect(cell('etl_admin', 'o2c', 'delete')).toMatchObject({ status: 'privileged', paths: [{ kind: 'bypass', via: ['db_owner'] }] });
+    expect(cell('etl_admin', 'p2p', 'select')).toBeUndefined();
+    expect(cell('etl_admin', 'p2p', 'insert')).toMatchObject({ status: 'privileged' });
+    expect(cell('CONTOSO\\ops', 'p2p', 'select')).toMatchObject({ status: 'privileged', paths: [{ kind: 'bypass', detail: expect.stringMatching(/sysadmin/) }] });
+  });
+
+  it('fixed roles through nested roles, unmanaged users and public show as drift with their path', () => {
+    expect(cell('writer', 'p2p', 'update')).toMatchObject({ status: 'drift', paths: [{ kind: 'database', via: ['report_writers', 'db_datawriter'] }] });
+    expect(cell('writer', 'p2p', 'select')).toBeUndefined();
+    expect(cell('bi_reader', 'o2c', 'select')).toMatchObject({ status: 'drift', paths: [{ kind: 'direct' }] });
+    expect(cell('public', 'o2c', 'view-definition')).toMatchObject({ status: 'drift', paths: [{ kind: 'public' }] });
+    expect(cell('bi_reader', 'o2c', 'view-definition')).toMatchObject({ status: 'drift', paths: [{ kind: 'public' }] });
+  });
+
+  it('golden markdown and CSV', () => {
+    expectGolden('report-system-managed.md', formatReportMarkdown(drifted));
+    expectGolden('report-system-managed.csv', formatReportCsv(drifted));
+  });
+
+  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of five result sets', () => {
+    for (const column of ['database_name', 'server_name', 'product_version', 'principal_id', 'is_fixed_role', 'pmgrants_marker', 'password_last_set', 'is_sysadmin', 'role_name', 'member_name', 'schema_name', 'grantee_name', 'permission_name', 'state', 'owner_name']) {
+      expect(ACCESS_SQL).toContain(column);
+    }
+    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(5);
+  });
+});
