@@ -23,7 +23,7 @@ import { connectEngine, dialectFor } from '../engines/registry';
 import { EngineConnection, LockHolder, PmgrantsError, waitingForLockMessage } from '../engines/engine';
 import { underApplyLock } from '../engines/session';
 import { nameKey } from '../model/names';
-import { sortState } from '../model/state';
+import { membershipKey, sortState } from '../model/state';
 import { DesiredState, EngineName } from '../model/types';
 import { describeChange } from '../plan/describe';
 import { ActualState, diffState } from '../plan/diff';
@@ -297,6 +297,21 @@ export async function diff(kind: ResourceKind, _id: string, olds: GrantsOutputs,
   const replaces = changed.filter((k) => REPLACING.includes(k));
   const reasons: string[] = [];
   // Drift a refresh found is the `drift` property (compared above): the state keeps no copy of the database.
+  // Grants that expired since the last up change the inputs; say what that revokes.
+  const expiredBefore = new Set((olds.expired ?? []).map(membershipKey));
+  const newlyExpired = (news.expired ?? []).filter((m) => !expiredBefore.has(membershipKey(m)));
+  if (replaces.length === 0 && newlyExpired.length > 0 && (news.diagnostics ?? []).length === 0) {
+    const desired = dialectFor(news.engine).realize(desiredFromInputs(news));
+    const held = newlyExpired.map((m) => ({ role: m.role, member: m.member }));
+    const actual: ActualState = { engine: desired.engine, database: desired.database, logins: [], users: [], roles: [], schemas: [], permissions: [], memberships: held, managed: [...new Set(held.map((m) => m.role))] };
+    const lines = diffState(desired, actual)
+      .changes.filter((c) => c.kind === 'drop-member')
+      .map((c) => {
+        const d = describeChange(c);
+        return `${d.sign} ${d.text}`;
+      });
+    if (lines.length > 0) reasons.push(`the database differs from this ${kind === 'app' ? `app's` : "warehouse's"} policy: ${lines.join('; ')}`);
+  }
   if (rotationDue(olds, news, now)) reasons.push(`the password of ${olds.login ?? 'the login'} is older than ${news.rotationMaxAgeDays} days`);
   return { changes: changed.length > 0 || reasons.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, reasons };
 }

@@ -242,7 +242,7 @@ describe('create, update, read, delete', () => {
     const db = scripted([EMPTY, wholeApplied(POLICY)]);
     providers.setConnector(async () => db.conn);
     const { id, outs } = await providers.create('app', inputsFor(POLICY, 'p2p'));
-    expect(db.events).toEqual(['lock', 'inspect', 'apply', 'inspect', 'release']);
+    expect(db.events).toEqual(['lock', 'inspect', 'apply', 'release']);
     db.events.length = 0;
     await providers.update('app', id, outs, inputsFor(POLICY, 'p2p'));
     expect(db.events).toEqual(['lock', 'inspect', 'release']);
