@@ -461,6 +461,10 @@ describe('create, update, read, delete', () => {
     expect(connects).toBe(4);
     await readAll(); // the idle connections are reused
     expect(connects).toBe(4);
+    // Creates hold the apply lock from inspect to apply: the process runs them one at a time.
+    most = 0;
+    await Promise.all(['p2p', 'o2c', 'p2p', 'o2c'].map((app) => providers.create('app', inputsFor(POLICY, app))));
+    expect(most).toBe(1);
     await providers.shutdown();
     expect(closed).toBe(4);
 
