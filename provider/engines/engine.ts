@@ -1,5 +1,6 @@
 import { ActualState } from '../plan/diff';
 import { Change } from '../plan/change';
+import type { Part } from '../plan/slice';
 import { DesiredState, EngineName } from '../model/types';
 import type { ExportCatalog } from '../export/catalog';
 import type { AccessFacts } from '../report/types';
@@ -112,8 +113,13 @@ export function lockTimeoutError(database: string, holder: LockHolder, seconds: 
 /** The I/O half: a live connection to one warehouse. */
 export interface EngineConnection {
   dialect: EngineDialect;
-  /** Catalog -> ActualState in a constant number of round trips. */
-  inspect(desired: DesiredState): Promise<ActualState>;
+  /**
+   * Catalog -> ActualState in a constant number of round trips. With `part`, an engine may read only
+   * what that part of the warehouse can own (see plan/slice.ts): sliced by claimOf/sliceActual, the
+   * result is the same slice as the whole inspect's, at a cost that does not grow with the number of
+   * apps (PostgreSQL; SQL Server reads the whole warehouse).
+   */
+  inspect(desired: DesiredState, part?: Part): Promise<ActualState>;
   /**
    * Inspect started from the compiled state before the engine realizes it: the catalog query goes out
    * at once, and the server runs it while realize runs here. The function it returns finishes the

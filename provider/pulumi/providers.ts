@@ -9,24 +9,26 @@
  *           and rotation by age; replacement only when a name changes (REPLACING).
  * - create / update: the minimal change set from diffState for this part; the generated password is
  *           returned as the `password` output, which the resource marks secret.
- * - read:   inspects the part and returns it as `live`, with `drift` listing what differs, so
- *           `pulumi refresh` shows changes made by hand and the next `up` corrects them.
+ * - read:   inspects the part; `drift` lists what differs from the policy, so `pulumi refresh` shows
+ *           changes made by hand and the next `up` corrects them. The state keeps no copy of the
+ *           database (only inputs, the delivered login and password, its time, drift and warnings).
  * - delete: revokes and drops what this part owns, nothing else. A schema holds data: it and its
  *           owner role are kept (pmgrants never drops data), with a warning.
  *
  * Admin credentials come from stack config pmgrants:databaseUrl (a secret), read in `configure`.
- * All database work in the process goes through one connection, one operation at a time.
+ * Operations run on a small pool of connections (pmgrants:connections, default 4): reads in parallel,
+ * creates/updates/deletes one at a time under the engine's apply lock (see withDatabase).
  */
 import { connectEngine, dialectFor } from '../engines/registry';
 import { EngineConnection, LockHolder, PmgrantsError, waitingForLockMessage } from '../engines/engine';
 import { underApplyLock } from '../engines/session';
 import { nameKey } from '../model/names';
-import { sortState } from '../model/state';
+import { membershipKey, sortState } from '../model/state';
 import { DesiredState, EngineName } from '../model/types';
 import { describeChange } from '../plan/describe';
 import { ActualState, diffState } from '../plan/diff';
-import { appPart, claimOf, Part, principalsMentioned, sliceActual, WAREHOUSE } from '../plan/slice';
-import type { GrantsInputs, GrantsOutputs, LiveState, ResourceKind } from './resources';
+import { appPart, claimOf, Part, sliceActual, WAREHOUSE } from '../plan/slice';
+import type { GrantsInputs, GrantsOutputs, ResourceKind } from './resources';
 
 /** Stack config keys the provider reads. */
 export const CONFIG_DATABASE_URL = 'pmgrants:databaseUrl';
@@ -66,14 +68,22 @@ const COMPARED: readonly (keyof GrantsInputs)[] = [
 
 interface Settings {
   databaseUrl?: string;
+  /** How many database connections the provider process uses at most (its operations run in parallel). */
+  connections: number;
 }
 
-let settings: Settings = {};
+export const CONFIG_CONNECTIONS = 'pmgrants:connections';
+export const DEFAULT_CONNECTIONS = 4;
+const MAX_CONNECTIONS = 32;
+
+let settings: Settings = { connections: DEFAULT_CONNECTIONS };
 
 /** Called by the serialized provider's configure hook with the stack's configuration. */
 export function configure(config: { get(key: string): string | undefined }): void {
   const url = config.get(CONFIG_DATABASE_URL);
-  settings = { ...(url ? { databaseUrl: url } : {}) };
+  const wanted = Number(config.get(CONFIG_CONNECTIONS) ?? DEFAULT_CONNECTIONS);
+  const connections = Number.isInteger(wanted) && wanted >= 1 ? Math.min(wanted, MAX_CONNECTIONS) : DEFAULT_CONNECTIONS;
+  settings = { ...(url ? { databaseUrl: url } : {}), connections };
 }
 
 const NO_URL = `no database to connect to: set the admin connection URL with "pulumi config set --secret ${CONFIG_DATABASE_URL} <url>"`;
@@ -86,52 +96,95 @@ export function setConnector(c: Connector): void {
   connector = c;
 }
 
-let current: { key: string; conn: Promise<EngineConnection> } | undefined;
-let queue: Promise<unknown> = Promise.resolve();
+// A small pool: the engine asks for many operations at once (one per resource), and each runs on a
+// connection of its own, at most `settings.connections` at a time. Reads (refresh) run in parallel.
+// Creates, updates and deletes inspect, plan and apply under the warehouse's apply lock (so no other
+// pmgrants apply, a CLI or another stack, changes the catalog between a part's inspect and its apply):
+// they are serialized by that lock anyway, so the process runs them one at a time itself (`serialized`)
+// rather than have its own connections wait for each other's lock (and report it). Each holds the lock
+// only for its own part's one-round-trip inspect, plan and apply.
+const idle: { key: string; conn: EngineConnection }[] = [];
+let active = 0;
+const waiting: (() => void)[] = [];
+const running = new Set<Promise<unknown>>();
 let idleTimer: NodeJS.Timeout | undefined;
+/** The operations that run one at a time (under the apply lock), in order. */
+let serializedTail: Promise<unknown> = Promise.resolve();
 const IDLE_CLOSE_MS = 5_000;
 
-async function closeCurrent(): Promise<void> {
-  const c = current;
-  current = undefined;
-  if (c) await (await c.conn.catch(() => undefined))?.close().catch(() => undefined);
+async function acquireSlot(): Promise<void> {
+  if (active < settings.connections) {
+    active++;
+    return;
+  }
+  // A released slot passes straight to the first waiter (active stays the same).
+  await new Promise<void>((resolve) => waiting.push(resolve));
 }
 
-/** Run `fn` on the process's one connection, after every operation queued before it. */
-function withDatabase<T>(engine: EngineName, fn: (conn: EngineConnection) => Promise<T>): Promise<T> {
-  const run = async (): Promise<T> => {
-    if (idleTimer) clearTimeout(idleTimer);
+function releaseSlot(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else active--;
+}
+
+async function closeIdle(): Promise<void> {
+  const all = idle.splice(0, idle.length);
+  await Promise.all(all.map((c) => c.conn.close().catch(() => undefined)));
+}
+
+/** An idle connection to `key`, closing idle ones to another database (the URL changed). */
+function takeIdle(key: string): EngineConnection | undefined {
+  for (let i = idle.length - 1; i >= 0; i--) {
+    if (idle[i].key !== key) void idle.splice(i, 1)[0].conn.close().catch(() => undefined);
+  }
+  return idle.pop()?.conn;
+}
+
+/**
+ * Run `fn` on a connection of the pool, waiting for one when all are busy; `serialized`: also after
+ * every serialized operation queued before it (it waits for its turn before taking a connection).
+ */
+function withDatabase<T>(engine: EngineName, fn: (conn: EngineConnection) => Promise<T>, options: { serialized?: boolean } = {}): Promise<T> {
+  const pooled = async (): Promise<T> => {
     const url = settings.databaseUrl;
     if (!url) throw new PmgrantsError(NO_URL);
     const key = `${engine}\u0000${url}`;
-    if (!current || current.key !== key) {
-      await closeCurrent();
-      current = { key, conn: connector(engine, url) };
-    }
+    await acquireSlot();
+    if (idleTimer) clearTimeout(idleTimer);
     let conn: EngineConnection;
     try {
-      conn = await current.conn;
+      conn = takeIdle(key) ?? (await connector(engine, url));
     } catch (err) {
-      current = undefined;
+      releaseSlot();
       throw err;
     }
     try {
       return await fn(conn);
     } finally {
-      idleTimer = setTimeout(() => void closeCurrent(), IDLE_CLOSE_MS);
-      idleTimer.unref();
+      idle.push({ key, conn });
+      releaseSlot();
+      if (active === 0) {
+        idleTimer = setTimeout(() => void closeIdle(), IDLE_CLOSE_MS);
+        idleTimer.unref();
+      }
     }
   };
-  const result = queue.then(run, run);
-  queue = result.catch(() => undefined);
+  let result: Promise<T>;
+  if (options.serialized) {
+    result = serializedTail.then(pooled, pooled);
+    serializedTail = result.catch(() => undefined);
+  } else result = pooled();
+  const tracked = result.catch(() => undefined);
+  running.add(tracked);
+  void tracked.then(() => running.delete(tracked));
   return result;
 }
 
-/** Close the connection now (tests; the engine otherwise ends the process). */
+/** Close the connections now (tests; the engine otherwise ends the process). */
 export async function shutdown(): Promise<void> {
   if (idleTimer) clearTimeout(idleTimer);
-  await queue;
-  await closeCurrent();
+  while (running.size > 0) await Promise.all([...running]);
+  await closeIdle();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,22 +232,8 @@ export function deliveredLogin(kind: ResourceKind, desired: DesiredState): strin
   return desired.logins.find((l) => l.purpose === purpose)?.name;
 }
 
-function liveOf(actual: ActualState): LiveState {
-  const mentioned = principalsMentioned(actual);
-  return {
-    logins: actual.logins,
-    users: actual.users,
-    roles: actual.roles,
-    schemas: actual.schemas,
-    memberships: actual.memberships,
-    permissions: actual.permissions,
-    managed: actual.managed.filter((n) => mentioned.has(n)),
-  };
-}
-
-/** What applying `desired` to the recorded live state would change, one line each (never a secret). */
-export function driftLines(desired: DesiredState, live: LiveState): string[] {
-  const actual: ActualState = { engine: desired.engine, database: desired.database, ...live };
+/** What applying `desired` to the part's live state would change, one line each (never a secret). */
+export function driftLines(desired: DesiredState, actual: ActualState): string[] {
   return diffState(desired, actual).changes.map((c) => {
     const d = describeChange(c);
     return `${d.sign} ${d.text}`;
@@ -257,10 +296,21 @@ export async function diff(kind: ResourceKind, _id: string, olds: GrantsOutputs,
   const changed = COMPARED.filter((k) => canonical(k, olds[k]) !== canonical(k, news[k]));
   const replaces = changed.filter((k) => REPLACING.includes(k));
   const reasons: string[] = [];
-  if (replaces.length === 0 && olds.live && (news.diagnostics ?? []).length === 0) {
+  // Drift a refresh found is the `drift` property (compared above): the state keeps no copy of the database.
+  // Grants that expired since the last up change the inputs; say what that revokes.
+  const expiredBefore = new Set((olds.expired ?? []).map(membershipKey));
+  const newlyExpired = (news.expired ?? []).filter((m) => !expiredBefore.has(membershipKey(m)));
+  if (replaces.length === 0 && newlyExpired.length > 0 && (news.diagnostics ?? []).length === 0) {
     const desired = dialectFor(news.engine).realize(desiredFromInputs(news));
-    const drift = driftLines(desired, olds.live);
-    if (drift.length > 0) reasons.push(`the database differs from this ${kind === 'app' ? `app's` : "warehouse's"} policy: ${drift.join('; ')}`);
+    const held = newlyExpired.map((m) => ({ role: m.role, member: m.member }));
+    const actual: ActualState = { engine: desired.engine, database: desired.database, logins: [], users: [], roles: [], schemas: [], permissions: [], memberships: held, managed: [...new Set(held.map((m) => m.role))] };
+    const lines = diffState(desired, actual)
+      .changes.filter((c) => c.kind === 'drop-member')
+      .map((c) => {
+        const d = describeChange(c);
+        return `${d.sign} ${d.text}`;
+      });
+    if (lines.length > 0) reasons.push(`the database differs from this ${kind === 'app' ? `app's` : "warehouse's"} policy: ${lines.join('; ')}`);
   }
   if (rotationDue(olds, news, now)) reasons.push(`the password of ${olds.login ?? 'the login'} is older than ${news.rotationMaxAgeDays} days`);
   return { changes: changed.length > 0 || reasons.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, reasons };
@@ -271,7 +321,7 @@ export async function diff(kind: ResourceKind, _id: string, olds: GrantsOutputs,
 // ---------------------------------------------------------------------------------------------
 
 /** A state naming everything in `states`, for inspect's scope (the first state wins on a shared name). */
-function scopeOf(states: DesiredState[]): DesiredState {
+export function scopeOf(states: DesiredState[]): DesiredState {
   const [first, ...rest] = states;
   return sortState({
     ...first,
@@ -297,7 +347,6 @@ function resourceId(kind: ResourceKind, inputs: GrantsInputs): string {
 }
 
 interface Converged {
-  live: LiveState;
   databaseId?: string;
   password?: string;
   passwordSetAt?: string;
@@ -325,11 +374,12 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
   // database) can neither change the catalog between this inspect and this apply, nor interleave.
   const waiting = (holder: LockHolder) => process.stderr.write(`pmgrants: ${waitingForLockMessage(base.database, holder)}\n`);
   return withDatabase(base.engine, (conn) => underApplyLock(conn, waiting, async () => {
-    const whole = await conn.inspect(scope);
+    // Only this part's objects are read: the cost of a resource does not grow with the number of apps.
+    const whole = await conn.inspect(scope, part);
     if (!sameDatabase(base.engine, whole.database, base.database)) {
       if (!news) {
         // Deleting a part of another database (the URL now points elsewhere): leave it as it is.
-        return { live: emptyLive(), warnings: [`${CONFIG_DATABASE_URL} now connects to "${whole.database}", not "${base.database}": nothing was dropped in "${base.database}"`] };
+        return { warnings: [`${CONFIG_DATABASE_URL} now connects to "${whole.database}", not "${base.database}": nothing was dropped in "${base.database}"`] };
       }
       throw wrongDatabase(whole.database, base.database);
     }
@@ -349,25 +399,27 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
         : [];
     const plan = diffState(desired, actual, { now: new Date(), rotate });
     const statements = dialect.render(plan.changes, desired);
-    const result = statements.length > 0 ? await conn.apply(statements) : undefined;
-    // The live state as the next diff and read see it: inspected for `desired` alone. Inspect reports an
-    // empty schema as holding what its scope wants there, so a state read with the previous slice in
-    // scope (a renamed schema's old name) would record grants the next preview then calls drift.
-    // Nothing applied and no previous name out of `desired`: the live state is what was just inspected.
-    const after = result || (previous && namesBeyond(previous, desired)) ? await conn.inspect(desired) : whole;
-    const live = liveOf(sliceActual(after, claimOf(part, [desired], after), desired));
-    const password = login ? (result?.secrets.get(login) ?? (olds?.login === login ? olds.password : undefined)) : undefined;
+    const appliedAt = new Date();
+    const generations = new Map<string, string>();
+    const deliver = async (passwords: readonly { login: string; generation: string }[]) => {
+      for (const p of passwords) generations.set(p.login, p.generation);
+    };
+    const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver }) : undefined;
+    // No second inspect: the apply brought the part to `desired` (all or nothing), and the state records
+    // nothing else of the database but which password the login holds: a new one's time is the apply's,
+    // its generation the one the apply handed over with it (write-ahead, before the server saw it).
+    const fresh = login ? result?.secrets.get(login) : undefined;
+    const password = login ? (fresh ?? (olds?.login === login ? olds.password : undefined)) : undefined;
     const databaseId = news ? await conn.databaseIdentity?.() : undefined;
     return compact({
-      live,
       databaseId,
       login,
       password,
-      passwordSetAt: login ? after.passwordSetAt?.[login] : undefined,
-      passwordGeneration: login ? after.passwordGeneration?.[login] : undefined,
+      passwordSetAt: login ? (fresh !== undefined ? appliedAt.toISOString() : actual.passwordSetAt?.[login]) : undefined,
+      passwordGeneration: login ? (fresh !== undefined ? generations.get(login) : whole.passwordGeneration?.[login]) : undefined,
       warnings: plan.warnings,
     });
-  }));
+  }), { serialized: true });
 }
 
 /**
@@ -382,17 +434,6 @@ function undeliveredPassword(olds: GrantsOutputs, whole: ActualState): boolean {
   return olds.passwordSetAt !== undefined && whole.passwordSetAt?.[login] !== olds.passwordSetAt;
 }
 
-/** Whether `wider` names a schema or principal that `state` does not (what widens inspect's scope). */
-function namesBeyond(wider: DesiredState, state: DesiredState): boolean {
-  const names = (x: DesiredState) => [...x.schemas.map((sc) => `schema:${sc.name}`), ...[...x.logins, ...x.users, ...x.roles].map((p) => p.name)];
-  const known = new Set(names(state));
-  return names(wider).some((n) => !known.has(n));
-}
-
-function emptyLive(): LiveState {
-  return { logins: [], users: [], roles: [], schemas: [], memberships: [], permissions: [], managed: [] };
-}
-
 function outputsOf(inputs: GrantsInputs, c: Converged): GrantsOutputs {
   const { drift: _drift, ...rest } = inputs;
   return compact({
@@ -401,7 +442,6 @@ function outputsOf(inputs: GrantsInputs, c: Converged): GrantsOutputs {
     password: c.password,
     passwordSetAt: c.passwordSetAt,
     passwordGeneration: c.passwordGeneration,
-    live: c.live,
     databaseId: c.databaseId,
     warnings: c.warnings.length > 0 ? c.warnings : undefined,
   });
@@ -438,23 +478,23 @@ export async function read(kind: ResourceKind, id: string, props: GrantsOutputs 
   const desired = dialect.realize(desiredFromInputs(inputs));
   const login = deliveredLogin(kind, desired);
   return withDatabase(inputs.engine, async (conn) => {
-    const whole = await conn.inspect(desired);
+    const whole = await conn.inspect(desired, part);
     if (!sameDatabase(inputs.engine, whole.database, inputs.database)) throw wrongDatabase(whole.database, inputs.database);
-    const live = liveOf(sliceActual(whole, claimOf(part, [desired], whole), desired));
     // A database of the same name that is not the one this part was set up in (dropped and created
     // again): everything the part made in it is gone, and up makes it again.
     const databaseId = await conn.databaseIdentity?.();
     const recreated = props.databaseId !== undefined && databaseId !== undefined && databaseId !== props.databaseId;
-    const drift = [...(recreated ? [recreatedLine(inputs.database)] : []), ...driftLines(desired, live)];
+    const drift = [...(recreated ? [recreatedLine(inputs.database)] : []), ...driftLines(desired, sliceActual(whole, claimOf(part, [desired], whole), desired))];
     const undelivered = undeliveredPassword(props, whole);
     if (undelivered) {
       drift.push(`~ login ${props.login}: set a new password (the server holds one this stack's state does not have: an operation was interrupted after setting it)`);
     }
     const { drift: _old, ...rest } = inputs;
     const nextInputs: GrantsInputs = drift.length > 0 ? { ...rest, drift } : rest;
+    // `live` was recorded by earlier versions: dropped from the state at the first refresh.
+    const { live: _live, ...kept } = props as GrantsOutputs & { live?: unknown };
     const outs = compact({
-      ...props,
-      live,
+      ...kept,
       drift: drift.length > 0 ? drift : undefined,
       // Not the time of a password the state does not hold: the next update compares them again.
       passwordSetAt: (login && !undelivered ? whole.passwordSetAt?.[login] : undefined) ?? props.passwordSetAt,

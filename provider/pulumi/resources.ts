@@ -71,18 +71,6 @@ export interface GrantsInputs {
   drift?: string[];
 }
 
-/** What inspect found for this resource's part, in the engine's own terms. */
-export interface LiveState {
-  logins: Login[];
-  users: User[];
-  roles: Role[];
-  schemas: Schema[];
-  memberships: Membership[];
-  permissions: Permission[];
-  /** Principals in this part that pmgrants manages (prefix + marker). */
-  managed: string[];
-}
-
 export interface GrantsOutputs extends GrantsInputs {
   /** The login whose credentials this resource delivers (app login, or the warehouse's shared login). */
   login?: string;
@@ -96,8 +84,6 @@ export interface GrantsOutputs extends GrantsInputs {
    * received (an operation interrupted after setting it): the next update sets a new one.
    */
   passwordGeneration?: string;
-  /** The part as the database held it after the last create, update or refresh. */
-  live?: LiveState;
   /** The identity of the database the part was set up in (EngineConnection.databaseIdentity): a refresh that finds another reports it as drift. */
   databaseId?: string;
   /** What the last operation chose not to do (e.g. a schema kept because it holds data). */
@@ -206,8 +192,6 @@ abstract class GrantsResource extends pulumi.dynamic.Resource {
   declare public readonly password: pulumi.Output<string | undefined>;
   declare public readonly passwordSetAt: pulumi.Output<string | undefined>;
   declare public readonly passwordGeneration: pulumi.Output<string | undefined>;
-  /** What the database held for this part after the last create, update or refresh. */
-  declare public readonly live: pulumi.Output<LiveState | undefined>;
   /** Differences `pulumi refresh` found, which the next `up` corrects. */
   declare public readonly drift: pulumi.Output<string[] | undefined>;
   declare public readonly warnings: pulumi.Output<string[] | undefined>;
@@ -218,7 +202,7 @@ abstract class GrantsResource extends pulumi.dynamic.Resource {
     super(
       providerFor(kind),
       name,
-      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, passwordGeneration: undefined, live: undefined, databaseId: undefined, drift: undefined, warnings: undefined },
+      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, passwordGeneration: undefined, databaseId: undefined, drift: undefined, warnings: undefined },
       { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS])] },
       RESOURCE_MODULE,
       RESOURCE_TYPES[kind],

@@ -190,6 +190,31 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
     expect(() => catalogRowsOf({ ...wire, 'member-names': [] })).toThrow(/role oid 12, which it did not list/);
   });
 
+  it('an inspect scoped to one part: other parts\' managed roles its ACLs and memberships name are managed and their privileges read; another warehouse\'s are not', () => {
+    const a = actualFromCatalog(
+      rows({
+        roles: [{ name: 'pmg_p2p_owner', canLogin: false, comment: 'pmgrants:managed {"purpose":"schema-owner","app":"p2p","warehouse":"wh"}', managed: true }],
+        memberships: [['pmg_o2c_data_consumer', 'pmg_p2p_owner', false]],
+        schemas: [{ name: 'p2p', owner: 'pmg_p2p_owner' }],
+        'schema-acls': [['p2p', 'pmg_p2p_owner', ['pmg_p2p_owner=UC/pmg_p2p_owner', 'pmg_o2c_data_consumer=U/pmg_p2p_owner', 'pmg_x_reader=U/pmg_p2p_owner']]],
+        'outside-managed': [
+          ['pmg_o2c_data_consumer', 'pmgrants:managed {"purpose":"persona","app":"o2c","warehouse":"wh"}'],
+          ['pmg_x_reader', 'pmgrants:managed {"purpose":"persona","app":"x","warehouse":"other_wh"}'],
+        ],
+      }),
+      desired,
+    );
+    expect(a.managed).toEqual(['pmg_o2c_data_consumer', 'pmg_p2p_owner']);
+    expect(a.permissions.filter((p) => p.on.type === 'schema').map((p) => `${p.grantee} ${p.privilege}`)).toEqual(['pmg_o2c_data_consumer USAGE']);
+    expect(a.foreign).toEqual({ pmg_x_reader: 'other_wh' });
+  });
+
+  it('inspectParams: $4 scopes the query to a part (null: the whole warehouse)', () => {
+    expect(inspectParams(desired)[3]).toBeNull();
+    expect(inspectParams(desired, { scope: 'warehouse' })[3]).toBe('');
+    expect(inspectParams(desired, { scope: 'app', app: 'p2p' })[3]).toBe('"app":"p2p"');
+  });
+
   it('inspectParams names every role and schema the desired state uses', () => {
     const [prefix, roles, schemas] = inspectParams(desired);
     expect(prefix).toBe('pmg_');
@@ -205,10 +230,10 @@ describe('catalog SQL files', () => {
     expect(() => catalogSql('no-such-query', ['/nonexistent'])).toThrow(/installation is incomplete: catalog query no-such-query.sql not found/);
   });
 
-  it('compose into one statement with three parameters', () => {
+  it('compose into one statement with four parameters', () => {
     const sql = inspectQuery();
     expect(sql.startsWith('WITH scoped_roles AS (')).toBe(true);
-    expect(sql.match(/\$(\d)/g)!.every((p) => ['$1', '$2', '$3'].includes(p))).toBe(true);
+    expect(sql.match(/\$(\d)/g)!.every((p) => ['$1', '$2', '$3', '$4'].includes(p))).toBe(true);
     expect(sql.replace(/--[^\n]*/g, '')).not.toContain(';'); // one statement
   });
 });

@@ -84,11 +84,13 @@ function scripted(states: ActualState[]) {
         events.push('release');
       };
     },
-    async apply(statements): Promise<ApplyResult> {
+    async apply(statements, _progress, options): Promise<ApplyResult> {
       events.push('apply');
       applied.push([...statements]);
       const out = new Map<string, string>();
       for (const st of statements) for (const p of st.params) if ('secretFor' in p) out.set(p.secretFor, `pw-for-${p.secretFor}`);
+      // Write-ahead, as the engines do: every generated password with its generation, before applying.
+      if (options?.deliver && out.size > 0) await options.deliver([...out].map(([login, password]) => ({ login, password, generation: `gen-for-${login}` })));
       for (const [k, v] of out) secrets.set(k, v);
       return { statements: statements.length, roundTrips: 1, secrets: out };
     },
@@ -156,15 +158,14 @@ describe('check', () => {
 });
 
 describe('diff (pure: no database)', () => {
-  const olds = (policy: Policy, part: string, live = true): GrantsOutputs => ({
+  const olds = (policy: Policy, part: string): GrantsOutputs => ({
     ...inputsFor(policy, part),
     login: part === 'warehouse' ? undefined : `pmg_${part}_app`,
     password: 'x',
     passwordSetAt: new Date().toISOString(),
-    ...(live ? { live: { ...applied(realizedPart(policy, part)), managed: applied(realizedPart(policy, part)).managed } } : {}),
   });
 
-  it('no changes when the inputs are the same and the recorded live state matches', async () => {
+  it('no changes when the inputs are the same', async () => {
     const r = await providers.diff('app', 'id', olds(POLICY, 'p2p'), inputsFor(POLICY, 'p2p'));
     expect(r).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, reasons: [] });
   });
@@ -189,16 +190,16 @@ describe('diff (pure: no database)', () => {
     expect((await providers.diff('app', 'id', olds(POLICY, 'p2p'), inputsFor(otherDb, 'p2p'))).replaces).toEqual(['database']);
   });
 
-  it('drift recorded by a refresh is a change, and says what up will correct', async () => {
-    const before = olds(POLICY, 'p2p');
-    const live = before.live!;
-    const drifted: GrantsOutputs = {
-      ...before,
-      live: { ...live, permissions: [...live.permissions, { grantee: 'pmg_p2p_data_consumer', on: { type: 'schema', name: 'p2p' }, privilege: 'CREATE', effect: 'GRANT', withGrantOption: false }] },
-    };
+  it('drift recorded by a refresh is a change', async () => {
+    const drifted: GrantsOutputs = { ...olds(POLICY, 'p2p'), drift: ['- revoke CREATE on schema p2p to pmg_p2p_data_consumer'] };
     const r = await providers.diff('app', 'id', drifted, inputsFor(POLICY, 'p2p'));
     expect(r.changes).toBe(true);
-    expect(r.reasons).toEqual(["the database differs from this app's policy: - revoke CREATE on schema p2p to pmg_p2p_data_consumer"]);
+    expect(r.replaces).toEqual([]);
+  });
+
+  it('a live copy recorded by an earlier version is no change', async () => {
+    const earlier = { ...olds(POLICY, 'p2p'), live: { ...applied(realizedPart(POLICY, 'p2p')) } } as GrantsOutputs;
+    expect((await providers.diff('app', 'id', earlier, inputsFor(POLICY, 'p2p'))).changes).toBe(false);
   });
 
   it('a password older than the rotation age is a change', async () => {
@@ -215,16 +216,20 @@ describe('diff (pure: no database)', () => {
 });
 
 describe('create, update, read, delete', () => {
-  it('create applies the part\'s creation plan and returns the password as an output, the live part and an id', async () => {
+  it('create applies the part\'s creation plan after one inspect, and returns the password as an output and an id', async () => {
     const after = wholeApplied(POLICY);
     const db = scripted([EMPTY, after]);
     providers.setConnector(async () => db.conn);
+    const started = Date.now();
     const { id, outs } = await providers.create('app', inputsFor(POLICY, 'p2p'));
     expect(id).toBe('wh/app/p2p');
     expect(outs.login).toBe('pmg_p2p_app');
     expect(outs.password).toBe('pw-for-pmg_p2p_app');
-    expect(outs.passwordSetAt).toBe(RECENT);
-    expect(outs.live!.schemas.map((s) => s.name)).toEqual(['p2p']);
+    // The new password was set by this apply: its time is now, without inspecting again.
+    expect(db.inspections()).toBe(1);
+    expect(Date.parse(outs.passwordSetAt!)).toBeGreaterThanOrEqual(started - 1000);
+    // The state keeps no copy of the database: the outputs are the inputs plus the delivered login.
+    expect(Object.keys(outs).filter((k) => !(k in inputsFor(POLICY, 'p2p'))).sort()).toEqual(['login', 'password', 'passwordGeneration', 'passwordSetAt']);
     // Only p2p's objects: nothing of o2c, no warehouse role created.
     const sql = db.applied.flat().map((s) => s.display).join('\n');
     expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "p2p"');
@@ -239,7 +244,7 @@ describe('create, update, read, delete', () => {
     const db = scripted([EMPTY, wholeApplied(POLICY)]);
     providers.setConnector(async () => db.conn);
     const { id, outs } = await providers.create('app', inputsFor(POLICY, 'p2p'));
-    expect(db.events).toEqual(['lock', 'inspect', 'apply', 'inspect', 'release']);
+    expect(db.events).toEqual(['lock', 'inspect', 'apply', 'release']);
     db.events.length = 0;
     await providers.update('app', id, outs, inputsFor(POLICY, 'p2p'));
     expect(db.events).toEqual(['lock', 'inspect', 'release']);
@@ -300,13 +305,15 @@ describe('create, update, read, delete', () => {
 
   it('an update interrupted after setting a password: the marker names a generation the state lacks, and the next update sets a new one', async () => {
     // The server took generation g2 (its marker says so), but the provider died before the state got it.
-    const db = scripted([{ ...wholeApplied(POLICY), passwordGeneration: { pmg_p2p_app: 'g2' } }, { ...wholeApplied(POLICY), passwordGeneration: { pmg_p2p_app: 'g3' } }]);
+    const db = scripted([{ ...wholeApplied(POLICY), passwordGeneration: { pmg_p2p_app: 'g2' } }]);
     providers.setConnector(async () => db.conn);
     const olds: GrantsOutputs = { ...inputsFor(POLICY, 'p2p'), login: 'pmg_p2p_app', password: 'old', passwordSetAt: RECENT, passwordGeneration: 'g1' };
     const { outs } = await providers.update('app', 'id', olds, inputsFor(POLICY, 'p2p'));
     expect(db.applied.flat().map((s) => s.display)).toEqual([`ALTER ROLE "pmg_p2p_app" WITH PASSWORD '********'`]);
     expect(outs.password).toBe('pw-for-pmg_p2p_app');
-    expect(outs.passwordGeneration).toBe('g3');
+    // The generation the apply handed over with the new password (no second inspect).
+    expect(outs.passwordGeneration).toBe('gen-for-pmg_p2p_app');
+    expect(db.inspections()).toBe(1);
   });
 
   it('the same generation in state and marker: no new password', async () => {
@@ -430,18 +437,47 @@ describe('create, update, read, delete', () => {
     );
   });
 
-  it('uses one connection for the process, one operation at a time, and closes it on shutdown', async () => {
-    const db = scripted([wholeApplied(POLICY)]);
+  it('runs operations in parallel on a pool of pmgrants:connections connections (default 4), reuses them, and closes them on shutdown', async () => {
+    const live = wholeApplied(POLICY);
+    let now = 0;
+    let most = 0;
+    const conn = (): EngineConnection => ({
+      ...scripted([live]).conn,
+      async inspect() {
+        most = Math.max(most, ++now);
+        await new Promise((r) => setTimeout(r, 20));
+        now--;
+        return live;
+      },
+    });
     let connects = 0;
+    let closed = 0;
     providers.setConnector(async () => {
       connects++;
-      return db.conn;
+      const c = conn();
+      return { ...c, close: async () => void closed++ };
     });
-    const parts = partitionDesired(compilePolicy(POLICY));
-    expect(parts.size).toBe(3);
-    await Promise.all(['p2p', 'o2c'].map((app) => providers.read('app', app, { ...inputsFor(POLICY, app) })));
-    expect(connects).toBe(1);
+    const apps = ['p2p', 'o2c', 'p2p', 'o2c', 'p2p', 'o2c', 'p2p', 'o2c', 'p2p', 'o2c'];
+    const readAll = () => Promise.all(apps.map((app) => providers.read('app', app, { ...inputsFor(POLICY, app) })));
+    await readAll();
+    expect(providers.DEFAULT_CONNECTIONS).toBe(4);
+    expect(most).toBe(4);
+    expect(connects).toBe(4);
+    await readAll(); // the idle connections are reused
+    expect(connects).toBe(4);
+    // Creates hold the apply lock from inspect to apply: the process runs them one at a time.
+    most = 0;
+    await Promise.all(['p2p', 'o2c', 'p2p', 'o2c'].map((app) => providers.create('app', inputsFor(POLICY, app))));
+    expect(most).toBe(1);
     await providers.shutdown();
-    expect(db.closed()).toBe(1);
+    expect(closed).toBe(4);
+
+    // One connection: one operation at a time.
+    providers.configure({ get: (k) => (k === 'pmgrants:databaseUrl' ? URL_WITH_PASSWORD : k === 'pmgrants:connections' ? '1' : undefined) });
+    most = 0;
+    connects = 0;
+    await readAll();
+    expect([most, connects]).toEqual([1, 1]);
+    await providers.shutdown();
   });
 });

@@ -41,6 +41,7 @@ export const CATALOG_QUERIES = [
   'database-acl',
   'object-acls',
   'default-acls',
+  'outside-managed',
 ] as const;
 export type CatalogQuery = (typeof CATALOG_QUERIES)[number];
 

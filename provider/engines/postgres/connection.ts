@@ -21,6 +21,7 @@ import { scramSha256VerifierAsync } from './scram';
 import { catalogSql } from './catalog';
 import { applyErrorMessage, connectErrorMessage, isConnectionLost, redact } from './errors';
 import { inspectPostgres, inspectPostgresAhead } from './inspect';
+import type { Part } from '../../plan/slice';
 import { exportPostgres } from './export';
 import { readPostgresAccess } from './access';
 import { postgresAccessFacts } from '../../report/postgres';
@@ -218,8 +219,8 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
 
   return {
     dialect: postgresDialect,
-    inspect(desired: DesiredState): Promise<ActualState> {
-      return inspectPostgres((sql, params) => readCatalog('inspect', sql, params), desired);
+    inspect(desired: DesiredState, part?: Part): Promise<ActualState> {
+      return inspectPostgres((sql, params) => readCatalog('inspect', sql, params), desired, part);
     },
     inspectAhead(compiled: DesiredState) {
       return inspectPostgresAhead((sql, params) => readCatalog('inspect', sql, params), compiled);

@@ -1,6 +1,7 @@
 import { securableKey, sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, Role, Schema, User } from '../../model/types';
 import { ActualState, GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
+import type { Part } from '../../plan/slice';
 import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
@@ -28,6 +29,11 @@ export interface CatalogRows {
   'default-acls': [string, string, string, string[]][];
   /** [role, databases where it holds privileges or owns objects] of the managed roles whose marker names no warehouse. */
   'legacy-role-databases'?: [string, string[]][];
+  /**
+   * Managed roles outside the scope that scoped memberships name (an inspect scoped to one part only):
+   * another part's roles. Their memberships are that part's, as the whole inspect would find.
+   */
+  'outside-managed'?: [string, string | null][];
 }
 
 /**
@@ -133,8 +139,24 @@ export function roleOwnership(rows: Pick<CatalogRows, 'database' | 'roles' | 'le
 /** pg_default_acl.defaclobjtype -> securable kind suffix. */
 const DEFAULT_ACL_KINDS: Record<string, string> = { r: 'tables', S: 'sequences', f: 'functions', T: 'types', n: 'schemas' };
 
-/** Parameters of the inspect query: $1 prefix, $2 every role name the desired state uses, $3 its schema names. */
-export function inspectParams(desired: DesiredState): [string, string[], string[]] {
+/**
+ * What an inspect reads: the whole warehouse (every role under the prefix), or one part of it (the
+ * roles and schemas the desired state names, and the managed roles whose marker names that part).
+ * A part's inspect, sliced by claimOf/sliceActual, gives the same slice as the whole one.
+ */
+export type InspectScope = Part;
+
+/** $4 of the inspect query: null for the whole warehouse, '' for the warehouse part, an app's marker text. */
+function scopeParam(part: InspectScope | undefined): string | null {
+  if (!part) return null;
+  return part.scope === 'warehouse' ? '' : `"app":${JSON.stringify(part.app)}`;
+}
+
+/**
+ * Parameters of the inspect query: $1 prefix, $2 every role name the desired state uses, $3 its schema
+ * names, $4 the part it is scoped to (null: everything under the prefix).
+ */
+export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null] {
   const roles = new Set<string>();
   for (const l of desired.logins) roles.add(l.name);
   for (const u of desired.users) roles.add(u.name);
@@ -150,7 +172,7 @@ export function inspectParams(desired: DesiredState): [string, string[], string[
       if (p.on.forRole !== undefined) roles.add(p.on.forRole);
     }
   }
-  return [desired.prefix, [...roles].sort(), [...schemas].sort()];
+  return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part)];
 }
 
 const heldOn = (grantee: string, on: Permission['on'], privilege: string, grantable: boolean): Permission => ({
@@ -185,6 +207,13 @@ function desiredSecurables(desired: DesiredState): (on: Permission['on']) => Per
  */
 export function actualFromCatalog(all: CatalogRows, desired: DesiredState): ActualState {
   const ownership = roleOwnership(all, desiredNamesOf(desired));
+  // Another part's managed roles (a scoped inspect): managed, unless their marker names another warehouse.
+  const outsideManaged: string[] = [];
+  for (const [name, comment] of all['outside-managed'] ?? []) {
+    const { warehouse } = parseMarker(comment);
+    if (warehouse !== undefined && warehouse !== all.database) ownership.foreign.set(name, warehouse);
+    else outsideManaged.push(name);
+  }
   const rows = withoutForeign(all, ownership);
   const desiredLogins = new Map(desired.logins.map((l) => [l.name, l]));
   const desiredUsers = new Map(desired.users.map((u) => [u.name, u]));
@@ -231,9 +260,10 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
   const schemas: Schema[] = rows.schemas.map((s) => ({ name: s.name, owner: s.owner, app: desiredApps.get(s.name) ?? '' }));
   const memberships: Membership[] = rows.memberships.map(([role, member, admin]) => (admin ? { role, member, admin: true } : { role, member }));
 
-  // Privileges are reported for scoped roles only (those the roles column lists), but on the policy's
-  // app schemas for every grantee, PUBLIC ('') included: their ACLs are the policy's (diff decides).
-  const scoped = new Set(rows.roles.map((r) => r.name));
+  // Privileges are reported for scoped roles only (those the roles column lists, and, an inspect scoped
+  // to one part, the other parts' managed roles the scoped ACLs and memberships name), but on the
+  // policy's app schemas for every grantee, PUBLIC ('') included: their ACLs are the policy's (diff decides).
+  const scoped = new Set([...rows.roles.map((r) => r.name), ...outsideManaged]);
   const isScoped = (grantee: string) => scoped.has(grantee);
   const appSchemas = new Set(desiredApps.keys());
   const granteesOn = (schema: string) => (appSchemas.has(schema) ? anyone : isScoped);
@@ -324,7 +354,7 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
 
   return {
     ...sortState({ engine: 'postgres', database: rows.database, logins, users, roles, schemas, memberships, permissions }),
-    managed: managed.sort(),
+    managed: [...managed, ...outsideManaged].sort(),
     ...(Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
     ...(passwordMissing.length > 0 ? { passwordMissing: passwordMissing.sort() } : {}),
     ...(Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
@@ -405,8 +435,9 @@ type CatalogQuery = (sql: string, params: unknown[]) => Promise<Record<string, u
 export async function inspectPostgres(
   query: CatalogQuery,
   desired: DesiredState,
+  part?: InspectScope,
 ): Promise<ActualState> {
-  const [row] = await query(inspectQuery(), inspectParams(desired));
+  const [row] = await query(inspectQuery(), inspectParams(desired, part));
   return actualFromCatalog(catalogRowsOf(row as unknown as CatalogWire), desired);
 }
 
@@ -432,5 +463,5 @@ export function inspectPostgresAhead(query: CatalogQuery, compiled: DesiredState
 
 function sameParams(a: ReturnType<typeof inspectParams>, b: ReturnType<typeof inspectParams>): boolean {
   const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]);
+  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]) && a[3] === b[3];
 }

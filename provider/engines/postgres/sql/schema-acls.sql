@@ -1,7 +1,17 @@
 -- pg_namespace.nspacl of every schema that has one, as [schema, owner, ACL items as text]: inspect
 -- keeps the USAGE and CREATE that scoped roles hold (a grant on a schema outside the policy is drift
 -- too), and on the policy's app schemas what anyone holds, PUBLIC included. The owner's own privileges
--- are implicit and not reported.
+-- are implicit and not reported. Scoped to one part ($4 not null), the schemas a managed role outside
+-- the scope owns are left out: they are other parts' (at one schema per app, reading them all would
+-- make every part's inspect grow with the number of apps).
 SELECT coalesce(json_agg(json_build_array(n.nspname, pg_catalog.pg_get_userbyid(n.nspowner), n.nspacl::text[])), '[]'::json)
 FROM pg_catalog.pg_namespace n
 WHERE n.nspacl IS NOT NULL
+  AND ($4::text IS NULL
+       OR n.oid IN (SELECT oid FROM scoped_schemas)
+       OR NOT EXISTS (SELECT 1
+                      FROM pg_catalog.pg_roles o
+                      JOIN pg_catalog.pg_shdescription od ON od.objoid = o.oid AND od.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+                      WHERE o.oid = n.nspowner
+                        AND left(o.rolname, length($1::text)) = $1::text
+                        AND left(od.description, 16) = 'pmgrants:managed'))

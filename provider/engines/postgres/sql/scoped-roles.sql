@@ -1,5 +1,8 @@
 -- The roles inspect looks at: every role whose name starts with the managed prefix ($1), and every
--- role the policy names ($2). "managed" = prefix + the marker comment pmgrants puts on what it creates.
+-- role the policy names ($2). An inspect scoped to one part of the warehouse ($4 not null: '' the
+-- warehouse part, else the marker text '"app":"<key>"' of one app) keeps, of the managed roles under
+-- the prefix, only those whose marker names that app (the warehouse: no app), so its cost does not grow
+-- with the number of apps; prefixed roles without a marker are few and kept. "managed" = prefix + the marker comment pmgrants puts on what it creates.
 -- The names are matched through a hashed subquery and the comments joined from pg_shdescription:
 -- `= ANY ($2)` and shobj_description() per role were linear per role (thousands of roles).
 SELECT r.oid,
@@ -9,5 +12,9 @@ SELECT r.oid,
        left(r.rolname, length($1::text)) = $1::text AND coalesce(left(d.description, 16), '') = 'pmgrants:managed' AS managed
 FROM pg_catalog.pg_roles r
 LEFT JOIN pg_catalog.pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass
-WHERE left(r.rolname, length($1::text)) = $1::text
+WHERE (left(r.rolname, length($1::text)) = $1::text
+       AND ($4::text IS NULL
+            OR coalesce(left(d.description, 16), '') <> 'pmgrants:managed'
+            OR CASE WHEN $4::text = '' THEN position('"app":' IN d.description) = 0
+                    ELSE position($4::text IN d.description) > 0 END))
    OR r.rolname::text IN (SELECT pg_catalog.unnest($2::text[]))
