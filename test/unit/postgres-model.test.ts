@@ -205,8 +205,10 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
       desired,
     );
     expect(a.managed).toEqual(['pmg_o2c_data_consumer', 'pmg_p2p_owner']);
-    expect(a.permissions.filter((p) => p.on.type === 'schema').map((p) => `${p.grantee} ${p.privilege}`)).toEqual(['pmg_o2c_data_consumer USAGE']);
+    // Another warehouse's role is read on this app schema like any grantee, and marked foreign: the diff never revokes it.
+    expect(a.permissions.filter((p) => p.on.type === 'schema').map((p) => `${p.grantee} ${p.privilege}`)).toEqual(['pmg_o2c_data_consumer USAGE', 'pmg_x_reader USAGE']);
     expect(a.foreign).toEqual({ pmg_x_reader: 'other_wh' });
+    expect(diffState(desired, a).changes.filter((c) => 'permission' in c && c.permission.grantee === 'pmg_x_reader')).toEqual([]);
   });
 
   it('inspectParams: $4 scopes the query to a part (null: the whole warehouse)', () => {
