@@ -19,25 +19,8 @@ import * as path from 'node:path';
 import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
-import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
-import { DIST, distRequire, packageRequire, REPO } from '../unit/pulumi-dist';
-
-/** Why the engine cannot run here, or undefined. */
-function engineUnavailableReason(): string | undefined {
-  const onPath = (name: string) =>
-    (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-      try {
-        fs.accessSync(path.join(dir, name), fs.constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  if (!onPath('pulumi')) return 'the Pulumi engine (pulumi) is not on PATH; run PATH="$(scripts/pulumi-engine.sh):$PATH" first (it builds the engine from the Go module proxy)';
-  if (!onPath('pulumi-resource-pulumi-nodejs')) return 'pulumi-resource-pulumi-nodejs (the dynamic-provider launcher) is not on PATH; scripts/pulumi-engine.sh puts it next to pulumi';
-  if (!fs.existsSync(path.join(DIST, 'provider', 'pulumi', 'providers.js'))) return 'dist/ is not built; run npm run build';
-  return postgresUnavailableReason();
-}
+import { startTestServer, TestServer } from '../support/pg';
+import { DIST, distRequire, engineUnavailableReason, packageRequire, REPO } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi end-to-end test: ${unavailable}`);
