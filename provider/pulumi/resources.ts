@@ -13,9 +13,9 @@
  * compiled, engine-neutral desired state.
  *
  * Serialized providers: Pulumi stores each dynamic resource's provider as JavaScript text in the state,
- * once per resource. Ours is a few lines that load the compiled behaviour module (providers.js) in the
- * dynamic-provider process, found in the Pulumi project (see loadBehaviour).
- * It captures only the resource kind: no credentials, no connection, no driver, no core code.
+ * twice per resource (inputs and outputs). Ours is a few lines that load the compiled behaviour module
+ * (providers.js) in the dynamic-provider process, found in the Pulumi project (see `run`), and name the
+ * operation. It captures only the resource kind: no credentials, no connection, no driver, no core code.
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { EngineName, ExpiredMembership, Login, Membership, Permission, Role, Schema, SecurityMode, User } from '../model/types';
@@ -101,73 +101,45 @@ type Args = { [K in keyof GrantsInputs]: pulumi.Input<GrantsInputs[K]> };
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The compiled behaviour module, seen from the dynamic-provider process. The engine starts that process
- * in the program's directory (for `main: dist/index.js`, the dist directory), so look there and in
- * every directory above it, as Node looks for node_modules: <dir>/node_modules/pmgrants/dist/... (pmgrants
- * installed as a package) or <dir>/dist/... (this repository is the Pulumi project).
- * $PMGRANTS_PULUMI_PROVIDERS names the file outright.
+ * Run one operation of the compiled behaviour module (providers.js) in the dynamic-provider process.
+ * The engine starts that process in the program's directory (for `main: dist/index.js`, the dist
+ * directory), so the module is looked for there and in every directory above it, as Node looks for
+ * node_modules: <dir>/node_modules/pmgrants/dist/... (pmgrants installed as a package) or <dir>/dist/...
+ * (this repository is the Pulumi project); $PMGRANTS_PULUMI_PROVIDERS names the file outright.
+ * A failure leaves as one sentence: the dynamic-provider host prints a failure to stderr as
+ * `${error}: ${error.stack}`, which the engine shows in the resource's diagnostics, so the error reads
+ * "pmgrants: <sentence>" there, with no stack trace.
+ * Pulumi stores this function's text in every resource, twice: it is kept short (names included).
  */
-function loadBehaviour(): typeof import('./providers') {
-  const nodePath = require('path') as typeof import('path');
-  const nodeFs = require('fs') as typeof import('fs');
-  const explicit = process.env.PMGRANTS_PULUMI_PROVIDERS;
-  const candidates: string[] = [];
-  if (explicit) candidates.push(nodePath.resolve(explicit));
-  else {
-    const tail = nodePath.join('dist', 'provider', 'pulumi', 'providers.js');
-    for (let dir = process.cwd(); ; dir = nodePath.dirname(dir)) {
-      candidates.push(nodePath.join(dir, 'node_modules', 'pmgrants', tail), nodePath.join(dir, tail));
-      if (nodePath.dirname(dir) === dir) break;
-    }
-  }
-  for (const file of candidates) {
-    if (nodeFs.existsSync(file)) return require(file);
-  }
-  throw new Error(
-    `pmgrants: cannot find the compiled Pulumi provider (dist/provider/pulumi/providers.js) in ${process.cwd()} or above; run "npm run build" in the Pulumi project directory`,
-  );
-}
-
-/**
- * Run one operation; a failure leaves as one sentence. The dynamic-provider host prints a failure to
- * stderr as `${error}: ${error.stack}`, which the engine shows in the resource's diagnostics: the error
- * it gets reads "pmgrants: <sentence>" there, with no stack trace. (Kept short: it is serialized.)
- */
-async function oneSentence<T>(operation: () => Promise<T>): Promise<T> {
+async function run(kind: ResourceKind | undefined, method: string, args: unknown[]): Promise<any> {
   try {
-    return await operation();
-  } catch (err) {
-    const sentence = String((err as Error)?.message ?? err).split('\n')[0];
-    const failure = new Error(sentence);
-    Object.defineProperty(failure, 'stack', { value: sentence });
-    failure.toString = () => 'pmgrants';
-    throw failure;
+    const p = require('path') as typeof import('path');
+    let file = process.env.PMGRANTS_PULUMI_PROVIDERS;
+    for (let d = process.cwd(); !file; d = p.dirname(d)) {
+      file = ['node_modules/pmgrants/dist', 'dist'].map((x) => p.join(d, x, 'provider/pulumi/providers.js')).find(require('fs').existsSync);
+      if (!file && d === p.dirname(d)) throw new Error(`no dist/provider/pulumi/providers.js in ${process.cwd()} or above: run "npm run build" there`);
+    }
+    const b = require(p.resolve(file));
+    return await (kind ? b[method](kind, ...args) : b[method](...args));
+  } catch (e) {
+    const s = String((e as Error)?.message ?? e).split('\n')[0];
+    const f = new Error(s);
+    Object.defineProperty(f, 'stack', { value: s });
+    f.toString = () => 'pmgrants';
+    throw f;
   }
 }
 
+/** The methods only name the operation: `run` (and the behaviour module) does the rest. */
 function makeProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs> {
   return {
-    async configure(req) {
-      await oneSentence(async () => loadBehaviour().configure(req.config));
-    },
-    async check(olds, news) {
-      return oneSentence(() => loadBehaviour().check(kind, olds, news));
-    },
-    async diff(id, olds, news) {
-      return oneSentence(() => loadBehaviour().diff(kind, id, olds, news));
-    },
-    async create(inputs) {
-      return oneSentence(() => loadBehaviour().create(kind, inputs));
-    },
-    async read(id, props) {
-      return oneSentence(() => loadBehaviour().read(kind, id, props));
-    },
-    async update(id, olds, news) {
-      return oneSentence(() => loadBehaviour().update(kind, id, olds, news));
-    },
-    async delete(id, props) {
-      return oneSentence(() => loadBehaviour().remove(kind, id, props));
-    },
+    configure: (r) => run(undefined, 'configure', [r.config]),
+    check: (...a) => run(kind, 'check', a),
+    diff: (...a) => run(kind, 'diff', a),
+    create: (...a) => run(kind, 'create', a),
+    read: (...a) => run(kind, 'read', a),
+    update: (...a) => run(kind, 'update', a),
+    delete: (...a) => run(kind, 'remove', a),
   };
 }
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Permission, Policy } from '../../provider/model/types';
 import { diffState } from '../../provider/plan/diff';
+import { partitionDesired } from '../../provider/plan/slice';
 import { actualFromCatalog, catalogRowsOf, CatalogRows, CatalogWire, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
@@ -223,6 +224,16 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
     expect(roles).toEqual(expect.arrayContaining(['ana', 'ops', 'pmg_p2p_owner', 'pmg_app_admin', 'pmg_inv_app']));
     expect(schemas).toEqual(['invoices', 'p2p']);
   });
+
+  it('inspectParams: $5 names the principals the state holds itself, not those it only refers to', () => {
+    const p2p = partitionDesired(desired).get('app:p2p')!;
+    const [, roles, , , own] = inspectParams(p2p, { scope: 'app', app: 'p2p' });
+    expect(own).toEqual([...new Set([...p2p.logins, ...p2p.users, ...p2p.roles].map((x) => x.name))].sort());
+    expect(own).toContain('pmg_p2p_owner');
+    // The warehouse-wide persona the app's permissions name is referred to, not held.
+    expect(roles).toContain('pmg_app_admin');
+    expect(own).not.toContain('pmg_app_admin');
+  });
 });
 
 describe('catalog SQL files', () => {
@@ -232,10 +243,10 @@ describe('catalog SQL files', () => {
     expect(() => catalogSql('no-such-query', ['/nonexistent'])).toThrow(/installation is incomplete: catalog query no-such-query.sql not found/);
   });
 
-  it('compose into one statement with four parameters', () => {
+  it('compose into one statement with five parameters', () => {
     const sql = inspectQuery();
     expect(sql.startsWith('WITH scoped_roles AS (')).toBe(true);
-    expect(sql.match(/\$(\d)/g)!.every((p) => ['$1', '$2', '$3', '$4'].includes(p))).toBe(true);
+    expect(new Set(sql.replace(/--[^\n]*/g, '').match(/\$(\d)/g))).toEqual(new Set(['$1', '$2', '$3', '$4', '$5']));
     expect(sql.replace(/--[^\n]*/g, '')).not.toContain(';'); // one statement
   });
 });

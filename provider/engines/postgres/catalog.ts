@@ -47,7 +47,7 @@ export type CatalogQuery = (typeof CATALOG_QUERIES)[number];
 
 /**
  * The whole inspection as ONE statement: the scopes as CTEs, each catalog query as a scalar subquery
- * returning JSON. Parameters: $1 prefix, $2 role names the policy uses, $3 schema names.
+ * returning JSON. Parameters: inspectParams (inspect.ts).
  */
 export function inspectQuery(dirs?: readonly string[]): string {
   const ctes = SCOPE_QUERIES.map((q) => `${q.replace(/-/g, '_')} AS (\n${catalogSql(q, dirs)}\n)`).join(',\n');

@@ -154,9 +154,11 @@ function scopeParam(part: InspectScope | undefined): string | null {
 
 /**
  * Parameters of the inspect query: $1 prefix, $2 every role name the desired state uses, $3 its schema
- * names, $4 the part it is scoped to (null: everything under the prefix).
+ * names, $4 the part it is scoped to (null: everything under the prefix), $5 the principals the desired
+ * state itself holds (its logins, users and roles: scoped to one part, the roles that part owns, whose
+ * memberships and grants on other parts' schemas it reads; the others in $2 it only refers to).
  */
-export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null] {
+export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null, string[]] {
   const roles = new Set<string>();
   for (const l of desired.logins) roles.add(l.name);
   for (const u of desired.users) roles.add(u.name);
@@ -172,7 +174,8 @@ export function inspectParams(desired: DesiredState, part?: InspectScope): [stri
       if (p.on.forRole !== undefined) roles.add(p.on.forRole);
     }
   }
-  return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part)];
+  const own = new Set([...desired.logins.map((l) => l.name), ...desired.users.map((u) => u.name), ...desired.roles.map((r) => r.name)]);
+  return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part), [...own].sort()];
 }
 
 const heldOn = (grantee: string, on: Permission['on'], privilege: string, grantable: boolean): Permission => ({
@@ -463,5 +466,5 @@ export function inspectPostgresAhead(query: CatalogQuery, compiled: DesiredState
 
 function sameParams(a: ReturnType<typeof inspectParams>, b: ReturnType<typeof inspectParams>): boolean {
   const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]) && a[3] === b[3];
+  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]) && a[3] === b[3] && sameList(a[4], b[4]);
 }

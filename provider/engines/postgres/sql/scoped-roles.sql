@@ -3,13 +3,24 @@
 -- warehouse part, else the marker text '"app":"<key>"' of one app) keeps, of the managed roles under
 -- the prefix, only those whose marker names that app (the warehouse: no app), so its cost does not grow
 -- with the number of apps; prefixed roles without a marker are few and kept. "managed" = prefix + the marker comment pmgrants puts on what it creates.
+-- "own": the roles the part itself owns (scoped to one part): the names of its desired slices ($5)
+-- and the managed roles whose marker names it. The others are roles the part only refers to (the
+-- warehouse-wide personas, the principals), whose grants on every other app's schema and memberships
+-- in every other app's roles are not this part's: schemas and memberships are scoped by "own" roles,
+-- or a part's inspect would read every app again.
 -- The names are matched through a hashed subquery and the comments joined from pg_shdescription:
 -- `= ANY ($2)` and shobj_description() per role were linear per role (thousands of roles).
 SELECT r.oid,
        r.rolname,
        r.rolcanlogin,
        d.description AS comment,
-       left(r.rolname, length($1::text)) = $1::text AND coalesce(left(d.description, 16), '') = 'pmgrants:managed' AS managed
+       left(r.rolname, length($1::text)) = $1::text AND coalesce(left(d.description, 16), '') = 'pmgrants:managed' AS managed,
+       ($4::text IS NULL
+        OR r.rolname::text IN (SELECT pg_catalog.unnest($5::text[]))
+        OR (left(r.rolname, length($1::text)) = $1::text
+            AND coalesce(left(d.description, 16), '') = 'pmgrants:managed'
+            AND CASE WHEN $4::text = '' THEN position('"app":' IN d.description) = 0
+                     ELSE position($4::text IN d.description) > 0 END)) AS own
 FROM pg_catalog.pg_roles r
 LEFT JOIN pg_catalog.pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass
 WHERE (left(r.rolname, length($1::text)) = $1::text
