@@ -3,7 +3,8 @@
  * numbers of apps. The floor is the same number of dynamic resources carrying exactly the inputs
  * pmgrants' resources carry, whose create, diff, read, update and delete return at once (no database):
  * what the engine itself costs for such a stack. Both run through the Automation API (inline program,
- * local file backend), one after the other, on a PostgreSQL server of their own per size.
+ * local file backend), pmgrants on a PostgreSQL server of its own per size, step by step in lockstep:
+ * each step on the floor, then on pmgrants. Results are written after every step.
  *
  * Steps per size and program: up (create everything), preview with nothing changed, up with one grant
  * changed (one resource updated), refresh, destroy, and the first up again with PULUMI_SKIP_CHECKPOINTS=true
@@ -11,7 +12,8 @@
  * resource and the bytes of the serialized provider text each resource stores. Results, with the
  * ratio of each pmgrants figure to the floor's: bench/results/pulumi-latest.json and .md.
  *
- * Options: --sizes 100,500,1000 (default) | --sizes 20,100 for a quick run; --out DIR.
+ * Options: --sizes 100,500,1000 (default) | --sizes 20,100 for a quick run; --steps up,preview,... (default
+ * all; a step left out shows as "not run"); --out DIR.
  * Needs the engine on PATH (the npm script puts scripts/pulumi-engine.sh's directory there).
  */
 import * as fs from 'node:fs';
@@ -132,10 +134,26 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [Number(process.hrtime.bigint() - t0) / 1e9, r];
 }
 
-async function runProgram(kind: 'pmgrants' | 'floor', apps: number, log: (s: string) => void): Promise<ProgramResult> {
+interface Program {
+  kind: 'pmgrants' | 'floor';
+  result: ProgramResult;
+  /** Run one step, recording its time and resource changes. */
+  step(name: Step, fn: (stack: Automation.Stack) => Promise<{ summary?: { resourceChanges?: Record<string, number> }; changeSummary?: Record<string, number> }>): Promise<void>;
+  stack: Automation.Stack;
+  dir: string;
+  policy: Policy;
+  close(): Promise<void>;
+}
+
+/** A program's stack (workspace, state directory, policy, and for pmgrants its own PostgreSQL server), ready for its first up. */
+async function openProgram(kind: 'pmgrants' | 'floor', apps: number, log: (s: string) => void): Promise<Program> {
   const auto: typeof Automation = require('@pulumi/pulumi/automation');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pmgrants-bench-pulumi-${kind}-`));
   const server = kind === 'pmgrants' ? await startLocalPostgres() : undefined;
+  const close = async () => {
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   try {
     fs.copyFileSync(path.join(ROOT, 'Pulumi.yaml'), path.join(dir, 'Pulumi.yaml'));
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
@@ -172,33 +190,71 @@ async function runProgram(kind: 'pmgrants' | 'floor', apps: number, log: (s: str
     await stack.setConfig('pmgrants:policy', { value: policyFile });
     await stack.setConfig('pmgrants:stacksDir', { value: stacksDir });
     await stack.setConfig('pmgrants:databaseUrl', { value: url.toString(), secret: true });
-    const seconds = {} as Record<Step, number>;
-    const changes: ProgramResult['changes'] = {};
-    const step = async (name: Step, fn: () => Promise<{ summary?: { resourceChanges?: Record<string, number> }; changeSummary?: Record<string, number> }>) => {
-      const [s, r] = await timed(fn);
-      seconds[name] = s;
-      changes[name] = r.summary?.resourceChanges ?? r.changeSummary ?? {};
-      log(`  ${kind} ${apps} apps: ${name} ${s.toFixed(1)} s ${JSON.stringify(changes[name])}`);
+    const result: ProgramResult = { seconds: {} as Record<Step, number>, resources: 0, stateBytes: 0, stateBytesPerResource: 0, providerTextBytes: 0, changes: {} };
+    return {
+      kind,
+      result,
+      stack,
+      dir,
+      policy,
+      close,
+      async step(name, fn) {
+        const [seconds, r] = await timed(() => fn(stack));
+        result.seconds[name] = seconds;
+        result.changes[name] = r.summary?.resourceChanges ?? r.changeSummary ?? {};
+        log(`  ${kind} ${apps} apps: ${name} ${seconds.toFixed(1)} s ${JSON.stringify(result.changes[name])}`);
+      },
     };
-    await step('up', () => stack.up());
-    const exported = await stack.exportStack();
-    const resources = (exported.deployment.resources as { type: string; outputs?: Record<string, unknown> }[]).filter((r) => r.type.startsWith('pulumi-nodejs:dynamic/'));
-    const stateBytes = Buffer.byteLength(JSON.stringify(exported.deployment));
-    const providerTextBytes = Buffer.byteLength(String(resources[0]?.outputs?.__provider ?? ''));
-    await step('preview', () => stack.preview());
-    writePolicy(dir, oneGrantChanged(policy));
-    await step('upOneGrant', () => stack.up());
-    await step('refresh', () => stack.refresh());
-    await step('destroy', () => stack.destroy());
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** After the first up: the state's bytes per resource and the provider text each resource stores. */
+async function measureState(program: Program): Promise<void> {
+  const exported = await program.stack.exportStack();
+  const resources = (exported.deployment.resources as { type: string; outputs?: Record<string, unknown> }[]).filter((r) => r.type.startsWith('pulumi-nodejs:dynamic/'));
+  program.result.resources = resources.length;
+  program.result.stateBytes = Buffer.byteLength(JSON.stringify(exported.deployment));
+  program.result.stateBytesPerResource = Math.round(program.result.stateBytes / resources.length);
+  program.result.providerTextBytes = Buffer.byteLength(String(resources[0]?.outputs?.__provider ?? ''));
+}
+
+/**
+ * Both programs of one size, step by step: each step runs on the floor and then on pmgrants before the
+ * next step starts, so that the pairs compared ran close together (the machine's load drifts), and a
+ * run cut short still has whole pairs. `record` is called after every pair.
+ */
+async function runSize(apps: number, steps: readonly Step[], log: (s: string) => void, record: (floor: ProgramResult, pmgrants: ProgramResult) => void): Promise<void> {
+  const floor = await openProgram('floor', apps, log);
+  let pmgrants: Program | undefined;
+  try {
+    pmgrants = await openProgram('pmgrants', apps, log);
+    const both = [floor, pmgrants];
+    const pair = async (name: Step, fn: (program: Program) => (stack: Automation.Stack) => Promise<{ summary?: { resourceChanges?: Record<string, number> }; changeSummary?: Record<string, number> }>) => {
+      if (!steps.includes(name)) return;
+      for (const p of both) await p.step(name, fn(p));
+      record(floor.result, pmgrants!.result);
+    };
+    await pair('up', () => (stack) => stack.up());
+    for (const p of both) await measureState(p);
+    record(floor.result, pmgrants.result);
+    await pair('preview', () => (stack) => stack.preview());
+    for (const p of both) writePolicy(p.dir, oneGrantChanged(p.policy));
+    await pair('upOneGrant', () => (stack) => stack.up());
+    await pair('refresh', () => (stack) => stack.refresh());
+    await pair('destroy', () => (stack) => stack.destroy());
     // The same first up with the engine told to write the state only at the end (docs/pulumi.md says
     // when a user may choose it); the stack is left as it is (its directory and server go next).
-    stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = 'true';
-    writePolicy(dir, policy);
-    await step('upSkipCheckpoints', () => stack.up());
-    return { seconds, resources: resources.length, stateBytes, stateBytesPerResource: Math.round(stateBytes / resources.length), providerTextBytes, changes };
+    for (const p of both) {
+      p.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = 'true';
+      writePolicy(p.dir, p.policy);
+    }
+    await pair('upSkipCheckpoints', () => (stack) => stack.up());
   } finally {
-    await server?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await pmgrants?.close();
+    await floor.close();
   }
 }
 
@@ -208,7 +264,7 @@ function markdown(results: SizeResult[], machine: ReturnType<typeof machineInfo>
     '',
     `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.os}, Node ${machine.node}; commit ${machine.commit ?? 'unknown'}.`,
     `Load average at start ${machine.loadAtStart.map((l) => l.toFixed(1)).join(' / ')}, at end ${(machine.loadAtEnd ?? []).map((l) => l.toFixed(1)).join(' / ')}.`,
-    'Floor: the same number of dynamic resources with the same inputs, doing nothing. One run per size.',
+    'Floor: the same number of dynamic resources with the same inputs, doing nothing. One run per size; each step ran on the floor, then on pmgrants.',
     '',
     '| apps | step | pmgrants | floor | ratio |',
     '| ---: | --- | ---: | ---: | ---: |',
@@ -222,7 +278,10 @@ function markdown(results: SizeResult[], machine: ReturnType<typeof machineInfo>
     upSkipCheckpoints: 'up (create), PULUMI_SKIP_CHECKPOINTS=true',
   };
   for (const r of results) {
-    for (const s of STEPS) lines.push(`| ${r.apps} | ${names[s]} | ${r.pmgrants.seconds[s].toFixed(1)} s | ${r.floor.seconds[s].toFixed(1)} s | ${r.ratios[s].toFixed(2)} |`);
+    for (const s of STEPS) {
+      if (r.pmgrants.seconds[s] === undefined || r.floor.seconds[s] === undefined) lines.push(`| ${r.apps} | ${names[s]} | not run | not run | |`);
+      else lines.push(`| ${r.apps} | ${names[s]} | ${r.pmgrants.seconds[s].toFixed(1)} s | ${r.floor.seconds[s].toFixed(1)} s | ${r.ratios[s].toFixed(2)} |`);
+    }
     lines.push(`| ${r.apps} | state bytes per resource | ${r.pmgrants.stateBytesPerResource} | ${r.floor.stateBytesPerResource} | ${r.ratios.stateBytesPerResource.toFixed(2)} |`);
     lines.push(`| ${r.apps} | serialized provider text per resource | ${r.pmgrants.providerTextBytes} | ${r.floor.providerTextBytes} | |`);
   }
@@ -236,20 +295,36 @@ async function main(): Promise<void> {
     return n;
   });
   const out = path.resolve(argValue('--out') ?? path.join(ROOT, 'bench', 'results'));
+  // The first up always runs (every other step needs its stack); the others can be left out.
+  const steps = (argValue('--steps')?.split(',') ?? [...STEPS]) as Step[];
+  const unknown = steps.filter((s) => !STEPS.includes(s));
+  if (unknown.length > 0) throw new Error(`--steps takes some of ${STEPS.join(', ')}, not "${unknown.join(', ')}"`);
+  if (!steps.includes('up')) steps.unshift('up');
   const machine = machineInfo();
   const results: SizeResult[] = [];
   const log = (s: string) => process.stderr.write(`${s}\n`);
+  const write = () => {
+    machine.loadAtEnd = currentLoad();
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'pulumi-latest.json'), `${JSON.stringify({ machine, sizes, results }, null, 2)}\n`);
+    fs.writeFileSync(path.join(out, 'pulumi-latest.md'), markdown(results, machine));
+  };
   for (const apps of sizes) {
     log(`bench:pulumi: ${apps} apps`);
-    const floor = await runProgram('floor', apps, log);
-    const pmgrants = await runProgram('pmgrants', apps, log);
-    const ratios = Object.fromEntries([...STEPS.map((s) => [s, pmgrants.seconds[s] / floor.seconds[s]]), ['stateBytesPerResource', pmgrants.stateBytesPerResource / floor.stateBytesPerResource]]) as SizeResult['ratios'];
-    results.push({ apps, grants: benchPolicy(apps).grants.length, pmgrants, floor, ratios });
+    const grants = benchPolicy(apps).grants.length;
+    await runSize(apps, steps, log, (floor, pmgrants) => {
+      const ratios = Object.fromEntries([
+        ...STEPS.filter((s) => floor.seconds[s] !== undefined && pmgrants.seconds[s] !== undefined).map((s) => [s, pmgrants.seconds[s] / floor.seconds[s]]),
+        ['stateBytesPerResource', floor.stateBytesPerResource ? pmgrants.stateBytesPerResource / floor.stateBytesPerResource : 0],
+      ]) as SizeResult['ratios'];
+      const entry: SizeResult = { apps, grants, pmgrants, floor, ratios };
+      const at = results.findIndex((r) => r.apps === apps);
+      if (at >= 0) results[at] = entry;
+      else results.push(entry);
+      // Written after every step: a run cut short keeps what it measured.
+      write();
+    });
   }
-  machine.loadAtEnd = currentLoad();
-  fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'pulumi-latest.json'), `${JSON.stringify({ machine, sizes, results }, null, 2)}\n`);
-  fs.writeFileSync(path.join(out, 'pulumi-latest.md'), markdown(results, machine));
   process.stdout.write(markdown(results, machine));
 }
 
