@@ -7,12 +7,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
-import { DIST, distRequire, engineUnavailableReason, packageRequire, REPO } from '../unit/pulumi-dist';
+import { engineUnavailableReason, pmgrantsTestStack, pulumiProjectDir, REPO } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi shared-server end-to-end test: ${unavailable}`);
@@ -65,34 +64,14 @@ async function loginsWork(stack: StackName): Promise<number> {
 suite('two Pulumi stacks (test, prod) on one PostgreSQL server', () => {
   beforeAll(async () => {
     pg = await startTestServer();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-pulumi-shared-'));
-    fs.copyFileSync(path.join(REPO, 'Pulumi.yaml'), path.join(dir, 'Pulumi.yaml'));
-    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
-    fs.symlinkSync(DIST, path.join(dir, 'dist'));
-    fs.mkdirSync(path.join(dir, 'state'));
+    dir = pulumiProjectDir('pmgrants-pulumi-shared-');
     fs.cpSync(path.join(REPO, 'stacks'), path.join(dir, 'stacks'), { recursive: true });
     const shipped = fs.readFileSync(path.join(REPO, 'examples', 'uipath-system-managed.yaml'), 'utf8');
     fs.writeFileSync(path.join(dir, 'policy.yaml'), shipped.replace('engine: sqlserver', 'engine: postgres'));
 
-    const auto = packageRequire<typeof Automation>('@pulumi/pulumi/automation');
-    const program = distRequire<typeof import('../../provider/pulumi/program')>('provider/pulumi/program');
     for (const name of Object.keys(DATABASES) as StackName[]) {
       const url = await pg.createDatabase(DATABASES[name]);
-      stacks[name] = await auto.LocalWorkspace.createOrSelectStack(
-        { stackName: name, projectName: 'pmgrants', program: async () => program.definePmgrantsStack().outputs },
-        {
-          workDir: dir,
-          envVars: {
-            PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
-            PULUMI_CONFIG_PASSPHRASE: 'pmgrants-e2e-passphrase',
-            PULUMI_SKIP_UPDATE_CHECK: '1',
-            PULUMI_HOME: path.join(dir, '.pulumi-home'),
-          },
-        },
-      );
-      await stacks[name].setConfig('pmgrants:policy', { value: path.join(dir, 'policy.yaml') });
-      await stacks[name].setConfig('pmgrants:stacksDir', { value: path.join(dir, 'stacks') });
-      await stacks[name].setConfig('pmgrants:databaseUrl', { value: url, secret: true });
+      stacks[name] = await pmgrantsTestStack(dir, name, { policyFile: path.join(dir, 'policy.yaml'), stacksDir: path.join(dir, 'stacks'), databaseUrl: url });
     }
   }, STEP_TIMEOUT);
 

@@ -9,13 +9,12 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
-import { DIST, distRequire, engineUnavailableReason, packageRequire, REPO } from '../unit/pulumi-dist';
+import { engineUnavailableReason, pmgrantsTestStack, pulumiProjectDir } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi skip-checkpoints crash test: ${unavailable}`);
@@ -147,31 +146,11 @@ suite('a crashed pulumi up with PULUMI_SKIP_CHECKPOINTS=true (real engine, Postg
     pg = await startTestServer();
     const adminUrl = await pg.createDatabase(DATABASE);
     admin = await pg.connect(adminUrl);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-pulumi-crash-'));
-    fs.copyFileSync(path.join(REPO, 'Pulumi.yaml'), path.join(dir, 'Pulumi.yaml'));
-    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
-    fs.symlinkSync(DIST, path.join(dir, 'dist'));
-    fs.mkdirSync(path.join(dir, 'state'));
+    dir = pulumiProjectDir('pmgrants-pulumi-crash-');
     fs.mkdirSync(path.join(dir, 'stacks'));
     fs.writeFileSync(path.join(dir, 'stacks', 'crash.yaml'), `apiVersion: pmgrants/v1\noverlay:\n  warehouse: { database: ${DATABASE} }\n`);
     fs.writeFileSync(path.join(dir, 'policy.yaml'), policyText());
-    const auto = packageRequire<typeof Automation>('@pulumi/pulumi/automation');
-    const program = distRequire<typeof import('../../provider/pulumi/program')>('provider/pulumi/program');
-    stack = await auto.LocalWorkspace.createOrSelectStack(
-      { stackName: 'crash', projectName: 'pmgrants', program: async () => program.definePmgrantsStack().outputs },
-      {
-        workDir: dir,
-        envVars: {
-          PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
-          PULUMI_CONFIG_PASSPHRASE: 'pmgrants-crash-passphrase',
-          PULUMI_SKIP_UPDATE_CHECK: '1',
-          PULUMI_HOME: path.join(dir, '.pulumi-home'),
-        },
-      },
-    );
-    await stack.setConfig('pmgrants:policy', { value: path.join(dir, 'policy.yaml') });
-    await stack.setConfig('pmgrants:stacksDir', { value: path.join(dir, 'stacks') });
-    await stack.setConfig('pmgrants:databaseUrl', { value: adminUrl, secret: true });
+    stack = await pmgrantsTestStack(dir, 'crash', { policyFile: path.join(dir, 'policy.yaml'), stacksDir: path.join(dir, 'stacks'), databaseUrl: adminUrl });
   }, STEP_TIMEOUT);
 
   afterAll(async () => {

@@ -14,13 +14,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
-import { DIST, distRequire, engineUnavailableReason, packageRequire, REPO } from '../unit/pulumi-dist';
+import { distRequire, engineUnavailableReason, pmgrantsTestStack, pulumiProjectDir } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi end-to-end test: ${unavailable}`);
@@ -118,32 +117,12 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
 
     // A Pulumi project directory of its own (stack settings files land there, not in the repository):
     // the repository's Pulumi.yaml, node_modules and dist, the test's policy and its stack overlay.
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-pulumi-e2e-'));
-    fs.copyFileSync(path.join(REPO, 'Pulumi.yaml'), path.join(dir, 'Pulumi.yaml'));
-    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
-    fs.symlinkSync(DIST, path.join(dir, 'dist'));
-    fs.mkdirSync(path.join(dir, 'state'));
+    dir = pulumiProjectDir('pmgrants-pulumi-e2e-');
     fs.mkdirSync(path.join(dir, 'stacks'));
     fs.writeFileSync(path.join(dir, 'stacks', 'e2e.yaml'), `apiVersion: pmgrants/v1\noverlay:\n  warehouse: { database: ${DATABASE} }\n`);
     writePolicy(policyText(['p2p']));
 
-    const auto = packageRequire<typeof Automation>('@pulumi/pulumi/automation');
-    const program = distRequire<typeof import('../../provider/pulumi/program')>('provider/pulumi/program');
-    stack = await auto.LocalWorkspace.createOrSelectStack(
-      { stackName: 'e2e', projectName: 'pmgrants', program: async () => program.definePmgrantsStack().outputs },
-      {
-        workDir: dir,
-        envVars: {
-          PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
-          PULUMI_CONFIG_PASSPHRASE: 'pmgrants-e2e-passphrase',
-          PULUMI_SKIP_UPDATE_CHECK: '1',
-          PULUMI_HOME: path.join(dir, '.pulumi-home'),
-        },
-      },
-    );
-    await stack.setConfig('pmgrants:policy', { value: path.join(dir, 'policy.yaml') });
-    await stack.setConfig('pmgrants:stacksDir', { value: path.join(dir, 'stacks') });
-    await stack.setConfig('pmgrants:databaseUrl', { value: adminUrl, secret: true });
+    stack = await pmgrantsTestStack(dir, 'e2e', { policyFile: path.join(dir, 'policy.yaml'), stacksDir: path.join(dir, 'stacks'), databaseUrl: adminUrl });
   }, STEP_TIMEOUT);
 
   afterAll(async () => {

@@ -6,7 +6,9 @@
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type * as Automation from '@pulumi/pulumi/automation';
 import { postgresUnavailableReason } from '../support/pg';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -42,4 +44,48 @@ export function engineUnavailableReason(): string | undefined {
   if (!onPath('pulumi-resource-pulumi-nodejs')) return 'pulumi-resource-pulumi-nodejs (the dynamic-provider launcher) is not on PATH; scripts/pulumi-engine.sh puts it next to pulumi';
   if (!fs.existsSync(path.join(DIST, 'provider', 'pulumi', 'providers.js'))) return 'dist/ is not built; run npm run build';
   return postgresUnavailableReason();
+}
+
+/**
+ * A Pulumi project directory of its own for an end-to-end test (stack settings files land there, not in
+ * the repository): the repository's Pulumi.yaml, links to node_modules and dist, and an empty `state/`
+ * for the local file backend.
+ */
+export function pulumiProjectDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.copyFileSync(path.join(REPO, 'Pulumi.yaml'), path.join(dir, 'Pulumi.yaml'));
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+  fs.symlinkSync(DIST, path.join(dir, 'dist'));
+  fs.mkdirSync(path.join(dir, 'state'));
+  return dir;
+}
+
+/**
+ * The pmgrants program (from dist/) as an inline Automation API stack in `dir`: local file backend in
+ * `dir/state`, a passphrase, no update check, fully offline; with its policy, overlays and (secret)
+ * database URL set.
+ */
+export async function pmgrantsTestStack(
+  dir: string,
+  stackName: string,
+  config: { policyFile: string; stacksDir: string; databaseUrl: string },
+): Promise<Automation.Stack> {
+  const auto = packageRequire<typeof Automation>('@pulumi/pulumi/automation');
+  const program = distRequire<typeof import('../../provider/pulumi/program')>('provider/pulumi/program');
+  const stack = await auto.LocalWorkspace.createOrSelectStack(
+    { stackName, projectName: 'pmgrants', program: async () => program.definePmgrantsStack().outputs },
+    {
+      workDir: dir,
+      envVars: {
+        PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
+        PULUMI_CONFIG_PASSPHRASE: 'pmgrants-e2e-passphrase',
+        PULUMI_SKIP_UPDATE_CHECK: '1',
+        PULUMI_HOME: path.join(dir, '.pulumi-home'),
+      },
+    },
+  );
+  await stack.setConfig('pmgrants:policy', { value: config.policyFile });
+  await stack.setConfig('pmgrants:stacksDir', { value: config.stacksDir });
+  await stack.setConfig('pmgrants:databaseUrl', { value: config.databaseUrl, secret: true });
+  return stack;
 }
