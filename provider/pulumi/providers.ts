@@ -78,12 +78,55 @@ const MAX_CONNECTIONS = 32;
 
 let settings: Settings = { connections: DEFAULT_CONNECTIONS };
 
-/** Called by the serialized provider's configure hook with the stack's configuration. */
+/** Stores the stack's configuration: through `install`, or the configure hook of provider text written by earlier versions. */
 export function configure(config: { get(key: string): string | undefined }): void {
   const url = config.get(CONFIG_DATABASE_URL);
   const wanted = Number(config.get(CONFIG_CONNECTIONS) ?? DEFAULT_CONNECTIONS);
   const connections = Number.isInteger(wanted) && wanted >= 1 ? Math.min(wanted, MAX_CONNECTIONS) : DEFAULT_CONNECTIONS;
   settings = { ...(url ? { databaseUrl: url } : {}), connections };
+}
+
+/**
+ * A failure as the dynamic-provider host prints it (`${error}: ${error.stack}`, which the engine shows
+ * in the resource's diagnostics): "pmgrants: <one sentence>", no stack trace.
+ */
+export function oneSentence(e: unknown): Error {
+  const sentence = String((e as Error)?.message ?? e).split('\n')[0];
+  const failure = new Error(sentence);
+  Object.defineProperty(failure, 'stack', { value: sentence });
+  failure.toString = () => 'pmgrants';
+  return failure;
+}
+
+/** The operations a serialized provider gets from `install`, as the dynamic-provider host calls them. */
+export interface InstalledOperations {
+  check(olds: GrantsInputs, news: GrantsInputs): Promise<unknown>;
+  diff(id: string, olds: GrantsOutputs, news: GrantsInputs): Promise<unknown>;
+  create(inputs: GrantsInputs): Promise<unknown>;
+  read(id: string, props: GrantsOutputs | undefined): Promise<unknown>;
+  update(id: string, olds: GrantsOutputs, news: GrantsInputs): Promise<unknown>;
+  delete(id: string, props: GrantsOutputs): Promise<void>;
+}
+
+/**
+ * Called by a serialized provider's configure hook (resources.ts) with the provider object itself:
+ * stores the stack's configuration and gives the object its operations, each failing as one sentence.
+ * It runs synchronously: the dynamic-provider host caches the object before it calls configure, and
+ * hands it to the next operation only after configure's first await, so no operation finds it bare.
+ */
+export function install(target: object, kind: ResourceKind, config: { get(key: string): string | undefined }): void {
+  configure(config);
+  const op =
+    <A extends unknown[], R>(fn: (kind: ResourceKind, ...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(kind, ...args);
+      } catch (e) {
+        throw oneSentence(e);
+      }
+    };
+  const operations: InstalledOperations = { check: op(check), diff: op(diff), create: op(create), read: op(read), update: op(update), delete: op(remove) };
+  Object.assign(target, operations);
 }
 
 const NO_URL = `no database to connect to: set the admin connection URL with "pulumi config set --secret ${CONFIG_DATABASE_URL} <url>"`;

@@ -13,9 +13,10 @@
  * compiled, engine-neutral desired state.
  *
  * Serialized providers: Pulumi stores each dynamic resource's provider as JavaScript text in the state,
- * twice per resource (inputs and outputs). Ours is a few lines that load the compiled behaviour module
- * (providers.js) in the dynamic-provider process, found in the Pulumi project (see `run`), and name the
- * operation. It captures only the resource kind: no credentials, no connection, no driver, no core code.
+ * twice per resource (inputs and outputs). Ours is the resource kind and one `configure` method that
+ * loads the compiled behaviour module (providers.js) in the dynamic-provider process, found in the
+ * Pulumi project (see `makeProvider`), which installs the operations. No credentials, no connection,
+ * no driver, no core code.
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { EngineName, ExpiredMembership, Login, Membership, Permission, Role, Schema, SecurityMode, User } from '../model/types';
@@ -100,56 +101,52 @@ type Args = { [K in keyof GrantsInputs]: pulumi.Input<GrantsInputs[K]> };
 // serializer: keep it free of imports, module values and anything secret.
 // ---------------------------------------------------------------------------------------------
 
+/** A serialized provider: the resource kind, and the one method Pulumi turns into text. */
+export interface SerializedProvider {
+  kind: ResourceKind;
+  configure(this: SerializedProvider, r: pulumi.dynamic.ConfigureRequest): Promise<void>;
+}
+
 /**
- * Run one operation of the compiled behaviour module (providers.js) in the dynamic-provider process.
+ * Pulumi stores each resource's provider as text twice, and its closure serializer wraps every method
+ * in about 190 bytes whatever its body: so ours has one method. The dynamic-provider host calls
+ * `configure` first, once per provider text and process, before any other operation; it loads the
+ * compiled behaviour module (providers.js) there, whose `install` gives this object its operations.
  * The engine starts that process in the program's directory (for `main: dist/index.js`, the dist
  * directory), so the module is looked for there and in every directory above it, as Node looks for
  * node_modules: <dir>/node_modules/pmgrants/dist/... (pmgrants installed as a package) or <dir>/dist/...
- * (this repository is the Pulumi project); $PMGRANTS_PULUMI_PROVIDERS names the file outright.
- * A failure leaves as one sentence: the dynamic-provider host prints a failure to stderr as
- * `${error}: ${error.stack}`, which the engine shows in the resource's diagnostics, so the error reads
- * "pmgrants: <sentence>" there, with no stack trace.
- * Pulumi stores this function's text in every resource, twice: it is kept short (names included).
+ * (this repository is the Pulumi project); $PMGRANTS_PULUMI_PROVIDERS names the file outright. When
+ * it is nowhere, every operation fails with that one sentence (the host shows `${error}: ${error.stack}`).
  */
-async function run(kind: ResourceKind | undefined, method: string, args: unknown[]): Promise<any> {
-  try {
-    const p = require('path') as typeof import('path');
-    let file = process.env.PMGRANTS_PULUMI_PROVIDERS;
-    for (let d = process.cwd(); !file; d = p.dirname(d)) {
-      file = ['node_modules/pmgrants/dist', 'dist'].map((x) => p.join(d, x, 'provider/pulumi/providers.js')).find(require('fs').existsSync);
-      if (!file && d === p.dirname(d)) throw new Error(`no dist/provider/pulumi/providers.js in ${process.cwd()} or above: run "npm run build" there`);
-    }
-    const b = require(p.resolve(file));
-    return await (kind ? b[method](kind, ...args) : b[method](...args));
-  } catch (e) {
-    const s = String((e as Error)?.message ?? e).split('\n')[0];
-    const f = new Error(s);
-    Object.defineProperty(f, 'stack', { value: s });
-    f.toString = () => 'pmgrants';
-    throw f;
-  }
-}
-
-/** The methods only name the operation: `run` (and the behaviour module) does the rest. */
-function makeProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs> {
+function makeProvider(kind: ResourceKind): SerializedProvider {
   return {
-    configure: (r) => run(undefined, 'configure', [r.config]),
-    check: (...a) => run(kind, 'check', a),
-    diff: (...a) => run(kind, 'diff', a),
-    create: (...a) => run(kind, 'create', a),
-    read: (...a) => run(kind, 'read', a),
-    update: (...a) => run(kind, 'update', a),
-    delete: (...a) => run(kind, 'remove', a),
+    kind,
+    async configure(r) {
+      const p = require('path') as typeof import('path');
+      let file = process.env.PMGRANTS_PULUMI_PROVIDERS;
+      for (let d = process.cwd(); !file; d = p.dirname(d)) {
+        file = ['node_modules/pmgrants/dist', 'dist'].map((x) => p.join(d, x, 'provider/pulumi/providers.js')).find(require('fs').existsSync);
+        if (!file && d === p.dirname(d)) {
+          const e = new Error(`no dist/provider/pulumi/providers.js in ${process.cwd()} or above: run "npm run build" there`);
+          Object.defineProperty(e, 'stack', { value: e.message });
+          e.toString = () => 'pmgrants';
+          const f = () => Promise.reject(e);
+          Object.assign(this, { check: f, diff: f, create: f, read: f, update: f, delete: f });
+          throw e;
+        }
+      }
+      require(p.resolve(file)).install(this, this.kind, r.config);
+    },
   };
 }
 
 /** One provider object per kind, so Pulumi serializes each once. */
-const PROVIDERS: Record<ResourceKind, pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs>> = {
+const PROVIDERS: Record<ResourceKind, SerializedProvider> = {
   warehouse: makeProvider('warehouse'),
   app: makeProvider('app'),
 };
 
-export function providerFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs> {
+export function providerFor(kind: ResourceKind): SerializedProvider {
   return PROVIDERS[kind];
 }
 
@@ -172,7 +169,8 @@ abstract class GrantsResource extends pulumi.dynamic.Resource {
 
   protected constructor(kind: ResourceKind, name: string, args: Args, opts: pulumi.CustomResourceOptions = {}) {
     super(
-      providerFor(kind),
+      // Its operations (create included) are installed by its configure hook in the provider process.
+      providerFor(kind) as pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs> & SerializedProvider,
       name,
       { ...args, login: undefined, password: undefined, passwordSetAt: undefined, passwordGeneration: undefined, databaseId: undefined, drift: undefined, warnings: undefined },
       { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS])] },

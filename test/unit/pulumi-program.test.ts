@@ -21,8 +21,8 @@ const providers = distRequire<typeof import('../../provider/pulumi/providers')>(
 const ADMIN_URL = 'postgres://pmgrants_admin:Adm1n-Pa55word@warehouse.example.internal:5432/wh';
 const VAULT_ID = '/subscriptions/0b1c2d3e-0000-4000-8000-000000000001/resourceGroups/pm-rg/providers/Microsoft.KeyVault/vaults/pm-vault';
 
-/** The serialized provider text each resource stores twice: kept to a few lines (about 3 KB with Pulumi's wrappers). */
-const PROVIDER_TEXT_LIMIT = 3_200;
+/** The serialized provider text each resource stores twice: one method, about 1.4 KB with Pulumi's wrappers (the floor program's five do-nothing methods: 1.8 KB). */
+const PROVIDER_TEXT_LIMIT = 1_600;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-pulumi-program-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -253,24 +253,74 @@ describe('the serialized dynamic providers', () => {
     }
   });
 
-  it('turn a failure into one sentence: what the dynamic-provider host prints (`${e}: ${e.stack}`) holds no stack trace', async () => {
+  /** A serialized provider as the dynamic-provider host holds it: its own copy (configure installs the operations on it). */
+  function hostCopy(kind: 'warehouse' | 'app') {
+    return { ...resources.providerFor(kind) } as ReturnType<typeof resources.providerFor> & Partial<import('../../provider/pulumi/providers').InstalledOperations>;
+  }
+  const configRequest = { config: { get: (k: string) => (k === 'pmgrants:databaseUrl' ? ADMIN_URL : undefined) } } as never;
+
+  async function withProvidersFile<T>(file: string | undefined, fn: () => Promise<T>): Promise<T> {
     const previous = process.env.PMGRANTS_PULUMI_PROVIDERS;
-    process.env.PMGRANTS_PULUMI_PROVIDERS = path.join(DIST, 'provider', 'pulumi', 'providers.js');
+    const cwd = process.cwd();
+    if (file) process.env.PMGRANTS_PULUMI_PROVIDERS = file;
+    else {
+      delete process.env.PMGRANTS_PULUMI_PROVIDERS;
+      process.chdir(tmp); // no dist/ and no node_modules/pmgrants above the temporary directory
+    }
     try {
-      const failure = await resources
-        .providerFor('app')
-        .read!('x', undefined as never)
-        .then(
-          () => undefined,
-          (e: unknown) => e as Error,
-        );
-      const sentence = 'pmgrants resources cannot be imported: declare the app in the policy and run pulumi up, which adopts what already exists';
-      expect(failure?.message).toBe(sentence);
-      expect(`${failure}: ${failure?.stack}`).toBe(`pmgrants: ${sentence}`);
+      return await fn();
     } finally {
+      process.chdir(cwd);
       if (previous === undefined) delete process.env.PMGRANTS_PULUMI_PROVIDERS;
       else process.env.PMGRANTS_PULUMI_PROVIDERS = previous;
     }
+  }
+
+  it('install every operation synchronously in configure: the host caches the object before configure and may hand it to the next operation at its first await', async () => {
+    await withProvidersFile(path.join(DIST, 'provider', 'pulumi', 'providers.js'), async () => {
+      const provider = hostCopy('app');
+      expect(provider.create).toBeUndefined();
+      const configured = provider.configure(configRequest);
+      // Nothing awaited yet: what a concurrent operation of the host would find.
+      for (const op of ['check', 'diff', 'create', 'read', 'update', 'delete'] as const) expect(typeof provider[op], op).toBe('function');
+      await configured;
+      // The shared provider object (the one Pulumi serializes) is left as it was: one method.
+      expect(Object.keys(resources.providerFor('app')).sort()).toEqual(['configure', 'kind']);
+    });
+  });
+
+  it('turn a failure into one sentence: what the dynamic-provider host prints (`${e}: ${e.stack}`) holds no stack trace', async () => {
+    await withProvidersFile(path.join(DIST, 'provider', 'pulumi', 'providers.js'), async () => {
+      const provider = hostCopy('app');
+      await provider.configure(configRequest);
+      const failure = await provider.read!('x', undefined).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      const sentence = 'pmgrants resources cannot be imported: declare the app in the policy and run pulumi up, which adopts what already exists';
+      expect(failure?.message).toBe(sentence);
+      expect(`${failure}: ${failure?.stack}`).toBe(`pmgrants: ${sentence}`);
+    });
+  });
+
+  it('without a built providers.js anywhere, configure and then every operation fail with the same one sentence', async () => {
+    await withProvidersFile(undefined, async () => {
+      const provider = hostCopy('warehouse');
+      const failure = await provider.configure(configRequest).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      const sentence = `no dist/provider/pulumi/providers.js in ${fs.realpathSync(tmp)} or above: run "npm run build" there`;
+      expect(`${failure}: ${failure?.stack}`).toBe(`pmgrants: ${sentence}`);
+      // The host keeps the object after a failed configure: no operation may then succeed, nor check be skipped.
+      for (const op of ['check', 'diff', 'create', 'read', 'update', 'delete'] as const) {
+        const e = await (provider[op] as (...a: unknown[]) => Promise<unknown>)().then(
+          () => undefined,
+          (x: unknown) => x as Error,
+        );
+        expect(e?.message, op).toBe(sentence);
+      }
+    });
   });
 
   it('are what the resources register as __provider, without the URL', async () => {
@@ -278,9 +328,9 @@ describe('the serialized dynamic providers', () => {
     for (const r of registered.filter((x) => x.type.startsWith('pulumi-nodejs:'))) {
       const text = r.inputs.__provider as string;
       expect(typeof text).toBe('string');
-      // A few lines that load the behaviour module and name the operation: no core code in the state.
+      // One method that loads the behaviour module, which installs the operations: no core code in the state.
       expect(text).toContain('providers.js');
-      expect(text).toContain("'remove'");
+      expect(text).toContain('.install(this, this.kind, r.config)');
       expect(text).not.toContain('diffState');
       expect(Buffer.byteLength(text)).toBeLessThan(PROVIDER_TEXT_LIMIT);
       expect(text).not.toContain('Adm1n');
