@@ -116,26 +116,29 @@ export interface SerializedProvider {
  * directory), so the module is looked for there and in every directory above it, as Node looks for
  * node_modules: <dir>/node_modules/pmgrants/dist/... (pmgrants installed as a package) or <dir>/dist/...
  * (this repository is the Pulumi project); $PMGRANTS_PULUMI_PROVIDERS names the file outright. When
- * it is nowhere, every operation fails with that one sentence (the host shows `${error}: ${error.stack}`).
+ * it is nowhere or does not load, configure and then every operation fail with one sentence (the host
+ * shows `${error}: ${error.stack}`, and keeps the object: no operation may then pass, nor check be skipped).
  */
 function makeProvider(kind: ResourceKind): SerializedProvider {
   return {
     kind,
     async configure(r) {
       const p = require('path') as typeof import('path');
-      let file = process.env.PMGRANTS_PULUMI_PROVIDERS;
-      for (let d = process.cwd(); !file; d = p.dirname(d)) {
-        file = ['node_modules/pmgrants/dist', 'dist'].map((x) => p.join(d, x, 'provider/pulumi/providers.js')).find(require('fs').existsSync);
-        if (!file && d === p.dirname(d)) {
-          const e = new Error(`no dist/provider/pulumi/providers.js in ${process.cwd()} or above: run "npm run build" there`);
-          Object.defineProperty(e, 'stack', { value: e.message });
-          e.toString = () => 'pmgrants';
-          const f = () => Promise.reject(e);
-          Object.assign(this, { check: f, diff: f, create: f, read: f, update: f, delete: f });
-          throw e;
+      try {
+        let file = process.env.PMGRANTS_PULUMI_PROVIDERS;
+        for (let d = process.cwd(); !file; d = p.dirname(d)) {
+          file = ['node_modules/pmgrants/dist', 'dist'].map((x) => p.join(d, x, 'provider/pulumi/providers.js')).find(require('fs').existsSync);
+          if (!file && d === p.dirname(d)) throw new Error(`no dist/provider/pulumi/providers.js in ${process.cwd()} or above: run "npm run build" there`);
         }
+        require(p.resolve(file)).install(this, this.kind, r.config);
+      } catch (x) {
+        const e = new Error(String((x as Error)?.message ?? x).split('\n')[0]);
+        Object.defineProperty(e, 'stack', { value: e.message });
+        e.toString = () => 'pmgrants';
+        const f = () => Promise.reject(e);
+        Object.assign(this, { check: f, diff: f, create: f, read: f, update: f, delete: f });
+        throw e;
       }
-      require(p.resolve(file)).install(this, this.kind, r.config);
     },
   };
 }

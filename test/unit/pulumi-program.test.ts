@@ -323,6 +323,26 @@ describe('the serialized dynamic providers', () => {
     });
   });
 
+  it('a providers.js that fails to load: configure and then every operation fail with the first line of its error', async () => {
+    const broken = path.join(tmp, 'broken-providers.js');
+    fs.writeFileSync(broken, "throw new Error('providers.js is half written\\n    at its stack');\n");
+    await withProvidersFile(broken, async () => {
+      const provider = hostCopy('app');
+      const failure = await provider.configure(configRequest).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(`${failure}: ${failure?.stack}`).toBe('pmgrants: providers.js is half written');
+      for (const op of ['check', 'diff', 'create', 'read', 'update', 'delete'] as const) {
+        const e = await (provider[op] as (...a: unknown[]) => Promise<unknown>)().then(
+          () => undefined,
+          (x: unknown) => x as Error,
+        );
+        expect(e?.message, op).toBe('providers.js is half written');
+      }
+    });
+  });
+
   it('are what the resources register as __provider, without the URL', async () => {
     const { registered } = await run(baseConfig(writePolicy('provider-text.yaml', policyDoc())));
     for (const r of registered.filter((x) => x.type.startsWith('pulumi-nodejs:'))) {
