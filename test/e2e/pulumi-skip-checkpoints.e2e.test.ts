@@ -14,7 +14,7 @@ import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
-import { engineUnavailableReason, pmgrantsTestStack, pulumiProjectDir } from '../unit/pulumi-dist';
+import { deliveredLoginsLogIn, engineUnavailableReason, pmgrantsPolicyStack } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi skip-checkpoints crash test: ${unavailable}`);
@@ -119,14 +119,10 @@ function stateResources(): { type: string }[] {
 
 /** Every app's login logs in with the password the stack delivers; returns them. */
 async function deliveredPasswordsWork(): Promise<Record<string, string>> {
-  const outputs = await stack.outputs();
-  const apps = outputs.apps.value as Record<string, { login: string; password: string }>;
+  const apps = await deliveredLoginsLogIn(stack, pg, DATABASE);
   expect(Object.keys(apps).sort()).toEqual(APPS);
   const passwords: Record<string, string> = {};
   for (const [app, a] of Object.entries(apps)) {
-    const c = await pg.connectAs(a.login, a.password, DATABASE);
-    expect((await c.query('SELECT current_user AS u')).rows[0].u).toBe(a.login);
-    await c.end();
     passwords[app] = a.password;
     seenPasswords.add(a.password);
   }
@@ -146,11 +142,7 @@ suite('a crashed pulumi up with PULUMI_SKIP_CHECKPOINTS=true (real engine, Postg
     pg = await startTestServer();
     const adminUrl = await pg.createDatabase(DATABASE);
     admin = await pg.connect(adminUrl);
-    dir = pulumiProjectDir('pmgrants-pulumi-crash-');
-    fs.mkdirSync(path.join(dir, 'stacks'));
-    fs.writeFileSync(path.join(dir, 'stacks', 'crash.yaml'), `apiVersion: pmgrants/v1\noverlay:\n  warehouse: { database: ${DATABASE} }\n`);
-    fs.writeFileSync(path.join(dir, 'policy.yaml'), policyText());
-    stack = await pmgrantsTestStack(dir, 'crash', { policyFile: path.join(dir, 'policy.yaml'), stacksDir: path.join(dir, 'stacks'), databaseUrl: adminUrl });
+    ({ dir, stack } = await pmgrantsPolicyStack('pmgrants-pulumi-crash-', 'crash', { database: DATABASE, policyText: policyText(), databaseUrl: adminUrl }));
   }, STEP_TIMEOUT);
 
   afterAll(async () => {

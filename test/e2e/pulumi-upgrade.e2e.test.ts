@@ -13,7 +13,7 @@ import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
-import { engineUnavailableReason, pmgrantsTestStack, pulumiProjectDir, REPO } from '../unit/pulumi-dist';
+import { deliveredLoginsLogIn, engineUnavailableReason, pmgrantsPolicyStack, REPO } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi upgrade test: ${unavailable}`);
@@ -64,13 +64,8 @@ async function managedRoles(): Promise<string[]> {
 
 /** Every app's login logs in with the password the stack delivers. */
 async function deliveredPasswordsWork(apps: string[]): Promise<void> {
-  const delivered = (await stack.outputs()).apps.value as Record<string, { login: string; password: string }>;
+  const delivered = await deliveredLoginsLogIn(stack, pg, DATABASE);
   expect(Object.keys(delivered).sort()).toEqual([...apps].sort());
-  for (const a of Object.values(delivered)) {
-    const c = await pg.connectAs(a.login, a.password, DATABASE);
-    expect((await c.query('SELECT current_user AS u')).rows[0].u).toBe(a.login);
-    await c.end();
-  }
 }
 
 suite('a stack whose state holds the earlier serialized provider text (real engine, PostgreSQL)', () => {
@@ -78,11 +73,8 @@ suite('a stack whose state holds the earlier serialized provider text (real engi
     pg = await startTestServer();
     const adminUrl = await pg.createDatabase(DATABASE);
     admin = await pg.connect(adminUrl);
-    dir = pulumiProjectDir('pmgrants-pulumi-upgrade-');
-    fs.mkdirSync(path.join(dir, 'stacks'));
-    fs.writeFileSync(path.join(dir, 'stacks', 'upgrade.yaml'), `apiVersion: pmgrants/v1\noverlay:\n  warehouse: { database: ${DATABASE} }\n`);
-    fs.writeFileSync(path.join(dir, 'policy.yaml'), policyText(['p2p', 'o2c', 'r2r'], ['p2p', 'o2c', 'r2r']));
-    stack = await pmgrantsTestStack(dir, 'upgrade', { policyFile: path.join(dir, 'policy.yaml'), stacksDir: path.join(dir, 'stacks'), databaseUrl: adminUrl });
+    const policy = policyText(['p2p', 'o2c', 'r2r'], ['p2p', 'o2c', 'r2r']);
+    ({ dir, stack } = await pmgrantsPolicyStack('pmgrants-pulumi-upgrade-', 'upgrade', { database: DATABASE, policyText: policy, databaseUrl: adminUrl }));
 
     // The stack as the earlier version left it: set up, then its stored provider text put back to the earlier form.
     expect((await stack.up()).summary.result).toBe('succeeded');

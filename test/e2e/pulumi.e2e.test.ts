@@ -19,7 +19,7 @@ import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
-import { distRequire, engineUnavailableReason, pmgrantsTestStack, pulumiProjectDir } from '../unit/pulumi-dist';
+import { distRequire, engineUnavailableReason, pmgrantsPolicyStack } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi end-to-end test: ${unavailable}`);
@@ -117,12 +117,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
 
     // A Pulumi project directory of its own (stack settings files land there, not in the repository):
     // the repository's Pulumi.yaml, node_modules and dist, the test's policy and its stack overlay.
-    dir = pulumiProjectDir('pmgrants-pulumi-e2e-');
-    fs.mkdirSync(path.join(dir, 'stacks'));
-    fs.writeFileSync(path.join(dir, 'stacks', 'e2e.yaml'), `apiVersion: pmgrants/v1\noverlay:\n  warehouse: { database: ${DATABASE} }\n`);
-    writePolicy(policyText(['p2p']));
-
-    stack = await pmgrantsTestStack(dir, 'e2e', { policyFile: path.join(dir, 'policy.yaml'), stacksDir: path.join(dir, 'stacks'), databaseUrl: adminUrl });
+    ({ dir, stack } = await pmgrantsPolicyStack('pmgrants-pulumi-e2e-', 'e2e', { database: DATABASE, policyText: policyText(['p2p']), databaseUrl: adminUrl }));
   }, STEP_TIMEOUT);
 
   afterAll(async () => {

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Automation from '@pulumi/pulumi/automation';
-import { postgresUnavailableReason } from '../support/pg';
+import { expect } from 'vitest';
+import { postgresUnavailableReason, TestServer } from '../support/pg';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const DIST = path.join(REPO, 'dist');
@@ -88,4 +89,36 @@ export async function pmgrantsTestStack(
   await stack.setConfig('pmgrants:stacksDir', { value: config.stacksDir });
   await stack.setConfig('pmgrants:databaseUrl', { value: config.databaseUrl, secret: true });
   return stack;
+}
+
+/**
+ * A project directory of its own (pulumiProjectDir) holding the test's policy (`policy.yaml`) and the
+ * overlay stacks/<stackName>.yaml that points it at `database`, and the pmgrants stack on it.
+ */
+export async function pmgrantsPolicyStack(
+  prefix: string,
+  stackName: string,
+  config: { database: string; policyText: string; databaseUrl: string },
+): Promise<{ dir: string; stack: Automation.Stack }> {
+  const dir = pulumiProjectDir(prefix);
+  const stacksDir = path.join(dir, 'stacks');
+  fs.mkdirSync(stacksDir);
+  fs.writeFileSync(path.join(stacksDir, `${stackName}.yaml`), `apiVersion: pmgrants/v1\noverlay:\n  warehouse: { database: ${config.database} }\n`);
+  fs.writeFileSync(path.join(dir, 'policy.yaml'), config.policyText);
+  const stack = await pmgrantsTestStack(dir, stackName, { policyFile: path.join(dir, 'policy.yaml'), stacksDir, databaseUrl: config.databaseUrl });
+  return { dir, stack };
+}
+
+/** The apps' logins and passwords the stack delivers (its `apps` output), each one proved by logging in to `database` as it. */
+export async function deliveredLoginsLogIn(stack: Automation.Stack, server: TestServer, database: string): Promise<Record<string, { login: string; password: string }>> {
+  const delivered = (await stack.outputs()).apps.value as Record<string, { login: string; password: string }>;
+  for (const a of Object.values(delivered)) {
+    const c = await server.connectAs(a.login, a.password, database);
+    try {
+      expect((await c.query('SELECT current_user AS u')).rows[0].u).toBe(a.login);
+    } finally {
+      await c.end();
+    }
+  }
+  return delivered;
 }
