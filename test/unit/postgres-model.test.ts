@@ -410,10 +410,20 @@ describe('preflightChecks', () => {
     expect(failed).toEqual({
       'create-role': 'ALTER ROLE "provisioner" CREATEROLE;',
       'create-schema': 'GRANT CREATE ON DATABASE "wh" TO "provisioner";',
-      'schema-ownership': 'GRANT "someone" TO "provisioner";',
+      'schema-ownership': 'GRANT "someone" TO "provisioner" WITH ADMIN OPTION;',
       'grant-connect': 'GRANT CONNECT ON DATABASE "wh" TO "provisioner" WITH GRANT OPTION;',
       'password-encryption': "ALTER SYSTEM SET password_encryption = 'scram-sha-256'; SELECT pg_reload_conf();",
     });
+  });
+
+  it('asks for ADMIN OPTION on an existing schema owner from PostgreSQL 16 (granting a role needs it), membership alone up to 15', () => {
+    const ownership = (f: Partial<ProvisioningFacts>) => preflightChecks({ ...facts, ...f }, desired).find((c) => c.name === 'schema-ownership')!;
+    const memberOnly = [{ schema: 'p2p', owner: 'someone', member: true, admin: false }];
+    expect(ownership({ schemas: memberOnly })).toMatchObject({ ok: false, fix: 'GRANT "someone" TO "provisioner" WITH ADMIN OPTION;' });
+    expect(ownership({ schemas: memberOnly }).detail).toMatch(/WITH ADMIN OPTION/);
+    expect(ownership({ schemas: [{ ...memberOnly[0], admin: true }] }).ok).toBe(true);
+    expect(ownership({ schemas: memberOnly, version: '15.8', versionNum: 150008 }).ok).toBe(true);
+    expect(ownership({ schemas: [{ ...memberOnly[0], member: false }], version: '15.8', versionNum: 150008 })).toMatchObject({ ok: false, fix: 'GRANT "someone" TO "provisioner";' });
   });
 
   it('passes a superuser on the right database', () => {
