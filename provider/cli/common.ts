@@ -1,7 +1,7 @@
 import { Diagnostic, hasErrors } from '../diagnostics/diagnostic';
 import { printable } from '../diagnostics/printable';
 import { formatText } from '../diagnostics/format';
-import { PmgrantsError } from '../engines/engine';
+import { PmgrantsError } from '../model/errors';
 import { checkUrlDatabase } from '../engines/registry';
 import { loadPolicy } from '../policy/load';
 import { Policy } from '../model/types';

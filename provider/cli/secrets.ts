@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { GeneratedPassword, PmgrantsError } from '../engines/engine';
-import { ActualState, DeliveredPasswords } from '../plan/diff';
+import { GeneratedPassword } from '../engines/engine';
+import { PmgrantsError } from '../model/errors';
+import { ActualState, DesiredState } from '../model/types';
+import { DeliveredPasswords } from '../plan/diff';
 import { Plan } from '../plan/change';
-import { DesiredState } from '../model/types';
 
 /**
  * The secrets file: where the CLI delivers generated passwords (pipelines use Pulumi secret outputs).

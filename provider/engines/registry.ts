@@ -1,5 +1,6 @@
 import { EngineName } from '../model/types';
-import { EngineConnection, EngineDialect, PmgrantsError } from './engine';
+import { EngineConnection, EngineDialect } from './engine';
+import { PmgrantsError } from '../model/errors';
 import { connectPostgres, postgresDialect } from './postgres';
 import { azureSqlDialect, connectSqlServer, sqlServerDialect } from './sqlserver';
 import { parseSqlServerUrl } from './sqlserver/config';

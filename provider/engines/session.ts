@@ -1,10 +1,13 @@
 import { compilePolicy } from '../model/compile';
 import { emptyState } from '../model/state';
-import { DesiredState, Policy } from '../model/types';
-import { ActualState, DiffOptions, diffState } from '../plan/diff';
+import { DesiredState, Policy, ActualState } from '../model/types';
+import { DiffOptions, diffState } from '../plan/diff';
 import { Plan } from '../plan/change';
 import { PlanView } from '../plan/format';
-import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, EngineDialect, LockHolder, PmgrantsError, Statement } from './engine';
+import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, EngineDialect } from './engine';
+import { LockHolder } from './lock';
+import { PmgrantsError } from '../model/errors';
+import { Statement } from '../model/statement';
 import { nameKey } from '../model/names';
 
 /** A plan with its statements, ready to print or apply. */

@@ -1,6 +1,5 @@
 import { sortState } from '../model/state';
-import { DesiredState, Membership, Permission, SecurityState } from '../model/types';
-import { ActualState } from './diff';
+import { DesiredState, Membership, Permission, SecurityState, ActualState } from '../model/types';
 
 /**
  * Slicing: which part of the warehouse each object belongs to, so that one Pulumi resource per app

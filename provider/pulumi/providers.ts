@@ -20,13 +20,15 @@
  * creates/updates/deletes one at a time under the engine's apply lock (see withDatabase).
  */
 import { connectEngine, dialectFor } from '../engines/registry';
-import { EngineConnection, LockHolder, PmgrantsError, waitingForLockMessage } from '../engines/engine';
+import { EngineConnection } from '../engines/engine';
+import { LockHolder, waitingForLockMessage } from '../engines/lock';
+import { PmgrantsError } from '../model/errors';
 import { underApplyLock } from '../engines/session';
 import { nameKey } from '../model/names';
 import { membershipKey, sortState } from '../model/state';
-import { DesiredState, EngineName } from '../model/types';
+import { DesiredState, EngineName, ActualState } from '../model/types';
 import { describeChange } from '../plan/describe';
-import { ActualState, diffState } from '../plan/diff';
+import { diffState } from '../plan/diff';
 import { appPart, claimOf, Part, sliceActual, WAREHOUSE } from '../plan/slice';
 import type { GrantsInputs, GrantsOutputs, ResourceKind } from './resources';
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { nameKey } from '../model/names';
 import { DesiredState, Policy, Right, RIGHTS } from '../model/types';
-import { AccessFacts, AccessPath, AccessReport, CELL_STATUSES, CellStatus, HeldRight, LoginAge, ReportCell, ReportPrincipal } from './types';
+import { AccessFacts, AccessPath, HeldRight } from '../model/access';
+import { AccessReport, CELL_STATUSES, CellStatus, LoginAge, ReportCell, ReportPrincipal } from './types';
 
 export interface ReportOptions {
   /** The compiled policy (compilePolicy, before an engine realizes it): what is expected. */

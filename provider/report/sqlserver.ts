@@ -1,5 +1,5 @@
 import { EngineName, Right, RIGHTS } from '../model/types';
-import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from './types';
+import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../model/access';
 
 /**
  * SQL Server / Azure SQL effective access, pure: rows shaped like the sys.* result sets of

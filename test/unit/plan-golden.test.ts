@@ -14,8 +14,8 @@ import planSchema from '../../schemas/plan.schema.json';
 import { dialectFor } from '../../provider/engines/registry';
 import { planOffline, RenderedPlan, viewOf } from '../../provider/engines/session';
 import { compilePolicy } from '../../provider/model/compile';
-import { Permission } from '../../provider/model/types';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { Permission, ActualState } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
 import { formatPlan } from '../../provider/plan/format';
 import { loadPolicy } from '../../provider/policy/load';
 

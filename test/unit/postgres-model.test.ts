@@ -10,7 +10,7 @@ import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
 import { beginSql, dropLoginsSql, lockHolderSql, passwordSql, tryLockSql, unlockSql, waitLockSql } from '../../provider/engines/postgres/apply';
-import { describeLockHolder, lockTimeoutError, waitingForLockMessage } from '../../provider/engines/engine';
+import { describeLockHolder, lockTimeoutError, waitingForLockMessage } from '../../provider/engines/lock';
 import { parseMarker } from '../../provider/engines/postgres/marker';
 
 const policy: Policy = {

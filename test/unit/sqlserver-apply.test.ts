@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EngineConnection, PmgrantsError } from '../../provider/engines/engine';
-import { PartialApplyError, connectSqlServer, meetsPasswordPolicy } from '../../provider/engines/sqlserver';
+import { EngineConnection } from '../../provider/engines/engine';
+import { PmgrantsError, PartialApplyError } from '../../provider/model/errors';
+import { connectSqlServer, meetsPasswordPolicy } from '../../provider/engines/sqlserver';
 import { applyRendered, planLive } from '../../provider/engines/session';
 import { Policy } from '../../provider/model/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';

@@ -4,7 +4,8 @@
  * Driver faked by the catalog simulator; T-SQL asserted as sent.
  */
 import { describe, expect, it } from 'vitest';
-import { LockHolder, PmgrantsError, waitingForLockMessage } from '../../provider/engines/engine';
+import { LockHolder, waitingForLockMessage } from '../../provider/engines/lock';
+import { PmgrantsError } from '../../provider/model/errors';
 import { connectSqlServer, lockBatchSql } from '../../provider/engines/sqlserver';
 import { lockHolderSql } from '../../provider/engines/sqlserver/connection';
 import { applyRendered, planLive } from '../../provider/engines/session';

@@ -1,4 +1,5 @@
-import { PmgrantsError, waitingForLockMessage } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
+import { waitingForLockMessage } from '../../engines/lock';
 import { connectEngine } from '../../engines/registry';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
 import { formatPlan, planTextPieces } from '../../plan/format';

@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
 import { connectEngine, dialectFor } from '../../engines/registry';
 import { planLive, planOffline, RenderedPlan, viewOf } from '../../engines/session';
 import { PLAN_FORMATS, formatPlan } from '../../plan/format';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
 import { connectEngine } from '../../engines/registry';
 import { compilePolicy } from '../../model/compile';
 import { nameKey } from '../../model/names';

@@ -1,4 +1,5 @@
-import { PmgrantsError, Statement } from '../engine';
+import { PmgrantsError } from '../../model/errors';
+import { Statement } from '../../model/statement';
 import { managedComment } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
 import { GrantParts, grantPartsOf, roleEffectOf } from './render';

@@ -1,7 +1,9 @@
 import type { Client as PgClient, QueryResult } from 'pg';
-import { DesiredState } from '../../model/types';
-import { ActualState } from '../../plan/diff';
-import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { DesiredState, ActualState } from '../../model/types';
+import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, PreflightCheck } from '../engine';
+import { LockHolder, lockTimeoutError } from '../lock';
+import { PartialApplyError, PmgrantsError } from '../../model/errors';
+import { Statement } from '../../model/statement';
 import {
   APPLY_LOCK_KEY,
   batchSql,

@@ -1,12 +1,12 @@
 import { securableKey, sortState } from '../../model/state';
-import { DesiredState, Login, Membership, Permission, Role, Schema, User } from '../../model/types';
-import { ActualState, GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
+import { DesiredState, Login, Membership, Permission, Role, Schema, User, ActualState } from '../../model/types';
+import { GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
 import type { Part } from '../../plan/slice';
 import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
 import { OBJECT_KINDS, objectCreators } from './realize';
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /**
  * The catalog as inspect reads it: roles and memberships by name. Privileges come as whole ACLs (see

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 export interface LocalPostgresOptions {
   /** Receives the server's log lines and startup steps. */

@@ -1,5 +1,5 @@
 import { DesiredState } from '../../model/types';
-import { Statement } from '../engine';
+import { Statement } from '../../model/statement';
 import { APPLY_LOCK_KEY, markerSql } from './apply';
 
 /**

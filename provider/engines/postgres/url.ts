@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /**
  * The database a PostgreSQL connection URL names, or undefined when it names none (the server then

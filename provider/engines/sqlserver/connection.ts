@@ -1,10 +1,11 @@
 import type * as Mssql from 'mssql';
-import { DesiredState } from '../../model/types';
-import { ActualState } from '../../plan/diff';
-import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, GeneratedPassword, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
+import { DesiredState, ActualState } from '../../model/types';
+import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, GeneratedPassword, PreflightCheck } from '../engine';
+import { LockHolder, lockTimeoutError } from '../lock';
+import { PartialApplyError, PmgrantsError } from '../../model/errors';
+import { Statement } from '../../model/statement';
 import { newPasswordGeneration } from '../generation';
 
-export { PartialApplyError };
 import { Batch, planBatches } from './batches';
 import { SqlServerConnectionConfig, SqlServerUrlInput, describeServer, parseSqlServerUrl, toMssqlConfig } from './config';
 import { createSqlServerDialect } from './dialect';
@@ -14,7 +15,7 @@ import { ExportColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportR
 import { EXPORT_CATALOG_SQL } from './sql/export';
 import { ACCESS_SQL } from './sql/access';
 import { SqlServerAccessRows, sqlServerAccessFacts } from '../../report/sqlserver';
-import type { AccessFacts } from '../../report/types';
+import type { AccessFacts } from '../../model/access';
 import type { ExportCatalog } from '../../export/catalog';
 import { generateSqlServerPassword } from './password';
 import { PreflightFacts, PreflightMasterRow, PreflightSchemaRow, PreflightServerRoleRow, PreflightServerRow, evaluatePreflight } from './preflight';
