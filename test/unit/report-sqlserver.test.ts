@@ -11,7 +11,7 @@ import { planOffline } from '../../provider/engines/session';
 import { compilePolicy } from '../../provider/model/compile';
 import { buildReport } from '../../provider/report/compute';
 import { formatReportCsv, formatReportMarkdown } from '../../provider/report/format';
-import { SqlServerAccessRows, sqlServerAccessFacts } from '../../provider/report/sqlserver';
+import { SqlServerAccessRows, sqlServerAccessFacts } from '../../provider/engines/sqlserver/access-facts';
 import { AccessReport } from '../../provider/report/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { expectGolden } from '../fixtures/sqlserver/golden';

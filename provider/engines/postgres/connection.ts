@@ -26,7 +26,7 @@ import { inspectPostgres, inspectPostgresAhead } from './inspect';
 import type { Part } from '../../plan/slice';
 import { exportPostgres } from './export';
 import { readPostgresAccess } from './access';
-import { postgresAccessFacts } from '../../report/postgres';
+import { postgresAccessFacts } from './access-facts';
 import { postgresDialect } from './dialect';
 import { preflightChecks, ProvisioningFacts } from './preflight';
 import { postgresUrlDatabase } from './url';

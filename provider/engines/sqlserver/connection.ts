@@ -14,7 +14,7 @@ import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, Sch
 import { ExportColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportRows, exportCatalogFromSqlServer } from './export';
 import { EXPORT_CATALOG_SQL } from './sql/export';
 import { ACCESS_SQL } from './sql/access';
-import { SqlServerAccessRows, sqlServerAccessFacts } from '../../report/sqlserver';
+import { SqlServerAccessRows, sqlServerAccessFacts } from './access-facts';
 import type { AccessFacts } from '../../model/access';
 import type { ExportCatalog } from '../../export/catalog';
 import { generateSqlServerPassword } from './password';

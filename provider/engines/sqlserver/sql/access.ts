@@ -1,6 +1,6 @@
 /**
  * The access report's catalog reads (pmgrants report): one batch in the warehouse, five result sets in
- * the order of SqlServerAccessRows (provider/report/sqlserver.ts), whose field names are these column
+ * the order of SqlServerAccessRows (provider/engines/sqlserver/access-facts.ts), whose field names are these column
  * aliases. Times come back as ISO 8601 (style 126).
  */
 

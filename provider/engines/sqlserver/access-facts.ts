@@ -1,9 +1,9 @@
-import { EngineName, Right, RIGHTS } from '../model/types';
-import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../model/access';
+import { EngineName, Right, RIGHTS } from '../../model/types';
+import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../../model/access';
 
 /**
  * SQL Server / Azure SQL effective access, pure: rows shaped like the sys.* result sets of
- * ACCESS_SQL (engines/sqlserver/sql/access.ts) -> what every database principal can do on every app
+ * ACCESS_SQL (sql/access.ts) -> what every database principal can do on every app
  * schema, and through which path. The rules, each from Microsoft's documentation (docs/sqlserver.md,
  * "Access report"):
  * - Role membership nests and always passes permissions on; every user is a member of public.

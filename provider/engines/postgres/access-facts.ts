@@ -1,7 +1,7 @@
-import { parseAclItem } from '../engines/postgres/acl';
-import { parseMarker } from '../engines/postgres/marker';
-import { Right, RIGHTS } from '../model/types';
-import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../model/access';
+import { Right, RIGHTS } from '../../model/types';
+import { parseAclItem } from './acl';
+import { parseMarker } from './marker';
+import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../../model/access';
 
 /**
  * PostgreSQL effective access, pure: the catalog rows of the access-*.sql queries -> what every role
