@@ -1,14 +1,8 @@
 import { compareCodeUnits, compareMemberships, comparePermissions, membershipKey, permissionKey } from '../model/state';
 import { ActualState, DesiredState, Login, Membership, Permission } from '../model/types';
 import { CHANGE_ORDER, Change, Plan } from './change';
+import { DeliveredPasswords, heldPassword, undeliveredPassword } from './delivery';
 import { PmgrantsError } from '../model/errors';
-
-/**
- * What the secrets file holds, by login: the generation of its delivered password and of a pending one
- * (written before the server was asked to take it). Entries without a generation (files written before
- * generations existed) count as holding whatever the server has.
- */
-export type DeliveredPasswords = Record<string, { generation?: string; pending?: string } | undefined>;
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
@@ -52,7 +46,7 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'missing' });
     } else if (needsRotation(login, actual, desired, options)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: options.rotate?.includes(login.name) ? 'forced' : 'age' });
-    } else if (login.password === 'generated' && !login.adopted && undelivered(login.name, actual, options.delivered)) {
+    } else if (login.password === 'generated' && !login.adopted && options.delivered && undeliveredPassword(heldPassword(actual, login.name), options.delivered[login.name])) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'undelivered' });
     }
   }
@@ -277,16 +271,6 @@ function matchWithMaps<T>(desired: readonly T[], actual: readonly T[], key: (t: 
   for (const [k, want] of desiredByKey) pairs.push([want, actualByKey.get(k)]);
   for (const [k, have] of actualByKey) if (!desiredByKey.has(k)) unmatched.push(have);
   return { pairs, unmatched };
-}
-
-/** The server holds a password (of a known generation) that the secrets file does not have. */
-function undelivered(login: string, actual: ActualState, delivered: DeliveredPasswords | undefined): boolean {
-  const held = actual.passwordGeneration?.[login];
-  if (!delivered || held === undefined) return false;
-  const entry = delivered[login];
-  if (!entry) return true;
-  if (entry.generation === undefined && entry.pending === undefined) return false;
-  return entry.generation !== held && entry.pending !== held;
 }
 
 /**

@@ -13,7 +13,7 @@ import { EngineConnection } from '../../provider/engines/engine';
 import { LockHolder } from '../../provider/engines/lock';
 import { PmgrantsError } from '../../provider/model/errors';
 import { connectPostgres } from '../../provider/engines/postgres';
-import { planLive } from '../../provider/engines/session';
+import { planLive } from '../../provider/pipeline/plan';
 import { runCli } from '../../provider/cli/main';
 import { CliIO } from '../../provider/cli/io';
 import { Policy } from '../../provider/model/types';

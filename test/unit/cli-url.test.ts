@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../support/cli';
-import { checkUrlDatabase, urlDatabase } from '../../provider/engines/registry';
+import { checkUrlDatabase } from '../../provider/pipeline/database';
+import { urlDatabase } from '../../provider/engines/registry';
 import { reasonOf } from '../../provider/engines/postgres/connection';
 import { applyErrorMessage } from '../../provider/engines/postgres/errors';
 

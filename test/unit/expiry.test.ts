@@ -19,7 +19,7 @@ import { loadPolicy } from '../../provider/policy/load';
 import { runCliCaptured } from '../support/cli';
 import { postgresDialect } from '../../provider/engines/postgres/dialect';
 import { createSqlServerDialect } from '../../provider/engines/sqlserver';
-import { roleApps } from '../../provider/engines/session';
+import { roleApps } from '../../provider/pipeline/plan';
 import planSchema from '../../schemas/plan.schema.json';
 import { asApplied, policyArbitrary } from '../support/states';
 

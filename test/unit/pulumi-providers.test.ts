@@ -9,7 +9,7 @@ import type { Statement } from '../../provider/model/statement';
 import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Policy, ActualState } from '../../provider/model/types';
 import { appPart, partitionDesired, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
-import { partInputs } from '../../provider/pulumi/program';
+import { partInputs } from '../../provider/pulumi/wire';
 import type { GrantsInputs, GrantsOutputs } from '../../provider/pulumi/resources';
 import { distRequire } from './pulumi-dist';
 

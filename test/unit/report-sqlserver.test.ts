@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { sqlServerDialect } from '../../provider/engines/sqlserver';
 import { ACCESS_SQL } from '../../provider/engines/sqlserver/sql/access';
-import { planOffline } from '../../provider/engines/session';
+import { planOffline } from '../../provider/pipeline/plan';
 import { compilePolicy } from '../../provider/model/compile';
 import { buildReport } from '../../provider/report/compute';
 import { formatReportCsv, formatReportMarkdown } from '../../provider/report/format';

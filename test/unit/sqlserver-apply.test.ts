@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EngineConnection } from '../../provider/engines/engine';
 import { PmgrantsError, PartialApplyError } from '../../provider/model/errors';
 import { connectSqlServer, meetsPasswordPolicy } from '../../provider/engines/sqlserver';
-import { applyRendered, planLive } from '../../provider/engines/session';
+import { applyRendered, planLive } from '../../provider/pipeline/plan';
 import { Policy } from '../../provider/model/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';

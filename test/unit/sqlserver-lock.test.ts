@@ -8,7 +8,7 @@ import { LockHolder, waitingForLockMessage } from '../../provider/engines/lock';
 import { PmgrantsError } from '../../provider/model/errors';
 import { connectSqlServer, lockBatchSql } from '../../provider/engines/sqlserver';
 import { lockHolderSql } from '../../provider/engines/sqlserver/connection';
-import { applyRendered, planLive } from '../../provider/engines/session';
+import { applyRendered, planLive } from '../../provider/pipeline/plan';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
 import { SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';

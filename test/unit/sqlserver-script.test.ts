@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { azureSqlDialect, sqlServerDialect } from '../../provider/engines/sqlserver';
-import { planOffline } from '../../provider/engines/session';
+import { planOffline } from '../../provider/pipeline/plan';
 import { loadPolicy } from '../../provider/policy/load';
 
 const root = path.join(__dirname, '..', '..');

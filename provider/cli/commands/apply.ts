@@ -1,12 +1,13 @@
 import { PmgrantsError } from '../../model/errors';
 import { waitingForLockMessage } from '../../engines/lock';
 import { connectEngine } from '../../engines/registry';
-import { applyRendered, planLive, viewOf } from '../../engines/session';
+import { applyRendered, planLive, viewOf } from '../../pipeline/plan';
 import { formatPlan, planTextPieces } from '../../plan/format';
 import { CommandSpec } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
-import { addDeliveryNotes, secretsFileOf, fileRepairs, SecretsFile } from '../secrets';
+import { fileRepairs } from '../../plan/delivery';
+import { addDeliveryNotes, secretsFileOf, SecretsFile } from '../secrets';
 import { redactUrl } from './plan';
 
 export const applySpec: CommandSpec = {
