@@ -3,7 +3,7 @@ import { EngineConnection, EngineDialect } from './engine';
 import { PmgrantsError } from '../model/errors';
 import { connectPostgres, postgresDialect } from './postgres';
 import { azureSqlDialect, connectSqlServer, sqlServerDialect } from './sqlserver';
-import { parseSqlServerUrl } from './sqlserver/config';
+import { parseSqlServerUrl } from './sqlserver/url';
 import { postgresUrlDatabase } from './postgres/url';
 
 /**

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { LockHolder, waitingForLockMessage } from '../../provider/engines/lock';
 import { PmgrantsError } from '../../provider/model/errors';
 import { connectSqlServer, lockBatchSql } from '../../provider/engines/sqlserver';
-import { lockHolderSql } from '../../provider/engines/sqlserver/connection';
+import { lockHolderSql } from '../../provider/engines/sqlserver/apply';
 import { applyRendered, planLive } from '../../provider/pipeline/plan';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';

@@ -3,7 +3,7 @@ import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../../model/a
 
 /**
  * SQL Server / Azure SQL effective access, pure: rows shaped like the sys.* result sets of
- * ACCESS_SQL (sql/access.ts) -> what every database principal can do on every app
+ * ACCESS_SQL (sql/access-*.sql) -> what every database principal can do on every app
  * schema, and through which path. The rules, each from Microsoft's documentation (docs/sqlserver.md,
  * "Access report"):
  * - Role membership nests and always passes permissions on; every user is a member of public.

@@ -1,6 +1,6 @@
 /**
  * pmgrants export on SQL Server and Azure SQL Database: a pure function from the result sets of
- * EXPORT_CATALOG_SQL (sql/export.ts) to the engine-neutral ExportCatalog.
+ * EXPORT_CATALOG_SQL (sql/export-*.sql, catalog.ts) to the engine-neutral ExportCatalog.
  *
  * SQL Server grants on schemas natively (GRANT SELECT ON SCHEMA::s), so a right is a schema permission
  * in pmgrants' vocabulary (SCHEMA_PERMISSION_OF), granted (G) or granted with grant option (W).
