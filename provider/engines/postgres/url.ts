@@ -21,3 +21,13 @@ export function postgresUrlDatabase(url: string): string | undefined {
     throw new PmgrantsError('the database name in the database URL has a malformed percent-encoding');
   }
 }
+
+/** host:port/database of a connection URL, never its password (for messages). */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+  } catch {
+    return 'the configured server';
+  }
+}
