@@ -1,7 +1,7 @@
 import { securableKey, sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, Role, Schema, User, ActualState } from '../../model/types';
 import { GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
-import type { Part } from '../../plan/slice';
+import { principalsMentioned, type Part } from '../../plan/slice';
 import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
@@ -159,21 +159,10 @@ function scopeParam(part: InspectScope | undefined): string | null {
  * memberships and grants on other parts' schemas it reads; the others in $2 it only refers to).
  */
 export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null, string[]] {
-  const roles = new Set<string>();
-  for (const l of desired.logins) roles.add(l.name);
-  for (const u of desired.users) roles.add(u.name);
-  for (const r of desired.roles) roles.add(r.name);
-  for (const s of desired.schemas) roles.add(s.owner);
-  for (const m of desired.memberships) roles.add(m.role).add(m.member);
+  // Every principal the state names; a role a permission is ON is one of its roles (or, realized, a membership's).
+  const roles = principalsMentioned(desired);
   const schemas = new Set(desired.schemas.map((s) => s.name));
-  for (const p of desired.permissions) {
-    roles.add(p.grantee);
-    if (p.on.type === 'schema') schemas.add(p.on.name);
-    if (p.on.type === 'engine') {
-      schemas.add(p.on.name);
-      if (p.on.forRole !== undefined) roles.add(p.on.forRole);
-    }
-  }
+  for (const p of desired.permissions) if (p.on.type === 'schema' || p.on.type === 'engine') schemas.add(p.on.name);
   const own = new Set([...desired.logins.map((l) => l.name), ...desired.users.map((u) => u.name), ...desired.roles.map((r) => r.name)]);
   return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part), [...own].sort()];
 }

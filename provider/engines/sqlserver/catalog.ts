@@ -34,11 +34,11 @@ export const CATALOG_BATCHES = {
   },
   /** pmgrants doctor on SQL Server, in the warehouse: one row of facts, then schema rights, then server role memberships. */
   get PREFLIGHT_SQLSERVER_SQL(): string {
-    return catalogSql('preflight-sqlserver');
+    return batch('preflight-sqlserver', 'preflight-schemas', 'preflight-server-roles');
   },
-  /** pmgrants doctor on Azure SQL Database, in the warehouse. */
+  /** pmgrants doctor on Azure SQL Database, in the warehouse: one row of facts, then schema rights. */
   get PREFLIGHT_AZURE_SQL_SQL(): string {
-    return catalogSql('preflight-azure-sql');
+    return batch('preflight-azure-sql', 'preflight-schemas');
   },
   /** pmgrants doctor on Azure SQL Database, in master: may this login manage logins? */
   get PREFLIGHT_AZURE_MASTER_SQL(): string {

@@ -9,9 +9,3 @@ SELECT CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition,
        HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS can_create_schema,
        CAST(NULL AS int) AS can_alter_any_login,
        CAST(NULL AS int) AS has_master_access;
-SELECT s.name AS schema_name,
-       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'SELECT') AS can_select,
-       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'INSERT') AS can_insert,
-       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'UPDATE') AS can_update,
-       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'DELETE') AS can_delete
-FROM sys.schemas AS s;
