@@ -4,20 +4,16 @@ import {
   DEFAULT_OPTIONS,
   DesiredState,
   ExpiredMembership,
-  Login,
   Membership,
-  Permission,
   PersonaSpec,
   Policy,
   PrincipalSpec,
   RIGHTS,
   Right,
-  Role,
-  Schema,
-  User,
+  SecurityState,
   UserSource,
 } from './types';
-import { compareMemberships, membershipKey, sortState } from './state';
+import { compareMemberships, emptyState, membershipKey, sortState } from './state';
 import { isExpired, laterExpiry } from './expiry';
 
 export interface CompileOptions {
@@ -81,21 +77,7 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
   const personaRoles = new Map(appKeys.map((a) => [a, new Map(personasOf(a).map((p) => [p, appNames.get(a)!.persona(p)]))]));
   const warehouseRoles = new Map(warehousePersonas.map((p) => [p, names.warehousePersona(prefix, p)]));
 
-  const b: Compiling = {
-    policy,
-    catalogue,
-    appKeys,
-    appNames,
-    personaRoles,
-    warehouseRoles,
-    logins: [],
-    users: [],
-    roles: [],
-    schemas: [],
-    memberships: [],
-    permissions: [],
-    appLogins: {},
-  };
+  const b: Compiling = { ...emptyState('neutral', policy.warehouse.database), policy, catalogue, appKeys, appNames, personaRoles, warehouseRoles, appLogins: {} };
   addWarehousePersonas(b);
   addApps(b);
   addAppLogins(b, prefix);
@@ -124,7 +106,7 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
 }
 
 /** A compile under way: the policy, its persona catalogue and role names, and the state built so far. */
-interface Compiling {
+interface Compiling extends SecurityState {
   policy: Policy;
   catalogue: Record<string, PersonaSpec>;
   appKeys: string[];
@@ -133,12 +115,6 @@ interface Compiling {
   personaRoles: Map<string, Map<string, string>>;
   /** warehouse persona -> its role. */
   warehouseRoles: Map<string, string>;
-  logins: Login[];
-  users: User[];
-  roles: Role[];
-  schemas: Schema[];
-  memberships: Membership[];
-  permissions: Permission[];
   appLogins: Record<string, string>;
 }
 
