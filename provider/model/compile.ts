@@ -124,6 +124,11 @@ function grantRights(b: Compiling, grantee: string, schema: string, rights: read
   }
 }
 
+/** A persona that manages another's membership: manage-membership on that persona's role. */
+function grantManageMembership(b: Compiling, grantee: string, role: string): void {
+  b.permissions.push({ grantee, on: { type: 'role', name: role }, privilege: 'manage-membership', effect: 'GRANT', withGrantOption: false });
+}
+
 function rightsOn(b: Compiling, persona: string, app: string): Right[] {
   const spec = b.catalogue[persona];
   const extra = b.policy.apps[app].source === 'open' ? (spec.openSourceRights ?? []) : [];
@@ -132,7 +137,7 @@ function rightsOn(b: Compiling, persona: string, app: string): Right[] {
 
 /** Warehouse-wide personas: one role with rights on every app. */
 function addWarehousePersonas(b: Compiling): void {
-  const { policy, catalogue, appKeys, personaRoles, warehouseRoles, roles, permissions } = b;
+  const { policy, catalogue, appKeys, personaRoles, warehouseRoles, roles } = b;
   for (const [persona, role] of warehouseRoles) {
     roles.push({ name: role, purpose: 'persona', persona });
     for (const app of appKeys) {
@@ -140,13 +145,7 @@ function addWarehousePersonas(b: Compiling): void {
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
         const managedRole = personaRoles.get(app)!.get(managed);
         if (managedRole === undefined) continue;
-        permissions.push({
-          grantee: role,
-          on: { type: 'role', name: managedRole },
-          privilege: 'manage-membership',
-          effect: 'GRANT',
-          withGrantOption: false,
-        });
+        grantManageMembership(b, role, managedRole);
       }
     }
   }
@@ -154,7 +153,7 @@ function addWarehousePersonas(b: Compiling): void {
 
 /** Each app: its schema and owner role, and its persona roles with their rights. */
 function addApps(b: Compiling): void {
-  const { policy, catalogue, appKeys, appNames, personaRoles, roles, schemas, permissions } = b;
+  const { policy, catalogue, appKeys, appNames, personaRoles, roles, schemas } = b;
   for (const app of appKeys) {
     const spec = policy.apps[app];
     const named = appNames.get(app)!;
@@ -170,13 +169,7 @@ function addApps(b: Compiling): void {
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
         const managedRole = rolesOfApp.get(managed);
         if (managed === persona || managedRole === undefined) continue;
-        permissions.push({
-          grantee: role,
-          on: { type: 'role', name: managedRole },
-          privilege: 'manage-membership',
-          effect: 'GRANT',
-          withGrantOption: false,
-        });
+        grantManageMembership(b, role, managedRole);
       }
     }
   }
