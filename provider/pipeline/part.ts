@@ -3,7 +3,7 @@ import { DesiredState } from '../model/types';
 import { Plan } from '../plan/change';
 import { diffState } from '../plan/diff';
 import { DatabaseWording } from './database';
-import { inspectLive, LiveState, PartScope } from './plan';
+import { inspectLive, LiveState, PartScope } from './inspect';
 
 /** One part of the warehouse to bring to its desired slice: a Pulumi resource's create, update or delete. */
 export interface PartRequest {

@@ -31,7 +31,8 @@ import { diffState } from '../plan/diff';
 import { appPart, Part, WAREHOUSE } from '../plan/slice';
 import { DatabaseWording, WrongDatabaseError } from '../pipeline/database';
 import { applyPart, PartApplied } from '../pipeline/part';
-import { inspectLive, LiveState, underApplyLock } from '../pipeline/plan';
+import { inspectLive, LiveState } from '../pipeline/inspect';
+import { underApplyLock } from '../pipeline/plan';
 import type { GrantsInputs, GrantsOutputs, ResourceKind } from './resources';
 import { desiredFromInputs } from './wire';
 

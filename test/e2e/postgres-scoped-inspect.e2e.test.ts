@@ -15,7 +15,7 @@ import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Policy, ActualState } from '../../provider/model/types';
 import { diffState } from '../../provider/plan/diff';
 import { appPart, appsOf, claimOf, Part, principalsMentioned, sliceActual, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
-import { scopeOf } from '../../provider/pipeline/plan';
+import { scopeOf } from '../../provider/pipeline/inspect';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
 import { policyArbitrary } from '../support/states';
 
