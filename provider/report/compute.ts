@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { nameKey } from '../model/names';
 import { DesiredState, Policy, Right, RIGHTS } from '../model/types';
-import { AccessFacts, AccessPath, AccessReport, CELL_STATUSES, CellStatus, HeldRight, LoginAge, ReportCell, ReportPrincipal } from './types';
+import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../model/access';
+import { AccessReport, CELL_STATUSES, CellStatus, LoginAge, ReportCell, ReportPrincipal } from './types';
 
 export interface ReportOptions {
   /** The compiled policy (compilePolicy, before an engine realizes it): what is expected. */
@@ -83,6 +84,48 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
     heldBy.set(key(h.principal), [...(heldBy.get(key(h.principal)) ?? []), h]);
   }
 
+  const principals = reportPrincipals({ facts, desired, key, policyKeys, logins, factOf, internalRoles, heldBy });
+  const cells = reportCells({ facts, principals, apps, expected, heldBy, key });
+  const maxAge = desired.rotationMaxAgeDays ?? null;
+  const loginAges = loginAgesOf(desired, (name) => factOf.get(key(name)), options.now);
+
+  const counts = Object.fromEntries(CELL_STATUSES.map((s) => [s, 0])) as Record<CellStatus, number>;
+  for (const c of cells) counts[c.status]++;
+  return {
+    reportVersion: 1,
+    asOf: options.asOf ?? null,
+    generatedAt: options.now.toISOString(),
+    engine: facts.engine,
+    database: facts.identity,
+    catalogDigest: catalogDigest(facts.raw),
+    policy: { file: options.policyFile ?? null, prefix: desired.prefix, mode: desired.mode, rotationMaxAgeDays: maxAge },
+    rights: [...RIGHTS],
+    apps,
+    principals,
+    cells,
+    logins: loginAges,
+    summary: {
+      principals: principals.length,
+      apps: apps.length,
+      cells: counts,
+      principalsWithDrift: [...new Set(cells.filter((c) => c.status === 'drift').map((c) => c.principal))],
+      overdueLogins: loginAges.filter((l) => l.overdue).map((l) => l.login),
+    },
+  };
+}
+
+/** The report's rows: PUBLIC, the generated logins, the policy's principals, then whoever else holds a right; by origin, then name. */
+function reportPrincipals(r: {
+  facts: AccessFacts;
+  desired: DesiredState;
+  key: (name: string) => string;
+  policyKeys: Map<string, string>;
+  logins: Map<string, DesiredState['logins'][number]>;
+  factOf: Map<string, FactPrincipal>;
+  internalRoles: Set<string>;
+  heldBy: Map<string, HeldRight[]>;
+}): ReportPrincipal[] {
+  const { facts, desired, key, policyKeys, logins, factOf, internalRoles, heldBy } = r;
   const principals: ReportPrincipal[] = [];
   const addRow = (name: string) => {
     if (principals.some((p) => key(p.name) === key(name))) return;
@@ -119,7 +162,19 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
   }
   const rank: Record<ReportPrincipal['origin'], number> = { policy: 0, 'generated-login': 1, unmanaged: 2, managed: 3, superuser: 4, public: 5 };
   principals.sort((a, b) => rank[a.origin] - rank[b.origin] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return principals;
+}
 
+/** Each principal x app x right that is held or expected, with its status and paths. */
+function reportCells(r: {
+  facts: AccessFacts;
+  principals: ReportPrincipal[];
+  apps: AccessReport['apps'];
+  expected: ReturnType<typeof expectedAccess>;
+  heldBy: Map<string, HeldRight[]>;
+  key: (name: string) => string;
+}): ReportCell[] {
+  const { facts, principals, apps, expected, heldBy, key } = r;
   const cells: ReportCell[] = [];
   for (const p of principals) {
     const want = expected.get(key(p.name));
@@ -149,12 +204,16 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
       }
     }
   }
+  return cells;
+}
 
+/** The password age of every generated login, against the rotation policy. */
+function loginAgesOf(desired: DesiredState, factOf: (name: string) => FactPrincipal | undefined, now: Date): LoginAge[] {
   const maxAge = desired.rotationMaxAgeDays ?? null;
-  const loginAges: LoginAge[] = desired.logins.map((l) => {
-    const at = factOf.get(key(l.name))?.marker?.passwordSetAt ?? null;
+  return desired.logins.map((l): LoginAge => {
+    const at = factOf(l.name)?.marker?.passwordSetAt ?? null;
     const time = at ? Date.parse(at) : NaN;
-    const ageDays = Number.isNaN(time) ? null : Math.floor((options.now.getTime() - time) / 86_400_000);
+    const ageDays = Number.isNaN(time) ? null : Math.floor((now.getTime() - time) / 86_400_000);
     return {
       login: l.name,
       ...(l.app ? { app: l.app } : {}),
@@ -164,28 +223,4 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
       overdue: maxAge === null || ageDays === null ? null : ageDays > maxAge,
     };
   });
-
-  const counts = Object.fromEntries(CELL_STATUSES.map((s) => [s, 0])) as Record<CellStatus, number>;
-  for (const c of cells) counts[c.status]++;
-  return {
-    reportVersion: 1,
-    asOf: options.asOf ?? null,
-    generatedAt: options.now.toISOString(),
-    engine: facts.engine,
-    database: facts.identity,
-    catalogDigest: catalogDigest(facts.raw),
-    policy: { file: options.policyFile ?? null, prefix: desired.prefix, mode: desired.mode, rotationMaxAgeDays: maxAge },
-    rights: [...RIGHTS],
-    apps,
-    principals,
-    cells,
-    logins: loginAges,
-    summary: {
-      principals: principals.length,
-      apps: apps.length,
-      cells: counts,
-      principalsWithDrift: [...new Set(cells.filter((c) => c.status === 'drift').map((c) => c.principal))],
-      overdueLogins: loginAges.filter((l) => l.overdue).map((l) => l.login),
-    },
-  };
 }
