@@ -214,7 +214,7 @@ suite('pmgrants report (PostgreSQL)', () => {
 
   it('writes CSV with one row per principal, app, right and path, matching the JSON', () => {
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('principal,origin,app,schema,right,status,path,via,path_detail,detail');
+    expect(lines[0]).toBe('principal,origin,app,schema,right,status,path,via,path_detail,detail,objects,expiry');
     const rows = lines.slice(1).map((l) => l.split(','));
     expect(rows.length).toBe(report.cells.reduce((n, c) => n + Math.max(1, c.paths.length), 0));
     expect(rows.some((r) => r[0] === 'contractor' && r[2] === 'p2p' && r[4] === 'select' && r[5] === 'drift' && r[6] === 'set-role' && r[7] === 'helpers > pmg_p2p_data_consumer')).toBe(true);

@@ -5,7 +5,8 @@ import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Permission, Policy } from '../../provider/model/types';
 import { diffState } from '../../provider/plan/diff';
 import { partitionDesired } from '../../provider/plan/slice';
-import { actualFromCatalog, catalogRowsOf, CatalogRows, CatalogWire, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
+import { describeChange } from '../../provider/plan/describe';
+import { actualFromCatalog, renderChange, catalogRowsOf, CatalogRows, CatalogWire, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
@@ -234,6 +235,47 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
     // The warehouse-wide persona the app's permissions name is referred to, not held.
     expect(roles).toContain('pmg_app_admin');
     expect(own).not.toContain('pmg_app_admin');
+  });
+});
+
+describe('column grants on app schemas', () => {
+  const columnRows = rows({
+    roles: [{ name: 'pmg_p2p_data_consumer', canLogin: false, comment: 'pmgrants:managed {"purpose":"persona"}', managed: true }],
+    schemas: [{ name: 'p2p', owner: 'pmg_p2p_owner' }],
+    'column-acls': [
+      ['p2p', 'cases', 'name', ['=r/pmg_p2p_owner', 'bi_reader=rw/pmg_p2p_owner']],
+      ['p2p', 'cases', 'amount', ['pmg_p2p_data_consumer=r/pmg_p2p_owner']],
+    ],
+  });
+  const actual = actualFromCatalog(columnRows, desired);
+  const plan = diffState(desired, actual);
+  const revokes = plan.changes.filter((c) => c.kind === 'revoke' && c.permission.on.type === 'engine' && c.permission.on.kind.startsWith('column:'));
+
+  it('inspect reads them from anyone on an app schema, one permission per grantee, column and privilege', () => {
+    const columns = actual.permissions.filter((p) => p.on.type === 'engine' && p.on.kind.startsWith('column:'));
+    expect(columns.map((p) => `${p.grantee || 'PUBLIC'} ${p.privilege} ${p.on.type === 'engine' ? p.on.kind : ''}`).sort()).toEqual([
+      'PUBLIC SELECT column:["cases","name"]',
+      'bi_reader SELECT column:["cases","name"]',
+      'bi_reader UPDATE column:["cases","name"]',
+      'pmg_p2p_data_consumer SELECT column:["cases","amount"]',
+    ]);
+  });
+
+  it('the plan revokes them like table grants, whoever holds them, column by column', () => {
+    const statements = revokes.flatMap((c) => renderChange(c, desired).map((st) => st.sql));
+    expect(statements.sort()).toEqual([
+      'REVOKE SELECT ("amount") ON TABLE "p2p"."cases" FROM "pmg_p2p_data_consumer"',
+      'REVOKE SELECT ("name") ON TABLE "p2p"."cases" FROM "bi_reader"',
+      'REVOKE SELECT ("name") ON TABLE "p2p"."cases" FROM PUBLIC',
+      'REVOKE UPDATE ("name") ON TABLE "p2p"."cases" FROM "bi_reader"',
+    ]);
+    expect(revokes.map((c) => describeChange(c).text)).toContain('revoke SELECT on column p2p.cases.name to PUBLIC');
+  });
+
+  it('additive enforcement leaves them, and a column is never granted', () => {
+    expect(diffState({ ...desired, enforcement: 'additive' }, actual).changes.filter((c) => c.kind === 'revoke' && c.permission.on.type === 'engine' && c.permission.on.kind.startsWith('column:'))).toEqual([]);
+    const grant = { kind: 'grant' as const, permission: { ...(revokes[0] as { permission: Permission }).permission } };
+    expect(() => renderChange(grant, desired)).toThrow(/never granted/);
   });
 });
 

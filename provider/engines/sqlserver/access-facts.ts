@@ -194,6 +194,8 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
     principals,
     schemas: Object.fromEntries(rows.schemas.map((s) => [s.name, s.owner_name])),
     held,
+    // Role membership always passes permissions on (Database-level roles): every row is usable access.
+    memberships: rows.members.map((m) => ({ role: m.role_name, member: m.member_name })),
     denials,
     raw: rows,
   };
