@@ -103,8 +103,24 @@ const cellIn = (report: Report) => (principal: string, app: string, right: strin
 /** Logins whose password every probe knows: the fixture's, and the generated ones. */
 const passwordOf = (secrets: Map<string, string>) => (user: string) => secrets.get(user) ?? PASSWORD;
 
+/** A server of `binDir` and a scratch directory for the calling describe block, stopped and removed after it. */
+function serverAndDir(binDir: string | undefined, prefix: string): { pg: () => TestServer; dir: () => string } {
+  let pg: TestServer | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    pg = await startTestServer({}, binDir);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  }, 120_000);
+  afterAll(async () => {
+    await pg?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { pg: () => pg!, dir: () => dir! };
+}
+
 for (const server of SERVERS) {
   (server.unavailable ? describe.skip : describe)(`pmgrants report tells the whole truth (${server.name})`, () => {
+    const scratch = serverAndDir(server.binDir, 'pmgrants-truth-');
     let pg: TestServer;
     let dir: string;
     let superUrl: string;
@@ -115,9 +131,9 @@ for (const server of SERVERS) {
     const cli = (args: string[], url = superUrl) => runCliCaptured(args.map((a) => (a === 'policy.yaml' ? path.join(dir, a) : a)), { env: { PMGRANTS_DATABASE_URL: url }, cwd: dir });
 
     beforeAll(async () => {
-      pg = await startTestServer({}, server.binDir);
+      pg = scratch.pg();
+      dir = scratch.dir();
       superUrl = await pg.createDatabase('truth_wh');
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-truth-'));
       fs.writeFileSync(path.join(dir, 'policy.yaml'), truthPolicy(LATER));
       const admin = await pg.connect(superUrl);
       // The hr app adopts a schema its team's login already owns, with a table in it.
@@ -137,11 +153,6 @@ for (const server of SERVERS) {
       await admin.end();
       converged = await reportOf(dir, superUrl);
     }, 180_000);
-
-    afterAll(async () => {
-      await pg?.stop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
 
     const IDENTITIES = ['alice', 'bob', 'erin', 'carol', 'dave', 'nobody', 'o2c-lead', 'hr_admin', 'provisioner', 'pmg_p2p_app', 'pmg_o2c_app', 'pmg_hr_app'];
 
@@ -221,7 +232,7 @@ for (const server of SERVERS) {
 
     describe('after hand-made changes', () => {
       let drifted: Report;
-      const HAND_MADE = ['colreader', 'colwriter', 'dana', 'ops', 'reader_all', 'writer_all'];
+      const HAND_MADE = ['colreader', 'colwriter', 'dana', 'ops', 'reader_all', 'writer_all', 'creator'];
 
       beforeAll(async () => {
         // The contractors' grant has expired since it was applied: the membership is still there.
@@ -238,6 +249,8 @@ for (const server of SERVERS) {
         // Predefined roles that give USAGE everywhere, with rights PUBLIC holds on single objects.
         await admin.query('GRANT pg_read_all_data TO reader_all; GRANT INSERT ON p2p.cases TO PUBLIC; GRANT EXECUTE ON FUNCTION p2p.total() TO PUBLIC');
         await admin.query('GRANT pg_write_all_data TO writer_all; GRANT SELECT ON o2c.orders TO PUBLIC');
+        // CREATE without USAGE: creating in a schema needs no USAGE on it, using what is there does.
+        await admin.query('GRANT CREATE ON SCHEMA p2p TO creator');
         await admin.end();
         drifted = await reportOf(dir, superUrl);
       }, 120_000);
@@ -278,6 +291,11 @@ for (const server of SERVERS) {
         expect(cell('reader_all', 'p2p', 'execute')).toMatchObject({ status: 'drift', paths: [{ kind: 'public', detail: expect.stringMatching(/USAGE on schema p2p through pg_read_all_data/) }] });
         expect(cell('writer_all', 'o2c', 'select')).toMatchObject({ status: 'drift', objects: ['orders'] });
         expect(cell('writer_all', 'o2c', 'delete')).toMatchObject({ status: 'privileged' });
+      });
+
+      it('CREATE without USAGE creates objects and reads nothing', () => {
+        expect(cellIn(drifted)('creator', 'p2p', 'create-objects')).toMatchObject({ status: 'drift', paths: [{ kind: 'direct' }] });
+        expect(drifted.cells.filter((c) => c.principal === 'creator' && c.app === 'p2p').map((c) => c.right)).toEqual(['create-objects']);
       });
 
       it('lists no path twice in a cell', () => expectNoDuplicatePaths(drifted));
@@ -372,18 +390,7 @@ const EXAMPLES = fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.yaml'))
 
 for (const server of SERVERS) {
   (server.unavailable ? describe.skip : describe)(`every example converged reports clean (${server.name})`, () => {
-    let pg: TestServer;
-    let dir: string;
-
-    beforeAll(async () => {
-      pg = await startTestServer({}, server.binDir);
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-truth-examples-'));
-    }, 120_000);
-
-    afterAll(async () => {
-      await pg?.stop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const scratch = serverAndDir(server.binDir, 'pmgrants-truth-examples-');
 
     it('covers every example', () => {
       expect(EXAMPLES.length).toBeGreaterThanOrEqual(5);
@@ -392,6 +399,8 @@ for (const server of SERVERS) {
     for (const example of EXAMPLES) {
       it(`${example}: plan has nothing to do, the report has no drift, exit 0, and every cell is true`, async () => {
         const text = fs.readFileSync(path.join(EXAMPLES_DIR, example), 'utf8');
+        const pg = scratch.pg();
+        const dir = scratch.dir();
         const file = path.join(dir, example);
         fs.writeFileSync(file, text.replace(/^(\s+engine:\s*)\S+/m, '$1postgres'));
         const policy = loadPolicy(file).policy!;
