@@ -4,6 +4,8 @@
  * ACCESS_SQL returns them (sys.* result sets, by name), hand-made drift is added to those rows, and the
  * evaluated report is compared cell by cell and with golden markdown and CSV.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sqlServerDialect } from '../../provider/engines/sqlserver';
 import { CATALOG_BATCHES } from '../../provider/engines/sqlserver/catalog';
@@ -16,6 +18,7 @@ import { AccessReport } from '../../provider/report/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { expectGolden } from '../fixtures/sqlserver/golden';
 import { SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
+import { Policy } from '../../provider/model/types';
 
 const { ACCESS_SQL } = CATALOG_BATCHES;
 
@@ -23,7 +26,7 @@ const policy = policyFromYaml('policy.yaml', SYSTEM_MANAGED_YAML);
 const NOW = new Date('2026-02-15T12:00:00Z');
 
 /** The simulator's catalog as ACCESS_SQL's five result sets. */
-function accessRows(sim: CatalogSimulator): SqlServerAccessRows {
+function accessRows(sim: CatalogSimulator, appSchemas = ['purchase_to_pay', 'order_to_cash']): SqlServerAccessRows {
   const rows = sim.rows();
   const nameOf = (id: number) => rows.principals.find((p) => p.principal_id === id)!.name;
   return {
@@ -41,19 +44,19 @@ function accessRows(sim: CatalogSimulator): SqlServerAccessRows {
     permissions: rows.permissions
       .filter((p) => p.class === 0 || p.class === 3)
       .map((p) => ({ class: p.class, schema_name: p.class === 3 ? rows.schemas.find((s) => s.schema_id === p.major_id)!.name : null, grantee_name: nameOf(p.grantee_principal_id), permission_name: p.permission_name, state: p.state })),
-    schemas: rows.schemas.filter((s) => ['purchase_to_pay', 'order_to_cash'].includes(s.name)).map((s) => ({ name: s.name, owner_name: nameOf(s.principal_id) })),
+    schemas: rows.schemas.filter((s) => appSchemas.includes(s.name)).map((s) => ({ name: s.name, owner_name: nameOf(s.principal_id) })),
   };
 }
 
-function appliedRows(): SqlServerAccessRows {
+function appliedRows(applied: Policy = policy, appSchemas?: string[]): SqlServerAccessRows {
   const sim = new CatalogSimulator('sqlserver', { clockStart: Date.parse('2026-01-01T00:00:00Z') });
   sim.logins.push({ name: 'reporting_svc', principal_id: 290, sid: '0x0000000000000000000000000000ABCD', type: 'S', is_disabled: 0, password_last_set: null });
-  const rendered = planOffline(policy, sqlServerDialect);
+  const rendered = planOffline(applied, sqlServerDialect);
   if (!('statements' in rendered)) throw new Error('no statements');
   const all = rendered.statements.flat();
   const secrets = new Map(all.flatMap((s) => s.params.flatMap((p) => ('secretFor' in p ? [[p.secretFor, 'Pw-0123456789-abcdef'] as [string, string]] : []))));
   sim.apply(all, secrets);
-  return accessRows(sim);
+  return accessRows(sim, appSchemas);
 }
 
 /** Drift a DBA might leave, added to the catalog rows the way sys.* would show it. */
@@ -140,5 +143,27 @@ describe('pmgrants report on SQL Server (catalog simulator rows)', () => {
       expect(ACCESS_SQL).toContain(column);
     }
     expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(5);
+  });
+});
+
+describe('pmgrants report on SQL Server: the members of a team role', () => {
+  // The UiPath example's teams are database roles a DBA fills; the report reads their members.
+  const teams = policyFromYaml('uipath-system-managed.yaml', fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'uipath-system-managed.yaml'), 'utf8'));
+  const applied = appliedRows(teams, ['p2p', 'o2c', 'invoices']);
+  const rows: SqlServerAccessRows = {
+    ...applied,
+    principals: [...applied.principals, { principal_id: 900, name: 'jane', type: 'S', is_fixed_role: false, pmgrants_marker: null, password_last_set: null, is_sysadmin: 0 }],
+    members: [...applied.members, { role_name: 'PM_Finance_Analysts', member_name: 'jane' }],
+  };
+  const r = buildReport(sqlServerAccessFacts(rows), { desired: compilePolicy(teams), policy: teams, now: NOW });
+
+  it('is expected through the team, and the converged warehouse has no drift', () => {
+    expect(r.principals.find((p) => p.name === 'jane')).toMatchObject({ origin: 'member', memberOf: ['PM_Finance_Analysts'] });
+    expect(r.cells.find((c) => c.principal === 'jane' && c.app === 'purchase-to-pay' && c.right === 'select')).toMatchObject({
+      status: 'expected',
+      through: 'PM_Finance_Analysts',
+      paths: [{ kind: 'membership', via: ['PM_Finance_Analysts', 'pmg_purchase-to-pay_data_consumer'] }],
+    });
+    expect(r.summary.cells.drift).toBe(0);
   });
 });
