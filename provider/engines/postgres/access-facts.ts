@@ -295,14 +295,16 @@ function objectRight(ctx: Context, who: string, schema: SchemaInfo, right: Right
       continue;
     }
     const holder = h.kind === 'direct' ? who : h.role || 'PUBLIC';
-    for (const owns of [true, false]) {
-      const names = objs.filter((o) => (o.owner === h.role) === owns && o.acl.get(h.role)?.has(privilege)).map((o) => o.name);
+    const owned: string[] = [];
+    const granted: string[] = [];
+    for (const o of objs) if (o.acl.get(h.role)?.has(privilege)) (o.owner === h.role ? owned : granted).push(o.name);
+    for (const [names, owns] of [[owned, true], [granted, false]] as const) {
       if (!names.length) continue;
       const what = objectsText(names, objs.length, kind);
       const detail = owns ? `${holder} owns ${what} (${privilege})${howHeld(h)}${note}` : `${privilege} on ${what} granted to ${holder}${howHeld(h)}${note}`;
       out.push(foundOf(h, names, objs.length, [], detail, owns));
     }
-    const columns = kind === 'tables' && COLUMN_PRIVILEGES.has(privilege) ? columnGrants(schema, objs, h.role, privilege, right) : [];
+    const columns = kind === 'tables' && schema.columns.size > 0 && COLUMN_PRIVILEGES.has(privilege) ? columnGrants(schema, objs, h.role, privilege, right) : [];
     if (columns.length) out.push(foundOf(h, [], objs.length, columns, `${columnsText(privilege, columns)} granted to ${holder}${howHeld(h)}${note}`, false));
   }
   return out;
@@ -406,6 +408,9 @@ function heldOf(who: string, schema: string, right: Right, found: Found[], total
   return held;
 }
 
+/** view-definition's one path, shared by every role and schema (never changed). */
+const DEFINITIONS_PATHS: AccessPath[] = [{ kind: 'engine', via: [], detail: 'PostgreSQL shows view and function definitions to every role (pg_views, pg_proc)' }];
+
 /** Every right of one principal (null: PUBLIC) on one schema. */
 function rightsOn(who: string, contexts: Context[], schema: SchemaInfo, future: (kind: 'tables' | 'functions') => FutureAcl): HeldRight[] {
   const out: HeldRight[] = [];
@@ -417,17 +422,20 @@ function rightsOn(who: string, contexts: Context[], schema: SchemaInfo, future: 
     for (const right of RIGHTS) out.push({ principal: who, schema: schema.name, right, paths: [{ kind: 'bypass', via: chain, detail }], bypass: true });
     return out;
   }
-  const each = (f: (ctx: Context) => Found[]) => contexts.flatMap(f);
+  // Using anything in the schema needs USAGE in the same context: most roles have it in no context of most
+  // schemas, and are done after one look at the schema's ACL.
+  const usable = contexts.filter((ctx) => usageIn(ctx, schema).ok);
+  const each = (f: (ctx: Context) => Found[]) => usable.flatMap(f);
   const objectRights: [Right, 'tables' | 'functions', string][] = [...(Object.entries(TABLE_PRIVILEGE) as [Right, string][]).map(([r, p]): [Right, 'tables', string] => [r, 'tables', p]), ['execute', 'functions', 'EXECUTE']];
   for (const [right, kind, privilege] of objectRights) {
     const total = schema.objects[kind].length;
     const found = total === 0 ? each((ctx) => futureRight(ctx, who, schema, kind, privilege, future(kind))) : each((ctx) => objectRight(ctx, who, schema, right, kind, privilege));
     add(heldOf(who, schema.name, right, found, total, kind));
   }
-  add(heldOf(who, schema.name, 'create-objects', each((ctx) => createRight(ctx, who, schema)), 0, 'schemas'));
+  add(heldOf(who, schema.name, 'create-objects', contexts.flatMap((ctx) => createRight(ctx, who, schema)), 0, 'schemas'));
   const owned = schema.objects.tables.length + schema.objects.functions.length;
   add(heldOf(who, schema.name, 'alter', each((ctx) => alterRight(ctx, who, schema)), owned, 'tables and functions'));
-  out.push({ principal: who, schema: schema.name, right: 'view-definition', paths: [{ kind: 'engine', via: [], detail: 'PostgreSQL shows view and function definitions to every role (pg_views, pg_proc)' }], inherent: true });
+  out.push({ principal: who, schema: schema.name, right: 'view-definition', paths: DEFINITIONS_PATHS, inherent: true });
   return out;
 }
 
