@@ -42,6 +42,7 @@ export const RULES = {
   'single-account-shared-data': 'single_account lets every editor read every app',
   'closed-source-unenforced': 'the engine cannot hide definitions of a closed-source app',
   'no-apps': 'the policy defines no app',
+  'default-prefix': 'the policy keeps the default prefix, which a second warehouse on the same server cannot share',
   'adopted-role': 'apps.<app>.roles adopts a role for something that is not owner, app or a persona of the app',
   'persona-not-on-app': 'a grant gives an app a persona that apps.<app>.personas leaves out',
   'grant-expired': 'a grant whose expires has passed: it is not applied, and the next plan revokes it',

@@ -1,7 +1,7 @@
 import { Diagnostic, RuleId, Severity, didYouMean } from '../diagnostics/diagnostic';
 import { BUILTIN_PERSONAS, RESERVED_PERSONA_NAMES, personaCatalogue } from '../model/personas';
 import { appRoleNames, identifierLength, identifierLimit, isReservedPrincipal, isReservedSchema, nameKey, names, reservedPrincipalReason, ROLE_SLOTS } from '../model/names';
-import { DEFAULT_OPTIONS, EngineName, PersonaSpec, Policy, PrincipalSpec } from '../model/types';
+import { DEFAULT_OPTIONS, DEMO_DATABASE, EngineName, PersonaSpec, Policy, PrincipalSpec } from '../model/types';
 import { principalDbName } from '../model/compile';
 import { checkGuardrails, guardrailFacts } from './guardrails';
 import { ExpiryCheckOptions } from './rules-expiry';
@@ -591,6 +591,26 @@ const closedSourceUnenforced: PolicyRule = {
   },
 };
 
+/**
+ * Told at validate time, before plan refuses it: logins (SQL Server) and roles (PostgreSQL) belong to the
+ * whole server, so two warehouses with the default prefix generate the same names there, and the second
+ * one's plan stops (plan/diff.ts, ownedElsewhere). The demo's database is alone on its private server.
+ */
+const defaultPrefix: PolicyRule = {
+  id: 'default-prefix',
+  severity: 'info',
+  description: 'the policy keeps the default prefix, which a second warehouse on the same server cannot share',
+  check(ctx) {
+    if (ctx.policy.options?.prefix !== undefined || ctx.policy.warehouse.database === DEMO_DATABASE) return;
+    ctx.report(
+      'default-prefix',
+      ['warehouse', 'database'],
+      `names are generated with the default prefix "${DEFAULT_OPTIONS.prefix}": only one warehouse per server can use it, and plan refuses a second one`,
+      { hint: 'give each warehouse on a server its own options.prefix (e.g. "pmg_prod_"), in the policy or in its stack overlay' },
+    );
+  },
+};
+
 /** The guardrails: the same functions the Pulumi policy pack runs (guardrails.ts), located here. */
 const guardrails: PolicyRule = {
   id: 'guardrail-mode',
@@ -629,5 +649,6 @@ export const CORE_RULES: readonly PolicyRule[] = [
   unusedPrincipal,
   singleAccountSharedData,
   closedSourceUnenforced,
+  defaultPrefix,
   guardrails,
 ];

@@ -4,7 +4,7 @@ import { buildReport } from '../../report/compute';
 import { formatReportHtml } from '../../report/html';
 import { reportHeadline } from '../../report/labels';
 import { compilePolicy } from '../../model/compile';
-import { Policy } from '../../model/types';
+import { DEMO_DATABASE, Policy } from '../../model/types';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
 import { formatPlanSummary } from '../../plan/format';
 import { CommandSpec } from '../args';
@@ -32,7 +32,7 @@ export async function demoCommand(io: CliIO, values: Record<string, unknown>, po
   const file = positionals[0] ?? path.join(packageRoot(), 'examples', 'uipath-system-managed.yaml');
   const shown = path.relative(io.cwd, file) || file;
   const loaded = loadValidPolicy(io, file, {});
-  const policy: Policy = { ...loaded, warehouse: { ...loaded.warehouse, engine: 'postgres', database: 'pmgrants_demo' } };
+  const policy: Policy = { ...loaded, warehouse: { ...loaded.warehouse, engine: 'postgres', database: DEMO_DATABASE } };
   io.err('Starting a throwaway PostgreSQL server...\n');
   const server = await startLocalPostgres({});
   const { Client } = require('pg') as { Client: new (c: unknown) => PgClient };
