@@ -474,7 +474,7 @@ suite('PostgreSQL engine, end to end', () => {
         ].sort(),
       );
       const text = formatPlan('text', { plan: drift.plan, statements: drift.statements, roleApps: new Map(), source: 'e2e' });
-      expect(text).toContain('revoke SELECT on tables p2p to PUBLIC');
+      expect(text).toContain('revoke SELECT on tables p2p from PUBLIC');
       expect(text).toContain('REVOKE SELECT ON ALL TABLES IN SCHEMA "p2p" FROM PUBLIC');
       expect(text).not.toContain('lp_backup');
 

@@ -250,7 +250,7 @@ describe('validate: expired and expiring grants, at their positions', () => {
     expect(loaded.policy).toBeDefined();
     expect(lines({})).toEqual([
       'policy.yaml:15:81 warning grant-expired grant 2 (data_consumer to auditors) expired on 2027-03-15 (end of day UTC): it is not applied, and the next plan revokes it (at /grants/1/expires)',
-      'policy.yaml:16:85 warning grant-expiring grant 3 (data_consumer to investigator) expires in 12 days, on 2027-03-31 (end of day UTC) (at /grants/2/expires)',
+      'policy.yaml:16:85 warning grant-expiring grant 3 (data_consumer to investigator) expires in 11 days, on 2027-03-31 (end of day UTC) (at /grants/2/expires)',
     ]);
   });
 
@@ -273,7 +273,7 @@ describe('validate: expired and expiring grants, at their positions', () => {
   it('--expiry-warning-days widens or narrows the window', () => {
     expect(lines({ expiryWarningDays: 0 }).map((l) => l.split(' ')[2])).toEqual(['grant-expired']);
     expect(lines({ expiryWarningDays: 36500 })).toContain(
-      'policy.yaml:20:14 warning grant-expiring grant 4 (process_admin to analysts) expires in 26585 days, on 2099-12-31T17:00:00+01:00 (at /grants/3/expires)',
+      'policy.yaml:20:14 warning grant-expiring grant 4 (process_admin to analysts) expires in 26584 days, on 2099-12-31T17:00:00+01:00 (at /grants/3/expires)',
     );
   });
 

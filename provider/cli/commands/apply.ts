@@ -1,3 +1,4 @@
+import { counted } from '../../diagnostics/printable';
 import { PmgrantsError, waitingForLockMessage } from '../../engines/engine';
 import { connectEngine } from '../../engines/registry';
 import { applyRendered, planLive, viewOf } from '../../engines/session';
@@ -118,7 +119,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
     }
     store.promote(result.secrets.keys(), database);
     io.out(
-      `Applied ${rendered.plan.changes.length} changes (${result.statements} statements, ${result.roundTrips} round trips) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,
+      `Applied ${counted(rendered.plan.changes.length, 'change')} (${counted(result.statements, 'statement')}, ${counted(result.roundTrips, 'round trip')}) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,
     );
     if (result.secrets.size) io.out(`${result.secrets.size} generated password${result.secrets.size === 1 ? '' : 's'} written to ${store.file} (mode 0600).\n`);
     const code = interruption.exitCode();

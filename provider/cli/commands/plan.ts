@@ -10,7 +10,7 @@ import { addDeliveryNotes, secretsFileOf, SecretsFile } from '../secrets';
 export const planSpec: CommandSpec = {
   name: 'plan',
   summary: 'show what applying the policy would change',
-  usage: 'pmgrants plan <policy.yaml> [--stack NAME] (--offline | --database-url URL) [--format text|markdown|json] [--detailed-exitcode]',
+  usage: 'pmgrants plan <policy.yaml> [--stack NAME] (--offline | --database-url URL) [--format text|markdown|json|sql] [--detailed-exitcode]',
   options: {
     ...POLICY_OPTIONS,
     ...CONNECTION_OPTIONS,
