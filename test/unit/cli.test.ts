@@ -36,6 +36,15 @@ describe('pmgrants CLI', () => {
     expect((await run(['frobnicate'])).err).toBe("pmgrants: unknown command \"frobnicate\"; run 'pmgrants --help' for the list\n");
   });
 
+  it('a stack with no overlay file is a usage error: exit 2, one sentence, for every command that loads a policy', async () => {
+    const policy = ex('uipath-system-managed.yaml');
+    for (const args of [['validate', policy], ['plan', policy, '--offline'], ['diff-stacks', policy, 'dev']]) {
+      const r = await run([...args, args[0] === 'diff-stacks' ? 'staging' : '--stack=staging', '--stacks-dir', path.join(root, 'stacks')]);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toBe(`pmgrants: ${policy}: no overlay for stack "staging" (looked for stacks/staging.yaml)\n`);
+    }
+  });
+
   it('validate --format github and sarif carry positions', async () => {
     const f = path.join(root, 'test/fixtures/invalid/unknown-references.yaml');
     const gh = await run(['validate', f, '--format', 'github']);

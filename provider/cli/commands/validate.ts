@@ -33,7 +33,7 @@ export const validateSpec: CommandSpec = {
   details:
     'Every problem is reported at once as  file:line:col severity rule-id message.\n' +
     'Grants whose expires has passed are reported as warnings (grant-expired): they are not applied, and the next plan revokes them.\n' +
-    'Exit: 0 valid (warnings allowed), 1 invalid, 2 usage error or a file that cannot be read (missing, not a\nregular file, larger than 16 MiB).',
+    'Exit: 0 valid (warnings allowed), 1 invalid, 2 usage error or a file that cannot be read (missing, not a\nregular file, larger than 16 MiB; a stack with no overlay file too).',
 };
 
 export async function validateCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
