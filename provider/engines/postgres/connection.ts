@@ -27,7 +27,7 @@ import { readPostgresAccess } from './access';
 import { postgresAccessFacts } from '../../report/postgres';
 import { postgresDialect } from './dialect';
 import { preflightChecks, ProvisioningFacts } from './preflight';
-import { postgresUrlDatabase } from './url';
+import { driverConnectionString, postgresUrlDatabase } from './url';
 
 export interface PostgresConnectOptions {
   /** application_name of the session (how a DBA spots pmgrants in pg_stat_activity). Default 'pmgrants'. */
@@ -76,10 +76,17 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
 
   /** A new session; `catalogReads`: one that reads the catalog (the main one), not a password session. */
   const open = async (catalogReads = true): Promise<PgClient> => {
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const c = new pg.Client({
-      connectionString: url,
+      connectionString: driverConnectionString(url),
       application_name: options.applicationName ?? 'pmgrants',
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      connectionTimeoutMillis: timeoutMs,
+    });
+    // Whether the TCP connection was made tells a timeout's two causes apart (no answer at all, or a
+    // listener that does not speak PostgreSQL). The driver's connection emits 'connect' when its socket does.
+    let reached = true;
+    (c as unknown as { connection?: { once?(event: 'connect', listener: () => void): void } }).connection?.once?.('connect', () => {
+      reached = true;
     });
     // A backend terminated between queries surfaces as an 'error' event; without a listener it would crash the process.
     c.on('error', () => {
@@ -100,7 +107,7 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
       }
     } catch (err) {
       await c.end().catch(() => undefined);
-      throw new PmgrantsError(connectErrorMessage(err, where));
+      throw new PmgrantsError(connectErrorMessage(err, where, { timeoutMs, reached }));
     }
     return c;
   };
