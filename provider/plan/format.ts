@@ -3,6 +3,7 @@ import { Statement } from '../engines/engine';
 import { Change, Plan, changeApp } from './change';
 import { describeChange } from './describe';
 import { summarize } from './diff';
+import { maxOf, pushAll } from '../model/collections';
 
 export type PlanFormat = 'text' | 'markdown' | 'json';
 export const PLAN_FORMATS: PlanFormat[] = ['text', 'markdown', 'json'];
@@ -80,7 +81,7 @@ function mdEscape(s: string): string {
 /** An inline code span of any text: delimited by more backticks than any run inside it (CommonMark). */
 function mdCode(s: string): string {
   const text = printable(s);
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const longest = maxOf((text.match(/`+/g) ?? []).map((r) => r.length), 0);
   const fence = '`'.repeat(longest + 1);
   const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
   return `${fence}${pad}${text}${pad}${fence}`;
@@ -127,13 +128,13 @@ export function formatPlanMarkdown(view: PlanView): string {
       const loud = c.kind === 'revoke' || c.kind.startsWith('drop') || (c.kind === 'grant' && c.permission.effect === 'DENY');
       lines.push(`${d.sign === '~' ? '!' : d.sign} ${loud && d.sign !== '-' ? '(!) ' : ''}${printable(d.text)}`);
     }
-    out.push(...mdFence('diff', lines), '');
+    pushAll(out, mdFence('diff', lines)).push('');
   }
   if (view.statements) {
     const all = view.statements.flat();
     const brackets = plan.engine !== 'postgres';
     out.push(`<details><summary>${all.length} statement${all.length === 1 ? '' : 's'} (${plan.engine}; passwords masked)</summary>`, '');
-    out.push(...mdFence('sql', all.map((st) => printableStatement(st.display, brackets))), '', '</details>', '');
+    pushAll(out, mdFence('sql', all.map((st) => printableStatement(st.display, brackets)))).push('', '</details>', '');
   }
   for (const w of plan.warnings) out.push(`> :warning: ${mdEscape(w)}`);
   return out.join('\n') + '\n';

@@ -1,4 +1,4 @@
-import { Diagnostic, hasErrors, sortDiagnostics } from '../diagnostics/diagnostic';
+import { Diagnostic, hasErrors, sortDiagnostics, summarizeRepeated } from '../diagnostics/diagnostic';
 import { Policy } from '../model/types';
 import { applyOverlay, compositeLocator, restrictApps, StackFile } from './overlay';
 import { nameCharacterDiagnostics } from './name-characters';
@@ -7,6 +7,7 @@ import { ExpiryCheckOptions } from './rules-expiry';
 import { POLICY_RULES } from './ruleset';
 import { locatorFor, schemaDiagnostics } from './schema';
 import { SourceFile } from './source';
+import { pushAll } from '../model/collections';
 
 export interface CheckedPolicy {
   /** The policy to compile: overlay merged, the stack's app subset applied. Undefined when there are errors. */
@@ -21,8 +22,8 @@ export interface CheckedPolicy {
  */
 export function checkPolicy(base: SourceFile, stack?: SourceFile, expiry: ExpiryCheckOptions = {}): CheckedPolicy {
   const diagnostics: Diagnostic[] = [];
-  if (stack) diagnostics.push(...schemaDiagnostics('stack', stack.value, locatorFor(stack)));
-  if (hasErrors(diagnostics)) return { policy: undefined, diagnostics: sortDiagnostics(diagnostics) };
+  if (stack) pushAll(diagnostics, schemaDiagnostics('stack', stack.value, locatorFor(stack)));
+  if (hasErrors(diagnostics)) return { policy: undefined, diagnostics: summarizeRepeated(sortDiagnostics(diagnostics)) };
 
   const merged = stack ? applyOverlay(base.value, stack.value as StackFile) : base.value;
   const locate = compositeLocator(base, stack);
@@ -31,15 +32,15 @@ export function checkPolicy(base: SourceFile, stack?: SourceFile, expiry: Expiry
   const nameProblems = nameCharacterDiagnostics(merged, locate, stack ? { value: stack.value, locate: locatorFor(stack) } : undefined);
   const named = new Set(nameProblems.map((d) => d.path));
   const schemaProblems = schemaDiagnostics('policy', merged, locate).filter((d) => !named.has(d.path));
-  diagnostics.push(...nameProblems, ...schemaProblems);
+  pushAll(pushAll(diagnostics, nameProblems), schemaProblems);
   if (schemaProblems.length > 0) {
-    return { policy: undefined, diagnostics: sortDiagnostics(diagnostics) };
+    return { policy: undefined, diagnostics: summarizeRepeated(sortDiagnostics(diagnostics)) };
   }
   const policy = withDefaults(merged as Policy);
-  diagnostics.push(...semanticDiagnostics(policy, locate, POLICY_RULES, expiry));
+  pushAll(diagnostics, semanticDiagnostics(policy, locate, POLICY_RULES, expiry));
   const restricted = restrictApps(policy, stack);
-  diagnostics.push(...restricted.diagnostics);
-  const sorted = sortDiagnostics(diagnostics);
+  pushAll(diagnostics, restricted.diagnostics);
+  const sorted = summarizeRepeated(sortDiagnostics(diagnostics));
   return { policy: hasErrors(sorted) ? undefined : restricted.policy, diagnostics: sorted };
 }
 

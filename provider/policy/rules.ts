@@ -1,4 +1,4 @@
-import { Diagnostic, RuleId, Severity, didYouMean } from '../diagnostics/diagnostic';
+import { Diagnostic, LISTED_PER_RULE, NameSuggester, RuleId, Severity, didYouMean } from '../diagnostics/diagnostic';
 import { BUILTIN_PERSONAS, RESERVED_PERSONA_NAMES, personaCatalogue } from '../model/personas';
 import { appRoleNames, identifierLength, identifierLimit, isReservedPrincipal, isReservedSchema, nameKey, names, reservedPrincipalReason, ROLE_SLOTS } from '../model/names';
 import { DEFAULT_OPTIONS, DEMO_DATABASE, EngineName, PersonaSpec, Policy, PrincipalSpec } from '../model/types';
@@ -7,6 +7,7 @@ import { checkGuardrails, guardrailFacts } from './guardrails';
 import { ExpiryCheckOptions } from './rules-expiry';
 import { Locator } from './schema';
 import { PathSegment } from './source';
+import { pushAll } from '../model/collections';
 
 /**
  * Semantic rules over a schema-valid policy: references, names, limits and guardrails, as a table in the
@@ -77,8 +78,8 @@ export interface RuleContext {
   expiry: ExpiryCheckOptions;
   /** Where a path is in the files, for a rule that builds its diagnostics itself. */
   locate: Locator;
-  /** Add diagnostics a rule built itself (a module whose rules predate the table). */
-  push(...diagnostics: Diagnostic[]): void;
+  /** Add diagnostics a rule built itself (a module whose rules predate the table); any number of them. */
+  push(diagnostics: readonly Diagnostic[]): void;
   /** Report a problem at `path`; `severity` defaults to the rule's. */
   report(code: RuleId, path: PathSegment[], message: string, options?: { hint?: string; atKey?: boolean; severity?: Severity }): void;
 }
@@ -92,7 +93,7 @@ export function semanticDiagnostics(policy: Policy, locate: Locator, rules: read
       ...base,
       expiry,
       locate,
-      push: (...diagnostics) => void out.push(...diagnostics),
+      push: (diagnostics) => void pushAll(out, diagnostics),
       report(code, path, message, options = {}) {
         const loc = locate(path, options.atKey ?? false);
         const severity = options.severity ?? (code === rule.id ? rule.severity : 'error');
@@ -191,9 +192,20 @@ function listGeneratedNames(
   return out;
 }
 
+/**
+ * "Did you mean" for the first LISTED_PER_RULE unknown names a rule meets, the ones listed one by one
+ * (summarizeRepeated sums up the rest); none after them, so 100,000 unknown names against 2,000
+ * declared ones cost 20 lookups, not 200 million edit distances. The candidates are indexed once.
+ */
+function boundedSuggestions(candidates: () => Iterable<string>): (name: string) => string | undefined {
+  let suggester: NameSuggester | undefined;
+  let left = LISTED_PER_RULE;
+  return (name) => (left-- > 0 ? (suggester ??= new NameSuggester(candidates())).suggest(name) : undefined);
+}
+
 /** "unknown persona "x" (did you mean "y"?)", for the rules that resolve persona references. */
-function unknownPersona(ctx: RuleContext, name: string): { message: string; near?: string } {
-  const near = didYouMean(name, Object.keys(ctx.catalogue));
+function unknownPersona(name: string, suggest: (name: string) => string | undefined): { message: string; near?: string } {
+  const near = suggest(name);
   return { message: `unknown persona "${name}"${near ? ` (did you mean "${near}"?)` : ''}`, ...(near ? { near } : {}) };
 }
 
@@ -245,19 +257,20 @@ const unknownPersonaRule: PolicyRule = {
   severity: 'error',
   description: 'a grant or persona names a persona that does not exist',
   check(ctx) {
+    const suggest = boundedSuggestions(() => Object.keys(ctx.catalogue));
     for (const [name, spec] of customPersonaEntries(ctx)) {
       (spec.manages ?? []).forEach((m, i) => {
-        if (!(m in ctx.catalogue)) ctx.report('unknown-persona', ['personas', name, 'manages', i], unknownPersona(ctx, m).message);
+        if (!(m in ctx.catalogue)) ctx.report('unknown-persona', ['personas', name, 'manages', i], unknownPersona(m, suggest).message);
       });
     }
     for (const key of ctx.appKeys) {
       (ctx.apps[key].personas ?? []).forEach((p, i) => {
-        if (!(p in ctx.catalogue)) ctx.report('unknown-persona', ['apps', key, 'personas', i], unknownPersona(ctx, p).message);
+        if (!(p in ctx.catalogue)) ctx.report('unknown-persona', ['apps', key, 'personas', i], unknownPersona(p, suggest).message);
       });
     }
     ctx.policy.grants.forEach((grant, gi) => {
       if (grant.persona in ctx.catalogue) return;
-      const u = unknownPersona(ctx, grant.persona);
+      const u = unknownPersona(grant.persona, suggest);
       ctx.report('unknown-persona', ['grants', gi, 'persona'], u.message, u.near ? {} : { hint: `known personas: ${Object.keys(ctx.catalogue).sort().join(', ')}` });
     });
     (ctx.policy.guardrails?.forbidWildcardFor ?? []).forEach((p, i) => {
@@ -385,18 +398,18 @@ const unknownPrincipal: PolicyRule = {
   severity: 'error',
   description: 'a grant names a principal the policy does not define',
   check(ctx) {
-    const known = () => Object.keys(ctx.principals);
+    const suggest = boundedSuggestions(() => Object.keys(ctx.principals));
     for (const key of ctx.appKeys) {
       const team = ctx.apps[key].ownerTeam;
       if (team !== undefined && !Object.hasOwn(ctx.principals, team)) {
-        const near = didYouMean(team, known());
+        const near = suggest(team);
         ctx.report('unknown-principal', ['apps', key, 'ownerTeam'], `unknown principal "${team}"${near ? ` (did you mean "${near}"?)` : ''}`);
       }
     }
     ctx.policy.grants.forEach((grant, gi) => {
       grant.to.forEach((p, i) => {
         if (Object.hasOwn(ctx.principals, p)) return;
-        const near = didYouMean(p, known());
+        const near = suggest(p);
         ctx.report('unknown-principal', ['grants', gi, 'to', i], `unknown principal "${p}"${near ? ` (did you mean "${near}"?)` : ''}`, near ? {} : { hint: 'declare it under principals' });
       });
     });
@@ -499,10 +512,11 @@ const unknownApp: PolicyRule = {
   severity: 'error',
   description: 'a grant names an app the policy does not define',
   check(ctx) {
+    const suggest = boundedSuggestions(() => [...ctx.appKeys].sort());
     ctx.policy.grants.forEach((grant, gi) => {
       (grant.apps ?? []).forEach((a, i) => {
         if (a === '*' || Object.hasOwn(ctx.apps, a)) return;
-        const near = didYouMean(a, [...ctx.appKeys].sort());
+        const near = suggest(a);
         ctx.report('unknown-app', ['grants', gi, 'apps', i], `unknown app "${a}"${near ? ` (did you mean "${near}"?)` : ''}`);
       });
     });

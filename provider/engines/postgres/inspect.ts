@@ -7,6 +7,7 @@ import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
 import { OBJECT_KINDS, objectCreators } from './realize';
 import { PmgrantsError } from '../engine';
+import { pushAll } from '../../model/collections';
 
 /**
  * The catalog as inspect reads it: roles and memberships by name. Privileges come as whole ACLs (see
@@ -353,7 +354,7 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
       if (grantee !== forRole) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
-  permissions.push(...creatorDefaults(rows, desired, everySchema));
+  pushAll(permissions, creatorDefaults(rows, desired, everySchema));
 
   return {
     ...sortState({ engine: 'postgres', database: rows.database, logins, users, roles, schemas, memberships, permissions }),
