@@ -5,7 +5,8 @@ import { nameCharacterDiagnostics } from './name-characters';
 import { semanticDiagnostics } from './rules';
 import { ExpiryCheckOptions } from './rules-expiry';
 import { POLICY_RULES } from './ruleset';
-import { locatorFor, schemaDiagnostics } from './schema';
+import { locatorFor, schemaCheck, schemaDiagnostics } from './schema';
+import { NOTHING_REJECTED, prunePolicy } from './prune';
 import { SourceFile } from './source';
 import { pushAll } from '../model/collections';
 
@@ -17,7 +18,9 @@ export interface CheckedPolicy {
 
 /**
  * The whole validation, pure: base policy (+ stack overlay) -> policy + every diagnostic at once.
- * Schema errors and semantic rules are both reported when the shape allows the rules to run.
+ * The semantic rules run on every part the schema accepted (prune.ts), in the same run as the schema,
+ * so a schema error never hides a rule's; only when what is left cannot be trusted (a required section
+ * refused) do they wait for the schema errors to be fixed.
  * `expiry.now` is the clock expiring grants are judged by (none: no grant counts as expired).
  */
 export function checkPolicy(base: SourceFile, stack?: SourceFile, expiry: ExpiryCheckOptions = {}): CheckedPolicy {
@@ -31,20 +34,23 @@ export function checkPolicy(base: SourceFile, stack?: SourceFile, expiry: Expiry
   // same reason is reported once, by the more specific rule.
   const nameProblems = nameCharacterDiagnostics(merged, locate, stack ? { value: stack.value, locate: locatorFor(stack) } : undefined);
   const named = new Set(nameProblems.map((d) => d.path));
-  const schemaProblems = schemaDiagnostics('policy', merged, locate).filter((d) => !named.has(d.path));
-  pushAll(pushAll(diagnostics, nameProblems), schemaProblems);
-  if (schemaProblems.length > 0) {
-    return { policy: undefined, diagnostics: summarizeRepeated(sortDiagnostics(diagnostics)) };
+  const schema = schemaCheck('policy', merged, locate);
+  pushAll(pushAll(diagnostics, nameProblems), schema.diagnostics.filter((d) => !named.has(d.path)));
+  const accepted = schema.rejected.length === 0 ? { value: merged, rejected: NOTHING_REJECTED } : prunePolicy(merged, schema.rejected);
+  let restricted: Policy | undefined;
+  if (accepted) {
+    const policy = withDefaults(accepted.value as Policy);
+    pushAll(diagnostics, semanticDiagnostics(policy, locate, POLICY_RULES, expiry, accepted.rejected));
+    const r = restrictApps(policy, stack);
+    pushAll(diagnostics, r.diagnostics);
+    restricted = r.policy;
   }
-  const policy = withDefaults(merged as Policy);
-  pushAll(diagnostics, semanticDiagnostics(policy, locate, POLICY_RULES, expiry));
-  const restricted = restrictApps(policy, stack);
-  pushAll(diagnostics, restricted.diagnostics);
   const sorted = summarizeRepeated(sortDiagnostics(diagnostics));
-  return { policy: hasErrors(sorted) ? undefined : restricted.policy, diagnostics: sorted };
+  return { policy: hasErrors(sorted) ? undefined : restricted, diagnostics: sorted };
 }
 
-function withDefaults(p: Policy): Policy {
+/** The defaults the rules and the compiler count on: source closed, persona scope app, no principals. */
+export function withDefaults(p: Policy): Policy {
   const apps = Object.fromEntries(Object.entries(p.apps).map(([k, a]) => [k, { ...a, source: a.source ?? 'closed' }]));
   const personas = p.personas
     ? Object.fromEntries(Object.entries(p.personas).map(([k, s]) => [k, { ...s, scope: s.scope ?? 'app' }]))

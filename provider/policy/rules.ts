@@ -6,6 +6,7 @@ import { principalDbName } from '../model/compile';
 import { checkGuardrails, guardrailFacts } from './guardrails';
 import { ExpiryCheckOptions } from './rules-expiry';
 import { Locator } from './schema';
+import { isRejectedKey, NOTHING_REJECTED, RejectedParts } from './prune';
 import { PathSegment } from './source';
 import { pushAll } from '../model/collections';
 
@@ -78,14 +79,29 @@ export interface RuleContext {
   expiry: ExpiryCheckOptions;
   /** Where a path is in the files, for a rule that builds its diagnostics itself. */
   locate: Locator;
+  /** What the schema refused and was cut out before the rules ran (prune.ts): not to be reported again. */
+  rejected: RejectedParts;
   /** Add diagnostics a rule built itself (a module whose rules predate the table); any number of them. */
   push(diagnostics: readonly Diagnostic[]): void;
   /** Report a problem at `path`; `severity` defaults to the rule's. */
   report(code: RuleId, path: PathSegment[], message: string, options?: { hint?: string; atKey?: boolean; severity?: Severity }): void;
 }
 
-/** Run a rule table over a schema-valid policy. Every problem of every rule is reported. */
-export function semanticDiagnostics(policy: Policy, locate: Locator, rules: readonly PolicyRule[], expiry: ExpiryCheckOptions = {}): Diagnostic[] {
+/**
+ * Run a rule table over a schema-valid policy, or over what the schema accepted of one (`rejected`
+ * says what was cut out). Every problem of every rule is reported. On a cut policy a rule that still
+ * meets a shape it does not expect reports what it found before, not a crash: the schema's errors
+ * about that part are reported already.
+ */
+export function semanticDiagnostics(
+  policy: Policy,
+  locate: Locator,
+  rules: readonly PolicyRule[],
+  expiry: ExpiryCheckOptions = {},
+  rejected: RejectedParts = NOTHING_REJECTED,
+  /** Let a rule's exception through on a cut policy too (tests prove no rule needs the guard). */
+  strict = false,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const base = ruleContextBase(policy);
   for (const rule of rules) {
@@ -93,6 +109,7 @@ export function semanticDiagnostics(policy: Policy, locate: Locator, rules: read
       ...base,
       expiry,
       locate,
+      rejected,
       push: (diagnostics) => void pushAll(out, diagnostics),
       report(code, path, message, options = {}) {
         const loc = locate(path, options.atKey ?? false);
@@ -100,12 +117,19 @@ export function semanticDiagnostics(policy: Policy, locate: Locator, rules: read
         out.push({ code, severity, message, file: loc.file, line: loc.line, column: loc.column, path: '/' + path.join('/'), ...(options.hint ? { hint: options.hint } : {}) });
       },
     };
-    rule.check(ctx);
+    if (strict || rejected === NOTHING_REJECTED) rule.check(ctx);
+    else {
+      try {
+        rule.check(ctx);
+      } catch {
+        // A part the schema refused; its diagnostics are the schema's.
+      }
+    }
   }
   return out;
 }
 
-function ruleContextBase(policy: Policy): Omit<RuleContext, 'report' | 'push' | 'locate' | 'expiry'> {
+function ruleContextBase(policy: Policy): Omit<RuleContext, 'report' | 'push' | 'locate' | 'expiry' | 'rejected'> {
   const engine: EngineName = policy.warehouse.engine;
   const apps = policy.apps ?? {};
   const customPersonas = policy.personas ?? {};
@@ -258,23 +282,24 @@ const unknownPersonaRule: PolicyRule = {
   description: 'a grant or persona names a persona that does not exist',
   check(ctx) {
     const suggest = boundedSuggestions(() => Object.keys(ctx.catalogue));
+    const known = (p: string) => p in ctx.catalogue || isRejectedKey(ctx.rejected, 'personas', p);
     for (const [name, spec] of customPersonaEntries(ctx)) {
       (spec.manages ?? []).forEach((m, i) => {
-        if (!(m in ctx.catalogue)) ctx.report('unknown-persona', ['personas', name, 'manages', i], unknownPersona(m, suggest).message);
+        if (!known(m)) ctx.report('unknown-persona', ['personas', name, 'manages', i], unknownPersona(m, suggest).message);
       });
     }
     for (const key of ctx.appKeys) {
       (ctx.apps[key].personas ?? []).forEach((p, i) => {
-        if (!(p in ctx.catalogue)) ctx.report('unknown-persona', ['apps', key, 'personas', i], unknownPersona(p, suggest).message);
+        if (!known(p)) ctx.report('unknown-persona', ['apps', key, 'personas', i], unknownPersona(p, suggest).message);
       });
     }
     ctx.policy.grants.forEach((grant, gi) => {
-      if (grant.persona in ctx.catalogue) return;
+      if (known(grant.persona)) return;
       const u = unknownPersona(grant.persona, suggest);
       ctx.report('unknown-persona', ['grants', gi, 'persona'], u.message, u.near ? {} : { hint: `known personas: ${Object.keys(ctx.catalogue).sort().join(', ')}` });
     });
     (ctx.policy.guardrails?.forbidWildcardFor ?? []).forEach((p, i) => {
-      if (!(p in ctx.catalogue)) ctx.report('unknown-persona', ['guardrails', 'forbidWildcardFor', i], `unknown persona "${p}"`);
+      if (!known(p)) ctx.report('unknown-persona', ['guardrails', 'forbidWildcardFor', i], `unknown persona "${p}"`);
     });
   },
 };
@@ -401,14 +426,14 @@ const unknownPrincipal: PolicyRule = {
     const suggest = boundedSuggestions(() => Object.keys(ctx.principals));
     for (const key of ctx.appKeys) {
       const team = ctx.apps[key].ownerTeam;
-      if (team !== undefined && !Object.hasOwn(ctx.principals, team)) {
+      if (team !== undefined && !Object.hasOwn(ctx.principals, team) && !isRejectedKey(ctx.rejected, 'principals', team)) {
         const near = suggest(team);
         ctx.report('unknown-principal', ['apps', key, 'ownerTeam'], `unknown principal "${team}"${near ? ` (did you mean "${near}"?)` : ''}`);
       }
     }
     ctx.policy.grants.forEach((grant, gi) => {
       grant.to.forEach((p, i) => {
-        if (Object.hasOwn(ctx.principals, p)) return;
+        if (Object.hasOwn(ctx.principals, p) || isRejectedKey(ctx.rejected, 'principals', p)) return;
         const near = suggest(p);
         ctx.report('unknown-principal', ['grants', gi, 'to', i], `unknown principal "${p}"${near ? ` (did you mean "${near}"?)` : ''}`, near ? {} : { hint: 'declare it under principals' });
       });
@@ -515,7 +540,7 @@ const unknownApp: PolicyRule = {
     const suggest = boundedSuggestions(() => [...ctx.appKeys].sort());
     ctx.policy.grants.forEach((grant, gi) => {
       (grant.apps ?? []).forEach((a, i) => {
-        if (a === '*' || Object.hasOwn(ctx.apps, a)) return;
+        if (a === '*' || Object.hasOwn(ctx.apps, a) || isRejectedKey(ctx.rejected, 'apps', a)) return;
         const near = suggest(a);
         ctx.report('unknown-app', ['grants', gi, 'apps', i], `unknown app "${a}"${near ? ` (did you mean "${near}"?)` : ''}`);
       });
@@ -572,7 +597,7 @@ const unusedPrincipal: PolicyRule = {
     // One pass over the apps, not one per principal: 2,000 principals x 1,000 apps took 0.3 s.
     const ownerTeams = new Set(ctx.appKeys.map((a) => ctx.apps[a].ownerTeam));
     for (const { key } of ctx.principalList()) {
-      if (!used.has(key) && !ownerTeams.has(key)) ctx.report('unused-principal', ['principals', key], `principal "${key}" is granted nothing`, { atKey: true });
+      if (!used.has(key) && !ownerTeams.has(key) && !ctx.rejected.mentioned.has(key)) ctx.report('unused-principal', ['principals', key], `principal "${key}" is granted nothing`, { atKey: true });
     }
   },
 };
@@ -616,6 +641,7 @@ const defaultPrefix: PolicyRule = {
   description: 'the policy keeps the default prefix, which a second warehouse on the same server cannot share',
   check(ctx) {
     if (ctx.policy.options?.prefix !== undefined || ctx.policy.warehouse.database === DEMO_DATABASE) return;
+    if (ctx.rejected.pointers.has('/options') || ctx.rejected.pointers.has('/options/prefix')) return;
     ctx.report(
       'default-prefix',
       ['warehouse', 'database'],
