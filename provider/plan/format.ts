@@ -1,6 +1,6 @@
-import { printable, printableStatement } from '../diagnostics/printable';
+import { counted, printable, printableStatement } from '../diagnostics/printable';
 import { Statement } from '../engines/engine';
-import { Change, Plan, changeApp } from './change';
+import { Change, Plan, changeApp, hasWork } from './change';
 import { describeChange } from './describe';
 import { summarize } from './diff';
 import { maxOf, pushAll } from '../model/collections';
@@ -18,10 +18,20 @@ export interface PlanView {
   source: string;
 }
 
+/** "; secrets file: 225 pending passwords to record as delivered", or '' when the file needs nothing. */
+function secretsFileWork(plan: Plan): string {
+  const work: string[] = [];
+  const promote = plan.secretsFile?.promote.length ?? 0;
+  const discard = plan.secretsFile?.discard.length ?? 0;
+  if (promote) work.push(`${counted(promote, 'pending password')} the server holds to record as delivered`);
+  if (discard) work.push(`${counted(discard, 'pending password')} the server never took to drop`);
+  return work.length ? `; secrets file: ${work.join(', ')}` : '';
+}
+
 function headline(plan: Plan): string {
   const s = summarize(plan.changes);
-  if (plan.changes.length === 0) return `No changes. ${printable(plan.database)} matches the policy.`;
-  return `Plan: ${s.create} to add, ${s.update} to change, ${s.drop} to remove.`;
+  if (!hasWork(plan)) return `No changes. ${printable(plan.database)} matches the policy.`;
+  return `Plan: ${s.create} to add, ${s.update} to change, ${s.drop} to remove${secretsFileWork(plan)}.`;
 }
 
 export function formatPlanText(view: PlanView): string {
@@ -157,7 +167,12 @@ export function formatPlanJson(view: PlanView): string {
     database: plan.database,
     engine: plan.engine,
     source: view.source,
-    summary: { add: s.create, change: s.update, remove: s.drop },
+    summary: {
+      add: s.create,
+      change: s.update,
+      remove: s.drop,
+      ...(plan.secretsFile ? { secretsFile: { promote: plan.secretsFile.promote.length, discard: plan.secretsFile.discard.length } } : {}),
+    },
     changes: plan.changes.map((c, i) => {
       const d = describeChange(c);
       return {
