@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Diagnostic } from '../../provider/diagnostics/diagnostic';
 import { checkPolicy, withDefaults } from '../../provider/policy/check';
 import { prunePolicy } from '../../provider/policy/prune';
 import { semanticDiagnostics } from '../../provider/policy/rules';
@@ -15,7 +16,8 @@ import { parseSource } from '../../provider/policy/source';
 import { Policy } from '../../provider/model/types';
 
 const root = path.join(__dirname, '..', '..');
-const check = (text: string) => checkPolicy(parseSource('p.yaml', text).source!).diagnostics.map((d) => `${d.line}:${d.column} ${d.severity} ${d.code}`);
+/** The diagnostics of a policy text, each as `show` writes it (default: position, severity, rule). */
+const check = (text: string, show: (d: Diagnostic) => string = (d) => `${d.line}:${d.column} ${d.severity} ${d.code}`) => checkPolicy(parseSource('p.yaml', text).source!).diagnostics.map(show);
 
 const HEAD = `apiVersion: pmgrants/v1
 warehouse: { engine: postgres, database: wh }
@@ -51,8 +53,7 @@ grants:
   - { persona: data_consumer, to: [analysts], apps: [p2p], expires: 2027-02-30 }
   - { persona: reader, to: [analysts], apps: [p2p] }
 `;
-    const found = checkPolicy(parseSource('p.yaml', text).source!).diagnostics;
-    expect(found.map((d) => `${d.code} ${d.message}`)).toEqual([
+    expect(check(text, (d) => `${d.code} ${d.message}`)).toEqual([
       'invalid-value apps.o2c.source is "half-open"; allowed: open, closed',
       'invalid-value "2027-02-30" is not a real date or date-time',
       'unknown-persona unknown persona "reader"',
@@ -78,8 +79,7 @@ grants:
   - { persona: data_consumer, to: [owners], apps: [o2c] }
   - { persona: data_consumer, to: [ghost], apps: [p2p] }
 `;
-    const found = checkPolicy(parseSource('p.yaml', text).source!).diagnostics.map((d) => `${d.code} ${d.path}`);
-    expect(found).toEqual([
+    expect(check(text, (d) => `${d.code} ${d.path}`)).toEqual([
       'invalid-value /principals/auditors/kind',
       'unknown-property /principals/owners/colour',
       'invalid-value /personas/viewer/rights/0',
