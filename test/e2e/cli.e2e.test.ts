@@ -179,7 +179,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
       .split('\n')
       .filter((l) => !l.trimStart().startsWith('claims-open:'))
       .join('\n')
-      .replace('apps: [claims-open, payroll-closed]', 'apps: [payroll-closed]');
+      .replaceAll('apps: [claims-open, payroll-closed]', 'apps: [payroll-closed]');
     fs.writeFileSync(policyFile, without);
     const plan = await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl]);
     expect(plan.code).toBe(2);
