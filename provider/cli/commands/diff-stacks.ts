@@ -240,8 +240,11 @@ export async function diffStacksCommand(io: CliIO, values: Record<string, unknow
   }
   const [file, fromStack, toStack] = positionals;
   const stacksDir = values['stacks-dir'] as string | undefined;
+  // Both stacks load the same policy: its warnings (the same text for both) are printed once.
+  const printed = new Set<string>();
+  const once: CliIO = { ...io, err: (text) => void (printed.has(text) || (printed.add(text), io.err(text))) };
   const load = (stack: string) => {
-    const policy = loadValidPolicy(io, file, { stack, ...(stacksDir ? { 'stacks-dir': stacksDir } : {}) });
+    const policy = loadValidPolicy(once, file, { stack, ...(stacksDir ? { 'stacks-dir': stacksDir } : {}) });
     return { name: stack, policy, desired: compilePolicy(policy, { now: new Date() }) };
   };
   const diff = compareStacks(load(fromStack), load(toStack));
