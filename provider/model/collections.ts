@@ -1,5 +1,5 @@
 /**
- * Helpers over lists whose length comes from the input (principals, grants, diagnostics, statements).
+ * Functions over lists whose length comes from the input (principals, grants, diagnostics, statements).
  * A spread into call arguments (`a.push(...b)`, `Math.max(...b)`) passes every item on the stack and
  * throws "Maximum call stack size exceeded" past about 120,000 items; these loop instead.
  * test/unit/no-call-spread.test.ts keeps such spreads out of the code.

@@ -41,8 +41,8 @@ describe('connecting to PostgreSQL fails in one clear sentence', () => {
     await new Promise((r) => (silent.listening ? r(undefined) : silent.once('listening', r)));
     const { port } = silent.address() as net.AddressInfo;
     const connection = connectPostgres(`postgres://u:p@127.0.0.1:${port}/wh`, { connectTimeoutMs: 300 });
-    const session = connection.then((c) => c.inspect);
-    await expect(session).rejects.toThrow(
+    const attempt = connection.then((c) => c.inspect);
+    await expect(attempt).rejects.toThrow(
       `cannot connect to PostgreSQL at 127.0.0.1:${port}/wh: something accepted the connection but did not answer as PostgreSQL within 0.3 s (is this the server's port, and not another service's or a proxy's?)`,
     );
   });
