@@ -7,6 +7,7 @@ import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
 import { columnSecurable, OBJECT_KINDS, objectCreators } from './realize';
 import { PmgrantsError } from '../../model/errors';
+import { pushAll } from '../../model/collections';
 
 /**
  * The catalog as inspect reads it: roles and memberships by name. Privileges come as whole ACLs (see
@@ -390,7 +391,7 @@ function defaultPermissions({ rows, desired, granteesOn, securable, permissions 
       if (grantee !== forRole) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
-  permissions.push(...creatorDefaults(rows, desired, everySchema));
+  pushAll(permissions, creatorDefaults(rows, desired, everySchema));
 }
 
 function desiredNamesOf(desired: DesiredState): Set<string> {
