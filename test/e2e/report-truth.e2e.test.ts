@@ -337,10 +337,10 @@ for (const server of SERVERS) {
         expect(exported.out).toContain('colreader has SELECT (name) on hr.staff');
         const plan = await cli(['plan', 'policy.yaml', '--detailed-exitcode'], provisionerUrl);
         expect(plan.code).toBe(2);
-        expect(plan.out).toContain('- revoke SELECT on column hr.staff.id to PUBLIC\n      REVOKE SELECT ("id") ON TABLE "hr"."staff" FROM PUBLIC');
-        expect(plan.out).toContain('- revoke SELECT on column hr.staff.name to colreader');
-        expect(plan.out).toContain('- revoke INSERT on column o2c.orders.amount to colwriter');
-        expect(plan.out).toContain('- revoke UPDATE on column o2c.orders.amount to colwriter');
+        expect(plan.out).toContain('- revoke SELECT on column hr.staff.id from PUBLIC\n      REVOKE SELECT ("id") ON TABLE "hr"."staff" FROM PUBLIC');
+        expect(plan.out).toContain('- revoke SELECT on column hr.staff.name from colreader');
+        expect(plan.out).toContain('- revoke INSERT on column o2c.orders.amount from colwriter');
+        expect(plan.out).toContain('- revoke UPDATE on column o2c.orders.amount from colwriter');
         // The personas lack SELECT on dana's table, so the plan grants ON ALL TABLES in o2c, which fails on
         // an object the provisioning role cannot act as the owner of (docs/postgres.md, "Not managed"): the
         // DBA hands the table and the function to the schema's owner first.

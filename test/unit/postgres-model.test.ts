@@ -269,7 +269,7 @@ describe('column grants on app schemas', () => {
       'REVOKE SELECT ("name") ON TABLE "p2p"."cases" FROM PUBLIC',
       'REVOKE UPDATE ("name") ON TABLE "p2p"."cases" FROM "bi_reader"',
     ]);
-    expect(revokes.map((c) => describeChange(c).text)).toContain('revoke SELECT on column p2p.cases.name to PUBLIC');
+    expect(revokes.map((c) => describeChange(c).text)).toContain('revoke SELECT on column p2p.cases.name from PUBLIC');
   });
 
   it('additive enforcement leaves them, and a column is never granted', () => {

@@ -1,3 +1,4 @@
+import { pushAll } from '../../model/collections';
 import { AccessFacts, AccessPath, ColumnAccess, FactMembership, FactPrincipal, HeldRight } from '../../model/access';
 import { DesiredState, Right, RIGHTS } from '../../model/types';
 import { parseAclItem } from './acl';
@@ -497,7 +498,7 @@ export function postgresAccessFacts(rows: PostgresAccessRows, scope?: AccessScop
   const held: HeldRight[] = [];
   const evaluate = (name: string | null) => {
     const contexts = contextsOf(name, cat);
-    for (const s of schemas) held.push(...rightsOn(name ?? 'PUBLIC', contexts, s, (kind) => futures.get(s.name)![kind]));
+    for (const s of schemas) pushAll(held, rightsOn(name ?? 'PUBLIC', contexts, s, (kind) => futures.get(s.name)![kind]));
     const superuser = contexts.some((c) => c.superuser);
     return { superuser, canConnect: superuser || contexts[0].holders.some((h) => databaseAcl.get(h.role)?.has('CONNECT')) };
   };

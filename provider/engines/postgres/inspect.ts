@@ -361,7 +361,7 @@ function objectPermissions({ rows, desired, granteesOn, securable, permissions }
       }
     }
   }
-  permissions.push(...columnPermissions(rows, granteesOn, securable));
+  pushAll(permissions, columnPermissions(rows, granteesOn, securable));
   // Where the grantee owns every object of the kind (or there is none), it holds the privilege on all
   // of them vacuously: report what the policy wants there, so the diff converges.
   const existingSchemas = new Set(rows.schemas.map((s) => s.name));
