@@ -10,7 +10,7 @@ import { applyRendered, planLive } from '../../provider/engines/session';
 import { Policy } from '../../provider/model/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
-import { SEED_SYSTEM_MANAGED, SYSADMIN, SessionPrincipal, seedSingleAccount } from '../fixtures/sqlserver/permissions';
+import { SEED_SYSTEM_MANAGED, SEED_SYSTEM_MANAGED_ENTRA, SYSADMIN, SessionPrincipal, seedSingleAccount } from '../fixtures/sqlserver/permissions';
 import { SINGLE_ACCOUNT_YAML, SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
 
 interface Case {
@@ -60,7 +60,7 @@ const CASES: Case[] = [
     database: SM_DB,
     yaml: SYSTEM_MANAGED_AZURE_YAML,
     url: `mssql://pm:pw@srv.database.windows.net/${SM_DB}`,
-    principal: { ...SEED_SYSTEM_MANAGED, label: `${SEED_SYSTEM_MANAGED.label}, Entra connection`, authentication: 'entra' },
+    principal: SEED_SYSTEM_MANAGED_ENTRA,
     removeApp: '  o2c: { schema: order_to_cash, source: open }\n',
     removedRole: 'pmg_o2c_data_consumer',
   },

@@ -9,7 +9,7 @@ import { Batch, planBatches } from './batches';
 import { SqlServerConnectionConfig, SqlServerUrlInput, describeServer, parseSqlServerUrl, toMssqlConfig } from './config';
 import { createSqlServerDialect } from './dialect';
 import { sqlServerErrorToPmgrants } from './errors';
-import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow, SqlLoginRow, inspectSqlServer } from './inspect';
+import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow, SessionRow, SqlLoginRow, inspectSqlServer } from './inspect';
 import { ExportColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportRows, exportCatalogFromSqlServer } from './export';
 import { EXPORT_CATALOG_SQL } from './sql/export';
 import { ACCESS_SQL } from './sql/access';
@@ -193,6 +193,7 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
           roleMembers: sets[1] as unknown as DatabaseRoleMemberRow[],
           permissions: sets[2] as unknown as DatabasePermissionRow[],
           schemas: sets[3] as unknown as SchemaRow[],
+          ...(sets[4]?.[0] ? { session: sets[4][0] as unknown as SessionRow } : {}),
         },
         { engine: options.engine, database: desired.database, prefix: desired.prefix, generatedLogins: options.generatedLogins, desired },
       );

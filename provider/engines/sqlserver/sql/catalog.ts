@@ -55,8 +55,14 @@ WHERE (p.class IN (0, 3, 4) OR (p.class = 1 AND o.is_ms_shipped = 0)) AND p.mino
 export const SCHEMAS_SQL = `SELECT s.schema_id, s.name, s.principal_id
 FROM sys.schemas AS s;`;
 
-/** The warehouse batch: four result sets, in this order. */
-export const WAREHOUSE_CATALOG_SQL = [DATABASE_PRINCIPALS_SQL, DATABASE_ROLE_MEMBERS_SQL, DATABASE_PERMISSIONS_SQL, SCHEMAS_SQL].join('\n');
+/**
+ * The session reading the catalog: its user, and whether it is a member of db_owner, which changing a
+ * fixed database role's members needs (ALTER ROLE, Permissions; IS_ROLEMEMBER).
+ */
+export const SESSION_SQL = `SELECT USER_NAME() AS user_name, IS_ROLEMEMBER('db_owner') AS is_db_owner;`;
+
+/** The warehouse batch: five result sets, in this order. */
+export const WAREHOUSE_CATALOG_SQL = [DATABASE_PRINCIPALS_SQL, DATABASE_ROLE_MEMBERS_SQL, DATABASE_PERMISSIONS_SQL, SCHEMAS_SQL, SESSION_SQL].join('\n');
 
 // ---------------------------------------------------------------------------------------------
 // Preflight (pmgrants doctor): facts about the provisioning identity, evaluated by evaluatePreflight.
