@@ -161,3 +161,21 @@ describe('fixed database roles: drift is reported, and changed only by a login t
     await s.conn.close();
   });
 });
+
+describe('Azure SQL: the warehouse authentication cache after logins change in master', () => {
+  const c = CASES[2];
+  for (const [principal, flushes] of [
+    [c.principal, undefined],
+    [SYSADMIN, 1],
+  ] as const) {
+    it(`runs DBCC FLUSHAUTHCACHE only when the session holds KILL DATABASE CONNECTION (${principal.label}: ${flushes ?? 0})`, async () => {
+      const s = await scenario(c, principal);
+      await s.apply(s.policy);
+      const flush = s.server.log.filter((l) => l.sql?.includes('DBCC FLUSHAUTHCACHE'));
+      expect(flush).toHaveLength(1);
+      expect(flush[0]).toMatchObject({ database: c.database, inTransaction: false });
+      expect(s.server.authCacheFlushes).toBe(flushes);
+      await s.conn.close();
+    });
+  }
+});

@@ -112,6 +112,9 @@ function resolveConfig(input: ConnectInput): SqlServerConnectionConfig {
  * load, so the dialect stays usable (and Pulumi closures serializable) without the driver.
  * deps.mssql replaces the driver (tests drive the orchestration with a fake).
  */
+/** DBCC FLUSHAUTHCACHE (Azure SQL Database), when HAS_PERMS_BY_NAME says the session holds KILL DATABASE CONNECTION. */
+export const FLUSH_AUTH_CACHE_SQL = "IF HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'KILL DATABASE CONNECTION') = 1 DBCC FLUSHAUTHCACHE;";
+
 export const DATABASE_IDENTITY_SQL =
   "SELECT N'database_id ' + CONVERT(nvarchar(12), d.database_id) + N' created ' + CONVERT(nvarchar(30), d.create_date, 126) AS id FROM sys.databases d WHERE d.database_id = DB_ID();";
 
@@ -361,6 +364,7 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
         const mtx = await inTransaction(await master(), phases.masterAfter, false);
         await commit(mtx);
       }
+      if (masterCommitted) await flushAuthCache(pool);
     } catch (err) {
       if (warehouseTx) await warehouseTx.rollback().catch(() => undefined);
       const clear = sqlServerErrorToPmgrants(err, { server, database: database! });
@@ -373,6 +377,17 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
       throw clear;
     }
     return { statements: total, roundTrips: trips - startTrips, secrets };
+  };
+
+  /**
+   * Azure SQL: the user database keeps a copy of the logins of master in its authentication cache
+   * (DBCC FLUSHAUTHCACHE, Remarks), so a login created or a password changed in master a moment ago may
+   * not be seen there yet. DBCC FLUSHAUTHCACHE empties it, but needs KILL DATABASE CONNECTION or the admin
+   * account, which the seed's login does not hold: it runs only when the session may, outside the
+   * committed transaction, and its failure changes nothing that was applied.
+   */
+  const flushAuthCache = async (pool: Mssql.ConnectionPool): Promise<void> => {
+    await run(new mssql.Request(pool), FLUSH_AUTH_CACHE_SQL, false).catch(() => undefined);
   };
 
   /** sp_getapplock in `tx`, waiting up to `timeoutMs`: its result (0 or 1 granted, below 0 not). */

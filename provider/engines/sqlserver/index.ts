@@ -38,6 +38,6 @@ export { MAX_STATEMENTS_PER_BATCH, planBatches } from './batches';
 export type { Batch } from './batches';
 export { describeServer, parseSqlServerUrl, toMssqlConfig } from './config';
 export type { SqlServerAuth, SqlServerConnectionConfig, SqlServerUrlInput } from './config';
-export { PartialApplyError, applyPhases, connectSqlServer, failingStatement, lockBatchSql } from './connection';
+export { FLUSH_AUTH_CACHE_SQL, PartialApplyError, applyPhases, connectSqlServer, failingStatement, lockBatchSql } from './connection';
 export type { ApplyPhases } from './connection';
 export * as catalogSql from './sql/catalog';
