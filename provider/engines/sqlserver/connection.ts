@@ -1,6 +1,6 @@
 import type * as Mssql from 'mssql';
 import { DesiredState } from '../../model/types';
-import { ActualState } from '../../plan/diff';
+import { ActualState, diffState } from '../../plan/diff';
 import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, GeneratedPassword, LockHolder, lockTimeoutError, PartialApplyError, PmgrantsError, PreflightCheck, Statement } from '../engine';
 import { newPasswordGeneration } from '../generation';
 
@@ -277,7 +277,10 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
         facts.masterError = err instanceof PmgrantsError ? err.message : sqlServerErrorToPmgrants(err).message;
       }
     }
-    return evaluatePreflight(facts, desired, { engine: options.engine, generatedLogins: options.generatedLogins });
+    // What this plan would run decides some checks (ALTER AUTHORIZATION, Entra users): plan it first.
+    const changes = diffState(desired, await inspect(desired)).changes;
+    const auth = config.auth.type === 'sql' ? 'sql' : config.auth.type === 'ntlm' ? 'windows' : 'entra';
+    return evaluatePreflight(facts, desired, { engine: options.engine, generatedLogins: options.generatedLogins, auth, changes });
   };
 
   const apply = async (statements: readonly Statement[], progress?: ApplyProgress, applyOptions: ApplyOptions = {}): Promise<ApplyResult> => {

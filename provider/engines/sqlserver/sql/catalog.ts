@@ -76,13 +76,16 @@ export const PREFLIGHT_SQLSERVER_SQL = `SELECT CAST(SERVERPROPERTY('EngineEditio
        IS_ROLEMEMBER('db_securityadmin') AS is_db_securityadmin,
        IS_ROLEMEMBER('db_accessadmin') AS is_db_accessadmin,
        HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS can_create_schema,
+       HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY ROLE') AS can_alter_any_role,
+       HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY USER') AS can_alter_any_user,
        HAS_PERMS_BY_NAME(NULL, NULL, 'ALTER ANY LOGIN') AS can_alter_any_login,
        HAS_DBACCESS('master') AS has_master_access;
 SELECT s.name AS schema_name,
        HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'SELECT') AS can_select,
        HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'INSERT') AS can_insert,
        HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'UPDATE') AS can_update,
-       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'DELETE') AS can_delete
+       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'DELETE') AS can_delete,
+       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'TAKE OWNERSHIP') AS can_take_ownership
 FROM sys.schemas AS s;
 SELECT r.name AS role_name, m.name AS member_name
 FROM sys.server_role_members AS rm
@@ -100,13 +103,16 @@ export const PREFLIGHT_AZURE_SQL_SQL = `SELECT CAST(SERVERPROPERTY('EngineEditio
        IS_ROLEMEMBER('db_securityadmin') AS is_db_securityadmin,
        IS_ROLEMEMBER('db_accessadmin') AS is_db_accessadmin,
        HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS can_create_schema,
+       HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY ROLE') AS can_alter_any_role,
+       HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY USER') AS can_alter_any_user,
        CAST(NULL AS int) AS can_alter_any_login,
        CAST(NULL AS int) AS has_master_access;
 SELECT s.name AS schema_name,
        HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'SELECT') AS can_select,
        HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'INSERT') AS can_insert,
        HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'UPDATE') AS can_update,
-       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'DELETE') AS can_delete
+       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'DELETE') AS can_delete,
+       HAS_PERMS_BY_NAME(QUOTENAME(s.name), 'SCHEMA', 'TAKE OWNERSHIP') AS can_take_ownership
 FROM sys.schemas AS s;`;
 
 /**
