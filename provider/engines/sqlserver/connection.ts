@@ -246,8 +246,8 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
     const pool = await warehouse(desired);
     try {
       const sets = (await run(new mssql.Request(pool), ACCESS_SQL, false)).recordsets as unknown as Record<string, unknown>[][];
-      const [identity, principals, members, permissions, schemas] = sets;
-      const rows = { identity, principals, members, permissions, schemas } as unknown as SqlServerAccessRows;
+      const [identity, principals, members, permissions, schemas, serverRoles, serverPermissions] = sets;
+      const rows = { identity, principals, members, permissions, schemas, serverRoles: serverRoles ?? [], serverPermissions: serverPermissions ?? [] } as unknown as SqlServerAccessRows;
       const wanted = new Set(desired.schemas.map((s) => s.name.toLowerCase()));
       return sqlServerAccessFacts({ ...rows, schemas: rows.schemas.filter((s) => wanted.has(s.name.toLowerCase())) }, options.engine);
     } catch (err) {
