@@ -373,7 +373,7 @@ export async function connectSqlServer(input: ConnectInput, deps: { mssql?: type
       const clear = sqlServerErrorToPmgrants(err, { server, database: database! });
       if (masterCommitted && secrets.size > 0) {
         throw new PartialApplyError(
-          `${clear.message}. The logins ${[...secrets.keys()].join(', ')} were already created or changed in master; their new passwords are returned with this error (a login created here that no user maps to yet is not taken over by the next plan: drop it in master, then apply again).`,
+          `${clear.message}. The logins ${[...secrets.keys()].join(', ')} were already created or changed in master; their new passwords are returned with this error (a login created here carries this warehouse's SID, so the next apply creates its user).`,
           secrets,
         );
       }
