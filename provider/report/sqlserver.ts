@@ -22,7 +22,7 @@ import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from './types';
  * - Server permissions of a principal's login, granted or through server roles, reach every database it
  *   can enter: CONTROL SERVER implies CONTROL on every database, VIEW ANY DEFINITION VIEW DEFINITION,
  *   ALTER ANY DATABASE ALTER (GRANT Database Permissions, "Implied by server permission"); SELECT ALL USER
- *   SECURABLES lets a login read all data in every database it can connect to (GRANT Server Permissions).
+ *   SECURABLES lets a login read the data of every database it can connect to (Permissions (Database Engine)).
  *   Fixed server roles' permissions are not in sys.server_permissions (sys.server_permissions): they are
  *   expanded here (Server-level roles; ##MS_DatabaseManager## ALTER ANY DATABASE, ##MS_DefinitionReader##
  *   VIEW ANY DEFINITION).
