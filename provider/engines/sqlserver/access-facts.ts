@@ -18,6 +18,18 @@ import { SCHEMA_PERMISSION_OF } from './privileges';
  * - DENY anywhere on the path (on the schema or the database, of the permission or of CONTROL, to the
  *   user or any of its roles, public included) wins over every GRANT, except for object owners and
  *   members of sysadmin (DENY). db_owner members are not exempt. dbo and sysadmin logins pass every check.
+ * - db_securityadmin holds VIEW DEFINITION and db_ddladmin REFERENCES on the database (the figure of
+ *   fixed database roles' permissions, Database-level roles).
+ * - Server permissions of a principal's login, granted or through server roles, reach every database it
+ *   can enter: CONTROL SERVER implies CONTROL on every database, VIEW ANY DEFINITION VIEW DEFINITION,
+ *   ALTER ANY DATABASE ALTER (GRANT Database Permissions, "Implied by server permission"); SELECT ALL USER
+ *   SECURABLES lets a login read the data of every database it can connect to (Permissions (Database Engine)).
+ *   Fixed server roles' permissions are not in sys.server_permissions (sys.server_permissions): they are
+ *   expanded here (Server-level roles; ##MS_DatabaseManager## ALTER ANY DATABASE, ##MS_DefinitionReader##
+ *   VIEW ANY DEFINITION).
+ * - guest: with CONNECT granted, every login without a user here enters as guest (CREATE USER, "guest").
+ * - Permissions on one object or column of an app schema hold the right on that part only; "a table-level
+ *   DENY doesn't take precedence over a column-level GRANT" (DENY Object Permissions, caution).
  */
 export interface SqlServerAccessRows {
   identity: { database_name: string; server_name: string | null; product_version: string | null; edition: string | null; database_id: number }[];
@@ -31,10 +43,30 @@ export interface SqlServerAccessRows {
     is_sysadmin: number | null;
   }[];
   members: { role_name: string; member_name: string }[];
-  /** class 0 = database, 3 = schema; state G, W (grant option) or D (deny). */
-  permissions: { class: number; schema_name: string | null; grantee_name: string; permission_name: string; state: string }[];
+  /**
+   * class 0 = database, 3 = schema, 1 = object (object_name) or one of its columns (column_name); state G,
+   * W (grant option) or D (deny).
+   */
+  permissions: { class: number; schema_name: string | null; grantee_name: string; permission_name: string; state: string; object_name?: string | null; column_name?: string | null }[];
   schemas: { name: string; owner_name: string }[];
+  /** SQL Server: the server roles of each database principal's login (absent in older rows; empty on Azure SQL Database). */
+  serverRoles?: { principal_name: string; role_name: string }[];
+  /** SQL Server: server permissions (class 100) of each database principal's login, direct or through a user-defined server role. */
+  serverPermissions?: { principal_name: string; permission_name: string; state: string; via_role: string | null }[];
 }
+
+/** Server permissions that reach the database, and the database permission each implies. */
+const SERVER_IMPLIES: Record<string, string> = {
+  'CONTROL SERVER': 'CONTROL',
+  'ALTER ANY DATABASE': 'ALTER',
+  'VIEW ANY DEFINITION': 'VIEW DEFINITION',
+  'SELECT ALL USER SECURABLES': 'SELECT',
+};
+/** The server permissions of fixed server roles that reach user data (Server-level roles). */
+const FIXED_SERVER_GRANTS: Record<string, string[]> = {
+  '##MS_DatabaseManager##': ['ALTER ANY DATABASE'],
+  '##MS_DefinitionReader##': ['VIEW ANY DEFINITION'],
+};
 
 /** Database permissions that imply a schema permission (besides CONTROL on the database). */
 const DATABASE_IMPLIES: Record<string, string[]> = {
@@ -51,15 +83,16 @@ const DATABASE_IMPLIES: Record<string, string[]> = {
 /** What the fixed database roles hold and deny on the database (Database-level roles). */
 const FIXED_GRANTS: Record<string, string[]> = {
   db_owner: ['CONTROL'],
+  db_securityadmin: ['VIEW DEFINITION'],
   db_datareader: ['SELECT'],
   db_datawriter: ['INSERT', 'UPDATE', 'DELETE'],
-  db_ddladmin: ['ALTER ANY SCHEMA', 'CREATE TABLE', 'CREATE VIEW', 'CREATE PROCEDURE', 'CREATE FUNCTION'],
+  db_ddladmin: ['ALTER ANY SCHEMA', 'CREATE TABLE', 'CREATE VIEW', 'CREATE PROCEDURE', 'CREATE FUNCTION', 'REFERENCES'],
 };
 const FIXED_DENIES: Record<string, string[]> = {
   db_denydatareader: ['SELECT'],
   db_denydatawriter: ['INSERT', 'UPDATE', 'DELETE'],
 };
-const INTERNAL_USERS = new Set(['sys', 'INFORMATION_SCHEMA', 'guest']);
+const INTERNAL_USERS = new Set(['sys', 'INFORMATION_SCHEMA']);
 
 interface Holder {
   name: string;
@@ -76,9 +109,12 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
   // grantee -> class/schema -> permission -> state
   const perms = new Map<string, { on: string; permission: string; deny: boolean }[]>();
   for (const p of rows.permissions) {
+    if (p.class !== 0 && p.class !== 3) continue;
     const on = p.class === 0 ? 'database' : `schema:${key(p.schema_name ?? '')}`;
     perms.set(key(p.grantee_name), [...(perms.get(key(p.grantee_name)) ?? []), { on, permission: p.permission_name, deny: p.state === 'D' }]);
   }
+  addServerPermissions(rows, perms);
+  const guestEnabled = rows.permissions.some((p) => p.class === 0 && key(p.grantee_name) === 'guest' && p.permission_name === 'CONNECT' && p.state !== 'D');
   const owners = new Map(rows.schemas.map((s) => [key(s.name), s.owner_name]));
 
   const principals: FactPrincipal[] = [];
@@ -87,11 +123,12 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
   for (const p of rows.principals) {
     const fixed = p.is_fixed_role === true || p.is_fixed_role === 1;
     const isPublic = p.principal_id === 0;
-    const internal = fixed || INTERNAL_USERS.has(p.name);
+    const internal = fixed || INTERNAL_USERS.has(p.name) || (key(p.name) === 'guest' && !guestEnabled);
     const bypassBy = p.principal_id === 1 ? 'the database owner: no permission check applies' : p.is_sysadmin === 1 ? 'its login is a member of sysadmin: no permission check applies' : undefined;
     const kind: FactPrincipal['kind'] = isPublic ? 'public' : p.type === 'R' || p.type === 'A' ? 'role' : p.type === 'G' || p.type === 'X' ? 'group' : 'user';
     const notes: string[] = [];
     if (bypassBy) notes.push(p.principal_id === 1 ? 'dbo: the database owner; sysadmin logins enter as dbo' : 'sysadmin');
+    if (key(p.name) === 'guest' && guestEnabled) notes.push('guest has CONNECT: every login without a user in this database enters as guest');
     principals.push({
       name: p.name,
       kind,
@@ -172,7 +209,16 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
         const paths = d.grants.filter((g, i) => d.grants.findIndex((x) => x.detail === g.detail) === i);
         add(right, paths, paths.every((g) => g.kind === 'bypass') ? { bypass: true } : {});
       };
+      const objects = objectLevel(rows, schema.name, holders);
       for (const right of RIGHTS) {
+        if (right !== 'create-objects' && !directOwner && !bypassBy) {
+          const partial = objects(SCHEMA_PERMISSION_OF[right], decide(SCHEMA_PERMISSION_OF[right]));
+          if (partial) {
+            if (partial.paths.length) add(right, partial.paths, { partial: partial.partial });
+            else if (partial.denied) denials.push({ principal: p.name, schema: schema.name, right, detail: `denied on ${partial.denied}` });
+            continue;
+          }
+        }
         if (right === 'create-objects') {
           // CREATE TABLE on the database, and ALTER on the schema to create in it.
           const create = decide('CREATE TABLE');
@@ -196,5 +242,57 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
     held,
     denials,
     raw: rows,
+  };
+}
+
+/** Server permissions of each principal's login (direct, user-defined server roles, fixed server roles) as database-level holdings. */
+function addServerPermissions(rows: SqlServerAccessRows, perms: Map<string, { on: string; permission: string; deny: boolean }[]>): void {
+  const add = (principal: string, serverPermission: string, deny: boolean) => {
+    const implied = SERVER_IMPLIES[serverPermission];
+    if (!implied) return;
+    perms.set(key(principal), [...(perms.get(key(principal)) ?? []), { on: 'database', permission: implied, deny }]);
+  };
+  for (const r of rows.serverRoles ?? []) for (const sp of FIXED_SERVER_GRANTS[r.role_name] ?? []) add(r.principal_name, sp, false);
+  for (const sp of rows.serverPermissions ?? []) add(sp.principal_name, sp.permission_name, sp.state === 'D');
+}
+
+interface Decision {
+  grants: AccessPath[];
+  denies: string[];
+}
+
+/**
+ * Object- and column-level permissions (class 1) on one app schema, for one principal's holders:
+ * returns a function that, given the schema-level decision for a permission, says whether only part of
+ * the schema is reachable (granted on some objects or columns, the schema itself not) or the schema
+ * right is held except where an object DENY takes it away. A column GRANT beats a table DENY (DENY Object
+ * Permissions), a DENY on the schema or database beats both. undefined: objects change nothing.
+ */
+function objectLevel(rows: SqlServerAccessRows, schema: string, holders: readonly Holder[]) {
+  const mine = new Map(holders.map((h) => [key(h.name), h]));
+  const rowsHere = rows.permissions.filter((p) => p.class === 1 && key(p.schema_name ?? '') === key(schema) && mine.has(key(p.grantee_name)));
+  return (permission: string, schemaLevel: Decision): { paths: AccessPath[]; partial: string; denied?: string } | undefined => {
+    const relevant = rowsHere.filter((p) => p.permission_name === permission || p.permission_name === 'CONTROL');
+    if (relevant.length === 0) return undefined;
+    const target = (p: (typeof relevant)[number]) => `${schema}.${p.object_name ?? '?'}${p.column_name ? ` (${p.column_name})` : ''}`;
+    const tableDenied = new Set(relevant.filter((p) => p.state === 'D' && !p.column_name).map((p) => key(p.object_name ?? '')));
+    const grants = relevant.filter((p) => p.state !== 'D' && (p.column_name || !tableDenied.has(key(p.object_name ?? ''))));
+    if (schemaLevel.grants.length && !schemaLevel.denies.length) {
+      if (tableDenied.size === 0) return undefined;
+      const except = relevant.filter((p) => p.state === 'D' && !p.column_name).map(target);
+      return { paths: schemaLevel.grants, partial: `${permission} on the schema except ${except.join(', ')} (DENY on the object)` };
+    }
+    if (schemaLevel.denies.length || grants.length === 0) {
+      const denied = relevant.filter((p) => p.state === 'D').map(target);
+      return denied.length ? { paths: [], partial: '', denied: denied.join(', ') } : undefined;
+    }
+    const paths = grants.map((g): AccessPath => {
+      const h = mine.get(key(g.grantee_name))!;
+      const what = `${g.permission_name} on ${target(g)}${g.column_name && tableDenied.has(key(g.object_name ?? '')) ? ' (a column GRANT beats the table DENY)' : ''}`;
+      if (h.kind === 'direct') return { kind: 'direct', via: [], detail: `${what} granted to ${g.grantee_name}` };
+      if (h.kind === 'public') return { kind: 'public', via: [], detail: `${what} granted to public` };
+      return { kind: 'membership', via: h.via, detail: `${what} granted to ${h.name}, through ${h.via.join(' → ')}` };
+    });
+    return { paths, partial: `${permission} on ${grants.map(target).join(', ')}` };
   };
 }

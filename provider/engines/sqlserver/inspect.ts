@@ -3,6 +3,7 @@ import { sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, PrincipalKind, Role, Schema, Securable, User, UserSource, ActualState } from '../../model/types';
 import { MANAGED_MARKER } from './options';
 import { MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX } from './privileges';
+import { isGeneratedLoginSid } from './sid';
 
 /** A row of SQL_LOGINS_SQL / SQL_LOGINS_AZURE_SQL (sys.sql_logins). */
 export interface SqlLoginRow {
@@ -56,8 +57,17 @@ export interface SchemaRow {
   principal_id: number;
 }
 
+/** The session that reads the catalog (SESSION_SQL): its user and whether it may change fixed roles' members. */
+export interface SessionRow {
+  user_name: string | null;
+  /** IS_ROLEMEMBER('db_owner'): ALTER ROLE on a fixed database role needs db_owner (ALTER ROLE, Permissions). */
+  is_db_owner: number | null;
+}
+
 /** The result sets inspect reads, exactly as the catalog queries return them. */
 export interface SqlServerCatalogRows {
+  /** Absent in fixtures written before it was read: then fixed roles are treated as changeable. */
+  session?: SessionRow;
   /** sys.sql_logins; empty in contained mode, where no login is read. */
   logins: SqlLoginRow[];
   principals: DatabasePrincipalRow[];
@@ -176,7 +186,10 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
         continue;
       }
       logins.push({ name: l.name, ...loginLabel(l.name), password: 'generated' });
-      if (!hasPrefix(l.name, prefix) || !managedUserSids.has(l.sid.toLowerCase())) continue;
+      // Managed: the SID pmgrants derives for this warehouse (sid.ts), or, for a login made before SIDs
+      // were derived, the SID of a managed user here.
+      const ours = isGeneratedLoginSid(context.engine, context.database, l.name, l.sid) || managedUserSids.has(l.sid.toLowerCase());
+      if (!hasPrefix(l.name, prefix) || !ours) continue;
       managed.add(l.name);
       // Rotation by age is for the logins pmgrants generated; an adopted login's password is not its to set.
       const at = isoTime(l.password_last_set);
@@ -184,12 +197,8 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
     }
   }
 
-  const memberships: Membership[] = [];
-  for (const m of rows.roleMembers) {
-    const role = byId.get(m.role_principal_id);
-    const member = byId.get(m.member_principal_id);
-    if (role && member) memberships.push({ role: role.name, member: member.name });
-  }
+  const warnings: string[] = [];
+  const memberships = readMemberships(rows, byId, managed, warnings);
 
   const schemaById = new Map(rows.schemas.map((s) => [s.schema_id, s]));
   const permissions: Permission[] = [];
@@ -232,7 +241,38 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
     managed: [...managed].sort(),
     passwordSetAt,
     ...(Object.keys(foreign).length > 0 ? { foreign } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
+}
+
+/**
+ * Role memberships by name, fixed roles included (a managed user added to db_datareader by hand is
+ * drift). Changing a fixed database role's members needs db_owner (ALTER ROLE, Permissions), which the
+ * seed's provisioning login does not have: unless the session is db_owner, such a membership of a
+ * managed principal is left out of the actual state (so no plan tries to change it, which would fail
+ * the whole apply) and reported with the statement a db_owner would run.
+ */
+function readMemberships(rows: SqlServerCatalogRows, byId: ReadonlyMap<number, DatabasePrincipalRow>, managed: ReadonlySet<string>, warnings: string[]): Membership[] {
+  const mayAlterFixedRoles = rows.session === undefined || truthy(rows.session.is_db_owner);
+  const memberships: Membership[] = [];
+  for (const m of rows.roleMembers) {
+    const role = byId.get(m.role_principal_id);
+    const member = byId.get(m.member_principal_id);
+    if (!role || !member) continue;
+    if (!mayAlterFixedRoles && truthy(role.is_fixed_role) && managed.has(member.name)) {
+      warnings.push(
+        `${member.name} is a member of the fixed database role ${role.name}, which the policy does not give it; only db_owner may change a fixed role's members, so pmgrants leaves it: ALTER ROLE ${bracket(role.name)} DROP MEMBER ${bracket(member.name)};`,
+      );
+      continue;
+    }
+    memberships.push({ role: role.name, member: member.name });
+  }
+  return memberships;
+}
+
+/** QUOTENAME for a warning's statement (names read from the catalog are sysname). */
+function bracket(name: string): string {
+  return `[${name.replace(/]/g, ']]')}]`;
 }
 
 /**
@@ -249,9 +289,13 @@ function otherWarehouse(login: SqlLoginRow, context: InspectContext, mapped: boo
   if (!hasPrefix(login.name, context.prefix)) return undefined;
   const wanted = context.desired?.logins.find((l) => l.name.toLowerCase() === login.name.toLowerCase());
   if (wanted?.adopted) return undefined;
+  // The SID pmgrants derived for this warehouse: ours, whatever its default database says now.
+  if (isGeneratedLoginSid(context.engine, context.database, login.name, login.sid)) return undefined;
   const home = login.default_database_name ?? undefined;
   if (home !== undefined && home.toLowerCase() !== 'master' && home.toLowerCase() !== context.database.toLowerCase()) return home;
-  if (context.engine === 'azure-sql' && wanted && !mapped) return '';
+  // Neither derived for this warehouse nor mapped by a managed user here: made by hand, by another
+  // warehouse, or by an earlier version for a user since dropped. Never taken over.
+  if (wanted && !mapped) return '';
   return undefined;
 }
 

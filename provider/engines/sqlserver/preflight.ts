@@ -1,4 +1,6 @@
+import { pushAll } from '../../model/collections';
 import { DesiredState } from '../../model/types';
+import { Change } from '../../plan/change';
 import { PreflightCheck } from '../engine';
 import { quoteName } from './quote';
 
@@ -13,6 +15,9 @@ export interface PreflightServerRow {
   is_db_securityadmin: number | null;
   is_db_accessadmin: number | null;
   can_create_schema: number | null;
+  /** HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY ROLE' / 'ALTER ANY USER'); absent in older fixtures. */
+  can_alter_any_role?: number | null;
+  can_alter_any_user?: number | null;
   /** SQL Server only: HAS_PERMS_BY_NAME(NULL, NULL, 'ALTER ANY LOGIN'); NULL on Azure SQL. */
   can_alter_any_login: number | null;
   /** SQL Server only: HAS_DBACCESS('master'); NULL on Azure SQL. */
@@ -25,6 +30,8 @@ export interface PreflightSchemaRow {
   can_insert: number | null;
   can_update: number | null;
   can_delete: number | null;
+  /** HAS_PERMS_BY_NAME(QUOTENAME(schema), 'SCHEMA', 'TAKE OWNERSHIP'): what ALTER AUTHORIZATION needs. */
+  can_take_ownership?: number | null;
 }
 
 export interface PreflightServerRoleRow {
@@ -53,6 +60,10 @@ export interface PreflightFacts {
 export interface PreflightContext {
   engine: 'sqlserver' | 'azure-sql';
   generatedLogins: 'server' | 'contained';
+  /** How the session signed in: CREATE USER ... FROM EXTERNAL PROVIDER on Azure SQL needs an Entra identity. */
+  auth?: 'sql' | 'entra' | 'windows';
+  /** The plan's changes against the live catalog: checks for what its statements need. */
+  changes?: readonly Change[];
 }
 
 /** EngineEdition 5 = Azure SQL Database, 8 = Azure SQL Managed Instance (SERVERPROPERTY docs). */
@@ -139,31 +150,25 @@ export function evaluatePreflight(facts: PreflightFacts, desired: DesiredState, 
     } else {
       const m = facts.master;
       checks.push({ name: 'master-access', ok: true, detail: `${login} can connect to master` });
-      const ok = yes(m.is_ms_loginmanager) || yes(m.is_loginmanager) || m.user_name === 'dbo';
+      // ##MS_LoginManager## holds CREATE LOGIN and ALTER ANY LOGIN (Azure SQL server roles); loginmanager
+      // "can create and delete logins" (Database-level roles): nothing documents that it may change a
+      // password, which rotation does.
+      const ok = yes(m.is_ms_loginmanager) || m.user_name === 'dbo';
       checks.push({
         name: 'login-management',
         ok,
         detail: ok
-          ? `${login} can manage logins in master (${yes(m.is_ms_loginmanager) ? '##MS_LoginManager##' : yes(m.is_loginmanager) ? 'loginmanager' : 'server admin'})`
-          : `${login} cannot create logins: it needs membership in ##MS_LoginManager## (or the loginmanager role in master)`,
+          ? `${login} can manage logins in master (${yes(m.is_ms_loginmanager) ? '##MS_LoginManager##' : 'server admin'})`
+          : yes(m.is_loginmanager)
+            ? `${login} is in loginmanager, which may create and delete logins, but nothing documents that it may change their passwords (rotation): it needs ##MS_LoginManager##`
+            : `${login} cannot create logins: it needs membership in ##MS_LoginManager##`,
         ...(ok ? {} : { fix: `-- in master: ALTER SERVER ROLE ##MS_LoginManager## ADD MEMBER ${qLogin};` }),
       });
     }
   }
 
-  // db_securityadmin and db_accessadmin in the warehouse (db_owner covers both).
-  for (const role of ['db_securityadmin', 'db_accessadmin'] as const) {
-    const member = role === 'db_securityadmin' ? s.is_db_securityadmin : s.is_db_accessadmin;
-    const ok = yes(member) || yes(s.is_db_owner);
-    checks.push({
-      name: role,
-      ok,
-      detail: ok
-        ? `${user} is a member of ${yes(member) ? role : 'db_owner'} in ${s.database_name ?? desired.database}`
-        : `${user} is not a member of ${role} in ${s.database_name ?? desired.database}`,
-      ...(ok ? {} : { fix: `ALTER ROLE [${role}] ADD MEMBER ${qUser};` }),
-    });
-  }
+  pushAll(checks, warehouseRightChecks(s, user, qUser, desired.database));
+  pushAll(checks, planChecks(facts, context, qUser));
 
   // App schemas that do not exist yet are created by pmgrants (CREATE SCHEMA ... AUTHORIZATION).
   const existing = new Map(facts.schemas.map((r) => [r.schema_name, r]));
@@ -218,4 +223,71 @@ function safeQuote(name: string): string {
   } catch {
     return '[<name too long>]';
   }
+}
+
+/**
+ * What every apply needs in the warehouse, as permissions (HAS_PERMS_BY_NAME), not role names: ALTER ANY
+ * ROLE (CREATE/ALTER/DROP ROLE, marking roles), ALTER ANY USER (CREATE/DROP USER, marking users), and
+ * db_securityadmin (or db_owner) membership, which GRANT/DENY/REVOKE ... AS the schema owner or dbo
+ * needs (the AS tables of GRANT Schema / Database / Database Principal Permissions). The fix is the seed's
+ * role that gives each.
+ */
+function warehouseRightChecks(s: PreflightServerRow, user: string, qUser: string, database: string): PreflightCheck[] {
+  const where = s.database_name ?? database;
+  const permission = (name: string, value: number | null | undefined, fallbackRole: number | null, role: string, why: string): PreflightCheck => {
+    // Rows read before the permission columns existed: the seed role stands in for the permission.
+    const ok = value === undefined ? yes(fallbackRole) || yes(s.is_db_owner) : yes(value);
+    return {
+      name: `${name.toLowerCase().replace(/ /g, '-')}`,
+      ok,
+      detail: ok ? `${user} holds ${name} in ${where}` : `${user} lacks ${name} in ${where}, which ${why} need`,
+      ...(ok ? {} : { fix: `ALTER ROLE [${role}] ADD MEMBER ${qUser};` }),
+    };
+  };
+  const grantAs = yes(s.is_db_securityadmin) || yes(s.is_db_owner);
+  return [
+    permission('ALTER ANY ROLE', s.can_alter_any_role, s.is_db_securityadmin, 'db_securityadmin', 'CREATE ROLE, ALTER ROLE ... ADD/DROP MEMBER and DROP ROLE'),
+    permission('ALTER ANY USER', s.can_alter_any_user, s.is_db_accessadmin, 'db_accessadmin', 'CREATE USER and DROP USER'),
+    {
+      name: 'grant-as-owner',
+      ok: grantAs,
+      detail: grantAs
+        ? `${user} may grant AS a schema's owner and AS dbo (${yes(s.is_db_securityadmin) ? 'db_securityadmin' : 'db_owner'})`
+        : `${user} may not name another principal after AS in GRANT, DENY and REVOKE: that needs db_securityadmin (or db_owner)`,
+      ...(grantAs ? {} : { fix: `ALTER ROLE [db_securityadmin] ADD MEMBER ${qUser};` }),
+    },
+  ];
+}
+
+/** Checks for particular statements of the plan: ALTER AUTHORIZATION (TAKE OWNERSHIP), Entra users on Azure SQL. */
+function planChecks(facts: PreflightFacts, context: PreflightContext, qUser: string): PreflightCheck[] {
+  const checks: PreflightCheck[] = [];
+  const changes = context.changes ?? [];
+  const schemaRow = new Map(facts.schemas.map((r) => [r.schema_name, r]));
+  // ALTER AUTHORIZATION, Permissions: TAKE OWNERSHIP on the entity (implied by CONTROL on it or the database).
+  for (const c of changes) {
+    if (c.kind !== 'alter-schema-owner') continue;
+    const ok = yes(schemaRow.get(c.schema)?.can_take_ownership);
+    checks.push({
+      name: `take-ownership:${c.schema}`,
+      ok,
+      detail: ok ? `may give schema ${c.schema} to ${c.to}` : `the plan gives schema ${c.schema} to ${c.to}, which needs TAKE OWNERSHIP on it (not among the seed's rights)`,
+      ...(ok ? {} : { fix: `GRANT TAKE OWNERSHIP ON SCHEMA::${safeQuote(c.schema)} TO ${qUser};` }),
+    });
+  }
+  // "To create a contained database user in Azure SQL Database ... you must connect to the database or
+  // instance using a Microsoft Entra identity" (azure/azure-sql/database/authentication-aad-configure).
+  const entraUsers = changes.flatMap((c) => (c.kind === 'create-user' && c.user.source.type === 'external' ? [c.user.name] : []));
+  if (context.engine === 'azure-sql' && entraUsers.length > 0) {
+    const ok = context.auth === 'entra';
+    checks.push({
+      name: 'entra-connection',
+      ok,
+      detail: ok
+        ? `connected with a Microsoft Entra identity, which creating ${entraUsers.join(', ')} needs`
+        : `the plan creates Microsoft Entra users (${entraUsers.join(', ')}), which only a connection signed in with a Microsoft Entra identity may create (error 33159); this one uses ${context.auth ?? 'SQL'} authentication`,
+      ...(ok ? {} : { fix: 'connect with ?auth=entra-default (or entra-service-principal, entra-managed-identity, entra-access-token) as an Entra identity that holds the same rights' }),
+    });
+  }
+  return checks;
 }
