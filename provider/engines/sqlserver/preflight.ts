@@ -1,4 +1,3 @@
-import { pushAll } from '../../model/collections';
 import { DesiredState } from '../../model/types';
 import { Change } from '../../plan/change';
 import { PreflightCheck } from '../engine';
@@ -71,110 +70,140 @@ const AZURE_SQL_DATABASE_EDITION = 5;
 
 const yes = (v: number | null | undefined) => v === 1;
 
+/** The provisioning identity as the checks name it: login and user, plain and quoted for a fix statement. */
+interface Provisioner {
+  login: string;
+  user: string;
+  qLogin: string;
+  qUser: string;
+}
+
 /**
  * The seed's provisioning requirements (UiPath app_security_mode) as checks with a verdict each.
  * Pure: the facts come from the preflight queries. A failed check carries the statement that fixes it.
  */
 export function evaluatePreflight(facts: PreflightFacts, desired: DesiredState, context: PreflightContext): PreflightCheck[] {
-  const checks: PreflightCheck[] = [];
   const s = facts.server;
   const login = s.login_name ?? 'provisioning_login';
   const user = s.user_name ?? 'provisioning_user';
-  const qLogin = safeQuote(login);
-  const qUser = safeQuote(user);
-  const isAzureDb = s.engine_edition === AZURE_SQL_DATABASE_EDITION;
+  const who: Provisioner = { login, user, qLogin: safeQuote(login), qUser: safeQuote(user) };
   const needsLogins = desired.logins.length > 0 && !(context.engine === 'azure-sql' && context.generatedLogins === 'contained');
+  return [
+    engineCheck(s, context),
+    // system_managed needs SQL authentication (seed 000), and so does any generated login.
+    ...(context.engine === 'sqlserver' && desired.logins.length > 0 ? [sqlAuthenticationCheck(s)] : []),
+    ...(needsLogins ? loginManagementChecks(facts, who, context) : []),
+    ...warehouseRightChecks(s, user, who.qUser, desired.database),
+    ...planChecks(facts, context, who.qUser),
+    ...schemaChecks(facts, desired, who),
+    ...(facts.serverRoleMembers ? [serverRoleCheck(facts.serverRoleMembers, desired.prefix)] : []),
+  ];
+}
 
-  // The engine the policy names must be the engine we reached.
+/** The engine the policy names must be the engine we reached. */
+function engineCheck(s: PreflightServerRow, context: PreflightContext): PreflightCheck {
+  const isAzureDb = s.engine_edition === AZURE_SQL_DATABASE_EDITION;
   if (context.engine === 'sqlserver' && isAzureDb) {
-    checks.push({
+    return {
       name: 'engine',
       ok: false,
       detail: 'the server is Azure SQL Database (EngineEdition 5) but the policy says engine: sqlserver',
       fix: 'set warehouse.engine: azure-sql in the policy',
-    });
-  } else if (context.engine === 'azure-sql' && s.engine_edition !== null && !isAzureDb) {
-    checks.push({
+    };
+  }
+  if (context.engine === 'azure-sql' && s.engine_edition !== null && !isAzureDb) {
+    return {
       name: 'engine',
       ok: false,
       detail: `the server reports EngineEdition ${s.engine_edition}, not Azure SQL Database (5), but the policy says engine: azure-sql`,
       fix: 'set warehouse.engine: sqlserver in the policy',
-    });
-  } else {
-    checks.push({ name: 'engine', ok: true, detail: `EngineEdition ${s.engine_edition ?? 'unknown'} matches engine ${context.engine}` });
+    };
   }
+  return { name: 'engine', ok: true, detail: `EngineEdition ${s.engine_edition ?? 'unknown'} matches engine ${context.engine}` };
+}
 
-  // system_managed needs SQL authentication (seed 000), and so does any generated login.
-  if (context.engine === 'sqlserver' && desired.logins.length > 0) {
-    const ok = s.integrated_security_only === 0;
-    checks.push({
-      name: 'sql-authentication',
-      ok,
-      detail: ok
-        ? 'SQL Server and Windows authentication mode is on (IsIntegratedSecurityOnly = 0)'
-        : `the server accepts Windows authentication only (IsIntegratedSecurityOnly = ${s.integrated_security_only ?? 'NULL'}); generated SQL logins could not sign in`,
-      ...(ok
-        ? {}
-        : {
-            fix: "EXEC master.dbo.xp_instance_regwrite N'HKEY_LOCAL_MACHINE', N'Software\\Microsoft\\MSSQLServer\\MSSQLServer', N'LoginMode', REG_DWORD, 2; -- as sysadmin, then restart the SQL Server service (or: SSMS > Server Properties > Security > SQL Server and Windows Authentication mode)",
-          }),
-    });
-  }
+/** SQL Server: generated SQL logins sign in only when the server accepts SQL authentication. */
+function sqlAuthenticationCheck(s: PreflightServerRow): PreflightCheck {
+  const ok = s.integrated_security_only === 0;
+  return {
+    name: 'sql-authentication',
+    ok,
+    detail: ok
+      ? 'SQL Server and Windows authentication mode is on (IsIntegratedSecurityOnly = 0)'
+      : `the server accepts Windows authentication only (IsIntegratedSecurityOnly = ${s.integrated_security_only ?? 'NULL'}); generated SQL logins could not sign in`,
+    ...(ok
+      ? {}
+      : {
+          fix: "EXEC master.dbo.xp_instance_regwrite N'HKEY_LOCAL_MACHINE', N'Software\\Microsoft\\MSSQLServer\\MSSQLServer', N'LoginMode', REG_DWORD, 2; -- as sysadmin, then restart the SQL Server service (or: SSMS > Server Properties > Security > SQL Server and Windows Authentication mode)",
+        }),
+  };
+}
 
-  // Creating logins: securityadmin or ##MS_LoginManager## (or ALTER ANY LOGIN), and access to master.
-  if (needsLogins) {
-    if (context.engine === 'sqlserver') {
-      const ok = yes(s.can_alter_any_login);
-      checks.push({
+/** Creating logins: securityadmin or ##MS_LoginManager## (or ALTER ANY LOGIN), and access to master. */
+function loginManagementChecks(facts: PreflightFacts, who: Provisioner, context: PreflightContext): PreflightCheck[] {
+  const { login, qLogin } = who;
+  if (context.engine === 'sqlserver') {
+    const s = facts.server;
+    const ok = yes(s.can_alter_any_login);
+    const master = yes(s.has_master_access);
+    return [
+      {
         name: 'login-management',
         ok,
         detail: ok
           ? `${login} holds ALTER ANY LOGIN (directly, or through securityadmin / ##MS_LoginManager## / sysadmin)`
           : `${login} cannot create logins: it needs ALTER ANY LOGIN, or membership in securityadmin or ##MS_LoginManager##`,
         ...(ok ? {} : { fix: `USE [master]; GRANT ALTER ANY LOGIN TO ${qLogin};` }),
-      });
-      const master = yes(s.has_master_access);
-      checks.push({
+      },
+      {
         name: 'master-access',
         ok: master,
         detail: master ? `${login} can use the master database` : `${login} has no access to the master database`,
         ...(master ? {} : { fix: `USE [master]; CREATE USER ${qLogin} FOR LOGIN ${qLogin};` }),
-      });
-    } else if (facts.masterError !== undefined || !facts.master) {
-      checks.push({
+      },
+    ];
+  }
+  if (facts.masterError !== undefined || !facts.master) {
+    return [
+      {
         name: 'master-access',
         ok: false,
         detail: `cannot connect to the master database of the logical server: ${facts.masterError ?? 'not checked'}`,
         fix: `-- in master: CREATE USER ${qLogin} FOR LOGIN ${qLogin};`,
-      });
-    } else {
-      const m = facts.master;
-      checks.push({ name: 'master-access', ok: true, detail: `${login} can connect to master` });
-      // ##MS_LoginManager## holds CREATE LOGIN and ALTER ANY LOGIN (Azure SQL server roles); loginmanager
-      // "can create and delete logins" (Database-level roles): nothing documents that it may change a
-      // password, which rotation does.
-      const ok = yes(m.is_ms_loginmanager) || m.user_name === 'dbo';
-      checks.push({
-        name: 'login-management',
-        ok,
-        detail: ok
-          ? `${login} can manage logins in master (${yes(m.is_ms_loginmanager) ? '##MS_LoginManager##' : 'server admin'})`
-          : yes(m.is_loginmanager)
-            ? `${login} is in loginmanager, which may create and delete logins, but nothing documents that it may change their passwords (rotation): it needs ##MS_LoginManager##`
-            : `${login} cannot create logins: it needs membership in ##MS_LoginManager##`,
-        ...(ok ? {} : { fix: `-- in master: ALTER SERVER ROLE ##MS_LoginManager## ADD MEMBER ${qLogin};` }),
-      });
-    }
+      },
+    ];
   }
+  const m = facts.master;
+  // ##MS_LoginManager## holds CREATE LOGIN and ALTER ANY LOGIN (Azure SQL server roles); loginmanager
+  // "can create and delete logins" (Database-level roles): nothing documents that it may change a
+  // password, which rotation does.
+  const ok = yes(m.is_ms_loginmanager) || m.user_name === 'dbo';
+  return [
+    { name: 'master-access', ok: true, detail: `${login} can connect to master` },
+    {
+      name: 'login-management',
+      ok,
+      detail: ok
+        ? `${login} can manage logins in master (${yes(m.is_ms_loginmanager) ? '##MS_LoginManager##' : 'server admin'})`
+        : yes(m.is_loginmanager)
+          ? `${login} is in loginmanager, which may create and delete logins, but nothing documents that it may change their passwords (rotation): it needs ##MS_LoginManager##`
+          : `${login} cannot create logins: it needs membership in ##MS_LoginManager##`,
+      ...(ok ? {} : { fix: `-- in master: ALTER SERVER ROLE ##MS_LoginManager## ADD MEMBER ${qLogin};` }),
+    },
+  ];
+}
 
-  pushAll(checks, warehouseRightChecks(s, user, qUser, desired.database));
-  pushAll(checks, planChecks(facts, context, qUser));
-
-  // App schemas that do not exist yet are created by pmgrants (CREATE SCHEMA ... AUTHORIZATION).
+/**
+ * The app schemas: the missing ones pmgrants creates (CREATE SCHEMA ... AUTHORIZATION), and, in
+ * single_account, read/write on the existing ones (seed 000).
+ */
+function schemaChecks(facts: PreflightFacts, desired: DesiredState, who: Provisioner): PreflightCheck[] {
+  const { user, qUser } = who;
+  const checks: PreflightCheck[] = [];
   const existing = new Map(facts.schemas.map((r) => [r.schema_name, r]));
   const missing = desired.schemas.filter((sc) => !existing.has(sc.name));
   if (missing.length > 0) {
-    const ok = yes(s.can_create_schema);
+    const ok = yes(facts.server.can_create_schema);
     checks.push({
       name: 'create-schema',
       ok,
@@ -184,37 +213,33 @@ export function evaluatePreflight(facts: PreflightFacts, desired: DesiredState, 
       ...(ok ? {} : { fix: `GRANT CREATE SCHEMA TO ${qUser};` }),
     });
   }
-
-  // single_account: read/write on the app schemas (seed 000).
-  if (desired.mode === 'single_account') {
-    for (const sc of desired.schemas) {
-      const row = existing.get(sc.name);
-      if (!row) continue;
-      const lacking = (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const).filter((p) => !yes(row[`can_${p.toLowerCase()}` as keyof PreflightSchemaRow] as number | null));
-      checks.push({
-        name: `schema-read-write:${sc.name}`,
-        ok: lacking.length === 0,
-        detail: lacking.length === 0 ? `${user} can read and write schema ${sc.name}` : `${user} lacks ${lacking.join(', ')} on schema ${sc.name}`,
-        ...(lacking.length === 0 ? {} : { fix: `GRANT ${lacking.join(', ')} ON SCHEMA::${safeQuote(sc.name)} TO ${qUser};` }),
-      });
-    }
-  }
-
-  // Generated logins must not hold server roles: pmgrants grants them nothing server-wide.
-  if (facts.serverRoleMembers) {
-    const prefix = desired.prefix.toLowerCase();
-    const leaks = facts.serverRoleMembers.filter((r) => r.member_name.toLowerCase().startsWith(prefix) && r.role_name !== 'public');
+  if (desired.mode !== 'single_account') return checks;
+  for (const sc of desired.schemas) {
+    const row = existing.get(sc.name);
+    if (!row) continue;
+    const lacking = (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const).filter((p) => !yes(row[`can_${p.toLowerCase()}` as keyof PreflightSchemaRow] as number | null));
     checks.push({
-      name: 'generated-logins-server-roles',
-      ok: leaks.length === 0,
-      detail:
-        leaks.length === 0
-          ? `no login named ${desired.prefix}* is a member of a server role`
-          : `generated logins hold server roles: ${leaks.map((l) => `${l.member_name} in ${l.role_name}`).join(', ')}`,
-      ...(leaks.length === 0 ? {} : { fix: leaks.map((l) => `ALTER SERVER ROLE ${safeQuote(l.role_name)} DROP MEMBER ${safeQuote(l.member_name)};`).join(' ') }),
+      name: `schema-read-write:${sc.name}`,
+      ok: lacking.length === 0,
+      detail: lacking.length === 0 ? `${user} can read and write schema ${sc.name}` : `${user} lacks ${lacking.join(', ')} on schema ${sc.name}`,
+      ...(lacking.length === 0 ? {} : { fix: `GRANT ${lacking.join(', ')} ON SCHEMA::${safeQuote(sc.name)} TO ${qUser};` }),
     });
   }
   return checks;
+}
+
+/** SQL Server: generated logins must not hold server roles, since pmgrants grants them nothing server-wide. */
+function serverRoleCheck(members: readonly PreflightServerRoleRow[], prefix: string): PreflightCheck {
+  const leaks = members.filter((r) => r.member_name.toLowerCase().startsWith(prefix.toLowerCase()) && r.role_name !== 'public');
+  return {
+    name: 'generated-logins-server-roles',
+    ok: leaks.length === 0,
+    detail:
+      leaks.length === 0
+        ? `no login named ${prefix}* is a member of a server role`
+        : `generated logins hold server roles: ${leaks.map((l) => `${l.member_name} in ${l.role_name}`).join(', ')}`,
+    ...(leaks.length === 0 ? {} : { fix: leaks.map((l) => `ALTER SERVER ROLE ${safeQuote(l.role_name)} DROP MEMBER ${safeQuote(l.member_name)};`).join(' ') }),
+  };
 }
 
 function safeQuote(name: string): string {
