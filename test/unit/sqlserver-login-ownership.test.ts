@@ -68,6 +68,8 @@ describe('generated login SIDs', () => {
     sim.properties = sim.properties.filter((e) => sim.principals.some((p) => p.principal_id === e.major_id));
     const actual = inspect();
     expect(actual.foreign).toBeUndefined();
+    // Managed by its SID alone (no user maps to it): rotated by age and dropped with its app like any other.
+    expect(actual.managed).toContain('pmg_shared');
     const plan = diffState(desired, actual);
     const kinds = plan.changes.map((c) => c.kind);
     expect(kinds).toContain('create-user');
