@@ -57,6 +57,8 @@ export interface HeldRight {
   objects?: string[];
   /** With `partial`: the columns held, of the other objects. */
   columns?: ColumnAccess[];
+  /** With `partial`: held on every object of the schema but these (SQL Server: a DENY on the object). */
+  except?: string[];
   /**
    * Nothing beyond a bypass (superuser, sysadmin, dbo, db_owner, pg_read_all_data...) or the provisioning
    * role's administration: what other paths give, those already cover.

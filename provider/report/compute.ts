@@ -241,7 +241,7 @@ interface CellFacts {
 
 function cellOf(principal: ReportPrincipal, app: AccessReport['apps'][number], right: Right, h: HeldRight | undefined, want: Expectation | undefined, { denial, expiredAt, group }: CellFacts): ReportCell | undefined {
   const base = { principal: principal.name, app: app.key, schema: app.schema, right };
-  const scope = h && h.partial ? { objects: h.objects ?? [], ...(h.columns?.length ? { columns: h.columns } : {}) } : {};
+  const scope = !h?.partial ? {} : h.except ? { except: h.except } : { objects: h.objects ?? [], ...(h.columns?.length ? { columns: h.columns } : {}) };
   const until = want?.expires !== undefined ? { expires: want.expires } : {};
   const through = want?.through !== undefined ? { through: want.through } : {};
   if (h && want) {

@@ -29,7 +29,8 @@ export function expiryLabel(cell: Pick<ReportCell, 'expires' | 'expired'>): stri
 }
 
 /** What part of a schema a cell or path covers: '' for every object, else "cases, vendors; columns staff.id, staff.name". */
-export function scopeLabel(scope: { objects?: string[]; columns?: ColumnAccess[] }): string {
+export function scopeLabel(scope: { objects?: string[]; columns?: ColumnAccess[]; except?: string[] }): string {
+  if (scope.except) return `all but ${scope.except.join(', ')}`;
   if (scope.objects === undefined) return '';
   const columns = (scope.columns ?? []).map((c) => `${c.object}.${c.column}${c.visibility && c.visibility !== 'clear' ? ` (${c.visibility})` : ''}`);
   return [...(scope.objects.length ? [scope.objects.join(', ')] : []), ...(columns.length ? [`columns ${columns.join(', ')}`] : [])].join('; ') || 'nothing';

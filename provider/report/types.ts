@@ -25,6 +25,8 @@ export interface ReportCell {
   objects?: string[];
   /** Columns the right is held on, of objects it is not held on as a whole (column grants). */
   columns?: ColumnAccess[];
+  /** Held on every object of the schema but these (SQL Server: an object DENY); then `objects` is absent. */
+  except?: string[];
   /** The policy principal a member of a group is expected through (the group's membership is managed outside the policy). */
   through?: string;
   /** The policy's grant behind an expected cell ends then (grants[].expires, as written): "until <date>". */

@@ -138,11 +138,11 @@ describe('pmgrants report on SQL Server (catalog simulator rows)', () => {
     expectGolden('report-system-managed.csv', formatReportCsv(drifted));
   });
 
-  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of seven result sets', () => {
+  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of eight result sets', () => {
     for (const column of ['database_name', 'server_name', 'product_version', 'principal_id', 'is_fixed_role', 'pmgrants_marker', 'password_last_set', 'is_sysadmin', 'role_name', 'member_name', 'schema_name', 'grantee_name', 'permission_name', 'state', 'owner_name', 'object_name', 'column_name', 'principal_name', 'via_role']) {
       expect(ACCESS_SQL).toContain(column);
     }
-    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(7);
+    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(8);
   });
 });
 
@@ -182,8 +182,9 @@ describe('pmgrants report on SQL Server: paths beyond schema grants', () => {
   const r = report(rows(true));
   const cell = (principal: string, app: string, right: string) => r.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
 
-  it("fixed roles' database permissions: db_securityadmin reads definitions, db_ddladmin references", () => {
-    expect(cell('sec_admin', 'p2p', 'view-definition')).toMatchObject({ status: 'drift', paths: [{ kind: 'database', via: ['db_securityadmin'] }] });
+  it("fixed roles' database permissions: db_securityadmin reads definitions (the provisioning login's administration), db_ddladmin references", () => {
+    expect(cell('sec_admin', 'p2p', 'view-definition')).toMatchObject({ status: 'privileged', paths: [{ kind: 'admin', via: ['db_securityadmin'] }] });
+    expect(r.principals.find((p) => p.name === 'sec_admin')).toMatchObject({ origin: 'administrator' });
     expect(cell('sec_admin', 'p2p', 'select')).toBeUndefined();
     expect(cell('ddl_admin', 'o2c', 'references')).toMatchObject({ status: 'drift', paths: [{ kind: 'database', via: ['db_ddladmin'] }] });
   });
@@ -201,7 +202,14 @@ describe('pmgrants report on SQL Server: paths beyond schema grants', () => {
     expect(report(rows(false)).cells.find((c) => c.principal === 'guest')).toBeUndefined();
   });
 
-  it('object and column permissions: part of the schema, a column GRANT beats a table DENY, an object DENY cuts a schema grant', () => {
+  it('object and column permissions list the objects and columns: a column GRANT beats a table DENY, an object DENY cuts a schema grant', () => {
+    expect(cell('col_reader', 'p2p', 'select')).toMatchObject({ objects: [], columns: [{ object: 'cases', column: 'amount', visibility: 'clear' }] });
+    expect(cell('obj_reader', 'p2p', 'select')).toMatchObject({ objects: ['cases'], paths: [{ kind: 'direct', objects: ['cases'] }] });
+    expect(cell('finance-analysts', 'p2p', 'select')).toMatchObject({ except: ['cases'] });
+    expect(cell('finance-analysts', 'p2p', 'select')!.objects).toBeUndefined();
+  });
+
+  it('object and column permissions: part of the schema, a column GRANT beats a table DENY, an object DENY cuts a schema grant (details)', () => {
     expect(cell('col_reader', 'p2p', 'select')).toMatchObject({ status: 'drift', detail: expect.stringMatching(/SELECT on purchase_to_pay.cases \(amount\)/) });
     expect(cell('col_reader', 'p2p', 'select')!.paths[0].detail).toMatch(/column GRANT beats the table DENY/);
     expect(cell('obj_reader', 'p2p', 'select')).toMatchObject({ status: 'drift', detail: expect.stringMatching(/SELECT on purchase_to_pay.cases/) });
@@ -228,5 +236,49 @@ describe('pmgrants report on SQL Server: the members of a team role', () => {
       paths: [{ kind: 'membership', via: ['PM_Finance_Analysts', 'pmg_purchase-to-pay_data_consumer'] }],
     });
     expect(r.summary.cells.drift).toBe(0);
+  });
+});
+
+describe('pmgrants report on SQL Server: the provisioning login, group principals and object owners', () => {
+  const base = appliedRows();
+  const extra = (name: string, type = 'S') => ({ principal_id: 800 + name.length, name, type, is_fixed_role: false, pmgrants_marker: null, password_last_set: null, is_sysadmin: 0 });
+  const rows: SqlServerAccessRows = {
+    ...base,
+    principals: [...base.principals, extra('provisioner'), extra('bi_owner'), { ...extra('side_owners', 'R'), principal_id: 850, is_sysadmin: null }, { ...extra('carl'), principal_id: 851 }],
+    // Seed 000's provisioning login: db_securityadmin and db_accessadmin in the warehouse.
+    members: [...base.members, { role_name: 'db_securityadmin', member_name: 'provisioner' }, { role_name: 'db_accessadmin', member_name: 'provisioner' }, { role_name: 'side_owners', member_name: 'carl' }],
+    permissions: [...base.permissions, { class: 1, schema_name: 'order_to_cash', grantee_name: 'side_owners', permission_name: 'SELECT', state: 'D', object_name: 'shared', column_name: null }],
+    // A table and a view given owners of their own (ALTER AUTHORIZATION ON OBJECT).
+    objectOwners: [
+      { schema_name: 'purchase_to_pay', object_name: 'bi_extract', owner_name: 'bi_owner' },
+      { schema_name: 'order_to_cash', object_name: 'shared', owner_name: 'side_owners' },
+    ],
+  };
+  const r = report(rows);
+  const cell = (principal: string, app: string, right: string) => r.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
+
+  it('the provisioning login is an administrator: what its roles give is privileged, and the warehouse has no drift', () => {
+    expect(r.principals.find((p) => p.name === 'provisioner')).toMatchObject({ origin: 'administrator', notes: [expect.stringMatching(/^member of db_(securityadmin|accessadmin): an administrator/)] });
+    expect(cell('provisioner', 'p2p', 'view-definition')).toMatchObject({ status: 'privileged', paths: [{ kind: 'admin', via: ['db_securityadmin'] }] });
+    expect(r.cells.filter((c) => c.principal === 'provisioner').map((c) => c.status)).toEqual(['privileged', 'privileged']);
+    expect(r.summary.principalsWithDrift).not.toContain('provisioner');
+  });
+
+  it('the members of a Windows or Entra group are their group: the group user is the row, expected, and no member appears', () => {
+    expect(r.principals.find((p) => p.name === 'CONTOSO\\PM Admins')).toMatchObject({ origin: 'policy', kind: 'group' });
+    expect(cell('CONTOSO\\PM Admins', 'p2p', 'select')).toMatchObject({ status: 'expected', paths: [{ kind: 'membership', via: ['pmg_app_admin'] }] });
+    // The Entra group's user (the simulator does not tell Entra groups from users by type).
+    expect(r.principals.find((p) => p.name === 'finance-analysts')).toMatchObject({ origin: 'policy' });
+    expect(cell('finance-analysts', 'o2c', 'select')).toMatchObject({ status: 'expected' });
+    expect(r.principals.filter((p) => p.origin === 'member')).toEqual([]);
+  });
+
+  it('an object owner other than the schema owner holds every right on its objects, listed; a DENY stops an owning role\'s members only', () => {
+    expect(cell('bi_owner', 'p2p', 'alter')).toMatchObject({ status: 'drift', objects: ['bi_extract'], paths: [{ kind: 'ownership', objects: ['bi_extract'] }] });
+    expect(cell('bi_owner', 'p2p', 'select')).toMatchObject({ status: 'drift', objects: ['bi_extract'] });
+    expect(cell('bi_owner', 'o2c', 'select')).toBeUndefined();
+    expect(cell('carl', 'o2c', 'update')).toMatchObject({ status: 'drift', objects: ['shared'], paths: [{ kind: 'ownership', via: ['side_owners'] }] });
+    expect(cell('carl', 'o2c', 'select')).toBeUndefined(); // DENY SELECT on the object to the owning role
+    expect(cell('side_owners', 'o2c', 'select')).toMatchObject({ status: 'drift', objects: ['shared'] }); // the owner itself: no DENY applies
   });
 });
