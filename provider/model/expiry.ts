@@ -12,6 +12,9 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9}
 
 const MS_PER_DAY = 86_400_000;
 
+/** How many days ahead a grant's end is announced: validate warns of it, the access report lists it. */
+export const DEFAULT_EXPIRY_WARNING_DAYS = 14;
+
 function validDay(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
   return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();

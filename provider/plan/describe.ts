@@ -18,6 +18,8 @@ export function securableText(s: Securable): string {
       // A role's default privileges in every schema have no schema name; one object is schema.object.
       if (s.name === '' && s.forRole !== undefined) return `${s.kind} for ${s.forRole}`;
       if (s.kind.startsWith('object:')) return `object ${s.name}.${s.kind.slice('object:'.length)}`;
+      // One column: 'column:' + JSON [table, column] (PostgreSQL column grants).
+      if (s.kind.startsWith('column:')) return `column ${s.name}.${(JSON.parse(s.kind.slice('column:'.length)) as string[]).join('.')}`;
       return securableKey(s).replace(/:/g, ' ');
   }
 }

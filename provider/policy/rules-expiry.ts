@@ -3,15 +3,13 @@
  * option, and without one only the rules that need no clock run (a real date, known personas).
  */
 import { Diagnostic, RuleId, Severity } from '../diagnostics/diagnostic';
-import { daysUntilExpiry, expiryInstant, expiryText, isExpired } from '../model/expiry';
+import { DEFAULT_EXPIRY_WARNING_DAYS, daysUntilExpiry, expiryInstant, expiryText, isExpired } from '../model/expiry';
 import { personaCatalogue } from '../model/personas';
 import { Policy } from '../model/types';
 import { grantFact, maxGrantDaysViolation } from './guardrails';
 import { Locator } from './schema';
 import { PathSegment } from './source';
 
-/** How many days ahead validate warns of a grant's expiry by default. */
-export const DEFAULT_EXPIRY_WARNING_DAYS = 14;
 
 export interface ExpiryCheckOptions {
   /** The clock; without it no grant counts as expired or expiring, and maxGrantDays checks only that grants expire. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../model/access';
+import { DEFAULT_EXPIRY_WARNING_DAYS, daysUntilExpiry, expiryInstant, isExpired } from '../model/expiry';
 import { nameKey } from '../model/names';
 import { DesiredState, Policy, Right, RIGHTS } from '../model/types';
-import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../model/access';
-import { AccessReport, CELL_STATUSES, CellStatus, LoginAge, ReportCell, ReportPrincipal } from './types';
+import { AccessReport, CELL_STATUSES, CellStatus, ExpiringGrant, LoginAge, ReportCell, ReportPrincipal } from './types';
 
 export interface ReportOptions {
   /** The compiled policy (compilePolicy, before an engine realizes it): what is expected. */
@@ -11,6 +12,8 @@ export interface ReportOptions {
   policyFile?: string;
   asOf?: string;
   now: Date;
+  /** Grants ending within this many days are listed in the summary (default: validate's, DEFAULT_EXPIRY_WARNING_DAYS). */
+  expiryWarningDays?: number;
 }
 
 /** JSON with object keys sorted: the same catalog rows give the same bytes, whatever order a driver built them in. */
@@ -24,10 +27,34 @@ export function catalogDigest(raw: unknown): string {
   return `sha256:${createHash('sha256').update(canonicalJson(raw)).digest('hex')}`;
 }
 
-/** Principal -> schema -> right -> why the policy grants it. From the compiled policy: memberships closed over, schema owners own. */
-export function expectedAccess(desired: DesiredState, key: (name: string) => string): Map<string, Map<string, Map<Right, string>>> {
-  const parents = new Map<string, string[]>();
-  for (const m of desired.memberships) parents.set(key(m.member), [...(parents.get(key(m.member)) ?? []), m.role]);
+/** Why the policy expects a right, and until when (undefined: for good). */
+export interface Expectation {
+  why: string;
+  expires?: string;
+  /** The policy principal a member of a group inherits the expectation from. */
+  through?: string;
+}
+
+/** Of two expiries, the one access lasts until: undefined (for good) wins, else the later. */
+function lasting(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  return (expiryInstant(b)?.getTime() ?? Infinity) > (expiryInstant(a)?.getTime() ?? Infinity) ? b : a;
+}
+
+/** When a chain of memberships ends: at its first expiring one (undefined: never). */
+function earliest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return (expiryInstant(b)?.getTime() ?? Infinity) < (expiryInstant(a)?.getTime() ?? Infinity) ? b : a;
+}
+
+/**
+ * Principal -> schema -> right -> why the policy grants it and until when. From the compiled policy:
+ * memberships closed over (each chain expires with its first expiring membership), schema owners own.
+ */
+export function expectedAccess(desired: DesiredState, key: (name: string) => string): Map<string, Map<string, Map<Right, Expectation>>> {
+  const parents = new Map<string, { role: string; expires?: string }[]>();
+  for (const m of desired.memberships) parents.set(key(m.member), [...(parents.get(key(m.member)) ?? []), { role: m.role, expires: m.expires }]);
   const direct = new Map<string, { schema: string; right: Right }[]>();
   for (const p of desired.permissions) {
     if (p.effect !== 'GRANT' || p.on.type !== 'schema' || !(RIGHTS as readonly string[]).includes(p.privilege)) continue;
@@ -36,30 +63,203 @@ export function expectedAccess(desired: DesiredState, key: (name: string) => str
   const owned = new Map<string, string[]>();
   for (const s of desired.schemas) owned.set(key(s.owner), [...(owned.get(key(s.owner)) ?? []), s.name]);
   const names = new Set([...desired.logins.map((l) => l.name), ...desired.users.map((u) => u.name), ...desired.roles.map((r) => r.name)]);
-  const out = new Map<string, Map<string, Map<Right, string>>>();
+  const out = new Map<string, Map<string, Map<Right, Expectation>>>();
   for (const name of names) {
-    const rights = new Map<string, Map<Right, string>>();
-    const put = (schema: string, right: Right, why: string) => {
-      const m = rights.get(schema) ?? new Map<Right, string>();
-      if (!m.has(right)) m.set(right, why);
+    const rights = new Map<string, Map<Right, Expectation>>();
+    const put = (schema: string, right: Right, why: string, expires: string | undefined) => {
+      const m = rights.get(schema) ?? new Map<Right, Expectation>();
+      const before = m.get(right);
+      m.set(right, before ? { ...before, expires: lasting(before.expires, expires) } : { why, ...(expires !== undefined ? { expires } : {}) });
       rights.set(schema, m);
     };
-    const seen = new Set<string>([key(name)]);
-    const queue: [string, string][] = [[name, name]];
+    // Every chain is walked (the graph is small and acyclic in practice; `seen` per chain stops a cycle),
+    // so a right two grants give lasts as long as the longer one.
+    const queue: { role: string; chain: string; seen: Set<string>; expires?: string }[] = [{ role: name, chain: name, seen: new Set([key(name)]) }];
     while (queue.length) {
-      const [role, chain] = queue.shift()!;
+      const { role, chain, seen, expires } = queue.shift()!;
       const how = role === name ? 'granted directly by the policy' : `through ${chain}`;
-      for (const g of direct.get(key(role)) ?? []) put(g.schema, g.right, how);
-      for (const schema of owned.get(key(role)) ?? []) for (const right of RIGHTS) put(schema, right, `owner of the schema (${how})`);
+      for (const g of direct.get(key(role)) ?? []) put(g.schema, g.right, how, expires);
+      for (const schema of owned.get(key(role)) ?? []) for (const right of RIGHTS) put(schema, right, `owner of the schema (${how})`, expires);
       for (const parent of parents.get(key(role)) ?? []) {
-        if (seen.has(key(parent))) continue;
-        seen.add(key(parent));
-        queue.push([parent, `${chain} → ${parent}`]);
+        if (seen.has(key(parent.role))) continue;
+        const until = earliest(expires, parent.expires);
+        queue.push({ role: parent.role, chain: `${chain} → ${parent.role}`, seen: new Set([...seen, key(parent.role)]), ...(until !== undefined ? { expires: until } : {}) });
       }
     }
     out.set(key(name), rights);
   }
   return out;
+}
+
+/**
+ * The policy's principals each principal outside the policy is a member of (a person in a team role,
+ * directly or through other roles), with the chain: memberships the policy names the team of but does
+ * not manage. Administration (the provisioning role's memberships) is not membership here.
+ */
+export function groupMemberships(facts: AccessFacts, policyPrincipals: Set<string>, known: Set<string>, key: (name: string) => string): Map<string, { group: string; via: string[] }[]> {
+  const parents = new Map<string, string[]>();
+  for (const m of facts.memberships ?? []) if (!m.admin) parents.set(key(m.member), [...(parents.get(key(m.member)) ?? []), m.role]);
+  const out = new Map<string, { group: string; via: string[] }[]>();
+  for (const p of facts.principals) {
+    if (p.kind === 'public' || p.internal || known.has(key(p.name))) continue;
+    const found: { group: string; via: string[] }[] = [];
+    const seen = new Set([key(p.name)]);
+    const queue: { role: string; via: string[] }[] = [{ role: p.name, via: [] }];
+    while (queue.length) {
+      const { role, via } = queue.shift()!;
+      for (const parent of parents.get(key(role)) ?? []) {
+        if (seen.has(key(parent))) continue;
+        seen.add(key(parent));
+        // A policy principal ends the chain: what it holds is its own expectation's business.
+        if (policyPrincipals.has(key(parent))) found.push({ group: parent, via: [...via, parent] });
+        else queue.push({ role: parent, via: [...via, parent] });
+      }
+    }
+    if (found.length) out.set(key(p.name), found.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0)));
+  }
+  return out;
+}
+
+/** The expectation of a group member: its groups' (the first group that gives a right names it; expiries combine). */
+function memberExpectation(groups: { group: string; via: string[] }[], expected: Map<string, Map<string, Map<Right, Expectation>>>, key: (name: string) => string): Map<string, Map<Right, Expectation>> {
+  const out = new Map<string, Map<Right, Expectation>>();
+  for (const { group, via } of groups) {
+    for (const [schema, rights] of expected.get(key(group)) ?? []) {
+      const m = out.get(schema) ?? new Map<Right, Expectation>();
+      for (const [right, e] of rights) {
+        const before = m.get(right);
+        const why = `through ${group} (member by ${via.join(' → ')}, a membership managed outside the policy), which it is ${e.why.replace(/^granted directly by the policy$/, 'granted directly')}`;
+        m.set(right, before ? { ...before, expires: lasting(before.expires, e.expires) } : { why, through: group, ...(e.expires !== undefined ? { expires: e.expires } : {}) });
+      }
+      out.set(schema, m);
+    }
+  }
+  return out;
+}
+
+/** The memberships an expired grant gave (member\0role -> its expires): a path through one is access that expired. */
+function expiredEdges(desired: DesiredState, key: (name: string) => string): Map<string, string> {
+  return new Map((desired.expired ?? []).map((m) => [`${key(m.member)}\u0000${key(m.role)}`, m.expires]));
+}
+
+/** The expiry of the expired membership every non-privileged path of a held right runs through, if they all do. */
+function expiredOn(principal: string, paths: AccessPath[], expired: Map<string, string>, key: (name: string) => string): string | undefined {
+  if (expired.size === 0) return undefined;
+  let found: string | undefined;
+  for (const p of paths) {
+    if (p.kind === 'bypass' || p.kind === 'admin' || p.kind === 'engine') continue;
+    const chain = [principal, ...p.via];
+    const edge = chain.slice(1).map((role, i) => expired.get(`${key(chain[i])}\u0000${key(role)}`)).find((e) => e !== undefined);
+    if (edge === undefined) return undefined;
+    found = lasting(found ?? edge, edge);
+  }
+  return found;
+}
+
+/** The grants ending within the warning window (not yet ended), one per grant and principal. */
+export function expiringGrants(policy: Policy, now: Date, warningDays: number): ExpiringGrant[] {
+  const out: ExpiringGrant[] = [];
+  const allApps = Object.keys(policy.apps).sort();
+  for (const g of policy.grants) {
+    if (g.expires === undefined || isExpired(g.expires, now)) continue;
+    const daysLeft = daysUntilExpiry(g.expires, now)!;
+    if (daysLeft > warningDays) continue;
+    const apps = !g.apps || g.apps.includes('*') ? allApps : [...g.apps].sort();
+    for (const to of g.to) out.push({ principal: policy.principals[to]?.name ?? to, persona: g.persona, apps, expires: g.expires, daysLeft });
+  }
+  return out.sort((a, b) => a.daysLeft - b.daysLeft || (a.principal < b.principal ? -1 : 1));
+}
+
+const ORIGIN_RANK: Record<ReportPrincipal['origin'], number> = { policy: 0, member: 1, 'generated-login': 2, adopted: 3, unmanaged: 4, managed: 5, administrator: 6, superuser: 7, public: 8 };
+
+interface RowContext {
+  facts: AccessFacts;
+  desired: DesiredState;
+  policy: Policy;
+  key: (name: string) => string;
+  groups: Map<string, { group: string; via: string[] }[]>;
+}
+
+/** The report's rows: PUBLIC, generated and adopted logins and roles, the policy's principals, group members, and everyone else who holds something. */
+function principalRows(ctx: RowContext, heldBy: Map<string, HeldRight[]>): ReportPrincipal[] {
+  const { facts, desired, policy, key, groups } = ctx;
+  const policyKeys = new Map<string, string>();
+  for (const [k, spec] of Object.entries(policy.principals)) policyKeys.set(key(spec.name ?? k), k);
+  const logins = new Map(desired.logins.map((l) => [key(l.name), l]));
+  const adopted = new Set([...desired.roles.filter((r) => r.adopted).map((r) => key(r.name)), ...desired.logins.filter((l) => l.adopted).map((l) => key(l.name))]);
+  const internalRoles = new Set(desired.roles.filter((r) => !r.adopted).map((r) => key(r.name)));
+  const factOf = new Map(facts.principals.map((p) => [key(p.name), p]));
+  const rows: ReportPrincipal[] = [];
+  const origin = (name: string, f: FactPrincipal | undefined): ReportPrincipal['origin'] => {
+    if (f?.kind === 'public') return 'public';
+    if (logins.has(key(name)) && !adopted.has(key(name))) return 'generated-login';
+    if (policyKeys.has(key(name))) return 'policy';
+    if (adopted.has(key(name))) return 'adopted';
+    if (f?.superuser) return 'superuser';
+    if (f?.administrator) return 'administrator';
+    if (groups.has(key(name))) return 'member';
+    return f?.marker ? 'managed' : 'unmanaged';
+  };
+  const addRow = (name: string) => {
+    if (rows.some((p) => key(p.name) === key(name))) return;
+    const f = factOf.get(key(name));
+    const k = policyKeys.get(key(name));
+    const memberOf = groups.get(key(name));
+    const notes = f ? [...f.notes] : ['not found in the database'];
+    for (const g of memberOf ?? []) notes.push(`member of ${g.group} (a policy principal) through ${g.via.join(' → ')}: this membership is managed outside the policy`);
+    rows.push({
+      name: f?.name ?? name,
+      kind: f?.kind ?? (logins.has(key(name)) ? 'login' : 'role'),
+      origin: origin(name, f),
+      ...(k ? { policyKey: k } : {}),
+      ...(memberOf ? { memberOf: memberOf.map((g) => g.group) } : {}),
+      canLogin: f?.canLogin ?? false,
+      superuser: f?.superuser ?? false,
+      notes,
+    });
+  };
+  for (const p of facts.principals) if (p.kind === 'public') addRow(p.name);
+  for (const l of desired.logins) addRow(l.name);
+  for (const r of desired.roles) if (r.adopted) addRow(r.name);
+  for (const u of desired.users) if (u.purpose === 'principal') addRow(u.name);
+  for (const p of facts.principals) {
+    if (p.internal || internalRoles.has(key(p.name)) || p.marker?.purpose === 'persona' || p.marker?.purpose === 'schema-owner') continue;
+    if ((heldBy.get(key(p.name)) ?? []).some((h) => !h.inherent) || groups.has(key(p.name))) addRow(p.name);
+  }
+  return rows.sort((a, b) => ORIGIN_RANK[a.origin] - ORIGIN_RANK[b.origin] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** One cell's status and detail from what is held and what the policy expects. */
+interface CellFacts {
+  /** The DENY that cancels the right (SQL Server). */
+  denial?: string;
+  /** The expiry of the expired grant every path runs through. */
+  expiredAt?: string;
+  /** Of a group member's groups, the one its paths run through. */
+  group?: string;
+}
+
+function cellOf(principal: ReportPrincipal, app: AccessReport['apps'][number], right: Right, h: HeldRight | undefined, want: Expectation | undefined, { denial, expiredAt, group }: CellFacts): ReportCell | undefined {
+  const base = { principal: principal.name, app: app.key, schema: app.schema, right };
+  const scope = !h?.partial ? {} : h.except ? { except: h.except } : { objects: h.objects ?? [], ...(h.columns?.length ? { columns: h.columns } : {}) };
+  const until = want?.expires !== undefined ? { expires: want.expires } : {};
+  const through = want?.through !== undefined ? { through: want.through } : {};
+  if (h && want) {
+    const status: CellStatus = h.partial ? 'missing' : 'expected';
+    const detail = h.partial ? `only ${h.partial}; the policy grants it ${want.why}` : `the policy grants it ${want.why}`;
+    return { ...base, status, paths: h.paths, ...scope, ...through, ...until, detail };
+  }
+  if (h) {
+    // The engine's own defaults: view-definition for every role only on PUBLIC's row (9 x apps rows of it would bury the rest).
+    if (h.inherent) return principal.origin === 'public' || right !== 'view-definition' ? { ...base, status: 'inherent', paths: h.paths, ...scope } : undefined;
+    if (h.bypass) return { ...base, status: 'privileged', paths: h.paths, ...scope, ...(h.partial ? { detail: h.partial } : {}) };
+    const what = h.partial ? `${h.partial}; ` : '';
+    const detail = expiredAt ? `${what}expired on ${expiredAt}: the policy granted it until then, and the next plan revokes the membership` : `${what}not in the policy`;
+    return { ...base, status: 'drift', paths: h.paths, ...scope, ...(group ? { through: group } : {}), ...(expiredAt ? { expired: expiredAt } : {}), detail };
+  }
+  if (!want) return undefined;
+  const detail = app.present ? `${denial ? `${denial}; ` : ''}the policy grants it ${want.why}` : `schema ${app.schema} does not exist; the policy grants it ${want.why}`;
+  return { ...base, status: 'missing', paths: [], ...through, ...until, detail };
 }
 
 /** Facts + policy -> the report: rows, cells with their status, password ages, summary. Pure. */
@@ -70,25 +270,35 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
   const apps = Object.keys(policy.apps)
     .sort()
     .map((k) => ({ key: k, schema: policy.apps[k].schema, source: policy.apps[k].source, present: Object.keys(facts.schemas).some((s) => key(s) === key(policy.apps[k].schema)) }));
-  const appOfSchema = new Map(apps.map((a) => [key(a.schema), a]));
-
-  const policyKeys = new Map<string, string>();
-  for (const [k, spec] of Object.entries(policy.principals)) policyKeys.set(key(spec.name ?? k), k);
-  const logins = new Map(desired.logins.map((l) => [key(l.name), l]));
-  const internalRoles = new Set(desired.roles.map((r) => key(r.name)));
-  const factOf = new Map(facts.principals.map((p) => [key(p.name), p]));
-
+  const appOfSchema = new Set(apps.map((a) => key(a.schema)));
   const heldBy = new Map<string, HeldRight[]>();
-  for (const h of facts.held) {
-    if (!appOfSchema.has(key(h.schema))) continue;
-    heldBy.set(key(h.principal), [...(heldBy.get(key(h.principal)) ?? []), h]);
+  for (const h of facts.held) if (appOfSchema.has(key(h.schema))) heldBy.set(key(h.principal), [...(heldBy.get(key(h.principal)) ?? []), h]);
+  const known = new Set([...expected.keys()]);
+  const policyPrincipals = new Set(desired.users.filter((u) => u.purpose === 'principal').map((u) => key(u.name)));
+  const groups = groupMemberships(facts, policyPrincipals, known, key);
+  const principals = principalRows({ facts, desired, policy, key, groups }, heldBy);
+  const expired = expiredEdges(desired, key);
+
+  const cells: ReportCell[] = [];
+  for (const p of principals) {
+    const member = groups.get(key(p.name));
+    const want = member ? memberExpectation(member, expected, key) : expected.get(key(p.name));
+    const has = heldBy.get(key(p.name)) ?? [];
+    for (const app of apps) {
+      const wantHere = [...(want ?? [])].find(([s]) => key(s) === key(app.schema))?.[1];
+      for (const right of RIGHTS) {
+        const h = has.find((x) => x.right === right && key(x.schema) === key(app.schema));
+        const denial = facts.denials?.find((d) => key(d.principal) === key(p.name) && key(d.schema) === key(app.schema) && d.right === right)?.detail;
+        const about: CellFacts = {
+          ...(denial ? { denial } : {}),
+          ...(h ? { expiredAt: expiredOn(p.name, h.paths, expired, key), group: member?.find((g) => h.paths.some((x) => x.via.some((r) => key(r) === key(g.group))))?.group } : {}),
+        };
+        const cell = cellOf(p, app, right, h, wantHere?.get(right), about);
+        if (cell) cells.push(cell);
+      }
+    }
   }
-
-  const principals = reportPrincipals({ facts, desired, key, policyKeys, logins, factOf, internalRoles, heldBy });
-  const cells = reportCells({ facts, principals, apps, expected, heldBy, key });
-  const maxAge = desired.rotationMaxAgeDays ?? null;
-  const loginAges = loginAgesOf(desired, (name) => factOf.get(key(name)), options.now);
-
+  const logins = loginAges(facts, desired, options.now, key);
   const counts = Object.fromEntries(CELL_STATUSES.map((s) => [s, 0])) as Record<CellStatus, number>;
   for (const c of cells) counts[c.status]++;
   return {
@@ -98,120 +308,28 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
     engine: facts.engine,
     database: facts.identity,
     catalogDigest: catalogDigest(facts.raw),
-    policy: { file: options.policyFile ?? null, prefix: desired.prefix, mode: desired.mode, rotationMaxAgeDays: maxAge },
+    policy: { file: options.policyFile ?? null, prefix: desired.prefix, mode: desired.mode, rotationMaxAgeDays: desired.rotationMaxAgeDays ?? null },
     rights: [...RIGHTS],
     apps,
     principals,
     cells,
-    logins: loginAges,
+    logins,
     summary: {
       principals: principals.length,
       apps: apps.length,
       cells: counts,
       principalsWithDrift: [...new Set(cells.filter((c) => c.status === 'drift').map((c) => c.principal))],
-      overdueLogins: loginAges.filter((l) => l.overdue).map((l) => l.login),
+      overdueLogins: logins.filter((l) => l.overdue).map((l) => l.login),
+      expiringGrants: expiringGrants(policy, options.now, options.expiryWarningDays ?? DEFAULT_EXPIRY_WARNING_DAYS),
     },
   };
 }
 
-/** The report's rows: PUBLIC, the generated logins, the policy's principals, then whoever else holds a right; by origin, then name. */
-function reportPrincipals(r: {
-  facts: AccessFacts;
-  desired: DesiredState;
-  key: (name: string) => string;
-  policyKeys: Map<string, string>;
-  logins: Map<string, DesiredState['logins'][number]>;
-  factOf: Map<string, FactPrincipal>;
-  internalRoles: Set<string>;
-  heldBy: Map<string, HeldRight[]>;
-}): ReportPrincipal[] {
-  const { facts, desired, key, policyKeys, logins, factOf, internalRoles, heldBy } = r;
-  const principals: ReportPrincipal[] = [];
-  const addRow = (name: string) => {
-    if (principals.some((p) => key(p.name) === key(name))) return;
-    const f = factOf.get(key(name));
-    const origin: ReportPrincipal['origin'] =
-      f?.kind === 'public'
-        ? 'public'
-        : logins.has(key(name))
-          ? 'generated-login'
-          : policyKeys.has(key(name))
-            ? 'policy'
-            : f?.superuser
-              ? 'superuser'
-              : f?.marker
-                ? 'managed'
-                : 'unmanaged';
-    const k = policyKeys.get(key(name));
-    principals.push({
-      name: f?.name ?? name,
-      kind: f?.kind ?? (logins.has(key(name)) ? 'login' : 'role'),
-      origin,
-      ...(k ? { policyKey: k } : {}),
-      canLogin: f?.canLogin ?? false,
-      superuser: f?.superuser ?? false,
-      notes: f ? f.notes : ['not found in the database'],
-    });
-  };
-  for (const p of facts.principals) if (p.kind === 'public') addRow(p.name);
-  for (const l of desired.logins) addRow(l.name);
-  for (const u of desired.users) if (u.purpose === 'principal') addRow(u.name);
-  for (const p of facts.principals) {
-    if (p.internal || internalRoles.has(key(p.name)) || p.marker?.purpose === 'persona' || p.marker?.purpose === 'schema-owner') continue;
-    if ((heldBy.get(key(p.name)) ?? []).some((h) => !h.inherent)) addRow(p.name);
-  }
-  const rank: Record<ReportPrincipal['origin'], number> = { policy: 0, 'generated-login': 1, unmanaged: 2, managed: 3, superuser: 4, public: 5 };
-  principals.sort((a, b) => rank[a.origin] - rank[b.origin] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return principals;
-}
-
-/** Each principal x app x right that is held or expected, with its status and paths. */
-function reportCells(r: {
-  facts: AccessFacts;
-  principals: ReportPrincipal[];
-  apps: AccessReport['apps'];
-  expected: ReturnType<typeof expectedAccess>;
-  heldBy: Map<string, HeldRight[]>;
-  key: (name: string) => string;
-}): ReportCell[] {
-  const { facts, principals, apps, expected, heldBy, key } = r;
-  const cells: ReportCell[] = [];
-  for (const p of principals) {
-    const want = expected.get(key(p.name));
-    const has = heldBy.get(key(p.name)) ?? [];
-    for (const app of apps) {
-      const wantHere = [...(want ?? new Map<string, Map<Right, string>>())].find(([s]) => key(s) === key(app.schema))?.[1];
-      for (const right of RIGHTS) {
-        const h = has.find((x) => x.right === right && key(x.schema) === key(app.schema));
-        const why = wantHere?.get(right);
-        let status: CellStatus | undefined;
-        let detail: string | undefined;
-        let paths: AccessPath[] = h?.paths ?? [];
-        if (h && why) {
-          status = h.partial ? 'missing' : 'expected';
-          detail = h.partial ? `only ${h.partial}; the policy grants it ${why}` : `the policy grants it ${why}`;
-        } else if (h) {
-          if (h.inherent) status = p.origin === 'public' ? 'inherent' : undefined;
-          else status = h.bypass ? 'privileged' : 'drift';
-          detail = h.partial ? `${h.partial}; not in the policy` : status === 'drift' ? 'not in the policy' : undefined;
-        } else if (why) {
-          status = 'missing';
-          const denied = facts.denials?.find((d) => key(d.principal) === key(p.name) && key(d.schema) === key(app.schema) && d.right === right);
-          detail = app.present ? `${denied ? `${denied.detail}; ` : ''}the policy grants it ${why}` : `schema ${app.schema} does not exist; the policy grants it ${why}`;
-          paths = [];
-        }
-        if (status) cells.push({ principal: p.name, app: app.key, schema: app.schema, right, status, paths, ...(detail ? { detail } : {}) });
-      }
-    }
-  }
-  return cells;
-}
-
-/** The password age of every generated login, against the rotation policy. */
-function loginAgesOf(desired: DesiredState, factOf: (name: string) => FactPrincipal | undefined, now: Date): LoginAge[] {
+function loginAges(facts: AccessFacts, desired: DesiredState, now: Date, key: (name: string) => string): LoginAge[] {
   const maxAge = desired.rotationMaxAgeDays ?? null;
-  return desired.logins.map((l): LoginAge => {
-    const at = factOf(l.name)?.marker?.passwordSetAt ?? null;
+  const factOf = new Map(facts.principals.map((p) => [key(p.name), p]));
+  return desired.logins.map((l) => {
+    const at = factOf.get(key(l.name))?.marker?.passwordSetAt ?? null;
     const time = at ? Date.parse(at) : NaN;
     const ageDays = Number.isNaN(time) ? null : Math.floor((now.getTime() - time) / 86_400_000);
     return {

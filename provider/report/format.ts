@@ -1,9 +1,9 @@
 import { Right } from '../model/types';
 import { formatReportHtml } from './html';
-import { RIGHT_LETTER, reportFindings, reportHeadline } from './labels';
+import { RIGHT_LETTER, expiringLines, expiryLabel, reportFindings, reportHeadline, scopeLabel, temporaryAccess } from './labels';
 import { AccessReport, CellStatus, ReportCell } from './types';
 
-export { RIGHT_LETTER, STATUS_TEXT, reportFindings, reportHeadline } from './labels';
+export { RIGHT_LETTER, STATUS_TEXT, expiryLabel, reportFindings, reportHeadline, scopeLabel } from './labels';
 export type { Finding } from './labels';
 
 /** Formatters are pure functions of the report, keyed by format name. */
@@ -27,9 +27,13 @@ function csvField(value: string): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-export const CSV_COLUMNS = ['principal', 'origin', 'app', 'schema', 'right', 'status', 'path', 'via', 'path_detail', 'detail'] as const;
+export const CSV_COLUMNS = ['principal', 'origin', 'app', 'schema', 'right', 'status', 'path', 'via', 'path_detail', 'detail', 'objects', 'expiry'] as const;
 
-/** One row per principal, app, right and path (a missing right: one row without a path). */
+/**
+ * One row per principal, app, right and path (a missing right: one row without a path). `objects`: what
+ * the path covers when not every object of the schema (objects, then columns); `expiry`: "until <date>"
+ * or "expired on <date>".
+ */
 export function formatReportCsv(report: AccessReport): string {
   const origin = new Map(report.principals.map((p) => [p.name, p.origin]));
   const lines = [CSV_COLUMNS.join(',')];
@@ -37,7 +41,7 @@ export function formatReportCsv(report: AccessReport): string {
     const paths = c.paths.length ? c.paths : [undefined];
     for (const p of paths) {
       lines.push(
-        [c.principal, origin.get(c.principal) ?? '', c.app, c.schema, c.right, c.status, p?.kind ?? '', p?.via.join(' > ') ?? '', p?.detail ?? '', c.detail ?? '']
+        [c.principal, origin.get(c.principal) ?? '', c.app, c.schema, c.right, c.status, p?.kind ?? '', p?.via.join(' > ') ?? '', p?.detail ?? '', c.detail ?? '', p ? scopeLabel(p) : scopeLabel(c), expiryLabel(c)]
           .map(csvField)
           .join(','),
       );
@@ -73,6 +77,8 @@ export function formatReportMarkdown(report: AccessReport): string {
   out.push(`| Catalog digest | \`${report.catalogDigest}\` |`);
   out.push(`| Policy | ${report.policy.file ? mdEscape(report.policy.file) : '(unnamed)'}, mode ${report.policy.mode}, prefix \`${report.policy.prefix}\` |`, '');
   out.push(`**${reportHeadline(report)}**${report.summary.overdueLogins.length ? `; rotation overdue: ${report.summary.overdueLogins.map(mdEscape).join(', ')}` : ''}`, '');
+  const ending = expiringLines(report);
+  if (ending.length) out.push(`Grants ending soon: ${ending.map(mdEscape).join('; ')}.`, '');
   out.push(
     `Legend: ${(Object.keys(STATUS_MARK) as CellStatus[]).map((s) => `${STATUS_MARK[s]} ${s}`).join(', ')}. Rights: ${(Object.entries(RIGHT_LETTER) as [Right, string][]).map(([r, l]) => `${l} ${r}`).join(', ')}.`,
     '',
@@ -89,6 +95,11 @@ export function formatReportMarkdown(report: AccessReport): string {
   else {
     out.push('| Status | Principal | App | Right | Path |', '|---|---|---|---|---|');
     for (const f of findings) out.push(`| ${STATUS_MARK[f.status]} ${f.status} | ${mdEscape(f.principal)} | ${mdEscape(f.app)} | ${f.right} | ${mdEscape(f.path)} |`);
+  }
+  const temporary = temporaryAccess(report);
+  if (temporary.length) {
+    out.push('', `### Temporary access (${temporary.length})`, '', '| Principal | App | Rights | Expiry |', '|---|---|---|---|');
+    for (const t of temporary) out.push(`| ${mdEscape(t.principal)} | ${mdEscape(t.app)} | ${STATUS_MARK[t.status]} ${t.rights} | ${t.expiry} |`);
   }
   if (report.logins.length) {
     out.push('', '### Generated logins', '', '| Login | App | Password set | Age (days) | Rotation |', '|---|---|---|---|---|');

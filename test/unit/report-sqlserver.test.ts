@@ -4,6 +4,8 @@
  * ACCESS_SQL returns them (sys.* result sets, by name), hand-made drift is added to those rows, and the
  * evaluated report is compared cell by cell and with golden markdown and CSV.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sqlServerDialect } from '../../provider/engines/sqlserver';
 import { CATALOG_BATCHES } from '../../provider/engines/sqlserver/catalog';
@@ -16,6 +18,7 @@ import { AccessReport } from '../../provider/report/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { expectGolden } from '../fixtures/sqlserver/golden';
 import { SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
+import { Policy } from '../../provider/model/types';
 
 const { ACCESS_SQL } = CATALOG_BATCHES;
 
@@ -23,7 +26,7 @@ const policy = policyFromYaml('policy.yaml', SYSTEM_MANAGED_YAML);
 const NOW = new Date('2026-02-15T12:00:00Z');
 
 /** The simulator's catalog as ACCESS_SQL's five result sets. */
-function accessRows(sim: CatalogSimulator): SqlServerAccessRows {
+function accessRows(sim: CatalogSimulator, appSchemas = ['purchase_to_pay', 'order_to_cash']): SqlServerAccessRows {
   const rows = sim.rows();
   const nameOf = (id: number) => rows.principals.find((p) => p.principal_id === id)!.name;
   return {
@@ -41,19 +44,19 @@ function accessRows(sim: CatalogSimulator): SqlServerAccessRows {
     permissions: rows.permissions
       .filter((p) => p.class === 0 || p.class === 3)
       .map((p) => ({ class: p.class, schema_name: p.class === 3 ? rows.schemas.find((s) => s.schema_id === p.major_id)!.name : null, grantee_name: nameOf(p.grantee_principal_id), permission_name: p.permission_name, state: p.state })),
-    schemas: rows.schemas.filter((s) => ['purchase_to_pay', 'order_to_cash'].includes(s.name)).map((s) => ({ name: s.name, owner_name: nameOf(s.principal_id) })),
+    schemas: rows.schemas.filter((s) => appSchemas.includes(s.name)).map((s) => ({ name: s.name, owner_name: nameOf(s.principal_id) })),
   };
 }
 
-function appliedRows(): SqlServerAccessRows {
+function appliedRows(applied: Policy = policy, appSchemas?: string[]): SqlServerAccessRows {
   const sim = new CatalogSimulator('sqlserver', { clockStart: Date.parse('2026-01-01T00:00:00Z') });
   sim.logins.push({ name: 'reporting_svc', principal_id: 290, sid: '0x0000000000000000000000000000ABCD', type: 'S', is_disabled: 0, password_last_set: null });
-  const rendered = planOffline(policy, sqlServerDialect);
+  const rendered = planOffline(applied, sqlServerDialect);
   if (!('statements' in rendered)) throw new Error('no statements');
   const all = rendered.statements.flat();
   const secrets = new Map(all.flatMap((s) => s.params.flatMap((p) => ('secretFor' in p ? [[p.secretFor, 'Pw-0123456789-abcdef'] as [string, string]] : []))));
   sim.apply(all, secrets);
-  return accessRows(sim);
+  return accessRows(sim, appSchemas);
 }
 
 /** Drift a DBA might leave, added to the catalog rows the way sys.* would show it. */
@@ -135,11 +138,11 @@ describe('pmgrants report on SQL Server (catalog simulator rows)', () => {
     expectGolden('report-system-managed.csv', formatReportCsv(drifted));
   });
 
-  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of seven result sets', () => {
+  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of eight result sets', () => {
     for (const column of ['database_name', 'server_name', 'product_version', 'principal_id', 'is_fixed_role', 'pmgrants_marker', 'password_last_set', 'is_sysadmin', 'role_name', 'member_name', 'schema_name', 'grantee_name', 'permission_name', 'state', 'owner_name', 'object_name', 'column_name', 'principal_name', 'via_role']) {
       expect(ACCESS_SQL).toContain(column);
     }
-    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(7);
+    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(8);
   });
 });
 
@@ -179,8 +182,9 @@ describe('pmgrants report on SQL Server: paths beyond schema grants', () => {
   const r = report(rows(true));
   const cell = (principal: string, app: string, right: string) => r.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
 
-  it("fixed roles' database permissions: db_securityadmin reads definitions, db_ddladmin references", () => {
-    expect(cell('sec_admin', 'p2p', 'view-definition')).toMatchObject({ status: 'drift', paths: [{ kind: 'database', via: ['db_securityadmin'] }] });
+  it("fixed roles' database permissions: db_securityadmin reads definitions (the provisioning login's administration), db_ddladmin references", () => {
+    expect(cell('sec_admin', 'p2p', 'view-definition')).toMatchObject({ status: 'privileged', paths: [{ kind: 'admin', via: ['db_securityadmin'] }] });
+    expect(r.principals.find((p) => p.name === 'sec_admin')).toMatchObject({ origin: 'administrator' });
     expect(cell('sec_admin', 'p2p', 'select')).toBeUndefined();
     expect(cell('ddl_admin', 'o2c', 'references')).toMatchObject({ status: 'drift', paths: [{ kind: 'database', via: ['db_ddladmin'] }] });
   });
@@ -198,10 +202,83 @@ describe('pmgrants report on SQL Server: paths beyond schema grants', () => {
     expect(report(rows(false)).cells.find((c) => c.principal === 'guest')).toBeUndefined();
   });
 
-  it('object and column permissions: part of the schema, a column GRANT beats a table DENY, an object DENY cuts a schema grant', () => {
+  it('object and column permissions list the objects and columns: a column GRANT beats a table DENY, an object DENY cuts a schema grant', () => {
+    expect(cell('col_reader', 'p2p', 'select')).toMatchObject({ objects: [], columns: [{ object: 'cases', column: 'amount', visibility: 'clear' }] });
+    expect(cell('obj_reader', 'p2p', 'select')).toMatchObject({ objects: ['cases'], paths: [{ kind: 'direct', objects: ['cases'] }] });
+    expect(cell('finance-analysts', 'p2p', 'select')).toMatchObject({ except: ['cases'] });
+    expect(cell('finance-analysts', 'p2p', 'select')!.objects).toBeUndefined();
+  });
+
+  it('object and column permissions: part of the schema, a column GRANT beats a table DENY, an object DENY cuts a schema grant (details)', () => {
     expect(cell('col_reader', 'p2p', 'select')).toMatchObject({ status: 'drift', detail: expect.stringMatching(/SELECT on purchase_to_pay.cases \(amount\)/) });
     expect(cell('col_reader', 'p2p', 'select')!.paths[0].detail).toMatch(/column GRANT beats the table DENY/);
     expect(cell('obj_reader', 'p2p', 'select')).toMatchObject({ status: 'drift', detail: expect.stringMatching(/SELECT on purchase_to_pay.cases/) });
     expect(cell('finance-analysts', 'p2p', 'select')).toMatchObject({ status: 'missing', detail: expect.stringMatching(/except purchase_to_pay.cases/) });
+  });
+});
+
+describe('pmgrants report on SQL Server: the members of a team role', () => {
+  // The UiPath example's teams are database roles a DBA fills; the report reads their members.
+  const teams = policyFromYaml('uipath-system-managed.yaml', fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'uipath-system-managed.yaml'), 'utf8'));
+  const applied = appliedRows(teams, ['p2p', 'o2c', 'invoices']);
+  const rows: SqlServerAccessRows = {
+    ...applied,
+    principals: [...applied.principals, { principal_id: 900, name: 'jane', type: 'S', is_fixed_role: false, pmgrants_marker: null, password_last_set: null, is_sysadmin: 0 }],
+    members: [...applied.members, { role_name: 'PM_Finance_Analysts', member_name: 'jane' }],
+  };
+  const r = buildReport(sqlServerAccessFacts(rows), { desired: compilePolicy(teams), policy: teams, now: NOW });
+
+  it('is expected through the team, and the converged warehouse has no drift', () => {
+    expect(r.principals.find((p) => p.name === 'jane')).toMatchObject({ origin: 'member', memberOf: ['PM_Finance_Analysts'] });
+    expect(r.cells.find((c) => c.principal === 'jane' && c.app === 'purchase-to-pay' && c.right === 'select')).toMatchObject({
+      status: 'expected',
+      through: 'PM_Finance_Analysts',
+      paths: [{ kind: 'membership', via: ['PM_Finance_Analysts', 'pmg_purchase-to-pay_data_consumer'] }],
+    });
+    expect(r.summary.cells.drift).toBe(0);
+  });
+});
+
+describe('pmgrants report on SQL Server: the provisioning login, group principals and object owners', () => {
+  const base = appliedRows();
+  const extra = (name: string, type = 'S') => ({ principal_id: 800 + name.length, name, type, is_fixed_role: false, pmgrants_marker: null, password_last_set: null, is_sysadmin: 0 });
+  const rows: SqlServerAccessRows = {
+    ...base,
+    principals: [...base.principals, extra('provisioner'), extra('bi_owner'), { ...extra('side_owners', 'R'), principal_id: 850, is_sysadmin: null }, { ...extra('carl'), principal_id: 851 }],
+    // Seed 000's provisioning login: db_securityadmin and db_accessadmin in the warehouse.
+    members: [...base.members, { role_name: 'db_securityadmin', member_name: 'provisioner' }, { role_name: 'db_accessadmin', member_name: 'provisioner' }, { role_name: 'side_owners', member_name: 'carl' }],
+    permissions: [...base.permissions, { class: 1, schema_name: 'order_to_cash', grantee_name: 'side_owners', permission_name: 'SELECT', state: 'D', object_name: 'shared', column_name: null }],
+    // A table and a view given owners of their own (ALTER AUTHORIZATION ON OBJECT).
+    objectOwners: [
+      { schema_name: 'purchase_to_pay', object_name: 'bi_extract', owner_name: 'bi_owner' },
+      { schema_name: 'order_to_cash', object_name: 'shared', owner_name: 'side_owners' },
+    ],
+  };
+  const r = report(rows);
+  const cell = (principal: string, app: string, right: string) => r.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
+
+  it('the provisioning login is an administrator: what its roles give is privileged, and the warehouse has no drift', () => {
+    expect(r.principals.find((p) => p.name === 'provisioner')).toMatchObject({ origin: 'administrator', notes: [expect.stringMatching(/^member of db_(securityadmin|accessadmin): an administrator/)] });
+    expect(cell('provisioner', 'p2p', 'view-definition')).toMatchObject({ status: 'privileged', paths: [{ kind: 'admin', via: ['db_securityadmin'] }] });
+    expect(r.cells.filter((c) => c.principal === 'provisioner').map((c) => c.status)).toEqual(['privileged', 'privileged']);
+    expect(r.summary.principalsWithDrift).not.toContain('provisioner');
+  });
+
+  it('the members of a Windows or Entra group are their group: the group user is the row, expected, and no member appears', () => {
+    expect(r.principals.find((p) => p.name === 'CONTOSO\\PM Admins')).toMatchObject({ origin: 'policy', kind: 'group' });
+    expect(cell('CONTOSO\\PM Admins', 'p2p', 'select')).toMatchObject({ status: 'expected', paths: [{ kind: 'membership', via: ['pmg_app_admin'] }] });
+    // The Entra group's user (the simulator does not tell Entra groups from users by type).
+    expect(r.principals.find((p) => p.name === 'finance-analysts')).toMatchObject({ origin: 'policy' });
+    expect(cell('finance-analysts', 'o2c', 'select')).toMatchObject({ status: 'expected' });
+    expect(r.principals.filter((p) => p.origin === 'member')).toEqual([]);
+  });
+
+  it('an object owner other than the schema owner holds every right on its objects, listed; a DENY stops an owning role\'s members only', () => {
+    expect(cell('bi_owner', 'p2p', 'alter')).toMatchObject({ status: 'drift', objects: ['bi_extract'], paths: [{ kind: 'ownership', objects: ['bi_extract'] }] });
+    expect(cell('bi_owner', 'p2p', 'select')).toMatchObject({ status: 'drift', objects: ['bi_extract'] });
+    expect(cell('bi_owner', 'o2c', 'select')).toBeUndefined();
+    expect(cell('carl', 'o2c', 'update')).toMatchObject({ status: 'drift', objects: ['shared'], paths: [{ kind: 'ownership', via: ['side_owners'] }] });
+    expect(cell('carl', 'o2c', 'select')).toBeUndefined(); // DENY SELECT on the object to the owning role
+    expect(cell('side_owners', 'o2c', 'select')).toMatchObject({ status: 'drift', objects: ['shared'] }); // the owner itself: no DENY applies
   });
 });

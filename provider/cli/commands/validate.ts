@@ -5,7 +5,7 @@ import { CommandSpec, oneOf } from '../args';
 import { POLICY_OPTIONS, fileProblem } from '../common';
 import { CliIO, EXIT } from '../io';
 import { PmgrantsError } from '../../model/errors';
-import { DEFAULT_EXPIRY_WARNING_DAYS } from '../../policy/rules-expiry';
+import { DEFAULT_EXPIRY_WARNING_DAYS } from '../../model/expiry';
 import { pushAll } from '../../model/collections';
 
 /** --expiry-warning-days: a whole number of days, 0 or more. */

@@ -2,7 +2,7 @@ import { PostgresAccessRows } from './access-facts';
 import { catalogSql } from './catalog';
 
 /** The access report's catalog reads, one JSON column each, named after their sql/access-*.sql file. */
-export const ACCESS_QUERIES = ['access-identity', 'access-roles', 'access-memberships', 'access-schemas', 'access-objects', 'access-default-acls', 'access-database-acl'] as const;
+export const ACCESS_QUERIES = ['access-identity', 'access-roles', 'access-memberships', 'access-schemas', 'access-objects', 'access-columns', 'access-default-acls', 'access-database-acl'] as const;
 
 /** Everything the access report reads, as ONE statement. Parameter: $1 the app schema names. */
 export function accessQuery(dirs?: readonly string[]): string {
@@ -18,6 +18,7 @@ export async function readPostgresAccess(query: (sql: string, params: unknown[])
     memberships: row['access-memberships'] as PostgresAccessRows['memberships'],
     schemas: row['access-schemas'] as PostgresAccessRows['schemas'],
     objects: row['access-objects'] as PostgresAccessRows['objects'],
+    columns: row['access-columns'] as PostgresAccessRows['columns'],
     defaultAcls: row['access-default-acls'] as PostgresAccessRows['defaultAcls'],
     databaseAcl: (row['access-database-acl'] as string[] | null) ?? [],
   };

@@ -20,6 +20,7 @@ export const CATALOG_QUERIES = [
   'schema-acls',
   'database-acl',
   'object-acls',
+  'column-acls',
   'default-acls',
   'outside-managed',
 ] as const;

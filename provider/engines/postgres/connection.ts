@@ -6,7 +6,7 @@ import type { Part } from '../../plan/slice';
 import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, PreflightCheck } from '../engine';
 import { LockHolder } from '../lock';
 import { readPostgresAccess } from './access';
-import { postgresAccessFacts } from './access-facts';
+import { accessScopeOf, postgresAccessFacts } from './access-facts';
 import { applyStatements, lockForApply } from './apply';
 import { catalogSql } from './catalog';
 import { postgresDialect } from './dialect';
@@ -49,7 +49,7 @@ class PostgresConnection implements EngineConnection {
 
   async readAccess(desired: DesiredState): Promise<AccessFacts> {
     const rows = await readPostgresAccess(this.query('access report'), desired.schemas.map((s) => s.name));
-    return postgresAccessFacts(rows);
+    return postgresAccessFacts(rows, accessScopeOf(desired));
   }
 
   lockForApply(onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {

@@ -5,7 +5,7 @@ import { principalsMentioned, type Part } from '../../plan/slice';
 import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
-import { OBJECT_KINDS, objectCreators } from './realize';
+import { columnSecurable, OBJECT_KINDS, objectCreators } from './realize';
 import { PmgrantsError } from '../../model/errors';
 import { pushAll } from '../../model/collections';
 
@@ -26,6 +26,8 @@ export interface CatalogRows {
   'database-acl': [string, string[] | null] | null;
   /** [schema, kind, owner, ACL items or null, how many objects share them] */
   'object-acls': [string, string, string, string[] | null, number | string][];
+  /** [schema, table, column, ACL items] of the columns with grants of their own (absent: none read). */
+  'column-acls'?: [string, string, string, string[]][];
   /** [schema, for role, pg_default_acl object type letter, ACL items]; schema '' for a role's entry in every schema. */
   'default-acls': [string, string, string, string[]][];
   /** [role, databases where it holds privileges or owns objects] of the managed roles whose marker names no warehouse. */
@@ -359,6 +361,7 @@ function objectPermissions({ rows, desired, granteesOn, securable, permissions }
       }
     }
   }
+  pushAll(permissions, columnPermissions(rows, granteesOn, securable));
   // Where the grantee owns every object of the kind (or there is none), it holds the privilege on all
   // of them vacuously: report what the policy wants there, so the diff converges.
   const existingSchemas = new Set(rows.schemas.map((s) => s.name));
@@ -400,6 +403,19 @@ function desiredNamesOf(desired: DesiredState): Set<string> {
  * in roles that are not this warehouse's. Its roles' privileges are not read either (privileges are
  * read for the roles the roles column lists), so nothing of theirs is ever revoked here.
  */
+/**
+ * Column grants: one permission per grantee, column and privilege, on the securable columnSecurable
+ * names. Whoever holds them on an app schema, they are the policy's to revoke like table grants (diff).
+ */
+function columnPermissions(rows: CatalogRows, granteesOn: (schema: string) => (grantee: string) => boolean, securable: (on: Permission['on']) => Permission['on']): Permission[] {
+  const out: Permission[] = [];
+  for (const [schema, table, column, acl] of rows['column-acls'] ?? []) {
+    const on = securable(columnSecurable(schema, table, column));
+    for (const [grantee, mask] of aclMasks(acl, granteesOn(schema), 'any')) forEachPrivilege(mask, (privilege, grantable) => out.push(heldOn(grantee, on, privilege, grantable)));
+  }
+  return out;
+}
+
 function withoutForeign(rows: CatalogRows, ownership: RoleOwnership): CatalogRows {
   const { foreign } = ownership;
   if (foreign.size === 0) return rows;

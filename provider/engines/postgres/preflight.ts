@@ -13,7 +13,8 @@ export interface ProvisioningFacts {
   createRole: boolean;
   createInDatabase: boolean;
   grantConnect: boolean;
-  schemas: { schema: string; owner: string; member: boolean }[];
+  /** member: acts as the owner; admin: holds that membership WITH ADMIN OPTION. */
+  schemas: { schema: string; owner: string; member: boolean; admin?: boolean }[];
 }
 
 /** Oldest server the catalog queries and GRANT ... ON ALL ROUTINES support. */
@@ -48,15 +49,21 @@ export function preflightChecks(f: ProvisioningFacts, desired: DesiredState): Pr
       ? { name: 'create-schema', ok: true, detail: `"${f.user}" may create schemas in "${f.database}"` }
       : { name: 'create-schema', ok: false, detail: `"${f.user}" needs CREATE on database "${f.database}" to create app schemas`, fix: `GRANT CREATE ON DATABASE ${quoteIdent(f.database)} TO ${me};` },
   );
-  const foreign = f.superuser ? [] : f.schemas.filter((s) => !s.member);
+  // From PostgreSQL 16 granting a role needs ADMIN OPTION on it (GRANT: "the grantor must have ADMIN
+  // OPTION on the role"; CREATEROLE no longer suffices), and an apply grants each existing owner role to
+  // the app's login: membership alone lets doctor pass and apply fail.
+  const needsAdmin = f.versionNum >= 160000;
+  const foreign = f.superuser ? [] : f.schemas.filter((s) => !s.member || (needsAdmin && s.admin === false));
   checks.push(
     foreign.length === 0
       ? { name: 'schema-ownership', ok: true, detail: f.schemas.length === 0 ? 'no app schema exists yet' : `"${f.user}" acts as the owner of ${f.schemas.length} existing app schema(s)` }
       : {
           name: 'schema-ownership',
           ok: false,
-          detail: `"${f.user}" is not a member of the owner of schema(s) ${foreign.map((s) => `"${s.schema}" (owner "${s.owner}")`).join(', ')}, so it can neither grant on their objects nor hand them to the app's owner role`,
-          fix: [...new Set(foreign.map((s) => s.owner))].map((o) => `GRANT ${quoteIdent(o)} TO ${me};`).join(' '),
+          detail: needsAdmin
+            ? `"${f.user}" is not a member WITH ADMIN OPTION of the owner of schema(s) ${foreign.map((s) => `"${s.schema}" (owner "${s.owner}")`).join(', ')}, so it can neither grant on their objects nor make the app's login a member of the owner (PostgreSQL 16 and later need ADMIN OPTION to grant a role)`
+            : `"${f.user}" is not a member of the owner of schema(s) ${foreign.map((s) => `"${s.schema}" (owner "${s.owner}")`).join(', ')}, so it can neither grant on their objects nor hand them to the app's owner role`,
+          fix: [...new Set(foreign.map((s) => s.owner))].map((o) => `GRANT ${quoteIdent(o)} TO ${me}${needsAdmin ? ' WITH ADMIN OPTION' : ''};`).join(' '),
         },
   );
   checks.push(

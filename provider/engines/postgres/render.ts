@@ -5,6 +5,7 @@ import { PmgrantsError } from '../../model/errors';
 import { Statement } from '../../model/statement';
 import { managedComment, PRINCIPAL_MARKER } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
+import { columnOf } from './realize';
 
 /**
  * Change -> PostgreSQL statements. Pure: no clock, no I/O, no secrets.
@@ -173,8 +174,11 @@ function renderGrant(p: Permission, desired: DesiredState, revoke: boolean): Sta
   if (!revoke && p.on.type === 'engine' && p.on.kind.startsWith('some-')) {
     throw new Error(`render: ${p.on.kind} is what inspect reports for a partial holding; it is never granted`);
   }
-  const target = grantTarget(p, desired);
-  const privilege = privilegeName(p.privilege);
+  const column = columnOf(p.on);
+  if (column && !revoke) throw new Error(`render: a column grant is what inspect reports on an app schema; it is never granted`);
+  // REVOKE SELECT (c) ON TABLE s.t: the privilege names the column (REVOKE's column form).
+  const target = column ? { on: `ON TABLE ${quoteIdent(column.schema)}.${quoteIdent(column.table)}` } : grantTarget(p, desired);
+  const privilege = column ? `${privilegeName(p.privilege)} (${quoteIdent(column.column)})` : privilegeName(p.privilege);
   const grantee = granteeName(p.grantee);
   const body = revoke
     ? `REVOKE ${privilege} ${target.on} FROM ${grantee}`

@@ -1,5 +1,5 @@
 import { EngineName, Right, RIGHTS } from '../../model/types';
-import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../../model/access';
+import { AccessFacts, AccessPath, ColumnAccess, FactPrincipal, HeldRight } from '../../model/access';
 import { SCHEMA_PERMISSION_OF } from './privileges';
 
 /**
@@ -30,6 +30,16 @@ import { SCHEMA_PERMISSION_OF } from './privileges';
  * - guest: with CONNECT granted, every login without a user here enters as guest (CREATE USER, "guest").
  * - Permissions on one object or column of an app schema hold the right on that part only; "a table-level
  *   DENY doesn't take precedence over a column-level GRANT" (DENY Object Permissions, caution).
+ * - An object can have an owner of its own, "if different from the schema owner", set by ALTER
+ *   AUTHORIZATION (sys.objects, principal_id): that owner, and the members of an owning role, hold every
+ *   permission on the object (CONTROL "confers ownership-like capabilities", Permissions (Database Engine))
+ *   and no DENY applies to it (DENY). The schema's owner keeps CONTROL on it too ("the schema owner always
+ *   retains CONTROL permission on objects within the schema", Create a database schema).
+ * - db_securityadmin "can modify role membership for custom roles only and manage permissions" and
+ *   db_accessadmin "can add or remove access to the database" (Database-level roles): the two database
+ *   roles of the provisioning login (seed 000, docs/sqlserver.md). A member of either is an
+ *   administrator; what db_securityadmin holds on the database (VIEW DEFINITION) reaches it as
+ *   administration (path `admin`), privileged rather than drift.
  */
 export interface SqlServerAccessRows {
   identity: { database_name: string; server_name: string | null; product_version: string | null; edition: string | null; database_id: number }[];
@@ -53,7 +63,12 @@ export interface SqlServerAccessRows {
   serverRoles?: { principal_name: string; role_name: string }[];
   /** SQL Server: server permissions (class 100) of each database principal's login, direct or through a user-defined server role. */
   serverPermissions?: { principal_name: string; permission_name: string; state: string; via_role: string | null }[];
+  /** Objects with an owner of their own, not the schema's (sys.objects.principal_id; absent in older rows). */
+  objectOwners?: { schema_name: string; object_name: string; owner_name: string }[];
 }
+
+/** The fixed database roles of the provisioning login (seed 000): their members are administrators. */
+const ADMINISTRATION_ROLES = new Set(['db_securityadmin', 'db_accessadmin']);
 
 /** Server permissions that reach the database, and the database permission each implies. */
 const SERVER_IMPLIES: Record<string, string> = {
@@ -156,10 +171,17 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
     principals.push(fact);
     if (fact.internal) continue;
     const holders = holdersOf(p, index.parents);
+    const administration = holders.find((h) => ADMINISTRATION_ROLES.has(key(h.name)));
+    if (administration && !bypassBy) {
+      fact.administrator = true;
+      fact.notes.push(`member of ${administration.name}: an administrator (the provisioning login's role)`);
+    }
     for (const schema of rows.schemas) {
       const owner = index.owners.get(key(schema.name))!;
       const at: PrincipalOnSchema = { principal: p.name, schema: schema.name, holders, owner, ownerHolder: holders.find((h) => key(h.name) === key(owner)) };
+      const before = out.held.length;
       evaluateSchema(rows, index, at, bypassBy, out);
+      if (!bypassBy) addObjectOwnership(rows, at, out, before);
     }
   }
   return {
@@ -173,6 +195,8 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
     principals,
     schemas: Object.fromEntries(rows.schemas.map((s) => [s.name, s.owner_name])),
     held: out.held,
+    // Role membership always passes permissions on (Database-level roles): every row is usable access.
+    memberships: rows.members.map((m) => ({ role: m.role_name, member: m.member_name })),
     denials: out.denials,
     raw: rows,
   };
@@ -257,7 +281,7 @@ function evaluateSchema(rows: SqlServerAccessRows, index: AccessIndex, at: Princ
       return;
     }
     const paths = d.grants.filter((g, i) => d.grants.findIndex((x) => x.detail === g.detail) === i);
-    add(right, paths, paths.every((g) => g.kind === 'bypass') ? { bypass: true } : {});
+    add(right, paths, paths.every((g) => g.kind === 'bypass' || g.kind === 'admin') ? { bypass: true } : {});
   };
   const objects = objectLevel(rows, at.schema, at.holders);
   for (const right of RIGHTS) {
@@ -275,7 +299,7 @@ function evaluateSchema(rows: SqlServerAccessRows, index: AccessIndex, at: Princ
     const schemaLevel = decide(index, at, SCHEMA_PERMISSION_OF[right]);
     const partial = objects(SCHEMA_PERMISSION_OF[right], schemaLevel);
     if (!partial) settle(right, schemaLevel);
-    else if (partial.paths.length) add(right, partial.paths, { partial: partial.partial });
+    else if (partial.paths.length) add(right, partial.paths, partial.scope);
     else if (partial.denied) out.denials.push({ principal: at.principal, schema: at.schema, right, detail: `denied on ${partial.denied}` });
   }
 }
@@ -305,7 +329,8 @@ function decide(index: AccessIndex, at: PrincipalOnSchema, permission: string): 
     const through = h.via.length > 1 ? ` through ${h.via.join(' → ')}` : '';
     const fixed = FIXED_GRANTS[key(h.name)];
     if (fixed && (fixed.includes('CONTROL') || fixed.some((x) => databaseLevel.includes(x)))) {
-      grants.push({ kind: key(h.name) === 'db_owner' ? 'bypass' : 'database', via: h.via, detail: `member of ${h.name} (${fixed.join(', ')} on the database)${through}` });
+      const kind = key(h.name) === 'db_owner' ? 'bypass' : ADMINISTRATION_ROLES.has(key(h.name)) ? 'admin' : 'database';
+      grants.push({ kind, via: h.via, detail: `member of ${h.name} (${fixed.join(', ')} on the database)${through}` });
     }
     const denied = FIXED_DENIES[key(h.name)];
     if (denied?.some((x) => databaseLevel.includes(x))) denies.push(`member of ${h.name} (DENY ${denied.join(', ')} on the database)${through}`);
@@ -341,7 +366,7 @@ function addServerPermissions(rows: SqlServerAccessRows, grants: Map<string, Gra
 function objectLevel(rows: SqlServerAccessRows, schema: string, holders: readonly Holder[]) {
   const mine = new Map(holders.map((h) => [key(h.name), h]));
   const rowsHere = rows.permissions.filter((p) => p.class === 1 && key(p.schema_name ?? '') === key(schema) && mine.has(key(p.grantee_name)));
-  return (permission: string, schemaLevel: Decision): { paths: AccessPath[]; partial: string; denied?: string } | undefined => {
+  return (permission: string, schemaLevel: Decision): { paths: AccessPath[]; scope: Partial<HeldRight>; denied?: string } | undefined => {
     const relevant = rowsHere.filter((p) => p.permission_name === permission || p.permission_name === 'CONTROL');
     if (relevant.length === 0) return undefined;
     const target = (p: (typeof relevant)[number]) => `${schema}.${p.object_name ?? '?'}${p.column_name ? ` (${p.column_name})` : ''}`;
@@ -349,20 +374,89 @@ function objectLevel(rows: SqlServerAccessRows, schema: string, holders: readonl
     const grants = relevant.filter((p) => p.state !== 'D' && (p.column_name || !tableDenied.has(key(p.object_name ?? ''))));
     if (schemaLevel.grants.length && !schemaLevel.denies.length) {
       if (tableDenied.size === 0) return undefined;
-      const except = relevant.filter((p) => p.state === 'D' && !p.column_name).map(target);
-      return { paths: schemaLevel.grants, partial: `${permission} on the schema except ${except.join(', ')} (DENY on the object)` };
+      const denied = relevant.filter((p) => p.state === 'D' && !p.column_name);
+      const except = [...new Set(denied.map((p) => p.object_name ?? '?'))].sort();
+      return { paths: schemaLevel.grants, scope: { partial: `${permission} on the schema except ${denied.map(target).join(', ')} (DENY on the object)`, except } };
     }
     if (schemaLevel.denies.length || grants.length === 0) {
       const denied = relevant.filter((p) => p.state === 'D').map(target);
-      return denied.length ? { paths: [], partial: '', denied: denied.join(', ') } : undefined;
+      return denied.length ? { paths: [], scope: {}, denied: denied.join(', ') } : undefined;
     }
-    const paths = grants.map((g): AccessPath => {
-      const h = mine.get(key(g.grantee_name))!;
-      const what = `${g.permission_name} on ${target(g)}${g.column_name && tableDenied.has(key(g.object_name ?? '')) ? ' (a column GRANT beats the table DENY)' : ''}`;
-      if (h.kind === 'direct') return { kind: 'direct', via: [], detail: `${what} granted to ${g.grantee_name}` };
-      if (h.kind === 'public') return { kind: 'public', via: [], detail: `${what} granted to public` };
-      return { kind: 'membership', via: h.via, detail: `${what} granted to ${h.name}, through ${h.via.join(' → ')}` };
-    });
-    return { paths, partial: `${permission} on ${grants.map(target).join(', ')}` };
+    const paths = grants.map((g) => objectGrantPath(g, mine.get(key(g.grantee_name))!, target(g), tableDenied.has(key(g.object_name ?? ''))));
+    return { paths, scope: { partial: `${permission} on ${grants.map(target).join(', ')}`, ...scopeOfPaths(paths) } };
   };
+}
+
+/** The path of one object or column grant, with the part of the schema it covers. */
+function objectGrantPath(g: SqlServerAccessRows['permissions'][number], h: Holder, target: string, tableDenied: boolean): AccessPath {
+  const what = `${g.permission_name} on ${target}${g.column_name && tableDenied ? ' (a column GRANT beats the table DENY)' : ''}`;
+  const object = g.object_name ?? '?';
+  const scope: Pick<AccessPath, 'objects' | 'columns'> = g.column_name
+    ? { objects: [], columns: [{ object, column: g.column_name, ...(g.permission_name === 'SELECT' ? { visibility: 'clear' as const } : {}) }] }
+    : { objects: [object] };
+  if (h.kind === 'direct') return { kind: 'direct', via: [], detail: `${what} granted to ${g.grantee_name}`, ...scope };
+  if (h.kind === 'public') return { kind: 'public', via: [], detail: `${what} granted to public`, ...scope };
+  return { kind: 'membership', via: h.via, detail: `${what} granted to ${h.name}, through ${h.via.join(' → ')}`, ...scope };
+}
+
+/** What paths that each cover part of a schema hold together: their objects, and the columns of the other objects. */
+function scopeOfPaths(paths: AccessPath[]): { objects: string[]; columns?: ColumnAccess[] } {
+  const objects = [...new Set(paths.flatMap((p) => p.objects ?? []))].sort();
+  const seen = new Set<string>();
+  const columns: ColumnAccess[] = [];
+  for (const c of paths.flatMap((p) => p.columns ?? [])) {
+    const k = `${key(c.object)}\u0000${key(c.column)}`;
+    if (objects.some((o) => key(o) === key(c.object)) || seen.has(k)) continue;
+    seen.add(k);
+    columns.push(c);
+  }
+  return { objects, ...(columns.length ? { columns } : {}) };
+}
+
+/**
+ * Objects of the schema with an owner of their own (sys.objects.principal_id): their owner holds every
+ * right on them, whatever DENY says; a member of an owning role too, unless a DENY reaches it (as for a
+ * role that owns a schema: the exemption is documented for owners). Added to what `out.held` (from index
+ * `from`) already says for this principal and schema: a path on a right it holds, or the right on those objects.
+ */
+function addObjectOwnership(rows: SqlServerAccessRows, at: PrincipalOnSchema, out: Results, from: number): void {
+  const held = out.held;
+  const mine = new Set(at.holders.map((h) => key(h.name)));
+  const deniedOn = (right: Right, object: string) =>
+    out.denials.some((d) => d.principal === at.principal && key(d.schema) === key(at.schema) && d.right === right) ||
+    rows.permissions.some((p) => p.class === 1 && p.state === 'D' && !p.column_name && key(p.schema_name ?? '') === key(at.schema) && key(p.object_name ?? '') === key(object) && mine.has(key(p.grantee_name)) && (p.permission_name === SCHEMA_PERMISSION_OF[right] || p.permission_name === 'CONTROL'));
+  const owned = new Map<string, { holder: Holder; objects: string[] }>();
+  for (const o of rows.objectOwners ?? []) {
+    if (key(o.schema_name) !== key(at.schema)) continue;
+    const holder = at.holders.find((h) => key(h.name) === key(o.owner_name));
+    if (!holder) continue;
+    const entry = owned.get(key(holder.name)) ?? { holder, objects: [] };
+    entry.objects.push(o.object_name);
+    owned.set(key(holder.name), entry);
+  }
+  for (const { holder, objects } of owned.values()) {
+    const names = [...new Set(objects)].sort();
+    const detail = holder.kind === 'direct' ? `${at.principal} owns ${names.map((n) => `${at.schema}.${n}`).join(', ')} (an owner of its own, not the schema's)` : `${holder.name} owns ${names.map((n) => `${at.schema}.${n}`).join(', ')}, a role of ${at.principal} through ${holder.via.join(' → ')}`;
+    const path: AccessPath = { kind: 'ownership', via: holder.via, detail, objects: names };
+    for (const right of RIGHTS) {
+      if (right === 'create-objects') continue;
+      if (holder.kind !== 'direct' && names.some((n) => deniedOn(right, n))) continue;
+      const existing = held.slice(from).find((h) => h.right === right);
+      if (!existing) held.push({ principal: at.principal, schema: at.schema, right, paths: [path], objects: names, partial: `on ${names.join(', ')} (owned)` });
+      else if (existing.partial === undefined) existing.paths.push(path);
+      else if (existing.except) {
+        // A DENY on an object does not reach its owner: what it owns is no longer an exception.
+        existing.paths.push(path);
+        existing.except = existing.except.filter((o) => !names.some((n) => key(n) === key(o)));
+        if (existing.except.length === 0) {
+          delete existing.except;
+          delete existing.partial;
+        }
+      } else {
+        existing.paths.push(path);
+        Object.assign(existing, scopeOfPaths(existing.paths), { partial: `${existing.partial}; owns ${names.join(', ')}` });
+      }
+      delete existing?.bypass;
+    }
+  }
 }

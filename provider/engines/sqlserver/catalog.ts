@@ -53,9 +53,9 @@ export const CATALOG_BATCHES = {
   get EXPORT_CATALOG_SQL(): string {
     return batch('database-principals', 'database-role-members', 'export-permissions', 'schemas', 'export-objects', 'export-columns', 'export-session');
   },
-  /** pmgrants report: seven result sets in the order of SqlServerAccessRows (access-facts.ts), whose field names are their column aliases. */
+  /** pmgrants report: eight result sets in the order of SqlServerAccessRows (access-facts.ts), whose field names are their column aliases. */
   get ACCESS_SQL(): string {
-    return batch('access-identity', 'access-principals', 'access-members', 'access-permissions', 'access-schemas', 'access-server-roles', 'access-server-permissions');
+    return batch('access-identity', 'access-principals', 'access-members', 'access-permissions', 'access-schemas', 'access-server-roles', 'access-server-permissions', 'access-object-owners');
   },
   /** The identity of the database (EngineConnection.databaseIdentity): database_id and create_date. */
   get DATABASE_IDENTITY_SQL(): string {
