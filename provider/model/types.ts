@@ -230,6 +230,24 @@ export interface DesiredState extends SecurityState {
   tolerateGrantees?: string[];
 }
 
+/**
+ * An object of an app schema that the principal pmgrants connects as may not grant or revoke on: its
+ * owner is a role it cannot act as (PostgreSQL: a DBA's table, another team's function). Inspect leaves
+ * the object's privileges out of the state it reports (they are not the plan's to change, and a grant
+ * the policy wants there could never be made), the grants and revokes of securables that cover it leave
+ * it out (Change except), and the plan names it, with how to hand it over.
+ */
+export interface UnreachableObject {
+  schema: string;
+  /** As a plan names it: schema.table, schema.function(argument types). */
+  name: string;
+  owner: string;
+  /** The engine securable kinds in its schema whose grants and revokes would cover it ('tables', 'some-tables', ...). */
+  coveredBy: string[];
+  /** The engine's statement that hands it to its schema's owner, when there is one to suggest. */
+  handOver?: string;
+}
+
 /** What the live database holds, as an engine's inspect reports it. */
 export interface ActualState extends SecurityState {
   /** Names of principals pmgrants created (prefix + marker); only these are ever dropped. */
@@ -248,6 +266,8 @@ export interface ActualState extends SecurityState {
   warnings?: string[];
   /** Which generated password each login holds, by login name: the generation its marker records (when the engine records one). */
   passwordGeneration?: Record<string, string>;
+  /** Objects of the inspected schemas that the connecting principal may not grant or revoke on (absent: none). */
+  unreachable?: UnreachableObject[];
 }
 
 export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true, builtinPersonas: true };

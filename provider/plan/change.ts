@@ -1,4 +1,4 @@
-import { Login, Membership, Permission, Role, Schema, User } from '../model/types';
+import { Login, Membership, Permission, Role, Schema, UnreachableObject, User } from '../model/types';
 
 /** A change is data. Engines render it; formatters print it. */
 export type Change =
@@ -18,8 +18,15 @@ export type Change =
   | { kind: 'add-member'; membership: Membership }
   /** `expired`: the grant's expiry (as the policy wrote it) when the membership goes because its grant expired. */
   | { kind: 'drop-member'; membership: Membership; expired?: string }
-  | { kind: 'grant'; permission: Permission }
-  | { kind: 'revoke'; permission: Permission };
+  /**
+   * except: objects the securable covers that the grant or revoke leaves out, since the principal
+   * pmgrants connects as cannot act as their owner (ActualState.unreachable); absent: none.
+   */
+  | { kind: 'grant'; permission: Permission; except?: ExceptedObject[] }
+  | { kind: 'revoke'; permission: Permission; except?: ExceptedObject[] };
+
+/** An object a grant or revoke leaves out, and the owner that keeps pmgrants from it. */
+export type ExceptedObject = Pick<UnreachableObject, 'name' | 'owner'>;
 
 export type ChangeKind = Change['kind'];
 

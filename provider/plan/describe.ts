@@ -1,7 +1,7 @@
 import { securableKey } from '../model/state';
 import { Permission, Securable, User } from '../model/types';
 import { expiryText } from '../model/expiry';
-import { Change } from './change';
+import { Change, ExceptedObject } from './change';
 import { PUBLIC_GRANTEE } from './diff';
 
 export type Sign = '+' | '-' | '~';
@@ -46,6 +46,18 @@ function userText(u: User): string {
   }
 }
 
+/** What a grant or revoke leaves out, by owner: " (not on p2p.audit: owned by dba)". */
+function exceptText(except: readonly ExceptedObject[] | undefined): string {
+  if (!except || except.length === 0) return '';
+  const byOwner = new Map<string, string[]>();
+  for (const o of except) {
+    const objects = byOwner.get(o.owner);
+    if (objects) objects.push(o.name);
+    else byOwner.set(o.owner, [o.name]);
+  }
+  return ` (not on ${[...byOwner].map(([owner, objects]) => `${objects.join(', ')}: owned by ${owner}`).join('; ')})`;
+}
+
 /** What a drop says about the objects the principal owns. */
 function handedTo(heir: string | undefined): string {
   return heir ? ` (its objects are handed to ${heir} first)` : ' (refused if it still owns objects)';
@@ -82,9 +94,9 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
     case 'drop-member':
       return { sign: '-', text: `member ${c.membership.member} of ${c.membership.role}${c.expired !== undefined ? ` (grant expired on ${expiryText(c.expired)})` : ''}` };
     case 'grant':
-      return { sign: '+', text: `grant ${permissionText(c.permission)}` };
+      return { sign: '+', text: `grant ${permissionText(c.permission)}${exceptText(c.except)}` };
     case 'revoke':
-      return { sign: '-', text: `revoke ${permissionText(c.permission, 'from')}` };
+      return { sign: '-', text: `revoke ${permissionText(c.permission, 'from')}${exceptText(c.except)}` };
     default: {
       const never: never = c;
       throw new Error(`unknown change ${JSON.stringify(never)}`);

@@ -1,8 +1,9 @@
 import { compareCodeUnits, compareMemberships, comparePermissions, membershipKey, permissionKey } from '../model/state';
-import { ActualState, DesiredState, Login, Membership, Permission } from '../model/types';
-import { CHANGE_ORDER, Change, Plan } from './change';
+import { ActualState, DesiredState, Login, Membership, Permission, UnreachableObject } from '../model/types';
+import { CHANGE_ORDER, Change, ExceptedObject, Plan } from './change';
 import { DeliveredPasswords, heldPassword, undeliveredPassword } from './delivery';
 import { PmgrantsError } from '../model/errors';
+import { pushAll } from '../model/collections';
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
@@ -35,6 +36,7 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
     authoritative: desired.enforcement === 'authoritative',
   };
   diffPrincipals(d);
+  pushAll(d.warnings, unreachableFindings(actual));
   diffPermissions(d);
   diffMemberships(d);
   // Drops: only managed principals, only when pruning.
@@ -98,19 +100,78 @@ function diffPermissions({ desired, actual, changes, managed, authoritative }: D
   const outsider = outsiderOnAppSchemas(desired);
   const foreign = actual.foreign ?? {};
   const inScope = (p: Permission) => managed.has(p.grantee) || (outsider(p) && !Object.prototype.hasOwnProperty.call(foreign, p.grantee));
+  const except = exceptionsOf(actual);
+  const grant = (permission: Permission): Change => withExcept({ kind: 'grant', permission }, except(permission));
+  const revoke = (permission: Permission): Change => withExcept({ kind: 'revoke', permission }, except(permission));
   const perms = matchByKey(desired.permissions, actual.permissions, permissionKey, comparePermissions);
   for (const [want, have] of perms.pairs) {
-    if (!have) changes.push({ kind: 'grant', permission: want });
+    if (!have) changes.push(grant(want));
     else if (have.effect !== want.effect || have.withGrantOption !== want.withGrantOption) {
-      if (authoritative) changes.push({ kind: 'revoke', permission: have });
-      changes.push({ kind: 'grant', permission: want });
+      if (authoritative) changes.push(revoke(have));
+      changes.push(grant(want));
     }
   }
   if (authoritative) {
     for (const have of perms.unmatched) {
-      if (inScope(have)) changes.push({ kind: 'revoke', permission: have });
+      if (inScope(have)) changes.push(revoke(have));
     }
   }
+}
+
+function withExcept<C extends Extract<Change, { kind: 'grant' | 'revoke' }>>(change: C, except: ExceptedObject[] | undefined): C {
+  return except ? { ...change, except } : change;
+}
+
+/**
+ * The objects a grant or revoke on a securable must leave out: those of ActualState.unreachable in
+ * the securable's schema that it covers (their owner is out of the connecting principal's reach, so
+ * the engine could neither grant nor revoke on them, and an engine's bulk statement would fail).
+ */
+function exceptionsOf(actual: ActualState): (p: Permission) => ExceptedObject[] | undefined {
+  const bySchema = new Map<string, UnreachableObject[]>();
+  for (const u of actual.unreachable ?? []) {
+    const list = bySchema.get(u.schema);
+    if (list) list.push(u);
+    else bySchema.set(u.schema, [u]);
+  }
+  return (p) => {
+    if (bySchema.size === 0 || p.on.type !== 'engine') return undefined;
+    const kind = p.on.kind;
+    const covered = (bySchema.get(p.on.name) ?? []).filter((u) => u.coveredBy.includes(kind));
+    return covered.length > 0 ? covered.map(({ name, owner }) => ({ name, owner })) : undefined;
+  };
+}
+
+/** How many objects a finding names before it counts the rest, and how many hand-over statements it suggests. */
+const FINDING_NAMES = 5;
+const FINDING_FIXES = 2;
+
+/**
+ * What the plan says of the objects it leaves alone, per schema and owner: who owns them, that
+ * pmgrants neither grants nor revokes on them while the rest of the plan is applied, and how to hand
+ * them over. The same finding every plan until they are handed over: a warning, never a change.
+ */
+export function unreachableFindings(actual: Pick<ActualState, 'unreachable'>): string[] {
+  const groups = new Map<string, UnreachableObject[]>();
+  for (const u of actual.unreachable ?? []) {
+    const k = `${u.schema}\u0000${u.owner}`;
+    const list = groups.get(k);
+    if (list) list.push(u);
+    else groups.set(k, [u]);
+  }
+  const findings: string[] = [];
+  for (const k of [...groups.keys()].sort(compareCodeUnits)) {
+    const objects = groups.get(k)!.slice().sort((a, b) => compareCodeUnits(a.name, b.name));
+    const { owner, schema } = objects[0];
+    const one = objects.length === 1;
+    const names = objects.slice(0, FINDING_NAMES).map((o) => o.name).join(', ') + (objects.length > FINDING_NAMES ? ` and ${objects.length - FINDING_NAMES} more` : '');
+    const fixes = objects.flatMap((o) => (o.handOver ? [o.handOver] : []));
+    const handOver = fixes.length > 0 ? ` (${fixes.slice(0, FINDING_FIXES).join('; ')}${fixes.length > FINDING_FIXES ? '; ...' : ''})` : '';
+    findings.push(
+      `${names} ${one ? 'is' : 'are'} owned by ${owner}, a role the provisioning login cannot act as: pmgrants neither grants nor revokes on ${one ? 'it' : 'them'} and applies the rest of the plan; hand ${one ? 'it' : 'them'} to the owner of schema ${schema}${handOver}, or grant on ${one ? 'it' : 'them'} as ${owner}`,
+    );
+  }
+  return findings;
 }
 
 /** Memberships: authoritative on managed roles, and on managed members' membership anywhere. */

@@ -229,7 +229,14 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
     ...(passwordSetAt && Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
     ...(actual.foreign ? { foreign: actual.foreign } : {}),
     ...(passwordGeneration && Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
+    ...unreachableIn(actual, claim),
   };
+}
+
+/** The objects of the part's schemas that the connecting principal cannot act as the owner of: its grants leave them out. */
+function unreachableIn(actual: ActualState, claim: Claim): Pick<ActualState, 'unreachable'> {
+  const unreachable = (actual.unreachable ?? []).filter((u) => claim.schemas.has(u.schema));
+  return unreachable.length > 0 ? { unreachable } : {};
 }
 
 /** Principals a state mentions anywhere (as object, grantee, member, role, owner or default-privilege role). */

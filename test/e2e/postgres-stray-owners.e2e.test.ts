@@ -36,8 +36,11 @@ grants:
   - { persona: process_admin, to: [p2p-lead], apps: [p2p] }
 ${extraGrant}`;
 
-/** A grant the second apply adds: what it may do is applied although stray objects are there. */
-const SALES_GRANT = '  - { persona: data_consumer, to: [sales], apps: [o2c] }\n';
+/**
+ * Grants the second apply adds: a new persona role on o2c, which holds a stray table and function, and
+ * a team's membership. What the provisioning login may do is applied although stray objects are there.
+ */
+const MORE_GRANTS = '  - { persona: data_consumer, to: [sales], apps: [o2c] }\n  - { persona: process_admin, to: [p2p-lead], apps: [o2c] }\n';
 
 for (const server of SERVERS) {
   (server.unavailable ? describe.skip : describe)(`app schemas holding objects the provisioning login cannot act as the owner of (${server.name})`, () => {
@@ -65,15 +68,21 @@ for (const server of SERVERS) {
       await applyAs(provisionerUrl, file());
       // The apps' objects: by the schemas' owner roles and by an app's login.
       await asSuperuser(`SET ROLE pmg_p2p_owner; CREATE TABLE p2p.cases (id int, name text); CREATE FUNCTION p2p.total() RETURNS int LANGUAGE sql AS 'SELECT 1'; RESET ROLE;
-        SET ROLE pmg_o2c_owner; CREATE TABLE o2c.orders (id int); RESET ROLE;
+        SET ROLE pmg_o2c_owner; CREATE TABLE o2c.orders (id int); CREATE FUNCTION o2c.calc() RETURNS int LANGUAGE sql AS 'SELECT 1'; RESET ROLE;
         SET ROLE pmg_p2p_app; CREATE TABLE p2p.app_made (id int); RESET ROLE`);
-      await asSuperuser(`CREATE ROLE alice LOGIN PASSWORD '${PASSWORD}'; GRANT finance TO alice; CREATE ROLE sam LOGIN PASSWORD '${PASSWORD}'`);
+      await asSuperuser(`CREATE ROLE alice LOGIN PASSWORD '${PASSWORD}'; GRANT finance TO alice; CREATE ROLE sam LOGIN PASSWORD '${PASSWORD}';
+        CREATE ROLE nobody LOGIN PASSWORD '${PASSWORD}'; ALTER ROLE "p2p-lead" PASSWORD '${PASSWORD}'`);
       // The stray objects: a DBA's table (with the sequence of its serial column), another team's table
       // that PUBLIC may read, and that team's function (PUBLIC may execute it, PostgreSQL's default).
+      // Beside them, a DBA hands a table and a function to the schema's owner (the personas hold nothing
+      // on them yet) and lets PUBLIC read a table: grants and revokes in the schemas that hold the stray ones.
       await asSuperuser(`CREATE ROLE dba NOLOGIN; CREATE ROLE bi_team NOLOGIN;
-        CREATE TABLE p2p.audit (id serial PRIMARY KEY, note text); ALTER TABLE p2p.audit OWNER TO dba;
+        CREATE TABLE p2p.audit (id serial PRIMARY KEY, note text); ALTER TABLE p2p.audit OWNER TO dba; GRANT SELECT (note) ON p2p.audit TO nobody;
         CREATE TABLE o2c.bi_extract (id int); ALTER TABLE o2c.bi_extract OWNER TO bi_team; GRANT SELECT ON o2c.bi_extract TO PUBLIC;
-        CREATE FUNCTION o2c.bi_fn(n int) RETURNS int LANGUAGE sql AS 'SELECT n'; ALTER FUNCTION o2c.bi_fn(int) OWNER TO bi_team`);
+        CREATE FUNCTION o2c.bi_fn(n int) RETURNS int LANGUAGE sql AS 'SELECT n'; ALTER FUNCTION o2c.bi_fn(int) OWNER TO bi_team;
+        GRANT SELECT ON o2c.orders TO PUBLIC;
+        CREATE TABLE o2c.handed (id int); ALTER TABLE o2c.handed OWNER TO pmg_o2c_owner;
+        CREATE FUNCTION o2c.handed_fn() RETURNS int LANGUAGE sql AS 'SELECT 3'; ALTER FUNCTION o2c.handed_fn() OWNER TO pmg_o2c_owner`);
     }, 180_000);
 
     afterAll(async () => {
@@ -82,13 +91,19 @@ for (const server of SERVERS) {
     });
 
     it('applies everything else, and the plan names each object it leaves alone, with its owner and the fix', async () => {
-      fs.writeFileSync(file(), policyText(SALES_GRANT));
+      fs.writeFileSync(file(), policyText(MORE_GRANTS));
       const plan = await cli(['plan', file(), '--detailed-exitcode']);
       expect(plan.code, plan.out + plan.err).toBe(2);
-      expect(plan.out).toMatch(/warning: p2p\.audit, p2p\.audit_id_seq are owned by dba, a role the provisioning login \(provisioner\) cannot act as: pmgrants neither grants nor revokes on them/);
+      expect(plan.out).toMatch(/warning: p2p\.audit, p2p\.audit_id_seq are owned by dba, a role the provisioning login cannot act as: pmgrants neither grants nor revokes on them/);
       expect(plan.out).toMatch(/warning: o2c\.bi_extract, o2c\.bi_fn\(n integer\) are owned by bi_team/);
-      expect(plan.out).toContain('ALTER TABLE "p2p"."audit" OWNER TO "pmg_p2p_owner"');
-      expect(plan.out).toMatch(/grant SELECT on tables p2p to pmg_p2p_data_consumer \(not on p2p\.audit: owned by dba\)/);
+      expect(plan.out).toContain('hand them to the owner of schema p2p (ALTER TABLE p2p.audit OWNER TO "pmg_p2p_owner")');
+      expect(plan.out).toContain('(ALTER TABLE o2c.bi_extract OWNER TO "pmg_o2c_owner"; ALTER ROUTINE o2c.bi_fn(n integer) OWNER TO "pmg_o2c_owner")');
+      // Grants and revokes on the schema's objects leave the stray ones out, and say so.
+      expect(plan.out).toContain('+ grant SELECT on tables o2c to pmg_o2c_data_consumer (not on o2c.bi_extract: owned by bi_team)');
+      expect(plan.out).toContain('+ grant EXECUTE on functions o2c to pmg_o2c_process_admin (not on o2c.bi_fn(n integer): owned by bi_team)');
+      expect(plan.out).toContain('- revoke EXECUTE on some-functions o2c from PUBLIC (not on o2c.bi_fn(n integer): owned by bi_team)');
+      expect(plan.out).toContain('- revoke SELECT on some-tables o2c from PUBLIC (not on o2c.bi_extract: owned by bi_team)');
+      expect(plan.out).toContain('REVOKE SELECT ON ALL TABLES IN SCHEMA "o2c" FROM PUBLIC -- except o2c.bi_extract (owned by bi_team): REVOKE SELECT ON TABLE <every other table of o2c> FROM PUBLIC');
       const apply = await cli(['apply', file(), '--yes']);
       expect(apply.code, apply.out + apply.err).toBe(0);
       expect(apply.out).toMatch(/warning: p2p\.audit, p2p\.audit_id_seq are owned by dba/);
@@ -100,17 +115,32 @@ for (const server of SERVERS) {
       expect(plan.code, plan.out).toBe(0);
       expect(plan.out).toMatch(/warning: p2p\.audit, p2p\.audit_id_seq are owned by dba/);
       expect(plan.out).toMatch(/warning: o2c\.bi_extract, o2c\.bi_fn\(n integer\) are owned by bi_team/);
+      // A superuser acts as every owner (pg_has_role ... 'USAGE' is true): nothing is out of its reach.
+      const asSuper = await runCliCaptured(['plan', file()], { env: { PMGRANTS_DATABASE_URL: superUrl }, cwd: dir });
+      expect(asSuper.code, asSuper.err).toBe(0);
+      expect(asSuper.out).not.toMatch(/owned by (dba|bi_team)/);
     }, 60_000);
 
     it('the consumers read every table but the stray ones, and the new grant reached its team', async () => {
       const alice = await pg.connectAs('alice', PASSWORD, 'stray_wh');
-      for (const t of ['p2p.cases', 'p2p.app_made', 'o2c.orders', 'o2c.bi_extract']) await alice.query(`SELECT * FROM ${t}`);
+      for (const t of ['p2p.cases', 'p2p.app_made', 'o2c.orders', 'o2c.handed', 'o2c.bi_extract']) await alice.query(`SELECT * FROM ${t}`);
       expect(await sqlstateOf(alice.query('SELECT * FROM p2p.audit'))).toBe('42501');
       await alice.end();
       await asSuperuser('GRANT sales TO sam');
       const sam = await pg.connectAs('sam', PASSWORD, 'stray_wh');
       await sam.query('SELECT * FROM o2c.orders');
       await sam.end();
+      // The new persona's rights on o2c's own objects; PUBLIC's SELECT on orders revoked, on the other team's table kept.
+      const lead = await pg.connectAs('p2p-lead', PASSWORD, 'stray_wh');
+      await lead.query('BEGIN; INSERT INTO o2c.orders VALUES (1); INSERT INTO o2c.handed VALUES (1); SELECT o2c.calc(), o2c.handed_fn(); ROLLBACK');
+      expect(await sqlstateOf(lead.query('INSERT INTO o2c.bi_extract VALUES (1)'))).toBe('42501');
+      await lead.end();
+      const su = await pg.connect(superUrl);
+      const publicReads = await su.query<{ orders: boolean; bi_extract: boolean }>(
+        "SELECT has_table_privilege('nobody', 'o2c.orders', 'SELECT') AS orders, has_table_privilege('nobody', 'o2c.bi_extract', 'SELECT') AS bi_extract",
+      );
+      await su.end();
+      expect(publicReads.rows).toEqual([{ orders: false, bi_extract: true }]);
       // PUBLIC's EXECUTE on the apps' own functions is revoked; on the other team's function it stays.
       const c = await pg.connect(superUrl);
       const { rows } = await c.query<{ f: string; public: boolean }>(
@@ -120,6 +150,8 @@ for (const server of SERVERS) {
       await c.end();
       expect(rows).toEqual([
         { f: 'bi_fn', public: true },
+        { f: 'calc', public: false },
+        { f: 'handed_fn', public: false },
         { f: 'total', public: false },
       ]);
     }, 60_000);
@@ -129,6 +161,8 @@ for (const server of SERVERS) {
       const plan = await cli(['plan', file(), '--detailed-exitcode']);
       expect(plan.code, plan.out).toBe(2);
       expect(plan.out).not.toMatch(/p2p\.audit.*owned by dba/);
+      // Now pmgrants' to manage: the column grant the DBA made there is revoked like any other.
+      expect(plan.out).toContain('- revoke SELECT on column p2p.audit.note from nobody');
       const applied = await cli(['apply', file(), '--yes']);
       expect(applied.code, applied.out + applied.err).toBe(0);
       const again = await cli(['plan', file(), '--detailed-exitcode']);

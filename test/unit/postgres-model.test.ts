@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Permission, Policy } from '../../provider/model/types';
 import { diffState } from '../../provider/plan/diff';
-import { partitionDesired } from '../../provider/plan/slice';
+import { claimOf, partitionDesired, sliceActual } from '../../provider/plan/slice';
+import { Change } from '../../provider/plan/change';
 import { describeChange } from '../../provider/plan/describe';
 import { actualFromCatalog, renderChange, catalogRowsOf, CatalogRows, CatalogWire, inspectParams, postgresDialect, preflightChecks, prepareStatements, ProvisioningFacts } from '../../provider/engines/postgres';
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
@@ -85,6 +86,7 @@ function rows(over: Partial<CatalogRows>): CatalogRows {
   };
 }
 const tables = (name: string): Permission['on'] => ({ type: 'engine', kind: 'tables', name });
+const perm = (grantee: string, on: Permission['on'], privilege: string): Permission => ({ grantee, on, privilege, effect: 'GRANT', withGrantOption: false });
 
 describe('actualFromCatalog: catalog rows -> ActualState keyed like the desired state', () => {
   it('managed = prefix + marker; logins are reported as login and user; marker time becomes passwordSetAt', () => {
@@ -276,6 +278,110 @@ describe('column grants on app schemas', () => {
     expect(diffState({ ...desired, enforcement: 'additive' }, actual).changes.filter((c) => c.kind === 'revoke' && c.permission.on.type === 'engine' && c.permission.on.kind.startsWith('column:'))).toEqual([]);
     const grant = { kind: 'grant' as const, permission: { ...(revokes[0] as { permission: Permission }).permission } };
     expect(() => renderChange(grant, desired)).toThrow(/never granted/);
+  });
+});
+
+describe('objects whose owner the provisioning role cannot act as', () => {
+  // The p2p owner's table, which the consumer reads, beside a DBA's table and its serial's sequence and
+  // another team's function: what object-acls.sql leaves out, unreachable-objects.sql names.
+  const strayRows = rows({
+    roles: ['pmg_p2p_owner', 'pmg_p2p_data_consumer', 'pmg_p2p_app', 'pmg_inv_process_admin'].map((name) => ({ name, canLogin: false, comment: null, managed: true })),
+    schemas: [
+      { name: 'p2p', owner: 'pmg_p2p_owner' },
+      { name: 'invoices', owner: 'pmg_inv_owner' },
+    ],
+    'object-acls': [
+      ['p2p', 'tables', 'pmg_p2p_owner', ['pmg_p2p_owner=arwdDxt/pmg_p2p_owner', 'pmg_p2p_data_consumer=r/pmg_p2p_owner', 'pmg_p2p_app=arwdx/pmg_p2p_owner'], 1],
+      // The invoices owner's function, which the process admin may not execute yet.
+      ['invoices', 'functions', 'pmg_inv_owner', ['pmg_inv_owner=X/pmg_inv_owner'], 1],
+    ],
+    'unreachable-objects': [
+      ['p2p', 'tables', 'p2p.audit', 'dba', 'TABLE p2p.audit'],
+      ['p2p', 'sequences', 'p2p.audit_id_seq', 'dba', null],
+      ['invoices', 'functions', 'invoices.bi_fn(n integer)', 'bi_team', 'ROUTINE invoices.bi_fn(n integer)'],
+    ],
+  });
+  const actual = actualFromCatalog(strayRows, desired);
+  const plan = diffState(desired, actual);
+  const grantsAndRevokes = plan.changes.filter((c): c is Extract<Change, { kind: 'grant' | 'revoke' }> => c.kind === 'grant' || c.kind === 'revoke');
+
+  it('inspect names them, with the securables that cover them and the statement that hands each to the schema owner', () => {
+    expect(actual.unreachable).toEqual([
+      { schema: 'p2p', name: 'p2p.audit', owner: 'dba', coveredBy: ['tables', 'some-tables'], handOver: 'ALTER TABLE p2p.audit OWNER TO "pmg_p2p_owner"' },
+      { schema: 'p2p', name: 'p2p.audit_id_seq', owner: 'dba', coveredBy: ['sequences', 'some-sequences'] },
+      { schema: 'invoices', name: 'invoices.bi_fn(n integer)', owner: 'bi_team', coveredBy: ['functions', 'some-functions'], handOver: 'ALTER ROUTINE invoices.bi_fn(n integer) OWNER TO "pmg_inv_owner"' },
+    ]);
+    // Their privileges are not read: the consumer holds SELECT on every table it could be given.
+    expect(actual.permissions).toContainEqual({ grantee: 'pmg_p2p_data_consumer', on: tables('p2p'), privilege: 'SELECT', effect: 'GRANT', withGrantOption: false });
+    expect(actualFromCatalog(rows({}), desired).unreachable).toBeUndefined();
+  });
+
+  it('the plan names them once per schema and owner, as warnings', () => {
+    expect(plan.warnings).toEqual([
+      'invoices.bi_fn(n integer) is owned by bi_team, a role the provisioning login cannot act as: pmgrants neither grants nor revokes on it and applies the rest of the plan; hand it to the owner of schema invoices (ALTER ROUTINE invoices.bi_fn(n integer) OWNER TO "pmg_inv_owner"), or grant on it as bi_team',
+      'p2p.audit, p2p.audit_id_seq are owned by dba, a role the provisioning login cannot act as: pmgrants neither grants nor revokes on them and applies the rest of the plan; hand them to the owner of schema p2p (ALTER TABLE p2p.audit OWNER TO "pmg_p2p_owner"), or grant on them as dba',
+    ]);
+  });
+
+  it('grants and revokes of the kinds that cover them leave them out; the others are as before', () => {
+    const withExcept = grantsAndRevokes.filter((c) => c.except);
+    expect(withExcept.length).toBeGreaterThan(0);
+    for (const c of withExcept) {
+      const on = c.permission.on;
+      expect(on.type === 'engine' && ['tables', 'sequences', 'functions'].includes(on.kind.replace(/^some-/, '')), describeChange(c).text).toBe(true);
+    }
+    const execute = grantsAndRevokes.find((c) => c.kind === 'grant' && c.permission.grantee === 'pmg_inv_process_admin' && c.permission.on.type === 'engine' && c.permission.on.kind === 'functions')!;
+    expect(execute.except).toEqual([{ name: 'invoices.bi_fn(n integer)', owner: 'bi_team' }]);
+    expect(describeChange(execute).text).toBe('grant EXECUTE on functions invoices to pmg_inv_process_admin (not on invoices.bi_fn(n integer): owned by bi_team)');
+    // Default privileges and schema privileges cover no existing object.
+    expect(grantsAndRevokes.filter((c) => c.except && (c.permission.on.type !== 'engine' || c.permission.on.kind.startsWith('default')))).toEqual([]);
+    expect(grantsAndRevokes.filter((c) => !c.except && c.permission.on.type === 'engine' && c.permission.on.name === 'invoices' && c.permission.on.kind === 'functions')).toEqual([]);
+  });
+
+  it('renders such a grant as one GRANT naming, when it runs, each object of the kind whose owner the role can act as', () => {
+    const [statement] = renderChange(
+      { kind: 'grant', permission: { grantee: 'odd%name', on: tables('p2p'), privilege: 'SELECT', effect: 'GRANT', withGrantOption: true }, except: [{ name: 'p2p.audit', owner: 'dba' }] },
+      desired,
+    );
+    expect(statement.display).toBe('GRANT SELECT ON ALL TABLES IN SCHEMA "p2p" TO "odd%name" WITH GRANT OPTION -- except p2p.audit (owned by dba): GRANT SELECT ON TABLE <every other table of p2p> TO "odd%name" WITH GRANT OPTION');
+    expect(statement.sql).toBe(`SELECT set_config('pmgrants.schema', 'p2p', true), set_config('pmgrants.kind', 'tables', true), set_config('pmgrants.command', 'GRANT SELECT ON TABLE %s TO "odd%%name" WITH GRANT OPTION', true);
+DO $pmgrants$
+DECLARE
+  s text := current_setting('pmgrants.schema');
+  k text := current_setting('pmgrants.kind');
+  objects text;
+BEGIN
+  IF k = 'functions' THEN
+    SELECT string_agg(format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)), ', ' ORDER BY p.oid) INTO objects
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = s AND pg_catalog.pg_has_role(p.proowner, 'USAGE');
+  ELSE
+    SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.oid) INTO objects
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = s AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+      AND c.relkind = ANY (CASE WHEN k = 'sequences' THEN '{S}' ELSE '{r,v,m,f,p}' END::"char"[]);
+  END IF;
+  IF objects IS NOT NULL THEN
+    EXECUTE format(current_setting('pmgrants.command'), objects);
+  END IF;
+END
+$pmgrants$`);
+    const [revoke] = renderChange({ kind: 'revoke', permission: perm('', { type: 'engine', kind: 'functions', name: 'invoices' }, 'EXECUTE'), except: [{ name: 'invoices.bi_fn(n integer)', owner: 'bi_team' }] }, desired);
+    expect(revoke.sql).toContain(`set_config('pmgrants.command', 'REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', true)`);
+    // Without exceptions, the bulk form as before.
+    expect(renderChange({ kind: 'revoke', permission: perm('', { type: 'engine', kind: 'functions', name: 'invoices' }, 'EXECUTE') }, desired)[0].sql).toBe('REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA "invoices" FROM PUBLIC');
+  });
+
+  it('converges: with every reachable object granted, the plan has no change, only the same warnings', () => {
+    const applied = { ...actual, permissions: desired.permissions };
+    const again = diffState(desired, applied);
+    expect(again.changes.filter((c) => c.kind === 'grant' || c.kind === 'revoke')).toEqual([]);
+    expect(again.warnings).toEqual(plan.warnings);
+  });
+
+  it('a part of the warehouse (a Pulumi resource) keeps those of its own schemas', () => {
+    const claim = claimOf({ scope: 'app', app: 'p2p' }, [partitionDesired(desired).get('app:p2p')!], actual);
+    expect(sliceActual(actual, claim, partitionDesired(desired).get('app:p2p')!).unreachable?.map((u) => u.name)).toEqual(['p2p.audit', 'p2p.audit_id_seq']);
   });
 });
 

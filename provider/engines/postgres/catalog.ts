@@ -21,6 +21,7 @@ export const CATALOG_QUERIES = [
   'database-acl',
   'object-acls',
   'column-acls',
+  'unreachable-objects',
   'default-acls',
   'outside-managed',
 ] as const;

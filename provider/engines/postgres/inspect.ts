@@ -1,5 +1,6 @@
 import { securableKey, sortState } from '../../model/state';
-import { DesiredState, Login, Membership, Permission, Role, Schema, User, ActualState } from '../../model/types';
+import { DesiredState, Login, Membership, Permission, Role, Schema, UnreachableObject, User, ActualState } from '../../model/types';
+import { quoteIdent } from './quote';
 import { GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
 import { principalsMentioned, type Part } from '../../plan/slice';
 import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
@@ -28,6 +29,11 @@ export interface CatalogRows {
   'object-acls': [string, string, string, string[] | null, number | string][];
   /** [schema, table, column, ACL items] of the columns with grants of their own (absent: none read). */
   'column-acls'?: [string, string, string, string[]][];
+  /**
+   * [schema, kind, name, owner, ALTER target or null] of the objects whose owner the connecting role
+   * cannot act as (unreachable-objects.sql; absent: none read). Their ACLs are not in object-acls.
+   */
+  'unreachable-objects'?: [string, string, string, string, string | null][];
   /** [schema, for role, pg_default_acl object type letter, ACL items]; schema '' for a role's entry in every schema. */
   'default-acls': [string, string, string, string[]][];
   /** [role, databases where it holds privileges or owns objects] of the managed roles whose marker names no warehouse. */
@@ -244,7 +250,31 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
     ...(Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
     ...(ownership.foreign.size > 0 ? { foreign: Object.fromEntries([...ownership.foreign].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : {}),
     ...(ownership.warnings.length > 0 ? { warnings: ownership.warnings } : {}),
+    ...unreachableObjects(rows, schemas, desired),
   };
+}
+
+/**
+ * The objects whose owner the connecting role cannot act as: the grants and revokes on their kind in
+ * their schema leave them out, and the plan names them with the statement that hands each to the
+ * schema's owner (the policy's owner; the live one for a schema outside the policy).
+ */
+function unreachableObjects(rows: CatalogRows, schemas: readonly Schema[], desired: DesiredState): Pick<ActualState, 'unreachable'> {
+  const found = rows['unreachable-objects'] ?? [];
+  if (found.length === 0) return {};
+  const ownerOf = new Map(schemas.map((s) => [s.name, s.owner]));
+  for (const s of desired.schemas) ownerOf.set(s.name, s.owner);
+  const unreachable: UnreachableObject[] = found.map(([schema, kind, name, owner, target]) => {
+    const schemaOwner = ownerOf.get(schema);
+    return {
+      schema,
+      name,
+      owner,
+      coveredBy: [kind, `some-${kind}`],
+      ...(target !== null && schemaOwner !== undefined ? { handOver: `ALTER ${target} OWNER TO ${quoteIdent(schemaOwner)}` } : {}),
+    };
+  });
+  return { unreachable };
 }
 
 /** The scoped roles as logins, users and roles (the desired state's own objects where it names them), and their markers' facts. */

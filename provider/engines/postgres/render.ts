@@ -1,4 +1,4 @@
-import { Change } from '../../plan/change';
+import { Change, ExceptedObject } from '../../plan/change';
 import { DesiredState, Permission, Role, User } from '../../model/types';
 import { GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
 import { PmgrantsError } from '../../model/errors';
@@ -167,7 +167,49 @@ function privilegeName(privilege: string): string {
   return privilege;
 }
 
-function renderGrant(p: Permission, desired: DesiredState, revoke: boolean): Statement {
+/** The word GRANT and REVOKE name one object of each bulk kind by (ROUTINE: functions, procedures and aggregates alike). */
+const ONE_OBJECT: Record<string, { word: string }> = {
+  tables: { word: 'TABLE' },
+  sequences: { word: 'SEQUENCE' },
+  functions: { word: 'ROUTINE' },
+};
+
+/**
+ * A GRANT or REVOKE on all objects of a kind in a schema but those the connecting role cannot act as
+ * the owner of (Change except): on those, GRANT and REVOKE by a non-owner fail outright, or grant or
+ * revoke nothing with a warning (GRANT, REVOKE: Notes), and the bulk form would take the whole apply
+ * down. The objects are listed when the statement runs, in one GRANT or REVOKE naming each object of
+ * the kind whose owner's privileges the role has (pg_has_role ... 'USAGE', the rule inspect reads by),
+ * so a table made since the plan is covered too. The schema, the kind and the statement (a format()
+ * template: `%s` where the objects go) reach the DO block as transaction-local settings; its body is constant text.
+ */
+function renderOneByOne(template: string, schema: string, kind: string, display: string): Statement {
+  const sql = `${passNames({ schema, kind, command: template })};
+DO $pmgrants$
+DECLARE
+  s text := current_setting('pmgrants.schema');
+  k text := current_setting('pmgrants.kind');
+  objects text;
+BEGIN
+  IF k = 'functions' THEN
+    SELECT string_agg(format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)), ', ' ORDER BY p.oid) INTO objects
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = s AND pg_catalog.pg_has_role(p.proowner, 'USAGE');
+  ELSE
+    SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.oid) INTO objects
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = s AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+      AND c.relkind = ANY (CASE WHEN k = 'sequences' THEN '{S}' ELSE '{r,v,m,f,p}' END::"char"[]);
+  END IF;
+  IF objects IS NOT NULL THEN
+    EXECUTE format(current_setting('pmgrants.command'), objects);
+  END IF;
+END
+$pmgrants$`;
+  return stmt(sql, display);
+}
+
+function renderGrant(p: Permission, desired: DesiredState, revoke: boolean, except?: readonly ExceptedObject[]): Statement {
   if (p.effect === 'DENY') {
     throw new PmgrantsError(`PostgreSQL has no DENY; cannot ${revoke ? 'revoke' : 'grant'} DENY ${p.privilege} for "${p.grantee}"`);
   }
@@ -183,6 +225,16 @@ function renderGrant(p: Permission, desired: DesiredState, revoke: boolean): Sta
   const body = revoke
     ? `REVOKE ${privilege} ${target.on} FROM ${grantee}`
     : `GRANT ${privilege} ${target.on} TO ${grantee}${p.withGrantOption ? ' WITH GRANT OPTION' : ''}`;
+  const oneByOne = except && except.length > 0 && !column && target.defaultsFor === undefined && p.on.type === 'engine' ? ONE_OBJECT[p.on.kind.replace(/^some-/, '')] : undefined;
+  if (oneByOne && p.on.type === 'engine') {
+    const kind = p.on.kind.replace(/^some-/, '');
+    const each = (objects: string, to: string) =>
+      revoke ? `REVOKE ${privilege} ON ${oneByOne.word} ${objects} FROM ${to}` : `GRANT ${privilege} ON ${oneByOne.word} ${objects} TO ${to}${p.withGrantOption ? ' WITH GRANT OPTION' : ''}`;
+    const but = except!.map((o) => `${o.name} (owned by ${o.owner})`).join(', ');
+    // format()'s template: '%s' where the objects go, and any '%' of the grantee's name doubled.
+    const template = each('%s', grantee.replace(/%/g, '%%'));
+    return renderOneByOne(template, p.on.name, kind, `${body} -- except ${but}: ${each(`<every other ${oneByOne.word.toLowerCase()} of ${p.on.name}>`, grantee)}`);
+  }
   const parts: GrantParts = { kind: 'privilege', revoke, privilege, on: target.on, grantee, grantOption: !revoke && p.withGrantOption };
   if (target.defaultsFor !== undefined) {
     const inSchema = target.schema !== undefined ? ` IN SCHEMA ${quoteIdent(target.schema)}` : '';
@@ -337,9 +389,9 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
     case 'drop-member':
       return [renderRevokeMembership(change.membership.role, change.membership.member)];
     case 'grant':
-      return [renderGrant(change.permission, desired, false)];
+      return [renderGrant(change.permission, desired, false, change.except)];
     case 'revoke':
-      return [renderGrant(change.permission, desired, true)];
+      return [renderGrant(change.permission, desired, true, change.except)];
     // A login, its user and a role are all one role in PostgreSQL: whichever drop comes first drops it,
     // the others find nothing (IF EXISTS). Each change renders alone, so no change relies on another.
     case 'drop-role':
