@@ -18,6 +18,25 @@ export function securableKey(s: Securable): string {
   }
 }
 
+/**
+ * Securable kind of one column of a table (or view), 'column:' + JSON [table, column], the securable's
+ * name being its schema (as an object's 'object:<name>' on SQL Server). pmgrants never grants on
+ * columns; an engine's inspect reports what others granted on an app schema's columns (PostgreSQL
+ * pg_attribute.attacl, SQL Server sys.database_permissions with a column id), so the diff revokes it.
+ */
+export const COLUMN_KIND_PREFIX = 'column:';
+
+export function columnSecurable(schema: string, table: string, column: string): Securable {
+  return { type: 'engine', kind: `${COLUMN_KIND_PREFIX}${JSON.stringify([table, column])}`, name: schema };
+}
+
+/** The table and column of a column securable, or undefined for any other. */
+export function columnOf(on: Securable): { schema: string; table: string; column: string } | undefined {
+  if (on.type !== 'engine' || !on.kind.startsWith(COLUMN_KIND_PREFIX)) return undefined;
+  const [table, column] = JSON.parse(on.kind.slice(COLUMN_KIND_PREFIX.length)) as [string, string];
+  return { schema: on.name, table, column };
+}
+
 /** Identity of a permission: who, on what, which privilege. Effect and grant option are its fields. */
 export function permissionKey(p: Permission): string {
   return `${p.grantee}\u0000${securableKey(p.on)}\u0000${p.privilege}`;

@@ -189,8 +189,13 @@ export type Securable =
   | { type: 'database' }
   | { type: 'schema'; name: string }
   | { type: 'role'; name: string }
-  /** Engine-specific securables (e.g. PostgreSQL's "all tables in schema"), keyed by kind and name. */
-  | { type: 'engine'; kind: string; name: string; forRole?: string };
+  /**
+   * Engine-specific securables (e.g. PostgreSQL's "all tables in schema"), keyed by kind and name.
+   * owner: an object's (or its column's) own owner, when it is not its schema's (SQL Server's
+   * sys.objects.principal_id), read by inspect so a revoke can name the principal that owns it; not
+   * part of the key.
+   */
+  | { type: 'engine'; kind: string; name: string; forRole?: string; owner?: string };
 
 export interface Permission {
   grantee: string;

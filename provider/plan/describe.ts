@@ -1,4 +1,4 @@
-import { securableKey } from '../model/state';
+import { columnOf, securableKey } from '../model/state';
 import { Permission, Securable, User } from '../model/types';
 import { expiryText } from '../model/expiry';
 import { Change, ExceptedObject } from './change';
@@ -18,8 +18,9 @@ export function securableText(s: Securable): string {
       // A role's default privileges in every schema have no schema name; one object is schema.object.
       if (s.name === '' && s.forRole !== undefined) return `${s.kind} for ${s.forRole}`;
       if (s.kind.startsWith('object:')) return `object ${s.name}.${s.kind.slice('object:'.length)}`;
-      // One column: 'column:' + JSON [table, column] (PostgreSQL column grants).
-      if (s.kind.startsWith('column:')) return `column ${s.name}.${(JSON.parse(s.kind.slice('column:'.length)) as string[]).join('.')}`;
+      // One column (columnSecurable).
+      const column = columnOf(s);
+      if (column) return `column ${column.schema}.${column.table}.${column.column}`;
       return securableKey(s).replace(/:/g, ' ');
   }
 }

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectSqlServer } from '../../provider/engines/sqlserver';
 import { applyRendered, planLive } from '../../provider/pipeline/plan';
+import { describeChange } from '../../provider/plan/describe';
 import { Policy } from '../../provider/model/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
@@ -178,4 +179,75 @@ describe('Azure SQL: the warehouse authentication cache after logins change in m
       await s.conn.close();
     });
   }
+});
+
+describe('column grants on app schemas: revoked from public and outsiders as the seed login, and the plan converges', () => {
+  for (const c of [CASES[0], CASES[2]]) {
+    it(`${c.name}, as ${c.principal.label}`, async () => {
+      const yaml = c.yaml.replace('apps:\n', 'options: { tolerateGrantees: [backup_reader] }\napps:\n');
+      const s = await scenario(c, c.principal);
+      const policy = policyFromYaml('columns.yaml', yaml);
+      expect((await s.apply(policy)).changes).toEqual([]);
+      // A DBA, as sysadmin: tables in the app schema (one with an owner of its own), roles outside the
+      // policy, another warehouse's login with a user here, and column GRANTs and a DENY by hand.
+      const sim = s.warehouse;
+      sim.actAs(SYSADMIN);
+      const run = (sql: string) => sim.runSql(sql, new Map());
+      for (const role of ['outsider', 'backup_reader', 'bi_owner']) run(`CREATE ROLE [${role}] AUTHORIZATION [dbo];`);
+      sim.addObject('purchase_to_pay', 'cases', ['id', 'name', 'amount']);
+      sim.addObject('purchase_to_pay', 'bi_extract', ['id', 'vendor'], 'bi_owner');
+      const otherWarehouse = { name: 'pmg_dev_p2p_app', principal_id: 390, sid: '0x000000000000000000000000000F00D1', type: 'S', is_disabled: 0, password_last_set: null, default_database_name: 'PM_Warehouse_Dev' };
+      (c.engine === 'azure-sql' ? s.master : sim).logins.push(otherWarehouse);
+      run('CREATE USER [pmg_dev_p2p_app] FOR LOGIN [pmg_dev_p2p_app];');
+      run('GRANT SELECT ON OBJECT::[purchase_to_pay].[cases] ([name]) TO [outsider];');
+      run('GRANT UPDATE ON OBJECT::[purchase_to_pay].[cases] ([amount]) TO [outsider] WITH GRANT OPTION;');
+      run('GRANT SELECT ON OBJECT::[purchase_to_pay].[cases] ([name]) TO [public];');
+      run('GRANT SELECT ON OBJECT::[purchase_to_pay].[bi_extract] ([vendor]) TO [outsider];');
+      run('GRANT SELECT ON OBJECT::[purchase_to_pay].[cases] ([name]) TO [pmg_p2p_data_consumer];');
+      run('DENY SELECT ON OBJECT::[purchase_to_pay].[cases] ([amount]) TO [pmg_p2p_data_consumer];');
+      run('GRANT SELECT ON OBJECT::[purchase_to_pay].[cases] ([name]) TO [backup_reader];');
+      run('GRANT SELECT ON OBJECT::[purchase_to_pay].[cases] ([id]) TO [pmg_dev_p2p_app];');
+      sim.actAs(c.principal);
+
+      const planned = await planLive(s.conn, policy);
+      expect(planned.plan.changes.map((ch) => describeChange(ch).text).sort()).toEqual([
+        'revoke SELECT on column purchase_to_pay.bi_extract.vendor from outsider',
+        'revoke SELECT on column purchase_to_pay.cases.name from outsider',
+        'revoke SELECT on column purchase_to_pay.cases.name from pmg_p2p_data_consumer',
+        'revoke SELECT on column purchase_to_pay.cases.name from public',
+        'revoke UPDATE on column purchase_to_pay.cases.amount from outsider (with grant option)',
+      ]);
+      expect(planned.statements.flat().map((st) => st.sql).sort()).toEqual([
+        'REVOKE SELECT ON OBJECT::[purchase_to_pay].[bi_extract] ([vendor]) FROM [outsider] AS [bi_owner];',
+        'REVOKE SELECT ON OBJECT::[purchase_to_pay].[cases] ([name]) FROM [outsider] AS [pmg_p2p_owner];',
+        'REVOKE SELECT ON OBJECT::[purchase_to_pay].[cases] ([name]) FROM [pmg_p2p_data_consumer] AS [pmg_p2p_owner];',
+        'REVOKE SELECT ON OBJECT::[purchase_to_pay].[cases] ([name]) FROM [public] AS [pmg_p2p_owner];',
+        'REVOKE UPDATE ON OBJECT::[purchase_to_pay].[cases] ([amount]) FROM [outsider] CASCADE AS [pmg_p2p_owner];',
+      ]);
+      await applyRendered(s.conn, planned);
+      expect((await planLive(s.conn, policy)).plan.changes).toEqual([]);
+      // Left: the column DENY (it only takes away), the tolerated role's grant, another warehouse's principal's.
+      const left = sim.rows().permissions.filter((p) => p.class === 1).map((p) => `${sim.principals.find((x) => x.principal_id === p.grantee_principal_id)!.name} ${p.state} ${p.permission_name} ${p.object_name}.${p.column_name}`);
+      expect(left.sort()).toEqual(['backup_reader G SELECT cases.name', 'pmg_dev_p2p_app G SELECT cases.id', 'pmg_p2p_data_consumer D SELECT cases.amount']);
+      await s.conn.close();
+    });
+  }
+
+  it('the simulator refuses a column REVOKE AS a principal that does not own the object (REVOKE Object Permissions), as the server would', async () => {
+    const s = await scenario(CASES[0], CASES[0].principal);
+    await s.apply(s.policy);
+    const sim = s.warehouse;
+    sim.actAs(SYSADMIN);
+    sim.runSql('CREATE ROLE [bi_owner] AUTHORIZATION [dbo];', new Map());
+    sim.addObject('purchase_to_pay', 'bi_extract', ['id'], 'bi_owner');
+    sim.runSql('GRANT SELECT ON OBJECT::[purchase_to_pay].[bi_extract] ([id]) TO [public];', new Map());
+    sim.actAs(CASES[0].principal);
+    // The schema's owner does not own an object that has an owner of its own.
+    expect(() => sim.runSql('REVOKE SELECT ON OBJECT::[purchase_to_pay].[bi_extract] ([id]) FROM [public] AS [pmg_p2p_owner];', new Map())).toThrow(/Grantor does not have GRANT permission/);
+    // Nor does dbo, whatever it may do elsewhere: on an object the AS principal must own it.
+    expect(() => sim.runSql('REVOKE SELECT ON OBJECT::[purchase_to_pay].[bi_extract] ([id]) FROM [public] AS [dbo];', new Map())).toThrow(/Grantor does not have GRANT permission/);
+    sim.runSql('REVOKE SELECT ON OBJECT::[purchase_to_pay].[bi_extract] ([id]) FROM [public] AS [bi_owner];', new Map());
+    expect(sim.rows().permissions.filter((p) => p.class === 1)).toEqual([]);
+    await s.conn.close();
+  });
 });

@@ -1,7 +1,8 @@
 /**
- * SQL Server: an app schema's ACLs are the policy's. Grants others made on an app schema or on its
- * objects, to public or to principals the policy does not name, are drift; a tolerated grantee, a DENY,
- * and anything outside the app schemas are left alone. Catalog rows shaped like sys.* results.
+ * SQL Server: an app schema's ACLs are the policy's. Grants others made on an app schema, on its
+ * objects or on their columns, to public or to principals the policy does not name, are drift; a
+ * tolerated grantee, a DENY (on a column too), and anything outside the app schemas are left alone.
+ * Catalog rows shaped like sys.* results.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,21 +20,28 @@ const desired = { ...sqlServerDialect.realize(compilePolicy(policyFromYaml('sm.y
 const actual = inspectSqlServer(rows, { engine: 'sqlserver', database: desired.database, prefix: desired.prefix, desired });
 const plan = diffState(desired, actual);
 
-describe('SQL Server: grants outside the policy on app schemas and their objects', () => {
+describe('SQL Server: grants outside the policy on app schemas, their objects and columns', () => {
   it('reads grants to anyone on the app schemas and their objects (class 1 rows), public included; elsewhere only the managed vocabulary', () => {
     const outside = actual.permissions.filter((p) => ['public', 'bi_readers', 'backup_reader', 'finance-analysts'].includes(p.grantee) || p.on.type === 'engine');
     expect(outside.map((p) => `${p.grantee} ${p.effect} ${p.privilege} ${describeChange({ kind: 'grant', permission: p }).text.replace(/^grant \S+( \S+)? on /, '').replace(/ to .*/, '')}${p.withGrantOption ? ' (with grant option)' : ''}`)).toEqual([
+      'backup_reader GRANT SELECT column purchase_to_pay.cases.name',
       'backup_reader GRANT SELECT schema purchase_to_pay',
+      'bi_readers GRANT UPDATE column purchase_to_pay.cases.amount (with grant option)',
       'bi_readers GRANT SELECT schema dbo',
       'bi_readers GRANT SELECT schema order_to_cash',
       'bi_readers GRANT CONTROL schema purchase_to_pay',
       'finance-analysts GRANT SELECT object purchase_to_pay.cases (with grant option)',
+      'pmg_o2c_data_consumer GRANT SELECT column order_to_cash.orders.id',
       'pmg_p2p_app GRANT SELECT object order_to_cash.orders',
+      'public GRANT SELECT column purchase_to_pay.bi_extract.id',
+      'public GRANT SELECT column purchase_to_pay.cases.name',
       'public GRANT EXECUTE object purchase_to_pay.usp_load_cases',
       'public GRANT SELECT schema purchase_to_pay',
     ]);
-    // Not the object grant in dbo (not an app schema), nor the DENY to public on an app object.
+    // Not the object and column grants in dbo (not an app schema), nor a DENY to public on an app object or column.
     expect(actual.permissions.some((p) => p.effect === 'DENY' || (p.on.type === 'engine' && p.on.name === 'dbo'))).toBe(false);
+    // A column of an object with an owner of its own carries that owner, for the AS clause of its revoke.
+    expect(actual.permissions.find((p) => p.on.type === 'engine' && p.on.kind === 'column:["bi_extract","id"]')!.on).toEqual({ type: 'engine', kind: 'column:["bi_extract","id"]', name: 'purchase_to_pay', owner: 'bi_readers' });
   });
 
   it('plans a REVOKE for each (CASCADE where held WITH GRANT OPTION), leaves the tolerated grantee alone, and never alters a principal', () => {
@@ -41,13 +49,19 @@ describe('SQL Server: grants outside the policy on app schemas and their objects
     expect(JSON.stringify(plan.changes)).not.toContain('backup_reader');
     const rendered = plan.changes.map((change) => ({ change, statements: sqlServerDialect.render([change], desired) }));
     expect(rendered.flatMap((r) => r.statements.map((s) => s.sql))).toEqual([
+      'REVOKE UPDATE ON OBJECT::[purchase_to_pay].[cases] ([amount]) FROM [bi_readers] CASCADE AS [pmg_p2p_owner];',
       'REVOKE SELECT ON SCHEMA::[order_to_cash] FROM [bi_readers] AS [pmg_o2c_owner];',
       'REVOKE CONTROL ON SCHEMA::[purchase_to_pay] FROM [bi_readers] AS [pmg_p2p_owner];',
       'REVOKE SELECT ON OBJECT::[purchase_to_pay].[cases] FROM [finance-analysts] CASCADE AS [pmg_p2p_owner];',
+      'REVOKE SELECT ON OBJECT::[order_to_cash].[orders] ([id]) FROM [pmg_o2c_data_consumer] AS [pmg_o2c_owner];',
       'REVOKE SELECT ON OBJECT::[order_to_cash].[orders] FROM [pmg_p2p_app] AS [pmg_o2c_owner];',
+      // AS the principal that owns the object (REVOKE Object Permissions), here an owner of its own.
+      'REVOKE SELECT ON OBJECT::[purchase_to_pay].[bi_extract] ([id]) FROM [public] AS [bi_readers];',
+      'REVOKE SELECT ON OBJECT::[purchase_to_pay].[cases] ([name]) FROM [public] AS [pmg_p2p_owner];',
       'REVOKE EXECUTE ON OBJECT::[purchase_to_pay].[usp_load_cases] FROM [public] AS [pmg_p2p_owner];',
       'REVOKE SELECT ON SCHEMA::[purchase_to_pay] FROM [public] AS [pmg_p2p_owner];',
     ]);
+    expect(plan.changes.map((c) => describeChange(c).text)).toContain('revoke SELECT on column purchase_to_pay.cases.name from public');
     // The unmanaged role's SELECT on dbo is outside the app schemas: left alone.
     expectGolden('outsiders.sqlserver.sql', formatRendered(rendered));
   });

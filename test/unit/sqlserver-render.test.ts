@@ -60,6 +60,9 @@ function everyChange(engine: 'sqlserver' | 'azure-sql'): Change[] {
     { kind: 'revoke', permission: perm('pmg_p2p_data_consumer', { type: 'schema', name: 'p2p' }, 'VIEW DEFINITION', 'DENY') },
     { kind: 'revoke', permission: perm('pmg_p2p_data_consumer', { type: 'schema', name: 'p2p' }, 'SELECT', 'GRANT', true) },
     { kind: 'revoke', permission: perm('pmg_p2p_data_consumer', { type: 'schema', name: 'p2p' }, 'UPDATE', 'GRANT', true) },
+    // Column grants inspect read on an app schema: AS the schema's owner, or the object's own owner.
+    { kind: 'revoke', permission: perm('public', { type: 'engine', kind: 'column:["cases","name"]', name: 'p2p' }, 'SELECT') },
+    { kind: 'revoke', permission: perm('bi_readers', { type: 'engine', kind: 'column:["cases","amount"]', name: 'p2p', owner: 'bi_owner' }, 'UPDATE', 'GRANT', true) },
   ];
   if (engine === 'sqlserver') {
     changes.push({ kind: 'create-user', user: { name: 'CONTOSO\\PM Admins', purpose: 'principal', source: { type: 'windows', kind: 'windows-group' } } });

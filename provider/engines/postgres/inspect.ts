@@ -1,4 +1,4 @@
-import { securableKey, sortState } from '../../model/state';
+import { columnSecurable, securableKey, sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, Role, Schema, UnreachableObject, User, ActualState } from '../../model/types';
 import { quoteIdent } from './quote';
 import { GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
@@ -6,7 +6,7 @@ import { principalsMentioned, type Part } from '../../plan/slice';
 import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
-import { columnSecurable, OBJECT_KINDS, objectCreators } from './realize';
+import { OBJECT_KINDS, objectCreators } from './realize';
 import { PmgrantsError } from '../../model/errors';
 import { pushAll } from '../../model/collections';
 

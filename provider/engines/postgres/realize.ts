@@ -26,24 +26,6 @@ const OBJECT_PRIVILEGES: Record<Right, Partial<Record<ObjectKind, string>>> = {
   'create-objects': {},
 };
 
-/**
- * Securable kind of one column of a table, 'column:' + JSON [table, column], the securable's name being
- * the schema (as SQL Server's 'object:<name>'). pmgrants never grants on columns; inspect reports what
- * others granted on an app schema's columns so the diff can revoke it.
- */
-export const COLUMN_KIND_PREFIX = 'column:';
-
-export function columnSecurable(schema: string, table: string, column: string): Permission['on'] {
-  return { type: 'engine', kind: `${COLUMN_KIND_PREFIX}${JSON.stringify([table, column])}`, name: schema };
-}
-
-/** The table and column of a column securable, or undefined for any other. */
-export function columnOf(on: Permission['on']): { schema: string; table: string; column: string } | undefined {
-  if (on.type !== 'engine' || !on.kind.startsWith(COLUMN_KIND_PREFIX)) return undefined;
-  const [table, column] = JSON.parse(on.kind.slice(COLUMN_KIND_PREFIX.length)) as [string, string];
-  return { schema: on.name, table, column };
-}
-
 const grant = (grantee: string, on: Permission['on'], privilege: string): Permission => ({ grantee, on, privilege, effect: 'GRANT', withGrantOption: false });
 
 /** The roles whose future objects in a schema need default privileges: its owner, and the login the app's transformations run as. */

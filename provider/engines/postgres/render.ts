@@ -5,7 +5,7 @@ import { PmgrantsError } from '../../model/errors';
 import { Statement } from '../../model/statement';
 import { managedComment, PRINCIPAL_MARKER } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
-import { columnOf } from './realize';
+import { columnOf } from '../../model/state';
 
 /**
  * Change -> PostgreSQL statements. Pure: no clock, no I/O, no secrets.

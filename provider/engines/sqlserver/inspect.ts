@@ -1,5 +1,5 @@
 import { isReservedSchema, names } from '../../model/names';
-import { sortState } from '../../model/state';
+import { columnSecurable, sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, PrincipalKind, Role, Schema, Securable, User, UserSource, ActualState } from '../../model/types';
 import { MANAGED_MARKER } from './options';
 import { MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX } from './privileges';
@@ -43,12 +43,18 @@ export interface DatabaseRoleMemberRow {
 export interface DatabasePermissionRow {
   class: number;
   major_id: number;
+  /** class 1: the column id of a column permission, 0 for the object itself (absent in older fixtures: 0). */
+  minor_id?: number;
   grantee_principal_id: number;
   permission_name: string;
   state: string;
   /** class 1 (object): sys.objects.schema_id and name of the object; absent or null otherwise. */
   object_schema_id?: number | null;
   object_name?: string | null;
+  /** class 1: sys.objects.principal_id, the object's own owner when it is not the schema's; null otherwise. */
+  object_owner_id?: number | null;
+  /** class 1 with a column id: sys.columns.name of that column. */
+  column_name?: string | null;
 }
 
 export interface SchemaRow {
@@ -250,9 +256,10 @@ function readPermissions(rows: SqlServerCatalogRows, byId: ReadonlyMap<number, D
     if (!on) continue;
     const effect = row.state === 'D' ? 'DENY' : row.state === 'G' || row.state === 'W' ? 'GRANT' : undefined;
     if (!effect) continue;
-    // On the policy's app schemas (and their objects) every permission granted to anyone is read, public
-    // included: their ACLs are the policy's (the diff decides). A DENY outside the vocabulary only takes
-    // away, and is left alone. Elsewhere only the vocabulary pmgrants manages.
+    // On the policy's app schemas (and their objects and columns) every permission granted to anyone is
+    // read, public included: their ACLs are the policy's (the diff decides). A DENY outside the
+    // vocabulary (on an object or a column among them) only takes away, and is left alone: revoking it
+    // could only widen access. Elsewhere only the vocabulary pmgrants manages.
     const onAppSchema = on.type === 'schema' || on.type === 'engine' ? wanted.schemas.has(on.name) : false;
     if (on.type === 'engine' && !onAppSchema) continue;
     const vocabulary = on.type === 'engine' ? undefined : MANAGED_PERMISSIONS[on.type];
@@ -344,13 +351,26 @@ function securableOf(
       const target = byId.get(row.major_id);
       return target && target.type === 'R' ? { type: 'role', name: target.name } : undefined;
     }
-    case 1: {
-      const schema = row.object_schema_id != null ? schemaById.get(row.object_schema_id) : undefined;
-      return schema && row.object_name ? { type: 'engine', kind: `${OBJECT_KIND_PREFIX}${row.object_name}`, name: schema.name } : undefined;
-    }
+    case 1:
+      return objectSecurable(row, schemaById, byId);
     default:
       return undefined;
   }
+}
+
+/**
+ * An object (class 1, minor_id 0) or one of its columns (minor_id its column id, named by sys.columns)
+ * in a schema, with the object's own owner when it has one (sys.objects.principal_id): REVOKE on an
+ * object AS a principal needs that principal to own it (REVOKE Object Permissions, Permissions). A
+ * column permission whose column is not named is not read.
+ */
+function objectSecurable(row: DatabasePermissionRow, schemaById: ReadonlyMap<number, SchemaRow>, byId: ReadonlyMap<number, DatabasePrincipalRow>): Securable | undefined {
+  const schema = row.object_schema_id != null ? schemaById.get(row.object_schema_id) : undefined;
+  if (!schema || !row.object_name) return undefined;
+  const owner = row.object_owner_id != null ? byId.get(row.object_owner_id)?.name : undefined;
+  const ownedBy = owner !== undefined ? { owner } : {};
+  if (!row.minor_id) return { type: 'engine', kind: `${OBJECT_KIND_PREFIX}${row.object_name}`, name: schema.name, ...ownedBy };
+  return row.column_name ? { ...columnSecurable(schema.name, row.object_name, row.column_name), ...ownedBy } : undefined;
 }
 
 function userSource(p: DatabasePrincipalRow, loginBySid: ReadonlyMap<string, SqlLoginRow>, wanted: UserSource | undefined): UserSource {

@@ -1,4 +1,4 @@
-import { permissionKey } from '../../model/state';
+import { columnOf, permissionKey } from '../../model/state';
 import { DesiredState, Login, Permission, Securable, User } from '../../model/types';
 import { Change } from '../../plan/change';
 import { PmgrantsError } from '../../model/errors';
@@ -84,14 +84,25 @@ export function renderChange(change: Change, ctx: RenderContext): Statement[] {
     case 'drop-member':
       return [plain(`ALTER ROLE ${quoteName(change.membership.role)} DROP MEMBER ${quoteName(change.membership.member)};`, WAREHOUSE)];
     case 'grant':
+      noExceptions(change);
       return realizePermission(change.permission).map((p) => plain(grantSql(p, ctx.desired), WAREHOUSE));
     case 'revoke':
+      noExceptions(change);
       return (isReadFromCatalog(change.permission) ? [change.permission] : realizePermission(change.permission)).map((p) => plain(revokeSql(p, ctx.desired), WAREHOUSE));
     default: {
       const never: never = change;
       throw new Error(`unknown change ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * SQL Server's inspect reports no unreachable objects (ActualState.unreachable): the schema's owner,
+ * whom every grant names after AS, keeps CONTROL on the objects of its schema. A change that leaves
+ * objects out is another engine's, and rendering it here would grant or revoke on them after all.
+ */
+function noExceptions(change: Extract<Change, { kind: 'grant' | 'revoke' }>): void {
+  if (change.except && change.except.length > 0) throw new Error(`render: SQL Server cannot leave objects out of a ${change.kind} (${change.except.map((o) => o.name).join(', ')})`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,9 +319,14 @@ function onClause(on: Securable): string {
       return '';
     case 'role':
       return ` ON ROLE::${quoteName(on.name)}`;
-    case 'engine':
+    case 'engine': {
       if (on.kind.startsWith(OBJECT_KIND_PREFIX)) return ` ON OBJECT::${quoteName(on.name)}.${quoteName(on.kind.slice(OBJECT_KIND_PREFIX.length))}`;
+      // A column: [ OBJECT :: ][ schema_name ]. object_name [ ( column [ ,...n ] ) ] (REVOKE Object
+      // Permissions, Syntax; its example C revokes on one column of a view).
+      const column = columnOf(on);
+      if (column) return ` ON OBJECT::${quoteName(column.schema)}.${quoteName(column.table)} (${quoteName(column.column)})`;
       throw new PmgrantsError(`SQL Server has no securable of kind "${on.kind}"`);
+    }
     default: {
       const never: never = on;
       throw new Error(`unknown securable ${JSON.stringify(never)}`);
@@ -319,12 +335,14 @@ function onClause(on: Securable): string {
 }
 
 /**
- * A permission inspect read on an app schema or one of its objects, outside the vocabulary (CONTROL,
- * an object's SELECT, ...): only ever revoked, its name checked to be upper-case words.
+ * A permission inspect read on an app schema, one of its objects or one of their columns, outside the
+ * vocabulary (CONTROL, an object's SELECT, a column's UPDATE, ...): only ever revoked, its name checked
+ * to be upper-case words.
  */
 function isReadFromCatalog(p: Permission): boolean {
   if (!isCatalogPermissionName(p.privilege)) return false;
-  return (p.on.type === 'engine' && p.on.kind.startsWith(OBJECT_KIND_PREFIX)) || (p.on.type === 'schema' && !MANAGED_PERMISSIONS.schema.has(p.privilege));
+  const onObject = p.on.type === 'engine' && (p.on.kind.startsWith(OBJECT_KIND_PREFIX) || columnOf(p.on) !== undefined);
+  return onObject || (p.on.type === 'schema' && !MANAGED_PERMISSIONS.schema.has(p.privilege));
 }
 
 /** Permission names are spliced in as keywords, so only the managed vocabulary is ever accepted (revokes: see isReadFromCatalog). */
@@ -340,8 +358,14 @@ function createRoleSql(role: string): string {
   return `CREATE ROLE ${quoteName(role)} AUTHORIZATION ${quoteName(ROLE_OWNER)};`;
 }
 
-/** The AS clause of a GRANT, DENY or REVOKE on `on` (see DATABASE_GRANTOR): the schema's owner in the desired state, else dbo. */
+/**
+ * The AS clause of a GRANT, DENY or REVOKE on `on` (see DATABASE_GRANTOR): the schema's owner in the
+ * desired state, else dbo. On an object or a column, "if you use the AS clause, the specified principal
+ * must own the object" (REVOKE Object Permissions, Permissions): its schema's owner, unless the object
+ * has an owner of its own (sys.objects.principal_id, which inspect reads into the securable's owner).
+ */
 function grantorClause(on: Securable, desired: DesiredState): string {
+  if (on.type === 'engine' && on.owner !== undefined) return ` AS ${quoteName(on.owner)}`;
   const schema = on.type === 'schema' || on.type === 'engine' ? desired.schemas.find((s) => s.name === on.name) : undefined;
   return ` AS ${quoteName(schema?.owner ?? DATABASE_GRANTOR)}`;
 }
