@@ -282,14 +282,45 @@ export function beginSql(lockTimeoutSeconds: number, takeLock = true): string {
   ].join(';\n');
 }
 
-/** The pg_locks row of the apply lock: a bigint key shows as its high and low 32 bits (classid, objid) with objsubid 1. */
-const APPLY_LOCK_ROW = `locktype = 'advisory' AND objsubid = 1 AND classid::bigint = (${APPLY_LOCK_KEY}::bigint >> 32) AND objid::bigint = (${APPLY_LOCK_KEY}::bigint & 4294967295)`;
+/** The pg_locks row of an advisory lock: a bigint key shows as its high and low 32 bits (classid, objid) with objsubid 1. */
+const lockRow = (key: string) => `locktype = 'advisory' AND objsubid = 1 AND classid::bigint = (${key}::bigint >> 32) AND objid::bigint = (${key}::bigint & 4294967295)`;
+const APPLY_LOCK_ROW = lockRow(APPLY_LOCK_KEY);
 
 /**
- * lockForApply's first round trip: take the apply lock if it is free, without waiting. Then, when not,
- * lockHolderSql says who has it and waitLockSql waits for it, as long as the lock timeout allows.
+ * Key of the advisory lock each extra password session of an apply holds, shared, from its first
+ * password round trip to its end. PostgreSQL notices that a client is gone only when it next reads
+ * from it, so the round trip a session had received when its apply was killed (SIGKILL, a crash) still
+ * runs, and sets its passwords after the apply is gone (seconds later if it waits for a lock). The
+ * apply lock does not cover it: only the apply's own session holds that. So lockForApply also waits
+ * (waitPasswordSessionsSql) until no such session is left, before the catalog is read: else the next
+ * apply would take a pending password the server has not taken yet for one it never will, drop it from
+ * the secrets file, and the server would then take it: a password nobody holds. ASCII "pmgpassw".
  */
-export const tryLockSql = `SELECT pg_catalog.pg_try_advisory_lock(${APPLY_LOCK_KEY}) AS locked`;
+export const PASSWORD_SESSION_LOCK_KEY = '8101245037078344567';
+
+/** Prefixed to each password round trip of an extra session (a session lock: it outlives the trip's transaction). */
+export const passwordSessionLockSql = `SELECT pg_catalog.pg_advisory_lock_shared(${PASSWORD_SESSION_LOCK_KEY})`;
+
+/**
+ * lockForApply's first round trip: take the apply lock if it is free, without waiting, and say whether
+ * password sessions of an earlier apply are still there. When the lock is not free, lockHolderSql says
+ * who has it and waitLockSql waits for it, as long as the lock timeout allows.
+ */
+export const tryLockSql = `SELECT pg_catalog.pg_try_advisory_lock(${APPLY_LOCK_KEY}) AS locked, EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE ${lockRow(PASSWORD_SESSION_LOCK_KEY)} AND granted AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) AS password_sessions`;
+
+/**
+ * Wait, at most `lockTimeoutSeconds`, until no password session of an earlier apply is left: take the
+ * password-session lock exclusively and let it go at once (one implicit transaction, so SET LOCAL ends
+ * with it).
+ */
+export function waitPasswordSessionsSql(lockTimeoutSeconds: number): string {
+  if (!Number.isFinite(lockTimeoutSeconds) || lockTimeoutSeconds <= 0) throw new PmgrantsError('the apply lock timeout must be a positive number of seconds');
+  return [
+    `SET LOCAL lock_timeout = ${quoteLiteral(`${Math.round(lockTimeoutSeconds * 1000)}ms`)}`,
+    `SELECT pg_catalog.pg_advisory_lock(${PASSWORD_SESSION_LOCK_KEY})`,
+    `SELECT pg_catalog.pg_advisory_unlock(${PASSWORD_SESSION_LOCK_KEY})`,
+  ].join(';\n');
+}
 
 /**
  * Wait for the apply lock, at most `lockTimeoutSeconds`: a multi-statement string runs as one implicit

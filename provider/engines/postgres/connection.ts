@@ -9,6 +9,7 @@ import {
   beginSql,
   dropLoginsSql,
   lockHolderSql,
+  passwordSessionLockSql,
   passwordSql,
   PendingPassword,
   PreparedApply,
@@ -16,6 +17,7 @@ import {
   tryLockSql,
   unlockSql,
   waitLockSql,
+  waitPasswordSessionsSql,
 } from './apply';
 import { scramSha256VerifierAsync } from './scram';
 import { catalogSql } from './catalog';
@@ -174,7 +176,9 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         try {
           const verifiers = await Promise.all(chunk.map((p) => verifierOf.get(p.login)!));
           trips++;
-          await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], now, warehouse, p.generation)).join(';\n'));
+          // An extra session marks itself as one (see PASSWORD_SESSION_LOCK_KEY); the apply's own holds the apply lock.
+          const sql = chunk.map((p, i) => passwordSql(p.login, verifiers[i], now, warehouse, p.generation));
+          await c.query((pinned ? sql : [passwordSessionLockSql, ...sql]).join(';\n'));
         } catch (err) {
           failure ??= err;
           queue.unshift(chunk);
@@ -242,6 +246,17 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
     },
 
     async lockForApply(onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {
+      const waitPasswordSessions = async (c: PgClient) => {
+        try {
+          await run(waitPasswordSessionsSql(lockTimeoutSeconds), undefined, c);
+        } catch (err) {
+          if ((err as { code?: string }).code !== '55P03') throw err;
+          await run(unlockSql, undefined, c).catch(() => dropSession());
+          throw new PmgrantsError(
+            `a password session of an interrupted pmgrants apply on ${where} was still running after ${lockTimeoutSeconds} s; nothing was applied, run the command again when it has ended`,
+          );
+        }
+      };
       if (lockedOn) throw new Error('lockForApply: this connection holds the apply lock already');
       const c = client ?? (await session());
       const holderNow = async (): Promise<LockHolder> => {
@@ -249,7 +264,8 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
         return { ...(row?.pid ? { session: `pid ${row.pid}` } : {}), ...(row?.backend_start ? { since: row.backend_start } : {}), ...(row?.application_name ? { program: row.application_name } : {}) };
       };
       try {
-        if (!rowsOf(await run(tryLockSql, undefined, c))[0]?.locked) {
+        const first = rowsOf(await run(tryLockSql, undefined, c))[0] as { locked?: boolean; password_sessions?: boolean } | undefined;
+        if (!first?.locked) {
           const holder = await holderNow();
           onWait?.(holder);
           try {
@@ -259,6 +275,8 @@ export async function connectPostgres(url: string, options: PostgresConnectOptio
             throw err;
           }
         }
+        // A killed apply's password sessions may still be setting passwords: the catalog is read after them.
+        if (!first?.locked || first.password_sessions) await waitPasswordSessions(c);
       } catch (err) {
         if (err instanceof PmgrantsError) throw err;
         throw new PmgrantsError(`taking the apply lock on ${where} failed: ${messageOf(err, [])}`);
