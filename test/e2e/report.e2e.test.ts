@@ -59,7 +59,11 @@ let csv: string;
 
 const cli = (args: string[], url = dbUrl) => runCliCaptured(args, { env: { PMGRANTS_DATABASE_URL: url }, cwd: dir });
 
-/** Whether `user` can run the probe of `right` on `schema`, optionally after SET ROLE. */
+/**
+ * Whether `user` can run the probe of `right` on `schema`, optionally after SET ROLE. Only a denial
+ * (SQLSTATE 42501, insufficient_privilege) means it cannot: any other error (a failed login, a missing
+ * table, a syntax error) says nothing about the right and fails the test.
+ */
 async function can(user: string, password: string, right: string, schema: string, setRole?: string, server: TestServer = pg): Promise<boolean> {
   const c: Client = await server.connectAs(user, password, 'report_wh');
   try {
@@ -67,8 +71,9 @@ async function can(user: string, password: string, right: string, schema: string
     if (setRole) await c.query(`SET ROLE "${setRole}"`);
     await c.query(PROBES[right](schema));
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42501') return false;
+    throw new Error(`probing ${right} on ${schema} as ${user}${setRole ? ` (SET ROLE ${setRole})` : ''} failed with something other than a denial: ${(err as Error).message}`);
   } finally {
     await c.query('ROLLBACK').catch(() => undefined);
     await c.end();
