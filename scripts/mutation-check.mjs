@@ -79,9 +79,10 @@ function applyEdits(dir, mutation) {
 
 /** Run the test files; the names of the tests that failed, and whether any ran at all. */
 function runTests(dir, env, tests) {
-  const report = path.join(dir, '.pmgrants', 'mutation-results.json');
+  // The project's vitest config writes this JSON report (beside its default reporter).
+  const report = path.join(dir, '.pmgrants', 'test-results.json');
   fs.rmSync(report, { force: true });
-  const r = run('npx', ['vitest', 'run', ...tests, '--reporter=json', `--outputFile=${report}`], dir, env);
+  const r = run('npx', ['vitest', 'run', ...tests], dir, env);
   if (!fs.existsSync(report)) return { error: `vitest wrote no report (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
   const json = JSON.parse(fs.readFileSync(report, 'utf8'));
   const failed = [];

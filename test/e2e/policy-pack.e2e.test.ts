@@ -74,7 +74,7 @@ async function previewOn(stackName: string, policy: string): Promise<{ ok: boole
   }
 }
 
-suite('the policy pack under the real Pulumi engine', () => {
+scenario('the policy pack under the real Pulumi engine', (s) => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-policy-pack-e2e-'));
     const bin = path.join(dir, 'bin');
@@ -107,7 +107,7 @@ suite('the policy pack under the real Pulumi engine', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(
+  s.step(
     'rejects a prod stack in single_account, naming each violated guardrail',
     async () => {
       const r = await previewOn('prod', 'uipath-single-account.yaml');
@@ -120,7 +120,7 @@ suite('the policy pack under the real Pulumi engine', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'lets the same policy through on dev, and the prod-ready example through on prod',
     async () => {
       const dev = await previewOn('dev', 'uipath-single-account.yaml');
@@ -132,4 +132,4 @@ suite('the policy pack under the real Pulumi engine', () => {
     },
     STEP_TIMEOUT,
   );
-});
+}, suite);
