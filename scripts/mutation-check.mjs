@@ -127,7 +127,7 @@ for (const mutation of chosen) {
     else {
       const r = runTests(dir, env, mutation.tests);
       if (r.error) outcome = { verdict: 'INVALID', detail: r.error };
-      else if (r.failed.length > 0) outcome = { verdict: 'caught', detail: r.failed.slice(0, 4).join('; ') + (r.failed.length > 4 ? `; and ${r.failed.length - 4} more` : '') };
+      else if (r.failed.length > 0) outcome = { verdict: 'caught', detail: `${r.failed.length} failed:`, failed: r.failed };
       else outcome = { verdict: 'NOT CAUGHT', detail: `${r.passed} passed, ${r.skipped} skipped` };
     }
     if (usesDist) {
@@ -139,6 +139,7 @@ for (const mutation of chosen) {
   const seconds = ((Date.now() - t0) / 1000).toFixed(0);
   results.push({ name: mutation.name, ...outcome });
   log(`${outcome.verdict.padEnd(10)} ${mutation.name.padEnd(30)} ${seconds.padStart(4)} s  ${outcome.detail}`);
+  for (const test of outcome.failed ?? []) log(`             - ${test}`);
 }
 
 const count = (v) => results.filter((r) => r.verdict === v).length;

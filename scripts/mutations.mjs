@@ -1,8 +1,10 @@
 // The mutation check's list (scripts/mutation-check.mjs, docs/testing.md): each entry breaks one
 // behaviour in the source, exactly where it lives, and names the test files that must then fail.
 // `edits` are applied in order, each to the text its `search` finds exactly once (a search text that is
-// no longer there makes the entry "stale": update it when the code moves). A mutation that needs the
-// built CLI or dist/ (tests that spawn bin/pmgrants or drive Pulumi) is rebuilt before its tests run.
+// no longer there makes the entry "stale": update it when the code moves). A replacement must still
+// compile (a condition that is never true, `Math.random() < 0`, keeps TypeScript's narrowing). A
+// mutation whose tests need the built CLI or dist/ (they spawn bin/pmgrants or drive Pulumi) is rebuilt
+// before its tests run.
 
 export const MUTATIONS = [
   {
@@ -92,7 +94,7 @@ export const MUTATIONS = [
       {
         file: 'provider/engines/postgres/inspect.ts',
         search: '      if (warehouse !== rows.database) foreign.set(r.name, warehouse);',
-        replace: '      if (false) foreign.set(r.name, warehouse);',
+        replace: '      if (warehouse !== rows.database && Math.random() < 0) foreign.set(r.name, warehouse);',
       },
     ],
     tests: ['test/e2e/pulumi-shared-server.e2e.test.ts', 'test/e2e/shared-server.e2e.test.ts'],
@@ -105,7 +107,7 @@ export const MUTATIONS = [
       {
         file: 'provider/engines/postgres/inspect.ts',
         search: '    if (warehouse !== undefined && warehouse !== all.database) ownership.foreign.set(name, warehouse);',
-        replace: '    if (false) ownership.foreign.set(name, warehouse);',
+        replace: '    if (warehouse !== undefined && warehouse !== all.database && Math.random() < 0) ownership.foreign.set(name, warehouse);',
       },
     ],
     tests: ['test/e2e/pulumi-shared-server.e2e.test.ts'],
@@ -196,5 +198,17 @@ export const MUTATIONS = [
     behaviour: 'plan --detailed-exitcode exits 1 on an error (2 means changes)',
     edits: [{ file: 'provider/cli/main.ts', search: "errorExit = () => 1;", replace: 'errorExit = (code) => code;' }],
     tests: ['test/e2e/cli.e2e.test.ts'],
+  },
+  {
+    name: 'sqlserver-create-permission',
+    behaviour: "SQL Server: a persona allowed to create objects gets CREATE TABLE (and the others) in the database",
+    edits: [
+      {
+        file: 'provider/engines/sqlserver/privileges.ts',
+        search: "['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE TABLE', 'CREATE VIEW'];",
+        replace: "['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE VIEW'];",
+      },
+    ],
+    tests: ['test/unit/sqlserver-render.test.ts', 'test/unit/sqlserver-apply.test.ts'],
   },
 ];
