@@ -110,7 +110,7 @@ export const MUTATIONS = [
         replace: '    if (warehouse !== undefined && warehouse !== all.database && Math.random() < 0) ownership.foreign.set(name, warehouse);',
       },
     ],
-    tests: ['test/e2e/pulumi-shared-server.e2e.test.ts'],
+    tests: ['test/e2e/postgres-scoped-inspect.e2e.test.ts', 'test/e2e/pulumi-shared-server.e2e.test.ts'],
     build: true,
   },
   {

@@ -3,7 +3,7 @@
  * inspect, on a real PostgreSQL server: for random policies, after hand-made changes that cross parts
  * (a grant on one app's schema to another app's role, a warehouse principal given another app's role,
  * a hand-made prefixed role without marker, a grant outside the policy, an app removed from the
- * policy), every part's slice of the scoped inspect is the slice of the whole one, and plans the same
+ * policy, another warehouse's role granted on an app schema), every part's slice of the scoped inspect is the slice of the whole one, and plans the same
  * changes.
  */
 import fc from 'fast-check';
@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine } from '../../provider/engines/registry';
 import { EngineConnection } from '../../provider/engines/engine';
 import { inspectParams } from '../../provider/engines/postgres/inspect';
-import { quoteIdent } from '../../provider/engines/postgres/quote';
+import { managedComment } from '../../provider/engines/postgres/marker';
+import { quoteIdent, quoteLiteral } from '../../provider/engines/postgres/quote';
 import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Policy } from '../../provider/model/types';
 import { ActualState, diffState } from '../../provider/plan/diff';
@@ -87,6 +88,13 @@ suite('the inspect scoped to one part gives the same slice as the whole inspect 
           if (personaOf(first)) await admin.query(`GRANT ${quoteIdent(`${prefix}handmade`)} TO ${quoteIdent(personaOf(first)!)}`);
           if (personaOf(first)) await admin.query(`GRANT CREATE ON SCHEMA public TO ${quoteIdent(personaOf(first)!)}`);
           await admin.query(`CREATE TABLE ${quoteIdent(schemaOf(first))}.t (id int)`);
+          // A role of another warehouse on the server (its marker names another database) under the same
+          // prefix, of an app outside every part here, granted USAGE on this warehouse's first schema: the
+          // whole inspect leaves it to its warehouse, and so must a part's, which meets it in that ACL only.
+          const foreign = `${prefix}elsewhere_role`;
+          await admin.query(`CREATE ROLE ${quoteIdent(foreign)} NOLOGIN`);
+          await admin.query(`COMMENT ON ROLE ${quoteIdent(foreign)} IS ${quoteLiteral(managedComment({ purpose: 'persona', app: 'elsewhere', warehouse: `${database}_other` }))}`);
+          await admin.query(`GRANT USAGE ON SCHEMA ${quoteIdent(schemaOf(first))} TO ${quoteIdent(foreign)}`);
           // The policy after the change: one app fewer (its roles are dropped by its resource's delete).
           const gone = dropOne && apps.length > 1 ? apps[apps.length - 1] : undefined;
           const after: Policy = gone
