@@ -211,4 +211,16 @@ export const MUTATIONS = [
     ],
     tests: ['test/unit/sqlserver-render.test.ts', 'test/unit/sqlserver-apply.test.ts'],
   },
+  {
+    name: 'cli-deliver-durable',
+    behaviour: "the CLI's delivery writes the passwords to the secrets file (pending) before it returns",
+    edits: [
+      {
+        file: 'provider/cli/commands/apply.ts',
+        search: '{ deliver: async (passwords) => store.stagePending(passwords, database), signal: interruption.signal }',
+        replace: '{ deliver: async (passwords) => void setTimeout(() => store.stagePending(passwords, database), 50), signal: interruption.signal }',
+      },
+    ],
+    tests: ['test/unit/cli-apply-partial.test.ts'],
+  },
 ];
