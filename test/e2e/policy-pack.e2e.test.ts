@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { DIST, distRequire, packageRequire, REPO } from '../unit/pulumi-dist';
+import { scenario } from '../support/scenario';
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
