@@ -245,8 +245,15 @@ async function lockedOut(w: World, options: { pending?: boolean } = {}): Promise
   return failed.sort();
 }
 
-/** After an interruption: plan tells the truth, then apply repairs (`duringApply` runs while it does), and then every login logs in. */
+/**
+ * After an interruption: plan tells the truth, then apply repairs, and then every login logs in. A
+ * killed CLI's statements still run on the server to their end: the checks wait for them, so that
+ * they judge the state those leave; with `duringApply`, the trips still held at the gate are released
+ * by it while the repairing apply runs (the state the plan sees is the gate's until then).
+ */
 async function expectRepaired(w: World, duringApply?: (applying: Promise<unknown>) => Promise<void>): Promise<void> {
+  const settled = () => until('the interrupted CLI\'s sessions to end', async () => (await pmgrantsSessions(w, 'all')) === 0);
+  if (!duringApply) await settled();
   const locked = await lockedOut(w);
   const plan = await cli(w, ['plan', w.policyFile, '--database-url', w.dbUrl, '--secrets-file', w.secretsFile, '--detailed-exitcode']);
   expect(plan.code, plan.err).not.toBe(1);
@@ -268,9 +275,7 @@ async function expectRepaired(w: World, duringApply?: (applying: Promise<unknown
   await duringApply?.(applying);
   const apply = await applying;
   expect(apply.code, apply.err).toBe(0);
-  // What an interrupted CLI's sessions had received is done (a killed client's statement still runs to
-  // its end on the server): what the checks below see is final.
-  await until('the interrupted CLI\'s sessions to end', async () => (await pmgrantsSessions(w, 'all')) === 0);
+  await settled();
   const again = await cli(w, ['plan', w.policyFile, '--database-url', w.dbUrl, '--secrets-file', w.secretsFile, '--detailed-exitcode']);
   expect(again.code, again.out.slice(-2000)).toBe(0);
   expect(await lockedOut(w)).toEqual([]);
@@ -401,19 +406,19 @@ suite(`interrupted apply and rotate (${APPS} apps on a real PostgreSQL)`, () => 
         }
       }
       if (point.release === 'repair') await endApplyLockHolder(w);
-      await expectRepaired(w, async (applying) => {
-        if (point.release !== 'repair') return;
+      const duringApply = async (applying: Promise<unknown>) => {
         // The killed rotation's held-back trip still runs on the server: the apply must wait for it
         // before it decides which pending passwords the server never took, or it drops one the server
         // takes a moment later (a login with a password nobody holds).
-        let settled = false;
+        let finished = false;
         applying.then(
-          () => (settled = true),
-          () => (settled = true),
+          () => (finished = true),
+          () => (finished = true),
         );
-        await until('the apply to finish or to wait for the earlier password session', async () => settled || (await pmgrantsSessions(w, 'advisory')) > 0);
+        await until('the apply to finish or to wait for the earlier password session', async () => finished || (await pmgrantsSessions(w, 'advisory')) > 0);
         await r.gate.release();
-      });
+      };
+      await expectRepaired(w, point.release === 'repair' ? duringApply : undefined);
       expectNoPasswordShown(w);
     }, 240_000);
   }
