@@ -12,21 +12,22 @@ export const MUTATIONS = [
     behaviour: 'every generated password is in the secrets file (fsynced) before the server sees it',
     edits: [
       {
-        file: 'provider/engines/postgres/connection.ts',
-        search: `        if (options.deliver && prepared.passwords.length > 0) {
-          await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
-        }
+        file: 'provider/engines/postgres/apply.ts',
+        search: `    if (options.deliver && prepared.passwords.length > 0) {
+      await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+    }
 `,
         replace: '',
       },
       {
-        file: 'provider/engines/postgres/connection.ts',
-        search: `        const outcome = await passwords.settle();
+        file: 'provider/engines/postgres/apply.ts',
+        search: `  return new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
 `,
-        replace: `        const outcome = await passwords.settle();
-        if (options.deliver && prepared.passwords.length > 0) {
-          await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
-        }
+        replace: `  const result = await new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
+  if (options.deliver && prepared.passwords.length > 0) {
+    await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+  }
+  return result;
 `,
       },
     ],
@@ -37,19 +38,17 @@ export const MUTATIONS = [
     behaviour: 'SQL Server: every generated password is delivered before the first round trip that uses it',
     edits: [
       {
-        file: 'provider/engines/sqlserver/connection.ts',
-        search: `    if (applyOptions.deliver && generated.size > 0) await applyOptions.deliver([...generated.values()]);
+        file: 'provider/engines/sqlserver/apply.ts',
+        search: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()]);
 `,
         replace: '',
       },
       {
-        file: 'provider/engines/sqlserver/connection.ts',
-        search: `    return { statements: total, roundTrips: trips - startTrips, secrets };
-  };
+        file: 'provider/engines/sqlserver/apply.ts',
+        search: `  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
 `,
-        replace: `    if (applyOptions.deliver && generated.size > 0) await applyOptions.deliver([...generated.values()]);
-    return { statements: total, roundTrips: trips - startTrips, secrets };
-  };
+        replace: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()]);
+  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
 `,
       },
     ],
@@ -66,7 +65,7 @@ export const MUTATIONS = [
     behaviour: "the next apply waits for a killed apply's password sessions before it reads the catalog",
     edits: [
       {
-        file: 'provider/engines/postgres/connection.ts',
+        file: 'provider/engines/postgres/passwords.ts',
         search: 'await c.query((pinned ? sql : [passwordSessionLockSql, ...sql]).join',
         replace: 'await c.query((pinned ? sql : sql).join',
       },
@@ -118,8 +117,8 @@ export const MUTATIONS = [
     behaviour: 'the access report follows only inheriting memberships; a NOINHERIT one is reachable by SET ROLE only',
     edits: [
       {
-        file: 'provider/report/postgres.ts',
-        search: 'const inherit = pg16 ? m.inherit_option !== false : roles.get(member)?.inherit !== false;',
+        file: 'provider/engines/postgres/access-facts.ts',
+        search: 'const inherit = this.pg16 ? m.inherit_option !== false : this.roles.get(member)?.inherit !== false;',
         replace: 'const inherit = true;',
       },
     ],
@@ -217,10 +216,82 @@ export const MUTATIONS = [
     edits: [
       {
         file: 'provider/cli/commands/apply.ts',
-        search: '{ deliver: async (passwords) => store.stagePending(passwords, database), signal: interruption.signal }',
-        replace: '{ deliver: async (passwords) => void setTimeout(() => store.stagePending(passwords, database), 50), signal: interruption.signal }',
+        search: '{ deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal }',
+        replace: '{ deliver: async (passwords) => void setTimeout(() => store.stagePending(passwords, database), 50), signal: p.interruption.signal }',
       },
     ],
     tests: ['test/unit/cli-apply-partial.test.ts'],
+  },
+  {
+    name: 'layering-upward-import',
+    behaviour: 'layers import one way: the pure core (plan/) never imports an engine',
+    edits: [
+      {
+        file: 'provider/plan/diff.ts',
+        search: "import { CHANGE_ORDER, Change, Plan } from './change';\n",
+        replace: "import { CHANGE_ORDER, Change, Plan } from './change';\nimport type { EngineConnection } from '../engines/engine';\n",
+      },
+    ],
+    tests: ['test/unit/layering.test.ts'],
+  },
+  {
+    name: 'rules-beside-schema',
+    behaviour: "a schema error does not hide the rules' problems: they run on every part the schema accepted",
+    edits: [
+      {
+        file: 'provider/policy/prune.ts',
+        search: 'if (!isMapping(merged) || rejectedPaths.some((p) => p.length === 0)) return undefined;',
+        replace: 'if (!isMapping(merged) || rejectedPaths.some((p) => p.length >= 0)) return undefined;',
+      },
+    ],
+    tests: ['test/unit/policy-schema-and-rules.test.ts'],
+  },
+  {
+    name: 'rules-beside-schema-grant-hole',
+    behaviour: 'a refused grant leaves a hole, so the rules still point at the right grant for every other one',
+    edits: [
+      {
+        file: 'provider/policy/prune.ts',
+        search: '    delete doc.grants[Number(second)];\n',
+        replace: '    doc.grants.splice(Number(second), 1);\n',
+      },
+    ],
+    tests: ['test/unit/policy-schema-and-rules.test.ts'],
+  },
+  {
+    name: 'push-all-no-spread',
+    behaviour: 'input-sized lists are never spread into call arguments (pushAll loops): a 150,000-principal policy validates',
+    edits: [
+      {
+        file: 'provider/model/collections.ts',
+        search: '  for (const item of items) target.push(item);\n',
+        replace: '  target.push(...items);\n',
+      },
+    ],
+    tests: ['test/unit/huge-policy.test.ts', 'test/unit/no-call-spread.test.ts'],
+  },
+  {
+    name: 'detailed-exitcode-secrets-file-work',
+    behaviour: 'plan --detailed-exitcode exits 2 when the only work is on the secrets file (pending passwords the server holds)',
+    edits: [
+      {
+        file: 'provider/cli/commands/plan.ts',
+        search: "if (values['detailed-exitcode']) return hasWork(view.plan) ? 2 : EXIT.ok;",
+        replace: "if (values['detailed-exitcode']) return view.plan.changes.length > 0 ? 2 : EXIT.ok;",
+      },
+    ],
+    tests: ['test/e2e/credentials-fault.e2e.test.ts'],
+  },
+  {
+    name: 'default-prefix-note',
+    behaviour: 'validate notes a policy that keeps the default prefix (one warehouse per server can use it)',
+    edits: [
+      {
+        file: 'provider/policy/rules.ts',
+        search: 'if (ctx.policy.options?.prefix !== undefined || ctx.policy.warehouse.database === DEMO_DATABASE) return;',
+        replace: 'if (ctx.policy.options?.prefix === undefined || ctx.policy.warehouse.database === DEMO_DATABASE) return;',
+      },
+    ],
+    tests: ['test/unit/policy-default-prefix.test.ts'],
   },
 ];
