@@ -57,10 +57,13 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     return EXIT.ok;
   }
   const entry = COMMANDS.find(([s]) => s.name === name);
+  // plan --detailed-exitcode says "changes" with 2: there, any error exits 1 (as terraform plan does).
+  let errorExit = (code: number) => code;
   try {
     if (!entry) throw new PmgrantsError(`unknown command "${name}"; run 'pmgrants --help' for the list`);
     const [spec, handler] = entry;
     const { values, positionals } = parseCommandArgs(spec, rest);
+    if (spec.name === 'plan' && values['detailed-exitcode']) errorExit = () => 1;
     if (values.help) {
       io.out(commandHelp(spec));
       return EXIT.ok;
@@ -71,13 +74,13 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     if (e instanceof PmgrantsError) {
       // Messages can quote names from the catalog: printed escaped, one line.
       io.err(`pmgrants: ${printable(e.message)}\n`);
-      return e.exitCode;
+      return errorExit(e.exitCode);
     }
     // Driver errors that escaped an engine's mapping still get one line, never a stack trace.
     const err = e as NodeJS.ErrnoException;
     io.err(`pmgrants: ${printable(describeUnexpected(err))}\n`);
     if (io.env.PMGRANTS_DEBUG) io.err(`${err.stack ?? ''}\n`);
-    return EXIT.usage;
+    return errorExit(EXIT.usage);
   }
 }
 

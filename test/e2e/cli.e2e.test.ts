@@ -6,14 +6,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { runCli } from '../../provider/cli/main';
 import { CliIO } from '../../provider/cli/io';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the CLI end-to-end tests: ${unavailable}`);
-const suite = unavailable ? describe.skip : describe;
+/** Generated passwords a rotation replaced: no longer in the secrets file, and never to be printed either. */
+const replaced: string[] = [];
 
 const root = path.join(__dirname, '..', '..');
 let pg: TestServer;
@@ -45,10 +47,11 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreSQL)', () => {
+// One story on one database: each step continues from the state the one before it left.
+scenario('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreSQL)', (s) => {
   const secretsFile = () => path.join(dir, 'secrets', 'credentials.json');
 
-  it('validate passes and plan --detailed-exitcode says there are changes (exit 2)', async () => {
+  s.step('validate passes and plan --detailed-exitcode says there are changes (exit 2)', async () => {
     expect((await cli(['validate', policyFile])).code).toBe(0);
     const plan = await cli(['plan', policyFile, '--detailed-exitcode'], { PMGRANTS_DATABASE_URL: dbUrl });
     expect(plan.code).toBe(2);
@@ -61,14 +64,14 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(plan.out).not.toMatch(/postgres:\/\/[^\s]*:[^*\s][^\s]*@/); // the admin password is masked
   });
 
-  it('apply refuses without --yes when nobody can confirm, and changes nothing', async () => {
+  s.step('apply refuses without --yes when nobody can confirm, and changes nothing', async () => {
     const r = await cli(['apply', policyFile, '--database-url', dbUrl]);
     expect(r.code).toBe(2);
     expect(r.err).toBe('pmgrants: refusing to apply without confirmation: not on a terminal; pass --yes\n');
     expect((await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl])).code).toBe(2);
   });
 
-  it('apply --yes applies, writes the generated passwords only to a 0600 secrets file, and the next plan is empty', async () => {
+  s.step('apply --yes applies, writes the generated passwords only to a 0600 secrets file, and the next plan is empty', async () => {
     const r = await cli(['apply', policyFile, '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile()]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Applied \d+ changes? \(\d+ statements?, \d+ round trips?\)/);
@@ -90,8 +93,9 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(again.out).toContain('No changes. ibm_process_apps matches the policy.');
   });
 
-  it('rotate replaces one app login password: the old one fails, the new one works', async () => {
+  s.step('rotate replaces one app login password: the old one fails, the new one works', async () => {
     const before = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins['pmg_payroll-closed_app'].password;
+    replaced.push(before);
     const r = await cli(['rotate', policyFile, 'payroll-closed', '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile()]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('login pmg_payroll-closed_app: rotate password (requested)');
@@ -103,14 +107,19 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(unknown).toMatchObject({ code: 2, err: 'pmgrants: unknown app "payroll-closd" (did you mean "payroll-closed"?)\n' });
   });
 
-  it('doctor passes for the superuser and prints one verdict per check', async () => {
+  s.step('doctor passes for the superuser and prints one verdict per check', async () => {
     const r = await cli(['doctor', policyFile, '--database-url', dbUrl]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/All \d+ checks passed\./);
-    expect(r.out).not.toContain('FAIL');
+    const checks = Number(/All (\d+) checks passed\./.exec(r.out)?.[1]);
+    expect(checks).toBeGreaterThan(0);
+    const verdicts = r.out.split('\n').filter((l) => /^ {2}(ok {2}|FAIL) {2}/.test(l));
+    expect(verdicts.every((l) => l.startsWith('  ok    '))).toBe(true);
+    // One line per check, each check once.
+    expect(verdicts).toHaveLength(checks);
+    expect(new Set(verdicts.map((l) => l.slice(8).split(':')[0])).size).toBe(checks);
   });
 
-  it('drift made by hand shows in plan (markdown, json) and apply reverts it', async () => {
+  s.step('drift made by hand shows in plan (markdown, json) and apply reverts it', async () => {
     const admin = await pg.connect(dbUrl);
     await admin.query('GRANT SELECT ON ALL TABLES IN SCHEMA claims TO "pmg_payroll-closed_app"');
     const md = await cli(['plan', policyFile, '--format', 'markdown', '--database-url', dbUrl]);
@@ -123,16 +132,21 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect((await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl])).code).toBe(0);
   });
 
-  it('an unreachable server is one sentence with exit 2 (and detailed-exitcode 1 is not confused with changes)', async () => {
+  s.step('an unreachable server is one sentence with exit 2 (and detailed-exitcode 1 is not confused with changes)', async () => {
     const u = new URL(dbUrl);
     u.port = '1';
     const r = await cli(['plan', policyFile, '--database-url', u.toString()]);
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(/^pmgrants: /);
+    expect(r.err).toMatch(/^pmgrants: cannot connect/);
+    // With --detailed-exitcode, 2 means "changes": the same error exits 1 there, with the same sentence.
+    const detailed = await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', u.toString()]);
+    expect(detailed.code).toBe(1);
+    expect(detailed.err).toBe(r.err);
+    expect(detailed.out).toBe('');
   });
 
-  it('plan --offline --format sql prints a script that, run by hand, leaves only the passwords to set, which apply sets', async () => {
+  s.step('plan --offline --format sql prints a script that, run by hand, leaves only the passwords to set, which apply sets', async () => {
     const other = path.join(dir, 'script-policy.yaml');
     // Same apps, own prefix and principal names (roles are cluster-wide), own database.
     const text = fs.readFileSync(policyFile, 'utf8').replace('database: ibm_process_apps', 'database: script_db').replace(/name: (\w+) \}/g, 'name: script_$1 }');
@@ -159,7 +173,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(again.code).toBe(0);
   });
 
-  it('demo starts its own server, applies, converges and shows isolation', async () => {
+  s.step('demo starts its own server, applies, converges and shows isolation', async () => {
     const r = await cli(['demo', path.join(root, 'examples', 'uipath-system-managed.yaml')]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('Planning again: no changes (converged).');
@@ -169,7 +183,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect(fs.readFileSync(path.join(dir, 'pmgrants-demo-report.html'), 'utf8')).toContain('<tr data-principal="pmg_order-to-cash_app">');
   });
 
-  it('removing an app whose login created a table: plan says where the table goes, apply exits 0, the rows stay', async () => {
+  s.step('removing an app whose login created a table: plan says where the table goes, apply exits 0, the rows stay', async () => {
     const secrets = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins;
     const claims = await pg.connectAs('pmg_claims-open_app', secrets['pmg_claims-open_app'].password, 'ibm_process_apps');
     await claims.query('INSERT INTO claims.t VALUES (1), (2)');
@@ -195,10 +209,14 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     expect((await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl])).code).toBe(0);
   });
 
-  it('no generated password was ever printed', () => {
+  s.step('no generated password was ever printed', () => {
     const secrets = JSON.parse(fs.readFileSync(secretsFile(), 'utf8')).logins as Record<string, { password: string }>;
     const all = printed.join('\n');
-    for (const { password } of Object.values(secrets)) expect(all).not.toContain(password);
+    // The passwords the file holds now, and the one the rotation replaced.
+    const passwords = [...Object.values(secrets).map((e) => e.password), ...replaced];
+    expect(replaced).toHaveLength(1);
+    expect(passwords.every((p) => /^[A-Za-z0-9_-]{32}$/.test(p))).toBe(true);
+    for (const password of passwords) expect(all).not.toContain(password);
     expect(all.length).toBeGreaterThan(1000);
   });
-});
+}, unavailable ? describe.skip : describe);

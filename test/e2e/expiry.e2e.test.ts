@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../support/cli';
 import { postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the expiring-grants end-to-end tests: ${unavailable}`);
@@ -77,8 +78,8 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-suite('expiring grants end to end (CLI, real PostgreSQL, real clock)', () => {
-  it('before expiry: validate warns of it, apply grants it, and its member reads', async () => {
+scenario('expiring grants end to end (CLI, real PostgreSQL, real clock)', (s) => {
+  s.step('before expiry: validate warns of it, apply grants it, and its member reads', async () => {
     const validated = await cli(['validate', policyFile]);
     expect(validated.code).toBe(0);
     expect(validated.out).toMatch(/policy\.yaml:12:\d+ warning grant-expiring grant 2 \(data_consumer to investigator\) expires within the hour, on /);
@@ -99,7 +100,7 @@ suite('expiring grants end to end (CLI, real PostgreSQL, real clock)', () => {
     expect((await cli(['plan', policyFile, '--detailed-exitcode'])).code).toBe(0);
   }, 120_000);
 
-  it('after expiry: validate reports it (a warning), the plan says it expired, apply revokes it; the others stay', async () => {
+  s.step('after expiry: validate reports it (a warning), the plan says it expired, apply revokes it; the others stay', async () => {
     const wait = expiresAt.getTime() - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait + 200));
 
@@ -132,4 +133,4 @@ suite('expiring grants end to end (CLI, real PostgreSQL, real clock)', () => {
     // Converged: the expired grant stays in the policy and asks for nothing more.
     expect((await cli(['plan', policyFile, '--detailed-exitcode'])).code).toBe(0);
   }, 120_000);
-});
+}, suite);

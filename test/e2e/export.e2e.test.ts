@@ -11,6 +11,7 @@ import type { Client } from 'pg';
 import { runCliCaptured } from '../support/cli';
 import { loadPolicy } from '../../provider/policy/load';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the export end-to-end tests: ${unavailable}`);
@@ -62,6 +63,27 @@ let dbUrl: string;
 
 const cli = (args: string[]) => runCliCaptured(args, { env: { PMGRANTS_DATABASE_URL: dbUrl }, cwd: dir });
 
+/** The database's security as the superuser sees it: roles, memberships, and every privilege on its objects. */
+async function security() {
+  const q = async (sql: string) => (await admin.query(sql)).rows;
+  return {
+    roles: await q(
+      `SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolpassword, shobj_description(oid, 'pg_authid') AS comment
+       FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1`,
+    ),
+    members: (await q(`SELECT r.rolname AS role, m.rolname AS member FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member WHERE r.rolname !~ '^pg_'`)).sort((a, b) =>
+      `${a.role} ${a.member}`.localeCompare(`${b.role} ${b.member}`),
+    ),
+    schemas: await q(`SELECT nspname, nspowner::regrole::text AS owner, nspacl::text AS acl FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1`),
+    objects: await q(
+      `SELECT n.nspname, c.relname, c.relkind, c.relowner::regrole::text AS owner, c.relacl::text AS acl, (SELECT array_agg(a.attname || '=' || a.attacl::text ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL) AS columns
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('p2p', 'o2c', 'public') ORDER BY 1, 2`,
+    ),
+    defaults: await q(`SELECT defaclrole::regrole::text AS role, defaclnamespace::regnamespace::text AS schema, defaclobjtype, defaclacl::text AS acl FROM pg_default_acl ORDER BY 1, 2, 3`),
+    database: await q(`SELECT datacl::text AS acl FROM pg_database WHERE datname = current_database()`),
+  };
+}
+
 beforeAll(async () => {
   if (unavailable) return;
   pg = await startTestServer();
@@ -76,11 +98,11 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-suite('pmgrants export of a hand-made PostgreSQL warehouse', () => {
+scenario('pmgrants export of a hand-made PostgreSQL warehouse', (s) => {
   let text: string;
   const file = () => path.join(dir, 'adopted.yaml');
 
-  it('writes a policy adopting the owner, the roles and their members, and says what it could not express', async () => {
+  s.step('writes a policy adopting the owner, the roles and their members, and says what it could not express', async () => {
     const r = await cli(['export', '--engine', 'postgres', '-o', 'adopted.yaml']);
     expect(r.err).toBe('exported 2 apps, 3 personas and 4 principals from adopt_wh to adopted.yaml; 5 things not expressed (see the comments); planned against the same database: no changes\n');
     expect(r.code).toBe(0);
@@ -126,31 +148,34 @@ grants:
 `);
   });
 
-  it('the exported policy validates', async () => {
+  s.step('the exported policy validates', async () => {
     const r = await cli(['validate', file()]);
     expect(r.code).toBe(0);
     expect(loadPolicy(file()).diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
   });
 
-  it('planned against the same database it makes zero changes (detailed exit code 0)', async () => {
+  s.step('planned against the same database it makes zero changes (detailed exit code 0)', async () => {
     const r = await cli(['plan', file(), '--detailed-exitcode']);
     expect(r.out).toContain('No changes. adopt_wh matches the policy.');
     expect(r.code).toBe(0);
   });
 
-  it('adding a grant to the exported policy plans exactly that membership, and apply touches nothing else', async () => {
+  s.step('adding a grant to the exported policy plans exactly that membership, and apply touches nothing else', async () => {
     fs.writeFileSync(file(), text.replace('to: [bob]', 'to: [alice, bob]'));
     const plan = await cli(['plan', file(), '--format', 'json']);
     const doc = JSON.parse(plan.out) as { changes: { description: string }[] };
     expect(doc.changes.map((c) => c.description)).toEqual(['member alice of p2p_editors']);
-    const before = (await admin.query("SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1")).rows;
+    const before = await security();
     expect((await cli(['apply', file(), '--yes'])).code).toBe(0);
-    expect((await admin.query("SELECT pg_has_role('alice', 'p2p_editors', 'MEMBER') AS m")).rows).toEqual([{ m: true }]);
-    expect((await admin.query("SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1")).rows).toEqual(before);
+    const after = await security();
+    // Exactly one membership more; roles (their attributes, passwords and comments), every other
+    // membership, and the schema, table, default and database privileges as they were.
+    expect(after.members).toEqual([...before.members, { role: 'p2p_editors', member: 'alice' }].sort((a, b) => `${a.role} ${a.member}`.localeCompare(`${b.role} ${b.member}`)));
+    expect({ ...after, members: [] }).toEqual({ ...before, members: [] });
     expect((await cli(['plan', file(), '--detailed-exitcode'])).code).toBe(0);
   });
 
-  it('rotate refuses the adopted login: its password is not pmgrants\' to replace', async () => {
+  s.step('rotate refuses the adopted login: its password is not pmgrants\' to replace', async () => {
     const one = await cli(['rotate', file(), 'p2p', '--yes']);
     expect(one.err).toBe('pmgrants: app "p2p" runs as the adopted login etl, whose password pmgrants does not manage; rotate it where it is managed\n');
     expect(one.code).toBe(2);
@@ -159,7 +184,7 @@ grants:
     expect(all.code).toBe(2);
   });
 
-  it('--schemas limits the apps; an unknown schema and an existing output file are one sentence each', async () => {
+  s.step('--schemas limits the apps; an unknown schema and an existing output file are one sentence each', async () => {
     const one = await cli(['export', '--engine', 'postgres', '--schemas', 'o2c']);
     expect(one.code).toBe(0);
     expect(one.out).toContain('  o2c:\n');
@@ -172,4 +197,4 @@ grants:
     expect(exists.code).toBe(2);
     expect(exists.err).toBe('pmgrants: adopted.yaml exists; pass --force to overwrite it\n');
   });
-});
+}, suite);

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { DIST, distRequire, packageRequire, REPO } from '../unit/pulumi-dist';
+import { scenario } from '../support/scenario';
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -74,7 +75,7 @@ async function previewOn(stackName: string, policy: string): Promise<{ ok: boole
   }
 }
 
-suite('the policy pack under the real Pulumi engine', () => {
+scenario('the policy pack under the real Pulumi engine', (s) => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-policy-pack-e2e-'));
     const bin = path.join(dir, 'bin');
@@ -107,7 +108,7 @@ suite('the policy pack under the real Pulumi engine', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(
+  s.step(
     'rejects a prod stack in single_account, naming the violated guardrail (the mode, and nothing else)',
     async () => {
       const r = await previewOn('prod', 'uipath-single-account.yaml');
@@ -121,7 +122,7 @@ suite('the policy pack under the real Pulumi engine', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'lets the same policy through on dev, and the prod-ready example through on prod',
     async () => {
       const dev = await previewOn('dev', 'uipath-single-account.yaml');
@@ -133,4 +134,4 @@ suite('the policy pack under the real Pulumi engine', () => {
     },
     STEP_TIMEOUT,
   );
-});
+}, suite);

@@ -20,6 +20,7 @@ import { Statement } from '../../provider/model/statement';
 import { connectPostgres, postgresDialect, PostgresConnectOptions } from '../../provider/engines/postgres';
 import { quoteIdent, quoteLiteral } from '../../provider/engines/postgres/quote';
 import { postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the PostgreSQL end-to-end tests: ${unavailable}`);
@@ -113,9 +114,10 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-suite('PostgreSQL engine, end to end', () => {
+// Each scenario has its own database, but the last one searches what all the others printed: in order.
+suite('PostgreSQL engine, end to end', { shuffle: false }, () => {
   // ------------------------------------------------------------------------------------------------
-  describe('system_managed: three apps, isolation by login, drift, prune, rotation', () => {
+  scenario('system_managed: three apps, isolation by login, drift, prune, rotation', (s) => {
     const db = 'wh_sm';
     const doc = {
       apiVersion: 'pmgrants/v1',
@@ -151,13 +153,13 @@ suite('PostgreSQL engine, end to end', () => {
       conn = await connect(db);
     });
 
-    it('preflight passes for a superuser on the policy database', async () => {
+    s.step('preflight passes for a superuser on the policy database', async () => {
       const checks = await conn.preflight(postgresDialect.realize(compilePolicy(policy())));
       expect(checks.filter((c) => !c.ok)).toEqual([]);
       expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['server', 'database', 'create-role', 'create-schema', 'schema-ownership', 'grant-connect', 'password-encryption']));
     });
 
-    it('applies the policy in few round trips, and planning again gives zero changes', async () => {
+    s.step('applies the policy in few round trips, and planning again gives zero changes', async () => {
       const tripsBefore = conn.roundTrips();
       const first = await planFor(conn, policy());
       expect(conn.roundTrips() - tripsBefore).toBe(1); // the whole inspection is one query
@@ -182,16 +184,37 @@ suite('PostgreSQL engine, end to end', () => {
       expect(again.actual.managed).not.toContain('sm_analyst');
     });
 
-    it('covers tables created after apply, by the owner role or by the app login, through default privileges', async () => {
+    s.step('covers tables created after apply, by the owner role or by the app login, through default privileges', async () => {
       await admin.query('SET ROLE pmg_p2p_owner; CREATE TABLE p2p.events (id int, kind text); INSERT INTO p2p.events VALUES (1, \'created\'); RESET ROLE');
       await admin.query('SET ROLE pmg_o2c_owner; CREATE TABLE o2c.orders (id int, total numeric); INSERT INTO o2c.orders VALUES (7, 70); RESET ROLE');
       const inv = await as('pmg_inv_app');
       await inv.query('CREATE TABLE invoices.lines (id int, total numeric); INSERT INTO invoices.lines VALUES (1, 9.5)');
       await inv.end();
+      // No apply since: the tables' privileges come from the default privileges alone, and are already
+      // what the policy wants (nothing to plan).
       expect((await planFor(conn, policy())).plan.changes).toEqual([]);
+      const ROLES = ['pmg_inv_app', 'pmg_inv_data_consumer', 'pmg_o2c_app', 'pmg_o2c_data_consumer', 'pmg_p2p_app', 'pmg_p2p_data_consumer'];
+      const privileges = async (table: string) =>
+        rows(
+          admin,
+          `SELECT r.rolname, has_table_privilege(r.rolname, '${table}', 'SELECT') AS sel, has_table_privilege(r.rolname, '${table}', 'INSERT') AS ins
+           FROM pg_roles r WHERE r.rolname = ANY ('{${ROLES.join(',')}}') ORDER BY 1`,
+        );
+      expect((await privileges('p2p.events')).map((r) => r.rolname)).toEqual(ROLES);
+      const grid = (login: string, consumer: string) => ROLES.map((r) => ({ rolname: r, sel: r === login || r === consumer, ins: r === login }));
+      // Made by the owner role: its app's login reads and writes, its consumers read, nobody else.
+      expect(await privileges('p2p.events')).toEqual(grid('pmg_p2p_app', 'pmg_p2p_data_consumer'));
+      expect(await privileges('o2c.orders')).toEqual(grid('pmg_o2c_app', 'pmg_o2c_data_consumer'));
+      // Made by the app login itself: the same.
+      expect(await privileges('invoices.lines')).toEqual(grid('pmg_inv_app', 'pmg_inv_data_consumer'));
+      // And as the logins see it.
+      const p2p = await as('pmg_p2p_app');
+      expect(await rows(p2p, 'SELECT kind FROM p2p.events')).toEqual([{ kind: 'created' }]);
+      expect(await sqlstateOf(p2p.query('SELECT * FROM invoices.lines'))).toBe('42501');
+      await p2p.end();
     });
 
-    it('each generated app login reads and writes its own schema and nothing else', async () => {
+    s.step('each generated app login reads and writes its own schema and nothing else', async () => {
       const p2p = await as('pmg_p2p_app');
       expect(await rows(p2p, 'SELECT count(*)::int AS n FROM p2p.cases')).toEqual([{ n: 2 }]);
       await p2p.query("INSERT INTO p2p.events VALUES (2, 'by app')");
@@ -208,7 +231,7 @@ suite('PostgreSQL engine, end to end', () => {
       await Promise.all([p2p.end(), o2c.end(), inv.end()]);
     });
 
-    it('a data consumer reads but cannot write; a process admin changes its own app only', async () => {
+    s.step('a data consumer reads but cannot write; a process admin changes its own app only', async () => {
       // Principals authenticate out of band: the DBA sets their passwords, pmgrants never does.
       await admin.query("ALTER ROLE sm_analyst PASSWORD 'analyst-out-of-band'; ALTER ROLE sm_editor PASSWORD 'editor-out-of-band'");
       const analyst = await pg.connectAs('sm_analyst', 'analyst-out-of-band', db);
@@ -236,7 +259,7 @@ suite('PostgreSQL engine, end to end', () => {
       expect((await planFor(conn, policy())).plan.changes).toEqual([]);
     });
 
-    it('reports a manual GRANT and a manual REVOKE as drift and reverts both, never altering unmanaged roles', async () => {
+    s.step('reports a manual GRANT and a manual REVOKE as drift and reverts both, never altering unmanaged roles', async () => {
       // Unmanaged roles, one even with the managed prefix (but no marker): they come through unaltered,
       // but what they were granted on an app schema is drift like any other grant there.
       await admin.query(`CREATE ROLE pmg_handmade LOGIN; COMMENT ON ROLE pmg_handmade IS 'made by a DBA';
@@ -278,7 +301,7 @@ suite('PostgreSQL engine, end to end', () => {
       ]);
     });
 
-    it('revokes what the policy no longer grants', async () => {
+    s.step('revokes what the policy no longer grants', async () => {
       const narrower = policyOf({ ...doc, grants: doc.grants.map((g) => (g.persona === 'data_consumer' ? { ...g, apps: ['p2p'] } : g)) });
       const planned = await planFor(conn, narrower);
       expect(planned.plan.changes).toEqual([{ kind: 'drop-member', membership: { role: 'pmg_inv_data_consumer', member: 'sm_analyst' } }]);
@@ -289,7 +312,7 @@ suite('PostgreSQL engine, end to end', () => {
       await analyst.end();
     });
 
-    it('removes an app whose login created tables: the plan says the tables go to its owner role, apply keeps them with their rows, and other revocations apply too', async () => {
+    s.step('removes an app whose login created tables: the plan says the tables go to its owner role, apply keeps them with their rows, and other revocations apply too', async () => {
       const withoutInv = policyOf({
         ...doc,
         apps: { p2p: doc.apps.p2p, o2c: doc.apps.o2c },
@@ -348,7 +371,7 @@ suite('PostgreSQL engine, end to end', () => {
       expect(await rows(admin, "SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'pmg_handmade'")).toEqual([{ n: 1 }]);
     });
 
-    it('rotates a password on demand (the old one stops working) and by age', async () => {
+    s.step('rotates a password on demand (the old one stops working) and by age', async () => {
       const current = policyOf({ ...doc, apps: { p2p: doc.apps.p2p, o2c: doc.apps.o2c }, grants: doc.grants.map((g) => (g.persona === 'data_consumer' ? { ...g, apps: ['p2p'] } : g)) });
       const planned = await planFor(conn, current, { rotate: ['pmg_p2p_app'] });
       expect(planned.plan.changes).toEqual([{ kind: 'rotate-password', login: 'pmg_p2p_app', reason: 'forced' }]);
@@ -372,10 +395,10 @@ suite('PostgreSQL engine, end to end', () => {
         { kind: 'rotate-password', login: 'pmg_p2p_app', reason: 'age' },
       ]);
     });
-  });
+  }, describe);
 
   // ------------------------------------------------------------------------------------------------
-  describe('least privilege: functions and the ACLs of app schemas', () => {
+  scenario('least privilege: functions and the ACLs of app schemas', (s) => {
     const db = 'wh_lp';
     const doc = {
       apiVersion: 'pmgrants/v1',
@@ -412,7 +435,7 @@ suite('PostgreSQL engine, end to end', () => {
       conn = await connect(db);
     });
 
-    it('no function in an app schema is executable by PUBLIC: existing ones, and those the owner role or the app login create later', async () => {
+    s.step('no function in an app schema is executable by PUBLIC: existing ones, and those the owner role or the app login create later', async () => {
       const { first, result } = await converge(conn, policy());
       expect(first.plan.changes).toContainEqual({
         kind: 'revoke',
@@ -449,7 +472,7 @@ suite('PostgreSQL engine, end to end', () => {
       await Promise.all([ana.end(), ed.end()]);
     });
 
-    it("a process admin's GRANT ... TO PUBLIC and a DBA's grants to roles outside the policy are drift: shown, revoked, converged; the roles stay, a tolerated one keeps its grants", async () => {
+    s.step("a process admin's GRANT ... TO PUBLIC and a DBA's grants to roles outside the policy are drift: shown, revoked, converged; the roles stay, a tolerated one keeps its grants", async () => {
       const ed = await editor();
       // As a member of the owner role, the process admin can open the app to everyone.
       await ed.query('GRANT USAGE ON SCHEMA p2p TO PUBLIC; GRANT SELECT ON p2p.cases TO PUBLIC; GRANT EXECUTE ON FUNCTION p2p.owner_add(int) TO PUBLIC');
@@ -503,18 +526,24 @@ suite('PostgreSQL engine, end to end', () => {
       expect(new Set(planned.plan.changes.map((c) => (c.kind === 'revoke' ? c.permission.grantee : c.kind)))).toEqual(new Set(['lp_backup']));
     });
 
-    it('additive enforcement leaves PUBLIC and outsiders alone (it never revokes)', async () => {
-      await admin.query('GRANT SELECT ON p2p.cases TO lp_outsider');
-      const planned = await planFor(conn, policyOf({ ...doc, options: { ...doc.options, enforcement: 'additive' } }));
-      expect(planned.plan.changes).toEqual([]);
-      await admin.query('REVOKE SELECT ON p2p.cases FROM lp_outsider');
+    s.step('additive enforcement leaves PUBLIC and outsiders alone (it never revokes)', async () => {
+      await admin.query('GRANT SELECT ON p2p.cases TO lp_outsider; GRANT SELECT ON p2p.cases TO PUBLIC; GRANT USAGE ON SCHEMA p2p TO PUBLIC');
+      try {
+        const additive = policyOf({ ...doc, options: { ...doc.options, enforcement: 'additive' } });
+        expect((await planFor(conn, additive)).plan.changes).toEqual([]);
+        // The same grants are drift to the authoritative policy: the additive plan saw them and left them.
+        const revoked = (await planFor(conn, policyOf({ ...doc, options: { ...doc.options } }))).plan.changes.map((c) => (c.kind === 'revoke' ? c.permission.grantee : c.kind));
+        expect(revoked).toEqual(expect.arrayContaining(['lp_outsider', '']));
+      } finally {
+        await admin.query('REVOKE SELECT ON p2p.cases FROM lp_outsider; REVOKE SELECT ON p2p.cases FROM PUBLIC; REVOKE USAGE ON SCHEMA p2p FROM PUBLIC');
+      }
     });
-  });
+  }, describe);
 
   // ------------------------------------------------------------------------------------------------
-  describe('single_account', () => {
+  scenario('single_account', (s) => {
     const db = 'wh_sa';
-    it('the shared login reads every app', async () => {
+    s.step('the shared login reads every app', async () => {
       const policy = policyOf({
         apiVersion: 'pmgrants/v1',
         warehouse: { engine: 'postgres', database: db },
@@ -538,12 +567,12 @@ suite('PostgreSQL engine, end to end', () => {
       await shared.end();
       expect((await planFor(conn, policy)).plan.changes).toEqual([]);
     });
-  });
+  }, describe);
 
   // ------------------------------------------------------------------------------------------------
-  describe('a provisioning role that is not a superuser', () => {
+  scenario('a provisioning role that is not a superuser', (s) => {
     const db = 'wh_prov';
-    it('preflight names each missing right with the statement that grants it; once a DBA runs them, apply converges', async () => {
+    s.step('preflight names each missing right with the statement that grants it; once a DBA runs them, apply converges', async () => {
       await pg.createDatabase(db);
       const admin = await pg.connect(pg.url(db));
       await admin.query("CREATE ROLE prov LOGIN PASSWORD 'prov-out-of-band'");
@@ -580,10 +609,10 @@ suite('PostgreSQL engine, end to end', () => {
       await login.end();
       expect((await planFor(conn, policy)).plan.changes).toEqual([]);
     });
-  });
+  }, describe);
 
   // ------------------------------------------------------------------------------------------------
-  describe('faults', () => {
+  scenario('faults', (s) => {
     const db = 'wh_fault';
     const manyApps = (prefix: string, n: number) =>
       policyOf({
@@ -599,7 +628,7 @@ suite('PostgreSQL engine, end to end', () => {
       await pg.createDatabase(db);
     });
 
-    it('connection failures are one sentence that never shows the password', async () => {
+    s.step('connection failures are one sentence that never shows the password', async () => {
       const failure = async (url: string) => {
         const err = await connectPostgres(url).then(
           () => undefined,
@@ -620,7 +649,7 @@ suite('PostgreSQL engine, end to end', () => {
       expect(shown.slice(-3).join(' ')).not.toMatch(/wrong-password-123|secret-pw/);
     });
 
-    it('a backend killed mid-apply gives one clear sentence, leaves the database unchanged, and a re-run converges', async () => {
+    s.step('a backend killed mid-apply gives one clear sentence, leaves the database unchanged, and a re-run converges', async () => {
       const policy = manyApps('flt_', 6);
       const conn = await connect(db, { applicationName: 'pmgrants-fault', batchSize: 10 });
       const admin = await pg.connect(pg.url(db));
@@ -649,7 +678,7 @@ suite('PostgreSQL engine, end to end', () => {
       await converge(conn, policy);
     });
 
-    it('new logins get their passwords on other sessions while the main transaction runs; a session that cannot set them costs time, not passwords', async () => {
+    s.step('new logins get their passwords on other sessions while the main transaction runs; a session that cannot set them costs time, not passwords', async () => {
       const policy = manyApps('pq_', 30);
       const conn = await connect(db, { applicationName: 'pmgrants-pq' });
       const admin = await pg.connect(pg.url(db));
@@ -671,7 +700,7 @@ suite('PostgreSQL engine, end to end', () => {
       await admin.end();
     });
 
-    it('when every session fails while setting passwords, the error hands back those set, the rest cannot log in, and the next apply sets them', async () => {
+    s.step('when every session fails while setting passwords, the error hands back those set, the rest cannot log in, and the next apply sets them', async () => {
       const policy = manyApps('pw_', 60); // 60 app logins: several trips of passwords
       const conn = await connect(db, { applicationName: 'pmgrants-pw' });
       const admin = await pg.connect(pg.url(db));
@@ -731,7 +760,7 @@ suite('PostgreSQL engine, end to end', () => {
       await admin.end();
     });
 
-    it('when the main transaction fails, the logins created first are dropped again: nothing is applied', async () => {
+    s.step('when the main transaction fails, the logins created first are dropped again: nothing is applied', async () => {
       const policy = manyApps('mf_', 4);
       const conn = await connect(db, { applicationName: 'pmgrants-mf' });
       const admin = await pg.connect(pg.url(db));
@@ -755,7 +784,7 @@ suite('PostgreSQL engine, end to end', () => {
       await admin.end();
     });
 
-    it('two concurrent applies of one plan serialize on the apply lock; the second fails clearly and nothing is left half-done', async () => {
+    s.step('two concurrent applies of one plan serialize on the apply lock; the second fails clearly and nothing is left half-done', async () => {
       const policy = manyApps('cc_', 2);
       const first = await connect(db, { applicationName: 'pmgrants-first' });
       const second = await connect(db, { applicationName: 'pmgrants-second' });
@@ -795,7 +824,7 @@ suite('PostgreSQL engine, end to end', () => {
       expect(await first.inspect(again.desired)).toEqual(again.actual);
     });
 
-    it('an apply that cannot get the lock in time gives up cleanly', async () => {
+    s.step('an apply that cannot get the lock in time gives up cleanly', async () => {
       const policy = manyApps('lk_', 1);
       const holder = await connect(db, { applicationName: 'pmgrants-holder' });
       const impatient = await connect(db, { applicationName: 'pmgrants-impatient', lockTimeoutSeconds: 0.3 });
@@ -824,10 +853,10 @@ suite('PostgreSQL engine, end to end', () => {
       );
       expect((await planFor(impatient, policy)).plan.changes).toEqual([]);
     });
-  });
+  }, describe);
 
   // ------------------------------------------------------------------------------------------------
-  describe('hostile names', () => {
+  scenario('hostile names', (s) => {
     const db = `wh 'hostile' "db"`;
     /** `ch` repeated, padded with 'x' to exactly `bytes` UTF-8 bytes. */
     const long = (ch: string, bytes: number) => {
@@ -847,7 +876,7 @@ suite('PostgreSQL engine, end to end', () => {
       uni: long('é', 63),
     };
 
-    it('schema and principal names with quotes, semicolons, backslashes, unicode and 63 bytes round-trip without injection', async () => {
+    s.step('schema and principal names with quotes, semicolons, backslashes, unicode and 63 bytes round-trip without injection', async () => {
       expect(Buffer.byteLength(schemas.c)).toBe(63);
       expect(Buffer.byteLength(principals.uni)).toBe(63);
       const policy = policyOf({
@@ -894,7 +923,7 @@ suite('PostgreSQL engine, end to end', () => {
       expect((await planFor(conn, policy)).plan.changes).toEqual([]);
     });
 
-    it('quoteIdent and quoteLiteral round-trip arbitrary text through the real parser', async () => {
+    s.step('quoteIdent and quoteLiteral round-trip arbitrary text through the real parser', async () => {
       const admin = await pg.connect(pg.url());
       const text = fc
         .string({ unit: 'binary', minLength: 1, maxLength: 40 })
@@ -909,11 +938,11 @@ suite('PostgreSQL engine, end to end', () => {
       );
       await admin.end();
     });
-  });
+  }, describe);
 
   // ------------------------------------------------------------------------------------------------
-  describe('secrets', () => {
-    it('no generated password or verifier appears in any plan, statement display or error; no plaintext reaches the server', () => {
+  scenario('secrets', (s) => {
+    s.step('no generated password or verifier appears in any plan, statement display or error; no plaintext reaches the server', () => {
       expect(passwords.length).toBeGreaterThanOrEqual(8);
       expect(verifiers.length).toBe(passwords.length);
       expect(verifiers.every((v) => v.startsWith('SCRAM-SHA-256$4096:'))).toBe(true);
@@ -926,7 +955,7 @@ suite('PostgreSQL engine, end to end', () => {
       expect(log).toContain('CREATE ROLE');
       for (const p of passwords) expect(log.includes(p)).toBe(false);
     });
-  });
+  }, describe);
 });
 
 suite('a local server pmgrants starts (demo, tests, bench)', () => {

@@ -14,6 +14,7 @@ import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 import { deliveredLoginsLogIn, engineUnavailableReason, pmgrantsPolicyStack } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
@@ -137,7 +138,7 @@ function stateFilesHoldNoPassword(): void {
   }
 }
 
-suite('a crashed pulumi up with PULUMI_SKIP_CHECKPOINTS=true (real engine, PostgreSQL)', () => {
+scenario('a crashed pulumi up with PULUMI_SKIP_CHECKPOINTS=true (real engine, PostgreSQL)', (s) => {
   beforeAll(async () => {
     pg = await startTestServer();
     const adminUrl = await pg.createDatabase(DATABASE);
@@ -151,7 +152,7 @@ suite('a crashed pulumi up with PULUMI_SKIP_CHECKPOINTS=true (real engine, Postg
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(
+  s.step(
     'a first up killed part-way keeps no state; the next up creates everything, adopting what the crashed one made, and every login logs in',
     async () => {
       expect(await crashedUp('create', 4)).toBe(1);
@@ -171,7 +172,7 @@ suite('a crashed pulumi up with PULUMI_SKIP_CHECKPOINTS=true (real engine, Postg
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'a rotation killed part-way: refresh reports the logins whose new password the state never received, up sets them again, every login logs in',
     async () => {
       const before = await deliveredPasswordsWork();
@@ -197,4 +198,4 @@ suite('a crashed pulumi up with PULUMI_SKIP_CHECKPOINTS=true (real engine, Postg
     },
     STEP_TIMEOUT,
   );
-});
+}, suite);

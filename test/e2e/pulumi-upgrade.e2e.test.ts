@@ -13,6 +13,7 @@ import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 import { deliveredLoginsLogIn, engineUnavailableReason, pmgrantsPolicyStack, REPO } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
@@ -68,7 +69,7 @@ async function deliveredPasswordsWork(apps: string[]): Promise<void> {
   expect(Object.keys(delivered).sort()).toEqual([...apps].sort());
 }
 
-suite('a stack whose state holds the earlier serialized provider text (real engine, PostgreSQL)', () => {
+scenario('a stack whose state holds the earlier serialized provider text (real engine, PostgreSQL)', (s) => {
   beforeAll(async () => {
     pg = await startTestServer();
     const adminUrl = await pg.createDatabase(DATABASE);
@@ -94,10 +95,13 @@ suite('a stack whose state holds the earlier serialized provider text (real engi
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(
+  s.step(
     'preview shows no changes and refresh (read with the earlier text) finds no drift',
     async () => {
-      expect(Object.values(await storedTexts()).every(([i, o]) => typeof i === 'string' && i.includes("'remove'") && o === i)).toBe(true);
+      const stored = Object.entries(await storedTexts());
+      // The warehouse and its three apps, each still holding the earlier text.
+      expect(stored.map(([name]) => name).sort()).toEqual(['o2c', 'p2p', 'r2r', 'warehouse']);
+      for (const [name, [i, o]] of stored) expect(typeof i === 'string' && i.includes("'remove'") && o === i, name).toBe(true);
       await stack.preview({ expectNoChanges: true });
       const refresh = await stack.refresh();
       expect(refresh.summary.result).toBe('succeeded');
@@ -107,7 +111,7 @@ suite('a stack whose state holds the earlier serialized provider text (real engi
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'a policy edit updates and creates with this version\'s text; an app removed from the policy is deleted with the earlier text',
     async () => {
       // o2c loses its consumers (an update), s2p is new (a create), r2r leaves the policy (a delete, with its stored earlier text).
@@ -128,7 +132,7 @@ suite('a stack whose state holds the earlier serialized provider text (real engi
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'destroy deletes every resource, those still holding the earlier text included: only the app schemas\' owner roles stay',
     async () => {
       expect((await storedTexts()).warehouse[1]).toBe(EARLIER_TEXT.warehouse);
@@ -138,4 +142,4 @@ suite('a stack whose state holds the earlier serialized provider text (real engi
     },
     STEP_TIMEOUT,
   );
-});
+}, suite);

@@ -19,6 +19,7 @@ import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 import { distRequire, engineUnavailableReason, pmgrantsPolicyStack } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
@@ -107,7 +108,7 @@ function stateFiles(): { file: string; text: string }[] {
   return files;
 }
 
-suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
+scenario('pmgrants under the real Pulumi engine (PostgreSQL)', (s) => {
   beforeAll(async () => {
     pg = await startTestServer();
     adminUrl = await pg.createDatabase(DATABASE);
@@ -125,7 +126,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(
+  s.step(
     'up creates the warehouse and one resource per app, and the delivered passwords log in',
     async () => {
       const events: Automation.EngineEvent[] = [];
@@ -161,7 +162,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'a second preview shows no changes',
     async () => {
       const preview = await stack.preview();
@@ -170,7 +171,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'a policy edit previews as exactly the expected property of the one app it concerns; up applies it',
     async () => {
       writePolicy(policyText(['p2p', 'o2c']));
@@ -189,7 +190,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'a GRANT made by hand shows up in refresh as drift, and up revokes it (the app schema\'s ACL is the policy\'s: the unmanaged role\'s grant too)',
     async () => {
       await admin.query('GRANT CREATE ON SCHEMA p2p TO pmg_p2p_data_consumer');
@@ -212,7 +213,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'an invalid policy fails preview and up with its diagnostic, and changes nothing',
     async () => {
       const before = await managedRoles();
@@ -236,7 +237,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'a grant whose expiry passes: up grants it, the next preview shows the change, up revokes it',
     async () => {
       // A temporary grant, under a minute ahead (whole seconds, with a zone).
@@ -264,7 +265,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'the state never holds a generated password or the admin password in plain text',
     async () => {
       const files = stateFiles();
@@ -281,7 +282,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'an app schema renamed in the policy converges in one up: preview right after shows no changes',
     async () => {
       writePolicy(policyText(['p2p', 'o2c']).replace('o2c: { schema: o2c, source: open }', 'o2c: { schema: o2c_v2, source: open }'));
@@ -302,7 +303,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'a warehouse database dropped and created again: refresh reports it, up --refresh sets everything up again, and the app login works',
     async () => {
       await admin.end();
@@ -340,7 +341,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'destroy drops what pmgrants manages, hands the tables its app login created to the owner role, keeps app schemas (data) and their owners, and touches nothing else',
     async () => {
       const destroy = await stack.destroy();
@@ -378,4 +379,4 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
     },
     STEP_TIMEOUT,
   );
-});
+}, suite);

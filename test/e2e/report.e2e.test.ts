@@ -20,6 +20,7 @@ import reportSchema from '../../schemas/report.schema.json';
 import { runCliCaptured } from '../support/cli';
 import { chromiumUnavailableReason, recordingProxy, runChromium } from '../support/chromium';
 import { PG17_BIN, postgres17UnavailableReason, postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the report end-to-end tests: ${unavailable}`);
@@ -59,7 +60,11 @@ let csv: string;
 
 const cli = (args: string[], url = dbUrl) => runCliCaptured(args, { env: { PMGRANTS_DATABASE_URL: url }, cwd: dir });
 
-/** Whether `user` can run the probe of `right` on `schema`, optionally after SET ROLE. */
+/**
+ * Whether `user` can run the probe of `right` on `schema`, optionally after SET ROLE. Only a denial
+ * (SQLSTATE 42501, insufficient_privilege) means it cannot: any other error (a failed login, a missing
+ * table, a syntax error) says nothing about the right and fails the test.
+ */
 async function can(user: string, password: string, right: string, schema: string, setRole?: string, server: TestServer = pg): Promise<boolean> {
   const c: Client = await server.connectAs(user, password, 'report_wh');
   try {
@@ -70,7 +75,7 @@ async function can(user: string, password: string, right: string, schema: string
   } catch (err) {
     // Only insufficient_privilege is a denial: any other error means the probe itself is broken.
     if ((err as { code?: string }).code === '42501') return false;
-    throw err;
+    throw new Error(`probing ${right} on ${schema} as ${user}${setRole ? ` (SET ROLE ${setRole})` : ''} failed with something other than a denial: ${(err as Error).message}`);
   } finally {
     await c.query('ROLLBACK').catch(() => undefined);
     await c.end();
@@ -148,8 +153,8 @@ afterAll(async () => {
 const cellOf = (principal: string, app: string, right: string): ReportCell | undefined =>
   report.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
 
-suite('pmgrants report (PostgreSQL)', () => {
-  it('validates against schemas/report.schema.json, names the database and digests the catalog it read', () => {
+scenario('pmgrants report (PostgreSQL)', (s) => {
+  s.step('validates against schemas/report.schema.json, names the database and digests the catalog it read', () => {
     const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(reportSchema);
     expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
     expect(report.database.database).toBe('report_wh');
@@ -158,7 +163,7 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(report.catalogDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
-  it('reads the catalog in one round trip', async () => {
+  s.step('reads the catalog in one round trip', async () => {
     const conn = await connectPostgres(dbUrl);
     try {
       const before = conn.roundTrips();
@@ -170,7 +175,7 @@ suite('pmgrants report (PostgreSQL)', () => {
     }
   });
 
-  it('lists the policy principals, generated logins, the unmanaged role, the NOINHERIT login, the superusers and PUBLIC', () => {
+  s.step('lists the policy principals, generated logins, the unmanaged role, the NOINHERIT login, the superusers and PUBLIC', () => {
     const origin = Object.fromEntries(report.principals.map((p) => [p.name, p.origin]));
     expect(origin).toMatchObject({
       analyst: 'policy',
@@ -188,7 +193,7 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(origin.pmg_p2p_data_consumer).toBeUndefined();
   });
 
-  it('marks expected, drift, missing and privileged cells with their paths', () => {
+  s.step('marks expected, drift, missing and privileged cells with their paths', () => {
     expect(cellOf('analyst', 'p2p', 'select')).toMatchObject({ status: 'expected', paths: [{ kind: 'membership', via: ['pmg_p2p_data_consumer'] }] });
     expect(cellOf('analyst', 'p2p', 'insert')).toMatchObject({ status: 'drift', paths: [{ kind: 'membership', via: ['pmg_p2p_data_consumer'] }] });
     expect(cellOf('analyst', 'o2c', 'select')).toBeUndefined();
@@ -204,7 +209,7 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(cellOf('mixed', 'o2c', 'execute')).toBeUndefined();
   });
 
-  it('matches what connecting as each identity really allows, cell by cell', async () => {
+  s.step('matches what connecting as each identity really allows, cell by cell', async () => {
     const identities = ['analyst', 'o2c-lead', 'auditor', 'contractor', 'mixed', 'dba', 'pmg_p2p_app', 'pmg_o2c_app'];
     const probed = await expectProbesMatch(identities, (u) => secrets.get(u) ?? PASSWORD, pg, cellOf);
     expect(probed).toBe(8 * 2 * 6);
@@ -212,7 +217,7 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(await can('mixed', PASSWORD, 'select', 'o2c', 'u_usage')).toBe(false);
   }, 120_000);
 
-  it('writes CSV with one row per principal, app, right and path, matching the JSON', () => {
+  s.step('writes CSV with one row per principal, app, right and path, matching the JSON', () => {
     const lines = csv.trimEnd().split('\r\n');
     expect(lines[0]).toBe('principal,origin,app,schema,right,status,path,via,path_detail,detail,objects,expiry');
     const rows = lines.slice(1).map((l) => l.split(','));
@@ -220,14 +225,14 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(rows.some((r) => r[0] === 'contractor' && r[2] === 'p2p' && r[4] === 'select' && r[5] === 'drift' && r[6] === 'set-role' && r[7] === 'helpers > pmg_p2p_data_consumer')).toBe(true);
   });
 
-  it('refuses a URL of another database than the policy\'s warehouse, in one sentence', async () => {
+  s.step('refuses a URL of another database than the policy\'s warehouse, in one sentence', async () => {
     const r = await cli(['report', 'policy.yaml'], pg.url('postgres'));
     expect(r.code).toBe(2);
     expect(r.err).toBe('pmgrants: the database URL connects to database "postgres", but the policy\'s warehouse is "report_wh"; point the URL at "report_wh" or fix warehouse.database\n');
     expect(r.out).toBe('');
   });
 
-  it('reports password age of generated logins and exits 2 with --detailed-exitcode when there is drift', async () => {
+  s.step('reports password age of generated logins and exits 2 with --detailed-exitcode when there is drift', async () => {
     expect(report.logins.map((l) => [l.login, l.ageDays, l.maxAgeDays, l.overdue])).toEqual([
       ['pmg_o2c_app', 0, 30, false],
       ['pmg_p2p_app', 0, 30, false],
@@ -240,7 +245,7 @@ suite('pmgrants report (PostgreSQL)', () => {
     expect(md).toMatch(/privileged \| dba \| every app \| every right \| dba is a superuser/);
     expect(md).toContain(report.catalogDigest.slice(0, 20));
   });
-});
+}, suite);
 
 const noChromium = unavailable ?? chromiumUnavailableReason();
 if (noChromium) console.warn(`Skipping the HTML report test in headless Chromium: ${noChromium}`);

@@ -18,6 +18,7 @@ import { runCli } from '../../provider/cli/main';
 import { CliIO } from '../../provider/cli/io';
 import { quoteIdent } from '../../provider/engines/postgres/quote';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the shared-server end-to-end tests: ${unavailable}`);
@@ -142,14 +143,14 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stacks)', () => {
+scenario('warehouses on one PostgreSQL server (the shipped dev, test and prod stacks)', (s) => {
   const applied = new Set<Stack>();
 
-  it('applied in the order dev, test, prod: each converges and leaves the others exactly as they were', async () => {
+  s.step('applied in the order dev, test, prod: each converges and leaves the others exactly as they were', async () => {
     for (const stack of ['dev', 'test', 'prod'] as const) await step(stack, applied);
   }, 120_000);
 
-  it('rotate in test, then prod, dev and test applied again (another order): only test\'s password changed', async () => {
+  s.step('rotate in test, then prod, dev and test applied again (another order): only test\'s password changed', async () => {
     const before = await snapshots(['test']);
     const old = JSON.parse(fs.readFileSync(secretsFile('test'), 'utf8')).logins['pmg_test_purchase-to-pay_app'].password;
     const r = await cli(['rotate', policyFile, '--all', ...stackArgs('test'), '--yes', '--secrets-file', secretsFile('test')]);
@@ -159,7 +160,7 @@ suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stack
     for (const stack of ['prod', 'dev', 'test'] as const) await step(stack, applied);
   }, 120_000);
 
-  it('removing an app from dev (and pruning it) drops dev\'s roles only; prod and test keep theirs', async () => {
+  s.step('removing an app from dev (and pruning it) drops dev\'s roles only; prod and test keep theirs', async () => {
     fs.appendFileSync(path.join(stacksDir, 'dev.yaml'), 'apps: [purchase-to-pay, invoice-handling]\n');
     const before = await snapshots(['dev']);
     const r = await apply('dev');
@@ -180,7 +181,7 @@ suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stack
     for (const stack of ['dev', 'prod', 'test'] as const) await step(stack, applied);
   }, 120_000);
 
-  it('a fourth warehouse with the default prefix pmg_ (every stack\'s names start with it), prune on, changes nothing of the stacks', async () => {
+  s.step('a fourth warehouse with the default prefix pmg_ (every stack\'s names start with it), prune on, changes nothing of the stacks', async () => {
     const one = path.join(dir, 'other.yaml');
     fs.writeFileSync(
       one,
@@ -212,7 +213,7 @@ suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stack
     }
   }, 120_000);
 
-  it('a warehouse whose names collide with another warehouse\'s (same prefix) is refused at plan time, nothing changed', async () => {
+  s.step('a warehouse whose names collide with another warehouse\'s (same prefix) is refused at plan time, nothing changed', async () => {
     const twinStacks = path.join(dir, 'twin-stacks');
     fs.mkdirSync(twinStacks);
     fs.writeFileSync(path.join(twinStacks, 'twin.yaml'), `apiVersion: pmgrants/v1\noverlay:\n  warehouse: { database: ${TWIN} }\n  options: { prefix: pmg_dev_ }\n`);
@@ -225,7 +226,7 @@ suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stack
     expect(await snapshots()).toEqual(before);
   }, 60_000);
 
-  it("a stack pointed at another stack's database is refused before anything is read into a plan (the database is the warehouse's identity)", async () => {
+  s.step("a stack pointed at another stack's database is refused before anything is read into a plan (the database is the warehouse's identity)", async () => {
     const before = await snapshots();
     for (const command of [['plan'], ['apply', '--yes']]) {
       const r = await cli([...command, policyFile, '--stack', 'dev', '--stacks-dir', stacksDir, '--database-url', urls[STACKS.test]]);
@@ -237,7 +238,7 @@ suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stack
     expect(await snapshots()).toEqual(before);
   }, 60_000);
 
-  it('markers written before they named a warehouse: claimed by the database holding their privileges; one held in two databases is left alone, with a warning', async () => {
+  s.step('markers written before they named a warehouse: claimed by the database holding their privileges; one held in two databases is left alone, with a warning', async () => {
     const admin = await pg.connect(pg.url());
     // dev's roles as an older pmgrants left them: the marker without "warehouse".
     const comments = await admin.query(
@@ -273,7 +274,7 @@ suite('warehouses on one PostgreSQL server (the shipped dev, test and prod stack
     expect((await planExit('dev')).changes).toBe(false);
     expect(await loginsWork('dev')).toBe(3);
   }, 60_000);
-});
+}, suite);
 
 function quoteLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;

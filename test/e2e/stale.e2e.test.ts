@@ -20,6 +20,7 @@ import { Policy } from '../../provider/model/types';
 import { checkPolicy } from '../../provider/policy/check';
 import { parseSource } from '../../provider/policy/source';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the stale-plan end-to-end tests: ${unavailable}`);
@@ -131,7 +132,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
   }
 }
 
-suite('an apply never acts on a stale plan (PostgreSQL, bin/pmgrants, 300 apps)', () => {
+scenario('an apply never acts on a stale plan (PostgreSQL, bin/pmgrants, 300 apps)', (s) => {
   /** Changes from the state of one policy to another: what the second command's plan must hold. */
   const delta = new Map<string, number>();
 
@@ -165,7 +166,7 @@ suite('an apply never acts on a stale plan (PostgreSQL, bin/pmgrants, 300 apps)'
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('apply A+ racing apply A-, 5 rounds: the last one plans on top of the first one, and the database is exactly its policy', async () => {
+  s.step('apply A+ racing apply A-, 5 rounds: the last one plans on top of the first one, and the database is exactly its policy', async () => {
     for (let round = 0; round < 5; round++) {
       await applyNow('A');
       const [x, y] = round % 2 === 0 ? (['A+', 'A-'] as const) : (['A-', 'A+'] as const);
@@ -212,7 +213,7 @@ suite('an apply never acts on a stale plan (PostgreSQL, bin/pmgrants, 300 apps)'
     expect(await waiters()).toBe(0);
   }, 600_000);
 
-  it('rotate --all racing apply A+: the final state is the last one\'s policy and every login logs in with the password in the secrets file', async () => {
+  s.step('rotate --all racing apply A+: the final state is the last one\'s policy and every login logs in with the password in the secrets file', async () => {
     for (let round = 0; round < 2; round++) {
       await applyNow('A');
       // Started together, rotate a moment first in one round and apply in the other.
@@ -240,9 +241,9 @@ suite('an apply never acts on a stale plan (PostgreSQL, bin/pmgrants, 300 apps)'
       admin = await pg.connect(pg.url(DB));
     }
   }, 600_000);
-});
+}, suite);
 
-suite('lockForApply (PostgreSQL)', () => {
+scenario('lockForApply (PostgreSQL)', (s) => {
   let server: TestServer;
   let url: string;
   const conns: EngineConnection[] = [];
@@ -260,7 +261,7 @@ suite('lockForApply (PostgreSQL)', () => {
     return c;
   };
 
-  it('takes the lock in one round trip when it is free, holds it until released, and says who holds it to the next one', async () => {
+  s.step('takes the lock in one round trip when it is free, holds it until released, and says who holds it to the next one', async () => {
     const a = await connect();
     const b = await connect(0.4);
     const before = a.roundTrips();
@@ -292,7 +293,7 @@ suite('lockForApply (PostgreSQL)', () => {
     expect((await watcher.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory'`)).rows).toEqual([]);
   });
 
-  it('the lock is held through the confirmation prompt: an apply started meanwhile waits, then plans on top of the answer', async () => {
+  s.step('the lock is held through the confirmation prompt: an apply started meanwhile waits, then plans on top of the answer', async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-prompt-'));
     const policyFile = path.join(work, 'p.yaml');
     fs.writeFileSync(
@@ -350,7 +351,7 @@ suite('lockForApply (PostgreSQL)', () => {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('a session lost while holding the lock fails the next inspect or apply instead of going on without the lock', async () => {
+  s.step('a session lost while holding the lock fails the next inspect or apply instead of going on without the lock', async () => {
     const a = await connect();
     const release = await a.lockForApply();
     const watcher = await server.connect(url);
@@ -367,4 +368,4 @@ suite('lockForApply (PostgreSQL)', () => {
     await release();
     expect((await watcher.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'lost_lock'`)).rows).toEqual([]);
   });
-});
+}, suite);

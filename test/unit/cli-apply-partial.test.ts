@@ -1,7 +1,8 @@
 /**
  * An apply that committed part of its work (Azure SQL creates logins in master before the warehouse
  * transaction) and then failed: the CLI keeps the passwords of the logins it created, says where, in
- * one sentence, and prints none of them.
+ * one sentence, and prints none of them. The fake engine also checks the CLI's write-ahead delivery:
+ * when its deliver callback returns, the file holds every password as pending.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +14,8 @@ import { PartialApplyError } from '../../provider/model/errors';
 import { emptyState } from '../../provider/model/state';
 
 const PASSWORD = 'Zq9!partial-apply-secret-value';
+/** The secrets file of the test, and what it held as pending when the CLI's deliver callback returned. */
+const delivery = vi.hoisted(() => ({ file: '', pendingWhenDelivered: [] as (string | undefined)[] }));
 const OTHER = 'Zq9!never-set-secret-value';
 
 vi.mock('../../provider/engines/registry', async (original) => ({
@@ -27,6 +30,9 @@ vi.mock('../../provider/engines/registry', async (original) => ({
         { login: 'pmg_claims-open_app', password: PASSWORD, generation: 'gen-claims' },
         { login: 'pmg_payroll-closed_app', password: OTHER, generation: 'gen-payroll' },
       ]);
+      // Delivered means on disk, as pending, when deliver returns: only then may the server take them.
+      const staged = JSON.parse(fs.readFileSync(delivery.file, 'utf8')).logins;
+      delivery.pendingWhenDelivered = [staged['pmg_claims-open_app']?.pending?.password, staged['pmg_payroll-closed_app']?.pending?.password];
       throw new PartialApplyError('the warehouse part failed: permission denied; logins pmg_claims-open_app were created in master.', new Map([['pmg_claims-open_app', PASSWORD]]));
     },
     preflight: async () => [],
@@ -36,10 +42,11 @@ vi.mock('../../provider/engines/registry', async (original) => ({
 }));
 
 describe('apply that fails after committing some logins', () => {
-  it('writes the created logins\' passwords to the secrets file and says so in one sentence', async () => {
+  it('every password is in the secrets file (pending) when delivery returns; after the partial failure the created logins\' passwords are kept, said in one sentence', async () => {
     const { runCli } = await import('../../provider/cli/main');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-partial-'));
     const secretsFile = path.join(dir, 'credentials.json');
+    delivery.file = secretsFile;
     let out = '';
     let err = '';
     const code = await runCli(['apply', path.join(__dirname, '..', '..', 'examples', 'ibm-custom-apps.yaml'), '--yes', '--database-url', 'postgres://x@localhost/ibm_process_apps', '--secrets-file', secretsFile], {
@@ -51,6 +58,7 @@ describe('apply that fails after committing some logins', () => {
       cwd: dir,
     });
     expect(code).toBe(2);
+    expect(delivery.pendingWhenDelivered).toEqual([PASSWORD, OTHER]);
     expect(err.trim().split('\n').filter((l) => l.startsWith('pmgrants: '))).toEqual([
       `pmgrants: the warehouse part failed: permission denied; logins pmg_claims-open_app were created in master; the passwords of the 1 login already set are in ${secretsFile}`,
     ]);

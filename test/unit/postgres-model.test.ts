@@ -11,7 +11,8 @@ import { actualFromCatalog, renderChange, catalogRowsOf, CatalogRows, CatalogWir
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
-import { beginSql, dropLoginsSql, lockHolderSql, tryLockSql, unlockSql, waitLockSql } from '../../provider/engines/postgres/apply';
+import { beginSql, dropLoginsSql, lockHolderSql, tryLockSql, unlockSql, waitLockSql, waitPasswordSessionsSql } from '../../provider/engines/postgres/apply';
+import { passwordSessionLockSql } from '../../provider/engines/postgres/passwords';
 import { passwordSql } from '../../provider/engines/postgres/marker';
 import { describeLockHolder, lockTimeoutError, waitingForLockMessage } from '../../provider/engines/lock';
 import { parseMarker } from '../../provider/engines/postgres/marker';
@@ -454,7 +455,10 @@ describe('prepareStatements: logins are created without a password, first, and t
   });
 
   it('the apply lock before the plan: try without waiting, then wait at most the lock timeout; the apply then takes it no more', () => {
-    expect(tryLockSql).toBe('SELECT pg_catalog.pg_try_advisory_lock(8101245045667951731) AS locked');
+    expect(tryLockSql).toMatch(/^SELECT pg_catalog\.pg_try_advisory_lock\(8101245045667951731\) AS locked, EXISTS \(SELECT 1 FROM pg_catalog\.pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND classid::bigint = \(8101245037078344567::bigint >> 32\) AND objid::bigint = \(8101245037078344567::bigint & 4294967295\) AND granted AND database = .*\) AS password_sessions$/);
+    // A killed apply's password sessions may still be setting passwords: lockForApply waits for them.
+    expect(passwordSessionLockSql).toBe('SELECT pg_catalog.pg_advisory_lock_shared(8101245037078344567)');
+    expect(waitPasswordSessionsSql(120)).toBe("SET LOCAL lock_timeout = '120000ms';\nSELECT pg_catalog.pg_advisory_lock(8101245037078344567);\nSELECT pg_catalog.pg_advisory_unlock(8101245037078344567)");
     expect(waitLockSql(120)).toBe("SET LOCAL lock_timeout = '120000ms';\nSELECT pg_catalog.pg_advisory_lock(8101245045667951731)");
     expect(waitLockSql(0.4)).toBe("SET LOCAL lock_timeout = '400ms';\nSELECT pg_catalog.pg_advisory_lock(8101245045667951731)");
     expect(() => waitLockSql(0)).toThrow(/positive number of seconds/);

@@ -145,7 +145,7 @@ describe('secrets destination checked before any change', () => {
     fs.mkdirSync(locked);
     fs.writeFileSync(path.join(locked, 'credentials.json'), '{"version":2,"logins":{}}');
     if (!immutable(locked)) {
-      ctx.skip(); // chattr needs CAP_LINUX_IMMUTABLE on an ext4-like file system; the other cases still run
+      ctx.skip('chattr +i is not available here (it needs CAP_LINUX_IMMUTABLE on an ext4-like file system); the other cases still run');
       return;
     }
     await expectRefused(path.join(locked, 'new.json'), /cannot write the secrets file .*: permission denied \(a read-only or immutable location\?\); nothing was applied/);

@@ -66,6 +66,27 @@ describe('connectSqlServer on SQL Server (driver faked by the catalog simulator)
     await conn.close();
   });
 
+  it('write-ahead delivery: every generated password is delivered, and awaited, before any round trip that carries one', async () => {
+    const { server } = sqlServer();
+    const conn = await connectSqlServer({ url: 'mssql://pm:pw@sql01/AutomationSuite_ProcessMining_Warehouse', engine: 'sqlserver' }, { mssql: fakeMssql(server) });
+    const rendered = await planLive(conn, policy);
+    const delivered: string[] = [];
+    const carrying = () => server.log.filter((l) => Object.values(l.inputs ?? {}).some((v) => delivered.includes(v)));
+    let before = -1;
+    const result = await applyRendered(conn, rendered, undefined, {
+      deliver: async (passwords) => {
+        delivered.push(...passwords.map((p) => p.password));
+        before = carrying().length;
+        await new Promise((resolve) => setTimeout(resolve, 20)); // a slow destination: nothing goes out meanwhile
+        expect(carrying()).toEqual([]);
+      },
+    });
+    expect(before).toBe(0);
+    expect(delivered.sort()).toEqual([...result.secrets.values()].sort());
+    expect(carrying().length).toBeGreaterThan(0);
+    await conn.close();
+  });
+
   it('rolls everything back and says why in one sentence when a statement fails', async () => {
     // The policy names an existing SQL login, reporting_svc, that this server does not have.
     const sim = new CatalogSimulator('sqlserver');

@@ -6,7 +6,7 @@ import { newPasswordGeneration } from '../generation';
 import { LockHolder, lockTimeoutError } from '../lock';
 import { isConnectionLost, isPgError, messageOf, reasonOf } from './errors';
 import { markerSql } from './marker';
-import { PASSWORD_SESSIONS, PASSWORDS_PER_TRIP, PasswordSetter, passwordsFailed, PendingPassword } from './passwords';
+import { PASSWORD_SESSION_LOCK_KEY, PASSWORD_SESSIONS, PASSWORDS_PER_TRIP, PasswordSetter, passwordsFailed, PendingPassword } from './passwords';
 import { quoteIdent, quoteLiteral } from './quote';
 import { GrantParts, grantPartsOf, roleEffectOf } from './render';
 import { generatePassword } from './scram';
@@ -253,14 +253,30 @@ export function beginSql(lockTimeoutSeconds: number, takeLock = true): string {
   ].join(';\n');
 }
 
-/** The pg_locks row of the apply lock: a bigint key shows as its high and low 32 bits (classid, objid) with objsubid 1. */
-const APPLY_LOCK_ROW = `locktype = 'advisory' AND objsubid = 1 AND classid::bigint = (${APPLY_LOCK_KEY}::bigint >> 32) AND objid::bigint = (${APPLY_LOCK_KEY}::bigint & 4294967295)`;
+/** The pg_locks row of an advisory lock: a bigint key shows as its high and low 32 bits (classid, objid) with objsubid 1. */
+const lockRow = (key: string) => `locktype = 'advisory' AND objsubid = 1 AND classid::bigint = (${key}::bigint >> 32) AND objid::bigint = (${key}::bigint & 4294967295)`;
+const APPLY_LOCK_ROW = lockRow(APPLY_LOCK_KEY);
 
 /**
- * lockForApply's first round trip: take the apply lock if it is free, without waiting. Then, when not,
- * lockHolderSql says who has it and waitLockSql waits for it, as long as the lock timeout allows.
+ * lockForApply's first round trip: take the apply lock if it is free, without waiting, and say whether
+ * password sessions of an earlier apply are still there. When the lock is not free, lockHolderSql says
+ * who has it and waitLockSql waits for it, as long as the lock timeout allows.
  */
-export const tryLockSql = `SELECT pg_catalog.pg_try_advisory_lock(${APPLY_LOCK_KEY}) AS locked`;
+export const tryLockSql = `SELECT pg_catalog.pg_try_advisory_lock(${APPLY_LOCK_KEY}) AS locked, EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE ${lockRow(PASSWORD_SESSION_LOCK_KEY)} AND granted AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) AS password_sessions`;
+
+/**
+ * Wait, at most `lockTimeoutSeconds`, until no password session of an earlier apply is left: take the
+ * password-session lock exclusively and let it go at once (one implicit transaction, so SET LOCAL ends
+ * with it).
+ */
+export function waitPasswordSessionsSql(lockTimeoutSeconds: number): string {
+  if (!Number.isFinite(lockTimeoutSeconds) || lockTimeoutSeconds <= 0) throw new PmgrantsError('the apply lock timeout must be a positive number of seconds');
+  return [
+    `SET LOCAL lock_timeout = ${quoteLiteral(`${Math.round(lockTimeoutSeconds * 1000)}ms`)}`,
+    `SELECT pg_catalog.pg_advisory_lock(${PASSWORD_SESSION_LOCK_KEY})`,
+    `SELECT pg_catalog.pg_advisory_unlock(${PASSWORD_SESSION_LOCK_KEY})`,
+  ].join(';\n');
+}
 
 /**
  * Wait for the apply lock, at most `lockTimeoutSeconds`: a multi-statement string runs as one implicit
@@ -300,6 +316,22 @@ export const unlockSql = `SELECT pg_catalog.pg_advisory_unlock(${APPLY_LOCK_KEY}
 // Running an apply on a session (EngineConnection.apply and lockForApply).
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Under the apply lock, wait (at most the lock timeout) until no password session of an earlier apply
+ * is left (see PASSWORD_SESSION_LOCK_KEY); when one outlasts it, let the apply lock go and say so.
+ */
+async function waitPasswordSessions(session: PostgresSession, c: PgClient): Promise<void> {
+  try {
+    await session.run(waitPasswordSessionsSql(session.lockTimeoutSeconds), undefined, c);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '55P03') throw err;
+    await session.run(unlockSql, undefined, c).catch(() => session.dropSession());
+    throw new PmgrantsError(
+      `a password session of an interrupted pmgrants apply on ${session.where} was still running after ${session.lockTimeoutSeconds} s; nothing was applied, run the command again when it has ended`,
+    );
+  }
+}
+
 /** EngineConnection.lockForApply: the session-level advisory lock, on the main session, until released. */
 export async function lockForApply(session: PostgresSession, onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {
   if (session.lockedOn) throw new Error('lockForApply: this connection holds the apply lock already');
@@ -310,7 +342,8 @@ export async function lockForApply(session: PostgresSession, onWait?: (holder: L
     return { ...(row?.pid ? { session: `pid ${row.pid}` } : {}), ...(row?.backend_start ? { since: row.backend_start } : {}), ...(row?.application_name ? { program: row.application_name } : {}) };
   };
   try {
-    if (!rowsOf(await session.run(tryLockSql, undefined, c))[0]?.locked) {
+    const first = rowsOf(await session.run(tryLockSql, undefined, c))[0] as { locked?: boolean; password_sessions?: boolean } | undefined;
+    if (!first?.locked) {
       const holder = await holderNow();
       onWait?.(holder);
       try {
@@ -320,6 +353,8 @@ export async function lockForApply(session: PostgresSession, onWait?: (holder: L
         throw err;
       }
     }
+    // A killed apply's password sessions may still be setting passwords: the catalog is read after them.
+    if (!first?.locked || first.password_sessions) await waitPasswordSessions(session, c);
   } catch (err) {
     if (err instanceof PmgrantsError) throw err;
     throw new PmgrantsError(`taking the apply lock on ${where} failed: ${messageOf(err, [])}`);

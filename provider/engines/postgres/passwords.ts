@@ -12,6 +12,21 @@ import type { PostgresSession } from './session';
 export const PASSWORD_SESSIONS = 4;
 export const PASSWORDS_PER_TRIP = 25;
 
+/**
+ * Key of the advisory lock each extra password session of an apply holds, shared, from its first
+ * password round trip to its end. PostgreSQL notices that a client is gone only when it next reads
+ * from it, so the round trip a session had received when its apply was killed (SIGKILL, a crash) still
+ * runs, and sets its passwords after the apply is gone (seconds later if it waits for a lock). The
+ * apply lock does not cover it: only the apply's own session holds that. So lockForApply also waits
+ * (waitPasswordSessionsSql) until no such session is left, before the catalog is read: else the next
+ * apply would take a pending password the server has not taken yet for one it never will, drop it from
+ * the secrets file, and the server would then take it: a password nobody holds. ASCII "pmgpassw".
+ */
+export const PASSWORD_SESSION_LOCK_KEY = '8101245037078344567';
+
+/** Prefixed to each password round trip of an extra session (a session lock: it outlives the trip's transaction). */
+export const passwordSessionLockSql = `SELECT pg_catalog.pg_advisory_lock_shared(${PASSWORD_SESSION_LOCK_KEY})`;
+
 /** A password to set (see prepareStatements). */
 export interface PendingPassword {
   login: string;
@@ -105,7 +120,9 @@ export class PasswordSetter {
       try {
         const verifiers = await Promise.all(chunk.map((p) => this.verifierOf.get(p.login)!));
         session.trips++;
-        await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], this.now, session.warehouse, p.generation)).join(';\n'));
+        // An extra session marks itself as one (see PASSWORD_SESSION_LOCK_KEY); the apply's own holds the apply lock.
+        const sql = chunk.map((p, i) => passwordSql(p.login, verifiers[i], this.now, session.warehouse, p.generation));
+        await c.query((pinned ? sql : [passwordSessionLockSql, ...sql]).join(';\n'));
       } catch (err) {
         this.failure ??= err;
         this.queue.unshift(chunk);

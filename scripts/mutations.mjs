@@ -1,0 +1,297 @@
+// The mutation check's list (scripts/mutation-check.mjs, docs/testing.md): each entry breaks one
+// behaviour in the source, exactly where it lives, and names the test files that must then fail.
+// `edits` are applied in order, each to the text its `search` finds exactly once (a search text that is
+// no longer there makes the entry "stale": update it when the code moves). A replacement must still
+// compile (a condition that is never true, `Math.random() < 0`, keeps TypeScript's narrowing). A
+// mutation whose tests need the built CLI or dist/ (they spawn bin/pmgrants or drive Pulumi) is rebuilt
+// before its tests run.
+
+export const MUTATIONS = [
+  {
+    name: 'write-ahead-delivery',
+    behaviour: 'every generated password is in the secrets file (fsynced) before the server sees it',
+    edits: [
+      {
+        file: 'provider/engines/postgres/apply.ts',
+        search: `    if (options.deliver && prepared.passwords.length > 0) {
+      await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+    }
+`,
+        replace: '',
+      },
+      {
+        file: 'provider/engines/postgres/apply.ts',
+        search: `  return new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
+`,
+        replace: `  const result = await new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
+  if (options.deliver && prepared.passwords.length > 0) {
+    await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+  }
+  return result;
+`,
+      },
+    ],
+    tests: ['test/unit/postgres-deliver.test.ts', 'test/e2e/credentials-fault.e2e.test.ts'],
+  },
+  {
+    name: 'write-ahead-delivery-sqlserver',
+    behaviour: 'SQL Server: every generated password is delivered before the first round trip that uses it',
+    edits: [
+      {
+        file: 'provider/engines/sqlserver/apply.ts',
+        search: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()]);
+`,
+        replace: '',
+      },
+      {
+        file: 'provider/engines/sqlserver/apply.ts',
+        search: `  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
+`,
+        replace: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()]);
+  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
+`,
+      },
+    ],
+    tests: ['test/unit/sqlserver-apply.test.ts'],
+  },
+  {
+    name: 'signal-abort',
+    behaviour: 'SIGTERM/SIGINT stop an apply after the current step (no further password trip starts)',
+    edits: [{ file: 'provider/cli/commands/apply.ts', search: '    controller.abort();\n', replace: '' }],
+    tests: ['test/e2e/credentials-fault.e2e.test.ts'],
+  },
+  {
+    name: 'lingering-password-sessions',
+    behaviour: "the next apply waits for a killed apply's password sessions before it reads the catalog",
+    edits: [
+      {
+        file: 'provider/engines/postgres/passwords.ts',
+        search: 'await c.query((pinned ? sql : [passwordSessionLockSql, ...sql]).join',
+        replace: 'await c.query((pinned ? sql : sql).join',
+      },
+    ],
+    tests: ['test/e2e/credentials-fault.e2e.test.ts'],
+  },
+  {
+    name: 'scoped-inspect-scope',
+    behaviour: "an app part's inspect reads only that part's roles, not every app's",
+    edits: [
+      {
+        file: 'provider/engines/postgres/sql/scoped-roles.sql',
+        search: `       AND ($4::text IS NULL
+            OR coalesce(left(d.description, 16), '') <> 'pmgrants:managed'`,
+        replace: `       AND ($4::text IS NULL OR true
+            OR coalesce(left(d.description, 16), '') <> 'pmgrants:managed'`,
+      },
+    ],
+    tests: ['test/e2e/postgres-scoped-inspect.e2e.test.ts'],
+  },
+  {
+    name: 'warehouse-marker',
+    behaviour: "a role whose marker names another warehouse (database) is that warehouse's: never changed or dropped",
+    edits: [
+      {
+        file: 'provider/engines/postgres/inspect.ts',
+        search: '      if (warehouse !== rows.database) foreign.set(r.name, warehouse);',
+        replace: '      if (warehouse !== rows.database && Math.random() < 0) foreign.set(r.name, warehouse);',
+      },
+    ],
+    tests: ['test/e2e/pulumi-shared-server.e2e.test.ts', 'test/e2e/shared-server.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'warehouse-marker-scoped',
+    behaviour: "a scoped (one-part) inspect also leaves another warehouse's roles alone",
+    edits: [
+      {
+        file: 'provider/engines/postgres/inspect.ts',
+        search: '    if (warehouse !== undefined && warehouse !== all.database) ownership.foreign.set(name, warehouse);',
+        replace: '    if (warehouse !== undefined && warehouse !== all.database && Math.random() < 0) ownership.foreign.set(name, warehouse);',
+      },
+    ],
+    tests: ['test/e2e/postgres-scoped-inspect.e2e.test.ts', 'test/e2e/pulumi-shared-server.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'report-noinherit',
+    behaviour: 'the access report follows only inheriting memberships; a NOINHERIT one is reachable by SET ROLE only',
+    edits: [
+      {
+        file: 'provider/engines/postgres/access-facts.ts',
+        search: 'const inherit = this.pg16 ? m.inherit_option !== false : this.roles.get(member)?.inherit !== false;',
+        replace: 'const inherit = true;',
+      },
+    ],
+    tests: ['test/e2e/report.e2e.test.ts'],
+  },
+  {
+    name: 'plan-convergence',
+    behaviour: 'plans converge: after apply, the next plan is empty',
+    edits: [
+      {
+        file: 'provider/plan/diff.ts',
+        search: 'have.withGrantOption !== want.withGrantOption',
+        replace: 'have.withGrantOption === want.withGrantOption',
+      },
+    ],
+    tests: ['test/e2e/postgres.e2e.test.ts', 'test/e2e/cli.e2e.test.ts'],
+  },
+  {
+    name: 'public-revocation',
+    behaviour: "PUBLIC's built-in EXECUTE on the functions app roles create is revoked",
+    edits: [
+      {
+        file: 'provider/engines/postgres/inspect.ts',
+        search: '    if (!ownFunctionsEntry.has(forRole)) permissions.push(',
+        replace: '    if (false) permissions.push(',
+      },
+    ],
+    tests: ['test/e2e/postgres.e2e.test.ts', 'test/e2e/cli.e2e.test.ts'],
+  },
+  {
+    name: 'lock-for-apply',
+    behaviour: 'apply takes the apply lock before it plans: the plan shown is the plan applied',
+    edits: [
+      {
+        file: 'provider/cli/commands/apply.ts',
+        search: 'release = await conn.lockForApply((holder) => io.err(`${waitingForLockMessage(policy.warehouse.database, holder)}\\n`));',
+        replace: 'release = undefined;',
+      },
+    ],
+    tests: ['test/e2e/stale.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'lock-timeout',
+    behaviour: "no statement of an apply waits on a lock longer than the lock timeout",
+    edits: [
+      {
+        file: 'provider/engines/postgres/apply.ts',
+        search: "  return `SET LOCAL lock_timeout = ${quoteLiteral(`${Math.round(lockTimeoutSeconds * 1000)}ms`)};\\nSELECT pg_catalog.pg_advisory_lock(${APPLY_LOCK_KEY})`;",
+        replace: '  return `SELECT pg_catalog.pg_advisory_lock(${APPLY_LOCK_KEY})`;',
+      },
+    ],
+    tests: ['test/e2e/postgres.e2e.test.ts', 'test/e2e/stale.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'expiry-revocation',
+    behaviour: 'a grant past its `expires` is revoked by the next apply',
+    edits: [
+      {
+        file: 'provider/model/expiry.ts',
+        search: 'export function isExpired(expires: string, now: Date): boolean {\n',
+        replace: 'export function isExpired(expires: string, now: Date): boolean {\n  if (expires) return false;\n',
+      },
+    ],
+    tests: ['test/e2e/expiry.e2e.test.ts'],
+  },
+  {
+    name: 'identifier-quoting',
+    behaviour: 'PostgreSQL identifiers are quoted with their double quotes doubled',
+    edits: [{ file: 'provider/engines/postgres/quote.ts', search: `  return \`"\${name.replace(/"/g, '""')}"\`;`, replace: '  return `"${name}"`;' }],
+    tests: ['test/e2e/postgres.e2e.test.ts'],
+  },
+  {
+    name: 'detailed-exitcode-error',
+    behaviour: 'plan --detailed-exitcode exits 1 on an error (2 means changes)',
+    edits: [{ file: 'provider/cli/main.ts', search: "errorExit = () => 1;", replace: 'errorExit = (code) => code;' }],
+    tests: ['test/e2e/cli.e2e.test.ts'],
+  },
+  {
+    name: 'sqlserver-create-permission',
+    behaviour: "SQL Server: a persona allowed to create objects gets CREATE TABLE (and the others) in the database",
+    edits: [
+      {
+        file: 'provider/engines/sqlserver/privileges.ts',
+        search: "['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE TABLE', 'CREATE VIEW'];",
+        replace: "['CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE VIEW'];",
+      },
+    ],
+    tests: ['test/unit/sqlserver-render.test.ts', 'test/unit/sqlserver-apply.test.ts'],
+  },
+  {
+    name: 'cli-deliver-durable',
+    behaviour: "the CLI's delivery writes the passwords to the secrets file (pending) before it returns",
+    edits: [
+      {
+        file: 'provider/cli/commands/apply.ts',
+        search: '{ deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal }',
+        replace: '{ deliver: async (passwords) => void setTimeout(() => store.stagePending(passwords, database), 50), signal: p.interruption.signal }',
+      },
+    ],
+    tests: ['test/unit/cli-apply-partial.test.ts'],
+  },
+  {
+    name: 'layering-upward-import',
+    behaviour: 'layers import one way: the pure core (plan/) never imports an engine',
+    edits: [
+      {
+        file: 'provider/plan/diff.ts',
+        search: "import { CHANGE_ORDER, Change, Plan } from './change';\n",
+        replace: "import { CHANGE_ORDER, Change, Plan } from './change';\nimport type { EngineConnection } from '../engines/engine';\n",
+      },
+    ],
+    tests: ['test/unit/layering.test.ts'],
+  },
+  {
+    name: 'rules-beside-schema',
+    behaviour: "a schema error does not hide the rules' problems: they run on every part the schema accepted",
+    edits: [
+      {
+        file: 'provider/policy/prune.ts',
+        search: 'if (!isMapping(merged) || rejectedPaths.some((p) => p.length === 0)) return undefined;',
+        replace: 'if (!isMapping(merged) || rejectedPaths.some((p) => p.length >= 0)) return undefined;',
+      },
+    ],
+    tests: ['test/unit/policy-schema-and-rules.test.ts'],
+  },
+  {
+    name: 'rules-beside-schema-grant-hole',
+    behaviour: 'a refused grant leaves a hole, so the rules still point at the right grant for every other one',
+    edits: [
+      {
+        file: 'provider/policy/prune.ts',
+        search: '    delete doc.grants[Number(second)];\n',
+        replace: '    doc.grants.splice(Number(second), 1);\n',
+      },
+    ],
+    tests: ['test/unit/policy-schema-and-rules.test.ts'],
+  },
+  {
+    name: 'push-all-no-spread',
+    behaviour: 'input-sized lists are never spread into call arguments (pushAll loops): a 150,000-principal policy validates',
+    edits: [
+      {
+        file: 'provider/model/collections.ts',
+        search: '  for (const item of items) target.push(item);\n',
+        replace: '  target.push(...items);\n',
+      },
+    ],
+    tests: ['test/unit/huge-policy.test.ts', 'test/unit/no-call-spread.test.ts'],
+  },
+  {
+    name: 'detailed-exitcode-secrets-file-work',
+    behaviour: 'plan --detailed-exitcode exits 2 when the only work is on the secrets file (pending passwords the server holds)',
+    edits: [
+      {
+        file: 'provider/cli/commands/plan.ts',
+        search: "if (values['detailed-exitcode']) return hasWork(view.plan) ? 2 : EXIT.ok;",
+        replace: "if (values['detailed-exitcode']) return view.plan.changes.length > 0 ? 2 : EXIT.ok;",
+      },
+    ],
+    tests: ['test/e2e/credentials-fault.e2e.test.ts'],
+  },
+  {
+    name: 'default-prefix-note',
+    behaviour: 'validate notes a policy that keeps the default prefix (one warehouse per server can use it)',
+    edits: [
+      {
+        file: 'provider/policy/rules.ts',
+        search: 'if (ctx.policy.options?.prefix !== undefined || ctx.policy.warehouse.database === DEMO_DATABASE) return;',
+        replace: 'if (ctx.policy.options?.prefix === undefined || ctx.policy.warehouse.database === DEMO_DATABASE) return;',
+      },
+    ],
+    tests: ['test/unit/policy-default-prefix.test.ts'],
+  },
+];
