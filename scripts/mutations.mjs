@@ -294,4 +294,76 @@ export const MUTATIONS = [
     ],
     tests: ['test/unit/policy-default-prefix.test.ts'],
   },
+  {
+    name: 'unreachable-owner-acls',
+    behaviour: "PostgreSQL inspect leaves out the ACLs of objects whose owner the provisioning role cannot act as, so plans converge",
+    edits: [{ file: 'provider/engines/postgres/sql/object-acls.sql', search: "\nWHERE pg_catalog.pg_has_role(o.owner, 'USAGE')", replace: '' }],
+    tests: ['test/e2e/postgres-stray-owners.e2e.test.ts'],
+  },
+  {
+    name: 'unreachable-owner-column-acls',
+    behaviour: "PostgreSQL inspect leaves out the column grants of tables whose owner the provisioning role cannot act as",
+    edits: [{ file: 'provider/engines/postgres/sql/column-acls.sql', search: " AND pg_catalog.pg_has_role(o.owner, 'USAGE')", replace: '' }],
+    tests: ['test/e2e/postgres-stray-owners.e2e.test.ts'],
+  },
+  {
+    name: 'unreachable-one-by-one',
+    behaviour: 'PostgreSQL renders a grant or revoke that leaves objects out as one statement naming the others, not ON ALL ... IN SCHEMA',
+    edits: [{ file: 'provider/engines/postgres/render.ts', search: '  const oneByOne = except && except.length > 0', replace: '  const oneByOne = Math.random() < 0 && except && except.length > 0' }],
+    tests: ['test/unit/postgres-model.test.ts', 'test/e2e/postgres-stray-owners.e2e.test.ts'],
+  },
+  {
+    name: 'unreachable-except',
+    behaviour: 'the diff carries the objects out of reach on the grants and revokes that cover them',
+    edits: [{ file: 'provider/plan/diff.ts', search: '  return except ? { ...change, except } : change;', replace: '  return change;' }],
+    tests: ['test/unit/postgres-model.test.ts'],
+  },
+  {
+    name: 'unreachable-findings',
+    behaviour: 'the plan names the objects out of reach, their owner and the hand-over, as warnings',
+    edits: [{ file: 'provider/plan/diff.ts', search: '  pushAll(d.warnings, unreachableFindings(actual));\n', replace: '' }],
+    tests: ['test/unit/postgres-model.test.ts', 'test/e2e/postgres-stray-owners.e2e.test.ts'],
+  },
+  {
+    name: 'unreachable-slice',
+    behaviour: "a part's slice (a Pulumi resource) keeps the objects out of reach of its schemas",
+    edits: [{ file: 'provider/plan/slice.ts', search: '    ...unreachableIn(actual, claim),\n', replace: '' }],
+    tests: ['test/unit/postgres-model.test.ts'],
+  },
+  {
+    name: 'sqlserver-column-grants',
+    behaviour: 'SQL Server inspect reads column permissions on app schemas, so plan and apply revoke them',
+    edits: [
+      {
+        file: 'provider/engines/sqlserver/inspect.ts',
+        search: '  return row.column_name ? { ...columnSecurable(schema.name, row.object_name, row.column_name), ...ownedBy } : undefined;',
+        replace: '  return Math.random() < 0 && row.column_name ? { ...columnSecurable(schema.name, row.object_name, row.column_name), ...ownedBy } : undefined;',
+      },
+    ],
+    tests: ['test/unit/sqlserver-least-privilege.test.ts', 'test/unit/sqlserver-outsiders.test.ts'],
+  },
+  {
+    name: 'sqlserver-revoke-as-object-owner',
+    behaviour: "SQL Server revokes on an object or column AS the principal that owns it (its own owner before the schema's)",
+    edits: [{ file: 'provider/engines/sqlserver/render.ts', search: "  if (on.type === 'engine' && on.owner !== undefined) return ` AS ${quoteName(on.owner)}`;\n", replace: '' }],
+    tests: ['test/unit/sqlserver-least-privilege.test.ts', 'test/unit/sqlserver-outsiders.test.ts', 'test/unit/sqlserver-render.test.ts'],
+  },
+  {
+    name: 'sqlserver-simulator-object-as-owner',
+    behaviour: 'the simulator refuses a REVOKE or DENY on an object AS a principal that does not own it (REVOKE Object Permissions)',
+    edits: [{ file: 'test/fixtures/sqlserver/catalog-simulator.ts', search: "    if (verb !== 'GRANT' && target.class === 1 && owner !== grantor.principal_id) throw denied.grantor();\n", replace: '' }],
+    tests: ['test/unit/sqlserver-least-privilege.test.ts'],
+  },
+  {
+    name: 'sqlserver-column-deny-left',
+    behaviour: 'SQL Server leaves DENYs on app schema objects and columns alone (revoking one could only widen access)',
+    edits: [
+      {
+        file: 'provider/engines/sqlserver/inspect.ts',
+        search: "if (!vocabulary?.has(row.permission_name) && !(onAppSchema && effect === 'GRANT')) continue;",
+        replace: "if (!vocabulary?.has(row.permission_name) && !onAppSchema) continue;",
+      },
+    ],
+    tests: ['test/unit/sqlserver-least-privilege.test.ts', 'test/unit/sqlserver-outsiders.test.ts'],
+  },
 ];

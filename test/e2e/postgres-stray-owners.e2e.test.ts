@@ -4,15 +4,17 @@
  * for. Without care, the rendered `GRANT ... ON ALL TABLES IN SCHEMA` (and `REVOKE`) fails on such an
  * object ("permission denied for table ...", or the "no privileges were granted" warning apply stops
  * on), and with it the whole apply. pmgrants grants and revokes on every other object, names the ones
- * it leaves alone in the plan, and a second plan has nothing to do but say so again.
+ * it leaves alone in the plan, and a second plan has nothing to do but say so again. One scenario per
+ * server: each step continues from the one before it.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { runCliCaptured } from '../support/cli';
 import { PG17_BIN, postgres17UnavailableReason, postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
 import { applyAs, provisionerDoctorAsksFor } from '../support/provisioner';
+import { scenario } from '../support/scenario';
 
 const PASSWORD = 'stray-Password-1';
 const SERVERS: { name: string; binDir?: string; unavailable?: string }[] = [
@@ -43,7 +45,7 @@ ${extraGrant}`;
 const MORE_GRANTS = '  - { persona: data_consumer, to: [sales], apps: [o2c] }\n  - { persona: process_admin, to: [p2p-lead], apps: [o2c] }\n';
 
 for (const server of SERVERS) {
-  (server.unavailable ? describe.skip : describe)(`app schemas holding objects the provisioning login cannot act as the owner of (${server.name})`, () => {
+  scenario(`app schemas holding objects the provisioning login cannot act as the owner of (${server.name})`, (story) => {
     let pg: TestServer;
     let dir: string;
     let superUrl: string;
@@ -90,7 +92,7 @@ for (const server of SERVERS) {
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('applies everything else, and the plan names each object it leaves alone, with its owner and the fix', async () => {
+    story.step('applies everything else, and the plan names each object it leaves alone, with its owner and the fix', async () => {
       fs.writeFileSync(file(), policyText(MORE_GRANTS));
       const plan = await cli(['plan', file(), '--detailed-exitcode']);
       expect(plan.code, plan.out + plan.err).toBe(2);
@@ -109,7 +111,7 @@ for (const server of SERVERS) {
       expect(apply.out).toMatch(/warning: p2p\.audit, p2p\.audit_id_seq are owned by dba/);
     }, 120_000);
 
-    it('converges: the next plan has nothing to do and says the same about the stray objects, as warnings', async () => {
+    story.step('converges: the next plan has nothing to do and says the same about the stray objects, as warnings', async () => {
       const plan = await cli(['plan', file(), '--detailed-exitcode']);
       expect(plan.out).toMatch(/No changes/);
       expect(plan.code, plan.out).toBe(0);
@@ -121,7 +123,7 @@ for (const server of SERVERS) {
       expect(asSuper.out).not.toMatch(/owned by (dba|bi_team)/);
     }, 60_000);
 
-    it('the consumers read every table but the stray ones, and the new grant reached its team', async () => {
+    story.step('the consumers read every table but the stray ones, and the new grant reached its team', async () => {
       const alice = await pg.connectAs('alice', PASSWORD, 'stray_wh');
       for (const t of ['p2p.cases', 'p2p.app_made', 'o2c.orders', 'o2c.handed', 'o2c.bi_extract']) await alice.query(`SELECT * FROM ${t}`);
       expect(await sqlstateOf(alice.query('SELECT * FROM p2p.audit'))).toBe('42501');
@@ -156,7 +158,7 @@ for (const server of SERVERS) {
       ]);
     }, 60_000);
 
-    it('once a stray object is handed to the schema owner, the next apply grants on it, and then converges without the warning', async () => {
+    story.step('once a stray object is handed to the schema owner, the next apply grants on it, and then converges without the warning', async () => {
       await asSuperuser('ALTER TABLE p2p.audit OWNER TO pmg_p2p_owner');
       const plan = await cli(['plan', file(), '--detailed-exitcode']);
       expect(plan.code, plan.out).toBe(2);
@@ -172,5 +174,5 @@ for (const server of SERVERS) {
       await alice.query('SELECT * FROM p2p.audit');
       await alice.end();
     }, 120_000);
-  });
+  }, server.unavailable ? describe.skip : describe);
 }
