@@ -2,6 +2,8 @@ import { compareCodeUnits, compareMemberships, comparePermissions, membershipKey
 import { DesiredState, Login, Membership, Permission, SecurityState } from '../model/types';
 import { CHANGE_ORDER, Change, Plan } from './change';
 import { PmgrantsError } from '../engines/engine';
+import { passwordExpired, supersededCheckouts } from './password-expiry';
+import { unnamedMemberWarnings, withoutProtected } from './protected';
 
 /** What the live database holds, as an engine's inspect reports it. */
 export interface ActualState extends SecurityState {
@@ -21,6 +23,17 @@ export interface ActualState extends SecurityState {
   warnings?: string[];
   /** Which generated password each login holds, by login name: the generation its marker records (when the engine records one). */
   passwordGeneration?: Record<string, string>;
+  /**
+   * When each generated login's password stops being valid, ISO timestamps by login name, as the
+   * server enforces it (PostgreSQL VALID UNTIL). Engines without an expiry time leave it out: the
+   * diff then counts security.rotation.validFor from passwordSetAt.
+   */
+  passwordValidUntil?: Record<string, string>;
+  /**
+   * Logins whose current password a checkout delivered (pmgrants checkout: one use, its own
+   * destination): while it is valid it is not "undelivered" to another secrets file.
+   */
+  checkedOut?: string[];
 }
 
 /**
@@ -72,6 +85,8 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'missing' });
     } else if (needsRotation(login, actual, desired, options)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: options.rotate?.includes(login.name) ? 'forced' : 'age' });
+    } else if (login.password === 'generated' && !login.adopted && passwordExpired(login.name, actual, desired, options.now)) {
+      changes.push({ kind: 'rotate-password', login: login.name, reason: 'expired' });
     } else if (login.password === 'generated' && !login.adopted && undelivered(login.name, actual, options.delivered)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'undelivered' });
     }
@@ -159,7 +174,9 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
       changes.push({ kind: 'drop-login', login: login.name, ...handTo(login.name) });
     }
   }
-  return { database: desired.database, engine: desired.engine, changes: orderChanges(changes), warnings };
+  const kept = withoutProtected(changes, desired);
+  warnings.push(...kept.warnings, ...unnamedMemberWarnings(actual.memberships, desired), ...supersededCheckouts(kept.changes, actual, desired, options.now));
+  return { database: desired.database, engine: desired.engine, changes: orderChanges(kept.changes), warnings };
 }
 
 /**
@@ -299,10 +316,12 @@ function matchWithMaps<T>(desired: readonly T[], actual: readonly T[], key: (t: 
   return { pairs, unmatched };
 }
 
-/** The server holds a password (of a known generation) that the secrets file does not have. */
+/** The server holds a password (of a known generation) that the secrets file does not have, and no checkout delivered it. */
 function undelivered(login: string, actual: ActualState, delivered: DeliveredPasswords | undefined): boolean {
   const held = actual.passwordGeneration?.[login];
   if (!delivered || held === undefined) return false;
+  // A checkout's password went to its taker; if it has expired, passwordExpired rotates it first.
+  if (actual.checkedOut?.includes(login)) return false;
   const entry = delivered[login];
   if (!entry) return true;
   if (entry.generation === undefined && entry.pending === undefined) return false;

@@ -1,0 +1,51 @@
+/**
+ * When a generated password stops being valid (security.rotation.validFor, PostgreSQL VALID UNTIL),
+ * for plan, checkout and report. Pure: the clock is a parameter.
+ */
+import { durationMs } from '../model/duration';
+import { DesiredState } from '../model/types';
+import { Change } from './change';
+import type { ActualState } from './diff';
+
+/**
+ * The instant a login's password stops being valid, or undefined when it has no end: the earlier of
+ * what the server enforces (PostgreSQL VALID UNTIL) and the policy's lifetime counted from when it
+ * was set (so shortening validFor, or adding it, ends passwords set before as the policy now says;
+ * SQL Server, which has no expiry time, only has the second).
+ */
+export function passwordExpiry(login: string, actual: Pick<ActualState, 'passwordValidUntil' | 'passwordSetAt'>, desired: Pick<DesiredState, 'passwordValidFor'>): Date | undefined {
+  const enforced = actual.passwordValidUntil?.[login];
+  const setAt = actual.passwordSetAt?.[login];
+  const lifetime = desired.passwordValidFor !== undefined ? durationMs(desired.passwordValidFor) : undefined;
+  const times: number[] = [];
+  if (enforced !== undefined) times.push(Date.parse(enforced));
+  if (setAt !== undefined && lifetime !== undefined) times.push(Date.parse(setAt) + lifetime);
+  const valid = times.filter((t) => !Number.isNaN(t));
+  return valid.length > 0 ? new Date(Math.min(...valid)) : undefined;
+}
+
+/** The password has expired at `now`: due for rotation (rotate-password, reason 'expired'). */
+export function passwordExpired(login: string, actual: ActualState, desired: DesiredState, now: Date | undefined): boolean {
+  if (!now) return false;
+  const expiry = passwordExpiry(login, actual, desired);
+  return expiry !== undefined && expiry.getTime() <= now.getTime();
+}
+
+/**
+ * Warnings for rotations that end a password a checkout delivered and that is still valid: its taker
+ * is still using it, and after this apply it can no longer log in (it is told when it checks; see
+ * docs/credentials.md, "Credentials per use").
+ */
+export function supersededCheckouts(changes: readonly Change[], actual: ActualState, desired: DesiredState, now: Date | undefined): string[] {
+  if (!actual.checkedOut?.length) return [];
+  const checkedOut = new Set(actual.checkedOut);
+  const out: string[] = [];
+  for (const c of changes) {
+    if (c.kind !== 'rotate-password' || c.reason === 'checkout' || !checkedOut.has(c.login)) continue;
+    const expiry = passwordExpiry(c.login, actual, desired);
+    if (expiry !== undefined && now !== undefined && expiry.getTime() <= now.getTime()) continue;
+    const until = expiry ? ` (valid until ${expiry.toISOString()})` : '';
+    out.push(`login ${c.login}: the password a checkout delivered${until} stops working when this apply replaces it`);
+  }
+  return out;
+}
