@@ -99,6 +99,12 @@ export function protectedMatcher(engine: EngineName, entries: readonly Protected
   };
 }
 
+/** `protected[2] ("svc_*")`, or `protected[0]` for a name: which entry protects a name, for messages. */
+export function protectedLabel(matches: readonly ProtectedMatch[]): string {
+  const { index, entry } = matches[0];
+  return `protected[${index}]${isPattern(entry.role) ? ` ("${entry.role}")` : ''}`;
+}
+
 /**
  * Whether the policy names `member` as a member of a protected role, by any of the entries protecting
  * that role: their `members` lists (names or patterns, compared like the roles). An entry without

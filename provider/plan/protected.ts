@@ -19,7 +19,7 @@
  * Validation keeps the policy from asking for a change that adds to a protected role (rule
  * protected-role); should a desired state that skipped it ask for one, the plan fails.
  */
-import { protectedMatcher, ProtectedMatch, memberNamed } from '../model/protected';
+import { memberNamed, protectedLabel, protectedMatcher, ProtectedMatch } from '../model/protected';
 import { DesiredState, EngineName, Membership } from '../model/types';
 import { Change } from './change';
 import { PmgrantsError } from '../engines/engine';
@@ -106,7 +106,7 @@ export function withoutProtected(changes: readonly Change[], desired: Pick<Desir
     }
     const matches = match(hit);
     if (adds) {
-      throw new PmgrantsError(`the plan would change protected role "${hit}" (protected[${matches[0].index}]), which pmgrants never does; validate the policy (rule protected-role) and plan again`);
+      throw new PmgrantsError(`the plan would change protected role "${hit}" (${protectedLabel(matches)}), which pmgrants never does; validate the policy (rule protected-role) and plan again`);
     }
     const entry = kept.get(hit) ?? { matches, what: [] };
     entry.what.push(keptText(change));
@@ -114,7 +114,7 @@ export function withoutProtected(changes: readonly Change[], desired: Pick<Desir
   }
   const warnings = [...kept].map(
     ([role, { matches, what }]) =>
-      `protected role "${role}" (protected[${matches[0].index}]) keeps what the policy does not give: ${someOf(what)}; pmgrants never changes a protected role (change it by hand if it is wrong)`,
+      `protected role "${role}" (${protectedLabel(matches)}) keeps what the policy does not give: ${someOf(what)}; pmgrants never changes a protected role (change it by hand if it is wrong)`,
   );
   return { changes: out, warnings };
 }

@@ -4,15 +4,9 @@
  */
 import { durationMs, durationText, MAX_VALID_FOR_MS, MIN_VALID_FOR_MS } from '../model/duration';
 import { nameKey } from '../model/names';
-import { compileProtected, isPattern, isProtectable, protectedEntries, protectedMatcher, ProtectedMatch } from '../model/protected';
+import { compileProtected, isProtectable, protectedEntries, protectedLabel, protectedMatcher } from '../model/protected';
 import { PolicyRule, RuleContext } from './rules';
 import { PathSegment } from './source';
-
-/** `protected[2] ("svc_*")`: which entry protects a name, for messages. */
-function entryLabel(matches: readonly ProtectedMatch[]): string {
-  const { index, entry } = matches[0];
-  return `protected[${index}]${isPattern(entry.role) ? ` ("${entry.role}")` : ''}`;
-}
 
 /** The matcher of the policy's entries, made once per rule run. */
 function matcherOf(ctx: RuleContext) {
@@ -42,7 +36,7 @@ const protectedRole: PolicyRule = {
         const principal = byKey.get(key);
         const matches = principal ? match(principal.dbName) : [];
         if (matches.length === 0) return;
-        ctx.report('protected-role', ['grants', gi, 'to', i], `grant ${gi + 1} would make "${principal!.dbName}" a member of ${grant.persona} roles, but ${entryLabel(matches)} protects it: a protected role is never granted anything`, {
+        ctx.report('protected-role', ['grants', gi, 'to', i], `grant ${gi + 1} would make "${principal!.dbName}" a member of ${grant.persona} roles, but ${protectedLabel(matches)} protects it: a protected role is never granted anything`, {
           hint: 'grant the persona to another principal, or remove the role from protected',
         });
       });
@@ -51,14 +45,14 @@ const protectedRole: PolicyRule = {
       const matches = role.refused ? [] : match(role.name);
       if (matches.length === 0) continue;
       const what = role.slot === 'owner' ? 'owner of its schema' : role.slot === 'app' ? 'login' : `${role.slot} role`;
-      ctx.report('protected-role', role.path, `app "${role.app}" adopts "${role.name}" as its ${what}, but ${entryLabel(matches)} protects it: pmgrants would grant to it and change its members`, {
+      ctx.report('protected-role', role.path, `app "${role.app}" adopts "${role.name}" as its ${what}, but ${protectedLabel(matches)} protects it: pmgrants would grant to it and change its members`, {
         hint: 'give the app a role of its own',
       });
     }
     for (const g of ctx.generatedNames()) {
       const matches = match(g.name);
       if (matches.length === 0) continue;
-      ctx.report('protected-role', g.path, `${g.what} "${g.name}", which pmgrants generates, is protected by ${entryLabel(matches)}; pmgrants would create and change it`, {
+      ctx.report('protected-role', g.path, `${g.what} "${g.name}", which pmgrants generates, is protected by ${protectedLabel(matches)}; pmgrants would create and change it`, {
         hint: 'narrow the protected pattern, or change options.prefix',
         atKey: g.atKey,
       });

@@ -81,6 +81,7 @@ const UNIQUE_LISTS: Record<'policy' | 'stack', readonly (readonly string[])[]> =
     ['guardrails', 'forbidModes'],
     ['guardrails', 'forbidWildcardFor'],
     ['guardrails', 'maxGrantDays', 'personas'],
+    ['protected', '[]', 'members'],
   ],
   stack: [
     ['guardrails', 'forbidModes'],

@@ -125,7 +125,7 @@ describe('protected roles: plan', () => {
     expect(plan.changes).toEqual([{ kind: 'revoke', permission: select('stranger') }]);
     expect(plan.warnings).toEqual([
       'protected role "pm_internal" (protected[0]) keeps what the policy does not give: select on schema p2p held by pm_internal, membership of pm_internal in pmg_p2p_data_consumer; pmgrants never changes a protected role (change it by hand if it is wrong)',
-      'protected role "svc_monitor" (protected[1]) keeps what the policy does not give: select on schema p2p held by svc_monitor; pmgrants never changes a protected role (change it by hand if it is wrong)',
+      'protected role "svc_monitor" (protected[1] ("svc_*")) keeps what the policy does not give: select on schema p2p held by svc_monitor; pmgrants never changes a protected role (change it by hand if it is wrong)',
     ]);
   });
 
@@ -165,12 +165,12 @@ describe('protected roles: plan', () => {
     };
     const plan = diffState(desired, actual);
     expect(plan.changes.filter((c) => c.kind === 'drop-role' || c.kind === 'alter-schema-owner')).toEqual([]);
-    expect(plan.warnings.join('\n')).toContain('protected role "svc_old" (protected[1]) keeps what the policy does not give: the role itself (no longer in the policy)');
-    expect(plan.warnings.join('\n')).toContain('protected role "svc_owner" (protected[1]) keeps what the policy does not give: ownership of schema p2p');
+    expect(plan.warnings.join('\n')).toContain('protected role "svc_old" (protected[1] ("svc_*")) keeps what the policy does not give: the role itself (no longer in the policy)');
+    expect(plan.warnings.join('\n')).toContain('protected role "svc_owner" (protected[1] ("svc_*")) keeps what the policy does not give: ownership of schema p2p');
   });
 
   it('a desired state that would add to a protected role (validation skipped) fails the plan', () => {
     const bad: DesiredState = { ...desired, permissions: [...desired.permissions, select('svc_x')] };
-    expect(() => diffState(bad, asApplied(desired))).toThrow('the plan would change protected role "svc_x" (protected[1]), which pmgrants never does; validate the policy (rule protected-role) and plan again');
+    expect(() => diffState(bad, asApplied(desired))).toThrow('the plan would change protected role "svc_x" (protected[1] ("svc_*")), which pmgrants never does; validate the policy (rule protected-role) and plan again');
   });
 });
