@@ -29,3 +29,18 @@ export function durationText(text: string): string {
 export function validUntil(setAt: Date, validForMs: number): Date {
   return new Date(setAt.getTime() + validForMs);
 }
+
+/**
+ * The instant a password stops being valid, or undefined when it has no end: the earlier of what the
+ * server enforces (`enforced`: PostgreSQL VALID UNTIL) and the policy's lifetime counted from when it
+ * was set (so shortening validFor, or adding it, ends passwords set before, as the policy now says;
+ * SQL Server, which has no expiry time, only has the second). ISO timestamps in, a Date out.
+ */
+export function passwordExpiryOf(enforced: string | undefined, setAt: string | undefined, validFor: string | undefined): Date | undefined {
+  const lifetime = validFor !== undefined ? durationMs(validFor) : undefined;
+  const times: number[] = [];
+  if (enforced !== undefined) times.push(Date.parse(enforced));
+  if (setAt !== undefined && lifetime !== undefined) times.push(Date.parse(setAt) + lifetime);
+  const valid = times.filter((t) => !Number.isNaN(t));
+  return valid.length > 0 ? new Date(Math.min(...valid)) : undefined;
+}

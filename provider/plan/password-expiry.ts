@@ -2,26 +2,14 @@
  * When a generated password stops being valid (security.rotation.validFor, PostgreSQL VALID UNTIL),
  * for plan, checkout and report. Pure: the clock is a parameter.
  */
-import { durationMs } from '../model/duration';
+import { passwordExpiryOf } from '../model/duration';
 import { DesiredState } from '../model/types';
 import { Change } from './change';
 import type { ActualState } from './diff';
 
-/**
- * The instant a login's password stops being valid, or undefined when it has no end: the earlier of
- * what the server enforces (PostgreSQL VALID UNTIL) and the policy's lifetime counted from when it
- * was set (so shortening validFor, or adding it, ends passwords set before as the policy now says;
- * SQL Server, which has no expiry time, only has the second).
- */
+/** When a login's password stops being valid (model/duration.ts passwordExpiryOf), or undefined when it has no end. */
 export function passwordExpiry(login: string, actual: Pick<ActualState, 'passwordValidUntil' | 'passwordSetAt'>, desired: Pick<DesiredState, 'passwordValidFor'>): Date | undefined {
-  const enforced = actual.passwordValidUntil?.[login];
-  const setAt = actual.passwordSetAt?.[login];
-  const lifetime = desired.passwordValidFor !== undefined ? durationMs(desired.passwordValidFor) : undefined;
-  const times: number[] = [];
-  if (enforced !== undefined) times.push(Date.parse(enforced));
-  if (setAt !== undefined && lifetime !== undefined) times.push(Date.parse(setAt) + lifetime);
-  const valid = times.filter((t) => !Number.isNaN(t));
-  return valid.length > 0 ? new Date(Math.min(...valid)) : undefined;
+  return passwordExpiryOf(actual.passwordValidUntil?.[login], actual.passwordSetAt?.[login], desired.passwordValidFor);
 }
 
 /** The password has expired at `now`: due for rotation (rotate-password, reason 'expired'). */

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { nameKey } from '../model/names';
 import { DesiredState, Policy, Right, RIGHTS } from '../model/types';
-import { AccessFacts, AccessPath, AccessReport, CELL_STATUSES, CellStatus, HeldRight, LoginAge, ReportCell, ReportPrincipal } from './types';
+import { passwordExpiryOf } from '../model/duration';
+import { protectedRolesOf, unnamedMembers } from './protected';
+import { AccessFacts, AccessPath, AccessReport, CELL_STATUSES, CellStatus, FactPrincipal, HeldRight, LoginAge, ReportCell, ReportPrincipal } from './types';
 
 export interface ReportOptions {
   /** The compiled policy (compilePolicy, before an engine realizes it): what is expected. */
@@ -151,19 +153,8 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
   }
 
   const maxAge = desired.rotationMaxAgeDays ?? null;
-  const loginAges: LoginAge[] = desired.logins.map((l) => {
-    const at = factOf.get(key(l.name))?.marker?.passwordSetAt ?? null;
-    const time = at ? Date.parse(at) : NaN;
-    const ageDays = Number.isNaN(time) ? null : Math.floor((options.now.getTime() - time) / 86_400_000);
-    return {
-      login: l.name,
-      ...(l.app ? { app: l.app } : {}),
-      passwordSetAt: Number.isNaN(time) ? null : at,
-      ageDays,
-      maxAgeDays: maxAge,
-      overdue: maxAge === null || ageDays === null ? null : ageDays > maxAge,
-    };
-  });
+  const loginAges = loginAgesOf(desired, (name) => factOf.get(key(name)), options.now);
+  const protectedRoles = protectedRolesOf(facts, desired);
 
   const counts = Object.fromEntries(CELL_STATUSES.map((s) => [s, 0])) as Record<CellStatus, number>;
   for (const c of cells) counts[c.status]++;
@@ -180,12 +171,37 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
     principals,
     cells,
     logins: loginAges,
+    ...(protectedRoles ? { protected: protectedRoles } : {}),
     summary: {
       principals: principals.length,
       apps: apps.length,
       cells: counts,
       principalsWithDrift: [...new Set(cells.filter((c) => c.status === 'drift').map((c) => c.principal))],
       overdueLogins: loginAges.filter((l) => l.overdue).map((l) => l.login),
+      ...(loginAges.some((l) => l.expired) ? { expiredLogins: loginAges.filter((l) => l.expired).map((l) => l.login) } : {}),
+      ...(unnamedMembers(protectedRoles).length > 0 ? { unnamedProtectedMembers: unnamedMembers(protectedRoles) } : {}),
     },
   };
+}
+
+/** Password age and validity of every generated login: set when, how old, rotation due, valid until. */
+function loginAgesOf(desired: DesiredState, factOf: (name: string) => FactPrincipal | undefined, now: Date): LoginAge[] {
+  const maxAge = desired.rotationMaxAgeDays ?? null;
+  return desired.logins.map((l) => {
+    const fact = factOf(l.name);
+    const at = fact?.marker?.passwordSetAt ?? null;
+    const time = at ? Date.parse(at) : NaN;
+    const ageDays = Number.isNaN(time) ? null : Math.floor((now.getTime() - time) / 86_400_000);
+    const expiry = passwordExpiryOf(fact?.validUntil, Number.isNaN(time) ? undefined : at!, desired.passwordValidFor);
+    return {
+      login: l.name,
+      ...(l.app ? { app: l.app } : {}),
+      passwordSetAt: Number.isNaN(time) ? null : at,
+      ageDays,
+      maxAgeDays: maxAge,
+      overdue: maxAge === null || ageDays === null ? null : ageDays > maxAge,
+      validUntil: expiry?.toISOString() ?? null,
+      expired: fact === undefined ? null : expiry !== undefined && expiry.getTime() <= now.getTime(),
+    };
+  });
 }

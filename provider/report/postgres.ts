@@ -22,8 +22,8 @@ import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from './types';
  */
 export interface PostgresAccessRows {
   identity: { database: string; oid: number; version: string; versionNum: number; server: string };
-  /** [name, superuser, inherit, login, bypassrls, comment] */
-  roles: [string, boolean, boolean, boolean, boolean, string | null][];
+  /** [name, superuser, inherit, login, bypassrls, comment, VALID UNTIL (ISO time; null: no end)] */
+  roles: [string, boolean, boolean, boolean, boolean, string | null, (string | null)?][];
   /** [role, member, pg_auth_members row] */
   memberships: [string, string, { admin_option?: boolean; inherit_option?: boolean; set_option?: boolean }][];
   /** [schema, owner, ACL, default table ACL of the owner, default function ACL of the owner] */
@@ -78,7 +78,7 @@ function reach(start: string, parents: Map<string, { role: string; inherit: bool
 
 export function postgresAccessFacts(rows: PostgresAccessRows): AccessFacts {
   const pg16 = rows.identity.versionNum >= 160000;
-  const roles = new Map(rows.roles.map(([name, superuser, inherit, login, bypassrls, comment]) => [name, { name, superuser, inherit, login, bypassrls, comment }]));
+  const roles = new Map(rows.roles.map(([name, superuser, inherit, login, bypassrls, comment, validUntil]) => [name, { name, superuser, inherit, login, bypassrls, comment, validUntil }]));
   // member -> the roles it is a member of, with whether the membership passes privileges on and allows SET ROLE.
   const parents = new Map<string, { role: string; inherit: boolean; set: boolean }[]>();
   for (const [role, member, m] of rows.memberships) {
@@ -256,6 +256,7 @@ export function postgresAccessFacts(rows: PostgresAccessRows): AccessFacts {
       superuser: role.superuser,
       notes,
       ...(Object.keys(marker).length ? { marker } : {}),
+      ...(role.validUntil ? { validUntil: new Date(role.validUntil).toISOString() } : {}),
       ...(internal ? { internal: true } : {}),
     });
   }
@@ -265,6 +266,7 @@ export function postgresAccessFacts(rows: PostgresAccessRows): AccessFacts {
     principals,
     schemas: Object.fromEntries(schemas.map((s) => [s.name, s.owner])),
     held: held.filter((h) => !roles.get(h.principal)?.name.startsWith('pg_')),
+    memberships: rows.memberships.map(([role, member]) => ({ role, member })),
     raw: rows,
   };
 }

@@ -204,6 +204,7 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
     schemas: Object.fromEntries(rows.schemas.map((s) => [s.name, s.owner_name])),
     held,
     denials,
+    memberships: rows.members.map((m) => ({ role: m.role_name, member: m.member_name })),
     raw: rows,
   };
 }

@@ -48,6 +48,8 @@ export interface FactPrincipal {
   notes: string[];
   /** The pmgrants marker, when the principal carries one. */
   marker?: { purpose?: string; app?: string; persona?: string; passwordSetAt?: string };
+  /** When the server stops accepting its password (PostgreSQL VALID UNTIL), ISO time; absent when it has no end. */
+  validUntil?: string;
   /** Engine-internal principals (pg_* predefined roles, fixed database roles): shown in paths, not as rows. */
   internal?: boolean;
 }
@@ -64,6 +66,16 @@ export interface AccessFacts {
   denials?: { principal: string; schema: string; right: Right; detail: string }[];
   /** The catalog rows the evaluation came from, canonical JSON: what the digest is computed over. */
   raw: unknown;
+  /** Every role membership (role, member), for the protected roles' members. */
+  memberships?: { role: string; member: string }[];
+}
+
+/** A protected role the database has (policy `protected`), with its members: named by the policy or not. */
+export interface ProtectedRoleReport {
+  role: string;
+  /** Position of the entry in `protected` that protects it. */
+  entry: number;
+  members: { name: string; named: boolean }[];
 }
 
 export type CellStatus = 'expected' | 'drift' | 'missing' | 'privileged' | 'inherent';
@@ -101,6 +113,13 @@ export interface LoginAge {
   maxAgeDays: number | null;
   /** null when there is no rotation policy or no recorded time. */
   overdue: boolean | null;
+  /**
+   * When the password stops being valid (PostgreSQL VALID UNTIL, or security.rotation.validFor from
+   * when it was set); null when it has no end or is unknown.
+   */
+  validUntil: string | null;
+  /** Past validUntil; null when unknown (the login is missing). */
+  expired: boolean | null;
 }
 
 export interface ReportSummary {
@@ -109,6 +128,10 @@ export interface ReportSummary {
   cells: Record<CellStatus, number>;
   principalsWithDrift: string[];
   overdueLogins: string[];
+  /** Generated logins whose password has expired. */
+  expiredLogins?: string[];
+  /** "role: member" of the protected roles' members the policy does not name. */
+  unnamedProtectedMembers?: string[];
 }
 
 export interface AccessReport {
@@ -125,5 +148,7 @@ export interface AccessReport {
   principals: ReportPrincipal[];
   cells: ReportCell[];
   logins: LoginAge[];
+  /** The protected roles the database has (only when the policy lists some). */
+  protected?: ProtectedRoleReport[];
   summary: ReportSummary;
 }
