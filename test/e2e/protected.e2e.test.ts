@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../support/cli';
-import { postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
+import { postgresUnavailableReason, runsAs, startTestServer, TestServer } from '../support/pg';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the protected-roles end-to-end tests: ${unavailable}`);
@@ -42,17 +42,7 @@ protected:
 /** The statements sessions named application_name=pmgrants sent, from the server log (log_line_prefix '%a|'). */
 const pmgrantsStatements = () => pg.serverLog.filter((line) => line.includes('pmgrants|') && /statement: /.test(line));
 
-async function reads(user: string): Promise<true | string> {
-  const client = await pg.connectAs(user, `${user}-pw`, DATABASE);
-  try {
-    await client.query('SELECT * FROM p2p.cases');
-    return true;
-  } catch (e) {
-    return sqlstateOf(Promise.reject(e));
-  } finally {
-    await client.end();
-  }
-}
+const reads = (user: string) => runsAs(pg, user, `${user}-pw`, DATABASE, 'SELECT * FROM p2p.cases');
 
 beforeAll(async () => {
   if (unavailable) return;
