@@ -27,7 +27,7 @@ import { compilePolicy } from '../provider/model/compile';
 import { DesiredState, Policy } from '../provider/model/types';
 import { checkPolicy } from '../provider/policy/check';
 import { parseSource } from '../provider/policy/source';
-import { applyRendered, planLive } from '../provider/engines/session';
+import { applyRendered, planLive } from '../provider/pipeline/plan';
 import { EngineConnection } from '../provider/engines/engine';
 import { connectPostgres, inspectParams, inspectQuery, postgresDialect, scramSha256Verifier } from '../provider/engines/postgres';
 import { Client } from 'pg';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { PmgrantsError } from '../engines/engine';
+import { PmgrantsError } from '../model/errors';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';

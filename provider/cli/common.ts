@@ -1,8 +1,8 @@
 import { Diagnostic, hasErrors } from '../diagnostics/diagnostic';
 import { printable } from '../diagnostics/printable';
 import { formatText } from '../diagnostics/format';
-import { PmgrantsError } from '../engines/engine';
-import { checkUrlDatabase } from '../engines/registry';
+import { PmgrantsError } from '../model/errors';
+import { checkUrlDatabase } from '../pipeline/database';
 import { loadPolicy } from '../policy/load';
 import { Policy } from '../model/types';
 import { CliIO, EXIT } from './io';

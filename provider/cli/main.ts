@@ -1,5 +1,5 @@
 import { printable } from '../diagnostics/printable';
-import { PmgrantsError } from '../engines/engine';
+import { PmgrantsError } from '../model/errors';
 import { packageVersion } from '../package-root';
 import { CommandSpec, commandHelp, parseCommandArgs } from './args';
 import { PolicyInvalid } from './common';

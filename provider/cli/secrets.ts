@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { GeneratedPassword, PmgrantsError } from '../engines/engine';
-import { ActualState, DeliveredPasswords } from '../plan/diff';
+import { GeneratedPassword } from '../engines/engine';
+import { PmgrantsError } from '../model/errors';
+import { ActualState, DesiredState } from '../model/types';
+import { DeliveredPasswords, fileRepairs, unverifiablePending } from '../plan/delivery';
 import { Plan } from '../plan/change';
-import { DesiredState } from '../model/types';
 
 /**
  * The secrets file: where the CLI delivers generated passwords (pipelines use Pulumi secret outputs).
@@ -156,30 +157,6 @@ export class SecretsFile {
       release();
     }
   }
-}
-
-/**
- * Which entries plan and apply repair in the file alone: a login whose marker names the file's pending
- * generation holds that password (promote it); one whose marker names the delivered generation never
- * took the pending one (discard it).
- */
-export function fileRepairs(logins: Readonly<Record<string, SecretEntry>>, held: Readonly<Record<string, string>> | undefined): { promote: string[]; discard: string[] } {
-  const promote: string[] = [];
-  const discard: string[] = [];
-  for (const [login, generation] of Object.entries(held ?? {})) {
-    const e = logins[login];
-    if (!e?.pending) continue;
-    if (e.pending.generation === generation) promote.push(login);
-    else if (e.generation === generation) discard.push(login);
-  }
-  return { promote: promote.sort(), discard: discard.sort() };
-}
-
-/** Logins with a pending password whose generation the server does not record (an engine without generation markers). */
-export function unverifiablePending(logins: Readonly<Record<string, SecretEntry>>, held: Readonly<Record<string, string>> | undefined, managed: Iterable<string>): string[] {
-  const out: string[] = [];
-  for (const login of managed) if (logins[login]?.pending && held?.[login] === undefined) out.push(login);
-  return out.sort();
 }
 
 /** Plan notes about the secrets file: what apply repairs in it alone, and what cannot be checked. */

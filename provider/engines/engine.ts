@@ -1,25 +1,10 @@
-import { ActualState } from '../plan/diff';
 import { Change } from '../plan/change';
 import type { Part } from '../plan/slice';
-import { DesiredState, EngineName } from '../model/types';
+import { ActualState, DesiredState, EngineName } from '../model/types';
+import { Statement } from '../model/statement';
+import type { LockHolder } from './lock';
 import type { ExportCatalog } from '../export/catalog';
-import type { AccessFacts } from '../report/types';
-
-/**
- * A statement is data: what to run, where, with which bound parameters, and what a human may see.
- * `display` never contains a secret; a password is a parameter marked `secretFor`.
- */
-export interface Statement {
-  sql: string;
-  params: StatementParam[];
-  display: string;
-  /** 'server': the server-level database (SQL Server master for logins); 'warehouse': the policy's database. */
-  target: 'server' | 'warehouse';
-  /** Must run alone (T-SQL: CREATE SCHEMA must be the only statement of its batch). */
-  ownBatch?: boolean;
-}
-
-export type StatementParam = { name: string; value: string } | { name: string; secretFor: string };
+import type { AccessFacts } from '../model/access';
 
 /** The pure half of an engine: no I/O. */
 export interface EngineDialect {
@@ -80,36 +65,6 @@ export interface PreflightCheck {
   fix?: string;
 }
 
-/** Who holds a warehouse's apply lock, as far as the server tells. */
-export interface LockHolder {
-  /** The holder's server session: "pid 4242" (PostgreSQL backend), "session 57" (SQL Server session_id). */
-  session?: string;
-  /** When that session started (the apply started on it). */
-  since?: Date;
-  /** Its application name (pmgrants by default). */
-  program?: string;
-}
-
-/** "pid 4242, started 2026-12-03 10:15:02 UTC" (whatever of it is known). */
-export function describeLockHolder(holder: LockHolder): string {
-  const parts: string[] = [];
-  if (holder.session !== undefined) parts.push(holder.session);
-  if (holder.program && holder.program !== 'pmgrants') parts.push(`application "${holder.program.replace(/[^\x20-\x7e]/g, '?')}"`);
-  if (holder.since) parts.push(`started ${holder.since.toISOString().slice(0, 19).replace('T', ' ')} UTC`);
-  return parts.length > 0 ? parts.join(', ') : 'holder unknown';
-}
-
-/** What a command says (stderr) while it waits for the apply lock. */
-export function waitingForLockMessage(database: string, holder: LockHolder): string {
-  return `waiting for another pmgrants apply on ${database} (${describeLockHolder(holder)}) to finish`;
-}
-
-/** The error of an apply that waited for the lock in vain: one sentence naming the holder. */
-export function lockTimeoutError(database: string, holder: LockHolder, seconds: number): PmgrantsError {
-  const held = seconds > 0 ? `still held the apply lock after ${seconds} s` : 'holds the apply lock (no waiting: the lock timeout is 0)';
-  return new PmgrantsError(`another pmgrants apply on ${database} (${describeLockHolder(holder)}) ${held}; nothing was applied, try again when it has finished`);
-}
-
 /** The I/O half: a live connection to one warehouse. */
 export interface EngineConnection {
   dialect: EngineDialect;
@@ -157,29 +112,4 @@ export interface EngineConnection {
   /** Round trips made so far (for benchmarks). */
   roundTrips(): number;
   close(): Promise<void>;
-}
-
-/** A user-facing failure: one clear sentence, no stack trace. */
-export class PmgrantsError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = 2,
-  ) {
-    super(message);
-    this.name = 'PmgrantsError';
-  }
-}
-
-/**
- * An apply that failed after committing part of its work, with the passwords of the logins that part
- * did set: the caller must keep them (secrets file), or those logins are unusable until rotated.
- */
-export class PartialApplyError extends PmgrantsError {
-  constructor(
-    message: string,
-    readonly secrets: Map<string, string>,
-  ) {
-    super(message);
-    this.name = 'PartialApplyError';
-  }
 }

@@ -1,8 +1,9 @@
 import { EngineName } from '../model/types';
-import { EngineConnection, EngineDialect, PmgrantsError } from './engine';
+import { EngineConnection, EngineDialect } from './engine';
+import { PmgrantsError } from '../model/errors';
 import { connectPostgres, postgresDialect } from './postgres';
 import { azureSqlDialect, connectSqlServer, sqlServerDialect } from './sqlserver';
-import { parseSqlServerUrl } from './sqlserver/config';
+import { parseSqlServerUrl } from './sqlserver/url';
 import { postgresUrlDatabase } from './postgres/url';
 
 /**
@@ -45,22 +46,4 @@ export async function connectEngine(engine: EngineName, url: string): Promise<En
  */
 export function urlDatabase(engine: EngineName, url: string): string | undefined {
   return engine === 'postgres' ? postgresUrlDatabase(url) : parseSqlServerUrl(url, engine).database;
-}
-
-/**
- * Refuse a URL whose database is not the policy's warehouse.database: a plan or apply would otherwise
- * compare (and change) another database than the one the policy governs. PostgreSQL compares names
- * exactly, SQL Server case-insensitively (its default collation).
- */
-export function checkUrlDatabase(engine: EngineName, url: string, database: string): void {
-  const named = urlDatabase(engine, url);
-  const example = engine === 'postgres' ? `postgres://host:5432/${database}` : `mssql://host:1433/${database}`;
-  if (named === undefined) {
-    throw new PmgrantsError(`the database URL names no database, but the policy governs "${database}" (warehouse.database); add it to the URL, e.g. ${example}`);
-  }
-  const same = engine === 'postgres' ? named === database : named.toLowerCase() === database.toLowerCase();
-  if (!same) {
-    // The sentence planLive gives when the connected database differs (session.ts): one message for both.
-    throw new PmgrantsError(`the database URL connects to database "${named}", but the policy's warehouse is "${database}"; point the URL at "${database}" or fix warehouse.database`);
-  }
 }

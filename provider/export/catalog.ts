@@ -114,8 +114,40 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
     options: { enforcement: 'additive', builtinPersonas: false, ...(prefix !== 'pmg_' ? { prefix } : {}) },
   };
 
+  const x: Exporting = { catalog, engine, prefix, notes, byName, adoptable, schemas, appOf, policy, ownerOrLogin: new Set(), personaOfRole: new Map() };
+  exportApps(x);
+  exportPersonas(x);
+  exportGrants(x);
+  // What the vocabulary cannot say, on the exported schemas (or on no schema: database-wide), sorted.
+  const unexpressed = catalog.unexpressed.filter((u) => u.schema === undefined || schemaSet.has(u.schema)).map((u) => u.text);
+  notes.push(...unexpressed.sort());
+  const byKey = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  policy.principals = byKey(policy.principals);
+  policy.personas = byKey(policy.personas ?? {});
+  return { policy, notes, apps: Object.fromEntries([...appOf.entries()].map(([schema, app]) => [app, schema])) };
+}
+
+/** An export under way: the catalog, the apps chosen, and the policy and notes built so far. */
+interface Exporting {
+  catalog: ExportCatalog;
+  engine: EngineName;
+  prefix: string;
+  notes: string[];
+  byName: Map<string, ExportPrincipal>;
+  /** Why a principal cannot be adopted, or undefined when it can. */
+  adoptable: (name: string) => string | undefined;
+  schemas: ExportCatalog['schemas'];
+  appOf: Map<string, string>;
+  policy: Policy;
+  /** Adopted owners of app schemas and app logins. */
+  ownerOrLogin: Set<string>;
+  /** Adopted persona roles: their persona and app. */
+  personaOfRole: Map<string, { persona: string; app: string }>;
+}
+
+/** Owners and app logins. */
+function exportApps({ prefix, notes, byName, adoptable, schemas, appOf, policy, ownerOrLogin }: Exporting): void {
   // Owners and app logins.
-  const ownerOrLogin = new Set<string>();
   for (const s of schemas) {
     const app = appOf.get(s.name)!;
     const roles: Record<string, string> = {};
@@ -132,7 +164,11 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
     }
     policy.apps[app] = { schema: s.name, source: 'closed', personas: [], roles };
   }
+}
 
+/** Personas: one per role holding rights on exactly one app schema. */
+function exportPersonas({ catalog, notes, adoptable, schemas, appOf, policy, ownerOrLogin, personaOfRole }: Exporting): void {
+  const schemaSet = new Set(schemas.map((s) => s.name));
   // Personas: one per role holding rights on exactly one app schema.
   const rightsOf = new Map<string, Map<string, Set<Right>>>();
   for (const r of catalog.rights) {
@@ -151,7 +187,6 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
     }
   }
   const personaKeys = new Set<string>();
-  const personaOfRole = new Map<string, { persona: string; app: string }>();
   const avoid = [...RESERVED_PERSONA_NAMES, ...Object.keys(BUILTIN_PERSONAS)];
   for (const grantee of [...rightsOf.keys()].sort()) {
     const bySchema = rightsOf.get(grantee)!;
@@ -178,7 +213,10 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
     policy.apps[app].roles![persona] = grantee;
     personaOfRole.set(grantee, { persona, app });
   }
+}
 
+/** Principals: the members of adopted persona roles, granted their persona. */
+function exportGrants({ catalog, engine, notes, byName, adoptable, policy, ownerOrLogin, personaOfRole }: Exporting): void {
   // Principals: the members of adopted persona roles.
   const principalKeys = new Set<string>();
   const principalKeyOf = new Map<string, string>();
@@ -217,12 +255,4 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
     policy.grants.push(grant);
   }
   for (const a of Object.values(policy.apps)) a.personas!.sort();
-
-  // What the vocabulary cannot say, on the exported schemas (or on no schema: database-wide), sorted.
-  const unexpressed = catalog.unexpressed.filter((u) => u.schema === undefined || schemaSet.has(u.schema)).map((u) => u.text);
-  notes.push(...unexpressed.sort());
-  const byKey = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  policy.principals = byKey(policy.principals);
-  policy.personas = byKey(policy.personas ?? {});
-  return { policy, notes, apps: Object.fromEntries([...appOf.entries()].map(([schema, app]) => [app, schema])) };
 }

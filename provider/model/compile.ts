@@ -4,19 +4,16 @@ import {
   DEFAULT_OPTIONS,
   DesiredState,
   ExpiredMembership,
-  Login,
   Membership,
-  Permission,
+  PersonaSpec,
   Policy,
   PrincipalSpec,
   RIGHTS,
   Right,
-  Role,
-  Schema,
-  User,
+  SecurityState,
   UserSource,
 } from './types';
-import { compareMemberships, membershipKey, sortState } from './state';
+import { compareMemberships, emptyState, membershipKey, sortState } from './state';
 import { isExpired, laterExpiry } from './expiry';
 import { compileProtected } from './protected';
 
@@ -81,44 +78,85 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
   const personaRoles = new Map(appKeys.map((a) => [a, new Map(personasOf(a).map((p) => [p, appNames.get(a)!.persona(p)]))]));
   const warehouseRoles = new Map(warehousePersonas.map((p) => [p, names.warehousePersona(prefix, p)]));
 
-  const logins: Login[] = [];
-  const users: User[] = [];
-  const roles: Role[] = [];
-  const schemas: Schema[] = [];
-  const memberships: Membership[] = [];
-  const permissions: Permission[] = [];
-  const appLogins: Record<string, string> = {};
+  const b: Compiling = { ...emptyState('neutral', policy.warehouse.database), policy, catalogue, appKeys, appNames, personaRoles, warehouseRoles, appLogins: {} };
+  addWarehousePersonas(b);
+  addApps(b);
+  addAppLogins(b, prefix);
+  const expiredGrants = addGrants(b, compileOptions);
+  const { logins, users, roles, schemas, memberships, permissions, appLogins } = b;
+  const merged = mergeExpiries(memberships, expiredGrants);
 
-  const grantRights = (grantee: string, schema: string, rights: readonly Right[]) => {
-    for (const right of rights) {
-      permissions.push({ grantee, on: { type: 'schema', name: schema }, privilege: right, effect: 'GRANT', withGrantOption: false });
-    }
-  };
-  const rightsOn = (persona: string, app: string): Right[] => {
-    const spec = catalogue[persona];
-    const extra = policy.apps[app].source === 'open' ? (spec.openSourceRights ?? []) : [];
-    return [...new Set([...spec.rights, ...extra])];
-  };
+  return sortState({
+    engine: 'neutral',
+    database: policy.warehouse.database,
+    prefix,
+    mode: policy.security.mode,
+    enforcement: options.enforcement,
+    prune: options.prune,
+    ...(options.tolerateGrantees?.length ? { tolerateGrantees: [...new Set(options.tolerateGrantees)].sort() } : {}),
+    ...(policy.security.rotation?.maxAgeDays !== undefined ? { rotationMaxAgeDays: policy.security.rotation.maxAgeDays } : {}),
+    ...(policy.security.rotation?.validFor !== undefined ? { passwordValidFor: policy.security.rotation.validFor } : {}),
+    ...(policy.protected?.length ? { protected: compileProtected(policy) } : {}),
+    appLogins,
+    ...(merged.expired.length > 0 ? { expired: merged.expired } : {}),
+    logins,
+    users,
+    roles,
+    schemas,
+    memberships: merged.memberships,
+    permissions,
+  });
+}
 
-  // Warehouse-wide personas: one role with rights on every app.
+/** A compile under way: the policy, its persona catalogue and role names, and the state built so far. */
+interface Compiling extends SecurityState {
+  policy: Policy;
+  catalogue: Record<string, PersonaSpec>;
+  appKeys: string[];
+  appNames: Map<string, ReturnType<typeof appRoleNames>>;
+  /** app -> its personas -> the role of each, adopted or generated. */
+  personaRoles: Map<string, Map<string, string>>;
+  /** warehouse persona -> its role. */
+  warehouseRoles: Map<string, string>;
+  appLogins: Record<string, string>;
+}
+
+function grantRights(b: Compiling, grantee: string, schema: string, rights: readonly Right[]): void {
+  for (const right of rights) {
+    b.permissions.push({ grantee, on: { type: 'schema', name: schema }, privilege: right, effect: 'GRANT', withGrantOption: false });
+  }
+}
+
+/** A persona that manages another's membership: manage-membership on that persona's role. */
+function grantManageMembership(b: Compiling, grantee: string, role: string): void {
+  b.permissions.push({ grantee, on: { type: 'role', name: role }, privilege: 'manage-membership', effect: 'GRANT', withGrantOption: false });
+}
+
+function rightsOn(b: Compiling, persona: string, app: string): Right[] {
+  const spec = b.catalogue[persona];
+  const extra = b.policy.apps[app].source === 'open' ? (spec.openSourceRights ?? []) : [];
+  return [...new Set([...spec.rights, ...extra])];
+}
+
+/** Warehouse-wide personas: one role with rights on every app. */
+function addWarehousePersonas(b: Compiling): void {
+  const { policy, catalogue, appKeys, personaRoles, warehouseRoles, roles } = b;
   for (const [persona, role] of warehouseRoles) {
     roles.push({ name: role, purpose: 'persona', persona });
     for (const app of appKeys) {
-      grantRights(role, policy.apps[app].schema, rightsOn(persona, app));
+      grantRights(b, role, policy.apps[app].schema, rightsOn(b, persona, app));
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
         const managedRole = personaRoles.get(app)!.get(managed);
         if (managedRole === undefined) continue;
-        permissions.push({
-          grantee: role,
-          on: { type: 'role', name: managedRole },
-          privilege: 'manage-membership',
-          effect: 'GRANT',
-          withGrantOption: false,
-        });
+        grantManageMembership(b, role, managedRole);
       }
     }
   }
+}
 
+/** Each app: its schema and owner role, and its persona roles with their rights. */
+function addApps(b: Compiling): void {
+  const { policy, catalogue, appKeys, appNames, personaRoles, roles, schemas } = b;
   for (const app of appKeys) {
     const spec = policy.apps[app];
     const named = appNames.get(app)!;
@@ -130,22 +168,19 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
     const rolesOfApp = personaRoles.get(app)!;
     for (const [persona, role] of rolesOfApp) {
       roles.push({ name: role, purpose: 'persona', app, persona, ...(named.isAdopted(persona) ? { adopted: true } : {}) });
-      grantRights(role, spec.schema, rightsOn(persona, app));
+      grantRights(b, role, spec.schema, rightsOn(b, persona, app));
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
         const managedRole = rolesOfApp.get(managed);
         if (managed === persona || managedRole === undefined) continue;
-        permissions.push({
-          grantee: role,
-          on: { type: 'role', name: managedRole },
-          privilege: 'manage-membership',
-          effect: 'GRANT',
-          withGrantOption: false,
-        });
+        grantManageMembership(b, role, managedRole);
       }
     }
   }
+}
 
-  // Seed 000: the login transformations run as.
+/** Seed 000: the login transformations run as. */
+function addAppLogins(b: Compiling, prefix: string): void {
+  const { policy, appKeys, appNames, logins, users, appLogins } = b;
   if (policy.security.mode === 'system_managed') {
     for (const app of appKeys) {
       const named = appNames.get(app)!;
@@ -154,7 +189,7 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
       logins.push({ name: login, purpose: 'app-login', app, password: 'generated', ...adopted });
       users.push({ name: login, purpose: 'app-login', app, source: { type: 'login', login } });
       // An adopted login that owns the app schema holds every right through ownership.
-      if (login !== named.owner) grantRights(login, policy.apps[app].schema, APP_LOGIN_RIGHTS);
+      if (login !== named.owner) grantRights(b, login, policy.apps[app].schema, APP_LOGIN_RIGHTS);
       appLogins[app] = login;
     }
   } else {
@@ -162,13 +197,18 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
     logins.push({ name: login, purpose: 'shared-login', password: 'generated' });
     users.push({ name: login, purpose: 'shared-login', source: { type: 'login', login } });
     for (const app of appKeys) {
-      grantRights(login, policy.apps[app].schema, APP_LOGIN_RIGHTS);
+      grantRights(b, login, policy.apps[app].schema, APP_LOGIN_RIGHTS);
       appLogins[app] = login;
     }
   }
+}
 
-  // Grants: principals become members of persona roles; an expired grant's memberships are listed
-  // apart, for the diff to revoke (its principals keep their users: only the access goes).
+/**
+ * Grants: principals become members of persona roles; an expired grant's memberships are listed
+ * apart, for the diff to revoke (its principals keep their users: only the access goes). Returns those.
+ */
+function addGrants(b: Compiling, compileOptions: CompileOptions): Membership[] {
+  const { policy, catalogue, appKeys, personaRoles, warehouseRoles, users, memberships } = b;
   const granted = new Set<string>();
   const expiredGrants: Membership[] = [];
   for (const grant of policy.grants) {
@@ -195,28 +235,7 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
       for (const role of targetRoles) (expired ? expiredGrants : memberships).push({ role, member: dbName, ...(expires !== undefined ? { expires } : {}) });
     }
   }
-  const merged = mergeExpiries(memberships, expiredGrants);
-
-  return sortState({
-    engine: 'neutral',
-    database: policy.warehouse.database,
-    prefix,
-    mode: policy.security.mode,
-    enforcement: options.enforcement,
-    prune: options.prune,
-    ...(options.tolerateGrantees?.length ? { tolerateGrantees: [...new Set(options.tolerateGrantees)].sort() } : {}),
-    ...(policy.security.rotation?.maxAgeDays !== undefined ? { rotationMaxAgeDays: policy.security.rotation.maxAgeDays } : {}),
-    ...(policy.security.rotation?.validFor !== undefined ? { passwordValidFor: policy.security.rotation.validFor } : {}),
-    ...(policy.protected?.length ? { protected: compileProtected(policy) } : {}),
-    appLogins,
-    ...(merged.expired.length > 0 ? { expired: merged.expired } : {}),
-    logins,
-    users,
-    roles,
-    schemas,
-    memberships: merged.memberships,
-    permissions,
-  });
+  return expiredGrants;
 }
 
 /**

@@ -265,4 +265,35 @@ export interface ProtectedRole {
   members?: string[];
 }
 
+/** What the live database holds, as an engine's inspect reports it. */
+export interface ActualState extends SecurityState {
+  /** Names of principals pmgrants created (prefix + marker); only these are ever dropped. */
+  managed: string[];
+  /** Password age of generated logins, ISO timestamps by login name (when the engine can tell). */
+  passwordSetAt?: Record<string, string>;
+  /** Generated logins created without their password yet (an apply stopped before setting it): set it now. */
+  passwordMissing?: string[];
+  /**
+   * Principals on the same server that another warehouse owns (roles and logins are server-wide), by
+   * name -> that warehouse. Inspect leaves them, their memberships and privileges out; the policy naming
+   * one is an error (see ownedElsewhere).
+   */
+  foreign?: Record<string, string>;
+  /** What inspect noticed and the plan should say (e.g. a principal several warehouses share). */
+  warnings?: string[];
+  /** Which generated password each login holds, by login name: the generation its marker records (when the engine records one). */
+  passwordGeneration?: Record<string, string>;
+  /**
+   * When each generated login's password stops being valid, ISO timestamps by login name, as the
+   * server enforces it (PostgreSQL VALID UNTIL). Engines without an expiry time leave it out: the
+   * diff then counts security.rotation.validFor from passwordSetAt.
+   */
+  passwordValidUntil?: Record<string, string>;
+  /**
+   * Logins whose current password a checkout delivered (pmgrants checkout: one use, its own
+   * destination): while it is valid it is not "undelivered" to another secrets file.
+   */
+  checkedOut?: string[];
+}
+
 export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true, builtinPersonas: true };

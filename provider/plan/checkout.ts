@@ -6,9 +6,9 @@
 import { didYouMean } from '../diagnostics/diagnostic';
 import { durationMs, durationText } from '../model/duration';
 import { DesiredState } from '../model/types';
-import { PmgrantsError } from '../engines/engine';
+import { PmgrantsError } from '../model/errors';
 import { Change, Plan } from './change';
-import type { ActualState } from './diff';
+import type { ActualState } from '../model/types';
 import { passwordExpiry } from './password-expiry';
 
 /** What a taker is told about the password it took (never the password: that is in its destination). */

@@ -1,47 +1,10 @@
 import { compareCodeUnits, compareMemberships, comparePermissions, membershipKey, permissionKey } from '../model/state';
-import { DesiredState, Login, Membership, Permission, SecurityState } from '../model/types';
+import { ActualState, DesiredState, Login, Membership, Permission } from '../model/types';
 import { CHANGE_ORDER, Change, Plan } from './change';
-import { PmgrantsError } from '../engines/engine';
+import { DeliveredPasswords, heldPassword, undeliveredPassword } from './delivery';
+import { PmgrantsError } from '../model/errors';
 import { passwordExpired, supersededCheckouts } from './password-expiry';
 import { unnamedMemberWarnings, withoutProtected } from './protected';
-
-/** What the live database holds, as an engine's inspect reports it. */
-export interface ActualState extends SecurityState {
-  /** Names of principals pmgrants created (prefix + marker); only these are ever dropped. */
-  managed: string[];
-  /** Password age of generated logins, ISO timestamps by login name (when the engine can tell). */
-  passwordSetAt?: Record<string, string>;
-  /** Generated logins created without their password yet (an apply stopped before setting it): set it now. */
-  passwordMissing?: string[];
-  /**
-   * Principals on the same server that another warehouse owns (roles and logins are server-wide), by
-   * name -> that warehouse. Inspect leaves them, their memberships and privileges out; the policy naming
-   * one is an error (see ownedElsewhere).
-   */
-  foreign?: Record<string, string>;
-  /** What inspect noticed and the plan should say (e.g. a principal several warehouses share). */
-  warnings?: string[];
-  /** Which generated password each login holds, by login name: the generation its marker records (when the engine records one). */
-  passwordGeneration?: Record<string, string>;
-  /**
-   * When each generated login's password stops being valid, ISO timestamps by login name, as the
-   * server enforces it (PostgreSQL VALID UNTIL). Engines without an expiry time leave it out: the
-   * diff then counts security.rotation.validFor from passwordSetAt.
-   */
-  passwordValidUntil?: Record<string, string>;
-  /**
-   * Logins whose current password a checkout delivered (pmgrants checkout: one use, its own
-   * destination): while it is valid it is not "undelivered" to another secrets file.
-   */
-  checkedOut?: string[];
-}
-
-/**
- * What the secrets file holds, by login: the generation of its delivered password and of a pending one
- * (written before the server was asked to take it). Entries without a generation (files written before
- * generations existed) count as holding whatever the server has.
- */
-export type DeliveredPasswords = Record<string, { generation?: string; pending?: string } | undefined>;
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
@@ -64,20 +27,43 @@ export interface DiffOptions {
 export function diffState(desired: DesiredState, actual: ActualState, options: DiffOptions = {}): Plan {
   const taken = ownedElsewhere(desired, actual);
   if (taken) throw new PmgrantsError(taken);
-  const changes: Change[] = [];
-  const warnings: string[] = [...(actual.warnings ?? [])];
-  const managed = new Set(actual.managed);
-  const authoritative = desired.enforcement === 'authoritative';
+  const d: DiffContext = {
+    desired,
+    actual,
+    options,
+    changes: [],
+    warnings: [...(actual.warnings ?? [])],
+    managed: new Set(actual.managed),
+    authoritative: desired.enforcement === 'authoritative',
+  };
+  diffPrincipals(d);
+  diffPermissions(d);
+  diffMemberships(d);
+  // Drops: only managed principals, only when pruning.
+  if (d.authoritative && desired.prune) diffDrops(d);
+  // A protected role is never changed (plan/protected.ts); what it keeps, and who its members are, is said.
+  const kept = withoutProtected(d.changes, desired);
+  d.warnings.push(...kept.warnings, ...unnamedMemberWarnings(actual.memberships, desired), ...supersededCheckouts(kept.changes, actual, desired, options.now));
+  return { database: desired.database, engine: desired.engine, changes: orderChanges(kept.changes), warnings: d.warnings };
+}
 
+/** One diff under way: its inputs, the principals pmgrants manages, and the changes and warnings so far. */
+interface DiffContext {
+  desired: DesiredState;
+  actual: ActualState;
+  options: DiffOptions;
+  changes: Change[];
+  warnings: string[];
+  managed: Set<string>;
+  authoritative: boolean;
+}
+
+/** Logins (created, or their password set anew), users, roles and schemas (created, or their owner changed). */
+function diffPrincipals({ desired, actual, options, changes, warnings, managed }: DiffContext): void {
   const actualLogins = new Map(actual.logins.map((l) => [l.name, l]));
   const actualUsers = new Map(actual.users.map((u) => [u.name, u]));
   const actualRoles = new Map(actual.roles.map((r) => [r.name, r]));
   const actualSchemas = new Map(actual.schemas.map((s) => [s.name, s]));
-  const desiredLogins = new Set(desired.logins.map((l) => l.name));
-  const desiredUsers = new Set(desired.users.map((u) => u.name));
-  const desiredRoles = new Set(desired.roles.map((r) => r.name));
-
-  // Principals and schemas.
   const passwordMissing = new Set(actual.passwordMissing);
   for (const login of desired.logins) {
     if (!actualLogins.has(login.name)) changes.push({ kind: 'create-login', login });
@@ -87,7 +73,7 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
       changes.push({ kind: 'rotate-password', login: login.name, reason: options.rotate?.includes(login.name) ? 'forced' : 'age' });
     } else if (login.password === 'generated' && !login.adopted && passwordExpired(login.name, actual, desired, options.now)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'expired' });
-    } else if (login.password === 'generated' && !login.adopted && undelivered(login.name, actual, options.delivered)) {
+    } else if (login.password === 'generated' && !login.adopted && options.delivered && undeliveredPassword(heldPassword(actual, login.name), options.delivered[login.name])) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'undelivered' });
     }
   }
@@ -108,10 +94,14 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
     if (!live) changes.push({ kind: 'create-schema', schema });
     else if (live.owner !== schema.owner) changes.push({ kind: 'alter-schema-owner', schema: schema.name, from: live.owner, to: schema.owner });
   }
+}
 
-  // Permissions: keyed by grantee+securable+privilege; effect and grant option are fields. In scope:
-  // what managed principals hold anywhere, and what anyone outside the policy holds on an app schema,
-  // but for another warehouse's roles on this server (actual.foreign): never changed by this plan.
+/**
+ * Permissions: keyed by grantee+securable+privilege; effect and grant option are fields. In scope:
+ * what managed principals hold anywhere, and what anyone outside the policy holds on an app schema,
+ * but for another warehouse's roles on this server (actual.foreign): never changed by this plan.
+ */
+function diffPermissions({ desired, actual, changes, managed, authoritative }: DiffContext): void {
   const outsider = outsiderOnAppSchemas(desired);
   const foreign = actual.foreign ?? {};
   const inScope = (p: Permission) => managed.has(p.grantee) || (outsider(p) && !Object.prototype.hasOwnProperty.call(foreign, p.grantee));
@@ -128,8 +118,10 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
       if (inScope(have)) changes.push({ kind: 'revoke', permission: have });
     }
   }
+}
 
-  // Memberships: authoritative on managed roles, and on managed members' membership anywhere.
+/** Memberships: authoritative on managed roles, and on managed members' membership anywhere. */
+function diffMemberships({ desired, actual, changes, managed, authoritative }: DiffContext): void {
   const members = matchByKey(desired.memberships, actual.memberships, membershipKey, compareMemberships);
   for (const [want, have] of members.pairs) {
     if (!have) changes.push({ kind: 'add-member', membership: want });
@@ -147,36 +139,38 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
       changes.push({ kind: 'drop-member', membership: have });
     }
   }
+}
 
-  // Drops: only managed principals, only when pruning, never a role that still owns a schema. What a
-  // dropped principal owns (tables its sessions created) is handed to its app's schema owner first.
-  if (authoritative && desired.prune) {
-    const heirOf = heirs(desired, actual);
-    const handTo = (name: string) => {
-      const heir = heirOf(name);
-      return heir ? { handTo: heir } : {};
-    };
-    for (const role of actual.roles) {
-      if (desiredRoles.has(role.name) || !managed.has(role.name)) continue;
-      const owned = actual.schemas.find((s) => s.owner === role.name);
-      if (owned) {
-        warnings.push(`role "${role.name}" is no longer in the policy but still owns schema "${owned.name}"; it is kept (move or drop the schema, then plan again)`);
-        continue;
-      }
-      changes.push({ kind: 'drop-role', role: role.name, ...handTo(role.name) });
+/**
+ * Drops: only managed principals the policy no longer names, never a role that still owns a schema.
+ * What a dropped principal owns (tables its sessions created) is handed to its app's schema owner first.
+ */
+function diffDrops({ desired, actual, changes, warnings, managed }: DiffContext): void {
+  const desiredLogins = new Set(desired.logins.map((l) => l.name));
+  const desiredUsers = new Set(desired.users.map((u) => u.name));
+  const desiredRoles = new Set(desired.roles.map((r) => r.name));
+  const heirOf = heirs(desired, actual);
+  const handTo = (name: string) => {
+    const heir = heirOf(name);
+    return heir ? { handTo: heir } : {};
+  };
+  for (const role of actual.roles) {
+    if (desiredRoles.has(role.name) || !managed.has(role.name)) continue;
+    const owned = actual.schemas.find((s) => s.owner === role.name);
+    if (owned) {
+      warnings.push(`role "${role.name}" is no longer in the policy but still owns schema "${owned.name}"; it is kept (move or drop the schema, then plan again)`);
+      continue;
     }
-    for (const user of actual.users) {
-      if (desiredUsers.has(user.name) || !managed.has(user.name)) continue;
-      changes.push({ kind: 'drop-user', user: user.name, ...handTo(user.name) });
-    }
-    for (const login of actual.logins) {
-      if (desiredLogins.has(login.name) || !managed.has(login.name)) continue;
-      changes.push({ kind: 'drop-login', login: login.name, ...handTo(login.name) });
-    }
+    changes.push({ kind: 'drop-role', role: role.name, ...handTo(role.name) });
   }
-  const kept = withoutProtected(changes, desired);
-  warnings.push(...kept.warnings, ...unnamedMemberWarnings(actual.memberships, desired), ...supersededCheckouts(kept.changes, actual, desired, options.now));
-  return { database: desired.database, engine: desired.engine, changes: orderChanges(kept.changes), warnings };
+  for (const user of actual.users) {
+    if (desiredUsers.has(user.name) || !managed.has(user.name)) continue;
+    changes.push({ kind: 'drop-user', user: user.name, ...handTo(user.name) });
+  }
+  for (const login of actual.logins) {
+    if (desiredLogins.has(login.name) || !managed.has(login.name)) continue;
+    changes.push({ kind: 'drop-login', login: login.name, ...handTo(login.name) });
+  }
 }
 
 /**
@@ -314,18 +308,6 @@ function matchWithMaps<T>(desired: readonly T[], actual: readonly T[], key: (t: 
   for (const [k, want] of desiredByKey) pairs.push([want, actualByKey.get(k)]);
   for (const [k, have] of actualByKey) if (!desiredByKey.has(k)) unmatched.push(have);
   return { pairs, unmatched };
-}
-
-/** The server holds a password (of a known generation) that the secrets file does not have, and no checkout delivered it. */
-function undelivered(login: string, actual: ActualState, delivered: DeliveredPasswords | undefined): boolean {
-  const held = actual.passwordGeneration?.[login];
-  if (!delivered || held === undefined) return false;
-  // A checkout's password went to its taker; if it has expired, passwordExpired rotates it first.
-  if (actual.checkedOut?.includes(login)) return false;
-  const entry = delivered[login];
-  if (!entry) return true;
-  if (entry.generation === undefined && entry.pending === undefined) return false;
-  return entry.generation !== held && entry.pending !== held;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { printable, printableStatement } from '../diagnostics/printable';
-import { Statement } from '../engines/engine';
+import { Statement } from '../model/statement';
 import { Change, Plan, changeApp } from './change';
 import { describeChange } from './describe';
 import { summarize } from './diff';

@@ -5,7 +5,7 @@
 import { passwordExpiryOf } from '../model/duration';
 import { DesiredState } from '../model/types';
 import { Change } from './change';
-import type { ActualState } from './diff';
+import type { ActualState } from '../model/types';
 
 /** When a login's password stops being valid (model/duration.ts passwordExpiryOf), or undefined when it has no end. */
 export function passwordExpiry(login: string, actual: Pick<ActualState, 'passwordValidUntil' | 'passwordSetAt'>, desired: Pick<DesiredState, 'passwordValidFor'>): Date | undefined {

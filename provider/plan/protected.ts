@@ -22,7 +22,7 @@
 import { memberNamed, protectedLabel, protectedMatcher, ProtectedMatch } from '../model/protected';
 import { DesiredState, EngineName, Membership } from '../model/types';
 import { Change } from './change';
-import { PmgrantsError } from '../engines/engine';
+import { PmgrantsError } from '../model/errors';
 
 /** The names a change would touch, and whether it adds to them (create, grant, add-member). */
 function touched(change: Change): { names: string[]; adds: boolean } {

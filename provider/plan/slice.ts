@@ -1,6 +1,5 @@
-import { sortState } from '../model/state';
-import { DesiredState, Membership, Permission, SecurityState } from '../model/types';
-import { ActualState } from './diff';
+import { emptyState, sortState } from '../model/state';
+import { DesiredState, Membership, Permission, SecurityState, ActualState } from '../model/types';
 
 /**
  * Slicing: which part of the warehouse each object belongs to, so that one Pulumi resource per app
@@ -90,17 +89,7 @@ export function appsOf(desired: DesiredState): string[] {
 export function partitionDesired(desired: DesiredState): Map<PartKey, DesiredState> {
   const owners = ownersOf(desired);
   const parts = new Map<PartKey, DesiredState>();
-  const { expired: _expired, ...rest } = desired;
-  const empty = (app?: string): DesiredState => ({
-    ...rest,
-    appLogins: app !== undefined && desired.appLogins[app] !== undefined ? { [app]: desired.appLogins[app] } : {},
-    logins: [],
-    users: [],
-    roles: [],
-    schemas: [],
-    memberships: [],
-    permissions: [],
-  });
+  const empty = (app?: string): DesiredState => emptySlice(desired, app);
   parts.set('warehouse', empty());
   for (const app of appsOf(desired)) parts.set(`app:${app}`, empty(app));
   const into = (key: PartKey): DesiredState => {
@@ -132,17 +121,16 @@ export function sliceDesired(desired: DesiredState, part: Part): DesiredState {
   const key = partKey(part);
   const slice = partitionDesired(desired).get(key);
   if (slice) return slice;
-  const app = part.scope === 'app' ? part.app : undefined;
+  return emptySlice(desired, part.scope === 'app' ? part.app : undefined);
+}
+
+/** A part's slice with nothing in it: the options (prefix, mode, enforcement, ...) and the app's login, if any. */
+function emptySlice(desired: DesiredState, app: string | undefined): DesiredState {
   const { expired: _expired, ...rest } = desired;
   return {
     ...rest,
+    ...emptyState(desired.engine, desired.database),
     appLogins: app !== undefined && desired.appLogins[app] !== undefined ? { [app]: desired.appLogins[app] } : {},
-    logins: [],
-    users: [],
-    roles: [],
-    schemas: [],
-    memberships: [],
-    permissions: [],
   };
 }
 

@@ -153,78 +153,7 @@ export function diagnosticsOfErrors(errors: readonly ErrorObject[], value: unkno
     if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue;
     const path = fromPointer(e.instancePath);
     const value2 = valueAt(value, path);
-    let code: RuleId = 'invalid-value';
-    let message: string;
-    let hint: string | undefined;
-    let where = path as PathSegment[];
-    let atKey = false;
-    const field = path.length ? path.join('.') : 'the document';
-    switch (e.keyword) {
-      case 'additionalProperties': {
-        const prop = String(e.params.additionalProperty);
-        code = 'unknown-property';
-        const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
-        const near = didYouMean(prop, known);
-        message = `unknown property "${prop}"${near ? ` (did you mean "${near}"?)` : ''}`;
-        if (!near && known.length) hint = `allowed here: ${known.filter((k) => k !== '$schema').join(', ')}`;
-        where = [...path, prop];
-        atKey = true;
-        break;
-      }
-      case 'required':
-        code = 'missing-property';
-        message = `${field === 'the document' ? 'the policy' : field} needs "${e.params.missingProperty}"`;
-        break;
-      case 'type':
-        code = 'invalid-type';
-        message = `${field} must be ${e.params.type === 'object' ? 'a mapping' : e.params.type === 'array' ? 'a list' : `a ${e.params.type}`}, not ${describe(value2)}`;
-        break;
-      case 'enum': {
-        const allowed = (e.params.allowedValues as unknown[]).map(String);
-        const near = typeof value2 === 'string' ? didYouMean(value2, allowed) : undefined;
-        message = `${field} is ${describe(value2)}; allowed: ${allowed.join(', ')}${near ? ` (did you mean "${near}"?)` : ''}`;
-        break;
-      }
-      case 'const':
-        if (e.instancePath === '/apiVersion') {
-          code = 'api-version';
-          message = `apiVersion is ${describe(value2)}; this version of pmgrants reads pmgrants/v1`;
-        } else {
-          message = `${field} must be ${JSON.stringify(e.params.allowedValue)}`;
-        }
-        break;
-      case 'pattern':
-        message = `${field} is ${describe(value2)}; it must be ${PATTERN_HELP[String(e.params.pattern)] ?? `like ${e.params.pattern}`}`;
-        break;
-      case 'propertyNames': {
-        const name = String(e.params.propertyName);
-        message = `name "${name}" under ${field} must be ${PATTERN_HELP['^[a-z][a-z0-9_-]*$']} (at most 100 characters)`;
-        where = [...path, name];
-        atKey = true;
-        break;
-      }
-      case 'anyOf':
-        message = `${field} is ${describe(value2)}; it must be an app key (${PATTERN_HELP['^[a-z][a-z0-9_-]*$']}) or "*"`;
-        break;
-      case 'minLength':
-        message = `${field} must not be empty`;
-        break;
-      case 'maxLength':
-        message = `${field} is longer than ${e.params.limit} characters`;
-        break;
-      case 'minimum':
-      case 'maximum':
-        message = `${field} is ${describe(value2)}; it must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${e.params.limit}`;
-        break;
-      case 'minItems':
-        message = `${field} must list at least ${e.params.limit} item${e.params.limit === 1 ? '' : 's'}`;
-        break;
-      case 'uniqueItems':
-        message = `${field} lists the same item twice (items ${e.params.j} and ${e.params.i})`;
-        break;
-      default:
-        message = `${field} ${e.message ?? 'is invalid'}`;
-    }
+    const { code, message, hint, where, atKey } = describeError(e, path, value2);
     const key = `${where.join('/')}\u0000${code}`;
     if (out.has(key)) continue;
     const loc = locate(where, atKey);
@@ -240,4 +169,81 @@ export function diagnosticsOfErrors(errors: readonly ErrorObject[], value: unkno
     });
   }
   return [...out.values()].map((d) => (d.path === '/' ? { ...d, path: '' } : d));
+}
+
+/** One ajv error as a diagnostic's rule, sentence, hint and place (a key, for a property's name). */
+function describeError(e: ErrorObject, path: PathSegment[], value2: unknown): { code: RuleId; message: string; hint?: string; where: PathSegment[]; atKey: boolean } {
+  let code: RuleId = 'invalid-value';
+  let message: string;
+  let hint: string | undefined;
+  let where = path as PathSegment[];
+  let atKey = false;
+  const field = path.length ? path.join('.') : 'the document';
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const prop = String(e.params.additionalProperty);
+      code = 'unknown-property';
+      const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      const near = didYouMean(prop, known);
+      message = `unknown property "${prop}"${near ? ` (did you mean "${near}"?)` : ''}`;
+      if (!near && known.length) hint = `allowed here: ${known.filter((k) => k !== '$schema').join(', ')}`;
+      where = [...path, prop];
+      atKey = true;
+      break;
+    }
+    case 'required':
+      code = 'missing-property';
+      message = `${field === 'the document' ? 'the policy' : field} needs "${e.params.missingProperty}"`;
+      break;
+    case 'type':
+      code = 'invalid-type';
+      message = `${field} must be ${e.params.type === 'object' ? 'a mapping' : e.params.type === 'array' ? 'a list' : `a ${e.params.type}`}, not ${describe(value2)}`;
+      break;
+    case 'enum': {
+      const allowed = (e.params.allowedValues as unknown[]).map(String);
+      const near = typeof value2 === 'string' ? didYouMean(value2, allowed) : undefined;
+      message = `${field} is ${describe(value2)}; allowed: ${allowed.join(', ')}${near ? ` (did you mean "${near}"?)` : ''}`;
+      break;
+    }
+    case 'const':
+      if (e.instancePath === '/apiVersion') {
+        code = 'api-version';
+        message = `apiVersion is ${describe(value2)}; this version of pmgrants reads pmgrants/v1`;
+      } else {
+        message = `${field} must be ${JSON.stringify(e.params.allowedValue)}`;
+      }
+      break;
+    case 'pattern':
+      message = `${field} is ${describe(value2)}; it must be ${PATTERN_HELP[String(e.params.pattern)] ?? `like ${e.params.pattern}`}`;
+      break;
+    case 'propertyNames': {
+      const name = String(e.params.propertyName);
+      message = `name "${name}" under ${field} must be ${PATTERN_HELP['^[a-z][a-z0-9_-]*$']} (at most 100 characters)`;
+      where = [...path, name];
+      atKey = true;
+      break;
+    }
+    case 'anyOf':
+      message = `${field} is ${describe(value2)}; it must be an app key (${PATTERN_HELP['^[a-z][a-z0-9_-]*$']}) or "*"`;
+      break;
+    case 'minLength':
+      message = `${field} must not be empty`;
+      break;
+    case 'maxLength':
+      message = `${field} is longer than ${e.params.limit} characters`;
+      break;
+    case 'minimum':
+    case 'maximum':
+      message = `${field} is ${describe(value2)}; it must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${e.params.limit}`;
+      break;
+    case 'minItems':
+      message = `${field} must list at least ${e.params.limit} item${e.params.limit === 1 ? '' : 's'}`;
+      break;
+    case 'uniqueItems':
+      message = `${field} lists the same item twice (items ${e.params.j} and ${e.params.i})`;
+      break;
+    default:
+      message = `${field} ${e.message ?? 'is invalid'}`;
+  }
+  return { code, message, ...(hint ? { hint } : {}), where, atKey };
 }

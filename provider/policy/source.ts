@@ -129,6 +129,11 @@ export function parseSourceFully(file: string, text: string): { source?: SourceF
     return { diagnostics: [diag(file, 'empty-policy', 'file holds an empty document', 1, 1)] };
   }
 
+  return { source: { file, text, value, locate: locatorOf(doc, at) }, diagnostics };
+}
+
+/** Where a path of the value is in the document (its key, with `key`): the nearest node that exists. */
+function locatorOf(doc: Document.Parsed, at: (offset: number) => { line: number; column: number }): SourceFile['locate'] {
   // The first pair of each key, per mapping, built on the first look-up (not a scan per look-up).
   const pairIndex = new WeakMap<object, Map<string, Pair>>();
   const pairOf = (map: YAMLMap, key: string): Pair | undefined => {
@@ -164,7 +169,7 @@ export function parseSourceFully(file: string, text: string): { source?: SourceF
     const range = (n as Node | undefined)?.range;
     return range ? at(range[0]) : { line: 1, column: 1 };
   };
-  return { source: { file, text, value, locate }, diagnostics };
+  return locate;
 }
 
 /**

@@ -20,12 +20,13 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { Diagnostic } from '../diagnostics/diagnostic';
 import { compilePolicy } from '../model/compile';
-import { DesiredState, EngineName, Policy } from '../model/types';
-import { GrantFact, grantFactsByPart } from '../policy/guardrails';
+import { EngineName, Policy } from '../model/types';
+import { grantFactsByPart } from '../policy/guardrails';
 import { loadPolicy } from '../policy/load';
 import { appsOf, partitionDesired } from '../plan/slice';
 import { DEFAULT_AZURE_NATIVE_VERSION, isValidSecretName, KeyVaultRef, KeyVaultSecret, keyVaultSecretName, parseKeyVaultId } from './azure';
-import { AppGrants, GrantsInputs, WarehouseGrants } from './resources';
+import { AppGrants, WarehouseGrants } from './resources';
+import { partInputs } from './wire';
 
 export const CONFIG_NAMESPACE = 'pmgrants';
 
@@ -58,32 +59,6 @@ export interface PmgrantsStack {
 export function diagnosticLine(d: Diagnostic): string {
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
   return `${where} ${d.severity} ${d.code} ${d.message}${d.path ? ` (at ${d.path})` : ''}${d.hint ? `; hint: ${d.hint}` : ''}`;
-}
-
-/** Wire inputs of one part. */
-export function partInputs(part: DesiredState, engine: EngineName, extra: { app?: string; rotationToken?: string; grants?: GrantFact[]; ownerTeam?: string }): GrantsInputs {
-  return {
-    ...(extra.app !== undefined ? { app: extra.app } : {}),
-    engine,
-    database: part.database,
-    prefix: part.prefix,
-    mode: part.mode,
-    enforcement: part.enforcement,
-    prune: part.prune,
-    ...(part.rotationMaxAgeDays !== undefined ? { rotationMaxAgeDays: part.rotationMaxAgeDays } : {}),
-    ...(extra.rotationToken ? { rotationToken: extra.rotationToken } : {}),
-    ...(part.tolerateGrantees?.length ? { tolerateGrantees: part.tolerateGrantees } : {}),
-    appLogins: part.appLogins,
-    logins: part.logins,
-    users: part.users,
-    roles: part.roles,
-    schemas: part.schemas,
-    memberships: part.memberships,
-    permissions: part.permissions,
-    ...(part.expired && part.expired.length > 0 ? { expired: part.expired } : {}),
-    ...(extra.grants ? { grants: extra.grants } : {}),
-    ...(extra.ownerTeam ? { ownerTeam: extra.ownerTeam } : {}),
-  };
 }
 
 /**

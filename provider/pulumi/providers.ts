@@ -1,8 +1,8 @@
 /**
  * The behaviour of pmgrants' Pulumi resources (their shape is in resources.ts). This module runs in
  * Pulumi's dynamic-provider process, loaded by the serialized providers; it is never serialized
- * itself. Each operation is a thin shell over the core: slice the desired state to the resource's
- * part, inspect, slice the live state, diffState, render, apply.
+ * itself. Each operation is a thin shell over the pipeline the CLI runs too (pipeline/): the desired
+ * slice the inputs carry (wire.ts), scoped to the resource's part, inspected, diffed, rendered, applied.
  *
  * - check:  policy diagnostics and missing configuration become check failures (no secret in them).
  * - diff:   pure (no database): property by property in a fixed order, plus drift a refresh recorded
@@ -20,15 +20,21 @@
  * creates/updates/deletes one at a time under the engine's apply lock (see withDatabase).
  */
 import { connectEngine, dialectFor } from '../engines/registry';
-import { EngineConnection, LockHolder, PmgrantsError, waitingForLockMessage } from '../engines/engine';
-import { underApplyLock } from '../engines/session';
-import { nameKey } from '../model/names';
-import { membershipKey, sortState } from '../model/state';
-import { DesiredState, EngineName } from '../model/types';
+import { EngineConnection } from '../engines/engine';
+import { LockHolder, waitingForLockMessage } from '../engines/lock';
+import { PmgrantsError } from '../model/errors';
+import { emptyState, membershipKey } from '../model/state';
+import { ActualState, DesiredState, EngineName } from '../model/types';
+import { heldPassword, undeliveredPassword } from '../plan/delivery';
 import { describeChange } from '../plan/describe';
-import { ActualState, diffState } from '../plan/diff';
-import { appPart, claimOf, Part, sliceActual, WAREHOUSE } from '../plan/slice';
+import { diffState } from '../plan/diff';
+import { appPart, Part, WAREHOUSE } from '../plan/slice';
+import { DatabaseWording, WrongDatabaseError } from '../pipeline/database';
+import { applyPart, PartApplied } from '../pipeline/part';
+import { inspectLive, LiveState } from '../pipeline/inspect';
+import { underApplyLock } from '../pipeline/plan';
 import type { GrantsInputs, GrantsOutputs, ResourceKind } from './resources';
+import { desiredFromInputs } from './wire';
 
 /** Stack config keys the provider reads. */
 export const CONFIG_DATABASE_URL = 'pmgrants:databaseUrl';
@@ -240,28 +246,6 @@ export function partOf(kind: ResourceKind, inputs: Pick<GrantsInputs, 'app'>): P
   return appPart(inputs.app);
 }
 
-/** The engine-neutral desired slice the inputs carry. */
-export function desiredFromInputs(inputs: GrantsInputs): DesiredState {
-  return sortState({
-    engine: 'neutral',
-    database: inputs.database,
-    prefix: inputs.prefix,
-    mode: inputs.mode,
-    enforcement: inputs.enforcement,
-    prune: inputs.prune,
-    ...(inputs.rotationMaxAgeDays !== undefined ? { rotationMaxAgeDays: inputs.rotationMaxAgeDays } : {}),
-    ...(inputs.tolerateGrantees?.length ? { tolerateGrantees: inputs.tolerateGrantees } : {}),
-    appLogins: inputs.appLogins ?? {},
-    logins: inputs.logins ?? [],
-    users: inputs.users ?? [],
-    roles: inputs.roles ?? [],
-    schemas: inputs.schemas ?? [],
-    memberships: inputs.memberships ?? [],
-    permissions: inputs.permissions ?? [],
-    ...(inputs.expired && inputs.expired.length > 0 ? { expired: inputs.expired } : {}),
-  });
-}
-
 /** The input properties of a resource's stored outputs. */
 export function inputsOf(props: GrantsOutputs): GrantsInputs {
   const out: Record<string, unknown> = {};
@@ -346,7 +330,7 @@ export async function diff(kind: ResourceKind, _id: string, olds: GrantsOutputs,
   if (replaces.length === 0 && newlyExpired.length > 0 && (news.diagnostics ?? []).length === 0) {
     const desired = dialectFor(news.engine).realize(desiredFromInputs(news));
     const held = newlyExpired.map((m) => ({ role: m.role, member: m.member }));
-    const actual: ActualState = { engine: desired.engine, database: desired.database, logins: [], users: [], roles: [], schemas: [], permissions: [], memberships: held, managed: [...new Set(held.map((m) => m.role))] };
+    const actual: ActualState = { ...emptyState(desired.engine, desired.database), memberships: held, managed: [...new Set(held.map((m) => m.role))] };
     const lines = diffState(desired, actual)
       .changes.filter((c) => c.kind === 'drop-member')
       .map((c) => {
@@ -363,27 +347,8 @@ export async function diff(kind: ResourceKind, _id: string, olds: GrantsOutputs,
 // create, read, update, delete: one operation on the database each.
 // ---------------------------------------------------------------------------------------------
 
-/** A state naming everything in `states`, for inspect's scope (the first state wins on a shared name). */
-export function scopeOf(states: DesiredState[]): DesiredState {
-  const [first, ...rest] = states;
-  return sortState({
-    ...first,
-    logins: states.flatMap((s) => s.logins),
-    users: states.flatMap((s) => s.users),
-    roles: states.flatMap((s) => s.roles),
-    schemas: states.flatMap((s) => s.schemas),
-    memberships: [...first.memberships, ...rest.flatMap((s) => s.memberships)],
-    permissions: [...first.permissions, ...rest.flatMap((s) => s.permissions)],
-  });
-}
-
-function sameDatabase(engine: EngineName, live: string, wanted: string): boolean {
-  return nameKey(engine, live) === nameKey(engine, wanted);
-}
-
-function wrongDatabase(live: string, wanted: string): PmgrantsError {
-  return new PmgrantsError(`${CONFIG_DATABASE_URL} connects to database "${live}", but this stack's policy manages "${wanted}"; point the URL at "${wanted}" or fix warehouse.database`);
-}
+/** How this provider refuses a connection to another database than the stack's (pipeline/database.ts). */
+const STACK_WORDING: DatabaseWording = { url: CONFIG_DATABASE_URL, governs: "this stack's policy manages" };
 
 function resourceId(kind: ResourceKind, inputs: GrantsInputs): string {
   return `${inputs.database}/${kind === 'app' ? `app/${inputs.app}` : 'warehouse'}`;
@@ -409,72 +374,65 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
   const previous = olds ? dialect.realize(desiredFromInputs(olds)) : undefined;
   const desired = news
     ? dialect.realize(desiredFromInputs(news))
-    : dialect.realize({ ...desiredFromInputs(olds!), enforcement: 'authoritative', prune: true, logins: [], users: [], roles: [], schemas: [], memberships: [], permissions: [] });
-  const scope = scopeOf(previous ? [desired, previous] : [desired]);
+    : dialect.realize({ ...desiredFromInputs(olds!), ...emptyState('neutral', olds!.database), enforcement: 'authoritative', prune: true });
   const login = deliveredLogin(kind, desired);
+  const scope = { part, claims: previous ? [desired, previous] : [desired] };
+  const request = { dialect, desired, scope, wording: STACK_WORDING, rotate: (live: LiveState) => passwordsToSet(login, desired, news, olds, live) };
 
   // Inspect, plan and apply under the apply lock: another apply (a CLI, another stack's up on the same
   // database) can neither change the catalog between this inspect and this apply, nor interleave.
   const waiting = (holder: LockHolder) => process.stderr.write(`pmgrants: ${waitingForLockMessage(base.database, holder)}\n`);
   return withDatabase(base.engine, (conn) => underApplyLock(conn, waiting, async () => {
-    // Only this part's objects are read: the cost of a resource does not grow with the number of apps.
-    const whole = await conn.inspect(scope, part);
-    if (!sameDatabase(base.engine, whole.database, base.database)) {
-      if (!news) {
-        // Deleting a part of another database (the URL now points elsewhere): leave it as it is.
-        return { warnings: [`${CONFIG_DATABASE_URL} now connects to "${whole.database}", not "${base.database}": nothing was dropped in "${base.database}"`] };
+    let done: PartApplied;
+    try {
+      done = await applyPart(conn, request);
+    } catch (e) {
+      // Deleting a part of another database (the URL now points elsewhere): leave it as it is.
+      if (!news && e instanceof WrongDatabaseError) {
+        return { warnings: [`${CONFIG_DATABASE_URL} now connects to "${e.connected}", not "${base.database}": nothing was dropped in "${base.database}"`] };
       }
-      throw wrongDatabase(whole.database, base.database);
+      throw e;
     }
-    const actual = sliceActual(whole, claimOf(part, previous ? [desired, previous] : [desired], whole), desired);
-    const exists = login !== undefined && actual.logins.some((l) => l.name === login);
-    // A login the policy adopted (apps.<app>.roles.app) keeps the password it has: not pmgrants' to set.
-    const adopted = desired.logins.some((l) => l.name === login && l.adopted);
-    // A password the stack does not hold (an existing generated login, first run after a mode change) or
-    // a new rotation token: set a new one, so the stack can deliver it.
-    // A password the server holds that the state does not (undelivered): set a new one too.
-    const rotate =
-      exists &&
-      news &&
-      !adopted &&
-      (!olds || olds.login !== login || olds.password === undefined || (olds.rotationToken ?? '') !== (news.rotationToken ?? '') || undeliveredPassword(olds, whole))
-        ? [login!]
-        : [];
-    const plan = diffState(desired, actual, { now: new Date(), rotate });
-    const statements = dialect.render(plan.changes, desired);
-    const appliedAt = new Date();
-    const generations = new Map<string, string>();
-    const deliver = async (passwords: readonly { login: string; generation: string }[]) => {
-      for (const p of passwords) generations.set(p.login, p.generation);
-    };
-    const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver }) : undefined;
+    const { live, plan } = done;
     // No second inspect: the apply brought the part to `desired` (all or nothing), and the state records
     // nothing else of the database but which password the login holds: a new one's time is the apply's,
     // its generation the one the apply handed over with it (write-ahead, before the server saw it).
-    const fresh = login ? result?.secrets.get(login) : undefined;
+    const fresh = login ? done.secrets?.get(login) : undefined;
     const password = login ? (fresh ?? (olds?.login === login ? olds.password : undefined)) : undefined;
     const databaseId = news ? await conn.databaseIdentity?.() : undefined;
     return compact({
       databaseId,
       login,
       password,
-      passwordSetAt: login ? (fresh !== undefined ? appliedAt.toISOString() : actual.passwordSetAt?.[login]) : undefined,
-      passwordGeneration: login ? (fresh !== undefined ? generations.get(login) : whole.passwordGeneration?.[login]) : undefined,
+      passwordSetAt: login ? (fresh !== undefined ? done.appliedAt.toISOString() : live.actual.passwordSetAt?.[login]) : undefined,
+      passwordGeneration: login ? (fresh !== undefined ? done.generations.get(login) : live.whole.passwordGeneration?.[login]) : undefined,
       warnings: plan.warnings,
     });
   }), { serialized: true });
 }
 
 /**
- * The server holds a password of the state's login that the state does not: its marker names another
- * generation than the state (or, for a state from before generations, another time than the state).
+ * The login whose password this update sets anew: a password the stack does not hold (an existing
+ * generated login, first run after a mode change), a new rotation token, or a password the server
+ * holds that the state does not (undelivered). A login the policy adopted (apps.<app>.roles.app)
+ * keeps the password it has: not pmgrants' to set.
  */
-function undeliveredPassword(olds: GrantsOutputs, whole: ActualState): boolean {
+function passwordsToSet(login: string | undefined, desired: DesiredState, news: GrantsInputs | undefined, olds: GrantsOutputs | undefined, live: LiveState): string[] {
+  const exists = login !== undefined && live.actual.logins.some((l) => l.name === login);
+  const adopted = desired.logins.some((l) => l.name === login && l.adopted);
+  if (!exists || !news || adopted) return [];
+  const stale = !olds || olds.login !== login || olds.password === undefined || (olds.rotationToken ?? '') !== (news.rotationToken ?? '') || stateUndelivered(olds, live.whole);
+  return stale ? [login!] : [];
+}
+
+/**
+ * The server holds a password of the state's login that the state does not (plan/delivery.ts): its
+ * marker names another generation than the state (or, for a state from before generations, another time).
+ */
+function stateUndelivered(olds: GrantsOutputs, whole: ActualState): boolean {
   const login = olds.login;
-  const held = login ? whole.passwordGeneration?.[login] : undefined;
-  if (!login || held === undefined || olds.password === undefined) return false;
-  if (olds.passwordGeneration !== undefined) return held !== olds.passwordGeneration;
-  return olds.passwordSetAt !== undefined && whole.passwordSetAt?.[login] !== olds.passwordSetAt;
+  if (!login || olds.password === undefined) return false;
+  return undeliveredPassword(heldPassword(whole, login), { generation: olds.passwordGeneration, setAt: olds.passwordSetAt });
 }
 
 function outputsOf(inputs: GrantsInputs, c: Converged): GrantsOutputs {
@@ -516,19 +474,16 @@ export async function read(kind: ResourceKind, id: string, props: GrantsOutputs 
     throw new PmgrantsError('pmgrants resources cannot be imported: declare the app in the policy and run pulumi up, which adopts what already exists');
   }
   const inputs = inputsOf(props);
-  const part = partOf(kind, inputs);
-  const dialect = dialectFor(inputs.engine);
-  const desired = dialect.realize(desiredFromInputs(inputs));
+  const desired = dialectFor(inputs.engine).realize(desiredFromInputs(inputs));
   const login = deliveredLogin(kind, desired);
   return withDatabase(inputs.engine, async (conn) => {
-    const whole = await conn.inspect(desired, part);
-    if (!sameDatabase(inputs.engine, whole.database, inputs.database)) throw wrongDatabase(whole.database, inputs.database);
+    const { whole, actual } = await inspectLive(conn, desired, { scope: { part: partOf(kind, inputs), claims: [desired] }, wording: STACK_WORDING });
     // A database of the same name that is not the one this part was set up in (dropped and created
     // again): everything the part made in it is gone, and up makes it again.
     const databaseId = await conn.databaseIdentity?.();
     const recreated = props.databaseId !== undefined && databaseId !== undefined && databaseId !== props.databaseId;
-    const drift = [...(recreated ? [recreatedLine(inputs.database)] : []), ...driftLines(desired, sliceActual(whole, claimOf(part, [desired], whole), desired))];
-    const undelivered = undeliveredPassword(props, whole);
+    const drift = [...(recreated ? [recreatedLine(inputs.database)] : []), ...driftLines(desired, actual)];
+    const undelivered = stateUndelivered(props, whole);
     if (undelivered) {
       drift.push(`~ login ${props.login}: set a new password (the server holds one this stack's state does not have: an operation was interrupted after setting it)`);
     }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { nameKey } from '../model/names';
 import { DesiredState, Policy, Right, RIGHTS } from '../model/types';
+import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../model/access';
+import { AccessReport, CELL_STATUSES, CellStatus, LoginAge, ReportCell, ReportPrincipal } from './types';
 import { passwordExpiryOf } from '../model/duration';
 import { protectedRolesOf, unnamedMembers } from './protected';
-import { AccessFacts, AccessPath, AccessReport, CELL_STATUSES, CellStatus, FactPrincipal, HeldRight, LoginAge, ReportCell, ReportPrincipal } from './types';
 
 export interface ReportOptions {
   /** The compiled policy (compilePolicy, before an engine realizes it): what is expected. */
@@ -85,6 +86,52 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
     heldBy.set(key(h.principal), [...(heldBy.get(key(h.principal)) ?? []), h]);
   }
 
+  const principals = reportPrincipals({ facts, desired, key, policyKeys, logins, factOf, internalRoles, heldBy });
+  const cells = reportCells({ facts, principals, apps, expected, heldBy, key });
+  const maxAge = desired.rotationMaxAgeDays ?? null;
+  const loginAges = loginAgesOf(desired, (name) => factOf.get(key(name)), options.now);
+  const protectedRoles = protectedRolesOf(facts, desired);
+
+  const counts = Object.fromEntries(CELL_STATUSES.map((s) => [s, 0])) as Record<CellStatus, number>;
+  for (const c of cells) counts[c.status]++;
+  return {
+    reportVersion: 1,
+    asOf: options.asOf ?? null,
+    generatedAt: options.now.toISOString(),
+    engine: facts.engine,
+    database: facts.identity,
+    catalogDigest: catalogDigest(facts.raw),
+    policy: { file: options.policyFile ?? null, prefix: desired.prefix, mode: desired.mode, rotationMaxAgeDays: maxAge },
+    rights: [...RIGHTS],
+    apps,
+    principals,
+    cells,
+    logins: loginAges,
+    ...(protectedRoles ? { protected: protectedRoles } : {}),
+    summary: {
+      principals: principals.length,
+      apps: apps.length,
+      cells: counts,
+      principalsWithDrift: [...new Set(cells.filter((c) => c.status === 'drift').map((c) => c.principal))],
+      overdueLogins: loginAges.filter((l) => l.overdue).map((l) => l.login),
+      ...(loginAges.some((l) => l.expired) ? { expiredLogins: loginAges.filter((l) => l.expired).map((l) => l.login) } : {}),
+      ...(unnamedMembers(protectedRoles).length > 0 ? { unnamedProtectedMembers: unnamedMembers(protectedRoles) } : {}),
+    },
+  };
+}
+
+/** The report's rows: PUBLIC, the generated logins, the policy's principals, then whoever else holds a right; by origin, then name. */
+function reportPrincipals(r: {
+  facts: AccessFacts;
+  desired: DesiredState;
+  key: (name: string) => string;
+  policyKeys: Map<string, string>;
+  logins: Map<string, DesiredState['logins'][number]>;
+  factOf: Map<string, FactPrincipal>;
+  internalRoles: Set<string>;
+  heldBy: Map<string, HeldRight[]>;
+}): ReportPrincipal[] {
+  const { facts, desired, key, policyKeys, logins, factOf, internalRoles, heldBy } = r;
   const principals: ReportPrincipal[] = [];
   const addRow = (name: string) => {
     if (principals.some((p) => key(p.name) === key(name))) return;
@@ -121,7 +168,19 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
   }
   const rank: Record<ReportPrincipal['origin'], number> = { policy: 0, 'generated-login': 1, unmanaged: 2, managed: 3, superuser: 4, public: 5 };
   principals.sort((a, b) => rank[a.origin] - rank[b.origin] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return principals;
+}
 
+/** Each principal x app x right that is held or expected, with its status and paths. */
+function reportCells(r: {
+  facts: AccessFacts;
+  principals: ReportPrincipal[];
+  apps: AccessReport['apps'];
+  expected: ReturnType<typeof expectedAccess>;
+  heldBy: Map<string, HeldRight[]>;
+  key: (name: string) => string;
+}): ReportCell[] {
+  const { facts, principals, apps, expected, heldBy, key } = r;
   const cells: ReportCell[] = [];
   for (const p of principals) {
     const want = expected.get(key(p.name));
@@ -151,37 +210,7 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
       }
     }
   }
-
-  const maxAge = desired.rotationMaxAgeDays ?? null;
-  const loginAges = loginAgesOf(desired, (name) => factOf.get(key(name)), options.now);
-  const protectedRoles = protectedRolesOf(facts, desired);
-
-  const counts = Object.fromEntries(CELL_STATUSES.map((s) => [s, 0])) as Record<CellStatus, number>;
-  for (const c of cells) counts[c.status]++;
-  return {
-    reportVersion: 1,
-    asOf: options.asOf ?? null,
-    generatedAt: options.now.toISOString(),
-    engine: facts.engine,
-    database: facts.identity,
-    catalogDigest: catalogDigest(facts.raw),
-    policy: { file: options.policyFile ?? null, prefix: desired.prefix, mode: desired.mode, rotationMaxAgeDays: maxAge },
-    rights: [...RIGHTS],
-    apps,
-    principals,
-    cells,
-    logins: loginAges,
-    ...(protectedRoles ? { protected: protectedRoles } : {}),
-    summary: {
-      principals: principals.length,
-      apps: apps.length,
-      cells: counts,
-      principalsWithDrift: [...new Set(cells.filter((c) => c.status === 'drift').map((c) => c.principal))],
-      overdueLogins: loginAges.filter((l) => l.overdue).map((l) => l.login),
-      ...(loginAges.some((l) => l.expired) ? { expiredLogins: loginAges.filter((l) => l.expired).map((l) => l.login) } : {}),
-      ...(unnamedMembers(protectedRoles).length > 0 ? { unnamedProtectedMembers: unnamedMembers(protectedRoles) } : {}),
-    },
-  };
+  return cells;
 }
 
 /** Password age and validity of every generated login: set when, how old, rotation due, valid until. */

@@ -6,7 +6,8 @@
 import { nameKey } from '../model/names';
 import { memberNamed, protectedMatcher } from '../model/protected';
 import { DesiredState } from '../model/types';
-import { AccessFacts, ProtectedRoleReport } from './types';
+import { AccessFacts } from '../model/access';
+import { ProtectedRoleReport } from './types';
 
 export function protectedRolesOf(facts: AccessFacts, desired: Pick<DesiredState, 'protected'>): ProtectedRoleReport[] | undefined {
   if (!desired.protected?.length) return undefined;

@@ -12,10 +12,10 @@ import { connectEngine } from '../../provider/engines/registry';
 import { EngineConnection } from '../../provider/engines/engine';
 import { quoteIdent } from '../../provider/engines/postgres/quote';
 import { compilePolicy } from '../../provider/model/compile';
-import { DesiredState, Policy } from '../../provider/model/types';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { DesiredState, Policy, ActualState } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
 import { appPart, appsOf, claimOf, Part, principalsMentioned, sliceActual, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
-import { scopeOf } from '../../provider/pulumi/providers';
+import { scopeOf } from '../../provider/pipeline/inspect';
 import { postgresUnavailableReason, startTestServer, TestServer } from '../support/pg';
 import { policyArbitrary } from '../support/states';
 

@@ -12,7 +12,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres } from '../../provider/engines/postgres';
-import { applyRendered, planLive } from '../../provider/engines/session';
+import { applyRendered, planLive } from '../../provider/pipeline/plan';
 import { loadPolicy } from '../../provider/policy/load';
 import { compilePolicy } from '../../provider/model/compile';
 import { AccessReport, ReportCell } from '../../provider/report/types';

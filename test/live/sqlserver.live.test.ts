@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type * as Mssql from 'mssql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineConnection, PmgrantsError } from '../../provider/engines/engine';
+import { EngineConnection } from '../../provider/engines/engine';
+import { PmgrantsError } from '../../provider/model/errors';
 import { connectSqlServer, parseSqlServerUrl, quoteName, toMssqlConfig } from '../../provider/engines/sqlserver';
 import { compilePolicy } from '../../provider/model/compile';
 import { DesiredState, Policy } from '../../provider/model/types';

@@ -3,8 +3,7 @@
  * return after a state was applied.
  */
 import fc from 'fast-check';
-import { DesiredState, Policy, PrincipalSpec } from '../../provider/model/types';
-import { ActualState } from '../../provider/plan/diff';
+import { DesiredState, Policy, PrincipalSpec, ActualState } from '../../provider/model/types';
 
 const key = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { EngineConnection } from '../../provider/engines/engine';
 import { postgresDialect } from '../../provider/engines/postgres';
-import { PartialApplyError } from '../../provider/engines/sqlserver';
+import { PartialApplyError } from '../../provider/model/errors';
 import { emptyState } from '../../provider/model/state';
 
 const PASSWORD = 'Zq9!partial-apply-secret-value';

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../support/cli';
-import { checkUrlDatabase, urlDatabase } from '../../provider/engines/registry';
-import { reasonOf } from '../../provider/engines/postgres/connection';
+import { checkUrlDatabase } from '../../provider/pipeline/database';
+import { urlDatabase } from '../../provider/engines/registry';
+import { reasonOf } from '../../provider/engines/postgres/errors';
 import { applyErrorMessage } from '../../provider/engines/postgres/errors';
 
 const root = path.join(__dirname, '..', '..');

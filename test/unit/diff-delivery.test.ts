@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
 import { Policy } from '../../provider/model/types';
-import { DeliveredPasswords, diffState } from '../../provider/plan/diff';
+import { DeliveredPasswords } from '../../provider/plan/delivery';
+import { diffState } from '../../provider/plan/diff';
 import { describeChange } from '../../provider/plan/describe';
 import { asApplied } from '../support/states';
 

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
-import { DesiredState, Permission, Policy } from '../../provider/model/types';
-import { ActualState, diffState, outsiderOnAppSchemas, PUBLIC_GRANTEE } from '../../provider/plan/diff';
+import { DesiredState, Permission, Policy, ActualState } from '../../provider/model/types';
+import { diffState, outsiderOnAppSchemas, PUBLIC_GRANTEE } from '../../provider/plan/diff';
 import { describeChange } from '../../provider/plan/describe';
 import { actualFromCatalog, CatalogRows, postgresDialect } from '../../provider/engines/postgres';
 import { appPart, claimOf, sliceActual, sliceDesired } from '../../provider/plan/slice';

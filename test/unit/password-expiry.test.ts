@@ -10,7 +10,8 @@ import { checkPolicy } from '../../provider/policy/check';
 import { parseSource } from '../../provider/policy/source';
 import { checkoutLogin, checkoutPlan, checkoutValidFor, receiptText, supersededBy, verifyCheckout } from '../../provider/plan/checkout';
 import { describeChange } from '../../provider/plan/describe';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { ActualState } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
 import { passwordExpiry } from '../../provider/plan/password-expiry';
 import { asApplied } from '../support/states';
 

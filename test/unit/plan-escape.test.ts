@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../provider/policy/load';
-import { planOffline, viewOf, RenderedPlan } from '../../provider/engines/session';
+import { planOffline, viewOf, RenderedPlan } from '../../provider/pipeline/plan';
 import { dialectFor } from '../../provider/engines/registry';
 import { formatPlan, formatPlanSummary } from '../../provider/plan/format';
 import { printable, printableStatement } from '../../provider/diagnostics/printable';

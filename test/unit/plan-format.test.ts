@@ -3,7 +3,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import planSchema from '../../schemas/plan.schema.json';
 import { loadPolicy } from '../../provider/policy/load';
-import { planOffline, viewOf } from '../../provider/engines/session';
+import { planOffline, viewOf } from '../../provider/pipeline/plan';
 import { dialectFor } from '../../provider/engines/registry';
 import { formatPlan, formatPlanText, planTextPieces } from '../../provider/plan/format';
 import { EngineName } from '../../provider/model/types';

@@ -12,10 +12,10 @@ import Ajv2020 from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import planSchema from '../../schemas/plan.schema.json';
 import { dialectFor } from '../../provider/engines/registry';
-import { planOffline, RenderedPlan, viewOf } from '../../provider/engines/session';
+import { planOffline, RenderedPlan, viewOf } from '../../provider/pipeline/plan';
 import { compilePolicy } from '../../provider/model/compile';
-import { Permission } from '../../provider/model/types';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { Permission, ActualState } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
 import { formatPlan } from '../../provider/plan/format';
 import { loadPolicy } from '../../provider/policy/load';
 

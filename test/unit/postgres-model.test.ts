@@ -9,8 +9,9 @@ import { actualFromCatalog, catalogRowsOf, CatalogRows, CatalogWire, inspectPara
 import { catalogSql, catalogSqlDirs, inspectQuery } from '../../provider/engines/postgres/catalog';
 import { applyErrorMessage, connectErrorMessage } from '../../provider/engines/postgres/errors';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../../provider/engines/postgres/scram';
-import { beginSql, dropLoginsSql, lockHolderSql, passwordSql, tryLockSql, unlockSql, waitLockSql } from '../../provider/engines/postgres/apply';
-import { describeLockHolder, lockTimeoutError, waitingForLockMessage } from '../../provider/engines/engine';
+import { beginSql, dropLoginsSql, lockHolderSql, tryLockSql, unlockSql, waitLockSql } from '../../provider/engines/postgres/apply';
+import { passwordSql } from '../../provider/engines/postgres/marker';
+import { describeLockHolder, lockTimeoutError, waitingForLockMessage } from '../../provider/engines/lock';
 import { parseMarker } from '../../provider/engines/postgres/marker';
 
 const policy: Policy = {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHANGE_ORDER, Change } from '../../provider/plan/change';
 import { DesiredState, Permission } from '../../provider/model/types';
-import { PmgrantsError } from '../../provider/engines/engine';
+import { PmgrantsError } from '../../provider/model/errors';
 import { postgresDialect, renderChange } from '../../provider/engines/postgres';
 import { quoteIdent, quoteLiteral } from '../../provider/engines/postgres/quote';
 

@@ -9,7 +9,8 @@ import { patternLike, protectedMatcher } from '../../provider/model/protected';
 import { DesiredState, Permission, Policy } from '../../provider/model/types';
 import { checkPolicy } from '../../provider/policy/check';
 import { parseSource } from '../../provider/policy/source';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { ActualState } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
 import { asApplied } from '../support/states';
 
 function diagnostics(text: string) {

@@ -10,7 +10,7 @@ import { commandHelp, parseCommandArgs } from '../../provider/cli/args';
 import { CliIO } from '../../provider/cli/io';
 import { PolicyInvalid } from '../../provider/cli/common';
 import { compareStacks, diffStacksCommand, diffStacksSpec, formatStackDiffMarkdown, formatStackDiffText } from '../../provider/cli/commands/diff-stacks';
-import { PmgrantsError } from '../../provider/engines/engine';
+import { PmgrantsError } from '../../provider/model/errors';
 import { compilePolicy } from '../../provider/model/compile';
 import { loadPolicy } from '../../provider/policy/load';
 

@@ -17,6 +17,7 @@ import { asApplied } from '../support/states';
 const pulumi = packageRequire<typeof PulumiModule>('@pulumi/pulumi');
 const program = distRequire<typeof import('../../provider/pulumi/program')>('provider/pulumi/program');
 const providers = distRequire<typeof import('../../provider/pulumi/providers')>('provider/pulumi/providers');
+const wire = distRequire<typeof import('../../provider/pulumi/wire')>('provider/pulumi/wire');
 type GrantsInputs = import('../../provider/pulumi/resources').GrantsInputs;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-pulumi-expiry-'));
@@ -75,7 +76,7 @@ describe('expiring grants under Pulumi', () => {
     expect(after.warehouse).toEqual(before.warehouse);
 
     // The resource as the last `up` left it (before expiry), and the diff at the next preview.
-    const live = asApplied(dialectFor('postgres').realize(providers.desiredFromInputs(before.p2p) as DesiredState));
+    const live = asApplied(dialectFor('postgres').realize(wire.desiredFromInputs(before.p2p) as DesiredState));
     const olds = { ...before.p2p, live: { ...live, memberships: live.memberships.map(({ expires: _e, ...m }) => m) } };
     expect(await providers.diff('app', 'wh/app/p2p', olds, before.p2p)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false, reasons: [] });
     const next = await providers.diff('app', 'wh/app/p2p', olds, after.p2p);
@@ -88,7 +89,7 @@ describe('expiring grants under Pulumi', () => {
 
   it('under additive enforcement the expired membership is still revoked by the resource', () => {
     const after = { enforcement: 'additive', expired: [{ role: 'pmg_p2p_data_consumer', member: 'investigators', expires: '2027-03-31' }] };
-    const desired = providers.desiredFromInputs({ engine: 'postgres', database: 'wh', prefix: 'pmg_', mode: 'system_managed', prune: false, appLogins: {}, logins: [], users: [], roles: [], schemas: [], memberships: [], permissions: [], ...after } as GrantsInputs);
+    const desired = wire.desiredFromInputs({ engine: 'postgres', database: 'wh', prefix: 'pmg_', mode: 'system_managed', prune: false, appLogins: {}, logins: [], users: [], roles: [], schemas: [], memberships: [], permissions: [], ...after } as GrantsInputs);
     const lines = providers.driftLines(desired, { logins: [], users: [], roles: [], schemas: [], permissions: [], managed: [], memberships: [{ role: 'pmg_p2p_data_consumer', member: 'investigators' }] });
     expect(lines).toEqual(['- member investigators of pmg_p2p_data_consumer (grant expired on 2027-03-31 (end of day UTC))']);
   });

@@ -4,18 +4,18 @@
  * real database and the real Pulumi engine are exercised by test/e2e/pulumi.e2e.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ApplyResult, EngineConnection, Statement } from '../../provider/engines/engine';
+import type { ApplyResult, EngineConnection } from '../../provider/engines/engine';
+import type { Statement } from '../../provider/model/statement';
 import { compilePolicy } from '../../provider/model/compile';
-import { DesiredState, Policy } from '../../provider/model/types';
-import { ActualState } from '../../provider/plan/diff';
+import { DesiredState, Policy, ActualState } from '../../provider/model/types';
 import { appPart, partitionDesired, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
-import { partInputs } from '../../provider/pulumi/program';
+import { partInputs } from '../../provider/pulumi/wire';
 import type { GrantsInputs, GrantsOutputs } from '../../provider/pulumi/resources';
 import { distRequire } from './pulumi-dist';
 
 // The compiled modules, as the dynamic-provider process loads them (see pulumi-dist.ts).
 const providers = distRequire<typeof import('../../provider/pulumi/providers')>('provider/pulumi/providers');
-const { PmgrantsError } = distRequire<typeof import('../../provider/engines/engine')>('provider/engines/engine');
+const { PmgrantsError } = distRequire<typeof import('../../provider/model/errors')>('provider/model/errors');
 const { postgresDialect } = distRequire<typeof import('../../provider/engines/postgres')>('provider/engines/postgres');
 
 const URL_WITH_PASSWORD = 'postgres://admin:S3cret-Adm1n@db.example:5432/wh';

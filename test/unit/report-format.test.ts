@@ -9,7 +9,7 @@ import { Policy } from '../../provider/model/types';
 import { buildReport, catalogDigest } from '../../provider/report/compute';
 import { formatReport, formatReportCsv, formatReportMarkdown, REPORT_FORMATS } from '../../provider/report/format';
 import { formatReportHtml, REPORT_CSP } from '../../provider/report/html';
-import { AccessFacts } from '../../provider/report/types';
+import { AccessFacts } from '../../provider/model/access';
 import reportSchema from '../../schemas/report.schema.json';
 
 const HOSTILE = '=cmd|"/c calc"!A1 <img src=x onerror=alert(1)></script>';

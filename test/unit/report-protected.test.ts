@@ -10,7 +10,7 @@ import { Policy } from '../../provider/model/types';
 import { buildReport } from '../../provider/report/compute';
 import { formatReportMarkdown } from '../../provider/report/format';
 import { formatReportHtml } from '../../provider/report/html';
-import { AccessFacts } from '../../provider/report/types';
+import { AccessFacts } from '../../provider/model/access';
 import reportSchema from '../../schemas/report.schema.json';
 
 const HOSTILE = '<img src=x onerror=alert(1)>|x';

@@ -6,16 +6,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sqlServerDialect } from '../../provider/engines/sqlserver';
-import { ACCESS_SQL } from '../../provider/engines/sqlserver/sql/access';
-import { planOffline } from '../../provider/engines/session';
+import { CATALOG_BATCHES } from '../../provider/engines/sqlserver/catalog';
+import { planOffline } from '../../provider/pipeline/plan';
 import { compilePolicy } from '../../provider/model/compile';
 import { buildReport } from '../../provider/report/compute';
 import { formatReportCsv, formatReportMarkdown } from '../../provider/report/format';
-import { SqlServerAccessRows, sqlServerAccessFacts } from '../../provider/report/sqlserver';
+import { SqlServerAccessRows, sqlServerAccessFacts } from '../../provider/engines/sqlserver/access-facts';
 import { AccessReport } from '../../provider/report/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { expectGolden } from '../fixtures/sqlserver/golden';
 import { SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
+
+const { ACCESS_SQL } = CATALOG_BATCHES;
 
 const policy = policyFromYaml('policy.yaml', SYSTEM_MANAGED_YAML);
 const NOW = new Date('2026-02-15T12:00:00Z');

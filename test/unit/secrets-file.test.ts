@@ -11,7 +11,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EngineConnection } from '../../provider/engines/engine';
 import { postgresDialect } from '../../provider/engines/postgres';
 import { emptyState } from '../../provider/model/state';
-import { fileRepairs, SecretsFile } from '../../provider/cli/secrets';
+import { SecretsFile } from '../../provider/cli/secrets';
+import { fileRepairs } from '../../provider/plan/delivery';
 
 const calls = { connect: 0, apply: 0 };
 vi.mock('../../provider/engines/registry', async (original) => ({

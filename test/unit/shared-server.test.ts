@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { withPrefix } from '../../provider/cli/commands/diff-stacks';
-import { PmgrantsError } from '../../provider/engines/engine';
-import { markerSql } from '../../provider/engines/postgres/apply';
+import { PmgrantsError } from '../../provider/model/errors';
+import { markerSql } from '../../provider/engines/postgres/marker';
 import { exportCatalogFromRows, ExportRows } from '../../provider/engines/postgres/export';
 import { actualFromCatalog, CatalogRows, roleOwnership } from '../../provider/engines/postgres/inspect';
 import { managedComment, parseMarker } from '../../provider/engines/postgres/marker';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EngineConnection, PmgrantsError } from '../../provider/engines/engine';
-import { PartialApplyError, connectSqlServer, meetsPasswordPolicy } from '../../provider/engines/sqlserver';
-import { applyRendered, planLive } from '../../provider/engines/session';
+import { EngineConnection } from '../../provider/engines/engine';
+import { PmgrantsError, PartialApplyError } from '../../provider/model/errors';
+import { connectSqlServer, meetsPasswordPolicy } from '../../provider/engines/sqlserver';
+import { applyRendered, planLive } from '../../provider/pipeline/plan';
 import { Policy } from '../../provider/model/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';

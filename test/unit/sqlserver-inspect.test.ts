@@ -11,8 +11,8 @@ import {
 } from '../../provider/engines/sqlserver';
 import { compilePolicy } from '../../provider/model/compile';
 import { emptyState } from '../../provider/model/state';
-import { DesiredState } from '../../provider/model/types';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { DesiredState, ActualState } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { SINGLE_ACCOUNT_YAML, SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
 

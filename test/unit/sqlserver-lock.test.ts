@@ -4,10 +4,11 @@
  * Driver faked by the catalog simulator; T-SQL asserted as sent.
  */
 import { describe, expect, it } from 'vitest';
-import { LockHolder, PmgrantsError, waitingForLockMessage } from '../../provider/engines/engine';
+import { LockHolder, waitingForLockMessage } from '../../provider/engines/lock';
+import { PmgrantsError } from '../../provider/model/errors';
 import { connectSqlServer, lockBatchSql } from '../../provider/engines/sqlserver';
-import { lockHolderSql } from '../../provider/engines/sqlserver/connection';
-import { applyRendered, planLive } from '../../provider/engines/session';
+import { lockHolderSql } from '../../provider/engines/sqlserver/apply';
+import { applyRendered, planLive } from '../../provider/pipeline/plan';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
 import { SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';

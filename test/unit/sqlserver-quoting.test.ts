@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PmgrantsError, Statement } from '../../provider/engines/engine';
+import { PmgrantsError } from '../../provider/model/errors';
+import { Statement } from '../../provider/model/statement';
 import {
   azureSqlDialect,
   createSqlServerDialect,

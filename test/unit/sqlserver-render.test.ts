@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PmgrantsError, Statement } from '../../provider/engines/engine';
+import { PmgrantsError } from '../../provider/model/errors';
+import { Statement } from '../../provider/model/statement';
 import {
   CREATE_OBJECT_PERMISSIONS,
   azureSqlDialect,
@@ -11,9 +12,9 @@ import {
   sqlServerDialect,
 } from '../../provider/engines/sqlserver';
 import { emptyState } from '../../provider/model/state';
-import { DesiredState, Permission } from '../../provider/model/types';
+import { DesiredState, Permission, ActualState } from '../../provider/model/types';
 import { CHANGE_ORDER, Change, ChangeKind } from '../../provider/plan/change';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { diffState } from '../../provider/plan/diff';
 import { describeChange } from '../../provider/plan/describe';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { expectGolden, formatRendered } from '../fixtures/sqlserver/golden';

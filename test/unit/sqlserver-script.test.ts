@@ -1,14 +1,14 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { azureSqlDialect, sqlServerDialect } from '../../provider/engines/sqlserver';
-import { planOffline } from '../../provider/engines/session';
+import { planOffline } from '../../provider/pipeline/plan';
 import { loadPolicy } from '../../provider/policy/load';
 
 const root = path.join(__dirname, '..', '..');
 
 describe('plan --format sql for SQL Server: one runnable T-SQL script', () => {
   const policy = loadPolicy(path.join(root, 'examples', 'uipath-system-managed.yaml')).policy!;
-  const rendered = planOffline(policy, sqlServerDialect) as Required<ReturnType<typeof planOffline>> & { statements: import('../../provider/engines/engine').Statement[][] };
+  const rendered = planOffline(policy, sqlServerDialect) as Required<ReturnType<typeof planOffline>> & { statements: import('../../provider/model/statement').Statement[][] };
   const statements = rendered.statements.flat();
   const script = sqlServerDialect.renderScript(statements, rendered.desired);
 

@@ -7,11 +7,12 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PmgrantsError, Statement } from '../../provider/engines/engine';
+import { PmgrantsError } from '../../provider/model/errors';
+import { Statement } from '../../provider/model/statement';
 import { createSqlServerDialect, generateSqlServerPassword, inspectSqlServer } from '../../provider/engines/sqlserver';
 import { compilePolicy } from '../../provider/model/compile';
-import { DesiredState, Policy } from '../../provider/model/types';
-import { ActualState, diffState } from '../../provider/plan/diff';
+import { DesiredState, Policy, ActualState } from '../../provider/model/types';
+import { diffState } from '../../provider/plan/diff';
 import { loadPolicy } from '../../provider/policy/load';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { expectGolden, formatRendered } from '../fixtures/sqlserver/golden';

@@ -1,11 +1,15 @@
-import { PmgrantsError, waitingForLockMessage } from '../../engines/engine';
+import { ApplyResult, EngineConnection } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
+import { ActualState } from '../../model/types';
+import { waitingForLockMessage } from '../../engines/lock';
 import { connectEngine } from '../../engines/registry';
-import { applyRendered, planLive, viewOf } from '../../engines/session';
-import { formatPlan, planTextPieces } from '../../plan/format';
+import { applyRendered, planLive, RenderedPlan, viewOf } from '../../pipeline/plan';
+import { formatPlan, PlanView, planTextPieces } from '../../plan/format';
 import { CommandSpec } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
-import { addDeliveryNotes, secretsFileOf, fileRepairs, SecretsFile } from '../secrets';
+import { fileRepairs } from '../../plan/delivery';
+import { addDeliveryNotes, secretsFileOf, SecretsFile } from '../secrets';
 import { redactUrl } from './plan';
 
 export const applySpec: CommandSpec = {
@@ -32,7 +36,6 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
   // The destination is checked before anything else: a password must never be set that cannot be kept.
   const secretsFile = secretsFileOf(values, io.env, io.cwd);
   const store = SecretsFile.open(secretsFile, { forWriting: true });
-  const database = policy.warehouse.database;
   const interruption = catchInterruption(io);
   let conn;
   try {
@@ -47,83 +50,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
     // refreshes): the plan printed and confirmed is the plan applied, never one another apply made stale.
     release = await conn.lockForApply((holder) => io.err(`${waitingForLockMessage(policy.warehouse.database, holder)}\n`));
     const rendered = await planLive(conn, policy, { ...(rotate ? { rotate } : {}), ...(store.exists ? { delivered: store.delivered() } : {}) });
-    const view = viewOf(rendered, `live: ${redactUrl(url)}`);
-    addDeliveryNotes(rendered.plan, rendered.desired, store, rendered.actual);
-    // The file alone is repaired first: passwords the server took after the file recorded them as
-    // pending (an interrupted apply) become the delivered ones; pending ones it never took are dropped.
-    const repairs = fileRepairs(store.logins, rendered.actual.passwordGeneration);
-    store.discardPending(repairs.discard);
-    const promoted = store.promote(repairs.promote, database);
-    const printPlan = () => io.out(formatPlan('text', view));
-    const early = interruption.exitCode();
-    if (early !== undefined) throw new PmgrantsError('interrupted before the apply started; nothing was applied', early);
-    if (rendered.plan.changes.length === 0) {
-      printPlan();
-      if (promoted) io.out(`${promoted} password${promoted === 1 ? '' : 's'} the server already held recorded as delivered in ${store.file}.\n`);
-      return EXIT.ok;
-    }
-    const started = Date.now();
-    let lastReport = 0;
-    // Progress lines wait for the plan (printed while the apply runs, with --yes) to be out.
-    let planPrinted = false;
-    const apply = () =>
-      applyRendered(
-        conn,
-        rendered,
-        (done, total) => {
-          const now = Date.now();
-          if (planPrinted && total >= 50 && (now - lastReport > 500 || done === total)) {
-            lastReport = now;
-            io.err(`applying: ${done}/${total} statements\n`);
-          }
-        },
-        // Write-ahead: every generated password is in the secrets file (fsynced) before the server sees any.
-        { deliver: async (passwords) => store.stagePending(passwords, database), signal: interruption.signal },
-      );
-    let applying: ReturnType<typeof apply>;
-    if (values.yes) {
-      // Nothing to ask: the apply starts first (its first round trip is on its way when apply()
-      // returns) and the plan is printed while the server works. Progress and errors come after it.
-      applying = apply();
-      applying.catch(() => undefined); // awaited below
-      await printInPieces(io, planTextPieces(view));
-      planPrinted = true;
-    } else {
-      printPlan();
-      planPrinted = true;
-      if (!io.interactive) throw new PmgrantsError('refusing to apply without confirmation: not on a terminal; pass --yes');
-      if (!(await io.confirm(`Apply ${rendered.plan.changes.length} changes to ${database}?`))) {
-        io.err('Nothing applied.\n');
-        return EXIT.ok;
-      }
-      applying = apply();
-    }
-    let result;
-    try {
-      result = await applying;
-    } catch (e) {
-      // An apply that committed part of its work hands back the passwords the server took: they are
-      // the delivered ones now. The others stay pending; the next plan sorts them out (marker generations).
-      const kept = (e as { secrets?: unknown }).secrets;
-      const code = interruption.exitCode();
-      if (e instanceof PmgrantsError && kept instanceof Map && kept.size > 0) {
-        store.promote(kept.keys(), database);
-        throw new PmgrantsError(
-          `${e.message.replace(/\.$/, '')}; the passwords of the ${kept.size} login${kept.size === 1 ? '' : 's'} already set are in ${store.file}`,
-          code ?? e.exitCode,
-        );
-      }
-      if (code !== undefined && e instanceof PmgrantsError) throw new PmgrantsError(e.message, code);
-      throw e;
-    }
-    store.promote(result.secrets.keys(), database);
-    io.out(
-      `Applied ${rendered.plan.changes.length} changes (${result.statements} statements, ${result.roundTrips} round trips) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,
-    );
-    if (result.secrets.size) io.out(`${result.secrets.size} generated password${result.secrets.size === 1 ? '' : 's'} written to ${store.file} (mode 0600).\n`);
-    const code = interruption.exitCode();
-    if (code !== undefined) throw new PmgrantsError('interrupted, but the apply had already finished: everything was applied and the secrets file written', code);
-    return EXIT.ok;
+    return await applyPlanned({ io, values, conn, store, interruption, rendered, view: viewOf(rendered, `live: ${redactUrl(url)}`), database: policy.warehouse.database });
   } finally {
     interruption.dispose();
     await release?.();
@@ -131,12 +58,129 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
   }
 }
 
+/** An apply planned under the lock, with what it needs to finish: print, confirm, apply, deliver. */
+interface Planned {
+  io: CliIO;
+  values: Record<string, unknown>;
+  conn: EngineConnection;
+  store: SecretsFile;
+  interruption: Interruption;
+  rendered: RenderedPlan & { actual: ActualState };
+  view: PlanView;
+  database: string;
+}
+
+/** The plan, its notes and the secrets file's repairs; then, when there are changes and they are confirmed, the apply. */
+async function applyPlanned(p: Planned): Promise<number> {
+  const { io, store, rendered, view, database } = p;
+  addDeliveryNotes(rendered.plan, rendered.desired, store, rendered.actual);
+  // The file alone is repaired first: passwords the server took after the file recorded them as
+  // pending (an interrupted apply) become the delivered ones; pending ones it never took are dropped.
+  const repairs = fileRepairs(store.logins, rendered.actual.passwordGeneration);
+  store.discardPending(repairs.discard);
+  const promoted = store.promote(repairs.promote, database);
+  const early = p.interruption.exitCode();
+  if (early !== undefined) throw new PmgrantsError('interrupted before the apply started; nothing was applied', early);
+  if (rendered.plan.changes.length === 0) {
+    io.out(formatPlan('text', view));
+    if (promoted) io.out(`${promoted} password${promoted === 1 ? '' : 's'} the server already held recorded as delivered in ${store.file}.\n`);
+    return EXIT.ok;
+  }
+  const started = Date.now();
+  const run = await startApply(p);
+  if (run === undefined) return EXIT.ok;
+  const result = await deliveredOrKept(p, run.applying);
+  io.out(
+    `Applied ${rendered.plan.changes.length} changes (${result.statements} statements, ${result.roundTrips} round trips) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,
+  );
+  if (result.secrets.size) io.out(`${result.secrets.size} generated password${result.secrets.size === 1 ? '' : 's'} written to ${store.file} (mode 0600).\n`);
+  const code = p.interruption.exitCode();
+  if (code !== undefined) throw new PmgrantsError('interrupted, but the apply had already finished: everything was applied and the secrets file written', code);
+  return EXIT.ok;
+}
+
+/**
+ * Print the plan and start the apply: with --yes at once, the plan printed while it runs; else after
+ * the plan and a confirmation (undefined: declined). Progress lines wait for the plan to be out. The
+ * apply's promise comes wrapped: awaiting this function must not wait for the apply itself.
+ */
+async function startApply(p: Planned): Promise<{ applying: Promise<ApplyResult> } | undefined> {
+  const { io, store, rendered, view, database } = p;
+  let lastReport = 0;
+  let planPrinted = false;
+  const apply = () =>
+    applyRendered(
+      p.conn,
+      rendered,
+      (done, total) => {
+        const now = Date.now();
+        if (planPrinted && total >= 50 && (now - lastReport > 500 || done === total)) {
+          lastReport = now;
+          io.err(`applying: ${done}/${total} statements\n`);
+        }
+      },
+      // Write-ahead: every generated password is in the secrets file (fsynced) before the server sees any.
+      { deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal },
+    );
+  if (p.values.yes) {
+    // Nothing to ask: the apply starts first (its first round trip is on its way when apply()
+    // returns) and the plan is printed while the server works. Progress and errors come after it.
+    const applying = apply();
+    applying.catch(() => undefined); // awaited by the caller
+    await printInPieces(io, planTextPieces(view));
+    planPrinted = true;
+    return { applying };
+  }
+  io.out(formatPlan('text', view));
+  planPrinted = true;
+  if (!io.interactive) throw new PmgrantsError('refusing to apply without confirmation: not on a terminal; pass --yes');
+  if (!(await io.confirm(`Apply ${rendered.plan.changes.length} changes to ${database}?`))) {
+    io.err('Nothing applied.\n');
+    return undefined;
+  }
+  return { applying: apply() };
+}
+
+/**
+ * The apply's result, its passwords recorded as delivered. An apply that committed part of its work
+ * hands back the passwords the server took: they are the delivered ones now. The others stay pending;
+ * the next plan sorts them out (marker generations).
+ */
+async function deliveredOrKept(p: Planned, applying: Promise<ApplyResult>): Promise<ApplyResult> {
+  const { store, database } = p;
+  let result: ApplyResult;
+  try {
+    result = await applying;
+  } catch (e) {
+    const kept = (e as { secrets?: unknown }).secrets;
+    const code = p.interruption.exitCode();
+    if (e instanceof PmgrantsError && kept instanceof Map && kept.size > 0) {
+      store.promote(kept.keys(), database);
+      throw new PmgrantsError(
+        `${e.message.replace(/\.$/, '')}; the passwords of the ${kept.size} login${kept.size === 1 ? '' : 's'} already set are in ${store.file}`,
+        code ?? e.exitCode,
+      );
+    }
+    if (code !== undefined && e instanceof PmgrantsError) throw new PmgrantsError(e.message, code);
+    throw e;
+  }
+  store.promote(result.secrets.keys(), database);
+  return result;
+}
+
 /**
  * SIGINT and SIGTERM while an apply runs: the apply is asked to stop (it rolls back what it has not
  * committed, or stops setting passwords after its commit), the secrets file is written, and the
  * command exits 130 or 143. A second signal is the same request.
  */
-function catchInterruption(io: CliIO): { signal: AbortSignal; exitCode(): number | undefined; dispose(): void } {
+/** What catchInterruption gives an apply: the signal it listens to, and the exit code of the signal received. */
+interface Interruption {
+  signal: AbortSignal;
+  exitCode(): number | undefined;
+  dispose(): void;
+}
+
+function catchInterruption(io: CliIO): Interruption {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {

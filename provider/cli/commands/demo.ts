@@ -5,7 +5,7 @@ import { formatReportHtml } from '../../report/html';
 import { reportHeadline } from '../../report/labels';
 import { compilePolicy } from '../../model/compile';
 import { Policy } from '../../model/types';
-import { applyRendered, planLive, viewOf } from '../../engines/session';
+import { applyRendered, planLive, viewOf } from '../../pipeline/plan';
 import { formatPlanSummary } from '../../plan/format';
 import { CommandSpec } from '../args';
 import { packageRoot } from '../../package-root';

@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
 import { compilePolicy } from '../../model/compile';
 import { membershipKey, permissionKey } from '../../model/state';
 import { DesiredState, Policy, Securable } from '../../model/types';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hasErrors } from '../../diagnostics/diagnostic';
 import { formatText } from '../../diagnostics/format';
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
 import { connectEngine } from '../../engines/registry';
 import { buildExport } from '../../export/catalog';
 import { policyYaml } from '../../export/yaml';

@@ -1,6 +1,6 @@
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
 import { connectEngine, dialectFor } from '../../engines/registry';
-import { planLive, planOffline, RenderedPlan, viewOf } from '../../engines/session';
+import { planLive, planOffline, RenderedPlan, viewOf } from '../../pipeline/plan';
 import { PLAN_FORMATS, formatPlan } from '../../plan/format';
 import { CommandSpec, oneOf } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';

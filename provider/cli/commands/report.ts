@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
 import { connectEngine } from '../../engines/registry';
 import { compilePolicy } from '../../model/compile';
-import { nameKey } from '../../model/names';
+import { checkConnectedDatabase } from '../../pipeline/database';
 import { buildReport } from '../../report/compute';
 import { REPORT_FORMATS, formatReport, reportHeadline } from '../../report/format';
 import { CommandSpec, oneOf } from '../args';
@@ -45,9 +45,7 @@ export async function reportCommand(io: CliIO, values: Record<string, unknown>, 
     if (!conn.readAccess) throw new PmgrantsError(`the ${policy.warehouse.engine} engine cannot read effective access`);
     const facts = await conn.readAccess(desired);
     // Evidence about one database compared with another's policy would be wrong evidence.
-    if (nameKey(policy.warehouse.engine, facts.identity.database) !== nameKey(policy.warehouse.engine, desired.database)) {
-      throw new PmgrantsError(`the database URL connects to database "${facts.identity.database}", but the policy's warehouse is "${desired.database}"; point the URL at "${desired.database}" or fix warehouse.database`);
-    }
+    checkConnectedDatabase(policy.warehouse.engine, facts.identity.database, desired.database);
     report = buildReport(facts, {
       desired,
       policy,

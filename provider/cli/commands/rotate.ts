@@ -1,5 +1,5 @@
 import { compilePolicy } from '../../model/compile';
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
 import { didYouMean } from '../../diagnostics/diagnostic';
 import { CommandSpec } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, loadValidPolicy } from '../common';

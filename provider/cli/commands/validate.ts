@@ -4,7 +4,7 @@ import { loadPolicy } from '../../policy/load';
 import { CommandSpec, oneOf } from '../args';
 import { POLICY_OPTIONS, fileProblem } from '../common';
 import { CliIO, EXIT } from '../io';
-import { PmgrantsError } from '../../engines/engine';
+import { PmgrantsError } from '../../model/errors';
 import { DEFAULT_EXPIRY_WARNING_DAYS } from '../../policy/rules-expiry';
 
 /** --expiry-warning-days: a whole number of days, 0 or more. */

@@ -1,4 +1,4 @@
-import { PostgresAccessRows } from '../../report/postgres';
+import { PostgresAccessRows } from './access-facts';
 import { catalogSql } from './catalog';
 
 /** The access report's catalog reads, one JSON column each, named after their sql/access-*.sql file. */

@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /**
  * PostgreSQL ACL items in their text form (`aclitem::text`), as the catalog stores them in relacl,

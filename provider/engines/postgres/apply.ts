@@ -1,9 +1,16 @@
-import { PmgrantsError, Statement } from '../engine';
-import { managedComment } from './marker';
+import type { Client as PgClient } from 'pg';
+import { PartialApplyError, PmgrantsError } from '../../model/errors';
+import { Statement } from '../../model/statement';
+import { ApplyOptions, ApplyProgress, ApplyResult } from '../engine';
+import { newPasswordGeneration } from '../generation';
+import { LockHolder, lockTimeoutError } from '../lock';
+import { isConnectionLost, isPgError, messageOf, reasonOf } from './errors';
+import { markerSql } from './marker';
+import { PASSWORD_SESSIONS, PASSWORDS_PER_TRIP, PasswordSetter, passwordsFailed, PendingPassword } from './passwords';
 import { quoteIdent, quoteLiteral } from './quote';
 import { GrantParts, grantPartsOf, roleEffectOf } from './render';
 import { generatePassword } from './scram';
-import { newPasswordGeneration } from '../generation';
+import { PostgresSession, rowsOf } from './session';
 
 /**
  * Key of the session-level advisory lock every apply holds, from before it reads the catalog (lockForApply)
@@ -19,19 +26,6 @@ export interface PreparedStatement {
   statement: Statement;
   /** Positions, in the list given to prepareStatements, of every statement it carries out (in whole or in part). */
   covers: number[];
-}
-
-/** A password to set (see prepareStatements). */
-export interface PendingPassword {
-  login: string;
-  /** Plaintext: only its SCRAM verifier is ever sent (passwordSql). */
-  password: string;
-  /** The id of this password, recorded in the login's marker with it (and with the password where it is delivered). */
-  generation: string;
-  /** Position of the statement that asked for it. */
-  index: number;
-  /** A login created by the apply's first transaction: its password is set while the main transaction runs. */
-  early: boolean;
 }
 
 export interface PreparedApply {
@@ -149,30 +143,6 @@ export function prepareStatements(
   }
   flush();
   return { logins, newLogins, units, passwords, secrets, hidden };
-}
-
-/**
- * The managed marker of a generated login; with the time its password was set, and the generation of
- * that password, once it has one. Without them, inspect reports the login's password as missing (see
- * also the psql script, script.ts). `warehouse` is the database that owns the login (see marker.ts).
- */
-export function markerSql(login: string, passwordSetAt?: Date, warehouse?: string, generation?: string): string {
-  const marker = managedComment({
-    purpose: 'generated-login',
-    ...(passwordSetAt ? { passwordSetAt: passwordSetAt.toISOString() } : {}),
-    ...(warehouse !== undefined ? { warehouse } : {}),
-    ...(generation ? { passwordGeneration: generation } : {}),
-  });
-  return `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(marker)}`;
-}
-
-/**
- * Set one password: its SCRAM verifier (never the plaintext) and the marker stamped with the time,
- * which rotation by age reads back, and the password's generation, which plan compares with the
- * secrets file. Both in one command string, so one implicit transaction.
- */
-export function passwordSql(login: string, verifier: string, now: Date, warehouse?: string, generation?: string): string {
-  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)};\n${markerSql(login, now, warehouse, generation)}`;
 }
 
 type RunKind = 'grant' | 'revoke' | 'membership';
@@ -324,3 +294,304 @@ export function dropLoginsSql(logins: readonly string[]): string {
  * shows in pg_locks as its high and low 32 bits (classid, objid) with objsubid 1.
  */
 export const unlockSql = `SELECT pg_catalog.pg_advisory_unlock(${APPLY_LOCK_KEY}) FROM pg_catalog.pg_locks WHERE ${APPLY_LOCK_ROW} AND pid = pg_catalog.pg_backend_pid() AND granted`;
+
+// ---------------------------------------------------------------------------------------------
+// Running an apply on a session (EngineConnection.apply and lockForApply).
+// ---------------------------------------------------------------------------------------------
+
+/** EngineConnection.lockForApply: the session-level advisory lock, on the main session, until released. */
+export async function lockForApply(session: PostgresSession, onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {
+  if (session.lockedOn) throw new Error('lockForApply: this connection holds the apply lock already');
+  const c = session.client ?? (await session.session());
+  const { where, lockTimeoutSeconds } = session;
+  const holderNow = async (): Promise<LockHolder> => {
+    const row = rowsOf(await session.run(lockHolderSql, undefined, c))[0] as { pid?: number; backend_start?: Date | null; application_name?: string | null } | undefined;
+    return { ...(row?.pid ? { session: `pid ${row.pid}` } : {}), ...(row?.backend_start ? { since: row.backend_start } : {}), ...(row?.application_name ? { program: row.application_name } : {}) };
+  };
+  try {
+    if (!rowsOf(await session.run(tryLockSql, undefined, c))[0]?.locked) {
+      const holder = await holderNow();
+      onWait?.(holder);
+      try {
+        await session.run(waitLockSql(lockTimeoutSeconds), undefined, c);
+      } catch (err) {
+        if ((err as { code?: string }).code === '55P03') throw lockTimeoutError(where, holder, lockTimeoutSeconds);
+        throw err;
+      }
+    }
+  } catch (err) {
+    if (err instanceof PmgrantsError) throw err;
+    throw new PmgrantsError(`taking the apply lock on ${where} failed: ${messageOf(err, [])}`);
+  }
+  session.lockedOn = c;
+  return async () => {
+    if (session.lockedOn !== c) return;
+    session.lockedOn = undefined;
+    // A lost session released the lock already.
+    if (session.client === c) await session.run(unlockSql, undefined, c).catch(() => session.dropSession());
+  };
+}
+
+/**
+ * Extra sessions for the passwords, opened first, so that they are ready when the first passwords are;
+ * one that cannot be opened (max_connections, say) only means fewer at once. As many as there are
+ * trips of passwords, less one when all of them wait for the commit (rotations only: the apply's own
+ * session joins then). Logins are counted from the statements that set a password, which is what
+ * prepareStatements will find.
+ */
+function openPasswordSessions(session: PostgresSession, statements: readonly Statement[]): { sessions: Promise<PgClient[]>; close(): Promise<unknown> } {
+  const passwordLogins = new Set<string>();
+  let creates = false;
+  for (const s of statements) {
+    const param = s.params[0];
+    if (param === undefined || !('secretFor' in param)) continue;
+    passwordLogins.add(param.secretFor);
+    creates ||= s.sql.startsWith('CREATE ROLE ');
+  }
+  const passwordTrips = Math.ceil(passwordLogins.size / PASSWORDS_PER_TRIP);
+  const extraWanted = Math.min(PASSWORD_SESSIONS - 1, creates ? passwordTrips : passwordTrips - 1);
+  const sessions = Promise.all(Array.from({ length: Math.max(0, extraWanted) }, () => session.open(false).catch(() => undefined))).then((cs) =>
+    cs.filter((c): c is PgClient => c !== undefined),
+  );
+  return { sessions, close: () => sessions.then((cs) => Promise.all(cs.map((c) => c.end().catch(() => undefined)))) };
+}
+
+const interrupted = () => new PmgrantsError('the apply was interrupted before its commit; it was rolled back and nothing was applied');
+
+/**
+ * EngineConnection.apply. Under lockForApply the lock is held on the session that holds it and stays
+ * held after the apply (its release function lets it go); without it, the apply takes the lock in its
+ * first round trip and lets it go. No await comes before the first round trip when the session is
+ * open and there are no passwords to deliver: it is on its way when this returns its promise.
+ */
+export async function applyStatements(session: PostgresSession, statements: readonly Statement[], progress?: ApplyProgress, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const held = session.lockedOn;
+  if (held && session.client !== held) throw session.sessionLost();
+  const extra = openPasswordSessions(session, statements);
+  let prepared: PreparedApply;
+  try {
+    prepared = prepareStatements(statements, undefined, session.warehouse);
+  } catch (err) {
+    await extra.close();
+    throw err;
+  }
+  const batches = batchStatements(prepared.units, session.batchSize);
+  const before = session.trips;
+  if (batches.length === 0 && prepared.logins.length === 0 && prepared.passwords.length === 0) {
+    await extra.close();
+    return { statements: 0, roundTrips: 0, secrets: prepared.secrets };
+  }
+  // Write-ahead: the passwords are where they are delivered before the server sees anything.
+  try {
+    if (options.signal?.aborted) throw interrupted();
+    if (options.deliver && prepared.passwords.length > 0) {
+      await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+    }
+    if (options.signal?.aborted) throw interrupted();
+  } catch (err) {
+    await extra.close();
+    throw err;
+  }
+  session.warnings = [];
+  return new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
+}
+
+/**
+ * One apply on its session: the first transaction (new logins, committed on their own), the main one
+ * (every other change), then the passwords on every session. Where it stands is in its fields, so
+ * that a failure at any point undoes, or says, exactly what is left.
+ */
+class ApplyRun {
+  private done = 0;
+  private readonly passwords: PasswordSetter;
+  /** Statements the first transaction carries out. */
+  private readonly inFirst: Set<number>;
+  /** Statements of the main transaction, by the last command carrying them out. */
+  private readonly inTransactionOrder: { last: number; index: number }[];
+  private inTransaction = false;
+  private locked = false;
+  private pinned: PgClient | undefined;
+  private loginsCommitted = false;
+  private loginsMaybeCommitted = false;
+  private committing = false;
+  private committed = false;
+
+  constructor(
+    private readonly session: PostgresSession,
+    private readonly statements: readonly Statement[],
+    private readonly prepared: PreparedApply,
+    private readonly batches: PreparedStatement[][],
+    private readonly extra: { sessions: Promise<PgClient[]>; close(): Promise<unknown> },
+    private readonly held: PgClient | undefined,
+    private readonly progress: ApplyProgress | undefined,
+    private readonly signal: AbortSignal | undefined,
+    /** Round trips made before the apply began. */
+    private readonly before: number,
+  ) {
+    // A statement is done when the last command carrying it out (a login's CREATE is followed by its
+    // marker; GRANTs may be sent together) has run; one that only sets a password, when that is set.
+    this.inFirst = new Set(prepared.logins.flatMap((u) => u.covers));
+    const lastUnit = new Array<number>(statements.length).fill(-1);
+    prepared.units.forEach((u, i) => u.covers.forEach((s) => (lastUnit[s] = Math.max(lastUnit[s], i))));
+    this.inTransactionOrder = lastUnit.map((last, index) => ({ last, index })).filter((x) => x.last >= 0);
+    const onlyPassword = new Set(lastUnit.flatMap((last, index) => (last < 0 && !this.inFirst.has(index) ? [index] : [])));
+    this.passwords = new PasswordSetter(session, prepared, (index) => (onlyPassword.has(index) ? this.report(index) : undefined), signal);
+    this.passwords.add(prepared.passwords.filter((p) => p.early));
+  }
+
+  /** Awaited only when the callback returns a promise: a round trip completes thousands of statements. */
+  private report(index: number): void | Promise<void> {
+    this.done++;
+    return this.progress?.(this.done, this.statements.length, this.statements[index]);
+  }
+
+  private checkWarnings(): void {
+    const { warnings } = this.session;
+    if (warnings.length > 0) throw new PmgrantsError(`the server warned "${warnings[0]}"; the transaction was rolled back and nothing was applied`);
+  }
+
+  async run(): Promise<ApplyResult> {
+    const { session } = this;
+    try {
+      // Without an await when the session is open: the first trip is sent before apply returns its promise.
+      this.pinned = this.held ?? session.client ?? (await session.session());
+      // Set first: a failed lock wait leaves the transaction open (aborted) and it must be rolled back.
+      this.inTransaction = true;
+      if (this.prepared.logins.length > 0) await this.firstTransaction(this.pinned);
+      else {
+        await session.run(beginSql(session.lockTimeoutSeconds, !this.held), undefined, this.pinned);
+        this.locked = !this.held;
+      }
+      await this.mainTransaction(this.pinned);
+      this.committed = true;
+      // Every session sets what is left, and the passwords that had to wait for the commit.
+      this.passwords.add(this.prepared.passwords.filter((p) => !p.early));
+      this.passwords.join(this.pinned, true);
+      for (const c of await this.extra.sessions) this.passwords.join(c);
+      const outcome = await this.passwords.settle();
+      if (outcome.failure !== undefined) throw passwordsFailed(this.prepared, outcome);
+      return { statements: this.statements.length, roundTrips: session.trips - this.before, secrets: this.prepared.secrets };
+    } catch (err) {
+      throw await this.failure(err);
+    } finally {
+      session.warnings = [];
+      await this.extra.close();
+      // The apply lock is the session's: release it (a lost session has released it already).
+      if (this.locked && this.pinned && session.client === this.pinned) await session.run(unlockSql, undefined, this.pinned).catch(() => session.dropSession());
+    }
+  }
+
+  /**
+   * The new logins, committed on their own. The first transaction, its COMMIT and the main
+   * transaction's BEGIN ride with its statements: a failure before the COMMIT skips the rest of the
+   * string and leaves the transaction aborted.
+   */
+  private async firstTransaction(pinned: PgClient): Promise<void> {
+    const { session, held } = this;
+    const firstTrips = batchStatements(this.prepared.logins, session.batchSize).map(batchSql);
+    firstTrips[0] = `${beginSql(session.lockTimeoutSeconds, !held)};\n${firstTrips[0]}`;
+    firstTrips[firstTrips.length - 1] += this.batches.length > 0 ? `;\nCOMMIT;\n${beginSql(session.lockTimeoutSeconds, false)}` : ';\nCOMMIT';
+    // The first trip takes the lock and may fail after it: a session lock taken in a transaction
+    // that is rolled back is still held, so it is released in any case (finally).
+    this.locked = !held;
+    for (const [i, sql] of firstTrips.entries()) {
+      if (i === firstTrips.length - 1) this.loginsMaybeCommitted = true;
+      if (this.signal?.aborted) throw interrupted();
+      await session.run(sql, undefined, pinned);
+      this.checkWarnings();
+    }
+    this.loginsCommitted = true;
+    this.inTransaction = this.batches.length > 0;
+    // The new logins' passwords are set on the extra sessions while the main transaction runs.
+    for (const c of await this.extra.sessions) this.passwords.join(c);
+    for (const index of this.inFirst) {
+      const reported = this.report(index);
+      if (reported) await reported;
+    }
+  }
+
+  /** Every other change, batch by batch, then COMMIT. Progress is reported after each round trip, once per statement it completed. */
+  private async mainTransaction(pinned: PgClient): Promise<void> {
+    const { session, inTransactionOrder } = this;
+    let next = 0;
+    let sent = 0;
+    for (const batch of this.batches) {
+      if (this.signal?.aborted) throw interrupted();
+      await session.run(batchSql(batch), undefined, pinned);
+      this.checkWarnings();
+      sent += batch.length;
+      while (next < inTransactionOrder.length && inTransactionOrder[next].last < sent) {
+        const reported = this.report(inTransactionOrder[next++].index);
+        if (reported) await reported;
+      }
+    }
+    if (this.inTransaction) {
+      if (this.signal?.aborted) throw interrupted();
+      this.committing = true;
+      await session.run('COMMIT', undefined, pinned);
+      this.committing = false;
+      this.inTransaction = false;
+    }
+  }
+
+  /** The error an apply that failed at this point ends with: rolled back, its new logins dropped again, or what is left said. */
+  private async failure(err: unknown): Promise<unknown> {
+    if (err instanceof PartialApplyError) return err;
+    const { session, pinned, prepared } = this;
+    const alive = pinned !== undefined && session.client === pinned;
+    if (this.inTransaction && alive) await session.run('ROLLBACK', undefined, pinned).catch(() => session.dropSession());
+    this.passwords.stop();
+    const { set, hidden } = await this.passwords.settle();
+    let message = messageOf(err, hidden);
+    const logins = `${prepared.newLogins.length} new login${prepared.newLogins.length === 1 ? '' : 's'}`;
+    if (this.committing && isConnectionLost(err)) {
+      message = 'the connection was lost while committing, so the apply may or may not have been committed; plan again to see where the database stands';
+    } else if (this.loginsCommitted && !this.committed) {
+      // The main transaction failed: drop the new logins again, so that nothing is applied.
+      const undo = await dropNewLogins(prepared.newLogins, session.client === pinned ? pinned : undefined, await this.extra.sessions);
+      if (undo === undefined) return err instanceof PmgrantsError ? new PmgrantsError(message, err.exitCode) : new PmgrantsError(message);
+      message = `${message.replace(/\.$/, '')}; the ${logins} created before it could not be dropped again (${undo.replace(/\.$/, '')}), so they remain, without privileges, and the next apply continues from there`;
+    } else if (this.loginsMaybeCommitted && isConnectionLost(err)) {
+      message = `${message.replace(/\.$/, '')}; the ${logins} created first may or may not have been committed; plan again to see where the database stands`;
+    }
+    if (set.size > 0) return new PartialApplyError(message, set);
+    return err instanceof PmgrantsError ? new PmgrantsError(message, err.exitCode) : isPgError(err) || isConnectionLost(err) ? new PmgrantsError(message) : err;
+  }
+}
+
+/**
+ * Drop the logins an apply created in its first transaction, after its main transaction failed, under
+ * the apply lock: on the apply's own session, which holds it; when that session is lost (and the lock
+ * with it), on an extra session that takes the lock again, unless another apply got it first.
+ * Undefined when done; else why not.
+ */
+async function dropNewLogins(logins: readonly string[], pinned: PgClient | undefined, extra: readonly PgClient[]): Promise<string | undefined> {
+  const drop = dropLoginsSql(logins);
+  if (pinned) {
+    try {
+      await pinned.query(drop);
+      return undefined;
+    } catch (err) {
+      return reasonOf(err, []);
+    }
+  }
+  let reason = 'the session was lost, and no other was left';
+  for (const c of extra) {
+    try {
+      const r = await c.query(`SELECT pg_try_advisory_lock(${APPLY_LOCK_KEY}) AS locked`);
+      if (!r.rows[0]?.locked) return 'the session was lost, and another apply holds the lock now';
+      try {
+        await c.query(drop);
+        return undefined;
+      } catch (err) {
+        if (!isConnectionLost(err)) return reasonOf(err, []);
+        throw err;
+      } finally {
+        await c.query(unlockSql).catch(() => undefined);
+      }
+    } catch (err) {
+      reason = reasonOf(err, []);
+    }
+  }
+  return reason;
+}

@@ -1,32 +1,12 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { packageRoot } from '../../package-root';
+import { sqlFileDirs, sqlFileReader } from '../sql-files';
 
-/**
- * The catalog SQL lives in sql/*.sql next to this file's source. tsc does not copy .sql files into
- * dist/, so from dist/ (or the one-file CLI bundle) the files are found in the source tree the package
- * ships: <package root>/provider/engines/postgres/sql.
- */
+/** Where sql/*.sql are: next to this file's source, or in the source tree the package ships (sql-files.ts). */
 export function catalogSqlDirs(dir: string = __dirname): string[] {
-  return [path.join(dir, 'sql'), path.join(packageRoot(), 'provider', 'engines', 'postgres', 'sql')];
+  return sqlFileDirs('postgres', dir);
 }
-
-const cache = new Map<string, string>();
 
 /** The text of sql/<name>.sql, without trailing whitespace. Throws one clear sentence when the file is missing. */
-export function catalogSql(name: string, dirs: readonly string[] = catalogSqlDirs()): string {
-  const cached = cache.get(name);
-  if (cached !== undefined) return cached;
-  for (const dir of dirs) {
-    const file = path.join(dir, `${name}.sql`);
-    if (fs.existsSync(file)) {
-      const text = fs.readFileSync(file, 'utf8').trimEnd();
-      cache.set(name, text);
-      return text;
-    }
-  }
-  throw new Error(`pmgrants installation is incomplete: catalog query ${name}.sql not found in ${dirs.join(' or ')}`);
-}
+export const catalogSql = sqlFileReader(() => catalogSqlDirs());
 
 /** Scopes shared by the catalog queries, as CTEs in this order. */
 export const SCOPE_QUERIES = ['scoped-roles', 'scoped-schemas', 'scoped-memberships', 'schema-objects'] as const;

@@ -1,3 +1,5 @@
+import { PmgrantsError } from '../../model/errors';
+
 /** What pg's errors carry that the mapping reads (DatabaseError fields, or a Node socket error's code). */
 export interface PgErrorLike {
   message?: string;
@@ -100,4 +102,28 @@ export function connectErrorMessage(err: unknown, where: string): string {
     default:
       return `cannot connect to PostgreSQL at ${where}: ${msg}`;
   }
+}
+
+/** One sentence for an error of an apply, scrubbed of its secrets. */
+export function messageOf(err: unknown, hidden: readonly string[]): string {
+  if (err instanceof PmgrantsError) return redact(err.message, hidden);
+  if (isPgError(err) || isConnectionLost(err)) return applyErrorMessage(err, hidden);
+  return redact(String((err as Error)?.message ?? err), hidden);
+}
+
+/**
+ * An error as the reason inside a larger sentence: a lost connection is said as such, not with the
+ * sentence of a whole failed apply, which would repeat the sentence around it (or contradict it: "rolled
+ * back" inside "the changes were committed").
+ */
+export function reasonOf(err: unknown, hidden: readonly string[]): string {
+  if (!(err instanceof PmgrantsError) && isConnectionLost(err)) {
+    const server = redact(((err as Error)?.message ?? '').split('\n')[0].trim().replace(/[.\s]+$/, ''), hidden);
+    return `the connection to the server was lost${server && !/^(the session was lost|Connection terminated.*)$/i.test(server) ? ` (${server})` : ''}`;
+  }
+  return messageOf(err, hidden);
+}
+
+export function isPgError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
 }

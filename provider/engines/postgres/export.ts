@@ -51,7 +51,44 @@ function some(names: string[]): string {
 
 /** Export rows -> ExportCatalog. Pure. */
 export function exportCatalogFromRows(rows: ExportRows, prefix = 'pmg_'): ExportCatalog {
-  const principals: ExportPrincipal[] = rows['export-roles'].map((r) => {
+  const out: ExportCatalog = {
+    engine: 'postgres',
+    database: rows.database,
+    principals: exportPrincipals(rows, prefix),
+    memberships: rows['export-memberships'].map((m) => ({ role: m.role, member: m.member })),
+    schemas: rows['export-schemas'].map((s) => ({ name: s.name, owner: s.owner })),
+    rights: [],
+    unexpressed: [],
+  };
+  const rights: Rights = new Map();
+  const note: Note = (schema, grantee, text) => out.unexpressed.push({ schema, grantee, text });
+  objectRights(rows, rights, note);
+  schemaRights(rows, rights, note);
+  for (const c of rows['export-column-privileges']) {
+    note(c.schema, c.grantee, `${c.grantee} has ${c.privilege} (${c.column}) on ${c.schema}.${c.table}: a column grant, which no persona expresses`);
+  }
+
+  for (const [key, set] of rights) {
+    const [grantee, schema] = key.split('\u0000');
+    for (const right of set) out.rights.push({ grantee, schema, right });
+  }
+  const order = (r: { grantee: string; schema: string; right: string }) => `${r.grantee}\u0000${r.schema}\u0000${r.right}`;
+  out.rights.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+  return out;
+}
+
+/** grantee \0 schema -> rights. */
+type Rights = Map<string, Set<Right>>;
+/** Record what the vocabulary cannot say. */
+type Note = (schema: string, grantee: string, text: string) => void;
+
+function addRight(rights: Rights, grantee: string, schema: string, right: Right): void {
+  const key = `${grantee}\u0000${schema}`;
+  rights.set(key, (rights.get(key) ?? new Set<Right>()).add(right));
+}
+
+function exportPrincipals(rows: ExportRows, prefix: string): ExportPrincipal[] {
+  return rows['export-roles'].map((r) => {
     const owner = isManagedComment(r.comment) ? parseMarker(r.comment).warehouse : undefined;
     const why = r.superuser
       ? 'a superuser'
@@ -64,17 +101,12 @@ export function exportCatalogFromRows(rows: ExportRows, prefix = 'pmg_'): Export
             : undefined;
     return { name: r.name, kind: r.canLogin ? 'sql-login' : 'database-role', canLogin: r.canLogin, ...(why ? { notAdoptable: why } : {}) };
   });
-  const out: ExportCatalog = {
-    engine: 'postgres',
-    database: rows.database,
-    principals,
-    memberships: rows['export-memberships'].map((m) => ({ role: m.role, member: m.member })),
-    schemas: rows['export-schemas'].map((s) => ({ name: s.name, owner: s.owner })),
-    rights: [],
-    unexpressed: [],
-  };
-  const schemaOwner = new Map(rows['export-schemas'].map((s) => [s.name, s.owner]));
+}
 
+/** Privileges on a schema's tables, sequences and functions: a right when held on every object the grantee does not own, else a note. */
+function objectRights(rows: ExportRows, rights: Rights, note: Note): void {
+  const schemaOwner = new Map(rows['export-schemas'].map((s) => [s.name, s.owner]));
+  const add = (grantee: string, schema: string, right: Right) => addRight(rights, grantee, schema, right);
   // Objects per (schema, kind): their names and owners.
   const objects = new Map<string, { name: string; owner: string }[]>();
   for (const o of rows['export-objects']) {
@@ -89,14 +121,6 @@ export function exportCatalogFromRows(rows: ExportRows, prefix = 'pmg_'): Export
     entry.names.push(p.name);
     held.set(key, entry);
   }
-
-  const rights = new Map<string, Set<Right>>(); // grantee \0 schema -> rights
-  const add = (grantee: string, schema: string, right: Right) => {
-    const key = `${grantee}\u0000${schema}`;
-    rights.set(key, (rights.get(key) ?? new Set<Right>()).add(right));
-  };
-  const note = (schema: string, grantee: string, text: string) => out.unexpressed.push({ schema, grantee, text });
-
   for (const h of held.values()) {
     if (h.grantee === 'PUBLIC') {
       note(h.schema, h.grantee, `PUBLIC has ${h.privilege} on ${h.schema}.${some(h.names)} (grants to PUBLIC are not adopted)`);
@@ -120,15 +144,17 @@ export function exportCatalogFromRows(rows: ExportRows, prefix = 'pmg_'): Export
     if (h.privilege === 'USAGE' && rights.get(`${h.grantee}\u0000${h.schema}`)?.has('insert')) continue;
     note(h.schema, h.grantee, `${h.grantee} has ${h.privilege} on sequence${h.names.length === 1 ? '' : 's'} ${h.schema}.${some(h.names)}: not expressed (pmgrants grants USAGE on sequences with the insert right)`);
   }
+}
 
-  // Schema privileges: CREATE is create-objects; USAGE alone says nothing a persona can carry.
+/** Schema privileges: CREATE is create-objects; USAGE alone says nothing a persona can carry. */
+function schemaRights(rows: ExportRows, rights: Rights, note: Note): void {
   const usage = new Set<string>();
   for (const p of rows['export-schema-privileges']) {
     if (p.grantee === 'PUBLIC') {
       note(p.schema, p.grantee, `PUBLIC has ${p.privilege} on schema ${p.schema} (grants to PUBLIC are not adopted)`);
       continue;
     }
-    if (p.privilege === 'CREATE') add(p.grantee, p.schema, 'create-objects');
+    if (p.privilege === 'CREATE') addRight(rights, p.grantee, p.schema, 'create-objects');
     else if (p.privilege === 'USAGE') usage.add(`${p.grantee}\u0000${p.schema}`);
   }
   for (const key of usage) {
@@ -136,18 +162,6 @@ export function exportCatalogFromRows(rows: ExportRows, prefix = 'pmg_'): Export
     const [grantee, schema] = key.split('\u0000');
     note(schema, grantee, `${grantee} has USAGE on schema ${schema} but no schema-wide right on its objects`);
   }
-
-  for (const c of rows['export-column-privileges']) {
-    note(c.schema, c.grantee, `${c.grantee} has ${c.privilege} (${c.column}) on ${c.schema}.${c.table}: a column grant, which no persona expresses`);
-  }
-
-  for (const [key, set] of rights) {
-    const [grantee, schema] = key.split('\u0000');
-    for (const right of set) out.rights.push({ grantee, schema, right });
-  }
-  const order = (r: { grantee: string; schema: string; right: string }) => `${r.grantee}\u0000${r.schema}\u0000${r.right}`;
-  out.rights.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
-  return out;
 }
 
 /** The live catalog -> ExportCatalog in ONE round trip. */

@@ -4,7 +4,7 @@
  */
 export { postgresDialect } from './dialect';
 export { connectPostgres } from './connection';
-export type { PostgresConnectOptions } from './connection';
+export type { PostgresConnectOptions } from './session';
 export { startLocalPostgres, findPostgresBinaries } from './local-server';
 export type { LocalPostgres, LocalPostgresOptions } from './local-server';
 export { realizePostgres, postgresLimitations, objectCreators, OBJECT_KINDS } from './realize';

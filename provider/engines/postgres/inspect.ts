@@ -1,12 +1,12 @@
 import { securableKey, sortState } from '../../model/state';
-import { DesiredState, Login, Membership, Permission, Role, Schema, User } from '../../model/types';
-import { ActualState, GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
-import type { Part } from '../../plan/slice';
+import { DesiredState, Login, Membership, Permission, Role, Schema, User, ActualState } from '../../model/types';
+import { GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
+import { principalsMentioned, type Part } from '../../plan/slice';
 import { aclMasks, forEachPrivilege, HeldMask, mergeGrantable, PRIVILEGE_NAMES, privilegeBit } from './acl';
 import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
 import { OBJECT_KINDS, objectCreators } from './realize';
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /**
  * The catalog as inspect reads it: roles and memberships by name. Privileges come as whole ACLs (see
@@ -159,21 +159,10 @@ function scopeParam(part: InspectScope | undefined): string | null {
  * memberships and grants on other parts' schemas it reads; the others in $2 it only refers to).
  */
 export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null, string[]] {
-  const roles = new Set<string>();
-  for (const l of desired.logins) roles.add(l.name);
-  for (const u of desired.users) roles.add(u.name);
-  for (const r of desired.roles) roles.add(r.name);
-  for (const s of desired.schemas) roles.add(s.owner);
-  for (const m of desired.memberships) roles.add(m.role).add(m.member);
+  // Every principal the state names; a role a permission is ON is one of its roles (or, realized, a membership's).
+  const roles = principalsMentioned(desired);
   const schemas = new Set(desired.schemas.map((s) => s.name));
-  for (const p of desired.permissions) {
-    roles.add(p.grantee);
-    if (p.on.type === 'schema') schemas.add(p.on.name);
-    if (p.on.type === 'engine') {
-      schemas.add(p.on.name);
-      if (p.on.forRole !== undefined) roles.add(p.on.forRole);
-    }
-  }
+  for (const p of desired.permissions) if (p.on.type === 'schema' || p.on.type === 'engine') schemas.add(p.on.name);
   const own = new Set([...desired.logins.map((l) => l.name), ...desired.users.map((u) => u.name), ...desired.roles.map((r) => r.name)]);
   return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part), [...own].sort()];
 }
@@ -218,11 +207,48 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
     else outsideManaged.push(name);
   }
   const rows = withoutForeign(all, ownership);
+  const principals = principalsFromRows(rows, desired, ownership.unclaimed);
+  const desiredApps = new Map(desired.schemas.map((s) => [s.name, s.app]));
+  const schemas: Schema[] = rows.schemas.map((s) => ({ name: s.name, owner: s.owner, app: desiredApps.get(s.name) ?? '' }));
+  const memberships: Membership[] = rows.memberships.map(([role, member, admin]) => (admin ? { role, member, admin: true } : { role, member }));
+
+  // Privileges are reported for scoped roles only (those the roles column lists, and, an inspect scoped
+  // to one part, the other parts' managed roles the scoped ACLs and memberships name), but on the
+  // policy's app schemas for every grantee, PUBLIC ('') included: their ACLs are the policy's (diff decides).
+  const scoped = new Set([...rows.roles.map((r) => r.name), ...outsideManaged]);
+  const isScoped = (grantee: string) => scoped.has(grantee);
+  const appSchemas = new Set(desiredApps.keys());
+  const reading: AclReading = {
+    rows,
+    desired,
+    isScoped,
+    granteesOn: (schema: string) => (appSchemas.has(schema) ? anyone : isScoped),
+    // Permissions on one securable share its (never mutated) `on` object: 69,000 permissions at 1,000
+    // apps, and allocation is much of what inspect costs. Where the desired state has the securable, it
+    // is the desired state's object: sorting and the diff tell equal securables apart by identity then.
+    securable: desiredSecurables(desired),
+    permissions: [],
+  };
+  schemaAndDatabasePermissions(reading);
+  objectPermissions(reading);
+  defaultPermissions(reading);
+  const { logins, users, roles, managed, passwordSetAt, passwordMissing, passwordGeneration } = principals;
+  return {
+    ...sortState({ engine: 'postgres', database: rows.database, logins, users, roles, schemas, memberships, permissions: reading.permissions }),
+    managed: [...managed, ...outsideManaged].sort(),
+    ...(Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
+    ...(passwordMissing.length > 0 ? { passwordMissing: passwordMissing.sort() } : {}),
+    ...(Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
+    ...(ownership.foreign.size > 0 ? { foreign: Object.fromEntries([...ownership.foreign].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : {}),
+    ...(ownership.warnings.length > 0 ? { warnings: ownership.warnings } : {}),
+  };
+}
+
+/** The scoped roles as logins, users and roles (the desired state's own objects where it names them), and their markers' facts. */
+function principalsFromRows(rows: CatalogRows, desired: DesiredState, unclaimed: ReadonlySet<string>) {
   const desiredLogins = new Map(desired.logins.map((l) => [l.name, l]));
   const desiredUsers = new Map(desired.users.map((u) => [u.name, u]));
   const desiredRoles = new Map(desired.roles.map((r) => [r.name, r]));
-  const desiredApps = new Map(desired.schemas.map((s) => [s.name, s.app]));
-
   const logins: Login[] = [];
   const users: User[] = [];
   const roles: Role[] = [];
@@ -232,7 +258,7 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
   const passwordGeneration: Record<string, string> = {};
   for (const r of rows.roles) {
     const marker = parseMarker(r.comment);
-    if (r.managed && !ownership.unclaimed.has(r.name)) managed.push(r.name);
+    if (r.managed && !unclaimed.has(r.name)) managed.push(r.name);
     if (r.managed && r.canLogin && marker.passwordGeneration) passwordGeneration[r.name] = marker.passwordGeneration;
     if (r.managed && r.canLogin && marker.passwordSetAt) passwordSetAt[r.name] = marker.passwordSetAt;
     // Created by an apply whose password phase did not reach it (see prepareStatements).
@@ -259,22 +285,20 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
       });
     }
   }
+  return { logins, users, roles, managed, passwordSetAt, passwordMissing, passwordGeneration };
+}
 
-  const schemas: Schema[] = rows.schemas.map((s) => ({ name: s.name, owner: s.owner, app: desiredApps.get(s.name) ?? '' }));
-  const memberships: Membership[] = rows.memberships.map(([role, member, admin]) => (admin ? { role, member, admin: true } : { role, member }));
+/** The catalog's ACLs being read into permissions: which grantees count where, and the shared securables. */
+interface AclReading {
+  rows: CatalogRows;
+  desired: DesiredState;
+  isScoped: (grantee: string) => boolean;
+  granteesOn: (schema: string) => (grantee: string) => boolean;
+  securable: (on: Permission['on']) => Permission['on'];
+  permissions: Permission[];
+}
 
-  // Privileges are reported for scoped roles only (those the roles column lists, and, an inspect scoped
-  // to one part, the other parts' managed roles the scoped ACLs and memberships name), but on the
-  // policy's app schemas for every grantee, PUBLIC ('') included: their ACLs are the policy's (diff decides).
-  const scoped = new Set([...rows.roles.map((r) => r.name), ...outsideManaged]);
-  const isScoped = (grantee: string) => scoped.has(grantee);
-  const appSchemas = new Set(desiredApps.keys());
-  const granteesOn = (schema: string) => (appSchemas.has(schema) ? anyone : isScoped);
-  const permissions: Permission[] = [];
-  // Permissions on one securable share its (never mutated) `on` object: 69,000 permissions at 1,000
-  // apps, and allocation is much of what inspect costs. Where the desired state has the securable, it
-  // is the desired state's object: sorting and the diff tell equal securables apart by identity then.
-  const securable = desiredSecurables(desired);
+function schemaAndDatabasePermissions({ rows, isScoped, granteesOn, securable, permissions }: AclReading): void {
   for (const [schema, owner, acl] of rows['schema-acls']) {
     const on = securable({ type: 'schema', name: schema });
     for (const [grantee, mask] of aclMasks(acl, granteesOn(schema), 'any')) {
@@ -289,12 +313,19 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
       if (grantee !== owner) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
+}
 
-  // Per (schema, kind): objects by owner (the denominator of "held on all of them"), and per grantee
-  // the privileges it holds (bits, see acl.ts), on how many objects each (the owner's own ACL entry
-  // does not count), and whether every holding carries the grant option.
-  type Holding = { mask: HeldMask; objects: number[] };
-  type ObjectGroup = { schema: string; kind: string; total: number; owners: Map<string, number>; held: Map<string, Holding> };
+/** Per (schema, kind): objects by owner, and per grantee the privileges it holds on how many of them. */
+type Holding = { mask: HeldMask; objects: number[] };
+type ObjectGroup = { schema: string; kind: string; total: number; owners: Map<string, number>; held: Map<string, Holding> };
+
+/**
+ * Privileges on a schema's tables, views, sequences and functions: held on all of them, or on some.
+ * Per (schema, kind): objects by owner (the denominator of "held on all of them"), and per grantee
+ * the privileges it holds (bits, see acl.ts), on how many objects each (the owner's own ACL entry
+ * does not count), and whether every holding carries the grant option.
+ */
+function objectPermissions({ rows, desired, granteesOn, securable, permissions }: AclReading): void {
   const objects = new Map<string, Map<string, ObjectGroup>>(); // schema -> kind -> group
   const groupOf = (schema: string, kind: string) => objects.get(schema)?.get(kind);
   for (const [schema, kind, owner, acl, countText] of rows['object-acls']) {
@@ -340,7 +371,10 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
     const held = group?.held.get(want.grantee);
     if (!held || bit === undefined || !((held.mask.held >>> bit) & 1)) permissions.push(want);
   }
+}
 
+/** Default privileges: per schema from the catalog, in every schema (no schema) through creatorDefaults. */
+function defaultPermissions({ rows, desired, granteesOn, securable, permissions }: AclReading): void {
   const everySchema: CatalogRows['default-acls'] = [];
   for (const row of rows['default-acls']) {
     const [schema, forRole, objtype, acl] = row;
@@ -354,16 +388,6 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
     }
   }
   permissions.push(...creatorDefaults(rows, desired, everySchema));
-
-  return {
-    ...sortState({ engine: 'postgres', database: rows.database, logins, users, roles, schemas, memberships, permissions }),
-    managed: [...managed, ...outsideManaged].sort(),
-    ...(Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
-    ...(passwordMissing.length > 0 ? { passwordMissing: passwordMissing.sort() } : {}),
-    ...(Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
-    ...(ownership.foreign.size > 0 ? { foreign: Object.fromEntries([...ownership.foreign].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : {}),
-    ...(ownership.warnings.length > 0 ? { warnings: ownership.warnings } : {}),
-  };
 }
 
 function desiredNamesOf(desired: DesiredState): Set<string> {

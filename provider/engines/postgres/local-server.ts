@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 export interface LocalPostgresOptions {
   /** Receives the server's log lines and startup steps. */
@@ -189,6 +189,66 @@ async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: numbe
   }
 }
 
+
+/**
+ * initdb into `dataDir` as `user` (when running as root), the superuser's password from a file that
+ * is removed at once. Returns the directory of the binaries that user can reach.
+ */
+async function initDataDirectory(o: {
+  binaries: PostgresBinaries;
+  dir: string;
+  dataDir: string;
+  password: string;
+  user: ReturnType<typeof unprivilegedUser>;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}): Promise<string> {
+  const { binaries, dir, user, log } = o;
+  const pwFile = path.join(dir, 'superuser-password');
+  const ids = user ? { uid: user.uid, gid: user.gid } : {};
+  let binDir = binaries.binDir;
+  try {
+    fs.writeFileSync(pwFile, `${o.password}\n`, { mode: 0o600 });
+    if (user) {
+      fs.chownSync(dir, user.uid, user.gid);
+      fs.chownSync(pwFile, user.uid, user.gid);
+      binDir = reachableBinDir(binaries.binDir, dir, log);
+    }
+    log(`initdb (${binaries.source}: ${binaries.binDir})${user ? ` as ${user.name}` : ''}`);
+    await run(
+      path.join(binDir, 'initdb'),
+      ['-D', o.dataDir, '-U', 'postgres', '-A', 'scram-sha-256', `--pwfile=${pwFile}`, '-E', 'UTF8', '--no-locale', '--no-sync'],
+      { ...ids, env: o.env },
+      log,
+    );
+    return binDir;
+  } finally {
+    fs.rmSync(pwFile, { force: true });
+  }
+}
+
+
+/** Stop the server once (fast shutdown, SIGKILL after 10 s) and remove its directory; every call waits for the same stop. */
+function stopper(entry: { child: ChildProcess; dir: string }, cleanup: () => void): () => Promise<void> {
+  const { child } = entry;
+  let stopped: Promise<void> | undefined;
+  return () =>
+    (stopped ??= new Promise<void>((resolve) => {
+      const done = () => {
+        running.delete(entry);
+        cleanup();
+        resolve();
+      };
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        done();
+      });
+      child.kill('SIGINT'); // fast shutdown: roll back sessions, no checkpoint wait beyond the shutdown one
+    }));
+}
+
 /**
  * A throwaway PostgreSQL server: initdb into a fresh temporary directory (SCRAM authentication, a
  * superuser `postgres` with a random password), started on a free loopback port with its unix socket
@@ -206,30 +266,15 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmgrants-pg-'));
   const dataDir = path.join(dir, 'data');
   const password = randomBytes(24).toString('base64url');
-  const pwFile = path.join(dir, 'superuser-password');
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C', TZ: 'UTC' };
   const ids = user ? { uid: user.uid, gid: user.gid } : {};
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
-  let binDir = binaries.binDir;
+  let binDir: string;
   try {
-    fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
-    if (user) {
-      fs.chownSync(dir, user.uid, user.gid);
-      fs.chownSync(pwFile, user.uid, user.gid);
-      binDir = reachableBinDir(binaries.binDir, dir, log);
-    }
-    log(`initdb (${binaries.source}: ${binaries.binDir})${user ? ` as ${user.name}` : ''}`);
-    await run(
-      path.join(binDir, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '-A', 'scram-sha-256', `--pwfile=${pwFile}`, '-E', 'UTF8', '--no-locale', '--no-sync'],
-      { ...ids, env },
-      log,
-    );
+    binDir = await initDataDirectory({ binaries, dir, dataDir, password, user, env, log });
   } catch (err) {
     cleanup();
     throw err;
-  } finally {
-    fs.rmSync(pwFile, { force: true });
   }
 
   let lastError: unknown;
@@ -275,23 +320,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
       continue;
     }
     log(`PostgreSQL listening on 127.0.0.1:${port}`);
-    let stopped: Promise<void> | undefined;
-    const stop = () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        const done = () => {
-          running.delete(entry);
-          cleanup();
-          resolve();
-        };
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          done();
-        });
-        child.kill('SIGINT'); // fast shutdown: roll back sessions, no checkpoint wait beyond the shutdown one
-      }));
-    return { url, host: '127.0.0.1', port, binaries, stop };
+    return { url, host: '127.0.0.1', port, binaries, stop: stopper(entry, cleanup) };
   }
   cleanup();
   throw lastError instanceof Error ? lastError : new PmgrantsError('the local PostgreSQL server did not start');

@@ -1,3 +1,5 @@
+import { quoteIdent, quoteLiteral } from './quote';
+
 /**
  * How pmgrants recognises what it owns in PostgreSQL: a role whose name starts with the policy's
  * prefix AND whose comment starts with MANAGED_MARKER. The rest of the comment is JSON describing why
@@ -49,4 +51,28 @@ export function parseMarker(comment: string | null | undefined): MarkerData {
   } catch {
     return {};
   }
+}
+
+/**
+ * The managed marker of a generated login; with the time its password was set, and the generation of
+ * that password, once it has one. Without them, inspect reports the login's password as missing (see
+ * also the psql script, script.ts). `warehouse` is the database that owns the login (see marker.ts).
+ */
+export function markerSql(login: string, passwordSetAt?: Date, warehouse?: string, generation?: string): string {
+  const marker = managedComment({
+    purpose: 'generated-login',
+    ...(passwordSetAt ? { passwordSetAt: passwordSetAt.toISOString() } : {}),
+    ...(warehouse !== undefined ? { warehouse } : {}),
+    ...(generation ? { passwordGeneration: generation } : {}),
+  });
+  return `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(marker)}`;
+}
+
+/**
+ * Set one password: its SCRAM verifier (never the plaintext) and the marker stamped with the time,
+ * which rotation by age reads back, and the password's generation, which plan compares with the
+ * secrets file. Both in one command string, so one implicit transaction.
+ */
+export function passwordSql(login: string, verifier: string, now: Date, warehouse?: string, generation?: string): string {
+  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)};\n${markerSql(login, now, warehouse, generation)}`;
 }

@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /**
  * PostgreSQL quoting. Every identifier and literal pmgrants puts into SQL goes through these two

@@ -1,7 +1,8 @@
 import { Change } from '../../plan/change';
 import { DesiredState, Permission, Role, User } from '../../model/types';
 import { GLOBAL_DEFAULT_PREFIX, PUBLIC_GRANTEE } from '../../plan/diff';
-import { PmgrantsError, Statement } from '../engine';
+import { PmgrantsError } from '../../model/errors';
+import { Statement } from '../../model/statement';
 import { managedComment, PRINCIPAL_MARKER } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
 

@@ -1,6 +1,7 @@
 import { DesiredState } from '../../model/types';
-import { Statement } from '../engine';
-import { APPLY_LOCK_KEY, markerSql } from './apply';
+import { Statement } from '../../model/statement';
+import { APPLY_LOCK_KEY } from './apply';
+import { markerSql } from './marker';
 
 /**
  * The statements as one psql script (`pmgrants plan --format sql`): one transaction under the same

@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /**
  * The database a PostgreSQL connection URL names, or undefined when it names none (the server then
@@ -19,5 +19,15 @@ export function postgresUrlDatabase(url: string): string | undefined {
     return decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined;
   } catch {
     throw new PmgrantsError('the database name in the database URL has a malformed percent-encoding');
+  }
+}
+
+/** host:port/database of a connection URL, never its password (for messages). */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+  } catch {
+    return 'the configured server';
   }
 }

@@ -1,4 +1,4 @@
-import { Statement, StatementParam } from '../engine';
+import { Statement, StatementParam } from '../../model/statement';
 
 /** One round trip: either a plain batch of parameterless statements, or one statement with its parameters. */
 export interface Batch {

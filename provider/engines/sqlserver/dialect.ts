@@ -1,7 +1,8 @@
 import { sortState } from '../../model/state';
 import { DesiredState } from '../../model/types';
 import { Change } from '../../plan/change';
-import { EngineDialect, Statement } from '../engine';
+import { EngineDialect } from '../engine';
+import { Statement } from '../../model/statement';
 import { ResolvedDialectOptions, SqlServerDialectOptions, resolveDialectOptions } from './options';
 import { realizePermissions } from './privileges';
 import { renderChanges } from './render';

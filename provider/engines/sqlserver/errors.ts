@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 import { THROW_ACTIVE_SESSIONS, THROW_NAME_TOO_LONG } from './render';
 
 export interface ErrorContext {

@@ -1,6 +1,6 @@
 /**
  * pmgrants export on SQL Server and Azure SQL Database: a pure function from the result sets of
- * EXPORT_CATALOG_SQL (sql/export.ts) to the engine-neutral ExportCatalog.
+ * EXPORT_CATALOG_SQL (sql/export-*.sql, catalog.ts) to the engine-neutral ExportCatalog.
  *
  * SQL Server grants on schemas natively (GRANT SELECT ON SCHEMA::s), so a right is a schema permission
  * in pmgrants' vocabulary (SCHEMA_PERMISSION_OF), granted (G) or granted with grant option (W).
@@ -74,12 +74,29 @@ function kindOf(p: DatabasePrincipalRow): PrincipalKind | undefined {
 /** Export result sets -> ExportCatalog. Pure. */
 export function exportCatalogFromSqlServer(rows: SqlServerExportRows, engine: 'sqlserver' | 'azure-sql', prefix = 'pmg_'): ExportCatalog {
   const byId = new Map(rows.principals.map((p) => [p.principal_id, p]));
-  const schemaById = new Map(rows.schemas.map((s) => [s.schema_id, s]));
-  const objectById = new Map(rows.objects.map((o) => [o.object_id, o]));
-  const columnName = new Map(rows.columns.map((c) => [`${c.object_id}:${c.column_id}`, c.name]));
   const unexpressed: ExportCatalog['unexpressed'] = [];
-  const note = (text: string, schema?: string, grantee?: string) => unexpressed.push({ ...(schema ? { schema } : {}), ...(grantee ? { grantee } : {}), text });
+  const note: Note = (text, schema, grantee) => unexpressed.push({ ...(schema ? { schema } : {}), ...(grantee ? { grantee } : {}), text });
+  const principals = exportPrincipals(rows, prefix, note);
+  const memberships = exportMemberships(rows, byId, note);
+  const schemas = rows.schemas
+    .map((s) => ({ name: s.name, owner: byId.get(s.principal_id)?.name ?? '' }))
+    .filter((s) => s.owner !== '');
+  const rights = exportRights(rows, byId, note);
+  return {
+    engine,
+    database: rows.session.database_name,
+    principals,
+    memberships,
+    schemas,
+    rights,
+    unexpressed,
+  };
+}
 
+/** Record what the vocabulary cannot say (on a schema, about a grantee). */
+type Note = (text: string, schema?: string, grantee?: string) => void;
+
+function exportPrincipals(rows: SqlServerExportRows, prefix: string, note: Note): ExportPrincipal[] {
   const principals: ExportPrincipal[] = [];
   for (const p of rows.principals) {
     const kind = kindOf(p);
@@ -102,7 +119,10 @@ export function exportCatalogFromSqlServer(rows: SqlServerExportRows, engine: 's
     if (p.type === 'E' && !why) note(`${p.name}: an Entra user or application (the catalog does not tell which); exported as entra-user`, undefined, p.name);
     if (p.type === 'S' && p.authentication_type === 2 && !why) note(`${p.name}: a contained user with a password; exported as sql-login`, undefined, p.name);
   }
+  return principals;
+}
 
+function exportMemberships(rows: SqlServerExportRows, byId: Map<number, DatabasePrincipalRow>, note: Note): ExportCatalog['memberships'] {
   const memberships: ExportCatalog['memberships'] = [];
   for (const m of rows.roleMembers) {
     const role = byId.get(m.role_principal_id);
@@ -114,11 +134,14 @@ export function exportCatalogFromSqlServer(rows: SqlServerExportRows, engine: 's
     }
     memberships.push({ role: role.name, member: member.name });
   }
+  return memberships;
+}
 
-  const schemas = rows.schemas
-    .map((s) => ({ name: s.name, owner: byId.get(s.principal_id)?.name ?? '' }))
-    .filter((s) => s.owner !== '');
-
+/** Schema permissions as rights; the rest (database, object, column, principal permissions, DENY) as notes. */
+function exportRights(rows: SqlServerExportRows, byId: Map<number, DatabasePrincipalRow>, note: Note): ExportCatalog['rights'] {
+  const schemaById = new Map(rows.schemas.map((s) => [s.schema_id, s]));
+  const objectById = new Map(rows.objects.map((o) => [o.object_id, o]));
+  const columnName = new Map(rows.columns.map((c) => [`${c.object_id}:${c.column_id}`, c.name]));
   const rights: ExportCatalog['rights'] = [];
   const alterOn = new Map<string, string[]>(); // grantee -> schemas with ALTER
   const creates = new Map<string, Set<string>>(); // grantee -> database CREATE permissions
@@ -179,14 +202,5 @@ export function exportCatalogFromSqlServer(rows: SqlServerExportRows, engine: 's
   }
   const order = (r: { grantee: string; schema: string; right: string }) => `${r.grantee}\u0000${r.schema}\u0000${r.right}`;
   rights.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
-
-  return {
-    engine,
-    database: rows.session.database_name,
-    principals,
-    memberships,
-    schemas,
-    rights,
-    unexpressed,
-  };
+  return rights;
 }

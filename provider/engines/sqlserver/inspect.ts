@@ -1,7 +1,6 @@
 import { isReservedSchema, names } from '../../model/names';
 import { sortState } from '../../model/state';
-import { DesiredState, Login, Membership, Permission, PrincipalKind, Role, Schema, Securable, User, UserSource } from '../../model/types';
-import { ActualState } from '../../plan/diff';
+import { DesiredState, Login, Membership, Permission, PrincipalKind, Role, Schema, Securable, User, UserSource, ActualState } from '../../model/types';
 import { MANAGED_MARKER } from './options';
 import { MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX } from './privileges';
 

@@ -1,6 +1,6 @@
 import { securableKey } from '../../model/state';
 import { DesiredState, Permission } from '../../model/types';
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /**
  * The SQL Server vocabulary pmgrants manages. Names are exactly sys.database_permissions.permission_name,

@@ -1,4 +1,4 @@
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /**
  * QUOTENAME's input is sysname, nvarchar(128): 128 UTF-16 code units. Longer input makes

@@ -1,7 +1,8 @@
 import { permissionKey } from '../../model/state';
 import { DesiredState, Login, Permission, Securable, User } from '../../model/types';
 import { Change } from '../../plan/change';
-import { PmgrantsError, Statement, StatementParam } from '../engine';
+import { PmgrantsError } from '../../model/errors';
+import { Statement, StatementParam } from '../../model/statement';
 import { MANAGED_MARKER, ResolvedDialectOptions } from './options';
 import { isCatalogPermissionName, MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX, realizePermission, realizePermissions } from './privileges';
 import { assertSysname, quoteName, quoteObjectId, quoteString } from './quote';

@@ -1,5 +1,5 @@
 import { DesiredState } from '../../model/types';
-import { Statement } from '../engine';
+import { Statement } from '../../model/statement';
 import { ResolvedDialectOptions } from './options';
 import { quoteName, quoteString } from './quote';
 

@@ -1,11 +1,18 @@
+import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, EngineDialect } from '../engines/engine';
+import { LockHolder } from '../engines/lock';
 import { compilePolicy } from '../model/compile';
 import { emptyState } from '../model/state';
-import { DesiredState, Policy } from '../model/types';
-import { ActualState, DiffOptions, diffState } from '../plan/diff';
+import { Statement } from '../model/statement';
+import { ActualState, DesiredState, Policy } from '../model/types';
 import { Plan } from '../plan/change';
+import { DiffOptions, diffState } from '../plan/diff';
 import { PlanView } from '../plan/format';
-import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, EngineDialect, LockHolder, PmgrantsError, Statement } from './engine';
-import { nameKey } from '../model/names';
+import { inspectLive } from './inspect';
+
+/**
+ * The one pipeline the CLI and the Pulumi provider run: compile -> inspect -> (slice) -> diff -> render
+ * -> apply. The CLI plans the whole warehouse; a Pulumi resource one part of it (a PartScope, inspect.ts).
+ */
 
 /** A plan with its statements, ready to print or apply. */
 export interface RenderedPlan {
@@ -42,19 +49,13 @@ export function planOffline(policy: Policy, dialect?: EngineDialect, now: Date =
   return { desired, plan, statements: renderEach(dialect, plan, desired) };
 }
 
+/** The whole warehouse's plan against the live database, its statements rendered change by change. */
 export async function planLive(conn: EngineConnection, policy: Policy, options: DiffOptions = {}): Promise<RenderedPlan & { actual: ActualState }> {
   const now = options.now ?? new Date();
   const compiled = compilePolicy(policy, { now });
   const inspected = conn.inspectAhead?.(compiled);
   const desired = conn.dialect.realize(compiled);
-  const actual = await (inspected ? inspected(desired) : conn.inspect(desired));
-  // The database name is the warehouse's identity on a shared server (the markers record it): a plan
-  // computed for one database never runs against another.
-  if (nameKey(policy.warehouse.engine, actual.database) !== nameKey(policy.warehouse.engine, desired.database)) {
-    throw new PmgrantsError(
-      `the database URL connects to database "${actual.database}", but the policy's warehouse is "${desired.database}"; point the URL at "${desired.database}" or fix warehouse.database`,
-    );
-  }
+  const { actual } = await inspectLive(conn, desired, inspected ? { ahead: inspected } : {});
   const plan = diffState(desired, actual, { ...options, now });
   return { desired, plan, actual, statements: renderEach(conn.dialect, plan, desired) };
 }

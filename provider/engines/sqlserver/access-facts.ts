@@ -1,9 +1,10 @@
-import { EngineName, Right, RIGHTS } from '../model/types';
-import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from './types';
+import { EngineName, Right, RIGHTS } from '../../model/types';
+import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../../model/access';
+import { SCHEMA_PERMISSION_OF } from './privileges';
 
 /**
  * SQL Server / Azure SQL effective access, pure: rows shaped like the sys.* result sets of
- * ACCESS_SQL (engines/sqlserver/sql/access.ts) -> what every database principal can do on every app
+ * ACCESS_SQL (sql/access-*.sql) -> what every database principal can do on every app
  * schema, and through which path. The rules, each from Microsoft's documentation (docs/sqlserver.md,
  * "Access report"):
  * - Role membership nests and always passes permissions on; every user is a member of public.
@@ -35,16 +36,6 @@ export interface SqlServerAccessRows {
   schemas: { name: string; owner_name: string }[];
 }
 
-const SCHEMA_PERMISSION: Record<Exclude<Right, 'create-objects'>, string> = {
-  select: 'SELECT',
-  insert: 'INSERT',
-  update: 'UPDATE',
-  delete: 'DELETE',
-  execute: 'EXECUTE',
-  references: 'REFERENCES',
-  'view-definition': 'VIEW DEFINITION',
-  alter: 'ALTER',
-};
 /** Database permissions that imply a schema permission (besides CONTROL on the database). */
 const DATABASE_IMPLIES: Record<string, string[]> = {
   SELECT: ['SELECT'],
@@ -188,7 +179,7 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
           const alter = directOwner ? { grants: [ownership], denies: [] } : decide('ALTER');
           if (create.grants.length && alter.grants.length) settle(right, { grants: [...create.grants, ...alter.grants], denies: [...create.denies, ...alter.denies] });
         } else if (directOwner) add(right, [ownership]);
-        else settle(right, decide(SCHEMA_PERMISSION[right]));
+        else settle(right, decide(SCHEMA_PERMISSION_OF[right]));
       }
     }
   }

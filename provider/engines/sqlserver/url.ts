@@ -1,5 +1,5 @@
 import type { config as MssqlConfig } from 'mssql';
-import { PmgrantsError } from '../engine';
+import { PmgrantsError } from '../../model/errors';
 
 /** How pmgrants signs in. Entra types map onto tedious's authentication types. */
 export type SqlServerAuth =

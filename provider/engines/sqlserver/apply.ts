@@ -1,0 +1,265 @@
+import type * as Mssql from 'mssql';
+import { ApplyOptions, ApplyProgress, ApplyResult, GeneratedPassword } from '../engine';
+import { newPasswordGeneration } from '../generation';
+import { LockHolder, lockTimeoutError } from '../lock';
+import { PartialApplyError, PmgrantsError } from '../../model/errors';
+import { Statement } from '../../model/statement';
+import { Batch, planBatches } from './batches';
+import { generateSqlServerPassword } from './password';
+import { sqlServerErrorToPmgrants } from './errors';
+import { quoteString } from './quote';
+import { SqlServerSession } from './session';
+
+/**
+ * Apply on SQL Server and Azure SQL Database: the statements' batches in one transaction in the
+ * warehouse under an application lock (Azure SQL logins: in master, before and after it), every
+ * generated password delivered before the first round trip. docs/sqlserver.md says how it stays all
+ * or nothing.
+ */
+
+/** Where each batch runs, in what order, in which transaction. */
+export interface ApplyPhases {
+  /** Azure SQL (logins in master): committed in master before the warehouse transaction's statements run. */
+  masterBefore: Batch[];
+  /** One transaction in the warehouse, under the lock. On SQL Server also the server-level statements. */
+  warehouse: Batch[];
+  /** Azure SQL: DROP LOGIN in master, after the warehouse transaction committed. */
+  masterAfter: Batch[];
+}
+
+/**
+ * Batches -> phases. SQL Server: one transaction on the warehouse connection, server-level statements
+ * included (CREATE LOGIN participates in transactions and needs no USE). Azure SQL with logins in master:
+ * master statements that come before the first warehouse statement run first, the rest after.
+ */
+export function applyPhases(batches: readonly Batch[], engine: 'sqlserver' | 'azure-sql', generatedLogins: 'server' | 'contained'): ApplyPhases {
+  if (engine === 'sqlserver') return { masterBefore: [], warehouse: [...batches], masterAfter: [] };
+  const firstWarehouse = batches.findIndex((b) => b.target === 'warehouse');
+  const phases: ApplyPhases = { masterBefore: [], warehouse: [], masterAfter: [] };
+  batches.forEach((b, i) => {
+    if (b.target === 'warehouse') phases.warehouse.push(b);
+    else if (generatedLogins === 'contained') throw new PmgrantsError('a server-level statement was rendered for contained logins; this is a bug');
+    else if (firstWarehouse === -1 || i < firstWarehouse) phases.masterBefore.push(b);
+    else phases.masterAfter.push(b);
+  });
+  return phases;
+}
+
+/** The application lock's resource name (sp_getapplock keeps 255 characters). */
+function lockResource(database: string): string {
+  return `pmgrants:${database}`.slice(0, 255);
+}
+
+/** SET XACT_ABORT ON and the exclusive application lock owned by the transaction, in one plain batch. */
+export function lockBatchSql(database: string, timeoutMs: number): string {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < -1) throw new PmgrantsError('lockTimeoutMs must be a whole number of milliseconds');
+  return [
+    'SET XACT_ABORT ON;',
+    'DECLARE @result int;',
+    `EXEC @result = sys.sp_getapplock @Resource = ${quoteString(lockResource(database))}, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = ${timeoutMs};`,
+    'SELECT @result AS lock_result;',
+  ].join('\n');
+}
+
+/**
+ * The session holding the apply lock of `database` (run in it): sys.dm_tran_locks shows an application
+ * lock's resource by the first 32 characters of its name. It needs VIEW SERVER STATE (Azure SQL: VIEW
+ * DATABASE STATE); without it the query fails or sees only this session, and the holder stays unknown.
+ */
+export function lockHolderSql(database: string): string {
+  return [
+    'SELECT TOP (1) l.request_session_id AS session_id, s.login_time, s.program_name',
+    'FROM sys.dm_tran_locks AS l LEFT JOIN sys.dm_exec_sessions AS s ON s.session_id = l.request_session_id',
+    `WHERE l.resource_type = N'APPLICATION' AND l.resource_database_id = DB_ID() AND l.request_mode = N'X' AND l.request_status LIKE N'GRANT%'`,
+    `  AND CHARINDEX(${quoteString(lockResource(database).slice(0, 32))}, l.resource_description) > 0 AND l.request_session_id <> @@SPID;`,
+  ].join('\n');
+}
+
+/** The statement of a batch an error points at: the driver reports the line of the batch it failed on. */
+export function failingStatement(batch: Batch, err: unknown): Statement {
+  const e = err as { lineNumber?: number; originalError?: { info?: { lineNumber?: number } } } | undefined;
+  const line = e?.lineNumber ?? e?.originalError?.info?.lineNumber;
+  if (typeof line !== 'number' || batch.statements.length === 1) return batch.statements[0];
+  let first = 1;
+  for (const s of batch.statements) {
+    const lines = s.sql.split('\n').length;
+    if (line < first + lines) return s;
+    first += lines;
+  }
+  return batch.statements[batch.statements.length - 1];
+}
+
+
+/** Every password the statements set, generated (CSPRNG) with its generation, by login. */
+function generatePasswords(statements: readonly Statement[]): Map<string, GeneratedPassword> {
+  const generated = new Map<string, GeneratedPassword>();
+  for (const s of statements) {
+    for (const p of s.params) {
+      if ('secretFor' in p && !generated.has(p.secretFor)) {
+        generated.set(p.secretFor, { login: p.secretFor, password: generateSqlServerPassword(p.secretFor), generation: newPasswordGeneration() });
+      }
+    }
+  }
+  return generated;
+}
+
+/**
+ * Run statements in their phases, all or nothing. Every password is generated first and delivered
+ * (write-ahead) before the first round trip. Under lockForApply the apply continues the transaction
+ * that holds the lock (and its commit or rollback releases it); else it begins its own and takes the
+ * lock first.
+ */
+export async function applyStatements(session: SqlServerSession, statements: readonly Statement[], progress?: ApplyProgress, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const startTrips = session.trips;
+  const generated = generatePasswords(statements);
+  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()]);
+  const run = new ApplyRun(session, statements, generated, progress);
+  await run.phases(applyPhases(planBatches(statements), session.options.engine, session.options.generatedLogins));
+  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
+}
+
+/** One apply's progress through its phases: which passwords it has sent, how many statements ran. */
+class ApplyRun {
+  /** The passwords the apply has sent, by login. */
+  readonly secrets = new Map<string, string>();
+  private done = 0;
+
+  constructor(
+    private readonly session: SqlServerSession,
+    private readonly statements: readonly Statement[],
+    private readonly generated: ReadonlyMap<string, GeneratedPassword>,
+    private readonly progress: ApplyProgress | undefined,
+  ) {}
+
+  async phases(phases: ApplyPhases): Promise<void> {
+    const session = this.session;
+    const pool = await session.warehouse();
+    const held = session.lockTx;
+    session.lockTx = undefined;
+    let warehouseTx: Mssql.Transaction | undefined;
+    let masterCommitted = false;
+    try {
+      // The lock is taken first, so concurrent applies queue even before the master phase.
+      warehouseTx = held ?? (await this.inTransaction(pool, [], true));
+      if (phases.masterBefore.length > 0) {
+        const mtx = await this.inTransaction(await session.master(), phases.masterBefore, false);
+        await this.commit(mtx);
+        masterCommitted = true;
+      }
+      for (const b of phases.warehouse) await this.execute(warehouseTx, b);
+      await this.commit(warehouseTx);
+      warehouseTx = undefined;
+      if (phases.masterAfter.length > 0) {
+        const mtx = await this.inTransaction(await session.master(), phases.masterAfter, false);
+        await this.commit(mtx);
+      }
+    } catch (err) {
+      if (warehouseTx) await warehouseTx.rollback().catch(() => undefined);
+      const clear = session.fail(err, session.database!);
+      if (masterCommitted && this.secrets.size > 0) {
+        throw new PartialApplyError(
+          `${clear.message}. The logins ${[...this.secrets.keys()].join(', ')} were already created or changed in master; their new passwords are returned with this error (a login created here that no user maps to yet is not taken over by the next plan: drop it in master, then apply again).`,
+          this.secrets,
+        );
+      }
+      throw clear;
+    }
+  }
+
+  private async execute(tx: Mssql.Transaction, batch: Batch): Promise<void> {
+    const { session } = this;
+    const request = session.request(tx);
+    for (const p of batch.params) {
+      if ('secretFor' in p) {
+        if (!this.secrets.has(p.secretFor)) this.secrets.set(p.secretFor, this.generated.get(p.secretFor)!.password);
+        request.input(p.name, session.mssql.NVarChar(128), this.secrets.get(p.secretFor));
+      } else {
+        request.input(p.name, session.mssql.NVarChar(4000), p.value);
+      }
+    }
+    try {
+      await session.run(request, batch.sql, batch.params.length > 0);
+    } catch (err) {
+      throw sqlServerErrorToPmgrants(err, { server: session.server, database: session.database!, statement: failingStatement(batch, err).display });
+    }
+    this.done += batch.statements.length;
+    if (this.progress) this.progress(this.done, this.statements.length, batch.statements[batch.statements.length - 1]);
+  }
+
+  private async inTransaction(target: Mssql.ConnectionPool, batches: Batch[], lock: boolean): Promise<Mssql.Transaction> {
+    const { session } = this;
+    const tx = new session.mssql.Transaction(target);
+    session.trips++;
+    await tx.begin();
+    try {
+      const r = await session.run(session.request(tx), lock ? lockBatchSql(session.database!, session.lockTimeout) : 'SET XACT_ABORT ON;', false);
+      if (lock) {
+        const result = Number((r.recordset?.[0] as { lock_result?: number } | undefined)?.lock_result);
+        if (!(result >= 0)) {
+          throw new PmgrantsError(
+            `another pmgrants apply holds the lock on ${session.database} (sp_getapplock returned ${result}); nothing was applied, try again when it has finished`,
+          );
+        }
+      }
+      for (const b of batches) await this.execute(tx, b);
+      return tx;
+    } catch (err) {
+      await tx.rollback().catch(() => undefined);
+      throw session.fail(err, session.database!);
+    }
+  }
+
+  private async commit(tx: Mssql.Transaction): Promise<void> {
+    this.session.trips++;
+    await tx.commit();
+  }
+}
+
+/** sp_getapplock in `tx`, waiting up to `timeoutMs`: its result (0 or 1 granted, below 0 not). */
+async function getLock(session: SqlServerSession, tx: Mssql.Transaction, timeoutMs: number): Promise<number> {
+  const r = await session.run(session.request(tx), lockBatchSql(session.database!, timeoutMs), false);
+  return Number((r.recordset?.[0] as { lock_result?: number } | undefined)?.lock_result);
+}
+
+async function holderOf(session: SqlServerSession, pool: Mssql.ConnectionPool): Promise<LockHolder> {
+  try {
+    const r = await session.run(session.request(pool), lockHolderSql(session.database!), false);
+    const row = r.recordset?.[0] as { session_id?: number; login_time?: Date | null; program_name?: string | null } | undefined;
+    return { ...(row?.session_id ? { session: `session ${row.session_id}` } : {}), ...(row?.login_time ? { since: row.login_time } : {}), ...(row?.program_name ? { program: row.program_name } : {}) };
+  } catch {
+    return {}; // no VIEW SERVER STATE: the holder stays unknown
+  }
+}
+
+/** EngineConnection.lockForApply: a warehouse transaction that holds the application lock until released (or continued by apply). */
+export async function lockForApply(session: SqlServerSession, onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {
+  if (session.lockTx) throw new Error('lockForApply: this connection holds the apply lock already');
+  const pool = await session.warehouse();
+  const tx = new session.mssql.Transaction(pool);
+  try {
+    session.trips++;
+    await tx.begin();
+  } catch (err) {
+    throw session.fail(err, session.database!);
+  }
+  const { database, lockTimeout } = session;
+  try {
+    // Without waiting first: when another apply has it, say who, then wait as long as the timeout allows.
+    if (!((await getLock(session, tx, 0)) >= 0)) {
+      const holder = await holderOf(session, pool);
+      if (lockTimeout === 0) throw lockTimeoutError(database!, holder, 0);
+      onWait?.(holder);
+      if (!((await getLock(session, tx, lockTimeout)) >= 0)) throw lockTimeoutError(database!, holder, lockTimeout / 1000);
+    }
+  } catch (err) {
+    await tx.rollback().catch(() => undefined);
+    throw err instanceof PmgrantsError ? err : session.fail(err, database!);
+  }
+  session.lockTx = tx;
+  return async () => {
+    if (session.lockTx !== tx) return; // apply committed or rolled it back
+    session.lockTx = undefined;
+    session.trips++;
+    await tx.rollback().catch(() => undefined);
+  };
+}

@@ -1,0 +1,11 @@
+-- Azure SQL Database, in the warehouse: server-level securables cannot be passed to HAS_PERMS_BY_NAME
+-- there and HAS_DBACCESS is not documented for it, so those columns come back NULL.
+SELECT CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition,
+       CAST(SERVERPROPERTY('IsIntegratedSecurityOnly') AS int) AS integrated_security_only,
+       SUSER_SNAME() AS login_name, USER_NAME() AS user_name, DB_NAME() AS database_name,
+       IS_ROLEMEMBER('db_owner') AS is_db_owner,
+       IS_ROLEMEMBER('db_securityadmin') AS is_db_securityadmin,
+       IS_ROLEMEMBER('db_accessadmin') AS is_db_accessadmin,
+       HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS can_create_schema,
+       CAST(NULL AS int) AS can_alter_any_login,
+       CAST(NULL AS int) AS has_master_access;
