@@ -4,6 +4,7 @@ import { Plan } from '../plan/change';
 import { diffState } from '../plan/diff';
 import { DatabaseWording } from './database';
 import { inspectLive, LiveState, PartScope } from './inspect';
+import { passwordLifetimeOf } from './plan';
 
 /** One part of the warehouse to bring to its desired slice: a Pulumi resource's create, update or delete. */
 export interface PartRequest {
@@ -44,6 +45,6 @@ export async function applyPart(conn: EngineConnection, request: PartRequest): P
   const deliver = async (passwords: readonly { login: string; generation: string }[]) => {
     for (const p of passwords) generations.set(p.login, p.generation);
   };
-  const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver }) : undefined;
+  const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver, passwordLifetime: passwordLifetimeOf(desired, appliedAt) }) : undefined;
   return { live, plan, ...(result ? { secrets: result.secrets } : {}), generations, appliedAt };
 }

@@ -1,4 +1,5 @@
 import type { Client as PgClient } from 'pg';
+import type { PasswordLifetime } from '../engine';
 import { PartialApplyError, PmgrantsError } from '../../model/errors';
 import { isConnectionLost, reasonOf } from './errors';
 import { passwordSql } from './marker';
@@ -29,6 +30,8 @@ export interface PendingPassword {
 export interface PasswordWork {
   passwords: readonly PendingPassword[];
   hidden: readonly string[];
+  /** How long they are valid, and whether a checkout takes them (ApplyOptions.passwordLifetime). */
+  lifetime?: PasswordLifetime;
 }
 
 /** The outcome of setting an apply's passwords: those set, and the first failure when some were not. */
@@ -105,7 +108,7 @@ export class PasswordSetter {
       try {
         const verifiers = await Promise.all(chunk.map((p) => this.verifierOf.get(p.login)!));
         session.trips++;
-        await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], this.now, session.warehouse, p.generation)).join(';\n'));
+        await c.query(chunk.map((p, i) => passwordSql(p.login, verifiers[i], this.now, session.warehouse, p.generation, this.prepared.lifetime)).join(';\n'));
       } catch (err) {
         this.failure ??= err;
         this.queue.unshift(chunk);
