@@ -2,6 +2,7 @@ import { EngineConnection, EngineDialect } from '../engines/engine';
 import { DesiredState } from '../model/types';
 import { Plan } from '../plan/change';
 import { diffState } from '../plan/diff';
+import { unnamedMemberWarnings } from '../plan/protected';
 import { DatabaseWording } from './database';
 import { inspectLive, LiveState, PartScope } from './inspect';
 import { passwordLifetimeOf } from './plan';
@@ -27,6 +28,8 @@ export interface PartApplied {
   generations: Map<string, string>;
   /** When the apply started: the time of the passwords it set. */
   appliedAt: Date;
+  /** When the passwords it set stop being valid (security.rotation.validFor from appliedAt); undefined: no end. */
+  validUntil?: Date;
 }
 
 /**
@@ -39,12 +42,15 @@ export async function applyPart(conn: EngineConnection, request: PartRequest): P
   const { dialect, desired } = request;
   const live = await inspectLive(conn, desired, { scope: request.scope, wording: request.wording });
   const plan = diffState(desired, live.actual, { now: new Date(), rotate: request.rotate(live) });
+  // The members of protected roles are the warehouse part's to name: its inspect reads them, its slice does not hold them.
+  if (request.scope.part.scope === 'warehouse') plan.warnings.push(...unnamedMemberWarnings(live.whole.memberships, desired));
   const statements = dialect.render(plan.changes, desired);
   const appliedAt = new Date();
+  const lifetime = passwordLifetimeOf(desired, appliedAt);
   const generations = new Map<string, string>();
   const deliver = async (passwords: readonly { login: string; generation: string }[]) => {
     for (const p of passwords) generations.set(p.login, p.generation);
   };
-  const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver, passwordLifetime: passwordLifetimeOf(desired, appliedAt) }) : undefined;
-  return { live, plan, ...(result ? { secrets: result.secrets } : {}), generations, appliedAt };
+  const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver, passwordLifetime: lifetime }) : undefined;
+  return { live, plan, ...(result ? { secrets: result.secrets } : {}), generations, appliedAt, ...(lifetime.validUntil ? { validUntil: lifetime.validUntil } : {}) };
 }
