@@ -199,6 +199,11 @@ suite('pmgrants checkout (PostgreSQL)', () => {
     // The server holds exactly the second taker's password.
     expect((await serverPassword()).generation).toBe(receipts[second].generation);
     expect(await logsIn(entry(`taker-${second}`).password!)).toBe(true);
+    // A consumer can ask the server itself, as the app login, which generation it holds (docs/credentials.md).
+    const asLogin = await pg.connectAs(LOGIN, entry(`taker-${second}`).password!, DATABASE);
+    const own = await asLogin.query(`SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = current_user`);
+    await asLogin.end();
+    expect(own.rows[0].marker).toContain(`"passwordGeneration":"${receipts[second].generation}"`);
     expect(await logsIn(entry(`taker-${first}`).password!)).toBe('28P01');
     // The first taker asks, and is told; the second is told its password holds.
     const stale = await cli(['checkout', policyFile, 'p2p', '--verify', receipts[first].generation]);
