@@ -40,10 +40,12 @@ export interface AppConnection {
   schema: string;
   login: string;
   password: pulumi.Output<string | undefined>;
-  /** Which password `password` is (not secret): a taker compares it with the login's marker (docs/credentials.md). */
-  passwordGeneration: pulumi.Output<string | undefined>;
-  /** When `password` stops being valid (security.rotation.validFor); undefined: no end. */
-  passwordValidUntil: pulumi.Output<string | undefined>;
+  /**
+   * With security.rotation.validFor (credentials per use): which password `password` is (not secret; a
+   * taker compares it with the login's marker, docs/credentials.md), and when it stops being valid.
+   */
+  passwordGeneration?: pulumi.Output<string | undefined>;
+  passwordValidUntil?: pulumi.Output<string | undefined>;
   server?: string;
   port?: number;
   /** Name of the Key Vault secret holding the password (with pmgrants:keyVaultId). */
@@ -158,6 +160,11 @@ export function checkoutTokensOf(text: string | undefined, problems: string[]): 
   return out;
 }
 
+/** The generation and validity of the password a resource delivers. */
+function validityOf(resource: WarehouseGrants | AppGrants): Pick<AppConnection, 'passwordGeneration' | 'passwordValidUntil'> {
+  return { passwordGeneration: resource.passwordGeneration, passwordValidUntil: resource.passwordValidUntil };
+}
+
 /** An invalid setup: only the warehouse, carrying the problems its check reports. */
 function invalidStack(problems: string[], name: string): PmgrantsStack {
   const warehouse = new WarehouseGrants(name, {
@@ -247,8 +254,8 @@ export function definePmgrantsStack(options: { warehouseName?: string } = {}): P
       schema,
       login,
       password,
-      passwordGeneration: policy.security.mode === 'system_managed' ? resource.passwordGeneration : warehouse.passwordGeneration,
-      passwordValidUntil: policy.security.mode === 'system_managed' ? resource.passwordValidUntil : warehouse.passwordValidUntil,
+      // Credentials per use only (a lifetime): a preview cannot know them for an app it updates, and shows them changing.
+      ...(desired.passwordValidFor !== undefined ? validityOf(policy.security.mode === 'system_managed' ? resource : warehouse) : {}),
       ...(policy.warehouse.server ? { server: policy.warehouse.server } : {}),
       ...(policy.warehouse.port ? { port: policy.warehouse.port } : {}),
     };

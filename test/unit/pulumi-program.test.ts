@@ -88,8 +88,8 @@ async function run(config: Record<string, string>, secretKeys: string[] = ['pmgr
               ...c,
               password: await resolve(c.password),
               passwordIsSecret: await pulumi.isSecret(c.password),
-              passwordGeneration: await resolve(c.passwordGeneration),
-              passwordValidUntil: await resolve(c.passwordValidUntil),
+              ...(c.passwordGeneration ? { passwordGeneration: await resolve(c.passwordGeneration) } : {}),
+              ...(c.passwordValidUntil ? { passwordValidUntil: await resolve(c.passwordValidUntil) } : {}),
             },
           ] as const,
       ),
@@ -141,11 +141,17 @@ describe('the program', () => {
       login: 'pmg_p2p_app',
       password: 'mock-password-of-pmg_p2p_app',
       passwordIsSecret: true,
-      passwordGeneration: 'mock-generation-of-pmg_p2p_app',
-      passwordValidUntil: '2030-01-01T08:00:00.000Z',
       server: 'warehouse.example.internal',
       port: 5432,
     });
+  });
+
+  it('with a password lifetime, each app exports its password\'s generation and validity (without one, neither: outputs a preview cannot know)', async () => {
+    const doc = policyDoc();
+    const { apps } = await run(baseConfig(writePolicy('lifetime.yaml', { ...doc, security: { ...doc.security, rotation: { validFor: '8h' } } })));
+    expect(apps.p2p).toMatchObject({ passwordGeneration: 'mock-generation-of-pmg_p2p_app', passwordValidUntil: '2030-01-01T08:00:00.000Z' });
+    const plain = (await run(baseConfig(writePolicy('no-lifetime.yaml', doc)))).apps.p2p;
+    expect(['passwordGeneration' in plain, 'passwordValidUntil' in plain]).toEqual([false, false]);
   });
 
   it('pmgrants:checkout gives each named app its own checkout token; an unknown app or single_account is refused', async () => {
