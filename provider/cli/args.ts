@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { PmgrantsError } from '../model/errors';
+import { maxOf } from '../model/collections';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -33,7 +34,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): { values: R
 export function commandHelp(spec: CommandSpec): string {
   const lines = [`pmgrants ${spec.name} — ${spec.summary}`, '', `Usage: ${spec.usage}`, '', 'Options:'];
   const rows = Object.entries(spec.options).map(([k, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${k}${o.type === 'string' ? ` ${o.placeholder ?? 'VALUE'}` : ''}`, o.help]);
-  const width = Math.max(...rows.map((r) => r[0].length));
+  const width = maxOf(rows.map((r) => r[0].length), 0);
   for (const [l, r] of rows) lines.push(`  ${l.padEnd(width)}  ${r}`);
   if (spec.details) lines.push('', spec.details);
   return lines.join('\n') + '\n';

@@ -23,8 +23,11 @@ export const CONNECTION_OPTIONS: Record<string, OptionSpec> = {
 
 export class PolicyInvalid extends Error {}
 
-/** Problems with the file itself rather than its content: a usage or environment error (exit 2). */
-const FILE_PROBLEMS = new Set(['file-unreadable', 'file-not-regular', 'file-too-large']);
+/**
+ * Problems with the files themselves rather than their content: a usage or environment error (exit 2),
+ * like a policy file that is missing; a stack whose overlay file does not exist is one.
+ */
+const FILE_PROBLEMS = new Set(['file-unreadable', 'file-not-regular', 'file-too-large', 'unknown-stack']);
 
 /** The first diagnostic that is about reading a file, as the one sentence the CLI prints for it. */
 export function fileProblem(diagnostics: readonly Diagnostic[]): PmgrantsError | undefined {

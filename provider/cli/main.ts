@@ -14,6 +14,7 @@ import { planCommand, planSpec } from './commands/plan';
 import { reportCommand, reportSpec } from './commands/report';
 import { rotateCommand, rotateSpec } from './commands/rotate';
 import { validateCommand, validateSpec } from './commands/validate';
+import { maxOf } from '../model/collections';
 
 type Handler = (io: CliIO, values: Record<string, unknown>, positionals: string[]) => Promise<number>;
 
@@ -31,7 +32,7 @@ export const COMMANDS: [CommandSpec, Handler][] = [
 ];
 
 export function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map(([s]) => s.name.length));
+  const width = maxOf(COMMANDS.map(([s]) => s.name.length), 0);
   return [
     'pmgrants — access policy for process-mining data warehouses, as code',
     '',

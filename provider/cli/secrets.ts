@@ -174,7 +174,8 @@ export function addDeliveryNotes(plan: Plan, desired: DesiredState, store: Secre
     plan.warnings.push(`delivery of generated passwords not checked: there is no secrets file at ${store.file}`);
     return;
   }
-  const { promote } = fileRepairs(store.logins, actual.passwordGeneration);
+  const { promote, discard } = fileRepairs(store.logins, actual.passwordGeneration);
+  if (promote.length > 0 || discard.length > 0) plan.secretsFile = { promote, discard };
   if (promote.length > 0) {
     plan.warnings.push(
       `the server holds the pending password${promote.length === 1 ? '' : 's'} of ${listLogins(promote)} in ${store.file} (an apply was interrupted); apply records ${promote.length === 1 ? 'it' : 'them'} as delivered`,

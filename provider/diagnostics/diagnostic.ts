@@ -42,6 +42,7 @@ export const RULES = {
   'single-account-shared-data': 'single_account lets every editor read every app',
   'closed-source-unenforced': 'the engine cannot hide definitions of a closed-source app',
   'no-apps': 'the policy defines no app',
+  'default-prefix': 'the policy keeps the default prefix, which a second warehouse on the same server cannot share',
   'adopted-role': 'apps.<app>.roles adopts a role for something that is not owner, app or a persona of the app',
   'persona-not-on-app': 'a grant gives an app a persona that apps.<app>.personas leaves out',
   'grant-expired': 'a grant whose expires has passed: it is not applied, and the next plan revokes it',
@@ -73,6 +74,15 @@ export interface Diagnostic {
   /** JSON pointer into the (merged) policy, '' for the whole document. */
   path: string;
   hint?: string;
+  /** Set on the one diagnostic that sums up repeated ones (summarizeRepeated): how many problems it stands for. */
+  summarizes?: number;
+}
+
+/** How many problems of a severity the diagnostics report, a summed-up one counting for all it stands for. */
+export function countOf(diagnostics: readonly Diagnostic[], severity: Severity): number {
+  let n = 0;
+  for (const d of diagnostics) if (d.severity === severity) n += d.summarizes ?? 1;
+  return n;
 }
 
 export interface Result<T> {
@@ -97,33 +107,107 @@ export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
   );
 }
 
-/** Levenshtein distance, for "did you mean". Small inputs only (names). */
-export function editDistance(a: string, b: string): number {
+/**
+ * Levenshtein distance, for "did you mean", or `cap + 1` as soon as it is known to exceed `cap`: each
+ * row's smallest value never decreases, so a row above the cap ends the work.
+ */
+export function editDistance(a: string, b: string, cap = Infinity): number {
   if (a === b) return 0;
+  if (Math.abs(a.length - b.length) > cap) return cap + 1;
   const prev = new Array(b.length + 1).fill(0).map((_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0];
     prev[0] = i;
+    let rowMin = prev[0];
     for (let j = 1; j <= b.length; j++) {
       const tmp = prev[j];
       prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (prev[j] < rowMin) rowMin = prev[j];
       diag = tmp;
     }
+    if (rowMin > cap) return cap + 1;
   }
   return prev[b.length];
 }
 
-/** The nearest candidate within a third of the name's length, or undefined. */
-export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
+/** How far a name may be from a candidate to be suggested: a third of its length, at least 2. */
+function suggestionLimit(name: string): number {
+  return Math.max(2, Math.floor(name.length / 3));
+}
+
+/**
+ * "Did you mean" over one list of candidates, asked many times: the candidates are indexed by length
+ * once, and a name is compared only with those whose length is within its limit, each comparison
+ * stopping as soon as it exceeds the best found so far. The answer is didYouMean's: the first nearest
+ * candidate (in the list's order) within the limit.
+ */
+export class NameSuggester {
+  private readonly byLength = new Map<number, { name: string; lower: string; order: number }[]>();
+
+  constructor(candidates: Iterable<string>) {
+    let order = 0;
+    for (const name of candidates) {
+      const lower = name.toLowerCase();
+      const bucket = this.byLength.get(lower.length);
+      if (bucket) bucket.push({ name, lower, order: order++ });
+      else this.byLength.set(lower.length, [{ name, lower, order: order++ }]);
     }
   }
-  const limit = Math.max(2, Math.floor(name.length / 3));
-  return best !== undefined && bestDistance <= limit ? best : undefined;
+
+  suggest(name: string): string | undefined {
+    const lower = name.toLowerCase();
+    const limit = suggestionLimit(name);
+    let best: { name: string; order: number; distance: number } | undefined;
+    for (let length = lower.length - limit; length <= lower.length + limit; length++) {
+      for (const c of this.byLength.get(length) ?? []) {
+        const cap = best ? best.distance : limit;
+        const d = editDistance(lower, c.lower, cap);
+        if (d > cap) continue;
+        if (!best || d < best.distance || (d === best.distance && c.order < best.order)) best = { name: c.name, order: c.order, distance: d };
+      }
+    }
+    return best?.name;
+  }
+}
+
+/** The nearest candidate within a third of the name's length, or undefined. */
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  return new NameSuggester(candidates).suggest(name);
+}
+
+/** How many diagnostics of one rule are listed one by one; the rest are summed up in one more. */
+export const LISTED_PER_RULE = 20;
+
+/**
+ * Diagnostics (sorted) with at most `listed` of each rule id and severity; the others are summed up in
+ * one diagnostic of the same rule and severity, where the first of them was, naming a few of their
+ * paths and the count. 150,000 principals granted nothing read as 20 warnings and "149,980 more".
+ */
+export function summarizeRepeated(diagnostics: readonly Diagnostic[], listed = LISTED_PER_RULE): Diagnostic[] {
+  const seen = new Map<string, number>();
+  const rest = new Map<string, Diagnostic[]>();
+  const out: (Diagnostic | string)[] = [];
+  for (const d of diagnostics) {
+    const key = `${d.code}\u0000${d.severity}`;
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    if (n <= listed) out.push(d);
+    else {
+      const more = rest.get(key);
+      if (more) more.push(d);
+      else {
+        rest.set(key, [d]);
+        out.push(key);
+      }
+    }
+  }
+  return out.map((d) => {
+    if (typeof d !== 'string') return d;
+    const more = rest.get(d)!;
+    const first = more[0];
+    const kind = `${first.code} ${first.severity === 'info' ? 'note' : first.severity}${more.length === 1 ? '' : 's'}`;
+    // What each is about: the name its message quotes first ('unknown principal "x"'), else its path.
+    const about = more.slice(0, 5).map((m) => /"(?:[^"\\]|\\.)*"/.exec(m.message)?.[0] ?? (m.path || `${m.file}:${m.line}`));
+    return { ...first, summarizes: more.length, message: `${more.length.toLocaleString('en-US')} more ${kind} like the ones above, not listed one by one: ${about.join(', ')}${more.length > about.length ? ', ...' : ''}` };
+  });
 }

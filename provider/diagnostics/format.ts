@@ -1,5 +1,6 @@
-import { Diagnostic, RULES } from './diagnostic';
-import { printable } from './printable';
+import { countOf, Diagnostic, RULES } from './diagnostic';
+import { counted, printable } from './printable';
+import { pushAll } from '../model/collections';
 
 /** Formatters are pure: (diagnostics, sources) -> text. The CLI picks one by name. */
 export type DiagnosticFormat = 'text' | 'json' | 'github' | 'sarif';
@@ -42,12 +43,12 @@ export function formatText(diagnostics: readonly Diagnostic[], sources: Sources 
     const severity = d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'info';
     // Messages quote names from the policy: printed escaped, so no name can add a line or a terminal escape.
     out.push(`${location(d)} ${severity} ${d.code} ${printable(d.message)}${d.path ? `  (at ${printable(d.path)})` : ''}`);
-    out.push(...excerpt(d, sources, lines));
+    pushAll(out, excerpt(d, sources, lines));
     if (d.hint) out.push(`      hint: ${printable(d.hint)}`);
   }
-  const errors = diagnostics.filter((d) => d.severity === 'error').length;
-  const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
-  out.push(`${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
+  const errors = countOf(diagnostics, 'error');
+  const warnings = countOf(diagnostics, 'warning');
+  out.push(`${counted(errors, 'error')}, ${counted(warnings, 'warning')}`);
   return out.join('\n') + '\n';
 }
 

@@ -89,3 +89,8 @@ export function printableStatement(display: string, brackets: boolean): string {
 function codePointAt(text: string, i: number): string {
   return String.fromCodePoint(text.codePointAt(i)!);
 }
+
+/** "1 change", "3 changes": a count with its noun, for sentences printed for a person. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

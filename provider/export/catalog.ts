@@ -11,6 +11,7 @@
 import { BUILTIN_PERSONAS, RESERVED_PERSONA_NAMES } from '../model/personas';
 import { identifierLength, identifierLimit, isReservedPrincipal, isReservedSchema, nameKey } from '../model/names';
 import { EngineName, GrantSpec, PersonaSpec, Policy, PrincipalKind, PrincipalSpec, Right, RIGHTS } from '../model/types';
+import { pushAll } from '../model/collections';
 
 export interface ExportPrincipal {
   /** Name in the database, exactly. */
@@ -120,7 +121,7 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
   exportGrants(x);
   // What the vocabulary cannot say, on the exported schemas (or on no schema: database-wide), sorted.
   const unexpressed = catalog.unexpressed.filter((u) => u.schema === undefined || schemaSet.has(u.schema)).map((u) => u.text);
-  notes.push(...unexpressed.sort());
+  pushAll(notes, unexpressed.sort());
   const byKey = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   policy.principals = byKey(policy.principals);
   policy.personas = byKey(policy.personas ?? {});

@@ -3,6 +3,7 @@
  * with what the policy does not express as comments. Pure and deterministic.
  */
 import { Policy } from '../model/types';
+import { maxOf, pushAll } from '../model/collections';
 
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const KEYWORDS = /^(true|false|null|yes|no|on|off|y|n|~)$/i;
@@ -50,21 +51,22 @@ export interface ExportHeader {
 
 export function policyYaml(policy: Policy, header: ExportHeader): string {
   const out: string[] = [`# yaml-language-server: $schema=${header.schemaRef}`, '#'];
-  out.push(
-    ...comment(
+  pushAll(
+    out,
+    comment(
       `Exported by pmgrants export from database ${policy.warehouse.database} (${policy.warehouse.engine}). A starting policy: it adopts the roles that exist (apps.<app>.roles) with custom personas made from their actual rights, and only ever adds (enforcement: additive). Review it, validate it, and plan it against the same database before changing anything.`,
     ),
   );
   if (header.notes.length > 0) {
     out.push('#', '# Notes. What this policy does not express is left as it is (pmgrants never revokes what it does not manage):');
-    for (const n of header.notes) out.push(...comment(`- ${n}`, '  '));
+    for (const n of header.notes) pushAll(out, comment(`- ${n}`, '  '));
   }
   if (header.plan) {
     out.push('#');
     if (header.plan.length === 0) out.push(`# Planned against ${policy.warehouse.database} right after export: no changes.`);
     else {
       out.push(`# Planned against ${policy.warehouse.database} right after export, the first apply would make ${header.plan.length} change${header.plan.length === 1 ? '' : 's'}:`);
-      for (const line of header.plan) out.push(...comment(line, '  '));
+      for (const line of header.plan) pushAll(out, comment(line, '  '));
     }
   }
   out.push(`apiVersion: ${policy.apiVersion}`);
@@ -83,7 +85,7 @@ export function policyYaml(policy: Policy, header: ExportHeader): string {
   if (principals.length === 0) out.push('principals: {}');
   else {
     out.push('principals:');
-    const width = Math.max(...principals.map(([k]) => k.length)) + 1;
+    const width = maxOf(principals.map(([k]) => k.length), 0) + 1;
     for (const [key, p] of principals) {
       out.push(`  ${`${key}:`.padEnd(width)} ${flowMap([['kind', p.kind], ['name', p.name !== undefined ? scalar(p.name) : undefined], ['objectId', p.objectId]])}`);
     }

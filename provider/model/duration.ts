@@ -42,5 +42,5 @@ export function passwordExpiryOf(enforced: string | undefined, setAt: string | u
   if (enforced !== undefined) times.push(Date.parse(enforced));
   if (setAt !== undefined && lifetime !== undefined) times.push(Date.parse(setAt) + lifetime);
   const valid = times.filter((t) => !Number.isNaN(t));
-  return valid.length > 0 ? new Date(Math.min(...valid)) : undefined;
+  return valid.length > 0 ? new Date(valid.reduce((a, b) => Math.min(a, b))) : undefined;
 }

@@ -297,3 +297,6 @@ export interface ActualState extends SecurityState {
 }
 
 export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true, builtinPersonas: true };
+
+/** The database `pmgrants demo` creates on its private server, the one place the default prefix is always alone. */
+export const DEMO_DATABASE = 'pmgrants_demo';

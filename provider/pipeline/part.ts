@@ -3,6 +3,7 @@ import { DesiredState } from '../model/types';
 import { Plan } from '../plan/change';
 import { diffState } from '../plan/diff';
 import { unnamedMemberWarnings } from '../plan/protected';
+import { pushAll } from '../model/collections';
 import { DatabaseWording } from './database';
 import { inspectLive, LiveState, PartScope } from './inspect';
 import { passwordLifetimeOf } from './plan';
@@ -43,7 +44,7 @@ export async function applyPart(conn: EngineConnection, request: PartRequest): P
   const live = await inspectLive(conn, desired, { scope: request.scope, wording: request.wording });
   const plan = diffState(desired, live.actual, { now: new Date(), rotate: request.rotate(live) });
   // The members of protected roles are the warehouse part's to name: its inspect reads them, its slice does not hold them.
-  if (request.scope.part.scope === 'warehouse') plan.warnings.push(...unnamedMemberWarnings(live.whole.memberships, desired));
+  if (request.scope.part.scope === 'warehouse') pushAll(plan.warnings, unnamedMemberWarnings(live.whole.memberships, desired));
   const statements = dialect.render(plan.changes, desired);
   const appliedAt = new Date();
   const lifetime = passwordLifetimeOf(desired, appliedAt);

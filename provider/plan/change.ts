@@ -52,6 +52,18 @@ export interface Plan {
   changes: Change[];
   /** Things the diff noticed but will not do (e.g. a managed role that still owns a schema). */
   warnings: string[];
+  /**
+   * Work apply does on the secrets file alone, with no statement: pending passwords the server already
+   * holds (an interrupted apply) to record as delivered, and pending ones it never took to drop. It is
+   * change all the same: counted in the headline and in plan --detailed-exitcode, so a pipeline that
+   * applies only when plan has changes runs the apply that delivers them.
+   */
+  secretsFile?: { promote: readonly string[]; discard: readonly string[] };
+}
+
+/** The plan has something to do: a change, or work on the secrets file. */
+export function hasWork(plan: Plan): boolean {
+  return plan.changes.length > 0 || (plan.secretsFile?.promote.length ?? 0) + (plan.secretsFile?.discard.length ?? 0) > 0;
 }
 
 /** Which app a change belongs to, for grouping in review output. `roleApps` maps principal names, and `schema:<name>`, to apps. */

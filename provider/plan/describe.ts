@@ -22,10 +22,11 @@ export function securableText(s: Securable): string {
   }
 }
 
-function permissionText(p: Permission): string {
+/** A permission as a plan line says it: "SELECT on schema p2p to x", or "from x" when it is revoked. */
+function permissionText(p: Permission, towards: 'to' | 'from' = 'to'): string {
   const what = p.privilege === 'manage-membership' ? 'manage membership of' : `${p.privilege} on`;
   const target = p.privilege === 'manage-membership' && p.on.type === 'role' ? p.on.name : securableText(p.on);
-  return `${p.effect === 'DENY' ? 'DENY ' : ''}${what} ${target} to ${p.grantee === PUBLIC_GRANTEE ? 'PUBLIC' : p.grantee}${p.withGrantOption ? ' (with grant option)' : ''}`;
+  return `${p.effect === 'DENY' ? 'DENY ' : ''}${what} ${target} ${towards} ${p.grantee === PUBLIC_GRANTEE ? 'PUBLIC' : p.grantee}${p.withGrantOption ? ' (with grant option)' : ''}`;
 }
 
 function userText(u: User): string {
@@ -83,7 +84,7 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
     case 'grant':
       return { sign: '+', text: `grant ${permissionText(c.permission)}` };
     case 'revoke':
-      return { sign: '-', text: `revoke ${permissionText(c.permission)}` };
+      return { sign: '-', text: `revoke ${permissionText(c.permission, 'from')}` };
     default: {
       const never: never = c;
       throw new Error(`unknown change ${JSON.stringify(never)}`);

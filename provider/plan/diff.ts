@@ -3,6 +3,7 @@ import { ActualState, DesiredState, Login, Membership, Permission } from '../mod
 import { CHANGE_ORDER, Change, Plan } from './change';
 import { DeliveredPasswords, heldPassword, undeliveredPassword } from './delivery';
 import { PmgrantsError } from '../model/errors';
+import { pushAll } from '../model/collections';
 import { passwordExpired, supersededCheckouts } from './password-expiry';
 import { unnamedMemberWarnings, withoutProtected } from './protected';
 
@@ -43,7 +44,7 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   if (d.authoritative && desired.prune) diffDrops(d);
   // A protected role is never changed (plan/protected.ts); what it keeps, and who its members are, is said.
   const kept = withoutProtected(d.changes, desired);
-  d.warnings.push(...kept.warnings, ...unnamedMemberWarnings(actual.memberships, desired), ...supersededCheckouts(kept.changes, actual, desired, options.now));
+  for (const more of [kept.warnings, unnamedMemberWarnings(actual.memberships, desired), supersededCheckouts(kept.changes, actual, desired, options.now)]) pushAll(d.warnings, more);
   return { database: desired.database, engine: desired.engine, changes: orderChanges(kept.changes), warnings: d.warnings };
 }
 

@@ -1,8 +1,9 @@
-import { printable, printableStatement } from '../diagnostics/printable';
+import { counted, printable, printableStatement } from '../diagnostics/printable';
 import { Statement } from '../model/statement';
-import { Change, Plan, changeApp } from './change';
+import { Change, Plan, changeApp, hasWork } from './change';
 import { describeChange } from './describe';
 import { summarize } from './diff';
+import { maxOf, pushAll } from '../model/collections';
 
 export type PlanFormat = 'text' | 'markdown' | 'json';
 export const PLAN_FORMATS: PlanFormat[] = ['text', 'markdown', 'json'];
@@ -17,10 +18,20 @@ export interface PlanView {
   source: string;
 }
 
+/** "; secrets file: 225 pending passwords to record as delivered", or '' when the file needs nothing. */
+function secretsFileWork(plan: Plan): string {
+  const work: string[] = [];
+  const promote = plan.secretsFile?.promote.length ?? 0;
+  const discard = plan.secretsFile?.discard.length ?? 0;
+  if (promote) work.push(`${counted(promote, 'pending password')} the server holds to record as delivered`);
+  if (discard) work.push(`${counted(discard, 'pending password')} the server never took to drop`);
+  return work.length ? `; secrets file: ${work.join(', ')}` : '';
+}
+
 function headline(plan: Plan): string {
   const s = summarize(plan.changes);
-  if (plan.changes.length === 0) return `No changes. ${printable(plan.database)} matches the policy.`;
-  return `Plan: ${s.create} to add, ${s.update} to change, ${s.drop} to remove.`;
+  if (!hasWork(plan)) return `No changes. ${printable(plan.database)} matches the policy.`;
+  return `Plan: ${s.create} to add, ${s.update} to change, ${s.drop} to remove${secretsFileWork(plan)}.`;
 }
 
 export function formatPlanText(view: PlanView): string {
@@ -80,7 +91,7 @@ function mdEscape(s: string): string {
 /** An inline code span of any text: delimited by more backticks than any run inside it (CommonMark). */
 function mdCode(s: string): string {
   const text = printable(s);
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const longest = maxOf((text.match(/`+/g) ?? []).map((r) => r.length), 0);
   const fence = '`'.repeat(longest + 1);
   const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
   return `${fence}${pad}${text}${pad}${fence}`;
@@ -127,13 +138,13 @@ export function formatPlanMarkdown(view: PlanView): string {
       const loud = c.kind === 'revoke' || c.kind.startsWith('drop') || (c.kind === 'grant' && c.permission.effect === 'DENY');
       lines.push(`${d.sign === '~' ? '!' : d.sign} ${loud && d.sign !== '-' ? '(!) ' : ''}${printable(d.text)}`);
     }
-    out.push(...mdFence('diff', lines), '');
+    pushAll(out, mdFence('diff', lines)).push('');
   }
   if (view.statements) {
     const all = view.statements.flat();
     const brackets = plan.engine !== 'postgres';
     out.push(`<details><summary>${all.length} statement${all.length === 1 ? '' : 's'} (${plan.engine}; passwords masked)</summary>`, '');
-    out.push(...mdFence('sql', all.map((st) => printableStatement(st.display, brackets))), '', '</details>', '');
+    pushAll(out, mdFence('sql', all.map((st) => printableStatement(st.display, brackets)))).push('', '</details>', '');
   }
   for (const w of plan.warnings) out.push(`> :warning: ${mdEscape(w)}`);
   return out.join('\n') + '\n';
@@ -156,7 +167,12 @@ export function formatPlanJson(view: PlanView): string {
     database: plan.database,
     engine: plan.engine,
     source: view.source,
-    summary: { add: s.create, change: s.update, remove: s.drop },
+    summary: {
+      add: s.create,
+      change: s.update,
+      remove: s.drop,
+      ...(plan.secretsFile ? { secretsFile: { promote: plan.secretsFile.promote.length, discard: plan.secretsFile.discard.length } } : {}),
+    },
     changes: plan.changes.map((c, i) => {
       const d = describeChange(c);
       return {

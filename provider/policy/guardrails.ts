@@ -43,9 +43,14 @@ export function modeViolation(g: Guardrails | undefined, mode: SecurityMode): Gu
   return { rule: 'guardrail-mode', message: `this stack forbids security mode ${mode}`, hint: 'use system_managed', at: { mode: true } };
 }
 
+/** "a sql-login", "an entra-user": the article a kind's name is read with. */
+export function withArticle(kind: string): string {
+  return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
+}
+
 export function groupsOnlyViolation(g: Guardrails | undefined, principal: string, kind: PrincipalKind | undefined): string | undefined {
   if (!g?.groupsOnly || kind === undefined || !INDIVIDUAL_KINDS.includes(kind)) return undefined;
-  return `"${principal}" is a ${kind}; this stack allows grants to groups and applications only`;
+  return `"${principal}" is ${withArticle(kind)}; this stack allows grants to groups and applications only`;
 }
 
 export function wildcardViolation(g: Guardrails | undefined, persona: string): string | undefined {

@@ -5,6 +5,7 @@ import { checkPolicy, CheckedPolicy } from './check';
 import { ExpiryCheckOptions } from './rules-expiry';
 import { MAX_FILE_BYTES, parseSource, SourceFile } from './source';
 import { decodePolicyText } from './text';
+import { pushAll } from '../model/collections';
 
 export interface LoadOptions extends ExpiryCheckOptions {
   /** Stack name: stacks/<stack>.yaml is merged onto the policy. */
@@ -110,7 +111,7 @@ export function loadPolicy(file: string, options: LoadOptions = {}): LoadedPolic
       diagnostics.push({ code: 'unknown-stack', severity: 'error', message: `no overlay for stack "${options.stack}" (looked for stacks/${options.stack}.yaml)`, file, line: 0, column: 0, path: '' });
     } else {
       const s = readSource(stackFile, sources);
-      diagnostics.push(...s.diagnostics);
+      pushAll(diagnostics, s.diagnostics);
       stack = s.source;
     }
   }

@@ -20,13 +20,14 @@ export interface ExpiryCheckOptions {
   expiryWarningDays?: number;
 }
 
-/** "in 12 days", or within the last day "in 5 hours" / "within the hour". */
-function timeLeft(expires: string, now: Date): string {
+/**
+ * How long a grant has left, never more than it has: whole days from two days on ("in 12 days" for
+ * 12.9), whole hours below that ("in 45 hours", not "in 2 days"), "within the hour" in the last one.
+ */
+export function timeLeft(expires: string, now: Date): string {
   const ms = expiryInstant(expires)!.getTime() - now.getTime();
-  if (ms > 86_400_000) {
-    const days = Math.ceil(ms / 86_400_000);
-    return `in ${days} days`;
-  }
+  const days = Math.floor(ms / 86_400_000);
+  if (days >= 2) return `in ${days} days`;
   const hours = Math.floor(ms / 3_600_000);
   return hours >= 1 ? `in ${hours} hour${hours === 1 ? '' : 's'}` : 'within the hour';
 }

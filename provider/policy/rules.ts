@@ -1,12 +1,14 @@
-import { Diagnostic, RuleId, Severity, didYouMean } from '../diagnostics/diagnostic';
+import { Diagnostic, LISTED_PER_RULE, NameSuggester, RuleId, Severity, didYouMean } from '../diagnostics/diagnostic';
 import { BUILTIN_PERSONAS, RESERVED_PERSONA_NAMES, personaCatalogue } from '../model/personas';
 import { appRoleNames, identifierLength, identifierLimit, isReservedPrincipal, isReservedSchema, nameKey, names, reservedPrincipalReason, ROLE_SLOTS } from '../model/names';
-import { DEFAULT_OPTIONS, EngineName, PersonaSpec, Policy, PrincipalSpec } from '../model/types';
+import { DEFAULT_OPTIONS, DEMO_DATABASE, EngineName, PersonaSpec, Policy, PrincipalSpec } from '../model/types';
 import { principalDbName } from '../model/compile';
 import { checkGuardrails, guardrailFacts } from './guardrails';
 import { ExpiryCheckOptions } from './rules-expiry';
 import { Locator } from './schema';
+import { isRejectedKey, NOTHING_REJECTED, RejectedParts } from './prune';
 import { PathSegment } from './source';
+import { pushAll } from '../model/collections';
 
 /**
  * Semantic rules over a schema-valid policy: references, names, limits and guardrails, as a table in the
@@ -77,14 +79,29 @@ export interface RuleContext {
   expiry: ExpiryCheckOptions;
   /** Where a path is in the files, for a rule that builds its diagnostics itself. */
   locate: Locator;
-  /** Add diagnostics a rule built itself (a module whose rules predate the table). */
-  push(...diagnostics: Diagnostic[]): void;
+  /** What the schema refused and was cut out before the rules ran (prune.ts): not to be reported again. */
+  rejected: RejectedParts;
+  /** Add diagnostics a rule built itself (a module whose rules predate the table); any number of them. */
+  push(diagnostics: readonly Diagnostic[]): void;
   /** Report a problem at `path`; `severity` defaults to the rule's. */
   report(code: RuleId, path: PathSegment[], message: string, options?: { hint?: string; atKey?: boolean; severity?: Severity }): void;
 }
 
-/** Run a rule table over a schema-valid policy. Every problem of every rule is reported. */
-export function semanticDiagnostics(policy: Policy, locate: Locator, rules: readonly PolicyRule[], expiry: ExpiryCheckOptions = {}): Diagnostic[] {
+/**
+ * Run a rule table over a schema-valid policy, or over what the schema accepted of one (`rejected`
+ * says what was cut out). Every problem of every rule is reported. On a cut policy a rule that still
+ * meets a shape it does not expect reports what it found before, not a crash: the schema's errors
+ * about that part are reported already.
+ */
+export function semanticDiagnostics(
+  policy: Policy,
+  locate: Locator,
+  rules: readonly PolicyRule[],
+  expiry: ExpiryCheckOptions = {},
+  rejected: RejectedParts = NOTHING_REJECTED,
+  /** Let a rule's exception through on a cut policy too (tests prove no rule needs the guard). */
+  strict = false,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const base = ruleContextBase(policy);
   for (const rule of rules) {
@@ -92,19 +109,27 @@ export function semanticDiagnostics(policy: Policy, locate: Locator, rules: read
       ...base,
       expiry,
       locate,
-      push: (...diagnostics) => void out.push(...diagnostics),
+      rejected,
+      push: (diagnostics) => void pushAll(out, diagnostics),
       report(code, path, message, options = {}) {
         const loc = locate(path, options.atKey ?? false);
         const severity = options.severity ?? (code === rule.id ? rule.severity : 'error');
         out.push({ code, severity, message, file: loc.file, line: loc.line, column: loc.column, path: '/' + path.join('/'), ...(options.hint ? { hint: options.hint } : {}) });
       },
     };
-    rule.check(ctx);
+    if (strict || rejected === NOTHING_REJECTED) rule.check(ctx);
+    else {
+      try {
+        rule.check(ctx);
+      } catch {
+        // A part the schema refused; its diagnostics are the schema's.
+      }
+    }
   }
   return out;
 }
 
-function ruleContextBase(policy: Policy): Omit<RuleContext, 'report' | 'push' | 'locate' | 'expiry'> {
+function ruleContextBase(policy: Policy): Omit<RuleContext, 'report' | 'push' | 'locate' | 'expiry' | 'rejected'> {
   const engine: EngineName = policy.warehouse.engine;
   const apps = policy.apps ?? {};
   const customPersonas = policy.personas ?? {};
@@ -191,9 +216,20 @@ function listGeneratedNames(
   return out;
 }
 
+/**
+ * "Did you mean" for the first LISTED_PER_RULE unknown names a rule meets, the ones listed one by one
+ * (summarizeRepeated sums up the rest); none after them, so 100,000 unknown names against 2,000
+ * declared ones cost 20 lookups, not 200 million edit distances. The candidates are indexed once.
+ */
+function boundedSuggestions(candidates: () => Iterable<string>): (name: string) => string | undefined {
+  let suggester: NameSuggester | undefined;
+  let left = LISTED_PER_RULE;
+  return (name) => (left-- > 0 ? (suggester ??= new NameSuggester(candidates())).suggest(name) : undefined);
+}
+
 /** "unknown persona "x" (did you mean "y"?)", for the rules that resolve persona references. */
-function unknownPersona(ctx: RuleContext, name: string): { message: string; near?: string } {
-  const near = didYouMean(name, Object.keys(ctx.catalogue));
+function unknownPersona(name: string, suggest: (name: string) => string | undefined): { message: string; near?: string } {
+  const near = suggest(name);
   return { message: `unknown persona "${name}"${near ? ` (did you mean "${near}"?)` : ''}`, ...(near ? { near } : {}) };
 }
 
@@ -245,23 +281,25 @@ const unknownPersonaRule: PolicyRule = {
   severity: 'error',
   description: 'a grant or persona names a persona that does not exist',
   check(ctx) {
+    const suggest = boundedSuggestions(() => Object.keys(ctx.catalogue));
+    const known = (p: string) => p in ctx.catalogue || isRejectedKey(ctx.rejected, 'personas', p);
     for (const [name, spec] of customPersonaEntries(ctx)) {
       (spec.manages ?? []).forEach((m, i) => {
-        if (!(m in ctx.catalogue)) ctx.report('unknown-persona', ['personas', name, 'manages', i], unknownPersona(ctx, m).message);
+        if (!known(m)) ctx.report('unknown-persona', ['personas', name, 'manages', i], unknownPersona(m, suggest).message);
       });
     }
     for (const key of ctx.appKeys) {
       (ctx.apps[key].personas ?? []).forEach((p, i) => {
-        if (!(p in ctx.catalogue)) ctx.report('unknown-persona', ['apps', key, 'personas', i], unknownPersona(ctx, p).message);
+        if (!known(p)) ctx.report('unknown-persona', ['apps', key, 'personas', i], unknownPersona(p, suggest).message);
       });
     }
     ctx.policy.grants.forEach((grant, gi) => {
-      if (grant.persona in ctx.catalogue) return;
-      const u = unknownPersona(ctx, grant.persona);
+      if (known(grant.persona)) return;
+      const u = unknownPersona(grant.persona, suggest);
       ctx.report('unknown-persona', ['grants', gi, 'persona'], u.message, u.near ? {} : { hint: `known personas: ${Object.keys(ctx.catalogue).sort().join(', ')}` });
     });
     (ctx.policy.guardrails?.forbidWildcardFor ?? []).forEach((p, i) => {
-      if (!(p in ctx.catalogue)) ctx.report('unknown-persona', ['guardrails', 'forbidWildcardFor', i], `unknown persona "${p}"`);
+      if (!known(p)) ctx.report('unknown-persona', ['guardrails', 'forbidWildcardFor', i], `unknown persona "${p}"`);
     });
   },
 };
@@ -385,18 +423,18 @@ const unknownPrincipal: PolicyRule = {
   severity: 'error',
   description: 'a grant names a principal the policy does not define',
   check(ctx) {
-    const known = () => Object.keys(ctx.principals);
+    const suggest = boundedSuggestions(() => Object.keys(ctx.principals));
     for (const key of ctx.appKeys) {
       const team = ctx.apps[key].ownerTeam;
-      if (team !== undefined && !Object.hasOwn(ctx.principals, team)) {
-        const near = didYouMean(team, known());
+      if (team !== undefined && !Object.hasOwn(ctx.principals, team) && !isRejectedKey(ctx.rejected, 'principals', team)) {
+        const near = suggest(team);
         ctx.report('unknown-principal', ['apps', key, 'ownerTeam'], `unknown principal "${team}"${near ? ` (did you mean "${near}"?)` : ''}`);
       }
     }
     ctx.policy.grants.forEach((grant, gi) => {
       grant.to.forEach((p, i) => {
-        if (Object.hasOwn(ctx.principals, p)) return;
-        const near = didYouMean(p, known());
+        if (Object.hasOwn(ctx.principals, p) || isRejectedKey(ctx.rejected, 'principals', p)) return;
+        const near = suggest(p);
         ctx.report('unknown-principal', ['grants', gi, 'to', i], `unknown principal "${p}"${near ? ` (did you mean "${near}"?)` : ''}`, near ? {} : { hint: 'declare it under principals' });
       });
     });
@@ -499,10 +537,11 @@ const unknownApp: PolicyRule = {
   severity: 'error',
   description: 'a grant names an app the policy does not define',
   check(ctx) {
+    const suggest = boundedSuggestions(() => [...ctx.appKeys].sort());
     ctx.policy.grants.forEach((grant, gi) => {
       (grant.apps ?? []).forEach((a, i) => {
-        if (a === '*' || Object.hasOwn(ctx.apps, a)) return;
-        const near = didYouMean(a, [...ctx.appKeys].sort());
+        if (a === '*' || Object.hasOwn(ctx.apps, a) || isRejectedKey(ctx.rejected, 'apps', a)) return;
+        const near = suggest(a);
         ctx.report('unknown-app', ['grants', gi, 'apps', i], `unknown app "${a}"${near ? ` (did you mean "${near}"?)` : ''}`);
       });
     });
@@ -558,7 +597,7 @@ const unusedPrincipal: PolicyRule = {
     // One pass over the apps, not one per principal: 2,000 principals x 1,000 apps took 0.3 s.
     const ownerTeams = new Set(ctx.appKeys.map((a) => ctx.apps[a].ownerTeam));
     for (const { key } of ctx.principalList()) {
-      if (!used.has(key) && !ownerTeams.has(key)) ctx.report('unused-principal', ['principals', key], `principal "${key}" is granted nothing`, { atKey: true });
+      if (!used.has(key) && !ownerTeams.has(key) && !ctx.rejected.mentioned.has(key)) ctx.report('unused-principal', ['principals', key], `principal "${key}" is granted nothing`, { atKey: true });
     }
   },
 };
@@ -587,6 +626,27 @@ const closedSourceUnenforced: PolicyRule = {
       'closed-source-unenforced',
       ['apps', closed[0], 'source'],
       `PostgreSQL shows view and function definitions to every role (pg_views, pg_proc), so closed source on ${closed.length} app${closed.length === 1 ? '' : 's'} limits nothing beyond data rights`,
+    );
+  },
+};
+
+/**
+ * Told at validate time, before plan refuses it: logins (SQL Server) and roles (PostgreSQL) belong to the
+ * whole server, so two warehouses with the default prefix generate the same names there, and the second
+ * one's plan stops (plan/diff.ts, ownedElsewhere). The demo's database is alone on its private server.
+ */
+const defaultPrefix: PolicyRule = {
+  id: 'default-prefix',
+  severity: 'info',
+  description: 'the policy keeps the default prefix, which a second warehouse on the same server cannot share',
+  check(ctx) {
+    if (ctx.policy.options?.prefix !== undefined || ctx.policy.warehouse.database === DEMO_DATABASE) return;
+    if (ctx.rejected.pointers.has('/options') || ctx.rejected.pointers.has('/options/prefix')) return;
+    ctx.report(
+      'default-prefix',
+      ['warehouse', 'database'],
+      `names are generated with the default prefix "${DEFAULT_OPTIONS.prefix}": only one warehouse per server can use it, and plan refuses a second one`,
+      { hint: 'give each warehouse on a server its own options.prefix (e.g. "pmg_prod_"), in the policy or in its stack overlay' },
     );
   },
 };
@@ -629,5 +689,6 @@ export const CORE_RULES: readonly PolicyRule[] = [
   unusedPrincipal,
   singleAccountSharedData,
   closedSourceUnenforced,
+  defaultPrefix,
   guardrails,
 ];

@@ -8,7 +8,7 @@ const EXPIRY_RULES: readonly PolicyRule[] = [
     id: 'grant-expired',
     severity: 'warning',
     description: 'expiring grants (grants[].expires) and guardrails.maxGrantDays; see rules-expiry.ts for their ids',
-    check: (ctx) => ctx.push(...expiryDiagnostics(ctx.policy, ctx.locate, ctx.expiry)),
+    check: (ctx) => ctx.push(expiryDiagnostics(ctx.policy, ctx.locate, ctx.expiry)),
   },
 ];
 

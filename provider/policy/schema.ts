@@ -59,10 +59,25 @@ const PATTERN_HELP: Record<string, string> = {
  * pointing at the YAML node (or key) the error is about.
  */
 export function schemaDiagnostics(kind: 'policy' | 'stack', value: unknown, locate: Locator): Diagnostic[] {
+  return schemaCheck(kind, value, locate).diagnostics;
+}
+
+/**
+ * The schema's diagnostics, and where each error is in the document: its node, or for an unknown
+ * property or a refused name that key (prune.ts cuts these parts out so the rules can run on the rest).
+ */
+export function schemaCheck(kind: 'policy' | 'stack', value: unknown, locate: Locator): { diagnostics: Diagnostic[]; rejected: string[][] } {
   const validate = validators[kind];
   const valid = validate(value);
   const errors = [...((valid ? [] : validate.errors ?? []) as ErrorObject[]), ...duplicateItemErrors(kind, value)];
-  return errors.length === 0 ? [] : diagnosticsOfErrors(errors, value, locate);
+  if (errors.length === 0) return { diagnostics: [], rejected: [] };
+  const rejected = errors.map((e) => {
+    const at = fromPointer(e.instancePath);
+    if (e.keyword === 'additionalProperties') return [...at, String(e.params.additionalProperty)];
+    if (e.propertyName !== undefined) return [...at, String(e.propertyName)];
+    return at;
+  });
+  return { diagnostics: diagnosticsOfErrors(errors, value, locate), rejected };
 }
 
 /**

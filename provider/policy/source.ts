@@ -102,7 +102,7 @@ export function parseSourceFully(file: string, text: string): { source?: SourceF
     );
   }
   const doc = docs[0];
-  const errors: { pos: [number, number]; code: string; message: string }[] = [...doc.errors, ...duplicateKeyErrors(doc)].sort((a, b) => a.pos[0] - b.pos[0]);
+  const errors: { pos: [number, number]; code: string; message: string }[] = [...doc.errors, ...duplicateKeyErrors(doc, at)].sort((a, b) => a.pos[0] - b.pos[0]);
   for (const e of errors) {
     const p = at(e.pos[0]);
     const code = YAML_CODES[e.code] ?? 'yaml-syntax';
@@ -173,31 +173,35 @@ function locatorOf(doc: Document.Parsed, at: (offset: number) => { line: number;
 }
 
 /**
- * What yaml's `uniqueKeys: true` reports, found with one set per mapping instead of comparing each key
+ * What yaml's `uniqueKeys: true` reports, found with one map per mapping instead of comparing each key
  * with every earlier one: a key equal to an earlier key of the same mapping (the same node, or
- * scalars whose values are ===) is "Map keys must be unique", at the later key.
+ * scalars whose values are ===), at the later key. The message names the key and where it first was,
+ * which yaml's own "Map keys must be unique" does not.
  */
-function duplicateKeyErrors(doc: Document.Parsed): { pos: [number, number]; code: string; message: string }[] {
+function duplicateKeyErrors(doc: Document.Parsed, at: (offset: number) => { line: number; column: number }): { pos: [number, number]; code: string; message: string }[] {
   const out: { pos: [number, number]; code: string; message: string }[] = [];
+  const offsetOf = (key: unknown) => (key as Node | null)?.range?.[0] ?? 0;
   visit(doc, {
     Map(_, map) {
-      const values = new Set<unknown>();
+      const firstByValue = new Map<unknown, unknown>();
       const nodes = new Set<unknown>();
       for (const pair of map.items) {
         const key = pair.key;
-        let duplicate: boolean;
+        let first: unknown;
         if (isScalar(key)) {
           // NaN !== NaN: yaml never finds two .nan keys equal, so neither does this.
           if (typeof key.value === 'number' && Number.isNaN(key.value)) continue;
-          duplicate = values.has(key.value);
-          values.add(key.value);
+          first = firstByValue.get(key.value);
+          if (first === undefined) firstByValue.set(key.value, key);
         } else {
-          duplicate = nodes.has(key);
+          first = nodes.has(key) ? key : undefined;
           nodes.add(key);
         }
-        if (duplicate) {
-          const at = (key as Node | null)?.range?.[0] ?? 0;
-          out.push({ pos: [at, at + 1], code: 'DUPLICATE_KEY', message: 'Map keys must be unique' });
+        if (first !== undefined) {
+          const offset = offsetOf(key);
+          const was = at(offsetOf(first));
+          const name = isScalar(key) ? `key ${JSON.stringify(String(key.source ?? key.value))}` : 'a key';
+          out.push({ pos: [offset, offset + 1], code: 'DUPLICATE_KEY', message: `${name} appears twice in this mapping (first on line ${was.line}, column ${was.column}); keys must be unique` });
         }
       }
     },

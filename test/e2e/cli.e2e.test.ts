@@ -56,7 +56,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     // All it removes is PostgreSQL's built-in default: PUBLIC may execute what the roles it creates make.
     const removed = plan.out.split('\n').filter((l) => /^ {2}- /.test(l));
     expect(removed.length).toBeGreaterThan(0);
-    for (const line of removed) expect(line).toMatch(/^ {2}- revoke EXECUTE on global-default-functions for pmg_\S+_(owner|app) to PUBLIC$/);
+    for (const line of removed) expect(line).toMatch(/^ {2}- revoke EXECUTE on global-default-functions for pmg_\S+_(owner|app) from PUBLIC$/);
     expect(plan.out).toContain('live: postgres://');
     expect(plan.out).not.toMatch(/postgres:\/\/[^\s]*:[^*\s][^\s]*@/); // the admin password is masked
   });
@@ -71,7 +71,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
   it('apply --yes applies, writes the generated passwords only to a 0600 secrets file, and the next plan is empty', async () => {
     const r = await cli(['apply', policyFile, '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile()]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/Applied \d+ changes \(\d+ statements, \d+ round trips\)/);
+    expect(r.out).toMatch(/Applied \d+ changes? \(\d+ statements?, \d+ round trips?\)/);
     // The plan is printed whole (while the apply runs), then the outcome.
     expect(r.out.startsWith('pmgrants plan for database ibm_process_apps (postgres, live: ')).toBe(true);
     expect(r.out.indexOf('Plan: ')).toBeGreaterThan(0);
@@ -115,7 +115,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
     await admin.query('GRANT SELECT ON ALL TABLES IN SCHEMA claims TO "pmg_payroll-closed_app"');
     const md = await cli(['plan', policyFile, '--format', 'markdown', '--database-url', dbUrl]);
     expect(md.out).toContain('**Plan: 0 to add, 0 to change, 1 to remove.**');
-    expect(md.out).toContain('- revoke SELECT on tables claims to pmg_payroll-closed_app');
+    expect(md.out).toContain('- revoke SELECT on tables claims from pmg_payroll-closed_app');
     const json = JSON.parse((await cli(['plan', policyFile, '--format', 'json', '--database-url', dbUrl])).out);
     expect(json.summary).toEqual({ add: 0, change: 0, remove: 1 });
     expect(json.changes[0]).toMatchObject({ action: 'remove', kind: 'revoke', app: 'claims-open' });
@@ -179,7 +179,7 @@ suite('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real PostgreS
       .split('\n')
       .filter((l) => !l.trimStart().startsWith('claims-open:'))
       .join('\n')
-      .replace('apps: [claims-open, payroll-closed]', 'apps: [payroll-closed]');
+      .replaceAll('apps: [claims-open, payroll-closed]', 'apps: [payroll-closed]');
     fs.writeFileSync(policyFile, without);
     const plan = await cli(['plan', policyFile, '--detailed-exitcode', '--database-url', dbUrl]);
     expect(plan.code).toBe(2);

@@ -157,10 +157,11 @@ async function expectRepaired(): Promise<void> {
   const noPassword = [...plan.out.matchAll(/(?:~ login (\S+): set password \(it has none yet\)|\+ login (\S+) \()/g)].map((m) => m[1] ?? m[2]);
   expect(unreachable.filter((l) => !noPassword.includes(l))).toEqual([]);
   if (locked.length > 0) {
-    // Either changes to make, or the file repair apply will do (the server took pending passwords).
-    const repairNoted = /apply records (it|them) as delivered/.test(plan.out);
-    expect(plan.code === 2 || repairNoted, `${locked.length} logins locked out, but the plan says:\n${plan.out.slice(-2000)}`).toBe(true);
+    // Changes to make, or the file repair apply will do (the server took pending passwords): either is
+    // work a pipeline gate must see, in the exit code and in the headline.
+    expect(plan.code, `${locked.length} logins locked out, but the plan says:\n${plan.out.slice(-2000)}`).toBe(2);
     expect(plan.out).not.toMatch(/No changes/);
+    if (/apply records (it|them) as delivered/.test(plan.out)) expect(plan.out).toMatch(/; secrets file: \d+ pending passwords? the server holds to record as delivered/);
   }
   const apply = await cli(['apply', policyFile, '--yes', '--database-url', dbUrl, '--secrets-file', secretsFile]);
   expect(apply.code, apply.err).toBe(0);
@@ -259,6 +260,28 @@ suite(`interrupted apply and rotate (${APPS} apps on a real PostgreSQL)`, () => 
     await (await pg.connectAs(gone, repaired.password, DATABASE)).end();
     // The main file gets the repaired entry too: the server holds the new password now.
     fs.copyFileSync(partial, secretsFile);
+  }, 120_000);
+
+  it('the server holds pending passwords the file has not recorded as delivered: plan --detailed-exitcode exits 2, apply records them, then 0', async () => {
+    // The state a rotate killed between the server's commit and the file's promotion leaves: every
+    // login's password in the file is pending, and its delivered password field stale.
+    const stale = path.join(dir, 'stale.json');
+    const file = JSON.parse(fs.readFileSync(secretsFile, 'utf8'));
+    for (const entry of Object.values(file.logins) as { password: string; generation: string; pending?: unknown }[]) {
+      entry.pending = { password: entry.password, generation: entry.generation, createdAt: new Date().toISOString() };
+      entry.password = 'stale-password-no-app-can-use';
+      entry.generation = 'stale-generation';
+    }
+    fs.writeFileSync(stale, JSON.stringify(file), { mode: 0o600 });
+    const plan = await cli(['plan', policyFile, '--database-url', dbUrl, '--secrets-file', stale, '--detailed-exitcode']);
+    expect(plan.code, plan.out.slice(-1000)).toBe(2);
+    expect(plan.out).not.toMatch(/No changes/);
+    expect(plan.out).toMatch(new RegExp(`Plan: 0 to add, 0 to change, 0 to remove; secrets file: ${logins.length} pending passwords the server holds to record as delivered\\.\\n$`));
+    const apply = await cli(['apply', policyFile, '--yes', '--database-url', dbUrl, '--secrets-file', stale]);
+    expect(apply.code, apply.err).toBe(0);
+    expect(apply.out).toContain(`${logins.length} passwords the server already held recorded as delivered`);
+    const again = await cli(['plan', policyFile, '--database-url', dbUrl, '--secrets-file', stale, '--detailed-exitcode']);
+    expect(again.code, again.out.slice(-1000)).toBe(0);
   }, 120_000);
 
   it('no generated password (delivered or pending) appears in any output or in the server log', () => {

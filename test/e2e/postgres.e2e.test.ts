@@ -476,7 +476,7 @@ suite('PostgreSQL engine, end to end', () => {
         ].sort(),
       );
       const text = formatPlan('text', { plan: drift.plan, statements: drift.statements, roleApps: new Map(), source: 'e2e' });
-      expect(text).toContain('revoke SELECT on tables p2p to PUBLIC');
+      expect(text).toContain('revoke SELECT on tables p2p from PUBLIC');
       expect(text).toContain('REVOKE SELECT ON ALL TABLES IN SCHEMA "p2p" FROM PUBLIC');
       expect(text).not.toContain('lp_backup');
 
@@ -615,7 +615,7 @@ suite('PostgreSQL engine, end to end', () => {
       );
       expect(await failure(pg.url('no_such_db'))).toBe(`PostgreSQL at 127.0.0.1:${port}/no_such_db: database "no_such_db" does not exist`);
       expect(await failure('postgres://someone:secret-pw@127.0.0.1:1/wh')).toBe(
-        'cannot connect to PostgreSQL at 127.0.0.1:1/wh: connection refused (is the server running and listening there?)',
+        'cannot connect to PostgreSQL at 127.0.0.1:1/wh: nothing accepts connections there (connection refused): is the server running, and are the host and port right?',
       );
       expect(shown.slice(-3).join(' ')).not.toMatch(/wrong-password-123|secret-pw/);
     });

@@ -200,7 +200,7 @@ suite('pmgrants under the real Pulumi engine (PostgreSQL)', () => {
 
       const state = await stack.exportStack();
       const p2p = (state.deployment.resources as { urn: string; outputs: Record<string, unknown> }[]).find((r) => r.urn.endsWith('::p2p'))!;
-      expect(p2p.outputs.drift).toEqual(['- revoke USAGE on schema p2p to bystander', '- revoke CREATE on schema p2p to pmg_p2p_data_consumer']);
+      expect(p2p.outputs.drift).toEqual(['- revoke USAGE on schema p2p from bystander', '- revoke CREATE on schema p2p from pmg_p2p_data_consumer']);
 
       const preview = await stack.preview({ diff: true });
       expect(changedProperties(preview.stdout)).toEqual({ p2p: ['- drift'] });

@@ -36,18 +36,27 @@ describe('pmgrants CLI', () => {
     expect((await run(['frobnicate'])).err).toBe("pmgrants: unknown command \"frobnicate\"; run 'pmgrants --help' for the list\n");
   });
 
+  it('a stack with no overlay file is a usage error: exit 2, one sentence, for every command that loads a policy', async () => {
+    const policy = ex('uipath-system-managed.yaml');
+    for (const args of [['validate', policy], ['plan', policy, '--offline'], ['diff-stacks', policy, 'dev']]) {
+      const r = await run([...args, args[0] === 'diff-stacks' ? 'staging' : '--stack=staging', '--stacks-dir', path.join(root, 'stacks')]);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toBe(`pmgrants: ${policy}: no overlay for stack "staging" (looked for stacks/staging.yaml)\n`);
+    }
+  });
+
   it('validate --format github and sarif carry positions', async () => {
     const f = path.join(root, 'test/fixtures/invalid/unknown-references.yaml');
     const gh = await run(['validate', f, '--format', 'github']);
     expect(gh.out).toContain(`::error file=${f},line=9,col=61,title=unknown-app::unknown app "purchase-to-pai" (did you mean "purchase-to-pay"?)`);
     const sarif = JSON.parse((await run(['validate', f, '--format', 'sarif'])).out);
-    expect(sarif.runs[0].results[0].locations[0].physicalLocation.region).toEqual({ startLine: 9, startColumn: 36 });
+    expect(sarif.runs[0].results.find((r: { level: string }) => r.level === 'error').locations[0].physicalLocation.region).toEqual({ startLine: 9, startColumn: 36 });
   });
 
   it('validate --stack prod rejects single_account', async () => {
     const r = await run(['validate', ex('uipath-single-account.yaml'), '--stack', 'prod', '--stacks-dir', path.join(root, 'stacks')]);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/uipath-single-account\.yaml:11:9 error guardrail-mode this stack forbids security mode single_account/);
+    expect(r.out).toMatch(/uipath-single-account\.yaml:14:9 error guardrail-mode this stack forbids security mode single_account/);
   });
 
   it('plan --neutral prints the engine-neutral creation plan in every format', async () => {

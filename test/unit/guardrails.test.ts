@@ -24,7 +24,7 @@ describe('guardrails of a stack, each at its exact file:line:col', () => {
       'policy.yaml:5:19 guardrail-mode this stack forbids security mode single_account',
       'policy.yaml:13:3 guardrail-owner-team app "order-to-cash" names no ownerTeam; this stack requires one',
       'policy.yaml:16:54 guardrail-wildcard this stack forbids "*" for process_admin; list the apps',
-      'policy.yaml:17:46 guardrail-groups-only "alice" is a entra-user; this stack allows grants to groups and applications only',
+      'policy.yaml:17:46 guardrail-groups-only "alice" is an entra-user; this stack allows grants to groups and applications only',
       'policy.yaml:17:53 guardrail-groups-only "reporting" is a sql-login; this stack allows grants to groups and applications only',
     ]);
   });

@@ -11,7 +11,8 @@ const ROOT = path.resolve(__dirname, '../../provider');
 
 /** Bottom first. A folder of provider/ (or a file at its top) and the layer it sits in. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['model', 'diagnostics', 'package-root.ts'], // the vocabulary every layer speaks
+  ['model', 'package-root.ts'], // the vocabulary every layer speaks
+  ['diagnostics'], // diagnostics, their positions and formatters
   ['policy', 'plan', 'export', 'report'], // the pure core: no I/O, engine-neutral
   ['engines'], // the only code that speaks SQL
   ['pipeline'], // the one orchestrator: compile -> inspect -> slice -> diff -> render -> apply

@@ -69,12 +69,12 @@ describe('inspect: PUBLIC and outsiders on app schemas', () => {
 
     const changes = diffState(desired, a).changes.filter((c) => c.kind === 'revoke');
     expect(changes.map((c) => describeChange(c).text)).toEqual([
-      ...['pmg_inv_app', 'pmg_p2p_app', 'pmg_p2p_owner'].map((r) => `revoke EXECUTE on global-default-functions for ${r} to PUBLIC`),
-      'revoke USAGE on schema p2p to PUBLIC',
-      'revoke EXECUTE on some-functions p2p to PUBLIC',
+      ...['pmg_inv_app', 'pmg_p2p_app', 'pmg_p2p_owner'].map((r) => `revoke EXECUTE on global-default-functions for ${r} from PUBLIC`),
+      'revoke USAGE on schema p2p from PUBLIC',
+      'revoke EXECUTE on some-functions p2p from PUBLIC',
       // The policy's principals get rights through persona roles, never directly.
-      'revoke INSERT on tables p2p to readers',
-      'revoke SELECT on tables p2p to stranger',
+      'revoke INSERT on tables p2p from readers',
+      'revoke SELECT on tables p2p from stranger',
     ]);
     const sql = postgresDialect.render(changes, desired).map((s) => s.sql);
     expect(sql).toEqual([
@@ -119,9 +119,9 @@ describe('inspect: PUBLIC and outsiders on app schemas', () => {
     expect(creatorsWithPublic(revoked)).toEqual(['pmg_inv_app']);
     const plan = diffState(desired, revoked).changes.filter((c) => c.kind === 'revoke').map((c) => describeChange(c).text);
     expect(plan).toEqual([
-      'revoke EXECUTE on global-default-functions for pmg_inv_app to PUBLIC',
-      'revoke SELECT on global-default-tables for pmg_p2p_app to readers',
-      'revoke EXECUTE on global-default-functions for pmg_p2p_app to stranger',
+      'revoke EXECUTE on global-default-functions for pmg_inv_app from PUBLIC',
+      'revoke SELECT on global-default-tables for pmg_p2p_app from readers',
+      'revoke EXECUTE on global-default-functions for pmg_p2p_app from stranger',
     ]);
   });
 });

@@ -58,7 +58,7 @@ describe('plan formats', () => {
     expect(md).toContain('**Plan: 3 to add, 0 to change, 1 to remove.**');
     expect(md).toContain('| permissions revoked | 1 |');
     expect(md).toContain('#### purchase-to-pay');
-    expect(md).toContain('- revoke insert on schema p2p to pmg_purchase-to-pay_data_consumer');
+    expect(md).toContain('- revoke insert on schema p2p from pmg_purchase-to-pay_data_consumer');
     expect(md).toContain('+ (!) grant DENY delete on schema p2p to pmg_purchase-to-pay_data_consumer');
   });
 

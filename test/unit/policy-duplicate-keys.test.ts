@@ -33,7 +33,21 @@ describe('parseSource finds duplicate keys where yaml\'s own check does, in one 
     it(JSON.stringify(text), () => {
       const ours = parseSource('x.yaml', text).diagnostics.filter((d) => d.code === 'yaml-duplicate-key');
       expect(ours.map((d) => `${d.line}:${d.column}`)).toEqual(yamlsOwn(text));
-      for (const d of ours) expect(d.message).toBe('map keys must be unique');
+      for (const d of ours) expect(d.message).toMatch(/^(key ".*"|a key) appears twice in this mapping \(first on line \d+, column \d+\); keys must be unique$/);
     });
   }
+});
+
+describe('a duplicate key is named, with where it first was', () => {
+  it('names the key and the position of its first occurrence', () => {
+    const text = 'apiVersion: pmgrants/v1\napps:\n  p2p: { schema: p2p }\n  o2c: { schema: o2c }\n  p2p: { schema: p2p2 }\n';
+    const [d] = parseSource('x.yaml', text).diagnostics;
+    expect(d).toMatchObject({ code: 'yaml-duplicate-key', line: 5, column: 3 });
+    expect(d.message).toBe('key "p2p" appears twice in this mapping (first on line 3, column 3); keys must be unique');
+  });
+
+  it('names a key as written even when another spelling equals it', () => {
+    const [d] = parseSource('x.yaml', 'a: 1\n1: x\n1.0: y\n').diagnostics;
+    expect(d.message).toBe('key "1.0" appears twice in this mapping (first on line 2, column 1); keys must be unique');
+  });
 });

@@ -114,7 +114,7 @@ describe('the pmgrants policy pack', () => {
     const found = await violations(rs, 'prod');
     expect(found).toEqual([
       'pmgrants-forbid-modes warehouse: guardrail-mode: the warehouse of stack prod: this stack forbids security mode single_account; use system_managed',
-      'pmgrants-groups-only purchase-to-pay: guardrail-groups-only: app "purchase-to-pay" of stack prod: the data_consumer grant to p2p-team, alice, reporting: "alice" is a entra-user; this stack allows grants to groups and applications only',
+      'pmgrants-groups-only purchase-to-pay: guardrail-groups-only: app "purchase-to-pay" of stack prod: the data_consumer grant to p2p-team, alice, reporting: "alice" is an entra-user; this stack allows grants to groups and applications only',
       'pmgrants-groups-only purchase-to-pay: guardrail-groups-only: app "purchase-to-pay" of stack prod: the data_consumer grant to p2p-team, alice, reporting: "reporting" is a sql-login; this stack allows grants to groups and applications only',
       'pmgrants-forbid-wildcard order-to-cash: guardrail-wildcard: app "order-to-cash" of stack prod: the process_admin grant to p2p-team: this stack forbids "*" for process_admin; list the apps',
       'pmgrants-forbid-wildcard purchase-to-pay: guardrail-wildcard: app "purchase-to-pay" of stack prod: the process_admin grant to p2p-team: this stack forbids "*" for process_admin; list the apps',

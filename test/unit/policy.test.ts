@@ -45,7 +45,7 @@ describe('examples', () => {
   it('the single_account example is rejected by the prod stack, pointing at the mode', () => {
     const loaded = loadPolicy(path.join(root, 'examples', 'uipath-single-account.yaml'), { stack: 'prod', stacksDir });
     const mode = loaded.diagnostics.find((d) => d.code === 'guardrail-mode');
-    expect(mode).toMatchObject({ severity: 'error', line: 11, column: 9, path: '/security/mode' });
+    expect(mode).toMatchObject({ severity: 'error', line: 14, column: 9, path: '/security/mode' });
     expect(loaded.policy).toBeUndefined();
   });
 });

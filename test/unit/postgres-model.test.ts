@@ -387,7 +387,7 @@ describe('error sentences', () => {
       "the server refused the apply: syntax near '********'; the transaction was rolled back and nothing was applied",
     );
     expect(connectErrorMessage({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }, 'db:5432/wh')).toBe(
-      'cannot connect to PostgreSQL at db:5432/wh: connection refused (is the server running and listening there?)',
+      'cannot connect to PostgreSQL at db:5432/wh: nothing accepts connections there (connection refused): is the server running, and are the host and port right?',
     );
   });
 });

@@ -191,7 +191,7 @@ describe('diff (pure: no database)', () => {
   });
 
   it('drift recorded by a refresh is a change', async () => {
-    const drifted: GrantsOutputs = { ...olds(POLICY, 'p2p'), drift: ['- revoke CREATE on schema p2p to pmg_p2p_data_consumer'] };
+    const drifted: GrantsOutputs = { ...olds(POLICY, 'p2p'), drift: ['- revoke CREATE on schema p2p from pmg_p2p_data_consumer'] };
     const r = await providers.diff('app', 'id', drifted, inputsFor(POLICY, 'p2p'));
     expect(r.changes).toBe(true);
     expect(r.replaces).toEqual([]);

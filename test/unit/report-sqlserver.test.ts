@@ -135,10 +135,73 @@ describe('pmgrants report on SQL Server (catalog simulator rows)', () => {
     expectGolden('report-system-managed.csv', formatReportCsv(drifted));
   });
 
-  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of five result sets', () => {
-    for (const column of ['database_name', 'server_name', 'product_version', 'principal_id', 'is_fixed_role', 'pmgrants_marker', 'password_last_set', 'is_sysadmin', 'role_name', 'member_name', 'schema_name', 'grantee_name', 'permission_name', 'state', 'owner_name']) {
+  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of seven result sets', () => {
+    for (const column of ['database_name', 'server_name', 'product_version', 'principal_id', 'is_fixed_role', 'pmgrants_marker', 'password_last_set', 'is_sysadmin', 'role_name', 'member_name', 'schema_name', 'grantee_name', 'permission_name', 'state', 'owner_name', 'object_name', 'column_name', 'principal_name', 'via_role']) {
       expect(ACCESS_SQL).toContain(column);
     }
-    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(5);
+    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(7);
+  });
+});
+
+describe('pmgrants report on SQL Server: paths beyond schema grants', () => {
+  const base = appliedRows();
+  const principals = [...base.principals];
+  const user = (name: string) => principals.push({ principal_id: 700 + principals.length, name, type: 'S', is_fixed_role: false, pmgrants_marker: null, password_last_set: null, is_sysadmin: 0 });
+  for (const name of ['sec_admin', 'ddl_admin', 'def_reader', 'auditor', 'ops_admin', 'col_reader', 'obj_reader']) user(name);
+  const object = (grantee: string, objectName: string, permission: string, state = 'G', column: string | null = null) => ({
+    class: 1,
+    schema_name: 'purchase_to_pay',
+    grantee_name: grantee,
+    permission_name: permission,
+    state,
+    object_name: objectName,
+    column_name: column,
+  });
+  const rows = (guestConnect: boolean): SqlServerAccessRows => ({
+    ...base,
+    principals,
+    members: [...base.members, { role_name: 'db_securityadmin', member_name: 'sec_admin' }, { role_name: 'db_ddladmin', member_name: 'ddl_admin' }],
+    permissions: [
+      ...base.permissions,
+      ...(guestConnect ? [{ class: 0, schema_name: null, grantee_name: 'guest', permission_name: 'CONNECT', state: 'G' }] : []),
+      { class: 3, schema_name: 'order_to_cash', grantee_name: 'guest', permission_name: 'SELECT', state: 'G' },
+      object('col_reader', 'cases', 'SELECT', 'D'),
+      object('col_reader', 'cases', 'SELECT', 'G', 'amount'),
+      object('obj_reader', 'cases', 'SELECT'),
+      object('finance-analysts', 'cases', 'SELECT', 'D'),
+    ],
+    serverRoles: [{ principal_name: 'def_reader', role_name: '##MS_DefinitionReader##' }],
+    serverPermissions: [
+      { principal_name: 'auditor', permission_name: 'SELECT ALL USER SECURABLES', state: 'G', via_role: null },
+      { principal_name: 'ops_admin', permission_name: 'CONTROL SERVER', state: 'G', via_role: 'ops' },
+    ],
+  });
+  const r = report(rows(true));
+  const cell = (principal: string, app: string, right: string) => r.cells.find((c) => c.principal === principal && c.app === app && c.right === right);
+
+  it("fixed roles' database permissions: db_securityadmin reads definitions, db_ddladmin references", () => {
+    expect(cell('sec_admin', 'p2p', 'view-definition')).toMatchObject({ status: 'drift', paths: [{ kind: 'database', via: ['db_securityadmin'] }] });
+    expect(cell('sec_admin', 'p2p', 'select')).toBeUndefined();
+    expect(cell('ddl_admin', 'o2c', 'references')).toMatchObject({ status: 'drift', paths: [{ kind: 'database', via: ['db_ddladmin'] }] });
+  });
+
+  it("server permissions and roles of a principal's login reach every app schema", () => {
+    expect(cell('def_reader', 'p2p', 'view-definition')).toMatchObject({ status: 'drift' });
+    expect(cell('def_reader', 'p2p', 'select')).toBeUndefined();
+    expect(cell('auditor', 'o2c', 'select')).toMatchObject({ status: 'drift' });
+    expect(cell('auditor', 'o2c', 'update')).toBeUndefined();
+    expect(cell('ops_admin', 'p2p', 'delete')).toMatchObject({ status: 'drift' });
+  });
+
+  it('guest reaches what it is granted only while it has CONNECT (every login without a user enters as guest)', () => {
+    expect(cell('guest', 'o2c', 'select')).toMatchObject({ status: 'drift', paths: [{ kind: 'direct' }] });
+    expect(report(rows(false)).cells.find((c) => c.principal === 'guest')).toBeUndefined();
+  });
+
+  it('object and column permissions: part of the schema, a column GRANT beats a table DENY, an object DENY cuts a schema grant', () => {
+    expect(cell('col_reader', 'p2p', 'select')).toMatchObject({ status: 'drift', detail: expect.stringMatching(/SELECT on purchase_to_pay.cases \(amount\)/) });
+    expect(cell('col_reader', 'p2p', 'select')!.paths[0].detail).toMatch(/column GRANT beats the table DENY/);
+    expect(cell('obj_reader', 'p2p', 'select')).toMatchObject({ status: 'drift', detail: expect.stringMatching(/SELECT on purchase_to_pay.cases/) });
+    expect(cell('finance-analysts', 'p2p', 'select')).toMatchObject({ status: 'missing', detail: expect.stringMatching(/except purchase_to_pay.cases/) });
   });
 });

@@ -161,6 +161,16 @@ describe('connectSqlServer on Azure SQL', () => {
     expect(master.logins.map((l) => l.name)).toEqual(['pmg_shared']);
   });
 
+  it('doctor plans first: Entra principals to create over a SQL-authenticated connection fail the entra-connection check', async () => {
+    const { server } = azure();
+    const row = { engine_edition: 5, integrated_security_only: null, login_name: 'pm', user_name: 'pm', database_name: 'pm_warehouse', is_db_owner: 0, is_db_securityadmin: 1, is_db_accessadmin: 1 };
+    server.preflight = { server: { ...row, can_create_schema: 1, can_alter_any_role: 1, can_alter_any_user: 1, can_alter_any_login: null, has_master_access: null }, schemas: [] };
+    const conn = await connectSqlServer({ url: 'mssql://pm:pw@srv.database.windows.net/pm_warehouse?generatedLogins=contained', engine: 'azure-sql' }, { mssql: fakeMssql(server) });
+    const checks = await conn.preflight((await planLive(conn, policy)).desired);
+    expect(checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['entra-connection']);
+    await conn.close();
+  });
+
   it('with contained logins, everything is one warehouse transaction and master is never opened', async () => {
     const { server, master } = azure();
     const conn = await connectSqlServer({ url: 'mssql://pm:pw@srv.database.windows.net/pm_warehouse?generatedLogins=contained', engine: 'azure-sql' }, { mssql: fakeMssql(server) });

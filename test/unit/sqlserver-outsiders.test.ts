@@ -41,12 +41,12 @@ describe('SQL Server: grants outside the policy on app schemas and their objects
     expect(JSON.stringify(plan.changes)).not.toContain('backup_reader');
     const rendered = plan.changes.map((change) => ({ change, statements: sqlServerDialect.render([change], desired) }));
     expect(rendered.flatMap((r) => r.statements.map((s) => s.sql))).toEqual([
-      'REVOKE SELECT ON SCHEMA::[order_to_cash] FROM [bi_readers];',
-      'REVOKE CONTROL ON SCHEMA::[purchase_to_pay] FROM [bi_readers];',
-      'REVOKE SELECT ON OBJECT::[purchase_to_pay].[cases] FROM [finance-analysts] CASCADE;',
-      'REVOKE SELECT ON OBJECT::[order_to_cash].[orders] FROM [pmg_p2p_app];',
-      'REVOKE EXECUTE ON OBJECT::[purchase_to_pay].[usp_load_cases] FROM [public];',
-      'REVOKE SELECT ON SCHEMA::[purchase_to_pay] FROM [public];',
+      'REVOKE SELECT ON SCHEMA::[order_to_cash] FROM [bi_readers] AS [pmg_o2c_owner];',
+      'REVOKE CONTROL ON SCHEMA::[purchase_to_pay] FROM [bi_readers] AS [pmg_p2p_owner];',
+      'REVOKE SELECT ON OBJECT::[purchase_to_pay].[cases] FROM [finance-analysts] CASCADE AS [pmg_p2p_owner];',
+      'REVOKE SELECT ON OBJECT::[order_to_cash].[orders] FROM [pmg_p2p_app] AS [pmg_o2c_owner];',
+      'REVOKE EXECUTE ON OBJECT::[purchase_to_pay].[usp_load_cases] FROM [public] AS [pmg_p2p_owner];',
+      'REVOKE SELECT ON SCHEMA::[purchase_to_pay] FROM [public] AS [pmg_p2p_owner];',
     ]);
     // The unmanaged role's SELECT on dbo is outside the app schemas: left alone.
     expectGolden('outsiders.sqlserver.sql', formatRendered(rendered));

@@ -17,6 +17,8 @@ const goodServer: PreflightServerRow = {
   is_db_securityadmin: 1,
   is_db_accessadmin: 1,
   can_create_schema: 1,
+  can_alter_any_role: 1,
+  can_alter_any_user: 1,
   can_alter_any_login: 1,
   has_master_access: 1,
 };
@@ -32,8 +34,9 @@ describe('evaluatePreflight: SQL Server, system_managed (seed 000)', () => {
       'sql-authentication',
       'login-management',
       'master-access',
-      'db_securityadmin',
-      'db_accessadmin',
+      'alter-any-role',
+      'alter-any-user',
+      'grant-as-owner',
       'create-schema',
       'generated-logins-server-roles',
     ]);
@@ -53,6 +56,8 @@ describe('evaluatePreflight: SQL Server, system_managed (seed 000)', () => {
         is_db_securityadmin: 0,
         is_db_accessadmin: 0,
         can_create_schema: 0,
+        can_alter_any_role: 0,
+        can_alter_any_user: 0,
       },
       schemas: [],
       serverRoleMembers: [{ role_name: 'sysadmin', member_name: 'pmg_p2p_app' }],
@@ -62,19 +67,42 @@ describe('evaluatePreflight: SQL Server, system_managed (seed 000)', () => {
     expect(c['sql-authentication'].fix).toContain("N'LoginMode', REG_DWORD, 2");
     expect(c['login-management'].fix).toBe('USE [master]; GRANT ALTER ANY LOGIN TO [pm]]prov];');
     expect(c['master-access'].fix).toBe('USE [master]; CREATE USER [pm]]prov] FOR LOGIN [pm]]prov];');
-    expect(c.db_securityadmin.fix).toBe('ALTER ROLE [db_securityadmin] ADD MEMBER [pm]]prov];');
-    expect(c.db_accessadmin.fix).toBe('ALTER ROLE [db_accessadmin] ADD MEMBER [pm]]prov];');
+    expect(c['alter-any-role'].fix).toBe('ALTER ROLE [db_securityadmin] ADD MEMBER [pm]]prov];');
+    expect(c['alter-any-user'].fix).toBe('ALTER ROLE [db_accessadmin] ADD MEMBER [pm]]prov];');
+    expect(c['grant-as-owner'].fix).toBe('ALTER ROLE [db_securityadmin] ADD MEMBER [pm]]prov];');
     expect(c['create-schema'].detail).toContain('purchase_to_pay');
     expect(c['create-schema'].fix).toBe('GRANT CREATE SCHEMA TO [pm]]prov];');
     expect(c['generated-logins-server-roles'].ok).toBe(false);
     expect(c['generated-logins-server-roles'].fix).toBe('ALTER SERVER ROLE [sysadmin] DROP MEMBER [pmg_p2p_app];');
   });
 
-  it('accepts db_owner in place of db_securityadmin and db_accessadmin', () => {
-    const facts: PreflightFacts = { server: { ...goodServer, is_db_owner: 1, is_db_securityadmin: 0, is_db_accessadmin: 0 }, schemas: [], serverRoleMembers: [] };
-    const c = byName(evaluatePreflight(facts, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' }));
-    expect(c.db_securityadmin.ok).toBe(true);
-    expect(c.db_accessadmin.detail).toContain('db_owner');
+  it('checks permissions, not role names: db_owner passes, and a direct grant of ALTER ANY ROLE does too', () => {
+    const owner: PreflightFacts = { server: { ...goodServer, is_db_owner: 1, is_db_securityadmin: 0, is_db_accessadmin: 0 }, schemas: [], serverRoleMembers: [] };
+    const c = byName(evaluatePreflight(owner, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(c['alter-any-role'].ok).toBe(true);
+    expect(c['grant-as-owner'].detail).toContain('db_owner');
+    const granted: PreflightFacts = { server: { ...goodServer, is_db_securityadmin: 0, can_alter_any_role: 1 }, schemas: [], serverRoleMembers: [] };
+    const g = byName(evaluatePreflight(granted, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(g['alter-any-role'].ok).toBe(true);
+    expect(g['grant-as-owner'].ok).toBe(false);
+  });
+
+  it('rows without the permission columns (HAS_PERMS_BY_NAME) fall back to the seed roles', () => {
+    const { can_alter_any_role: _r, can_alter_any_user: _u, ...old } = goodServer;
+    const c = byName(evaluatePreflight({ server: { ...old, is_db_accessadmin: 0 }, schemas: [], serverRoleMembers: [] }, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(c['alter-any-role'].ok).toBe(true);
+    expect(c['alter-any-user'].ok).toBe(false);
+  });
+
+  it("checks TAKE OWNERSHIP on a schema the plan gives to another owner, with the grant that fixes it", () => {
+    const schemas = systemManaged.schemas.map((s) => ({ schema_name: s.name, can_select: 1, can_insert: 1, can_update: 1, can_delete: 1, can_take_ownership: 0 }));
+    const changes = [{ kind: 'alter-schema-owner' as const, schema: 'purchase_to_pay', from: 'dbo', to: 'pmg_p2p_owner' }];
+    const c = byName(evaluatePreflight({ server: goodServer, schemas, serverRoleMembers: [] }, systemManaged, { engine: 'sqlserver', generatedLogins: 'server', changes }));
+    expect(c['take-ownership:purchase_to_pay'].ok).toBe(false);
+    expect(c['take-ownership:purchase_to_pay'].fix).toBe('GRANT TAKE OWNERSHIP ON SCHEMA::[purchase_to_pay] TO [pm_provisioner];');
+    schemas.find((s) => s.schema_name === 'purchase_to_pay')!.can_take_ownership = 1;
+    const ok = byName(evaluatePreflight({ server: goodServer, schemas, serverRoleMembers: [] }, systemManaged, { engine: 'sqlserver', generatedLogins: 'server', changes }));
+    expect(ok['take-ownership:purchase_to_pay'].ok).toBe(true);
   });
 
   it('notices an Azure SQL Database behind a policy that says sqlserver', () => {
@@ -132,6 +160,27 @@ describe('evaluatePreflight: Azure SQL, single_account', () => {
     const c = byName(evaluatePreflight({ server: azureServer, schemas: [] }, singleAccount, { engine: 'azure-sql', generatedLogins: 'contained' }));
     expect(c['master-access']).toBeUndefined();
     expect(c['login-management']).toBeUndefined();
-    expect(c.db_accessadmin.ok).toBe(true);
+    expect(c['alter-any-user'].ok).toBe(true);
+  });
+
+  it('loginmanager alone is not enough: nothing documents that it may change a password', () => {
+    const c = byName(
+      evaluatePreflight({ server: azureServer, schemas: [], master: { login_name: 'x', user_name: 'x', is_loginmanager: 1, is_ms_loginmanager: 0 } }, singleAccount, { engine: 'azure-sql', generatedLogins: 'server' }),
+    );
+    expect(c['login-management'].ok).toBe(false);
+    expect(c['login-management'].detail).toMatch(/loginmanager.*passwords/);
+  });
+
+  it('creating Entra users needs an Entra connection: SQL authentication fails the check, an Entra sign-in passes', () => {
+    const changes = singleAccount.users.filter((u) => u.source.type === 'external').map((user) => ({ kind: 'create-user' as const, user }));
+    const facts: PreflightFacts = { server: azureServer, schemas: [] };
+    const sql = byName(evaluatePreflight(facts, singleAccount, { engine: 'azure-sql', generatedLogins: 'contained', auth: 'sql', changes }));
+    expect(sql['entra-connection'].ok).toBe(false);
+    expect(sql['entra-connection'].detail).toMatch(/analysts.*33159/);
+    expect(sql['entra-connection'].fix).toMatch(/auth=entra-default/);
+    const entra = byName(evaluatePreflight(facts, singleAccount, { engine: 'azure-sql', generatedLogins: 'contained', auth: 'entra', changes }));
+    expect(entra['entra-connection'].ok).toBe(true);
+    const none = byName(evaluatePreflight(facts, singleAccount, { engine: 'azure-sql', generatedLogins: 'contained', auth: 'sql', changes: [] }));
+    expect(none['entra-connection']).toBeUndefined();
   });
 });

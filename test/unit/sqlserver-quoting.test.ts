@@ -49,15 +49,18 @@ const templates: Record<string, (n: string) => Change> = {
   'revoke/schema': (n) => ({ kind: 'revoke', permission: { grantee: n, on: { type: 'schema', name: n }, privilege: 'UPDATE', effect: 'GRANT', withGrantOption: true } }),
 };
 
+/** A generated login's SID is derived from its name (sid.ts): the one part of a statement that differs by design. */
+const withoutSid = (sql: string) => sql.replace(/SID = 0x[0-9A-F]{32,64}/g, 'SID = 0xSID');
+
 const payloads = (tokens: Token[]) => tokens.filter((t) => t.type === 'ident' || t.type === 'string').map((t) => t.value);
 
 function check(statements: Statement[], reference: Statement[], name: string) {
   expect(statements.length).toBe(reference.length);
   statements.forEach((s, i) => {
     for (const field of ['sql', 'display'] as const) {
-      const tokens = tokenize(s[field]); // throws on an unterminated quote: a name that escaped
+      const tokens = tokenize(withoutSid(s[field])); // throws on an unterminated quote: a name that escaped
       expect(tokens.filter((t) => t.type === 'comment')).toEqual([]);
-      const ref = tokenize(reference[i][field]);
+      const ref = tokenize(withoutSid(reference[i][field]));
       // Same statement structure whatever the name: the name only ever fills an identifier or string slot.
       expect(shape(tokens)).toEqual(shape(ref));
       const expected = payloads(ref).map((v) => v.split(PH).join(v.startsWith('pmgrants: login') ? name.replace(/%/g, '%%') : name));

@@ -6,6 +6,7 @@ import {
   azureSqlDialect,
   createSqlServerDialect,
   generateSqlServerPassword,
+  generatedLoginSid,
   inspectSqlServer,
   renderChange,
   resolveDialectOptions,
@@ -17,6 +18,7 @@ import { CHANGE_ORDER, Change, ChangeKind } from '../../provider/plan/change';
 import { diffState } from '../../provider/plan/diff';
 import { describeChange } from '../../provider/plan/describe';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
+import { SYSADMIN } from '../fixtures/sqlserver/permissions';
 import { expectGolden, formatRendered } from '../fixtures/sqlserver/golden';
 import { SINGLE_ACCOUNT_YAML, SYSTEM_MANAGED_YAML, compiled, policyFromYaml, smallPolicy } from '../fixtures/sqlserver/policies';
 import { compilePolicy } from '../../provider/model/compile';
@@ -135,7 +137,7 @@ describe('SQL Server render: rules every statement follows', () => {
     expect(login[0].sql).not.toContain('DEFAULT_DATABASE');
     expect(login[0].sql).not.toContain('CHECK_POLICY');
     const boxed = sqlServerDialect.render([{ kind: 'create-login', login: { name: 'pmg_a_app', purpose: 'app-login', password: 'generated' } }], goldenDesired('sqlserver'));
-    expect(boxed[0].display).toBe("CREATE LOGIN [pmg_a_app] WITH PASSWORD = '********', CHECK_POLICY = ON, DEFAULT_DATABASE = [pm_warehouse];");
+    expect(boxed[0].display).toBe(`CREATE LOGIN [pmg_a_app] WITH PASSWORD = '********', SID = ${generatedLoginSid('sqlserver', 'pm_warehouse', 'pmg_a_app')}, CHECK_POLICY = ON, DEFAULT_DATABASE = [pm_warehouse];`);
   });
 
   it('uses WITH OBJECT_ID only on Azure SQL, where Microsoft documents it', () => {
@@ -162,9 +164,9 @@ describe('SQL Server render: rules every statement follows', () => {
   it('revokes a permission held WITH GRANT OPTION with CASCADE, and only the option when the policy keeps the permission', () => {
     const desired = goldenDesired('sqlserver');
     const keep = renderChange({ kind: 'revoke', permission: perm('pmg_p2p_data_consumer', { type: 'schema', name: 'p2p' }, 'SELECT', 'GRANT', true) }, { options: sqlServerDialect.options, desired });
-    expect(keep.map((s) => s.sql)).toEqual(['REVOKE GRANT OPTION FOR SELECT ON SCHEMA::[p2p] FROM [pmg_p2p_data_consumer] CASCADE;']);
+    expect(keep.map((s) => s.sql)).toEqual(['REVOKE GRANT OPTION FOR SELECT ON SCHEMA::[p2p] FROM [pmg_p2p_data_consumer] CASCADE AS [pmg_p2p_owner];']);
     const drop = renderChange({ kind: 'revoke', permission: perm('pmg_p2p_data_consumer', { type: 'schema', name: 'p2p' }, 'DELETE', 'GRANT', true) }, { options: sqlServerDialect.options, desired });
-    expect(drop.map((s) => s.sql)).toEqual(['REVOKE DELETE ON SCHEMA::[p2p] FROM [pmg_p2p_data_consumer] CASCADE;']);
+    expect(drop.map((s) => s.sql)).toEqual(['REVOKE DELETE ON SCHEMA::[p2p] FROM [pmg_p2p_data_consumer] CASCADE AS [pmg_p2p_owner];']);
   });
 
   it('grants the policy\'s schema permissions again after ALTER AUTHORIZATION (which drops them)', () => {
@@ -173,7 +175,7 @@ describe('SQL Server render: rules every statement follows', () => {
     expect(sql[0]).toBe('ALTER AUTHORIZATION ON SCHEMA::[p2p] TO [pmg_p2p_owner];');
     const schemaGrants = desired.permissions.filter((p) => p.on.type === 'schema' && p.on.name === 'p2p');
     expect(sql.length).toBe(1 + schemaGrants.length);
-    expect(sql).toContain('GRANT SELECT ON SCHEMA::[p2p] TO [pmg_p2p_data_consumer];');
+    expect(sql).toContain('GRANT SELECT ON SCHEMA::[p2p] TO [pmg_p2p_data_consumer] AS [pmg_p2p_owner];');
   });
 });
 
@@ -285,7 +287,14 @@ describe('SQL Server: compile -> realize -> diff -> render, end to end', () => {
     const dropUser = withScratch.changes.find((c) => c.kind === 'drop-user');
     expect(dropUser).toEqual({ kind: 'drop-user', user: 'pmg_o2c_app', handTo: 'pmg_o2c_owner' });
     expect(describeChange(dropUser!).text).toBe('user pmg_o2c_app (its objects are handed to pmg_o2c_owner first)');
-    r.sim.apply(withScratch.changes.flatMap((c) => sqlServerDialect.render([c], desired)), new Map());
+    // Taking a schema over needs TAKE OWNERSHIP on it (ALTER AUTHORIZATION), which only CONTROL gives:
+    // not the seed's provisioning login. The apply fails as a whole, nothing dropped.
+    const statements = withScratch.changes.flatMap((c) => sqlServerDialect.render([c], desired));
+    const before = r.sim.snapshot();
+    expect(() => r.sim.apply(statements, new Map())).toThrow(/Cannot find the schema 'o2c_scratch', because it does not exist or you do not have permission/);
+    expect(r.sim.snapshot()).toBe(before);
+    r.sim.actAs(SYSADMIN);
+    r.sim.apply(statements, new Map());
     expect(r.sim.schemas.find((x) => x.name === 'o2c_scratch')?.principal_id).toBe(r.sim.principals.find((p) => p.name === 'pmg_o2c_owner')!.principal_id);
     const after = inspectSqlServer(r.sim.rows(), { engine: 'sqlserver', database: desired.database, prefix: desired.prefix, desired });
     expect(diffState(desired, after).changes).toEqual([]);

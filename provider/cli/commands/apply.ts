@@ -1,3 +1,4 @@
+import { counted } from '../../diagnostics/printable';
 import { ApplyResult, EngineConnection } from '../../engines/engine';
 import { PmgrantsError } from '../../model/errors';
 import { ActualState } from '../../model/types';
@@ -91,7 +92,7 @@ async function applyPlanned(p: Planned): Promise<number> {
   if (run === undefined) return EXIT.ok;
   const result = await deliveredOrKept(p, run.applying);
   io.out(
-    `Applied ${rendered.plan.changes.length} changes (${result.statements} statements, ${result.roundTrips} round trips) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,
+    `Applied ${counted(rendered.plan.changes.length, 'change')} (${counted(result.statements, 'statement')}, ${counted(result.roundTrips, 'round trip')}) in ${((Date.now() - started) / 1000).toFixed(2)} s.\n`,
   );
   if (result.secrets.size) io.out(`${result.secrets.size} generated password${result.secrets.size === 1 ? '' : 's'} written to ${store.file} (mode 0600).\n`);
   const code = p.interruption.exitCode();

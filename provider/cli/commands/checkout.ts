@@ -28,10 +28,10 @@ export const checkoutSpec: CommandSpec = {
 };
 
 export async function checkoutCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
   const [file, app, ...rest] = positionals;
   if (app === undefined) throw new PmgrantsError('name the app whose login to check out');
   if (rest.length > 0) throw new PmgrantsError(`checkout takes one app, not ${rest.length + 1}`);
-  const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
   const policy = loadValidPolicy(io, file, values);
   const url = databaseUrl(io, values, policy);
   if (values.verify !== undefined) return verify(io, policy, url, app, String(values.verify));

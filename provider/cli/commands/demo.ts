@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { counted } from '../../diagnostics/printable';
 import { buildReport } from '../../report/compute';
 import { formatReportHtml } from '../../report/html';
 import { reportHeadline } from '../../report/labels';
 import { compilePolicy } from '../../model/compile';
-import { Policy } from '../../model/types';
+import { DEMO_DATABASE, Policy } from '../../model/types';
 import { applyRendered, planLive, viewOf } from '../../pipeline/plan';
 import { formatPlanSummary } from '../../plan/format';
 import { CommandSpec } from '../args';
@@ -32,7 +33,7 @@ export async function demoCommand(io: CliIO, values: Record<string, unknown>, po
   const file = positionals[0] ?? path.join(packageRoot(), 'examples', 'uipath-system-managed.yaml');
   const shown = path.relative(io.cwd, file) || file;
   const loaded = loadValidPolicy(io, file, {});
-  const policy: Policy = { ...loaded, warehouse: { ...loaded.warehouse, engine: 'postgres', database: 'pmgrants_demo' } };
+  const policy: Policy = { ...loaded, warehouse: { ...loaded.warehouse, engine: 'postgres', database: DEMO_DATABASE } };
   io.err('Starting a throwaway PostgreSQL server...\n');
   const server = await startLocalPostgres({});
   const { Client } = require('pg') as { Client: new (c: unknown) => PgClient };
@@ -50,9 +51,9 @@ export async function demoCommand(io: CliIO, values: Record<string, unknown>, po
       io.out(formatPlanSummary(viewOf(rendered, `demo: ${shown} on a local server`)));
       const result = await applyRendered(conn, rendered);
       secrets = result.secrets;
-      io.out(`Applied ${rendered.plan.changes.length} changes in ${result.roundTrips} round trips.\n`);
+      io.out(`Applied ${counted(rendered.plan.changes.length, 'change')} in ${counted(result.roundTrips, 'round trip')}.\n`);
       const again = await planLive(conn, policy);
-      io.out(`Planning again: ${again.plan.changes.length === 0 ? 'no changes (converged).' : `${again.plan.changes.length} changes left!`}\n\n`);
+      io.out(`Planning again: ${again.plan.changes.length === 0 ? 'no changes (converged).' : `${counted(again.plan.changes.length, 'change')} left!`}\n\n`);
     } finally {
       await conn.close();
     }
@@ -88,6 +89,13 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/** The isolation matrix as aligned text: every column as wide as its widest cell or heading, whatever a schema is called. */
+export function isolationTable(headings: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headings.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length));
+  const line = (cells: readonly string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()}\n`;
+  return [headings, ...rows].map(line).join('');
+}
+
 /** Connect as each app's generated login and try to read every app's data: the isolation matrix. */
 async function showIsolation(io: CliIO, dbUrl: string, policy: Policy, secrets: Map<string, string>, Client: new (c: unknown) => PgClient): Promise<void> {
   const desired = compilePolicy(policy, { now: new Date() });
@@ -105,9 +113,7 @@ async function showIsolation(io: CliIO, dbUrl: string, policy: Policy, secrets: 
   }
   await admin.end();
   const logins = [...new Set(apps.map((a) => desired.appLogins[a]))];
-  const width = Math.max(...logins.map((l) => l.length), 'connected as'.length);
-  io.out(`Who can read what (connected as each generated login; the table is <schema>.cases):\n`);
-  io.out(`  ${'connected as'.padEnd(width)}  ${apps.map((a) => policy.apps[a].schema.padEnd(10)).join(' ')}\n`);
+  const rows: string[][] = [];
   for (const login of logins) {
     const u = new URL(dbUrl);
     u.username = login;
@@ -118,14 +124,16 @@ async function showIsolation(io: CliIO, dbUrl: string, policy: Policy, secrets: 
     for (const app of apps) {
       try {
         const r = await c.query(`SELECT count(*)::int AS n FROM ${q(policy.apps[app].schema)}.cases`);
-        cells.push(`read ${r.rows[0].n}`.padEnd(10));
+        cells.push(`read ${r.rows[0].n}`);
       } catch {
-        cells.push('denied'.padEnd(10));
+        cells.push('denied');
       }
     }
     await c.end();
-    io.out(`  ${login.padEnd(width)}  ${cells.join(' ')}\n`);
+    rows.push([login, ...cells]);
   }
+  io.out(`Who can read what (connected as each generated login; the table is <schema>.cases):\n`);
+  io.out(isolationTable(['connected as', ...apps.map((a) => policy.apps[a].schema)], rows));
   io.out(
     policy.security.mode === 'system_managed'
       ? '\nEach app login reads only its own app (system_managed). Passwords were generated and used in memory only.\n'

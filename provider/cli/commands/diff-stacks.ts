@@ -6,6 +6,7 @@ import { describeChange } from '../../plan/describe';
 import { CommandSpec, oneOf } from '../args';
 import { loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
+import { maxOf } from '../../model/collections';
 
 /**
  * `pmgrants diff-stacks <policy> <from> <to>`: how the compiled security of two stacks differs, for
@@ -198,7 +199,7 @@ function groups(diff: StackDiff): [string, ObjectDiff[]][] {
 export function formatStackDiffText(diff: StackDiff, policyFile: string): string {
   const out = [`pmgrants diff-stacks ${policyFile}: ${diff.from} -> ${diff.to}`, ''];
   if (diff.settings.length > 0) {
-    const width = Math.max(...diff.settings.map((s) => s.setting.length));
+    const width = maxOf(diff.settings.map((s) => s.setting.length), 0);
     for (const s of diff.settings) out.push(`  ~ ${s.setting.padEnd(width)}  ${s.from} -> ${s.to}`);
     out.push('');
   }
@@ -239,8 +240,11 @@ export async function diffStacksCommand(io: CliIO, values: Record<string, unknow
   }
   const [file, fromStack, toStack] = positionals;
   const stacksDir = values['stacks-dir'] as string | undefined;
+  // Both stacks load the same policy: its warnings (the same text for both) are printed once.
+  const printed = new Set<string>();
+  const once: CliIO = { ...io, err: (text) => void (printed.has(text) || (printed.add(text), io.err(text))) };
   const load = (stack: string) => {
-    const policy = loadValidPolicy(io, file, { stack, ...(stacksDir ? { 'stacks-dir': stacksDir } : {}) });
+    const policy = loadValidPolicy(once, file, { stack, ...(stacksDir ? { 'stacks-dir': stacksDir } : {}) });
     return { name: stack, policy, desired: compilePolicy(policy, { now: new Date() }) };
   };
   const diff = compareStacks(load(fromStack), load(toStack));

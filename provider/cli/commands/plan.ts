@@ -2,6 +2,7 @@ import { PmgrantsError } from '../../model/errors';
 import { connectEngine, dialectFor } from '../../engines/registry';
 import { planLive, planOffline, RenderedPlan, viewOf } from '../../pipeline/plan';
 import { PLAN_FORMATS, formatPlan } from '../../plan/format';
+import { hasWork } from '../../plan/change';
 import { CommandSpec, oneOf } from '../args';
 import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
@@ -10,7 +11,7 @@ import { addDeliveryNotes, secretsFileOf, SecretsFile } from '../secrets';
 export const planSpec: CommandSpec = {
   name: 'plan',
   summary: 'show what applying the policy would change',
-  usage: 'pmgrants plan <policy.yaml> [--stack NAME] (--offline | --database-url URL) [--format text|markdown|json] [--detailed-exitcode]',
+  usage: 'pmgrants plan <policy.yaml> [--stack NAME] (--offline | --database-url URL) [--format text|markdown|json|sql] [--detailed-exitcode]',
   options: {
     ...POLICY_OPTIONS,
     ...CONNECTION_OPTIONS,
@@ -25,7 +26,7 @@ export const planSpec: CommandSpec = {
     },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
-  details: 'Passwords never appear in a plan: generated ones are shown as ********. A live plan reads the secrets file (never\nwrites it): a login whose password the file does not hold gets a new one ("set a new password"); pending passwords\nthe server took before an apply was interrupted are noted, and apply records them.\nExit: 0 ok, 1 policy invalid, 2 usage or connection error (with --detailed-exitcode: 0 no changes, 2 changes, 1 any error).',
+  details: 'Passwords never appear in a plan: generated ones are shown as ********. A live plan reads the secrets file (never\nwrites it): a login whose password the file does not hold gets a new one ("set a new password"); pending passwords\nthe server took before an apply was interrupted are counted as work on the secrets file, which apply records.\nExit: 0 ok, 1 policy invalid, 2 usage or connection error (with --detailed-exitcode: 0 no changes, 2 changes or\nsecrets-file work, 1 any error).',
 };
 
 export async function planCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
@@ -55,7 +56,8 @@ export async function planCommand(io: CliIO, values: Record<string, unknown>, po
   if (format === 'sql') {
     io.out(dialectFor(policy.warehouse.engine).renderScript(rendered!.statements.flat(), rendered!.desired));
   } else io.out(formatPlan(format, view));
-  if (values['detailed-exitcode']) return view.plan.changes.length > 0 ? 2 : EXIT.ok;
+  // Work on the secrets file alone (pending passwords to record) is change too: a gate must run apply.
+  if (values['detailed-exitcode']) return hasWork(view.plan) ? 2 : EXIT.ok;
   return EXIT.ok;
 }
 

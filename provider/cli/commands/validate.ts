@@ -1,11 +1,12 @@
 import { DIAGNOSTIC_FORMATS, formatDiagnostics } from '../../diagnostics/format';
-import { hasErrors } from '../../diagnostics/diagnostic';
+import { Diagnostic, hasErrors } from '../../diagnostics/diagnostic';
 import { loadPolicy } from '../../policy/load';
 import { CommandSpec, oneOf } from '../args';
 import { POLICY_OPTIONS, fileProblem } from '../common';
 import { CliIO, EXIT } from '../io';
 import { PmgrantsError } from '../../model/errors';
 import { DEFAULT_EXPIRY_WARNING_DAYS } from '../../policy/rules-expiry';
+import { pushAll } from '../../model/collections';
 
 /** --expiry-warning-days: a whole number of days, 0 or more. */
 export function expiryWarningDays(value: unknown): number {
@@ -33,7 +34,7 @@ export const validateSpec: CommandSpec = {
   details:
     'Every problem is reported at once as  file:line:col severity rule-id message.\n' +
     'Grants whose expires has passed are reported as warnings (grant-expired): they are not applied, and the next plan revokes them.\n' +
-    'Exit: 0 valid (warnings allowed), 1 invalid, 2 usage error or a file that cannot be read (missing, not a\nregular file, larger than 16 MiB).',
+    'Exit: 0 valid (warnings allowed), 1 invalid, 2 usage error or a file that cannot be read (missing, not a\nregular file, larger than 16 MiB; a stack with no overlay file too).',
 };
 
 export async function validateCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
@@ -41,7 +42,7 @@ export async function validateCommand(io: CliIO, values: Record<string, unknown>
   if (positionals.length === 0) throw new PmgrantsError('validate needs at least one policy file');
   const warningDays = expiryWarningDays(values['expiry-warning-days']);
   let invalid = false;
-  const all = [];
+  const all: Diagnostic[] = [];
   const sources = new Map<string, string>();
   for (const file of positionals) {
     const loaded = loadPolicy(file, { stack: values.stack as string | undefined, stacksDir: values['stacks-dir'] as string | undefined, expiryWarningDays: warningDays });
@@ -49,7 +50,7 @@ export async function validateCommand(io: CliIO, values: Record<string, unknown>
     if (unreadable) throw unreadable;
     invalid ||= hasErrors(loaded.diagnostics);
     for (const [k, v] of loaded.sources) sources.set(k, v);
-    all.push(...loaded.diagnostics.filter((d) => (values.quiet ? d.severity === 'error' : true)));
+    pushAll(all, loaded.diagnostics.filter((d) => (values.quiet ? d.severity === 'error' : true)));
   }
   const text = formatDiagnostics(format, all, sources);
   if (format === 'text' && !invalid && all.length === 0) {

@@ -11,6 +11,7 @@ import { quoteIdent, quoteLiteral } from './quote';
 import { GrantParts, grantPartsOf, roleEffectOf } from './render';
 import { generatePassword } from './scram';
 import { PostgresSession, rowsOf } from './session';
+import { pushAll } from '../../model/collections';
 
 /**
  * Key of the session-level advisory lock every apply holds, from before it reads the catalog (lockForApply)
@@ -91,7 +92,7 @@ export function prepareStatements(
   }
   let run: { kind: RunKind; items: RunItem[] } | undefined;
   const flush = () => {
-    if (run) units.push(...coalesce(run.items, run.kind));
+    if (run) pushAll(units, coalesce(run.items, run.kind));
     run = undefined;
   };
   for (const [index, statement] of statements.entries()) {
@@ -129,10 +130,10 @@ export function prepareStatements(
         { sql: markerSql(login, undefined, warehouse), statement, covers: [index] },
       ];
       if (first) {
-        logins.push(...created);
+        pushAll(logins, created);
         newLogins.push(login);
         early.add(login);
-      } else units.push(...created);
+      } else pushAll(units, created);
     } else if (head !== `ALTER ROLE ${quoteIdent(login)} WITH`) {
       throw new Error(`apply: a password is set by CREATE ROLE or ALTER ROLE "<login>" WITH, not by (${statement.display})`);
     }
@@ -205,7 +206,7 @@ export function coalesce(items: readonly RunItem[], kind: RunKind): PreparedStat
       const key = privileges.join(',');
       const set = bySet.get(key) ?? { privileges, grantees: [], items: [] };
       set.grantees.push(grantee);
-      set.items.push(...entry.items);
+      pushAll(set.items, entry.items);
       bySet.set(key, set);
     }
     for (const set of bySet.values()) {

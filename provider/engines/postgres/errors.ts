@@ -82,18 +82,31 @@ export function applyErrorMessage(err: unknown, secrets: Iterable<string> = []):
   return redact(sentence, secrets);
 }
 
-/** A failed connection -> one sentence; `where` is host:port/database (never the password). */
-export function connectErrorMessage(err: unknown, where: string): string {
+/**
+ * A failed connection -> one sentence; `where` is host:port/database (never the password). `attempt`
+ * tells a timeout's cause: `reached` when the TCP connection was made (something listens there, but it
+ * did not answer as PostgreSQL within `timeoutMs`), otherwise nothing answered at all.
+ */
+export function connectErrorMessage(err: unknown, where: string, attempt: { timeoutMs?: number; reached?: boolean } = {}): string {
   const e = (err ?? {}) as PgErrorLike;
   const msg = serverMessage(e);
+  const within = attempt.timeoutMs !== undefined ? ` within ${Math.round(attempt.timeoutMs / 100) / 10} s` : '';
+  if (e.code === undefined && /^timeout expired$|connection timeout/i.test(msg)) {
+    return attempt.reached
+      ? `cannot connect to PostgreSQL at ${where}: something accepted the connection but did not answer as PostgreSQL${within} (is this the server's port, and not another service's or a proxy's?)`
+      : `cannot connect to PostgreSQL at ${where}: no answer${within} (the host is down or unreachable, or a firewall drops the connection; check the host and port)`;
+  }
   switch (e.code) {
     case 'ECONNREFUSED':
-      return `cannot connect to PostgreSQL at ${where}: connection refused (is the server running and listening there?)`;
+      return `cannot connect to PostgreSQL at ${where}: nothing accepts connections there (connection refused): is the server running, and are the host and port right?`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return `cannot connect to PostgreSQL at ${where}: the host name does not resolve`;
     case 'ETIMEDOUT':
-      return `cannot connect to PostgreSQL at ${where}: the connection timed out`;
+      return `cannot connect to PostgreSQL at ${where}: no answer${within} (the host is down or unreachable, or a firewall drops the connection; check the host and port)`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `cannot connect to PostgreSQL at ${where}: the host cannot be reached from here (no route to it)`;
     case '28P01':
     case '28000':
       return `PostgreSQL at ${where} refused the credentials: ${msg}`;

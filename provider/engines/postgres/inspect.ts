@@ -8,6 +8,7 @@ import { parseMarker } from './marker';
 import { OBJECT_KINDS, objectCreators } from './realize';
 import { PmgrantsError } from '../../model/errors';
 import { isProtectable, patternLike } from '../../model/protected';
+import { pushAll } from '../../model/collections';
 
 /**
  * The catalog as inspect reads it: roles and memberships by name. Privileges come as whole ACLs (see
@@ -410,7 +411,7 @@ function defaultPermissions({ rows, desired, granteesOn, securable, permissions 
       if (grantee !== forRole) forEachPrivilege(mask, (privilege, grantable) => permissions.push(heldOn(grantee, on, privilege, grantable)));
     }
   }
-  permissions.push(...creatorDefaults(rows, desired, everySchema));
+  pushAll(permissions, creatorDefaults(rows, desired, everySchema));
 }
 
 function desiredNamesOf(desired: DesiredState): Set<string> {

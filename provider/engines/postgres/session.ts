@@ -1,7 +1,7 @@
 import type { Client as PgClient, QueryResult } from 'pg';
 import { PmgrantsError } from '../../model/errors';
 import { connectErrorMessage, isConnectionLost } from './errors';
-import { describeUrl, postgresUrlDatabase } from './url';
+import { describeUrl, driverConnectionString, postgresUrlDatabase } from './url';
 
 export interface PostgresConnectOptions {
   /** application_name of the session (how a DBA spots pmgrants in pg_stat_activity). Default 'pmgrants'. */
@@ -61,10 +61,17 @@ export class PostgresSession {
 
   /** A new session; `catalogReads`: one that reads the catalog (the main one), not a password session. */
   async open(catalogReads = true): Promise<PgClient> {
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     const c = new this.pg.Client({
-      connectionString: this.url,
+      connectionString: driverConnectionString(this.url),
       application_name: this.options.applicationName ?? 'pmgrants',
-      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
+      connectionTimeoutMillis: timeoutMs,
+    });
+    // Whether the TCP connection was made tells a timeout's two causes apart (no answer at all, or a
+    // listener that does not speak PostgreSQL). The driver's connection emits 'connect' when its socket does.
+    let reached = false;
+    (c as unknown as { connection?: { once?(event: 'connect', listener: () => void): void } }).connection?.once?.('connect', () => {
+      reached = true;
     });
     // A backend terminated between queries surfaces as an 'error' event; without a listener it would crash the process.
     c.on('error', () => {
@@ -85,7 +92,7 @@ export class PostgresSession {
       }
     } catch (err) {
       await c.end().catch(() => undefined);
-      throw new PmgrantsError(connectErrorMessage(err, this.where));
+      throw new PmgrantsError(connectErrorMessage(err, this.where, { timeoutMs, reached }));
     }
     return c;
   }

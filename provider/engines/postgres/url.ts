@@ -31,3 +31,27 @@ export function describeUrl(url: string): string {
     return 'the configured server';
   }
 }
+
+/** The sslmode values the pg 8 driver reads as verify-full, and warns about on every process that uses one. */
+const READ_AS_VERIFY_FULL = new Set(['prefer', 'require', 'verify-ca']);
+
+/**
+ * The URL as handed to the driver. pg 8 (pg-connection-string 2.x) treats sslmode=prefer, require and
+ * verify-ca as aliases of verify-full (the certificate and host name are verified) and prints a
+ * multi-line SECURITY WARNING to stderr on each use. Its warning documents the way to keep that
+ * behaviour without the warning: "explicitly use 'sslmode=verify-full'"; so such a URL is passed with
+ * sslmode=verify-full, which connects exactly as before. A URL that asks for libpq's meaning
+ * (uselibpqcompat=true) is passed as it is. docs/postgres.md, "Connecting", says so.
+ */
+export function driverConnectionString(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  const mode = u.searchParams.get('sslmode');
+  if (mode === null || !READ_AS_VERIFY_FULL.has(mode) || u.searchParams.get('uselibpqcompat') === 'true') return url;
+  u.searchParams.set('sslmode', 'verify-full');
+  return u.toString();
+}

@@ -9,8 +9,8 @@ export async function readSqlServerAccess(session: SqlServerSession, desired: De
   const pool = await session.warehouse(desired);
   try {
     const sets = await session.sets(session.request(pool), CATALOG_BATCHES.ACCESS_SQL);
-    const [identity, principals, members, permissions, schemas] = sets;
-    const rows = { identity, principals, members, permissions, schemas } as unknown as SqlServerAccessRows;
+    const [identity, principals, members, permissions, schemas, serverRoles, serverPermissions] = sets;
+    const rows = { identity, principals, members, permissions, schemas, serverRoles: serverRoles ?? [], serverPermissions: serverPermissions ?? [] } as unknown as SqlServerAccessRows;
     const wanted = new Set(desired.schemas.map((s) => s.name.toLowerCase()));
     return sqlServerAccessFacts({ ...rows, schemas: rows.schemas.filter((s) => wanted.has(s.name.toLowerCase())) }, session.options.engine);
   } catch (err) {

@@ -5,6 +5,7 @@ import { LockHolder, lockTimeoutError } from '../lock';
 import { PartialApplyError, PmgrantsError } from '../../model/errors';
 import { Statement } from '../../model/statement';
 import { Batch, planBatches } from './batches';
+import { CATALOG_BATCHES } from './catalog';
 import { generateSqlServerPassword } from './password';
 import { sqlServerErrorToPmgrants } from './errors';
 import { quoteString } from './quote';
@@ -155,12 +156,13 @@ class ApplyRun {
         const mtx = await this.inTransaction(await session.master(), phases.masterAfter, false);
         await this.commit(mtx);
       }
+      if (masterCommitted) await flushAuthCache(session, pool);
     } catch (err) {
       if (warehouseTx) await warehouseTx.rollback().catch(() => undefined);
       const clear = session.fail(err, session.database!);
       if (masterCommitted && this.secrets.size > 0) {
         throw new PartialApplyError(
-          `${clear.message}. The logins ${[...this.secrets.keys()].join(', ')} were already created or changed in master; their new passwords are returned with this error (a login created here that no user maps to yet is not taken over by the next plan: drop it in master, then apply again).`,
+          `${clear.message}. The logins ${[...this.secrets.keys()].join(', ')} were already created or changed in master; their new passwords are returned with this error (a login created here carries this warehouse's SID, so the next apply creates its user).`,
           this.secrets,
         );
       }
@@ -215,6 +217,17 @@ class ApplyRun {
     this.session.trips++;
     await tx.commit();
   }
+}
+
+/**
+ * Azure SQL: the user database keeps a copy of the logins of master in its authentication cache
+ * (DBCC FLUSHAUTHCACHE, Remarks), so a login created or a password changed in master a moment ago may
+ * not be seen there yet. DBCC FLUSHAUTHCACHE empties it, but needs KILL DATABASE CONNECTION or the admin
+ * account, which the seed's login does not hold: it runs only when the session may, outside the
+ * committed transaction, and its failure changes nothing that was applied.
+ */
+async function flushAuthCache(session: SqlServerSession, pool: Mssql.ConnectionPool): Promise<void> {
+  await session.run(session.request(pool), CATALOG_BATCHES.FLUSH_AUTH_CACHE_SQL, false).catch(() => undefined);
 }
 
 /** sp_getapplock in `tx`, waiting up to `timeoutMs`: its result (0 or 1 granted, below 0 not). */

@@ -28,9 +28,9 @@ export const CATALOG_BATCHES = {
   get SQL_LOGINS_AZURE_SQL(): string {
     return catalogSql('sql-logins-azure-sql');
   },
-  /** inspect in the warehouse: four result sets, in this order. */
+  /** inspect in the warehouse: five result sets, in this order; the last is the session reading them. */
   get WAREHOUSE_CATALOG_SQL(): string {
-    return batch('database-principals', 'database-role-members', 'database-permissions', 'schemas');
+    return batch('database-principals', 'database-role-members', 'database-permissions', 'schemas', 'session');
   },
   /** pmgrants doctor on SQL Server, in the warehouse: one row of facts, then schema rights, then server role memberships. */
   get PREFLIGHT_SQLSERVER_SQL(): string {
@@ -53,12 +53,16 @@ export const CATALOG_BATCHES = {
   get EXPORT_CATALOG_SQL(): string {
     return batch('database-principals', 'database-role-members', 'export-permissions', 'schemas', 'export-objects', 'export-columns', 'export-session');
   },
-  /** pmgrants report: five result sets in the order of SqlServerAccessRows (access-facts.ts), whose field names are their column aliases. */
+  /** pmgrants report: seven result sets in the order of SqlServerAccessRows (access-facts.ts), whose field names are their column aliases. */
   get ACCESS_SQL(): string {
-    return batch('access-identity', 'access-principals', 'access-members', 'access-permissions', 'access-schemas');
+    return batch('access-identity', 'access-principals', 'access-members', 'access-permissions', 'access-schemas', 'access-server-roles', 'access-server-permissions');
   },
   /** The identity of the database (EngineConnection.databaseIdentity): database_id and create_date. */
   get DATABASE_IDENTITY_SQL(): string {
     return catalogSql('database-identity');
+  },
+  /** Not a catalog read: what apply runs in an Azure SQL warehouse after logins changed in master (apply.ts). */
+  get FLUSH_AUTH_CACHE_SQL(): string {
+    return catalogSql('flush-auth-cache');
   },
 };

@@ -4,6 +4,7 @@ import { AccessFacts } from '../../model/access';
 import { PmgrantsError } from '../../model/errors';
 import { Statement } from '../../model/statement';
 import { ActualState, DesiredState } from '../../model/types';
+import { diffState } from '../../plan/diff';
 import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, PreflightCheck } from '../engine';
 import { LockHolder } from '../lock';
 import { readSqlServerAccess } from './access';
@@ -12,9 +13,10 @@ import { CATALOG_BATCHES } from './catalog';
 import { SqlServerDialect } from './dialect';
 import { sqlServerErrorToPmgrants } from './errors';
 import { ExportColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportRows, exportCatalogFromSqlServer } from './export';
-import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow, SqlLoginRow, inspectSqlServer } from './inspect';
+import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow, SessionRow, SqlLoginRow, inspectSqlServer } from './inspect';
 import { PreflightFacts, PreflightMasterRow, PreflightSchemaRow, PreflightServerRoleRow, PreflightServerRow, evaluatePreflight } from './preflight';
 import { ConnectInput, SqlServerSession } from './session';
+import { SqlServerAuth } from './url';
 
 /**
  * A live connection to one SQL Server / Azure SQL warehouse. deps.mssql replaces the driver (tests
@@ -58,6 +60,7 @@ class SqlServerConnection implements EngineConnection {
           roleMembers: sets[1] as unknown as DatabaseRoleMemberRow[],
           permissions: sets[2] as unknown as DatabasePermissionRow[],
           schemas: sets[3] as unknown as SchemaRow[],
+          ...(sets[4]?.[0] ? { session: sets[4][0] as unknown as SessionRow } : {}),
         },
         { engine: options.engine, database: desired.database, prefix: desired.prefix, generatedLogins: options.generatedLogins, desired },
       );
@@ -130,7 +133,9 @@ class SqlServerConnection implements EngineConnection {
         facts.masterError = err instanceof PmgrantsError ? err.message : sqlServerErrorToPmgrants(err).message;
       }
     }
-    return evaluatePreflight(facts, desired, { engine: options.engine, generatedLogins: options.generatedLogins });
+    // What this plan would run decides some checks (ALTER AUTHORIZATION, Entra users): plan it first.
+    const changes = diffState(desired, await this.inspect(desired)).changes;
+    return evaluatePreflight(facts, desired, { engine: options.engine, generatedLogins: options.generatedLogins, auth: signIn(session.config.auth), changes });
   }
 
   lockForApply(onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {
@@ -148,4 +153,9 @@ class SqlServerConnection implements EngineConnection {
   close(): Promise<void> {
     return this.session.close();
   }
+}
+
+/** How the session signs in, as doctor tells it apart: creating Entra users on Azure SQL needs an Entra identity. */
+function signIn(auth: SqlServerAuth): 'sql' | 'entra' | 'windows' {
+  return auth.type === 'sql' ? 'sql' : auth.type === 'ntlm' ? 'windows' : 'entra';
 }

@@ -79,6 +79,10 @@ export function sqlServerErrorToPmgrants(err: unknown, context: ErrorContext = {
         return 'Microsoft Entra does not know that object id, or the server may not look it up; check the principal objectId (for apps: the Enterprise application object id)';
       case 18456:
         return `login failed for ${name ?? 'the provisioning login'}; check the user name, password or Entra credentials in the connection settings`;
+      case 4613:
+        return 'the provisioning login may not grant this (GRANT, DENY and REVOKE need db_securityadmin to grant AS the owner); run pmgrants doctor to see which right is missing';
+      case 33159:
+        return 'only a connection signed in with a Microsoft Entra identity may create Entra users; connect with auth=entra-default (or another entra-… option) as an Entra identity that holds the same rights';
       case 4611:
         return 'SQL Server requires CASCADE to revoke a permission held WITH GRANT OPTION; plan again (pmgrants renders CASCADE for such permissions)';
       case 4060:

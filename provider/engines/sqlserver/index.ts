@@ -8,7 +8,7 @@ export type { SqlServerDialect } from './dialect';
 export { MANAGED_MARKER, resolveDialectOptions } from './options';
 export type { ResolvedDialectOptions, SqlServerDialectOptions } from './options';
 export { CREATE_OBJECT_PERMISSIONS, MANAGED_PERMISSIONS, SCHEMA_PERMISSION_OF, realizePermission, realizePermissions } from './privileges';
-export { MASKED_PASSWORD, THROW_ACTIVE_SESSIONS, THROW_NAME_TOO_LONG, grantSql, markManaged, renderChange, renderChanges, revokeSql } from './render';
+export { DATABASE_GRANTOR, MASKED_PASSWORD, ROLE_OWNER, THROW_ACTIVE_SESSIONS, THROW_NAME_TOO_LONG, grantSql, markManaged, renderChange, renderChanges, revokeSql } from './render';
 export type { RenderContext } from './render';
 export { SYSNAME_MAX_CODE_UNITS, quoteName, quoteObjectId, quoteString } from './quote';
 export { inspectSqlServer } from './inspect';
@@ -18,9 +18,11 @@ export type {
   DatabaseRoleMemberRow,
   InspectContext,
   SchemaRow,
+  SessionRow,
   SqlLoginRow,
   SqlServerCatalogRows,
 } from './inspect';
+export { generatedLoginSid, isGeneratedLoginSid } from './sid';
 export { evaluatePreflight } from './preflight';
 export type {
   PreflightContext,

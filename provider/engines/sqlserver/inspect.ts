@@ -3,6 +3,7 @@ import { sortState } from '../../model/state';
 import { DesiredState, Login, Membership, Permission, PrincipalKind, Role, Schema, Securable, User, UserSource, ActualState } from '../../model/types';
 import { MANAGED_MARKER } from './options';
 import { MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX } from './privileges';
+import { isGeneratedLoginSid } from './sid';
 
 /** A row of SQL_LOGINS_SQL / SQL_LOGINS_AZURE_SQL (sys.sql_logins). */
 export interface SqlLoginRow {
@@ -56,8 +57,17 @@ export interface SchemaRow {
   principal_id: number;
 }
 
+/** The session that reads the catalog (SESSION_SQL): its user and whether it may change fixed roles' members. */
+export interface SessionRow {
+  user_name: string | null;
+  /** IS_ROLEMEMBER('db_owner'): ALTER ROLE on a fixed database role needs db_owner (ALTER ROLE, Permissions). */
+  is_db_owner: number | null;
+}
+
 /** The result sets inspect reads, exactly as the catalog queries return them. */
 export interface SqlServerCatalogRows {
+  /** Absent in fixtures written before it was read: then fixed roles are treated as changeable. */
+  session?: SessionRow;
   /** sys.sql_logins; empty in contained mode, where no login is read. */
   logins: SqlLoginRow[];
   principals: DatabasePrincipalRow[];
@@ -91,106 +101,146 @@ function isoTime(value: string | null | undefined): string | undefined {
   return Number.isNaN(t.getTime()) ? undefined : t.toISOString();
 }
 
+/** The policy's principals and schemas by name: they label what inspect finds, never decide what exists. */
+interface Wanted {
+  users: ReadonlyMap<string, User>;
+  roles: ReadonlyMap<string, Role>;
+  logins: ReadonlyMap<string, Login>;
+  schemas: ReadonlyMap<string, Schema>;
+}
+
+/** What inspect gathers from the principals and logins, step by step. */
+interface Found {
+  users: User[];
+  roles: Role[];
+  logins: Login[];
+  managed: Set<string>;
+  passwordSetAt: Record<string, string>;
+  /** SIDs of managed SQL users that map to a login: the mark of a login made before SIDs were derived. */
+  managedUserSids: Set<string>;
+  /** Logins another warehouse owns, by name -> that warehouse ('' = unknown). */
+  foreign: Record<string, string>;
+}
+
 /**
  * Catalog result sets -> ActualState. Pure.
  *
  * Managed (may be altered or dropped by pmgrants): database users and roles whose name starts with the
  * prefix AND carry the extended property pmgrants:managed; SQL logins whose name starts with the prefix
- * and whose SID is the SID of such a managed user (logins cannot carry extended properties).
+ * and whose SID is the one pmgrants derives for this warehouse (sid.ts) or, for a login made before SIDs
+ * were derived, the SID of such a managed user (logins cannot carry extended properties).
  * Permissions are reported only within the vocabulary pmgrants manages, so nothing else is ever revoked.
  */
 export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectContext): ActualState {
-  const { prefix, desired } = context;
-  const contained = context.engine === 'azure-sql' && context.generatedLogins === 'contained';
+  const { desired } = context;
   const byId = new Map(rows.principals.map((p) => [p.principal_id, p]));
-  const loginBySid = new Map(rows.logins.map((l) => [l.sid.toLowerCase(), l]));
-  const desiredUsers = new Map((desired?.users ?? []).map((u) => [u.name, u]));
-  const desiredRoles = new Map((desired?.roles ?? []).map((r) => [r.name, r]));
-  const desiredLogins = new Map((desired?.logins ?? []).map((l) => [l.name, l]));
-  const desiredSchemas = new Map((desired?.schemas ?? []).map((s) => [s.name, s]));
-
-  const isSystem = (p: DatabasePrincipalRow) => SYSTEM_PRINCIPALS.has(p.name.toLowerCase()) || truthy(p.is_fixed_role);
-  const isMarked = (p: DatabasePrincipalRow) => p.pmgrants_marker === MANAGED_MARKER.value;
-  const isManagedPrincipal = (p: DatabasePrincipalRow) => hasPrefix(p.name, prefix) && isMarked(p);
-
-  const users: User[] = [];
-  const roles: Role[] = [];
-  const logins: Login[] = [];
-  const managed = new Set<string>();
-  const passwordSetAt: Record<string, string> = {};
-  const managedUserSids = new Set<string>();
-
-  const loginLabel = (name: string): Pick<Login, 'purpose' | 'app'> => {
-    const want = desiredLogins.get(name);
-    if (want) return { purpose: want.purpose, ...(want.app ? { app: want.app } : {}) };
-    return { purpose: name === names.sharedLogin(prefix) ? 'shared-login' : 'app-login' };
+  const wanted: Wanted = {
+    users: new Map((desired?.users ?? []).map((u) => [u.name, u])),
+    roles: new Map((desired?.roles ?? []).map((r) => [r.name, r])),
+    logins: new Map((desired?.logins ?? []).map((l) => [l.name, l])),
+    schemas: new Map((desired?.schemas ?? []).map((s) => [s.name, s])),
   };
+  const found: Found = { users: [], roles: [], logins: [], managed: new Set(), passwordSetAt: {}, managedUserSids: new Set(), foreign: {} };
+  readPrincipals(rows, context, wanted, found);
+  if (!isContained(context)) readLogins(rows, context, wanted, found);
+  const warnings: string[] = [];
+  const memberships = readMemberships(rows, byId, found.managed, warnings);
+  return {
+    ...sortState({
+      engine: context.engine,
+      database: context.database,
+      logins: found.logins,
+      users: found.users,
+      roles: found.roles,
+      schemas: readSchemas(rows, byId, wanted),
+      memberships,
+      permissions: readPermissions(rows, byId, wanted),
+    }),
+    managed: [...found.managed].sort(),
+    passwordSetAt: found.passwordSetAt,
+    ...(Object.keys(found.foreign).length > 0 ? { foreign: found.foreign } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
 
+/** Azure SQL with contained logins: the generated "logins" are contained users WITH PASSWORD, no SQL login is read. */
+function isContained(context: InspectContext): boolean {
+  return context.engine === 'azure-sql' && context.generatedLogins === 'contained';
+}
+
+/** A generated login's purpose and app: the policy's when it names the login, else read from the name. */
+function loginLabel(name: string, prefix: string, wanted: Wanted): Pick<Login, 'purpose' | 'app'> {
+  const want = wanted.logins.get(name);
+  if (want) return { purpose: want.purpose, ...(want.app ? { app: want.app } : {}) };
+  return { purpose: name === names.sharedLogin(prefix) ? 'shared-login' : 'app-login' };
+}
+
+/** Database users and roles (system principals and fixed roles left out), which of them are managed, and contained logins. */
+function readPrincipals(rows: SqlServerCatalogRows, context: InspectContext, wanted: Wanted, found: Found): void {
+  const { prefix } = context;
+  const loginBySid = new Map(rows.logins.map((l) => [l.sid.toLowerCase(), l]));
+  const isSystem = (p: DatabasePrincipalRow) => SYSTEM_PRINCIPALS.has(p.name.toLowerCase()) || truthy(p.is_fixed_role);
+  const isManagedPrincipal = (p: DatabasePrincipalRow) => hasPrefix(p.name, prefix) && p.pmgrants_marker === MANAGED_MARKER.value;
   for (const p of rows.principals) {
     if (isSystem(p)) continue;
-    if (p.type === 'R' && desiredUsers.get(p.name)?.source.type === 'role') {
+    if (p.type === 'R' && wanted.users.get(p.name)?.source.type === 'role') {
       // A database-role principal: the policy calls it a user (who gets personas), the catalog a role.
-      users.push({ ...desiredUsers.get(p.name)!, name: p.name });
-      if (isManagedPrincipal(p)) managed.add(p.name);
+      found.users.push({ ...wanted.users.get(p.name)!, name: p.name });
+      if (isManagedPrincipal(p)) found.managed.add(p.name);
       continue;
     }
     if (p.type === 'R') {
-      const want = desiredRoles.get(p.name);
+      const want = wanted.roles.get(p.name);
       const ownsSchema = rows.schemas.some((s) => s.principal_id === p.principal_id);
-      roles.push(
-        want
-          ? { ...want, name: p.name }
-          : { name: p.name, purpose: ownsSchema && p.name.endsWith('_owner') ? 'schema-owner' : 'persona' },
-      );
-      if (isManagedPrincipal(p)) managed.add(p.name);
+      found.roles.push(want ? { ...want, name: p.name } : { name: p.name, purpose: ownsSchema && p.name.endsWith('_owner') ? 'schema-owner' : 'persona' });
+      if (isManagedPrincipal(p)) found.managed.add(p.name);
       continue;
     }
     if (!USER_TYPES.has(p.type)) continue;
-    const want = desiredUsers.get(p.name);
-    const source = userSource(p, loginBySid, want?.source);
-    users.push({
+    const want = wanted.users.get(p.name);
+    found.users.push({
       name: p.name,
       purpose: want?.purpose ?? (hasPrefix(p.name, prefix) ? 'app-login' : 'principal'),
-      source,
+      source: userSource(p, loginBySid, want?.source),
       ...(want?.app ? { app: want.app } : {}),
     });
     if (!isManagedPrincipal(p)) continue;
-    managed.add(p.name);
-    if (p.type === 'S' && p.authentication_type === 1 && p.sid) managedUserSids.add(p.sid.toLowerCase());
+    found.managed.add(p.name);
+    if (p.type === 'S' && p.authentication_type === 1 && p.sid) found.managedUserSids.add(p.sid.toLowerCase());
     // A contained user WITH PASSWORD is also the generated "login" in contained mode.
-    if (contained && p.type === 'S' && p.authentication_type === 2) {
-      logins.push({ name: p.name, ...loginLabel(p.name), password: 'generated' });
+    if (isContained(context) && p.type === 'S' && p.authentication_type === 2) {
+      found.logins.push({ name: p.name, ...loginLabel(p.name, prefix, wanted), password: 'generated' });
       const at = isoTime(p.modify_date);
-      if (at) passwordSetAt[p.name] = at;
+      if (at) found.passwordSetAt[p.name] = at;
     }
   }
+}
 
-  const foreign: Record<string, string> = {};
-  if (!contained) {
-    for (const l of rows.logins) {
-      if (l.type !== 'S') continue;
-      if (!hasPrefix(l.name, prefix) && !desiredLogins.has(l.name)) continue;
-      const owner = otherWarehouse(l, context, managedUserSids.has(l.sid.toLowerCase()));
-      if (owner !== undefined) {
-        foreign[l.name] = owner;
-        continue;
-      }
-      logins.push({ name: l.name, ...loginLabel(l.name), password: 'generated' });
-      if (!hasPrefix(l.name, prefix) || !managedUserSids.has(l.sid.toLowerCase())) continue;
-      managed.add(l.name);
-      // Rotation by age is for the logins pmgrants generated; an adopted login's password is not its to set.
-      const at = isoTime(l.password_last_set);
-      if (at) passwordSetAt[l.name] = at;
+/** SQL logins with the prefix or named by the policy: this warehouse's (managed when ours) or another's (foreign). */
+function readLogins(rows: SqlServerCatalogRows, context: InspectContext, wanted: Wanted, found: Found): void {
+  const { prefix } = context;
+  for (const l of rows.logins) {
+    if (l.type !== 'S') continue;
+    if (!hasPrefix(l.name, prefix) && !wanted.logins.has(l.name)) continue;
+    const owner = otherWarehouse(l, context, found.managedUserSids.has(l.sid.toLowerCase()));
+    if (owner !== undefined) {
+      found.foreign[l.name] = owner;
+      continue;
     }
+    found.logins.push({ name: l.name, ...loginLabel(l.name, prefix, wanted), password: 'generated' });
+    // Managed: the SID pmgrants derives for this warehouse (sid.ts), or, for a login made before SIDs
+    // were derived, the SID of a managed user here.
+    const ours = isGeneratedLoginSid(context.engine, context.database, l.name, l.sid) || found.managedUserSids.has(l.sid.toLowerCase());
+    if (!hasPrefix(l.name, prefix) || !ours) continue;
+    found.managed.add(l.name);
+    // Rotation by age is for the logins pmgrants generated; an adopted login's password is not its to set.
+    const at = isoTime(l.password_last_set);
+    if (at) found.passwordSetAt[l.name] = at;
   }
+}
 
-  const memberships: Membership[] = [];
-  for (const m of rows.roleMembers) {
-    const role = byId.get(m.role_principal_id);
-    const member = byId.get(m.member_principal_id);
-    if (role && member) memberships.push({ role: role.name, member: member.name });
-  }
-
+/** Permissions on what pmgrants manages: every grant on the policy's app schemas, elsewhere only its vocabulary. */
+function readPermissions(rows: SqlServerCatalogRows, byId: ReadonlyMap<number, DatabasePrincipalRow>, wanted: Wanted): Permission[] {
   const schemaById = new Map(rows.schemas.map((s) => [s.schema_id, s]));
   const permissions: Permission[] = [];
   for (const row of rows.permissions) {
@@ -203,55 +253,78 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
     // On the policy's app schemas (and their objects) every permission granted to anyone is read, public
     // included: their ACLs are the policy's (the diff decides). A DENY outside the vocabulary only takes
     // away, and is left alone. Elsewhere only the vocabulary pmgrants manages.
-    const onAppSchema = on.type === 'schema' || on.type === 'engine' ? desiredSchemas.has(on.name) : false;
+    const onAppSchema = on.type === 'schema' || on.type === 'engine' ? wanted.schemas.has(on.name) : false;
     if (on.type === 'engine' && !onAppSchema) continue;
     const vocabulary = on.type === 'engine' ? undefined : MANAGED_PERMISSIONS[on.type];
     if (!vocabulary?.has(row.permission_name) && !(onAppSchema && effect === 'GRANT')) continue;
     permissions.push({ grantee: grantee.name, on, privilege: row.permission_name, effect, withGrantOption: row.state === 'W' });
   }
+  return permissions;
+}
 
+/** The warehouse's schemas (reserved ones left out) with their owners, labelled with the policy's app. */
+function readSchemas(rows: SqlServerCatalogRows, byId: ReadonlyMap<number, DatabasePrincipalRow>, wanted: Wanted): Schema[] {
   const schemas: Schema[] = [];
   for (const s of rows.schemas) {
     if (isReservedSchema('sqlserver', s.name)) continue;
     const owner = byId.get(s.principal_id);
     if (!owner) continue;
-    schemas.push({ name: s.name, owner: owner.name, app: desiredSchemas.get(s.name)?.app ?? '' });
+    schemas.push({ name: s.name, owner: owner.name, app: wanted.schemas.get(s.name)?.app ?? '' });
   }
+  return schemas;
+}
 
-  return {
-    ...sortState({
-      engine: context.engine,
-      database: context.database,
-      logins,
-      users,
-      roles,
-      schemas,
-      memberships,
-      permissions,
-    }),
-    managed: [...managed].sort(),
-    passwordSetAt,
-    ...(Object.keys(foreign).length > 0 ? { foreign } : {}),
-  };
+/**
+ * Role memberships by name, fixed roles included (a managed user added to db_datareader by hand is
+ * drift). Changing a fixed database role's members needs db_owner (ALTER ROLE, Permissions), which the
+ * seed's provisioning login does not have: unless the session is db_owner, such a membership of a
+ * managed principal is left out of the actual state (so no plan tries to change it, which would fail
+ * the whole apply) and reported with the statement a db_owner would run.
+ */
+function readMemberships(rows: SqlServerCatalogRows, byId: ReadonlyMap<number, DatabasePrincipalRow>, managed: ReadonlySet<string>, warnings: string[]): Membership[] {
+  const mayAlterFixedRoles = rows.session === undefined || truthy(rows.session.is_db_owner);
+  const memberships: Membership[] = [];
+  for (const m of rows.roleMembers) {
+    const role = byId.get(m.role_principal_id);
+    const member = byId.get(m.member_principal_id);
+    if (!role || !member) continue;
+    if (!mayAlterFixedRoles && truthy(role.is_fixed_role) && managed.has(member.name)) {
+      warnings.push(
+        `${member.name} is a member of the fixed database role ${role.name}, which the policy does not give it; only db_owner may change a fixed role's members, so pmgrants leaves it: ALTER ROLE ${bracket(role.name)} DROP MEMBER ${bracket(member.name)};`,
+      );
+      continue;
+    }
+    memberships.push({ role: role.name, member: member.name });
+  }
+  return memberships;
+}
+
+/** QUOTENAME for a warning's statement (names read from the catalog are sysname). */
+function bracket(name: string): string {
+  return `[${name.replace(/]/g, ']]')}]`;
 }
 
 /**
  * The warehouse another database's generated login belongs to, for a prefixed SQL login; undefined when
- * it is (or may be) this warehouse's. Logins are server-wide and carry no extended property, so: on SQL
- * Server, pmgrants creates a login WITH DEFAULT_DATABASE = its warehouse, and a default database other
- * than this one (and master) names its owner, even when a user of this database maps to it (a user an
- * earlier version created for another warehouse's login of the same name). On Azure SQL Database a
- * login cannot be given a default database, so a generated login of this policy that exists and that no
- * managed user of this database maps to may be another database's: it is never taken over ('' = owner
+ * it is (or may be) this warehouse's. Logins are server-wide and carry no extended property, so: a login
+ * whose SID is the one pmgrants derives for this warehouse (sid.ts) is this warehouse's, whatever its
+ * default database. Otherwise, on SQL Server a default database other than this one (and master) names
+ * its owner, even when a user of this database maps to it (a user an earlier version created for another
+ * warehouse's login of the same name); and a generated login of this policy that no managed user of this
+ * database maps to may be another database's, or made by hand: it is never taken over ('' = owner
  * unknown). A login the policy adopted (apps.<app>.roles.app) is the policy's choice, never another's.
  */
 function otherWarehouse(login: SqlLoginRow, context: InspectContext, mapped: boolean): string | undefined {
   if (!hasPrefix(login.name, context.prefix)) return undefined;
   const wanted = context.desired?.logins.find((l) => l.name.toLowerCase() === login.name.toLowerCase());
   if (wanted?.adopted) return undefined;
+  // The SID pmgrants derived for this warehouse: ours, whatever its default database says now.
+  if (isGeneratedLoginSid(context.engine, context.database, login.name, login.sid)) return undefined;
   const home = login.default_database_name ?? undefined;
   if (home !== undefined && home.toLowerCase() !== 'master' && home.toLowerCase() !== context.database.toLowerCase()) return home;
-  if (context.engine === 'azure-sql' && wanted && !mapped) return '';
+  // Neither derived for this warehouse nor mapped by a managed user here: made by hand, by another
+  // warehouse, or by an earlier version for a user since dropped. Never taken over.
+  if (wanted && !mapped) return '';
   return undefined;
 }
 

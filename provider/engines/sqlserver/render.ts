@@ -6,6 +6,25 @@ import { Statement, StatementParam } from '../../model/statement';
 import { MANAGED_MARKER, ResolvedDialectOptions } from './options';
 import { isCatalogPermissionName, MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX, realizePermission, realizePermissions } from './privileges';
 import { assertSysname, quoteName, quoteObjectId, quoteString } from './quote';
+import { generatedLoginSid } from './sid';
+
+/**
+ * The owner of every role pmgrants creates. CREATE ROLE ... AUTHORIZATION a user needs IMPERSONATE on
+ * that user (only CONTROL gives it, so [dbo] is out of the seed's reach); a role needs membership in it
+ * or ALTER on it (CREATE ROLE, Permissions). The seed's provisioning login is a member of
+ * db_securityadmin, and the page's example B creates a role owned by it.
+ */
+export const ROLE_OWNER = 'db_securityadmin';
+
+/**
+ * Who grants: GRANT, DENY and REVOKE name the principal they derive the right from (AS). On a schema,
+ * its owner (which may grant on what it owns; DENY Schema Permissions: "the specified principal must own
+ * the schema"); anywhere else dbo, which "has all permissions in the database" (Principals (Database
+ * Engine)). Naming a user after AS needs IMPERSONATE on it or db_securityadmin, a role ALTER on it or
+ * db_securityadmin (the AS tables of GRANT Schema / Database / Database Principal Permissions): the seed's
+ * db_securityadmin is what makes every grant pmgrants renders its own to make.
+ */
+export const DATABASE_GRANTOR = 'dbo';
 
 /** What display shows instead of a password. */
 export const MASKED_PASSWORD = '********';
@@ -52,7 +71,7 @@ export function renderChange(change: Change, ctx: RenderContext): Statement[] {
     case 'drop-user':
       return [...handOver(change.user, change.handTo), plain(`DROP USER ${quoteName(change.user)};`, WAREHOUSE)];
     case 'create-role':
-      return [plain(`CREATE ROLE ${quoteName(change.role.name)} AUTHORIZATION [dbo];`, WAREHOUSE), markManaged(change.role.name)];
+      return [plain(createRoleSql(change.role.name), WAREHOUSE), markManaged(change.role.name)];
     case 'drop-role':
       return [...handOver(change.role, change.handTo), plain(`DROP ROLE ${quoteName(change.role)};`, WAREHOUSE)];
     case 'create-schema':
@@ -65,7 +84,7 @@ export function renderChange(change: Change, ctx: RenderContext): Statement[] {
     case 'drop-member':
       return [plain(`ALTER ROLE ${quoteName(change.membership.role)} DROP MEMBER ${quoteName(change.membership.member)};`, WAREHOUSE)];
     case 'grant':
-      return realizePermission(change.permission).map((p) => plain(grantSql(p), WAREHOUSE));
+      return realizePermission(change.permission).map((p) => plain(grantSql(p, ctx.desired), WAREHOUSE));
     case 'revoke':
       return (isReadFromCatalog(change.permission) ? [change.permission] : realizePermission(change.permission)).map((p) => plain(revokeSql(p, ctx.desired), WAREHOUSE));
     default: {
@@ -113,13 +132,15 @@ function renderCreateLogin(login: Login, ctx: RenderContext): Statement[] {
       markManaged(name),
     ];
   }
+  // The SID names the warehouse that made the login (sid.ts): hexadecimal digits only, so it is spliced as a literal.
+  const sid = generatedLoginSid(ctx.options.engine, ctx.desired.database, name);
   if (ctx.options.engine === 'azure-sql') {
     // Azure SQL Database: in master, PASSWORD [, SID] only; CREATE LOGIN must be the only statement in its batch.
     return [
       dynamicStatement(
-        `N'CREATE LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N';'`,
+        `N'CREATE LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N', SID = ${sid};'`,
         loginParams,
-        `CREATE LOGIN ${quoteName(name)} WITH PASSWORD = '${MASKED_PASSWORD}';`,
+        `CREATE LOGIN ${quoteName(name)} WITH PASSWORD = '${MASKED_PASSWORD}', SID = ${sid};`,
         SERVER,
         true,
       ),
@@ -128,9 +149,9 @@ function renderCreateLogin(login: Login, ctx: RenderContext): Statement[] {
   const database = ctx.desired.database;
   return [
     dynamicStatement(
-      `N'CREATE LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N', CHECK_POLICY = ON, DEFAULT_DATABASE = ' + QUOTENAME(@database) + N';'`,
+      `N'CREATE LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N', SID = ${sid}, CHECK_POLICY = ON, DEFAULT_DATABASE = ' + QUOTENAME(@database) + N';'`,
       [...loginParams, { name: 'database', value: database }],
-      `CREATE LOGIN ${quoteName(name)} WITH PASSWORD = '${MASKED_PASSWORD}', CHECK_POLICY = ON, DEFAULT_DATABASE = ${quoteName(database)};`,
+      `CREATE LOGIN ${quoteName(name)} WITH PASSWORD = '${MASKED_PASSWORD}', SID = ${sid}, CHECK_POLICY = ON, DEFAULT_DATABASE = ${quoteName(database)};`,
       SERVER,
       false,
     ),
@@ -152,10 +173,15 @@ function renderSetPassword(login: string, ctx: RenderContext): Statement {
       false,
     );
   }
+  // SQL Server: pmgrants creates its logins WITH CHECK_POLICY = ON, so apps retrying an old password can
+  // lock one out; UNLOCK ("a login that is locked out should be unlocked", ALTER LOGIN) comes with the new
+  // password. Azure SQL Database's ALTER LOGIN takes PASSWORD [OLD_PASSWORD] only, and its CREATE LOGIN no
+  // CHECK_POLICY: nothing to unlock there.
+  const unlock = ctx.options.engine === 'sqlserver' ? ' UNLOCK' : '';
   return dynamicStatement(
-    `N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N';'`,
+    `N'ALTER LOGIN ' + QUOTENAME(@login) + N' WITH PASSWORD = ' + QUOTENAME(@password, '''') + N'${unlock};'`,
     params,
-    `ALTER LOGIN ${quoteName(login)} WITH PASSWORD = '${MASKED_PASSWORD}';`,
+    `ALTER LOGIN ${quoteName(login)} WITH PASSWORD = '${MASKED_PASSWORD}'${unlock};`,
     SERVER,
     ctx.options.engine === 'azure-sql',
   );
@@ -253,7 +279,7 @@ function renderCreateUser(user: User, ctx: RenderContext): Statement[] {
     }
     case 'role':
       // A team's role: its members (Windows, Entra or SQL users) are added by a DBA outside pmgrants.
-      return [plain(`CREATE ROLE ${name} AUTHORIZATION [dbo];`, WAREHOUSE), markManaged(user.name)];
+      return [plain(createRoleSql(user.name), WAREHOUSE), markManaged(user.name)];
     default: {
       const never: never = source;
       throw new Error(`unknown user source ${JSON.stringify(never)}`);
@@ -266,7 +292,7 @@ function renderAlterSchemaOwner(schema: string, to: string, ctx: RenderContext):
   // remarks), so the permissions the policy wants on this schema are granted again right after.
   const regrants = ctx.desired.permissions
     .filter((p) => p.on.type === 'schema' && p.on.name === schema)
-    .map((p) => plain(grantSql(p), WAREHOUSE));
+    .map((p) => plain(grantSql(p, ctx.desired), WAREHOUSE));
   return [plain(`ALTER AUTHORIZATION ON SCHEMA::${quoteName(schema)} TO ${quoteName(to)};`, WAREHOUSE), ...regrants];
 }
 
@@ -310,11 +336,21 @@ function checkedPrivilege(p: Permission): string {
   return p.privilege;
 }
 
-export function grantSql(p: Permission): string {
+function createRoleSql(role: string): string {
+  return `CREATE ROLE ${quoteName(role)} AUTHORIZATION ${quoteName(ROLE_OWNER)};`;
+}
+
+/** The AS clause of a GRANT, DENY or REVOKE on `on` (see DATABASE_GRANTOR): the schema's owner in the desired state, else dbo. */
+function grantorClause(on: Securable, desired: DesiredState): string {
+  const schema = on.type === 'schema' || on.type === 'engine' ? desired.schemas.find((s) => s.name === on.name) : undefined;
+  return ` AS ${quoteName(schema?.owner ?? DATABASE_GRANTOR)}`;
+}
+
+export function grantSql(p: Permission, desired: DesiredState): string {
   const privilege = checkedPrivilege(p);
   const verb = p.effect === 'DENY' ? 'DENY' : 'GRANT';
   const option = p.effect === 'GRANT' && p.withGrantOption ? ' WITH GRANT OPTION' : '';
-  return `${verb} ${privilege}${onClause(p.on)} TO ${quoteName(p.grantee)}${option};`;
+  return `${verb} ${privilege}${onClause(p.on)} TO ${quoteName(p.grantee)}${option}${grantorClause(p.on, desired)};`;
 }
 
 /**
@@ -324,10 +360,11 @@ export function grantSql(p: Permission): string {
 export function revokeSql(p: Permission, desired: DesiredState): string {
   const privilege = isReadFromCatalog(p) ? p.privilege : checkedPrivilege(p);
   const target = `${privilege}${onClause(p.on)} FROM ${quoteName(p.grantee)}`;
+  const as = grantorClause(p.on, desired);
   if (p.effect === 'GRANT' && p.withGrantOption) {
     const want = desired.permissions.find((d) => permissionKey(d) === permissionKey(p));
-    if (want && want.effect === 'GRANT' && !want.withGrantOption) return `REVOKE GRANT OPTION FOR ${target} CASCADE;`;
-    return `REVOKE ${target} CASCADE;`;
+    if (want && want.effect === 'GRANT' && !want.withGrantOption) return `REVOKE GRANT OPTION FOR ${target} CASCADE${as};`;
+    return `REVOKE ${target} CASCADE${as};`;
   }
-  return `REVOKE ${target};`;
+  return `REVOKE ${target}${as};`;
 }
