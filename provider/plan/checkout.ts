@@ -4,7 +4,7 @@
  * under the warehouse's apply lock (docs/credentials.md, "Credentials per use").
  */
 import { didYouMean } from '../diagnostics/diagnostic';
-import { durationMs, durationText } from '../model/duration';
+import { durationMs, durationText, MAX_VALID_FOR_MS, MIN_VALID_FOR_MS } from '../model/duration';
 import { DesiredState } from '../model/types';
 import { PmgrantsError } from '../model/errors';
 import { Change, Plan } from './change';
@@ -50,6 +50,7 @@ export function checkoutValidFor(desired: DesiredState, requested: string | unde
   if (requested === undefined) return desired.passwordValidFor;
   const ms = durationMs(requested);
   if (ms === undefined) throw new PmgrantsError(`--valid-for ${requested} is not a duration: write a whole number and m, h or d, e.g. 30m or 8h`);
+  if (ms < MIN_VALID_FOR_MS || ms > MAX_VALID_FOR_MS) throw new PmgrantsError(`--valid-for ${requested} is outside 5 minutes to 366 days`);
   const policy = desired.passwordValidFor !== undefined ? durationMs(desired.passwordValidFor) : undefined;
   if (policy !== undefined && ms > policy) {
     throw new PmgrantsError(`--valid-for ${requested} is longer than the policy's security.rotation.validFor (${durationText(desired.passwordValidFor!)}); a checkout may only shorten it`);

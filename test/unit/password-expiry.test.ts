@@ -131,6 +131,7 @@ describe('checkout', () => {
     expect(checkoutValidFor(desired, '30m')).toBe('30m');
     expect(() => checkoutValidFor(desired, '9h')).toThrow("--valid-for 9h is longer than the policy's security.rotation.validFor (8 hours); a checkout may only shorten it");
     expect(() => checkoutValidFor(desired, 'soon')).toThrow('--valid-for soon is not a duration');
+    expect(() => checkoutValidFor(desired, '1m')).toThrow('--valid-for 1m is outside 5 minutes to 366 days');
     expect(checkoutValidFor(compilePolicy(policy()), '2d')).toBe('2d');
   });
 
