@@ -74,6 +74,7 @@ export async function reportCommand(io: CliIO, values: Record<string, unknown>, 
     }
     io.err(`${reportHeadline(report)}; written to ${out}\n`);
   } else io.out(text);
-  if (values['detailed-exitcode']) return report.summary.cells.drift > 0 ? 2 : EXIT.ok;
+  // Drift, and members of protected roles that the policy does not name: both are what the database has and the policy does not say.
+  if (values['detailed-exitcode']) return report.summary.cells.drift > 0 || (report.summary.unnamedProtectedMembers?.length ?? 0) > 0 ? 2 : EXIT.ok;
   return EXIT.ok;
 }
