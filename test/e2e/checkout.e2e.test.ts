@@ -11,10 +11,13 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { APPLY_LOCK_KEY } from '../../provider/engines/postgres/apply';
 import { runCliCaptured } from '../support/cli';
+import { scenario } from '../support/scenario';
 import { postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
+import { expectFormatsAgree } from '../support/report-formats';
+import { AccessReport } from '../../provider/report/types';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.warn(`Skipping the checkout end-to-end tests: ${unavailable}`);
@@ -137,8 +140,8 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-suite('pmgrants checkout (PostgreSQL)', () => {
-  it('apply already gives passwords the policy lifetime: VALID UNTIL eight hours after they were set', async () => {
+scenario('pmgrants checkout (PostgreSQL)', (s) => {
+  s.step('apply already gives passwords the policy lifetime: VALID UNTIL eight hours after they were set', async () => {
     const { validUntil } = await serverPassword();
     expect(validUntil).not.toBeNull();
     const left = validUntil!.getTime() - Date.now();
@@ -147,7 +150,7 @@ suite('pmgrants checkout (PostgreSQL)', () => {
     expect(await logsIn(entry('apply').password!)).toBe(true);
   });
 
-  it('a checkout delivers a fresh password valid for the lifetime; the receipt states its generation and validity, never the password', async () => {
+  s.step('a checkout delivers a fresh password valid for the lifetime; the receipt states its generation and validity, never the password', async () => {
     const before = entry('apply');
     const r = await cli(['checkout', policyFile, 'p2p', '--format', 'json', '--secrets-file', secretsPath('solo')]);
     expect(r.code, r.err).toBe(0);
@@ -164,7 +167,7 @@ suite('pmgrants checkout (PostgreSQL)', () => {
     expect(r.out).not.toContain(taken.password!);
   });
 
-  it("a plan or apply whose secrets file lacks the checkout's generation leaves it to its taker", async () => {
+  s.step("a plan or apply whose secrets file lacks the checkout's generation leaves it to its taker", async () => {
     expect((await serverPassword()).generation).toBe(entry('solo').generation);
     expect(entry('apply').generation).not.toBe(entry('solo').generation);
     const plan = await cli(['plan', policyFile, '--secrets-file', secretsPath('apply'), '--detailed-exitcode']);
@@ -172,7 +175,7 @@ suite('pmgrants checkout (PostgreSQL)', () => {
     expect(plan.out).not.toContain(`login ${LOGIN}`);
   });
 
-  it('two takers racing: serialized by the apply lock, the second supersedes the first and says so, the first can tell', async () => {
+  s.step('two takers racing: serialized by the apply lock, the second supersedes the first and says so, the first can tell', async () => {
     const holder = await pg.connect(dbUrl);
     await holder.query(`SELECT pg_advisory_lock(${APPLY_LOCK_KEY})`);
     const a = spawnCheckout('taker-a');
@@ -214,7 +217,7 @@ suite('pmgrants checkout (PostgreSQL)', () => {
     expect(live.out).toContain(`generation ${receipts[second].generation} is the password ${LOGIN} holds, valid until`);
   }, 120_000);
 
-  it('an expired password: the server refuses it (a session opened before stays), plan rotates it, apply delivers one valid again', async () => {
+  s.step('an expired password: the server refuses it (a session opened before stays), plan rotates it, apply delivers one valid again', async () => {
     const password = entry('apply').password!;
     // Give the apply's file the live password first: an apply that rotates p2p for it.
     const rotate = await cli(['rotate', policyFile, 'p2p', '--yes', '--secrets-file', secretsPath('apply')]);
@@ -236,19 +239,20 @@ suite('pmgrants checkout (PostgreSQL)', () => {
     expect((await serverPassword()).validUntil!.getTime() - Date.now()).toBeGreaterThan(EIGHT_HOURS - 10 * 60_000);
   });
 
-  it('report shows when each generated login\'s password expires', async () => {
+  s.step("report shows when each generated login's password expires, the same in every format", async () => {
     const report = await cli(['report', policyFile, '--format', 'json']);
     expect(report.code, report.err).toBe(0);
-    const logins = (JSON.parse(report.out) as { logins: { login: string; validUntil: string | null; expired: boolean | null }[] }).logins;
+    const json = JSON.parse(report.out) as AccessReport;
     const server = await serverPassword();
-    expect(logins.find((l) => l.login === LOGIN)).toMatchObject({ validUntil: server.validUntil!.toISOString(), expired: false });
-    const md = await cli(['report', policyFile, '--format', 'markdown']);
-    expect(md.out).toMatch(/valid until/i);
+    expect(json.logins.find((l) => l.login === LOGIN)).toMatchObject({ validUntil: server.validUntil!.toISOString(), expired: false });
+    const [csv, md, html] = await Promise.all(['csv', 'markdown', 'html'].map(async (format) => (await cli(['report', policyFile, '--format', format])).out));
+    expect(md).toContain('| Valid until |');
+    expectFormatsAgree(json, csv, md, html);
   });
 
-  it('no command printed a password', () => {
+  s.step('no command printed a password', () => {
     const passwords = ['apply', 'solo', 'taker-a', 'taker-b'].map((n) => entry(n).password!).filter(Boolean);
     expect(passwords.length).toBe(4);
     for (const p of passwords) expect(printed.some((text) => text.includes(p))).toBe(false);
   });
-});
+}, suite);

@@ -11,6 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../support/cli';
+import { scenario } from '../support/scenario';
+import { expectFormatsAgree } from '../support/report-formats';
+import { AccessReport } from '../../provider/report/types';
 import { postgresUnavailableReason, runsAs, startTestServer, TestServer } from '../support/pg';
 
 const unavailable = postgresUnavailableReason();
@@ -80,8 +83,8 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-suite('protected roles (PostgreSQL, CLI)', () => {
-  it('plan revokes the stranger\'s rights, keeps the protected role\'s and says so, and names the member the policy does not', async () => {
+scenario('protected roles (PostgreSQL, CLI)', (s) => {
+  s.step('plan revokes the stranger\'s rights, keeps the protected role\'s and says so, and names the member the policy does not', async () => {
     expect(await reads('stranger')).toBe(true);
     const plan = await cli(['plan', policyFile, '--secrets-file', secretsFile, '--detailed-exitcode']);
     expect(plan.code, plan.err).toBe(2);
@@ -93,7 +96,7 @@ suite('protected roles (PostgreSQL, CLI)', () => {
     expect(text).toContain('protected role "pm_internal" has a member the policy does not name (protected[0].members): alice; pmgrants leaves it as it is');
   });
 
-  it('apply sends no statement naming the protected role; its service login still reads through it, the stranger no longer does', async () => {
+  s.step('apply sends no statement naming the protected role; its service login still reads through it, the stranger no longer does', async () => {
     const before = pmgrantsStatements().length;
     const apply = await cli(['apply', policyFile, '--yes', '--secrets-file', secretsFile]);
     expect(apply.code, apply.err).toBe(0);
@@ -119,10 +122,10 @@ suite('protected roles (PostgreSQL, CLI)', () => {
     expect(again.out + again.err).toContain('protected role "pm_internal" has a member the policy does not name');
   });
 
-  it('report lists the protected role with its members, named or not', async () => {
+  s.step('report lists the protected role with its members, named or not, the same in every format', async () => {
     const report = await cli(['report', policyFile, '--format', 'json']);
     expect(report.code, report.err).toBe(0);
-    const json = JSON.parse(report.out) as { protected?: { role: string; entry: number; members: { name: string; named: boolean }[] }[] };
+    const json = JSON.parse(report.out) as AccessReport;
     expect(json.protected).toEqual([
       {
         role: 'pm_internal',
@@ -133,11 +136,14 @@ suite('protected roles (PostgreSQL, CLI)', () => {
         ],
       },
     ]);
-    const md = await cli(['report', policyFile, '--format', 'markdown']);
-    expect(md.out).toContain('Protected roles');
-    expect(md.out).toMatch(/pm_internal.*alice.*not named/s);
+    expect(json.summary.unnamedProtectedMembers).toEqual(['pm_internal: alice']);
+    const [csv, md, html] = await Promise.all(['csv', 'markdown', 'html'].map(async (format) => (await cli(['report', policyFile, '--format', format])).out));
+    expect(md).toContain('| pm_internal | protected[0] | **alice (not named by the policy)**, pm_service |');
+    expectFormatsAgree(json, csv, md, html);
   });
+}, suite);
 
+suite('protected roles (PostgreSQL, CLI): validate', () => {
   it('validate refuses a grant to the protected role, at its position', async () => {
     const bad = path.join(dir, 'bad.yaml');
     fs.writeFileSync(bad, POLICY.replace('  analysts: { kind: database-role }', '  analysts: { kind: database-role }\n  internal: { kind: database-role, name: pm_internal }').replace('to: [analysts]', 'to: [analysts, internal]'));

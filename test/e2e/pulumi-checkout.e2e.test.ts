@@ -9,9 +9,10 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Client } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type * as Automation from '@pulumi/pulumi/automation';
 import { sqlstateOf, startTestServer, TestServer } from '../support/pg';
+import { scenario } from '../support/scenario';
 import { deliveredLoginsLogIn, engineUnavailableReason, pmgrantsPolicyStack } from '../unit/pulumi-dist';
 
 const unavailable = engineUnavailableReason();
@@ -68,8 +69,8 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-suite('pulumi: credentials per use, protected roles', () => {
-  it(
+scenario('pulumi: credentials per use, protected roles', (s) => {
+  s.step(
     'up gives every app password the policy lifetime: the output and the server say the same instant; the warehouse names the unnamed member',
     async () => {
       const up = await stack.up({ onOutput: () => undefined });
@@ -90,7 +91,7 @@ suite('pulumi: credentials per use, protected roles', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     "a checkout token for one app: only that app's resource changes, its new password is delivered with its generation and validity, the old one is dead",
     async () => {
       const before = await delivered();
@@ -111,7 +112,7 @@ suite('pulumi: credentials per use, protected roles', () => {
     STEP_TIMEOUT,
   );
 
-  it(
+  s.step(
     'a grant a superuser gives the protected role on an app schema survives refresh and up',
     async () => {
       await admin.query('GRANT USAGE ON SCHEMA p2p TO pm_internal');
@@ -122,4 +123,4 @@ suite('pulumi: credentials per use, protected roles', () => {
     },
     STEP_TIMEOUT,
   );
-});
+}, suite);

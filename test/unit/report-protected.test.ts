@@ -1,17 +1,18 @@
 /**
  * The access report's protected roles and password validity, pure: facts + policy -> the protected
  * section (members named or not), each login's validUntil and expired, their formats (hostile names
- * escaped) and the report schema.
+ * escaped, markdown and HTML saying what the JSON says) and the report schema.
  */
 import Ajv2020 from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../provider/model/compile';
 import { Policy } from '../../provider/model/types';
 import { buildReport } from '../../provider/report/compute';
-import { formatReportMarkdown } from '../../provider/report/format';
+import { formatReportCsv, formatReportMarkdown } from '../../provider/report/format';
 import { formatReportHtml } from '../../provider/report/html';
 import { AccessFacts } from '../../provider/model/access';
 import reportSchema from '../../schemas/report.schema.json';
+import { expectFormatsAgree } from '../support/report-formats';
 
 const HOSTILE = '<img src=x onerror=alert(1)>|x';
 
@@ -110,5 +111,29 @@ describe('report: when each password expires', () => {
     const report = buildReport(f, { desired: compilePolicy(p), policy: p, now });
     expect(report.logins.every((l) => l.validUntil === null && l.expired === false)).toBe(true);
     expect(formatReportMarkdown(report)).not.toContain('Valid until');
+  });
+});
+
+describe('report: the protected section and password validity agree in every format', () => {
+  const variants: [string, Policy, AccessFacts][] = [
+    ['PostgreSQL, a role with unnamed members, an expired password', policy('postgres'), facts('postgres')],
+    ['SQL Server, names compared case-insensitively', policy('sqlserver'), facts('sqlserver')],
+    ['a protected role without members, a shared login (no app)', policy('postgres', { security: { mode: 'single_account', rotation: { validFor: '8h' } } }), { ...facts('postgres'), memberships: [] }],
+    ['protected entries none of which the database has', policy('postgres', { protected: ['absent_role'] }), facts('postgres')],
+    ['no protected entries, no lifetime', policy('postgres', { protected: undefined, security: { mode: 'system_managed' } }), { ...facts('postgres'), principals: facts('postgres').principals.map((x) => ({ ...x, validUntil: undefined })) }],
+  ];
+  it.each(variants)('%s', (_name, p, f) => {
+    const report = buildReport(f, { desired: compilePolicy(p), policy: p, now });
+    const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(reportSchema);
+    expect(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors)).toBe(true);
+    expectFormatsAgree(report, formatReportCsv(report), formatReportMarkdown(report), formatReportHtml(report));
+  });
+
+  it('the check reads the sections: a member shown as named in the HTML alone is caught', () => {
+    const report = buildReport(facts('postgres'), { desired: compilePolicy(policy('postgres')), policy: policy('postgres'), now });
+    const html = formatReportHtml(report).replace('bob (not named by the policy)', 'bob');
+    expect(() => expectFormatsAgree(report, formatReportCsv(report), formatReportMarkdown(report), html)).toThrow();
+    const md = formatReportMarkdown(report).replace('| **expired** 2030-01-01T10:00:00.000Z |', '| 2030-01-01T10:00:00.000Z |');
+    expect(() => expectFormatsAgree(report, formatReportCsv(report), md, formatReportHtml(report))).toThrow();
   });
 });
