@@ -14,7 +14,8 @@ export const MUTATIONS = [
       {
         file: 'provider/engines/postgres/apply.ts',
         search: `    if (options.deliver && prepared.passwords.length > 0) {
-      await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+      const validUntil = options.passwordLifetime?.validUntil?.toISOString();
+      await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation, ...(validUntil ? { validUntil } : {}) })));
     }
 `,
         replace: '',
@@ -25,7 +26,8 @@ export const MUTATIONS = [
 `,
         replace: `  const result = await new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
   if (options.deliver && prepared.passwords.length > 0) {
-    await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+    const validUntil = options.passwordLifetime?.validUntil?.toISOString();
+    await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation, ...(validUntil ? { validUntil } : {}) })));
   }
   return result;
 `,
@@ -39,7 +41,7 @@ export const MUTATIONS = [
     edits: [
       {
         file: 'provider/engines/sqlserver/apply.ts',
-        search: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()]);
+        search: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()].map((p) => (validUntil ? { ...p, validUntil } : p)));
 `,
         replace: '',
       },
@@ -47,7 +49,7 @@ export const MUTATIONS = [
         file: 'provider/engines/sqlserver/apply.ts',
         search: `  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
 `,
-        replace: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()]);
+        replace: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()].map((p) => (validUntil ? { ...p, validUntil } : p)));
   return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
 `,
       },
@@ -118,7 +120,7 @@ export const MUTATIONS = [
     edits: [
       {
         file: 'provider/engines/postgres/access-facts.ts',
-        search: 'const inherit = this.pg16 ? m.inherit_option !== false : this.roles.get(member)?.inherit !== false;',
+        search: 'const inherit = pg16 ? m.inherit_option !== false : roles.get(member)?.inherit !== false;',
         replace: 'const inherit = true;',
       },
     ],
@@ -365,5 +367,61 @@ export const MUTATIONS = [
       },
     ],
     tests: ['test/unit/sqlserver-least-privilege.test.ts', 'test/unit/sqlserver-outsiders.test.ts'],
+  },
+  {
+    name: 'protected-never-named',
+    behaviour: 'no change of a plan names a protected role: what it holds, its memberships and its members are kept, in authoritative mode too',
+    edits: [
+      {
+        file: 'provider/plan/protected.ts',
+        search: "const hit = names.find((n) => n !== '' && match(n).length > 0);",
+        replace: "const hit = names.find((n) => n !== '' && match(n).length > 0 && Math.random() < 0);",
+      },
+    ],
+    tests: ['test/unit/protected.test.ts', 'test/e2e/protected.e2e.test.ts'],
+  },
+  {
+    name: 'checkout-apply-lock',
+    behaviour: 'pmgrants checkout takes the apply lock: two takers of one app never interleave, the second supersedes the first and says so',
+    edits: [
+      {
+        file: 'provider/cli/commands/checkout.ts',
+        search: 'const taken = await underApplyLock(conn, onWait, () =>',
+        replace: 'const taken = await ((_c: unknown, _w: unknown, take: () => ReturnType<typeof checkoutLive>) => take())(conn, onWait, () =>',
+      },
+    ],
+    tests: ['test/e2e/checkout.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'valid-until-set',
+    behaviour: "PostgreSQL: every password pmgrants sets is VALID UNTIL the policy's lifetime (security.rotation.validFor)",
+    edits: [
+      {
+        file: 'provider/engines/postgres/marker.ts',
+        search: ' WITH PASSWORD ${quoteLiteral(verifier)} VALID UNTIL ${quoteLiteral(until)};',
+        replace: ' WITH PASSWORD ${quoteLiteral(verifier)};',
+      },
+    ],
+    tests: ['test/unit/postgres-lifetime.test.ts', 'test/e2e/checkout.e2e.test.ts', 'test/e2e/pulumi-checkout.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'expired-password-rotated',
+    behaviour: 'plan rotates a generated password that has expired (VALID UNTIL or validFor past), and apply delivers one valid again',
+    edits: [
+      {
+        file: 'provider/plan/diff.ts',
+        search: 'passwordExpired(login.name, actual, desired, options.now)',
+        replace: 'passwordExpired(login.name, actual, desired, undefined)',
+      },
+    ],
+    tests: ['test/unit/password-expiry.test.ts', 'test/e2e/checkout.e2e.test.ts'],
+  },
+  {
+    name: 'protected-object-owner',
+    behaviour: 'a revoke on an object a protected role owns (SQL Server revokes AS that owner) is kept, never run as the protected role',
+    edits: [{ file: 'provider/plan/protected.ts', search: "        ...(on.type === 'engine' && on.owner !== undefined ? [on.owner] : []),\n", replace: '' }],
+    tests: ['test/unit/sqlserver-protected.test.ts'],
   },
 ];

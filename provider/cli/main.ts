@@ -5,6 +5,7 @@ import { CommandSpec, commandHelp, parseCommandArgs } from './args';
 import { PolicyInvalid } from './common';
 import { CliIO, EXIT, processIO } from './io';
 import { applyCommand, applySpec } from './commands/apply';
+import { checkoutCommand, checkoutSpec } from './commands/checkout';
 import { demoCommand, demoSpec } from './commands/demo';
 import { diffStacksCommand, diffStacksSpec } from './commands/diff-stacks';
 import { doctorCommand, doctorSpec } from './commands/doctor';
@@ -26,6 +27,7 @@ export const COMMANDS: [CommandSpec, Handler][] = [
   [exportSpec, exportCommand],
   [reportSpec, reportCommand],
   [rotateSpec, rotateCommand],
+  [checkoutSpec, checkoutCommand],
   [demoSpec, demoCommand],
 ];
 

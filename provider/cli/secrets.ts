@@ -13,8 +13,8 @@ import { Plan } from '../plan/change';
  * is asked to take it (as `pending`), and becomes the login's `password` once the server has it.
  * docs/credentials.md describes the format and what happens on interruption.
  *
- *   { "version": 2, "logins": { "<login>": { "password", "generation", "database", "setAt",
- *                                            "pending": { "password", "generation", "createdAt" } } } }
+ *   { "version": 2, "logins": { "<login>": { "password", "generation", "database", "setAt", "validUntil",
+ *                                            "pending": { "password", "generation", "createdAt", "validUntil" } } } }
  *
  * Files of version 1 (no "version", entries without "generation") are read as they are and written back
  * as version 2. Keys the file holds beside these are kept.
@@ -25,6 +25,8 @@ export interface PendingSecret {
   password: string;
   generation: string;
   createdAt: string;
+  /** When it stops being valid (security.rotation.validFor, pmgrants checkout); absent: no end. */
+  validUntil?: string;
 }
 
 export interface SecretEntry {
@@ -34,6 +36,8 @@ export interface SecretEntry {
   generation?: string;
   database?: string;
   setAt?: string;
+  /** When the delivered password stops being valid (PostgreSQL refuses it after; docs/credentials.md); absent: no end. */
+  validUntil?: string;
   /** A password written before the server was asked to take it; promoted once the server has it. */
   pending?: PendingSecret;
 }
@@ -100,7 +104,7 @@ export class SecretsFile {
     this.update((logins) => {
       for (const p of passwords) {
         const entry = logins[p.login] ?? { database };
-        entry.pending = { password: p.password, generation: p.generation, createdAt: now.toISOString() };
+        entry.pending = { password: p.password, generation: p.generation, createdAt: now.toISOString(), ...(p.validUntil ? { validUntil: p.validUntil } : {}) };
         logins[p.login] = entry;
       }
     });
@@ -115,7 +119,8 @@ export class SecretsFile {
       for (const login of wanted) {
         const e = entries[login];
         if (!e?.pending) continue;
-        entries[login] = { password: e.pending.password, generation: e.pending.generation, database: e.database ?? database, setAt: now.toISOString() };
+        const { validUntil } = e.pending;
+        entries[login] = { password: e.pending.password, generation: e.pending.generation, database: e.database ?? database, setAt: now.toISOString(), ...(validUntil ? { validUntil } : {}) };
         promoted++;
       }
     });

@@ -47,6 +47,9 @@ export const RULES = {
   'persona-not-on-app': 'a grant gives an app a persona that apps.<app>.personas leaves out',
   'grant-expired': 'a grant whose expires has passed: it is not applied, and the next plan revokes it',
   'grant-expiring': 'a grant expires within the warning window (validate --expiry-warning-days)',
+  'protected-role': 'a grant, an adopted role or a generated name reaches a protected role',
+  'protected-entry': 'a protected entry that protects every name, PUBLIC, or an entry listed twice',
+  'password-expiry-unenforced': 'the engine does not expire a password by itself (security.rotation.validFor on SQL Server and Azure SQL)',
   // stacks and guardrails
   'unknown-stack': 'the stack overlay file does not exist',
   'overlay-unknown-app': 'a stack lists an app the policy does not define',

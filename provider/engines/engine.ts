@@ -34,6 +34,24 @@ export interface GeneratedPassword {
   login: string;
   password: string;
   generation: string;
+  /** When it stops being valid (ApplyOptions.passwordLifetime), ISO time; absent: no end. */
+  validUntil?: string;
+}
+
+/**
+ * How long the passwords an apply sets are valid, and who takes them (security.rotation.validFor,
+ * pmgrants checkout). The same for every password of one apply: the orchestrator computes it once
+ * (pipeline/plan.ts passwordLifetimeOf), before the passwords are delivered.
+ */
+export interface PasswordLifetime {
+  /**
+   * The instant they stop being valid; absent: no end. PostgreSQL sets it as the role's VALID UNTIL
+   * (and 'infinity' when absent, ending an earlier lifetime); SQL Server has no expiry time for a
+   * login, so there it is only what the destination is told (docs/credentials.md).
+   */
+  validUntil?: Date;
+  /** They go to a checkout's taker: the login's marker says so (PostgreSQL), and no other destination counts them undelivered. */
+  checkout?: boolean;
 }
 
 export interface ApplyOptions {
@@ -48,6 +66,8 @@ export interface ApplyOptions {
    * ApplyInterrupted (or a PartialApplyError carrying the passwords that were set).
    */
   signal?: AbortSignal;
+  /** How long the passwords this apply sets are valid (absent: no end), and whether a checkout takes them. */
+  passwordLifetime?: PasswordLifetime;
 }
 
 export interface ApplyResult {

@@ -78,18 +78,28 @@ export interface FactPrincipal {
   notes: string[];
   /** The pmgrants marker, when the principal carries one. */
   marker?: { purpose?: string; app?: string; persona?: string; passwordSetAt?: string };
+  /** When the server stops accepting its password (PostgreSQL VALID UNTIL), ISO time; absent when it has no end. */
+  validUntil?: string;
   /** Engine-internal principals (pg_* predefined roles, fixed database roles): shown in paths, not as rows. */
   internal?: boolean;
   /** An administrator below superuser (PostgreSQL CREATEROLE): how the provisioning login is recognised. */
   administrator?: boolean;
 }
 
-/** A membership through which a member can use a role's privileges (inherited or by SET ROLE). */
+/**
+ * A membership: through it a member uses a role's privileges (inherited or by SET ROLE), unless it is
+ * `inert`. Every one counts as a member of a protected role (report/protected.ts), as in plan.
+ */
 export interface FactMembership {
   role: string;
   member: string;
   /** The provisioning (administrator) role's membership in a role of the policy. */
   admin?: boolean;
+  /**
+   * Passes nothing: neither inherited nor usable by SET ROLE (PostgreSQL 16: WITH INHERIT FALSE, SET
+   * FALSE, such as the ADMIN-only membership a CREATEROLE role gets in the roles it creates).
+   */
+  inert?: boolean;
 }
 
 /** What an engine read from the catalog, evaluated: the input of the pure report. */
@@ -100,7 +110,10 @@ export interface AccessFacts {
   /** Schema name -> owner. Only the schemas of the policy's apps that exist. */
   schemas: Record<string, string>;
   held: HeldRight[];
-  /** Memberships between principals: who is a member of a policy principal (a team) outside the policy. */
+  /**
+   * Memberships between principals: who is a member of a policy principal (a team) outside the policy,
+   * and of a protected role.
+   */
   memberships?: FactMembership[];
   /** Rights granted but cancelled by a DENY (SQL Server), with the DENY: why an expected cell is missing. */
   denials?: { principal: string; schema: string; right: Right; detail: string }[];

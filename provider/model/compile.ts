@@ -15,6 +15,7 @@ import {
 } from './types';
 import { compareMemberships, emptyState, membershipKey, sortState } from './state';
 import { isExpired, laterExpiry } from './expiry';
+import { compileProtected } from './protected';
 
 export interface CompileOptions {
   /**
@@ -93,7 +94,9 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
     enforcement: options.enforcement,
     prune: options.prune,
     ...(options.tolerateGrantees?.length ? { tolerateGrantees: [...new Set(options.tolerateGrantees)].sort() } : {}),
-    ...(policy.security.rotation ? { rotationMaxAgeDays: policy.security.rotation.maxAgeDays } : {}),
+    ...(policy.security.rotation?.maxAgeDays !== undefined ? { rotationMaxAgeDays: policy.security.rotation.maxAgeDays } : {}),
+    ...(policy.security.rotation?.validFor !== undefined ? { passwordValidFor: policy.security.rotation.validFor } : {}),
+    ...(policy.protected?.length ? { protected: compileProtected(policy) } : {}),
     appLogins,
     ...(merged.expired.length > 0 ? { expired: merged.expired } : {}),
     logins,

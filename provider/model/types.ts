@@ -101,16 +101,41 @@ export interface PolicyOptions {
   tolerateGrantees?: string[];
 }
 
+/**
+ * A protected role (policy `protected`, model/protected.ts): a role or user the platform keeps for
+ * itself. No grant or membership of the policy may reach it; plan and apply never change it.
+ */
+export interface ProtectedSpec {
+  /** The role's name as the database spells it, or a pattern: `*` any run of characters, `?` one. */
+  role: string;
+  /** Its members the policy expects (names or patterns); any other member is a finding of plan and report. */
+  members?: string[];
+  description?: string;
+}
+
+/** Password rotation of generated logins. */
+export interface RotationSpec {
+  /** Rotate a password older than this many days (the next apply does). */
+  maxAgeDays?: number;
+  /**
+   * How long a generated password is valid: `30m`, `8h`, `7d` (model/duration.ts). PostgreSQL refuses
+   * it after that (VALID UNTIL); the next plan treats an expired password as due for rotation.
+   */
+  validFor?: string;
+}
+
 export interface Policy {
   apiVersion: 'pmgrants/v1';
   warehouse: { engine: EngineName; database: string; server?: string; port?: number };
-  security: { mode: SecurityMode; rotation?: { maxAgeDays: number } };
+  security: { mode: SecurityMode; rotation?: RotationSpec };
   principals: Record<string, PrincipalSpec>;
   apps: Record<string, AppSpec>;
   personas?: Record<string, PersonaSpec>;
   grants: GrantSpec[];
   options?: Partial<PolicyOptions>;
   guardrails?: Guardrails;
+  /** Roles the platform keeps for itself: names, patterns, or entries with their expected members. */
+  protected?: (string | ProtectedSpec)[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,6 +249,10 @@ export interface DesiredState extends SecurityState {
   enforcement: 'authoritative' | 'additive';
   prune: boolean;
   rotationMaxAgeDays?: number;
+  /** security.rotation.validFor as written (`8h`): how long a password pmgrants sets stays valid. */
+  passwordValidFor?: string;
+  /** The policy's protected roles (model/protected.ts): never granted, altered, revoked from or dropped. */
+  protected?: ProtectedRole[];
   /** App key -> the login its transformations connect with (system_managed: its own; single_account: the shared one). */
   appLogins: Record<string, string>;
   /**
@@ -253,6 +282,12 @@ export interface UnreachableObject {
   handOver?: string;
 }
 
+/** A compiled protected entry: its name or pattern, and the members the policy names (sorted). */
+export interface ProtectedRole {
+  role: string;
+  members?: string[];
+}
+
 /** What the live database holds, as an engine's inspect reports it. */
 export interface ActualState extends SecurityState {
   /** Names of principals pmgrants created (prefix + marker); only these are ever dropped. */
@@ -273,6 +308,17 @@ export interface ActualState extends SecurityState {
   passwordGeneration?: Record<string, string>;
   /** Objects of the inspected schemas that the connecting principal may not grant or revoke on (absent: none). */
   unreachable?: UnreachableObject[];
+  /**
+   * When each generated login's password stops being valid, ISO timestamps by login name, as the
+   * server enforces it (PostgreSQL VALID UNTIL). Engines without an expiry time leave it out: the
+   * diff then counts security.rotation.validFor from passwordSetAt.
+   */
+  passwordValidUntil?: Record<string, string>;
+  /**
+   * Logins whose current password a checkout delivered (pmgrants checkout: one use, its own
+   * destination): while it is valid it is not "undelivered" to another secrets file.
+   */
+  checkedOut?: string[];
 }
 
 export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true, builtinPersonas: true };

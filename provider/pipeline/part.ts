@@ -2,8 +2,11 @@ import { EngineConnection, EngineDialect } from '../engines/engine';
 import { DesiredState } from '../model/types';
 import { Plan } from '../plan/change';
 import { diffState } from '../plan/diff';
+import { unnamedMemberWarnings } from '../plan/protected';
+import { pushAll } from '../model/collections';
 import { DatabaseWording } from './database';
 import { inspectLive, LiveState, PartScope } from './inspect';
+import { passwordLifetimeOf } from './plan';
 
 /** One part of the warehouse to bring to its desired slice: a Pulumi resource's create, update or delete. */
 export interface PartRequest {
@@ -26,6 +29,8 @@ export interface PartApplied {
   generations: Map<string, string>;
   /** When the apply started: the time of the passwords it set. */
   appliedAt: Date;
+  /** When the passwords it set stop being valid (security.rotation.validFor from appliedAt); undefined: no end. */
+  validUntil?: Date;
 }
 
 /**
@@ -38,12 +43,15 @@ export async function applyPart(conn: EngineConnection, request: PartRequest): P
   const { dialect, desired } = request;
   const live = await inspectLive(conn, desired, { scope: request.scope, wording: request.wording });
   const plan = diffState(desired, live.actual, { now: new Date(), rotate: request.rotate(live) });
+  // The members of protected roles are the warehouse part's to name: its inspect reads them, its slice does not hold them.
+  if (request.scope.part.scope === 'warehouse') pushAll(plan.warnings, unnamedMemberWarnings(live.whole.memberships, desired));
   const statements = dialect.render(plan.changes, desired);
   const appliedAt = new Date();
+  const lifetime = passwordLifetimeOf(desired, appliedAt);
   const generations = new Map<string, string>();
   const deliver = async (passwords: readonly { login: string; generation: string }[]) => {
     for (const p of passwords) generations.set(p.login, p.generation);
   };
-  const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver }) : undefined;
-  return { live, plan, ...(result ? { secrets: result.secrets } : {}), generations, appliedAt };
+  const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver, passwordLifetime: lifetime }) : undefined;
+  return { live, plan, ...(result ? { secrets: result.secrets } : {}), generations, appliedAt, ...(lifetime.validUntil ? { validUntil: lifetime.validUntil } : {}) };
 }

@@ -1,4 +1,5 @@
-import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, EngineDialect } from '../engines/engine';
+import { ApplyOptions, ApplyProgress, ApplyResult, EngineConnection, EngineDialect, PasswordLifetime } from '../engines/engine';
+import { durationMs } from '../model/duration';
 import { LockHolder } from '../engines/lock';
 import { compilePolicy } from '../model/compile';
 import { emptyState } from '../model/state';
@@ -60,10 +61,25 @@ export async function planLive(conn: EngineConnection, policy: Policy, options: 
   return { desired, plan, actual, statements: renderEach(conn.dialect, plan, desired) };
 }
 
-export async function applyRendered(conn: EngineConnection, rendered: RenderedPlan, progress?: ApplyProgress, options?: ApplyOptions): Promise<ApplyResult> {
+/**
+ * Apply a rendered plan. The passwords it sets get the policy's lifetime (passwordLifetimeOf) unless
+ * `options.passwordLifetime` says otherwise.
+ */
+export async function applyRendered(conn: EngineConnection, rendered: RenderedPlan, progress?: ApplyProgress, options: ApplyOptions = {}): Promise<ApplyResult> {
   const all = rendered.statements.flat();
   if (all.length === 0) return { statements: 0, roundTrips: 0, secrets: new Map() };
-  return conn.apply(all, progress, options);
+  return conn.apply(all, progress, { ...options, passwordLifetime: options.passwordLifetime ?? passwordLifetimeOf(rendered.desired, new Date()) });
+}
+
+/**
+ * The lifetime of the passwords an apply starting at `now` sets: security.rotation.validFor (or a
+ * shorter one a checkout asks for) from `now`; no end without one. Counted from before the passwords
+ * are delivered, so the destination and the server are told the same instant.
+ */
+export function passwordLifetimeOf(desired: Pick<DesiredState, 'passwordValidFor'>, now: Date, options: { validFor?: string; checkout?: boolean } = {}): PasswordLifetime {
+  const validFor = options.validFor ?? desired.passwordValidFor;
+  const ms = validFor !== undefined ? durationMs(validFor) : undefined;
+  return { ...(ms !== undefined ? { validUntil: new Date(now.getTime() + ms) } : {}), ...(options.checkout ? { checkout: true } : {}) };
 }
 
 /**

@@ -3,7 +3,13 @@ import { Login, Membership, Permission, Role, Schema, UnreachableObject, User } 
 /** A change is data. Engines render it; formatters print it. */
 export type Change =
   | { kind: 'create-login'; login: Login }
-  | { kind: 'rotate-password'; login: string; reason: 'age' | 'forced' | 'missing' | 'undelivered' }
+  /**
+   * reason: 'age' (older than rotation.maxAgeDays), 'forced' (pmgrants rotate), 'missing' (created
+   * without one), 'undelivered' (the server holds one the secrets file lacks), 'expired' (past its
+   * validity: rotation.validFor, or PostgreSQL's VALID UNTIL), 'checkout' (pmgrants checkout: a fresh
+   * password for one use).
+   */
+  | { kind: 'rotate-password'; login: string; reason: 'age' | 'forced' | 'missing' | 'undelivered' | 'expired' | 'checkout' }
   /**
    * handTo: the role that takes over whatever the principal owns (its objects, created by its sessions)
    * before it is dropped; the diff sets it to the owner of the app schema the principal works in.

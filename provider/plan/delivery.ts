@@ -14,6 +14,11 @@ export interface HeldPassword {
   generation?: string;
   /** When it was set, as the marker records it. */
   setAt?: string;
+  /**
+   * A checkout delivered it (pmgrants checkout, to its own taker): it is not another destination's to
+   * have, and never "undelivered" there; once expired, plan rotates it as expired (plan/password-expiry.ts).
+   */
+  checkedOut?: boolean;
 }
 
 /** What a destination holds of one login's password. */
@@ -34,18 +39,18 @@ export interface DeliveredPassword {
 export type DeliveredPasswords = Record<string, DeliveredPassword | undefined>;
 
 /** What `actual` tells about the password of `login`. */
-export function heldPassword(actual: Pick<ActualState, 'passwordGeneration' | 'passwordSetAt'>, login: string): HeldPassword {
-  return { generation: actual.passwordGeneration?.[login], setAt: actual.passwordSetAt?.[login] };
+export function heldPassword(actual: Pick<ActualState, 'passwordGeneration' | 'passwordSetAt' | 'checkedOut'>, login: string): HeldPassword {
+  return { generation: actual.passwordGeneration?.[login], setAt: actual.passwordSetAt?.[login], ...(actual.checkedOut?.includes(login) ? { checkedOut: true } : {}) };
 }
 
 /**
  * The server holds a password (of a known generation) that the destination does not have: neither its
  * delivered nor its pending one. A destination with no record of the login holds none of its passwords;
  * a record from before generations counts as holding what the server has, unless it has a time that
- * differs from the marker's.
+ * differs from the marker's. A password a checkout delivered belongs to its taker: never undelivered.
  */
 export function undeliveredPassword(held: HeldPassword, delivered: DeliveredPassword | undefined): boolean {
-  if (held.generation === undefined) return false;
+  if (held.generation === undefined || held.checkedOut) return false;
   if (!delivered) return true;
   if (delivered.generation !== undefined || delivered.pending !== undefined) {
     return delivered.generation !== held.generation && delivered.pending !== held.generation;

@@ -72,6 +72,8 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
     case 'rotate-password':
       if (c.reason === 'missing') return { sign: '~', text: `login ${c.login}: set password (it has none yet)` };
       if (c.reason === 'undelivered') return { sign: '~', text: `login ${c.login}: set a new password (the server holds one the secrets file does not have)` };
+      if (c.reason === 'expired') return { sign: '~', text: `login ${c.login}: set a new password (the one it has expired)` };
+      if (c.reason === 'checkout') return { sign: '~', text: `login ${c.login}: set a new password for one use (checkout)` };
       return { sign: '~', text: `login ${c.login}: rotate password (${c.reason === 'age' ? 'older than the rotation age' : 'requested'})` };
     case 'drop-login':
       return { sign: '-', text: `login ${c.login}${handedTo(c.handTo)}` };

@@ -4,6 +4,8 @@ import { CHANGE_ORDER, Change, ExceptedObject, Plan } from './change';
 import { DeliveredPasswords, heldPassword, undeliveredPassword } from './delivery';
 import { PmgrantsError } from '../model/errors';
 import { pushAll } from '../model/collections';
+import { passwordExpired, supersededCheckouts } from './password-expiry';
+import { unnamedMemberWarnings, withoutProtected } from './protected';
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
@@ -41,7 +43,10 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   diffMemberships(d);
   // Drops: only managed principals, only when pruning.
   if (d.authoritative && desired.prune) diffDrops(d);
-  return { database: desired.database, engine: desired.engine, changes: orderChanges(d.changes), warnings: d.warnings };
+  // A protected role is never changed (plan/protected.ts); what it keeps, and who its members are, is said.
+  const kept = withoutProtected(d.changes, desired);
+  for (const more of [kept.warnings, unnamedMemberWarnings(actual.memberships, desired), supersededCheckouts(kept.changes, actual, desired, options.now)]) pushAll(d.warnings, more);
+  return { database: desired.database, engine: desired.engine, changes: orderChanges(kept.changes), warnings: d.warnings };
 }
 
 /** One diff under way: its inputs, the principals pmgrants manages, and the changes and warnings so far. */
@@ -68,6 +73,8 @@ function diffPrincipals({ desired, actual, options, changes, warnings, managed }
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'missing' });
     } else if (needsRotation(login, actual, desired, options)) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: options.rotate?.includes(login.name) ? 'forced' : 'age' });
+    } else if (login.password === 'generated' && !login.adopted && passwordExpired(login.name, actual, desired, options.now)) {
+      changes.push({ kind: 'rotate-password', login: login.name, reason: 'expired' });
     } else if (login.password === 'generated' && !login.adopted && options.delivered && undeliveredPassword(heldPassword(actual, login.name), options.delivered[login.name])) {
       changes.push({ kind: 'rotate-password', login: login.name, reason: 'undelivered' });
     }

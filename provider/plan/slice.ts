@@ -214,6 +214,10 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
   const passwordGeneration = actual.passwordGeneration
     ? Object.fromEntries(Object.entries(actual.passwordGeneration).filter(([login]) => claim.principals.has(login)))
     : undefined;
+  const passwordValidUntil = actual.passwordValidUntil
+    ? Object.fromEntries(Object.entries(actual.passwordValidUntil).filter(([login]) => claim.principals.has(login)))
+    : undefined;
+  const checkedOut = actual.checkedOut?.filter((login) => claim.principals.has(login));
   return {
     ...sortState({
       engine: actual.engine,
@@ -230,6 +234,8 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
     ...(actual.foreign ? { foreign: actual.foreign } : {}),
     ...(passwordGeneration && Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
     ...unreachableIn(actual, claim),
+    ...(passwordValidUntil && Object.keys(passwordValidUntil).length > 0 ? { passwordValidUntil } : {}),
+    ...(checkedOut && checkedOut.length > 0 ? { checkedOut } : {}),
   };
 }
 

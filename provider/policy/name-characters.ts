@@ -103,6 +103,15 @@ function* badNamesOf(value: unknown): Generator<{ path: PathSegment[]; name: str
   }
   const guardrails = value.guardrails;
   if (isObj(guardrails)) yield* list(['guardrails', 'forbidWildcardFor'], guardrails.forbidWildcardFor, 'persona');
+  if (Array.isArray(value.protected)) {
+    for (let i = 0; i < value.protected.length; i++) {
+      const entry = value.protected[i];
+      yield* str(['protected', i], entry, 'protected role');
+      if (!isObj(entry)) continue;
+      yield* str(['protected', i, 'role'], entry.role, 'protected role');
+      yield* list(['protected', i, 'members'], entry.members, 'protected role member');
+    }
+  }
 }
 
 /** One name-character error per name that holds a forbidden character. */

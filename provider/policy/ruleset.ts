@@ -1,5 +1,6 @@
 import { CORE_RULES, PolicyRule } from './rules';
 import { expiryDiagnostics } from './rules-expiry';
+import { PROTECTED_RULES } from './rules-protected';
 
 /** Expiring grants and the maxGrantDays guardrail (rules-expiry.ts), with the clock the context carries. */
 const EXPIRY_RULES: readonly PolicyRule[] = [
@@ -15,4 +16,4 @@ const EXPIRY_RULES: readonly PolicyRule[] = [
  * Every semantic rule validate runs: the tables of each module, joined. A module with rules of its own
  * exports a `PolicyRule[]` and is added here.
  */
-export const POLICY_RULES: readonly PolicyRule[] = [...CORE_RULES, ...EXPIRY_RULES];
+export const POLICY_RULES: readonly PolicyRule[] = [...CORE_RULES, ...EXPIRY_RULES, ...PROTECTED_RULES];

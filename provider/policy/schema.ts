@@ -50,6 +50,7 @@ const PATTERN_HELP: Record<string, string> = {
   '^[a-z][a-z0-9_]{0,14}_$': "lowercase letters, digits and '_', at most 16 characters, ending in '_'",
   '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$': 'a GUID such as 6f1c2d3e-0000-4000-8000-000000000001',
   '^[A-Za-z0-9._-]+$': 'a host name',
+  '^[1-9][0-9]{0,5}(m|h|d)$': 'a whole number and m (minutes), h (hours) or d (days), e.g. 8h',
   '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$': 'a date (2027-03-31) or a date-time with a zone (2027-03-31T17:00:00Z)',
 };
 
@@ -95,6 +96,7 @@ const UNIQUE_LISTS: Record<'policy' | 'stack', readonly (readonly string[])[]> =
     ['guardrails', 'forbidModes'],
     ['guardrails', 'forbidWildcardFor'],
     ['guardrails', 'maxGrantDays', 'personas'],
+    ['protected', '[]', 'members'],
   ],
   stack: [
     ['guardrails', 'forbidModes'],

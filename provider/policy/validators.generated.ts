@@ -4,14 +4,16 @@
 // Do not edit; regenerate with `npm run generate:validators`.
 import func2 from "ajv/dist/runtime/ucs2length";
 export const validatePolicy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it.","type":"object","additionalProperties":false,"required":["maxAgeDays"],"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true},"tolerateGrantees":{"title":"Tolerated grantees","description":"Roles or database users the policy does not name whose privileges on the app schemas and their objects are left alone (e.g. a backup or monitoring role). In authoritative enforcement every other privilege there held by PUBLIC (public on SQL Server) or by a principal the policy does not name is drift: plan shows it and apply revokes it. The grantee itself is never altered or dropped. Names exactly as in the database.","type":"array","items":{"type":"string","minLength":1,"maxLength":128},"uniqueItems":true,"default":[]}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"}},"$defs":{"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it. validFor gives every password pmgrants sets a lifetime ('pmgrants checkout' takes a fresh one for one use).","type":"object","additionalProperties":false,"minProperties":1,"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365},"validFor":{"title":"Password lifetime","description":"How long a generated password stays valid after pmgrants sets it: a whole number and m (minutes), h (hours) or d (days), e.g. 8h; at least 5m, at most 366d. PostgreSQL refuses the password after that (VALID UNTIL); SQL Server logins have no expiry time, so there the password stops working when pmgrants replaces it (the next apply or checkout after it expired). plan treats an expired password as due for rotation.","type":"string","pattern":"^[1-9][0-9]{0,5}(m|h|d)$"}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true},"tolerateGrantees":{"title":"Tolerated grantees","description":"Roles or database users the policy does not name whose privileges on the app schemas and their objects are left alone (e.g. a backup or monitoring role). In authoritative enforcement every other privilege there held by PUBLIC (public on SQL Server) or by a principal the policy does not name is drift: plan shows it and apply revokes it. The grantee itself is never altered or dropped. Names exactly as in the database.","type":"array","items":{"type":"string","minLength":1,"maxLength":128},"uniqueItems":true,"default":[]}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"},"protected":{"title":"Protected roles","description":"Roles and users the platform keeps for itself (its service role, replication, monitoring; Power Automate's internal 'Process Mining Application' role). validate refuses any grant, adoption or generated name that reaches one; plan and apply never create, alter, grant to, revoke from or drop one, in authoritative enforcement too; a member the database has that the entry's members do not name is a warning of plan and a finding of report.","type":"array","items":{"title":"Protected role","description":"A name or pattern, or a mapping with role, members and description.","if":{"type":"string"},"then":{"$ref":"#/$defs/protectedName"},"else":{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"$ref":"#/$defs/protectedName"},"members":{"title":"Expected members","description":"The members the role may have (names or patterns, as the database spells them). Any other member is a finding; pmgrants never adds or removes one.","type":"array","items":{"$ref":"#/$defs/protectedName"}},"description":{"title":"Description","description":"Why the role is protected, for reviewers.","type":"string"}}}}}},"$defs":{"protectedName":{"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128},"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}}}};
 const schema32 = {"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100};
 const schema33 = {"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}};
+const schema50 = {"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9._-]+$", "u");
-const pattern5 = new RegExp("^[a-z][a-z0-9_-]*$", "u");
-const pattern6 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
-const pattern16 = new RegExp("^[a-z][a-z0-9_]{0,14}_$", "u");
+const pattern5 = new RegExp("^[1-9][0-9]{0,5}(m|h|d)$", "u");
+const pattern6 = new RegExp("^[a-z][a-z0-9_-]*$", "u");
+const pattern7 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
+const pattern17 = new RegExp("^[a-z][a-z0-9_]{0,14}_$", "u");
 const schema35 = {"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}};
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -137,7 +139,7 @@ vErrors.push(err8);
 }
 errors++;
 }
-if(!pattern5.test(data5)){
+if(!pattern6.test(data5)){
 const err9 = {instancePath:instancePath+"/personas/" + i0,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data5};
 if(vErrors === null){
 vErrors = [err9];
@@ -187,7 +189,7 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern5.test(key1)){
+if(!pattern6.test(key1)){
 const err13 = {instancePath:instancePath+"/roles",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err13];
@@ -418,7 +420,7 @@ vErrors.push(err8);
 }
 errors++;
 }
-if(!pattern5.test(data7)){
+if(!pattern6.test(data7)){
 const err9 = {instancePath:instancePath+"/manages/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data7};
 if(vErrors === null){
 vErrors = [err9];
@@ -468,7 +470,7 @@ return errors === 0;
 }
 validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 const schema43 = {"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}};
-const pattern15 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$", "u");
+const pattern16 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$", "u");
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -525,7 +527,7 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(!pattern5.test(data0)){
+if(!pattern6.test(data0)){
 const err4 = {instancePath:instancePath+"/persona",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data0};
 if(vErrors === null){
 vErrors = [err4];
@@ -574,7 +576,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!pattern5.test(data2)){
+if(!pattern6.test(data2)){
 const err8 = {instancePath:instancePath+"/to/" + i0,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data2};
 if(vErrors === null){
 vErrors = [err8];
@@ -638,7 +640,7 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern5.test(data4)){
+if(!pattern6.test(data4)){
 const err13 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err13];
@@ -711,7 +713,7 @@ errors++;
 if(data.expires !== undefined){
 let data5 = data.expires;
 if(typeof data5 === "string"){
-if(!pattern15.test(data5)){
+if(!pattern16.test(data5)){
 const err18 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"+"\"",schema:"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",parentSchema:schema43.properties.expires,data:data5};
 if(vErrors === null){
 vErrors = [err18];
@@ -831,7 +833,7 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern5.test(data4)){
+if(!pattern6.test(data4)){
 const err5 = {instancePath:instancePath+"/forbidWildcardFor/" + i1,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err5];
@@ -965,7 +967,7 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(!pattern5.test(data9)){
+if(!pattern6.test(data9)){
 const err16 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
 if(vErrors === null){
 vErrors = [err16];
@@ -1342,8 +1344,8 @@ errors++;
 if(data7.rotation !== undefined){
 let data9 = data7.rotation;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(data9.maxAgeDays === undefined){
-const err26 = {instancePath:instancePath+"/security/rotation",schemaPath:"#/properties/security/properties/rotation/required",keyword:"required",params:{missingProperty: "maxAgeDays"},message:"must have required property '"+"maxAgeDays"+"'",schema:schema31.properties.security.properties.rotation.required,parentSchema:schema31.properties.security.properties.rotation,data:data9};
+if(Object.keys(data9).length < 1){
+const err26 = {instancePath:instancePath+"/security/rotation",schemaPath:"#/properties/security/properties/rotation/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema31.properties.security.properties.rotation,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1353,7 +1355,7 @@ vErrors.push(err26);
 errors++;
 }
 for(const key3 in data9){
-if(!(key3 === "maxAgeDays")){
+if(!((key3 === "maxAgeDays") || (key3 === "validFor"))){
 const err27 = {instancePath:instancePath+"/security/rotation",schemaPath:"#/properties/security/properties/rotation/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.security.properties.rotation,data:data9};
 if(vErrors === null){
 vErrors = [err27];
@@ -1399,9 +1401,11 @@ errors++;
 }
 }
 }
-}
-else {
-const err31 = {instancePath:instancePath+"/security/rotation",schemaPath:"#/properties/security/properties/rotation/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.security.properties.rotation.type,parentSchema:schema31.properties.security.properties.rotation,data:data9};
+if(data9.validFor !== undefined){
+let data11 = data9.validFor;
+if(typeof data11 === "string"){
+if(!pattern5.test(data11)){
+const err31 = {instancePath:instancePath+"/security/rotation/validFor",schemaPath:"#/properties/security/properties/rotation/properties/validFor/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]{0,5}(m|h|d)$"},message:"must match pattern \""+"^[1-9][0-9]{0,5}(m|h|d)$"+"\"",schema:"^[1-9][0-9]{0,5}(m|h|d)$",parentSchema:schema31.properties.security.properties.rotation.properties.validFor,data:data11};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1411,9 +1415,8 @@ vErrors.push(err31);
 errors++;
 }
 }
-}
 else {
-const err32 = {instancePath:instancePath+"/security",schemaPath:"#/properties/security/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.security.type,parentSchema:schema31.properties.security,data:data7};
+const err32 = {instancePath:instancePath+"/security/rotation/validFor",schemaPath:"#/properties/security/properties/rotation/properties/validFor/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.security.properties.rotation.properties.validFor.type,parentSchema:schema31.properties.security.properties.rotation.properties.validFor,data:data11};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1423,14 +1426,9 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data.principals !== undefined){
-let data11 = data.principals;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-for(const key4 in data11){
-const _errs26 = errors;
-if(typeof key4 === "string"){
-if(func2(key4) > 100){
-const err33 = {instancePath:instancePath+"/principals",schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:key4,propertyName:key4};
+}
+else {
+const err33 = {instancePath:instancePath+"/security/rotation",schemaPath:"#/properties/security/properties/rotation/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.security.properties.rotation.type,parentSchema:schema31.properties.security.properties.rotation,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -1439,8 +1437,10 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(!pattern5.test(key4)){
-const err34 = {instancePath:instancePath+"/principals",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key4,propertyName:key4};
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/security",schemaPath:"#/properties/security/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.security.type,parentSchema:schema31.properties.security,data:data7};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1450,8 +1450,14 @@ vErrors.push(err34);
 errors++;
 }
 }
-else {
-const err35 = {instancePath:instancePath+"/principals",schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key4,propertyName:key4};
+if(data.principals !== undefined){
+let data12 = data.principals;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+for(const key4 in data12){
+const _errs28 = errors;
+if(typeof key4 === "string"){
+if(func2(key4) > 100){
+const err35 = {instancePath:instancePath+"/principals",schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -1460,9 +1466,8 @@ vErrors.push(err35);
 }
 errors++;
 }
-var valid4 = _errs26 === errors;
-if(!valid4){
-const err36 = {instancePath:instancePath+"/principals",schemaPath:"#/properties/principals/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema31.properties.principals.propertyNames,parentSchema:schema31.properties.principals,data:data11};
+if(!pattern6.test(key4)){
+const err36 = {instancePath:instancePath+"/principals",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -1472,11 +1477,8 @@ vErrors.push(err36);
 errors++;
 }
 }
-for(const key5 in data11){
-let data12 = data11[key5];
-if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
-if(data12.kind === undefined){
-const err37 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/principal/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema33.required,parentSchema:schema33,data:data12};
+else {
+const err37 = {instancePath:instancePath+"/principals",schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1485,9 +1487,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-for(const key6 in data12){
-if(!((((key6 === "kind") || (key6 === "name")) || (key6 === "objectId")) || (key6 === "description"))){
-const err38 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/principal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema33,data:data12};
+var valid4 = _errs28 === errors;
+if(!valid4){
+const err38 = {instancePath:instancePath+"/principals",schemaPath:"#/properties/principals/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema31.properties.principals.propertyNames,parentSchema:schema31.properties.principals,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1497,10 +1499,11 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data12.kind !== undefined){
-let data13 = data12.kind;
-if(!(((((((data13 === "sql-login") || (data13 === "entra-user")) || (data13 === "entra-group")) || (data13 === "entra-app")) || (data13 === "windows-user")) || (data13 === "windows-group")) || (data13 === "database-role"))){
-const err39 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/kind",schemaPath:"#/$defs/principal/properties/kind/enum",keyword:"enum",params:{allowedValues: schema33.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema33.properties.kind.enum,parentSchema:schema33.properties.kind,data:data13};
+for(const key5 in data12){
+let data13 = data12[key5];
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.kind === undefined){
+const err39 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/principal/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema33.required,parentSchema:schema33,data:data13};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1509,12 +1512,9 @@ vErrors.push(err39);
 }
 errors++;
 }
-}
-if(data12.name !== undefined){
-let data14 = data12.name;
-if(typeof data14 === "string"){
-if(func2(data14) > 128){
-const err40 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/name",schemaPath:"#/$defs/principal/properties/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema33.properties.name,data:data14};
+for(const key6 in data13){
+if(!((((key6 === "kind") || (key6 === "name")) || (key6 === "objectId")) || (key6 === "description"))){
+const err40 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/principal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema33,data:data13};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -1523,8 +1523,11 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(func2(data14) < 1){
-const err41 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/name",schemaPath:"#/$defs/principal/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema33.properties.name,data:data14};
+}
+if(data13.kind !== undefined){
+let data14 = data13.kind;
+if(!(((((((data14 === "sql-login") || (data14 === "entra-user")) || (data14 === "entra-group")) || (data14 === "entra-app")) || (data14 === "windows-user")) || (data14 === "windows-group")) || (data14 === "database-role"))){
+const err41 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/kind",schemaPath:"#/$defs/principal/properties/kind/enum",keyword:"enum",params:{allowedValues: schema33.properties.kind.enum},message:"must be equal to one of the allowed values",schema:schema33.properties.kind.enum,parentSchema:schema33.properties.kind,data:data14};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -1534,8 +1537,11 @@ vErrors.push(err41);
 errors++;
 }
 }
-else {
-const err42 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/name",schemaPath:"#/$defs/principal/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.name.type,parentSchema:schema33.properties.name,data:data14};
+if(data13.name !== undefined){
+let data15 = data13.name;
+if(typeof data15 === "string"){
+if(func2(data15) > 128){
+const err42 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/name",schemaPath:"#/$defs/principal/properties/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema33.properties.name,data:data15};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -1544,12 +1550,8 @@ vErrors.push(err42);
 }
 errors++;
 }
-}
-if(data12.objectId !== undefined){
-let data15 = data12.objectId;
-if(typeof data15 === "string"){
-if(!pattern6.test(data15)){
-const err43 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/objectId",schemaPath:"#/$defs/principal/properties/objectId/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",schema:"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",parentSchema:schema33.properties.objectId,data:data15};
+if(func2(data15) < 1){
+const err43 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/name",schemaPath:"#/$defs/principal/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema33.properties.name,data:data15};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -1560,7 +1562,7 @@ errors++;
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/objectId",schemaPath:"#/$defs/principal/properties/objectId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.objectId.type,parentSchema:schema33.properties.objectId,data:data15};
+const err44 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/name",schemaPath:"#/$defs/principal/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.name.type,parentSchema:schema33.properties.name,data:data15};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -1570,10 +1572,11 @@ vErrors.push(err44);
 errors++;
 }
 }
-if(data12.description !== undefined){
-let data16 = data12.description;
-if(typeof data16 !== "string"){
-const err45 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/description",schemaPath:"#/$defs/principal/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.description.type,parentSchema:schema33.properties.description,data:data16};
+if(data13.objectId !== undefined){
+let data16 = data13.objectId;
+if(typeof data16 === "string"){
+if(!pattern7.test(data16)){
+const err45 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/objectId",schemaPath:"#/$defs/principal/properties/objectId/pattern",keyword:"pattern",params:{pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},message:"must match pattern \""+"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"+"\"",schema:"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",parentSchema:schema33.properties.objectId,data:data16};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -1583,9 +1586,8 @@ vErrors.push(err45);
 errors++;
 }
 }
-}
 else {
-const err46 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/principal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema33.type,parentSchema:schema33,data:data12};
+const err46 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/objectId",schemaPath:"#/$defs/principal/properties/objectId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.objectId.type,parentSchema:schema33.properties.objectId,data:data16};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -1595,9 +1597,10 @@ vErrors.push(err46);
 errors++;
 }
 }
-}
-else {
-const err47 = {instancePath:instancePath+"/principals",schemaPath:"#/properties/principals/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.principals.type,parentSchema:schema31.properties.principals,data:data11};
+if(data13.description !== undefined){
+let data17 = data13.description;
+if(typeof data17 !== "string"){
+const err47 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/description",schemaPath:"#/$defs/principal/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.description.type,parentSchema:schema33.properties.description,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -1607,14 +1610,9 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data.apps !== undefined){
-let data17 = data.apps;
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-for(const key7 in data17){
-const _errs43 = errors;
-if(typeof key7 === "string"){
-if(func2(key7) > 100){
-const err48 = {instancePath:instancePath+"/apps",schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:key7,propertyName:key7};
+}
+else {
+const err48 = {instancePath:instancePath+"/principals/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/principal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema33.type,parentSchema:schema33,data:data13};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -1623,8 +1621,10 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(!pattern5.test(key7)){
-const err49 = {instancePath:instancePath+"/apps",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key7,propertyName:key7};
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/principals",schemaPath:"#/properties/principals/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.principals.type,parentSchema:schema31.properties.principals,data:data12};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -1634,8 +1634,14 @@ vErrors.push(err49);
 errors++;
 }
 }
-else {
-const err50 = {instancePath:instancePath+"/apps",schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key7,propertyName:key7};
+if(data.apps !== undefined){
+let data18 = data.apps;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+for(const key7 in data18){
+const _errs45 = errors;
+if(typeof key7 === "string"){
+if(func2(key7) > 100){
+const err50 = {instancePath:instancePath+"/apps",schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -1644,9 +1650,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-var valid9 = _errs43 === errors;
-if(!valid9){
-const err51 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema31.properties.apps.propertyNames,parentSchema:schema31.properties.apps,data:data17};
+if(!pattern6.test(key7)){
+const err51 = {instancePath:instancePath+"/apps",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -1656,15 +1661,8 @@ vErrors.push(err51);
 errors++;
 }
 }
-for(const key8 in data17){
-if(!(validate21(data17[key8], {instancePath:instancePath+"/apps/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data17,parentDataProperty:key8,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
-errors = vErrors.length;
-}
-}
-}
 else {
-const err52 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.apps.type,parentSchema:schema31.properties.apps,data:data17};
+const err52 = {instancePath:instancePath+"/apps",schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -1673,15 +1671,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-if(data.personas !== undefined){
-let data19 = data.personas;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-for(const key9 in data19){
-const _errs50 = errors;
-if(typeof key9 === "string"){
-if(func2(key9) > 100){
-const err53 = {instancePath:instancePath+"/personas",schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:key9,propertyName:key9};
+var valid9 = _errs45 === errors;
+if(!valid9){
+const err53 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema31.properties.apps.propertyNames,parentSchema:schema31.properties.apps,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -1690,8 +1682,16 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(!pattern5.test(key9)){
-const err54 = {instancePath:instancePath+"/personas",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key9,propertyName:key9};
+}
+for(const key8 in data18){
+if(!(validate21(data18[key8], {instancePath:instancePath+"/apps/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data18,parentDataProperty:key8,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.apps.type,parentSchema:schema31.properties.apps,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -1701,8 +1701,14 @@ vErrors.push(err54);
 errors++;
 }
 }
-else {
-const err55 = {instancePath:instancePath+"/personas",schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key9,propertyName:key9};
+if(data.personas !== undefined){
+let data20 = data.personas;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+for(const key9 in data20){
+const _errs52 = errors;
+if(typeof key9 === "string"){
+if(func2(key9) > 100){
+const err55 = {instancePath:instancePath+"/personas",schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:key9,propertyName:key9};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -1711,9 +1717,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-var valid12 = _errs50 === errors;
-if(!valid12){
-const err56 = {instancePath:instancePath+"/personas",schemaPath:"#/properties/personas/propertyNames",keyword:"propertyNames",params:{propertyName: key9},message:"property name must be valid",schema:schema31.properties.personas.propertyNames,parentSchema:schema31.properties.personas,data:data19};
+if(!pattern6.test(key9)){
+const err56 = {instancePath:instancePath+"/personas",schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:key9,propertyName:key9};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -1723,15 +1728,8 @@ vErrors.push(err56);
 errors++;
 }
 }
-for(const key10 in data19){
-if(!(validate23(data19[key10], {instancePath:instancePath+"/personas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data19,parentDataProperty:key10,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
-errors = vErrors.length;
-}
-}
-}
 else {
-const err57 = {instancePath:instancePath+"/personas",schemaPath:"#/properties/personas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.personas.type,parentSchema:schema31.properties.personas,data:data19};
+const err57 = {instancePath:instancePath+"/personas",schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key9,propertyName:key9};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -1740,20 +1738,9 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-if(data.grants !== undefined){
-let data21 = data.grants;
-if(Array.isArray(data21)){
-const len0 = data21.length;
-for(let i0=0; i0<len0; i0++){
-if(!(validate25(data21[i0], {instancePath:instancePath+"/grants/" + i0,parentData:data21,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err58 = {instancePath:instancePath+"/grants",schemaPath:"#/properties/grants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.grants.type,parentSchema:schema31.properties.grants,data:data21};
+var valid12 = _errs52 === errors;
+if(!valid12){
+const err58 = {instancePath:instancePath+"/personas",schemaPath:"#/properties/personas/propertyNames",keyword:"propertyNames",params:{propertyName: key9},message:"property name must be valid",schema:schema31.properties.personas.propertyNames,parentSchema:schema31.properties.personas,data:data20};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -1763,12 +1750,15 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data.options !== undefined){
-let data23 = data.options;
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-for(const key11 in data23){
-if(!(((((key11 === "prefix") || (key11 === "enforcement")) || (key11 === "prune")) || (key11 === "builtinPersonas")) || (key11 === "tolerateGrantees"))){
-const err59 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.options,data:data23};
+for(const key10 in data20){
+if(!(validate23(data20[key10], {instancePath:instancePath+"/personas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data20,parentDataProperty:key10,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/personas",schemaPath:"#/properties/personas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.personas.type,parentSchema:schema31.properties.personas,data:data20};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -1778,11 +1768,19 @@ vErrors.push(err59);
 errors++;
 }
 }
-if(data23.prefix !== undefined){
-let data24 = data23.prefix;
-if(typeof data24 === "string"){
-if(!pattern16.test(data24)){
-const err60 = {instancePath:instancePath+"/options/prefix",schemaPath:"#/properties/options/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,14}_$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,14}_$"+"\"",schema:"^[a-z][a-z0-9_]{0,14}_$",parentSchema:schema31.properties.options.properties.prefix,data:data24};
+if(data.grants !== undefined){
+let data22 = data.grants;
+if(Array.isArray(data22)){
+const len0 = data22.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate25(data22[i0], {instancePath:instancePath+"/grants/" + i0,parentData:data22,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/grants",schemaPath:"#/properties/grants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.grants.type,parentSchema:schema31.properties.grants,data:data22};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -1792,8 +1790,12 @@ vErrors.push(err60);
 errors++;
 }
 }
-else {
-const err61 = {instancePath:instancePath+"/options/prefix",schemaPath:"#/properties/options/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.options.properties.prefix.type,parentSchema:schema31.properties.options.properties.prefix,data:data24};
+if(data.options !== undefined){
+let data24 = data.options;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+for(const key11 in data24){
+if(!(((((key11 === "prefix") || (key11 === "enforcement")) || (key11 === "prune")) || (key11 === "builtinPersonas")) || (key11 === "tolerateGrantees"))){
+const err61 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.options,data:data24};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -1803,10 +1805,11 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data23.enforcement !== undefined){
-let data25 = data23.enforcement;
-if(!((data25 === "authoritative") || (data25 === "additive"))){
-const err62 = {instancePath:instancePath+"/options/enforcement",schemaPath:"#/properties/options/properties/enforcement/enum",keyword:"enum",params:{allowedValues: schema31.properties.options.properties.enforcement.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.options.properties.enforcement.enum,parentSchema:schema31.properties.options.properties.enforcement,data:data25};
+if(data24.prefix !== undefined){
+let data25 = data24.prefix;
+if(typeof data25 === "string"){
+if(!pattern17.test(data25)){
+const err62 = {instancePath:instancePath+"/options/prefix",schemaPath:"#/properties/options/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,14}_$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,14}_$"+"\"",schema:"^[a-z][a-z0-9_]{0,14}_$",parentSchema:schema31.properties.options.properties.prefix,data:data25};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -1816,10 +1819,8 @@ vErrors.push(err62);
 errors++;
 }
 }
-if(data23.prune !== undefined){
-let data26 = data23.prune;
-if(typeof data26 !== "boolean"){
-const err63 = {instancePath:instancePath+"/options/prune",schemaPath:"#/properties/options/properties/prune/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.options.properties.prune.type,parentSchema:schema31.properties.options.properties.prune,data:data26};
+else {
+const err63 = {instancePath:instancePath+"/options/prefix",schemaPath:"#/properties/options/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.options.properties.prefix.type,parentSchema:schema31.properties.options.properties.prefix,data:data25};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -1829,10 +1830,10 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data23.builtinPersonas !== undefined){
-let data27 = data23.builtinPersonas;
-if(typeof data27 !== "boolean"){
-const err64 = {instancePath:instancePath+"/options/builtinPersonas",schemaPath:"#/properties/options/properties/builtinPersonas/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.options.properties.builtinPersonas.type,parentSchema:schema31.properties.options.properties.builtinPersonas,data:data27};
+if(data24.enforcement !== undefined){
+let data26 = data24.enforcement;
+if(!((data26 === "authoritative") || (data26 === "additive"))){
+const err64 = {instancePath:instancePath+"/options/enforcement",schemaPath:"#/properties/options/properties/enforcement/enum",keyword:"enum",params:{allowedValues: schema31.properties.options.properties.enforcement.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.options.properties.enforcement.enum,parentSchema:schema31.properties.options.properties.enforcement,data:data26};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -1842,15 +1843,10 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data23.tolerateGrantees !== undefined){
-let data28 = data23.tolerateGrantees;
-if(Array.isArray(data28)){
-const len1 = data28.length;
-for(let i1=0; i1<len1; i1++){
-let data29 = data28[i1];
-if(typeof data29 === "string"){
-if(func2(data29) > 128){
-const err65 = {instancePath:instancePath+"/options/tolerateGrantees/" + i1,schemaPath:"#/properties/options/properties/tolerateGrantees/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema31.properties.options.properties.tolerateGrantees.items,data:data29};
+if(data24.prune !== undefined){
+let data27 = data24.prune;
+if(typeof data27 !== "boolean"){
+const err65 = {instancePath:instancePath+"/options/prune",schemaPath:"#/properties/options/properties/prune/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.options.properties.prune.type,parentSchema:schema31.properties.options.properties.prune,data:data27};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -1859,8 +1855,11 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(func2(data29) < 1){
-const err66 = {instancePath:instancePath+"/options/tolerateGrantees/" + i1,schemaPath:"#/properties/options/properties/tolerateGrantees/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.options.properties.tolerateGrantees.items,data:data29};
+}
+if(data24.builtinPersonas !== undefined){
+let data28 = data24.builtinPersonas;
+if(typeof data28 !== "boolean"){
+const err66 = {instancePath:instancePath+"/options/builtinPersonas",schemaPath:"#/properties/options/properties/builtinPersonas/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.options.properties.builtinPersonas.type,parentSchema:schema31.properties.options.properties.builtinPersonas,data:data28};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -1870,8 +1869,15 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/options/tolerateGrantees/" + i1,schemaPath:"#/properties/options/properties/tolerateGrantees/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.options.properties.tolerateGrantees.items.type,parentSchema:schema31.properties.options.properties.tolerateGrantees.items,data:data29};
+if(data24.tolerateGrantees !== undefined){
+let data29 = data24.tolerateGrantees;
+if(Array.isArray(data29)){
+const len1 = data29.length;
+for(let i1=0; i1<len1; i1++){
+let data30 = data29[i1];
+if(typeof data30 === "string"){
+if(func2(data30) > 128){
+const err67 = {instancePath:instancePath+"/options/tolerateGrantees/" + i1,schemaPath:"#/properties/options/properties/tolerateGrantees/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema31.properties.options.properties.tolerateGrantees.items,data:data30};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -1880,19 +1886,8 @@ vErrors.push(err67);
 }
 errors++;
 }
-}
-let i2 = data28.length;
-let j0;
-if(i2 > 1){
-const indices0 = {};
-for(;i2--;){
-let item0 = data28[i2];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err68 = {instancePath:instancePath+"/options/tolerateGrantees",schemaPath:"#/properties/options/properties/tolerateGrantees/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema31.properties.options.properties.tolerateGrantees,data:data28};
+if(func2(data30) < 1){
+const err68 = {instancePath:instancePath+"/options/tolerateGrantees/" + i1,schemaPath:"#/properties/options/properties/tolerateGrantees/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.options.properties.tolerateGrantees.items,data:data30};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -1900,14 +1895,10 @@ else {
 vErrors.push(err68);
 }
 errors++;
-break;
-}
-indices0[item0] = i2;
-}
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/options/tolerateGrantees",schemaPath:"#/properties/options/properties/tolerateGrantees/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.options.properties.tolerateGrantees.type,parentSchema:schema31.properties.options.properties.tolerateGrantees,data:data28};
+const err69 = {instancePath:instancePath+"/options/tolerateGrantees/" + i1,schemaPath:"#/properties/options/properties/tolerateGrantees/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.options.properties.tolerateGrantees.items.type,parentSchema:schema31.properties.options.properties.tolerateGrantees.items,data:data30};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -1917,14 +1908,50 @@ vErrors.push(err69);
 errors++;
 }
 }
+let i2 = data29.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data29[i2];
+if(typeof item0 !== "string"){
+continue;
 }
-else {
-const err70 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.options.type,parentSchema:schema31.properties.options,data:data23};
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err70 = {instancePath:instancePath+"/options/tolerateGrantees",schemaPath:"#/properties/options/properties/tolerateGrantees/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema31.properties.options.properties.tolerateGrantees,data:data29};
 if(vErrors === null){
 vErrors = [err70];
 }
 else {
 vErrors.push(err70);
+}
+errors++;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
+else {
+const err71 = {instancePath:instancePath+"/options/tolerateGrantees",schemaPath:"#/properties/options/properties/tolerateGrantees/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.options.properties.tolerateGrantees.type,parentSchema:schema31.properties.options.properties.tolerateGrantees,data:data29};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.options.type,parentSchema:schema31.properties.options,data:data24};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
 }
 errors++;
 }
@@ -1935,14 +1962,244 @@ vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.error
 errors = vErrors.length;
 }
 }
-}
-else {
-const err71 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(data.protected !== undefined){
+let data32 = data.protected;
+if(Array.isArray(data32)){
+const len2 = data32.length;
+for(let i3=0; i3<len2; i3++){
+let data33 = data32[i3];
+const _errs78 = errors;
+let valid23 = true;
+const _errs79 = errors;
+if(typeof data33 !== "string"){
+const err73 = {};
 if(vErrors === null){
-vErrors = [err71];
+vErrors = [err73];
 }
 else {
-vErrors.push(err71);
+vErrors.push(err73);
+}
+errors++;
+}
+var _valid0 = _errs79 === errors;
+errors = _errs78;
+if(vErrors !== null){
+if(_errs78){
+vErrors.length = _errs78;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs81 = errors;
+if(typeof data33 === "string"){
+if(func2(data33) > 128){
+const err74 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema50,data:data33};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+if(func2(data33) < 1){
+const err75 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50,data:data33};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+else {
+const err76 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data33};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+var _valid0 = _errs81 === errors;
+valid23 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs84 = errors;
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+if(data33.role === undefined){
+const err77 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/properties/protected/items/else/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'",schema:schema31.properties.protected.items.else.required,parentSchema:schema31.properties.protected.items.else,data:data33};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+for(const key12 in data33){
+if(!(((key12 === "role") || (key12 === "members")) || (key12 === "description"))){
+const err78 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/properties/protected/items/else/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.protected.items.else,data:data33};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+if(data33.role !== undefined){
+let data34 = data33.role;
+if(typeof data34 === "string"){
+if(func2(data34) > 128){
+const err79 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema50,data:data34};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+if(func2(data34) < 1){
+const err80 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50,data:data34};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data34};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+if(data33.members !== undefined){
+let data35 = data33.members;
+if(Array.isArray(data35)){
+const len3 = data35.length;
+for(let i4=0; i4<len3; i4++){
+let data36 = data35[i4];
+if(typeof data36 === "string"){
+if(func2(data36) > 128){
+const err82 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema50,data:data36};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+if(func2(data36) < 1){
+const err83 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50,data:data36};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data36};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/protected/" + i3+"/members",schemaPath:"#/properties/protected/items/else/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.protected.items.else.properties.members.type,parentSchema:schema31.properties.protected.items.else.properties.members,data:data35};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+if(data33.description !== undefined){
+let data37 = data33.description;
+if(typeof data37 !== "string"){
+const err86 = {instancePath:instancePath+"/protected/" + i3+"/description",schemaPath:"#/properties/protected/items/else/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.protected.items.else.properties.description.type,parentSchema:schema31.properties.protected.items.else.properties.description,data:data37};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/properties/protected/items/else/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.protected.items.else.type,parentSchema:schema31.properties.protected.items.else,data:data33};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+var _valid0 = _errs84 === errors;
+valid23 = _valid0;
+ifClause0 = "else";
+}
+if(!valid23){
+const err88 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/properties/protected/items/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema31.properties.protected.items.if,parentSchema:schema31.properties.protected.items,data:data33};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/protected",schemaPath:"#/properties/protected/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.protected.type,parentSchema:schema31.properties.protected,data:data32};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+}
+else {
+const err90 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
 }
 errors++;
 }
@@ -1951,7 +2208,7 @@ return errors === 0;
 }
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validateStack = validate29;
-const schema50 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/stack/v1.json","title":"pmgrants stack overlay","description":"Per-environment changes applied on top of a policy (stacks/<stack>.yaml). See docs/policy.md, 'Stacks'.","type":"object","additionalProperties":false,"required":["apiVersion"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Language version","description":"Always pmgrants/v1.","const":"pmgrants/v1"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"overlay":{"title":"Overlay","description":"Deep-merged onto the policy: mappings merge key by key, lists and scalars replace, null deletes a key.","type":"object"},"apps":{"title":"Apps in this stack","description":"If present, only these apps exist in the stack; grant references to the others are dropped.","type":"array","items":{"type":"string"},"uniqueItems":true},"guardrails":{"title":"Guardrails","description":"Rules validate enforces for this stack.","$ref":"https://pmgrants.dev/schemas/policy/v1.json#/$defs/guardrails"}}};
+const schema53 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/stack/v1.json","title":"pmgrants stack overlay","description":"Per-environment changes applied on top of a policy (stacks/<stack>.yaml). See docs/policy.md, 'Stacks'.","type":"object","additionalProperties":false,"required":["apiVersion"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Language version","description":"Always pmgrants/v1.","const":"pmgrants/v1"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"overlay":{"title":"Overlay","description":"Deep-merged onto the policy: mappings merge key by key, lists and scalars replace, null deletes a key.","type":"object"},"apps":{"title":"Apps in this stack","description":"If present, only these apps exist in the stack; grant references to the others are dropped.","type":"array","items":{"type":"string"},"uniqueItems":true},"guardrails":{"title":"Guardrails","description":"Rules validate enforces for this stack.","$ref":"https://pmgrants.dev/schemas/policy/v1.json#/$defs/guardrails"}}};
 function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -2034,7 +2291,7 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(!pattern5.test(data4)){
+if(!pattern6.test(data4)){
 const err5 = {instancePath:instancePath+"/forbidWildcardFor/" + i1,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data4};
 if(vErrors === null){
 vErrors = [err5];
@@ -2168,7 +2425,7 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(!pattern5.test(data9)){
+if(!pattern6.test(data9)){
 const err16 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
 if(vErrors === null){
 vErrors = [err16];
@@ -2242,7 +2499,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema50.required,parentSchema:schema50,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema53.required,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2253,7 +2510,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "$schema") || (key0 === "apiVersion")) || (key0 === "description")) || (key0 === "overlay")) || (key0 === "apps")) || (key0 === "guardrails"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2266,7 +2523,7 @@ errors++;
 if(data.$schema !== undefined){
 let data0 = data.$schema;
 if(typeof data0 !== "string"){
-const err2 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.$schema.type,parentSchema:schema50.properties.$schema,data:data0};
+const err2 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.$schema.type,parentSchema:schema53.properties.$schema,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2279,7 +2536,7 @@ errors++;
 if(data.apiVersion !== undefined){
 let data1 = data.apiVersion;
 if("pmgrants/v1" !== data1){
-const err3 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "pmgrants/v1"},message:"must be equal to constant",schema:"pmgrants/v1",parentSchema:schema50.properties.apiVersion,data:data1};
+const err3 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "pmgrants/v1"},message:"must be equal to constant",schema:"pmgrants/v1",parentSchema:schema53.properties.apiVersion,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2292,7 +2549,7 @@ errors++;
 if(data.description !== undefined){
 let data2 = data.description;
 if(typeof data2 !== "string"){
-const err4 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.description.type,parentSchema:schema50.properties.description,data:data2};
+const err4 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.description.type,parentSchema:schema53.properties.description,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2305,7 +2562,7 @@ errors++;
 if(data.overlay !== undefined){
 let data3 = data.overlay;
 if(!(data3 && typeof data3 == "object" && !Array.isArray(data3))){
-const err5 = {instancePath:instancePath+"/overlay",schemaPath:"#/properties/overlay/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.overlay.type,parentSchema:schema50.properties.overlay,data:data3};
+const err5 = {instancePath:instancePath+"/overlay",schemaPath:"#/properties/overlay/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.properties.overlay.type,parentSchema:schema53.properties.overlay,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2322,7 +2579,7 @@ const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 !== "string"){
-const err6 = {instancePath:instancePath+"/apps/" + i0,schemaPath:"#/properties/apps/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.apps.items.type,parentSchema:schema50.properties.apps.items,data:data5};
+const err6 = {instancePath:instancePath+"/apps/" + i0,schemaPath:"#/properties/apps/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.apps.items.type,parentSchema:schema53.properties.apps.items,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2343,7 +2600,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err7 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema50.properties.apps,data:data4};
+const err7 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema53.properties.apps,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2358,7 +2615,7 @@ indices0[item0] = i1;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.properties.apps.type,parentSchema:schema50.properties.apps,data:data4};
+const err8 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema53.properties.apps.type,parentSchema:schema53.properties.apps,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2376,7 +2633,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err9];
 }

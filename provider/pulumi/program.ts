@@ -8,6 +8,9 @@
  *   databaseUrl   required  admin connection URL, a secret: pulumi config set --secret pmgrants:databaseUrl ...
  *                           (read by the providers, never by this program)
  *   rotationToken           change it to rotate every generated password now
+ *   checkout                one token per app ({"<app>": "<token>"}, e.g. pulumi config set --path
+ *                           'pmgrants:checkout.<app>' $RUN_ID): changing an app's token sets a fresh password
+ *                           for that app's login alone (credentials per use; docs/pulumi.md)
  *   keyVaultId              Azure Key Vault resource id: store each app's password there too
  *   azureNativeVersion      azure-native plugin version for the Key Vault secrets
  *
@@ -37,6 +40,12 @@ export interface AppConnection {
   schema: string;
   login: string;
   password: pulumi.Output<string | undefined>;
+  /**
+   * With security.rotation.validFor (credentials per use): which password `password` is (not secret; a
+   * taker compares it with the login's marker, docs/credentials.md), and when it stops being valid.
+   */
+  passwordGeneration?: pulumi.Output<string | undefined>;
+  passwordValidUntil?: pulumi.Output<string | undefined>;
   server?: string;
   port?: number;
   /** Name of the Key Vault secret holding the password (with pmgrants:keyVaultId). */
@@ -84,6 +93,8 @@ interface Settings {
   overlay?: string;
   stacksDir?: string;
   rotationToken?: string;
+  /** pmgrants:checkout: a token per app, whose change takes a fresh password for that app's login. */
+  checkoutTokens: Record<string, string>;
   keyVault?: KeyVaultRef;
   azureNativeVersion: string;
   problems: string[];
@@ -118,10 +129,40 @@ function readSettings(stack: string): Settings {
     ...(overlayName !== 'none' ? { overlay: overlayName } : {}),
     ...(config.get('stacksDir') ? { stacksDir: absolute(config.get('stacksDir')) } : {}),
     ...(config.get('rotationToken') ? { rotationToken: config.get('rotationToken') } : {}),
+    checkoutTokens: checkoutTokensOf(config.get('checkout'), problems),
     ...(keyVault ? { keyVault } : {}),
     azureNativeVersion: config.get('azureNativeVersion') ?? DEFAULT_AZURE_NATIVE_VERSION,
     problems,
   };
+}
+
+/**
+ * pmgrants:checkout as an object of app keys to tokens (strings or numbers: a run id). Set with
+ * `pulumi config set --path 'pmgrants:checkout.<app>' <token>`, the config value is its JSON text.
+ */
+export function checkoutTokensOf(text: string | undefined, problems: string[]): Record<string, string> {
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${CONFIG_NAMESPACE}:checkout must be an object of app keys to tokens; set one with "pulumi config set --path '${CONFIG_NAMESPACE}:checkout.<app>' <token>"`);
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [app, token] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof token === 'string' || typeof token === 'number') out[app] = String(token);
+    else problems.push(`${CONFIG_NAMESPACE}:checkout.${app} must be a string or a number, not ${token === null ? 'null' : typeof token}`);
+  }
+  return out;
+}
+
+/** The generation and validity of the password a resource delivers. */
+function validityOf(resource: WarehouseGrants | AppGrants): Pick<AppConnection, 'passwordGeneration' | 'passwordValidUntil'> {
+  return { passwordGeneration: resource.passwordGeneration, passwordValidUntil: resource.passwordValidUntil };
 }
 
 /** An invalid setup: only the warehouse, carrying the problems its check reports. */
@@ -185,6 +226,11 @@ export function definePmgrantsStack(options: { warehouseName?: string } = {}): P
   }
 
   const rotationToken = settings.rotationToken;
+  const unknownCheckouts = Object.keys(settings.checkoutTokens).filter((app) => !(app in desired.appLogins));
+  if (unknownCheckouts.length > 0) return invalidStack([`${CONFIG_NAMESPACE}:checkout names ${unknownCheckouts.map((a) => `"${a}"`).join(', ')}, which the policy does not define as an app`], warehouseName);
+  if (Object.keys(settings.checkoutTokens).length > 0 && policy.security.mode === 'single_account') {
+    return invalidStack([`${CONFIG_NAMESPACE}:checkout takes a password per app, but in single_account mode every app shares one login; use rotationToken`], warehouseName);
+  }
   const facts = grantFactsByPart(policy);
   const warehouse = new WarehouseGrants(warehouseName, partInputs(parts.get('warehouse')!, engine, { ...(rotationToken ? { rotationToken } : {}), grants: facts.warehouse }));
   const apps: Record<string, AppGrants> = {};
@@ -193,7 +239,10 @@ export function definePmgrantsStack(options: { warehouseName?: string } = {}): P
   for (const app of appsOf(desired)) {
     const part = parts.get(`app:${app}`)!;
     const review = { grants: facts.apps[app] ?? [], ...(policy.apps[app]?.ownerTeam ? { ownerTeam: policy.apps[app].ownerTeam } : {}) };
-    const resource = new AppGrants(app, partInputs(part, engine, { app, ...(rotationToken ? { rotationToken } : {}), ...review }), { dependsOn: [warehouse] });
+    const checkoutToken = settings.checkoutTokens[app];
+    const resource = new AppGrants(app, partInputs(part, engine, { app, ...(rotationToken ? { rotationToken } : {}), ...(checkoutToken ? { checkoutToken } : {}), ...review }), {
+      dependsOn: [warehouse],
+    });
     apps[app] = resource;
     const login = desired.appLogins[app];
     // system_managed: the app's own login and password; single_account: the warehouse's shared ones.
@@ -205,6 +254,8 @@ export function definePmgrantsStack(options: { warehouseName?: string } = {}): P
       schema,
       login,
       password,
+      // Credentials per use only (a lifetime): a preview cannot know them for an app it updates, and shows them changing.
+      ...(desired.passwordValidFor !== undefined ? validityOf(policy.security.mode === 'system_managed' ? resource : warehouse) : {}),
       ...(policy.warehouse.server ? { server: policy.warehouse.server } : {}),
       ...(policy.warehouse.port ? { port: policy.warehouse.port } : {}),
     };

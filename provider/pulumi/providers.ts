@@ -24,6 +24,7 @@ import { EngineConnection } from '../engines/engine';
 import { LockHolder, waitingForLockMessage } from '../engines/lock';
 import { PmgrantsError } from '../model/errors';
 import { emptyState, membershipKey } from '../model/state';
+import { passwordExpiryOf } from '../model/duration';
 import { ActualState, DesiredState, EngineName } from '../model/types';
 import { heldPassword, undeliveredPassword } from '../plan/delivery';
 import { describeChange } from '../plan/describe';
@@ -53,6 +54,9 @@ const COMPARED: readonly (keyof GrantsInputs)[] = [
   'prune',
   'rotationMaxAgeDays',
   'rotationToken',
+  'checkoutToken',
+  'passwordValidFor',
+  'protected',
   'tolerateGrantees',
   'appLogins',
   'logins',
@@ -288,6 +292,13 @@ function rotationDue(olds: GrantsOutputs, news: GrantsInputs, now: Date): boolea
   return (now.getTime() - new Date(olds.passwordSetAt).getTime()) / 86_400_000 > news.rotationMaxAgeDays;
 }
 
+/** When the state's password stops being valid (its recorded end, or the lifetime from its set time), if that has passed. */
+function expiredAt(olds: GrantsOutputs, news: GrantsInputs, now: Date): Date | undefined {
+  if (!olds.login || olds.password === undefined) return undefined;
+  const expiry = passwordExpiryOf(olds.passwordValidUntil, olds.passwordSetAt, news.passwordValidFor);
+  return expiry !== undefined && expiry.getTime() <= now.getTime() ? expiry : undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // check and diff: pure.
 // ---------------------------------------------------------------------------------------------
@@ -340,6 +351,8 @@ export async function diff(kind: ResourceKind, _id: string, olds: GrantsOutputs,
     if (lines.length > 0) reasons.push(`the database differs from this ${kind === 'app' ? `app's` : "warehouse's"} policy: ${lines.join('; ')}`);
   }
   if (rotationDue(olds, news, now)) reasons.push(`the password of ${olds.login ?? 'the login'} is older than ${news.rotationMaxAgeDays} days`);
+  const expired = expiredAt(olds, news, now);
+  if (expired) reasons.push(`the password of ${olds.login} expired at ${expired.toISOString()}`);
   return { changes: changed.length > 0 || reasons.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, reasons };
 }
 
@@ -359,6 +372,7 @@ interface Converged {
   password?: string;
   passwordSetAt?: string;
   passwordGeneration?: string;
+  passwordValidUntil?: string;
   login?: string;
   warnings: string[];
 }
@@ -406,6 +420,7 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
       password,
       passwordSetAt: login ? (fresh !== undefined ? done.appliedAt.toISOString() : live.actual.passwordSetAt?.[login]) : undefined,
       passwordGeneration: login ? (fresh !== undefined ? done.generations.get(login) : live.whole.passwordGeneration?.[login]) : undefined,
+      passwordValidUntil: login ? (fresh !== undefined ? done.validUntil?.toISOString() : (live.whole.passwordValidUntil?.[login] ?? olds?.passwordValidUntil)) : undefined,
       warnings: plan.warnings,
     });
   }), { serialized: true });
@@ -421,7 +436,8 @@ function passwordsToSet(login: string | undefined, desired: DesiredState, news: 
   const exists = login !== undefined && live.actual.logins.some((l) => l.name === login);
   const adopted = desired.logins.some((l) => l.name === login && l.adopted);
   if (!exists || !news || adopted) return [];
-  const stale = !olds || olds.login !== login || olds.password === undefined || (olds.rotationToken ?? '') !== (news.rotationToken ?? '') || stateUndelivered(olds, live.whole);
+  const tokenChanged = (olds?.rotationToken ?? '') !== (news.rotationToken ?? '') || (olds?.checkoutToken ?? '') !== (news.checkoutToken ?? '');
+  const stale = !olds || olds.login !== login || olds.password === undefined || tokenChanged || stateUndelivered(olds, live.whole);
   return stale ? [login!] : [];
 }
 
@@ -443,6 +459,7 @@ function outputsOf(inputs: GrantsInputs, c: Converged): GrantsOutputs {
     password: c.password,
     passwordSetAt: c.passwordSetAt,
     passwordGeneration: c.passwordGeneration,
+    passwordValidUntil: c.passwordValidUntil,
     databaseId: c.databaseId,
     warnings: c.warnings.length > 0 ? c.warnings : undefined,
   });

@@ -19,7 +19,7 @@
  * no driver, no core code.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { EngineName, ExpiredMembership, Login, Membership, Permission, Role, Schema, SecurityMode, User } from '../model/types';
+import type { EngineName, ExpiredMembership, Login, Membership, Permission, ProtectedRole, Role, Schema, SecurityMode, User } from '../model/types';
 import type { GrantFact } from '../policy/guardrails';
 
 export type ResourceKind = 'warehouse' | 'app';
@@ -46,6 +46,15 @@ export interface GrantsInputs {
   rotationMaxAgeDays?: number;
   /** Any string; changing it rotates the generated password now (config pmgrants:rotationToken). */
   rotationToken?: string;
+  /**
+   * Credentials per use, for pipelines (config pmgrants:checkout, one token per app): any string;
+   * changing it sets a fresh password for this app's login alone, valid for passwordValidFor.
+   */
+  checkoutToken?: string;
+  /** security.rotation.validFor: how long every password this resource sets stays valid. */
+  passwordValidFor?: string;
+  /** The policy's protected roles: never granted, altered, revoked from or dropped (plan/protected.ts). */
+  protected?: ProtectedRole[];
   /** options.tolerateGrantees: grantees outside the policy left alone on the app schemas. */
   tolerateGrantees?: string[];
   /** App key -> the login its transformations connect with (app resources only). */
@@ -85,6 +94,8 @@ export interface GrantsOutputs extends GrantsInputs {
    * received (an operation interrupted after setting it): the next update sets a new one.
    */
   passwordGeneration?: string;
+  /** When the password stops being valid (ISO time; absent: no end). PostgreSQL refuses it after (VALID UNTIL). */
+  passwordValidUntil?: string;
   /** The identity of the database the part was set up in (EngineConnection.databaseIdentity): a refresh that finds another reports it as drift. */
   databaseId?: string;
   /** What the last operation chose not to do (e.g. a schema kept because it holds data). */
@@ -164,6 +175,7 @@ abstract class GrantsResource extends pulumi.dynamic.Resource {
   declare public readonly password: pulumi.Output<string | undefined>;
   declare public readonly passwordSetAt: pulumi.Output<string | undefined>;
   declare public readonly passwordGeneration: pulumi.Output<string | undefined>;
+  declare public readonly passwordValidUntil: pulumi.Output<string | undefined>;
   /** Differences `pulumi refresh` found, which the next `up` corrects. */
   declare public readonly drift: pulumi.Output<string[] | undefined>;
   declare public readonly warnings: pulumi.Output<string[] | undefined>;
@@ -175,7 +187,7 @@ abstract class GrantsResource extends pulumi.dynamic.Resource {
       // Its operations (create included) are installed by its configure hook in the provider process.
       providerFor(kind) as pulumi.dynamic.ResourceProvider<GrantsInputs, GrantsOutputs> & SerializedProvider,
       name,
-      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, passwordGeneration: undefined, databaseId: undefined, drift: undefined, warnings: undefined },
+      { ...args, login: undefined, password: undefined, passwordSetAt: undefined, passwordGeneration: undefined, passwordValidUntil: undefined, databaseId: undefined, drift: undefined, warnings: undefined },
       { ...opts, additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS])] },
       RESOURCE_MODULE,
       RESOURCE_TYPES[kind],

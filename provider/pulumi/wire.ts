@@ -9,7 +9,7 @@ import type { GrantsInputs } from './resources';
  */
 
 /** Wire inputs of one part. */
-export function partInputs(part: DesiredState, engine: EngineName, extra: { app?: string; rotationToken?: string; grants?: GrantFact[]; ownerTeam?: string }): GrantsInputs {
+export function partInputs(part: DesiredState, engine: EngineName, extra: { app?: string; rotationToken?: string; checkoutToken?: string; grants?: GrantFact[]; ownerTeam?: string }): GrantsInputs {
   return {
     ...(extra.app !== undefined ? { app: extra.app } : {}),
     engine,
@@ -20,6 +20,9 @@ export function partInputs(part: DesiredState, engine: EngineName, extra: { app?
     prune: part.prune,
     ...(part.rotationMaxAgeDays !== undefined ? { rotationMaxAgeDays: part.rotationMaxAgeDays } : {}),
     ...(extra.rotationToken ? { rotationToken: extra.rotationToken } : {}),
+    ...(extra.checkoutToken ? { checkoutToken: extra.checkoutToken } : {}),
+    ...(part.passwordValidFor !== undefined ? { passwordValidFor: part.passwordValidFor } : {}),
+    ...(part.protected?.length ? { protected: part.protected } : {}),
     ...(part.tolerateGrantees?.length ? { tolerateGrantees: part.tolerateGrantees } : {}),
     appLogins: part.appLogins,
     logins: part.logins,
@@ -44,6 +47,8 @@ export function desiredFromInputs(inputs: GrantsInputs): DesiredState {
     enforcement: inputs.enforcement,
     prune: inputs.prune,
     ...(inputs.rotationMaxAgeDays !== undefined ? { rotationMaxAgeDays: inputs.rotationMaxAgeDays } : {}),
+    ...(inputs.passwordValidFor !== undefined ? { passwordValidFor: inputs.passwordValidFor } : {}),
+    ...(inputs.protected?.length ? { protected: inputs.protected } : {}),
     ...(inputs.tolerateGrantees?.length ? { tolerateGrantees: inputs.tolerateGrantees } : {}),
     appLogins: inputs.appLogins ?? {},
     logins: inputs.logins ?? [],

@@ -4,6 +4,8 @@ import { DEFAULT_EXPIRY_WARNING_DAYS, daysUntilExpiry, expiryInstant, isExpired 
 import { nameKey } from '../model/names';
 import { DesiredState, Policy, Right, RIGHTS } from '../model/types';
 import { AccessReport, CELL_STATUSES, CellStatus, ExpiringGrant, LoginAge, ReportCell, ReportPrincipal } from './types';
+import { passwordExpiryOf } from '../model/duration';
+import { protectedRolesOf, unnamedMembers } from './protected';
 
 export interface ReportOptions {
   /** The compiled policy (compilePolicy, before an engine realizes it): what is expected. */
@@ -94,11 +96,12 @@ export function expectedAccess(desired: DesiredState, key: (name: string) => str
 /**
  * The policy's principals each principal outside the policy is a member of (a person in a team role,
  * directly or through other roles), with the chain: memberships the policy names the team of but does
- * not manage. Administration (the provisioning role's memberships) is not membership here.
+ * not manage. Administration (the provisioning role's memberships) and memberships that pass nothing
+ * (`inert`) are not membership here.
  */
 export function groupMemberships(facts: AccessFacts, policyPrincipals: Set<string>, known: Set<string>, key: (name: string) => string): Map<string, { group: string; via: string[] }[]> {
   const parents = new Map<string, string[]>();
-  for (const m of facts.memberships ?? []) if (!m.admin) parents.set(key(m.member), [...(parents.get(key(m.member)) ?? []), m.role]);
+  for (const m of facts.memberships ?? []) if (!m.admin && !m.inert) parents.set(key(m.member), [...(parents.get(key(m.member)) ?? []), m.role]);
   const out = new Map<string, { group: string; via: string[] }[]>();
   for (const p of facts.principals) {
     if (p.kind === 'public' || p.internal || known.has(key(p.name))) continue;
@@ -262,7 +265,7 @@ function cellOf(principal: ReportPrincipal, app: AccessReport['apps'][number], r
   return { ...base, status: 'missing', paths: [], ...through, ...until, detail };
 }
 
-/** Facts + policy -> the report: rows, cells with their status, password ages, summary. Pure. */
+/** Facts + policy -> the report: rows, cells with their status, password ages and validity, protected roles, summary. Pure. */
 export function buildReport(facts: AccessFacts, options: ReportOptions): AccessReport {
   const { desired, policy } = options;
   const key = (name: string) => nameKey(facts.engine, name);
@@ -299,6 +302,8 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
     }
   }
   const logins = loginAges(facts, desired, options.now, key);
+  const protectedRoles = protectedRolesOf(facts, desired);
+  const unnamed = unnamedMembers(protectedRoles);
   const counts = Object.fromEntries(CELL_STATUSES.map((s) => [s, 0])) as Record<CellStatus, number>;
   for (const c of cells) counts[c.status]++;
   return {
@@ -314,6 +319,7 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
     principals,
     cells,
     logins,
+    ...(protectedRoles ? { protected: protectedRoles } : {}),
     summary: {
       principals: principals.length,
       apps: apps.length,
@@ -321,17 +327,22 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
       principalsWithDrift: [...new Set(cells.filter((c) => c.status === 'drift').map((c) => c.principal))],
       overdueLogins: logins.filter((l) => l.overdue).map((l) => l.login),
       expiringGrants: expiringGrants(policy, options.now, options.expiryWarningDays ?? DEFAULT_EXPIRY_WARNING_DAYS),
+      ...(logins.some((l) => l.expired) ? { expiredLogins: logins.filter((l) => l.expired).map((l) => l.login) } : {}),
+      ...(unnamed.length > 0 ? { unnamedProtectedMembers: unnamed } : {}),
     },
   };
 }
 
+/** Password age and validity of every generated login: set when, how old, rotation due, valid until. */
 function loginAges(facts: AccessFacts, desired: DesiredState, now: Date, key: (name: string) => string): LoginAge[] {
   const maxAge = desired.rotationMaxAgeDays ?? null;
   const factOf = new Map(facts.principals.map((p) => [key(p.name), p]));
   return desired.logins.map((l) => {
-    const at = factOf.get(key(l.name))?.marker?.passwordSetAt ?? null;
+    const fact = factOf.get(key(l.name));
+    const at = fact?.marker?.passwordSetAt ?? null;
     const time = at ? Date.parse(at) : NaN;
     const ageDays = Number.isNaN(time) ? null : Math.floor((now.getTime() - time) / 86_400_000);
+    const expiry = passwordExpiryOf(fact?.validUntil, Number.isNaN(time) ? undefined : at!, desired.passwordValidFor);
     return {
       login: l.name,
       ...(l.app ? { app: l.app } : {}),
@@ -339,6 +350,8 @@ function loginAges(facts: AccessFacts, desired: DesiredState, now: Date, key: (n
       ageDays,
       maxAgeDays: maxAge,
       overdue: maxAge === null || ageDays === null ? null : ageDays > maxAge,
+      validUntil: expiry?.toISOString() ?? null,
+      expired: fact === undefined ? null : expiry !== undefined && expiry.getTime() <= now.getTime(),
     };
   });
 }

@@ -1,6 +1,6 @@
 import { Right } from '../model/types';
 import { formatReportHtml } from './html';
-import { RIGHT_LETTER, expiringLines, expiryLabel, reportFindings, reportHeadline, scopeLabel, temporaryAccess } from './labels';
+import { hasLifetimes, lifetimeNote, RIGHT_LETTER, expiringLines, expiryLabel, reportFindings, reportHeadline, scopeLabel, temporaryAccess } from './labels';
 import { AccessReport, CellStatus, ReportCell } from './types';
 
 export { RIGHT_LETTER, STATUS_TEXT, expiryLabel, reportFindings, reportHeadline, scopeLabel } from './labels';
@@ -102,10 +102,24 @@ export function formatReportMarkdown(report: AccessReport): string {
     for (const t of temporary) out.push(`| ${mdEscape(t.principal)} | ${mdEscape(t.app)} | ${STATUS_MARK[t.status]} ${t.rights} | ${t.expiry} |`);
   }
   if (report.logins.length) {
-    out.push('', '### Generated logins', '', '| Login | App | Password set | Age (days) | Rotation |', '|---|---|---|---|---|');
+    const lifetimes = hasLifetimes(report);
+    out.push('', '### Generated logins', '', `| Login | App | Password set | Age (days) | Rotation |${lifetimes ? ' Valid until |' : ''}`, `|---|---|---|---|---|${lifetimes ? '---|' : ''}`);
     for (const l of report.logins) {
       const rotation = l.overdue === null ? (l.maxAgeDays === null ? 'no rotation policy' : 'unknown age') : l.overdue ? `**overdue** (max ${l.maxAgeDays})` : `ok (max ${l.maxAgeDays})`;
-      out.push(`| ${mdEscape(l.login)} | ${l.app ? mdEscape(l.app) : 'all'} | ${l.passwordSetAt ?? 'unknown'} | ${l.ageDays ?? '—'} | ${rotation} |`);
+      const valid = lifetimes ? ` ${l.expired ? `**expired** ${l.validUntil}` : (l.validUntil ?? 'no end')} |` : '';
+      out.push(`| ${mdEscape(l.login)} | ${l.app ? mdEscape(l.app) : 'all'} | ${l.passwordSetAt ?? 'unknown'} | ${l.ageDays ?? '—'} | ${rotation} |${valid}`);
+    }
+    if (lifetimes && report.engine !== 'postgres') out.push('', lifetimeNote(report));
+  }
+  if (report.protected) {
+    out.push('', `### Protected roles (${report.protected.length})`, '');
+    if (report.protected.length === 0) out.push('None of the protected roles exists in the database.');
+    else {
+      out.push('| Role | Entry | Members |', '|---|---|---|');
+      for (const r of report.protected) {
+        const members = r.members.map((m) => (m.named ? mdEscape(m.name) : `**${mdEscape(m.name)} (not named by the policy)**`)).join(', ') || 'none';
+        out.push(`| ${mdEscape(r.role)} | protected[${r.entry}] | ${members} |`);
+      }
     }
   }
   return `${out.join('\n')}\n`;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Right } from '../model/types';
-import { RIGHT_LETTER, STATUS_TEXT, expiringLines, expiryLabel, reportFindings, reportHeadline, scopeLabel, temporaryAccess } from './labels';
+import { hasLifetimes, lifetimeNote, RIGHT_LETTER, STATUS_TEXT, expiringLines, expiryLabel, reportFindings, reportHeadline, scopeLabel, temporaryAccess } from './labels';
 import { AccessReport, CellStatus } from './types';
 
 /**
@@ -104,10 +104,16 @@ export function formatReportHtml(report: AccessReport): string {
   const findingRows = findings.map(
     (f) => `<tr><td class="st ${f.status}">${f.status}</td><td>${esc(f.principal)}</td><td>${esc(f.app)}</td><td>${esc(f.right)}</td><td>${esc(f.path)}</td></tr>`,
   );
+  const lifetimes = hasLifetimes(report);
   const loginRows = report.logins.map((l) => {
     const rotation = l.overdue === null ? (l.maxAgeDays === null ? 'no rotation policy' : 'age unknown') : l.overdue ? `overdue (max ${l.maxAgeDays} days)` : `ok (max ${l.maxAgeDays} days)`;
-    return `<tr><td>${esc(l.login)}</td><td>${esc(l.app ?? 'all apps')}</td><td>${esc(l.passwordSetAt ?? 'unknown')}</td><td>${l.ageDays ?? '—'}</td><td class="st ${l.overdue ? 'drift' : 'expected'}">${rotation}</td></tr>`;
+    const valid = lifetimes ? `<td class="st ${l.expired ? 'drift' : 'expected'}">${l.expired ? 'expired ' : ''}${esc(l.validUntil ?? 'no end')}</td>` : '';
+    return `<tr><td>${esc(l.login)}</td><td>${esc(l.app ?? 'all apps')}</td><td>${esc(l.passwordSetAt ?? 'unknown')}</td><td>${l.ageDays ?? '—'}</td><td class="st ${l.overdue ? 'drift' : 'expected'}">${rotation}</td>${valid}</tr>`;
   });
+  const protectedRows = (report.protected ?? []).map(
+    (r) =>
+      `<tr><td>${esc(r.role)}</td><td>protected[${r.entry}]</td><td>${r.members.map((m) => (m.named ? esc(m.name) : `<span class="st drift">${esc(m.name)} (not named by the policy)</span>`)).join(', ') || 'none'}</td></tr>`,
+  );
   // Cells as JSON for the click panel; "<" escaped so no string can close the script element.
   const cellsJson = JSON.stringify(report.cells).replace(/</g, '\\u003c');
   const temporaryRows = temporaryAccess(report).map((t) => `<tr><td>${esc(t.principal)}</td><td>${esc(t.app)}</td><td class="st ${t.status}">${esc(t.rights)}</td><td>${esc(t.expiry)}</td></tr>`);
@@ -146,7 +152,8 @@ ${rows.join('\n')}
 <h2>Findings (${findings.length})</h2>
 ${findings.length ? `<table class="list"><thead><tr><th>status</th><th>principal</th><th>app</th><th>right</th><th>path</th></tr></thead><tbody>${findingRows.join('')}</tbody></table>` : '<p>None: the database grants exactly what the policy says.</p>'}
 ${temporaryRows.length ? `<h2>Temporary access (${temporaryRows.length})</h2><table class="list"><thead><tr><th>principal</th><th>app</th><th>rights</th><th>expiry</th></tr></thead><tbody>${temporaryRows.join('')}</tbody></table>` : ''}
-${report.logins.length ? `<h2>Generated logins</h2><table class="list"><thead><tr><th>login</th><th>app</th><th>password set</th><th>age (days)</th><th>rotation</th></tr></thead><tbody>${loginRows.join('')}</tbody></table>` : ''}
+${report.logins.length ? `<h2>Generated logins</h2><table class="list"><thead><tr><th>login</th><th>app</th><th>password set</th><th>age (days)</th><th>rotation</th>${lifetimes ? '<th>valid until</th>' : ''}</tr></thead><tbody>${loginRows.join('')}</tbody></table>${lifetimes && report.engine !== 'postgres' ? `<p class="muted">${esc(lifetimeNote(report))}</p>` : ''}` : ''}
+${report.protected ? `<h2>Protected roles (${report.protected.length})</h2>${report.protected.length ? `<table class="list"><thead><tr><th>role</th><th>entry</th><th>members</th></tr></thead><tbody>${protectedRows.join('')}</tbody></table>` : '<p>None of the protected roles exists in the database.</p>'}` : ''}
 <script type="application/json" id="cells">${cellsJson}</script>
 <script>${SCRIPT}</script>
 </body>

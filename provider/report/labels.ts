@@ -102,3 +102,12 @@ export function reportFindings(report: AccessReport): Finding[] {
   return out;
 }
 
+/** Whether the logins table shows validity: some password has an end (VALID UNTIL, or security.rotation.validFor). */
+export function hasLifetimes(report: AccessReport): boolean {
+  return report.logins.some((l) => l.validUntil !== null);
+}
+
+/** Under the logins table of an engine without expiry times: what "valid until" means there. */
+export function lifetimeNote(report: AccessReport): string {
+  return `${report.engine} does not expire a login's password by itself: "valid until" is the policy's lifetime (security.rotation.validFor) from when it was set, and the password works until pmgrants replaces it, at the first apply or checkout after that time.`;
+}

@@ -6,6 +6,14 @@ import { EngineName, Right } from '../model/types';
  * how that compares with the policy. Plain data; engines produce facts, report/ computes the rest.
  */
 
+/** A protected role the database has (policy `protected`), with its members: named by the policy or not. */
+export interface ProtectedRoleReport {
+  role: string;
+  /** Position of the entry in `protected` that protects it. */
+  entry: number;
+  members: { name: string; named: boolean }[];
+}
+
 export type CellStatus = 'expected' | 'drift' | 'missing' | 'privileged' | 'inherent';
 export const CELL_STATUSES: readonly CellStatus[] = ['expected', 'drift', 'missing', 'privileged', 'inherent'];
 
@@ -64,6 +72,13 @@ export interface LoginAge {
   maxAgeDays: number | null;
   /** null when there is no rotation policy or no recorded time. */
   overdue: boolean | null;
+  /**
+   * When the password stops being valid (PostgreSQL VALID UNTIL, or security.rotation.validFor from
+   * when it was set); null when it has no end or is unknown.
+   */
+  validUntil: string | null;
+  /** Past validUntil; null when unknown (the login is missing). */
+  expired: boolean | null;
 }
 
 export interface ReportSummary {
@@ -74,6 +89,10 @@ export interface ReportSummary {
   overdueLogins: string[];
   /** Grants that end within the warning window (not yet ended), soonest first. */
   expiringGrants: ExpiringGrant[];
+  /** Generated logins whose password has expired. */
+  expiredLogins?: string[];
+  /** "role: member" of the protected roles' members the policy does not name. */
+  unnamedProtectedMembers?: string[];
 }
 
 /** A grant of the policy that ends soon: one per grant and principal. */
@@ -103,5 +122,7 @@ export interface AccessReport {
   principals: ReportPrincipal[];
   cells: ReportCell[];
   logins: LoginAge[];
+  /** The protected roles the database has (only when the policy lists some). */
+  protected?: ProtectedRoleReport[];
   summary: ReportSummary;
 }

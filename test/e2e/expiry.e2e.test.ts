@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../support/cli';
-import { postgresUnavailableReason, sqlstateOf, startTestServer, TestServer } from '../support/pg';
+import { postgresUnavailableReason, runsAs, startTestServer, TestServer } from '../support/pg';
 import { scenario } from '../support/scenario';
 
 const unavailable = postgresUnavailableReason();
@@ -29,17 +29,7 @@ let expiresText: string;
 
 const cli = (args: string[]) => runCliCaptured(args, { env: { PMGRANTS_DATABASE_URL: dbUrl }, cwd: dir });
 
-async function canRead(user: string): Promise<true | string> {
-  const client = await pg.connectAs(user, `${user}-out-of-band`, 'pm_expiry');
-  try {
-    await client.query('SELECT * FROM p2p.cases');
-    return true;
-  } catch (e) {
-    return sqlstateOf(Promise.reject(e));
-  } finally {
-    await client.end();
-  }
-}
+const canRead = (user: string) => runsAs(pg, user, `${user}-out-of-band`, 'pm_expiry', 'SELECT * FROM p2p.cases');
 
 beforeAll(async () => {
   if (unavailable) return;

@@ -105,3 +105,16 @@ export async function sqlstateOf(promise: Promise<unknown>): Promise<string> {
   }
   throw new Error('expected the statement to fail, but it succeeded');
 }
+
+/** true when `user` (with `password`) can run `sql` on `database`, else the SQLSTATE it failed with. */
+export async function runsAs(pg: TestServer, user: string, password: string, database: string, sql: string): Promise<true | string> {
+  const client = await pg.connectAs(user, password, database);
+  try {
+    await client.query(sql);
+    return true;
+  } catch (e) {
+    return sqlstateOf(Promise.reject(e));
+  } finally {
+    await client.end();
+  }
+}

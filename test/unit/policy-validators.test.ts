@@ -164,6 +164,7 @@ describe('generated policy validators', () => {
 
   it('leave out only the uniqueItems that schema.ts checks in one pass (UNIQUE_LISTS)', () => {
     expect(uncheckedUniqueItems(policySchema)).toEqual([
+      '/properties/protected/items/else/properties/members',
       '/$defs/app/properties/personas',
       '/$defs/persona/properties/rights',
       '/$defs/persona/properties/openSourceRights',

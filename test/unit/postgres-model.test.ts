@@ -393,10 +393,10 @@ describe('catalog SQL files', () => {
     expect(() => catalogSql('no-such-query', ['/nonexistent'])).toThrow(/installation is incomplete: catalog query no-such-query.sql not found/);
   });
 
-  it('compose into one statement with five parameters', () => {
+  it('compose into one statement with six parameters', () => {
     const sql = inspectQuery();
     expect(sql.startsWith('WITH scoped_roles AS (')).toBe(true);
-    expect(new Set(sql.replace(/--[^\n]*/g, '').match(/\$(\d)/g))).toEqual(new Set(['$1', '$2', '$3', '$4', '$5']));
+    expect(new Set(sql.replace(/--[^\n]*/g, '').match(/\$(\d)/g))).toEqual(new Set(['$1', '$2', '$3', '$4', '$5', '$6']));
     expect(sql.replace(/--[^\n]*/g, '')).not.toContain(';'); // one statement
   });
 });
@@ -480,7 +480,7 @@ describe('prepareStatements: logins are created without a password, first, and t
   it('passwordSql sends the verifier, never the plaintext, and stamps the marker with the time', () => {
     const verifier = scramSha256Verifier('z'.repeat(32));
     const sql = passwordSql('pmg_p2p_app', verifier, new Date('2030-01-02T03:04:05.000Z'));
-    expect(sql).toMatch(/^ALTER ROLE "pmg_p2p_app" WITH PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+';\n/);
+    expect(sql).toMatch(/^ALTER ROLE "pmg_p2p_app" WITH PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+' VALID UNTIL 'infinity';\n/);
     expect(sql.split('\n')[1]).toBe(`COMMENT ON ROLE "pmg_p2p_app" IS 'pmgrants:managed {"purpose":"generated-login","passwordSetAt":"2030-01-02T03:04:05.000Z"}'`);
     expect(sql).not.toContain('z'.repeat(32));
   });

@@ -65,7 +65,7 @@ async function run(config: Record<string, string>, secretKeys: string[] = ['pmgr
         const state = { ...args.inputs };
         if (args.type.startsWith('pulumi-nodejs:dynamic/pmgrants:')) {
           const login = args.type.endsWith(':App') ? (args.inputs.logins as { name: string }[])[0]?.name : (args.inputs.logins as { name: string }[])[0]?.name;
-          if (login) Object.assign(state, { login, password: `mock-password-of-${login}` });
+          if (login) Object.assign(state, { login, password: `mock-password-of-${login}`, passwordGeneration: `mock-generation-of-${login}`, passwordValidUntil: '2030-01-01T08:00:00.000Z' });
         }
         return { id: `${args.name}-id`, state };
       },
@@ -80,7 +80,19 @@ async function run(config: Record<string, string>, secretKeys: string[] = ['pmgr
   const resolve = <T>(o: PulumiModule.Output<T>) => new Promise<T>((r) => o.apply((v) => r(v)));
   const apps = Object.fromEntries(
     await Promise.all(
-      Object.entries(stack.outputs.apps).map(async ([app, c]) => [app, { ...c, password: await resolve(c.password), passwordIsSecret: await pulumi.isSecret(c.password) }] as const),
+      Object.entries(stack.outputs.apps).map(
+        async ([app, c]) =>
+          [
+            app,
+            {
+              ...c,
+              password: await resolve(c.password),
+              passwordIsSecret: await pulumi.isSecret(c.password),
+              ...(c.passwordGeneration ? { passwordGeneration: await resolve(c.passwordGeneration) } : {}),
+              ...(c.passwordValidUntil ? { passwordValidUntil: await resolve(c.passwordValidUntil) } : {}),
+            },
+          ] as const,
+      ),
     ),
   );
   // Let every registration finish (the dynamic providers serialize asynchronously).
@@ -132,6 +144,31 @@ describe('the program', () => {
       server: 'warehouse.example.internal',
       port: 5432,
     });
+  });
+
+  it('with a password lifetime, each app exports its password\'s generation and validity (without one, neither: outputs a preview cannot know)', async () => {
+    const doc = policyDoc();
+    const { apps } = await run(baseConfig(writePolicy('lifetime.yaml', { ...doc, security: { ...doc.security, rotation: { validFor: '8h' } } })));
+    expect(apps.p2p).toMatchObject({ passwordGeneration: 'mock-generation-of-pmg_p2p_app', passwordValidUntil: '2030-01-01T08:00:00.000Z' });
+    const plain = (await run(baseConfig(writePolicy('no-lifetime.yaml', doc)))).apps.p2p;
+    expect(['passwordGeneration' in plain, 'passwordValidUntil' in plain]).toEqual([false, false]);
+  });
+
+  it('pmgrants:checkout gives each named app its own checkout token; an unknown app or single_account is refused', async () => {
+    const file = writePolicy('checkout.yaml', policyDoc());
+    const { registered } = await run({ ...baseConfig(file), 'pmgrants:checkout': JSON.stringify({ p2p: 'run-42', o2c: 7 }) });
+    const token = (name: string) => registered.find((r) => r.name === name)!.inputs.checkoutToken;
+    expect([token('p2p'), token('o2c'), token('warehouse')]).toEqual(['run-42', '7', undefined]);
+    const unknown = await run({ ...baseConfig(file), 'pmgrants:checkout': JSON.stringify({ p2q: 'x' }) });
+    expect(unknown.registered.find((r) => r.name === 'warehouse')!.inputs.diagnostics).toEqual(['pmgrants:checkout names "p2q", which the policy does not define as an app']);
+    const shared = await run({ ...baseConfig(writePolicy('checkout-shared.yaml', policyDoc('single_account'))), 'pmgrants:checkout': JSON.stringify({ p2p: 'x' }) });
+    expect(shared.registered.find((r) => r.name === 'warehouse')!.inputs.diagnostics).toEqual([
+      'pmgrants:checkout takes a password per app, but in single_account mode every app shares one login; use rotationToken',
+    ]);
+    const bad = await run({ ...baseConfig(file), 'pmgrants:checkout': '"p2p"' });
+    expect(bad.registered.find((r) => r.name === 'warehouse')!.inputs.diagnostics).toEqual([
+      "pmgrants:checkout must be an object of app keys to tokens; set one with \"pulumi config set --path 'pmgrants:checkout.<app>' <token>\"",
+    ]);
   });
 
   it('single_account: every app connects with the warehouse\'s shared login and password', async () => {

@@ -481,3 +481,69 @@ describe('create, update, read, delete', () => {
     await providers.shutdown();
   });
 });
+
+describe('credentials per use and protected roles (security.rotation.validFor, pmgrants:checkout, protected)', () => {
+  const LIFETIME: Policy = { ...POLICY, security: { mode: 'system_managed', rotation: { validFor: '8h' } }, protected: [{ role: 'pm_internal', members: ['pm_service'] }] };
+  const lifetimeInputs = (part: string, extra: { checkoutToken?: string } = {}): GrantsInputs => {
+    const slice = part === 'warehouse' ? sliceDesired(compilePolicy(LIFETIME), WAREHOUSE) : sliceDesired(compilePolicy(LIFETIME), appPart(part));
+    return partInputs(slice, 'postgres', { ...(part === 'warehouse' ? {} : { app: part }), ...extra });
+  };
+
+  it('the inputs carry the lifetime and the protected roles', () => {
+    expect(lifetimeInputs('p2p')).toMatchObject({ passwordValidFor: '8h', protected: [{ role: 'pm_internal', members: ['pm_service'] }] });
+    expect(lifetimeInputs('p2p', { checkoutToken: 'run-1' }).checkoutToken).toBe('run-1');
+  });
+
+  it('diff: a password past its validity is a change, with the instant; before it, none', async () => {
+    const olds: GrantsOutputs = { ...lifetimeInputs('p2p'), login: 'pmg_p2p_app', password: 'x', passwordSetAt: '2030-01-01T00:00:00.000Z', passwordValidUntil: '2030-01-01T08:00:00.000Z' };
+    const r = await providers.diff('app', 'id', olds, lifetimeInputs('p2p'), new Date('2030-01-01T09:00:00.000Z'));
+    expect(r.reasons).toEqual(['the password of pmg_p2p_app expired at 2030-01-01T08:00:00.000Z']);
+    expect((await providers.diff('app', 'id', olds, lifetimeInputs('p2p'), new Date('2030-01-01T07:00:00.000Z'))).changes).toBe(false);
+  });
+
+  it('update with a new checkout token sets a new password valid for the lifetime, and outputs until when', async () => {
+    const db = scripted([wholeApplied(LIFETIME)]);
+    providers.setConnector(async () => db.conn);
+    let lifetime: unknown;
+    const apply = db.conn.apply.bind(db.conn);
+    db.conn.apply = async (statements, progress, options) => {
+      lifetime = options?.passwordLifetime;
+      return apply(statements, progress, options);
+    };
+    const olds: GrantsOutputs = { ...lifetimeInputs('p2p'), login: 'pmg_p2p_app', password: 'old', passwordSetAt: RECENT };
+    const started = Date.now();
+    const { outs } = await providers.update('app', 'id', olds, lifetimeInputs('p2p', { checkoutToken: 'run-1' }));
+    expect(db.applied.flat().map((s) => s.display)).toEqual([`ALTER ROLE "pmg_p2p_app" WITH PASSWORD '********'`]);
+    expect(outs.password).toBe('pw-for-pmg_p2p_app');
+    const until = Date.parse(outs.passwordValidUntil!);
+    expect(until - Date.parse(outs.passwordSetAt!)).toBe(8 * 3_600_000);
+    expect(until).toBeGreaterThanOrEqual(started + 8 * 3_600_000);
+    expect(lifetime).toEqual({ validUntil: new Date(until) });
+  });
+
+  it("a password a checkout delivered is not undelivered to the stack's state: no new password", async () => {
+    // Set an hour ago, valid for eight: the taker's still.
+    const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const live = { ...wholeApplied(LIFETIME, anHourAgo), passwordGeneration: { pmg_p2p_app: 'taker' } };
+    const db = scripted([{ ...live, checkedOut: ['pmg_p2p_app'] }]);
+    providers.setConnector(async () => db.conn);
+    const olds: GrantsOutputs = { ...lifetimeInputs('p2p'), login: 'pmg_p2p_app', password: 'kept', passwordSetAt: anHourAgo, passwordGeneration: 'mine' };
+    await providers.update('app', 'id', olds, lifetimeInputs('p2p'));
+    expect(db.applied.flat().map((s) => s.display)).toEqual([]);
+    // Without the checkout's mark the same generation is undelivered to the state, and replaced.
+    await providers.shutdown();
+    const plain = scripted([live]);
+    providers.setConnector(async () => plain.conn);
+    await providers.update('app', 'id', olds, lifetimeInputs('p2p'));
+    expect(plain.applied.flat().map((s) => s.display)).toEqual([`ALTER ROLE "pmg_p2p_app" WITH PASSWORD '********'`]);
+  });
+
+  it("the warehouse's warnings name the protected role's member the policy does not; no change touches it", async () => {
+    const live = { ...wholeApplied(LIFETIME), memberships: [...wholeApplied(LIFETIME).memberships, { role: 'pm_internal', member: 'pm_service' }, { role: 'pm_internal', member: 'alice' }] };
+    const db = scripted([live]);
+    providers.setConnector(async () => db.conn);
+    const { outs } = await providers.update('warehouse', 'id', { ...lifetimeInputs('warehouse') }, lifetimeInputs('warehouse'));
+    expect(outs.warnings).toEqual(['protected role "pm_internal" has a member the policy does not name (protected[0].members): alice; pmgrants leaves it as it is']);
+    expect(JSON.stringify(db.applied)).not.toContain('pm_internal');
+  });
+});

@@ -61,7 +61,7 @@ describe('buildReport', () => {
     expect(report.principals.find((p) => p.name === 'ghosts')).toMatchObject({ origin: 'policy', notes: ['not found in the database'] });
     expect(cell('ghosts', 'select')).toMatchObject({ status: 'missing', paths: [] });
     expect(report.principals.map((p) => p.name)).not.toContain('pmg_p2p_data_consumer');
-    expect(report.logins).toEqual([{ login: 'pmg_p2p_app', app: 'p2p', passwordSetAt: '2026-01-01T00:00:00.000Z', ageDays: 45, maxAgeDays: 30, overdue: true }]);
+    expect(report.logins).toEqual([{ login: 'pmg_p2p_app', app: 'p2p', passwordSetAt: '2026-01-01T00:00:00.000Z', ageDays: 45, maxAgeDays: 30, overdue: true, validUntil: null, expired: false }]);
     expect(report.summary.overdueLogins).toEqual(['pmg_p2p_app']);
   });
 

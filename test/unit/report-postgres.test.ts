@@ -1,12 +1,15 @@
 /**
  * PostgreSQL effective access from plain catalog rows (no server): ownership per object, column
  * grants, predefined roles with PUBLIC's grants, the provisioning role's administration, the engine's
- * built-in defaults, and each path listed once. The end-to-end truth of the same rules against real
+ * built-in defaults, each path listed once, memberships that pass nothing, and VALID UNTIL. The end-to-end truth of the same rules against real
  * servers is test/e2e/report-truth.e2e.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { postgresAccessFacts, PostgresAccessRows } from '../../provider/engines/postgres/access-facts';
 import { HeldRight } from '../../provider/model/access';
+import { compilePolicy } from '../../provider/model/compile';
+import { Policy } from '../../provider/model/types';
+import { buildReport } from '../../provider/report/compute';
 
 /** A role row: [name, superuser, inherit, login, bypassrls, comment, createrole]. */
 const role = (name: string, extra: { login?: boolean; createrole?: boolean; comment?: string; inherit?: boolean } = {}): PostgresAccessRows['roles'][number] => [
@@ -100,5 +103,40 @@ describe('PostgreSQL access facts', () => {
       const keys = h.paths.map((p) => JSON.stringify(p));
       expect(new Set(keys).size, `${h.principal} ${h.right}`).toBe(keys.length);
     }
+  });
+
+  it("reads each role's VALID UNTIL (the eighth column) as its password's end; none without one", () => {
+    const until = postgresAccessFacts({ ...rows, roles: rows.roles.map((r) => (r[0] === 'app' ? [...r.slice(0, 7), '2030-01-01T10:00:00+00:00'] : r) as PostgresAccessRows['roles'][number]) }, scope);
+    expect(until.principals.find((p) => p.name === 'app')?.validUntil).toBe('2030-01-01T10:00:00.000Z');
+    expect(until.principals.find((p) => p.name === 'lead')?.validUntil).toBeUndefined();
+  });
+
+  it('PostgreSQL 16: a membership that passes nothing (INHERIT FALSE, SET FALSE) is inert: a member of a protected role, not of a team', () => {
+    const pg16: PostgresAccessRows = {
+      ...rows,
+      identity: { ...rows.identity, version: '16.4', versionNum: 160004 },
+      roles: [...rows.roles, role('pm_internal', { login: false }), role('mallory')],
+      memberships: [
+        ...rows.memberships,
+        ['pm_internal', 'mallory', { admin_option: true, inherit_option: false, set_option: false }],
+        ['team', 'mallory', { admin_option: true, inherit_option: false, set_option: false }],
+      ],
+    };
+    const f = postgresAccessFacts(pg16, scope);
+    expect(f.memberships).toContainEqual({ role: 'pm_internal', member: 'mallory', inert: true });
+    expect(f.memberships).toContainEqual({ role: 'team', member: 'erin' });
+    const policy: Policy = {
+      apiVersion: 'pmgrants/v1',
+      warehouse: { engine: 'postgres', database: 'wh' },
+      security: { mode: 'system_managed' },
+      principals: { team: { kind: 'database-role', name: 'team' } },
+      apps: { o2c: { schema: 'o2c' } },
+      grants: [{ persona: 'data_consumer', to: ['team'], apps: ['o2c'] }],
+      protected: ['pm_internal'],
+    };
+    const report = buildReport(f, { desired: compilePolicy(policy), policy, now: new Date('2030-01-01T00:00:00Z') });
+    expect(report.protected).toEqual([{ role: 'pm_internal', entry: 0, members: [{ name: 'mallory', named: false }] }]);
+    expect(report.principals.find((p) => p.name === 'erin')).toMatchObject({ origin: 'member', memberOf: ['team'] });
+    expect(report.principals.find((p) => p.name === 'mallory')?.memberOf).toBeUndefined();
   });
 });

@@ -175,13 +175,13 @@ async function deliveredOrKept(p: Planned, applying: Promise<ApplyResult>): Prom
  * command exits 130 or 143. A second signal is the same request.
  */
 /** What catchInterruption gives an apply: the signal it listens to, and the exit code of the signal received. */
-interface Interruption {
+export interface Interruption {
   signal: AbortSignal;
   exitCode(): number | undefined;
   dispose(): void;
 }
 
-function catchInterruption(io: CliIO): Interruption {
+export function catchInterruption(io: CliIO): Interruption {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {

@@ -27,11 +27,11 @@ export const reportSpec: CommandSpec = {
       help: `list in the summary the grants that end within N days (default ${DEFAULT_EXPIRY_WARNING_DAYS}, as validate warns)`,
       placeholder: 'N',
     },
-    'detailed-exitcode': { type: 'boolean', help: 'exit 0 when there is no drift, 2 when the database grants something the policy does not (privileged and inherent access do not count)' },
+    'detailed-exitcode': { type: 'boolean', help: 'exit 0 when there is no drift, 2 when the database grants something the policy does not (privileged and inherent access do not count) or a protected role has a member the policy does not name' },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
   details:
-    'Every principal that can reach an app schema (the policy\'s principals, generated logins, unmanaged roles,\nPUBLIC, superusers) x every app x every right, with the path it comes through, each marked expected, drift\n(granted, not in the policy), missing (in the policy, not granted), privileged (superuser-like bypass, or the\nprovisioning login\'s administration) or inherent (the engine gives it to every role). Members of the policy\'s\nteams are expected through their team; cells show objects and columns when not the whole schema, and\n"until <date>" / "expired on <date>" for expiring grants. Generated logins: password age and rotation.\nThe report names the database and a SHA-256 digest of the catalog rows read. Read-only; see docs/report.md.\nExit: 0 ok, 1 policy invalid, 2 usage or connection error (with --detailed-exitcode: 2 when there is drift).',
+    'Every principal that can reach an app schema (the policy\'s principals, generated logins, unmanaged roles,\nPUBLIC, superusers) x every app x every right, with the path it comes through, each marked expected, drift\n(granted, not in the policy), missing (in the policy, not granted), privileged (superuser-like bypass, or the\nprovisioning login\'s administration) or inherent (the engine gives it to every role). Members of the policy\'s\nteams are expected through their team; cells show objects and columns when not the whole schema, and\n"until <date>" / "expired on <date>" for expiring grants. Generated logins: password age, rotation and when\neach password expires. Protected roles (policy `protected`): their members, named by the policy or not.\nThe report names the database and a SHA-256 digest of the catalog rows read. Read-only; see docs/report.md.\nExit: 0 ok, 1 policy invalid, 2 usage or connection error (with --detailed-exitcode: 2 when there is drift\nor an unnamed member of a protected role).',
 };
 
 export async function reportCommand(io: CliIO, values: Record<string, unknown>, positionals: string[]): Promise<number> {
@@ -74,6 +74,7 @@ export async function reportCommand(io: CliIO, values: Record<string, unknown>, 
     }
     io.err(`${reportHeadline(report)}; written to ${out}\n`);
   } else io.out(text);
-  if (values['detailed-exitcode']) return report.summary.cells.drift > 0 ? 2 : EXIT.ok;
+  // Drift, and members of protected roles that the policy does not name: both are what the database has and the policy does not say.
+  if (values['detailed-exitcode']) return report.summary.cells.drift > 0 || (report.summary.unnamedProtectedMembers?.length ?? 0) > 0 ? 2 : EXIT.ok;
   return EXIT.ok;
 }

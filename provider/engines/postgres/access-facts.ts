@@ -29,8 +29,8 @@ import { parseMarker } from './marker';
  */
 export interface PostgresAccessRows {
   identity: { database: string; oid: number; version: string; versionNum: number; server: string };
-  /** [name, superuser, inherit, login, bypassrls, comment, createrole] */
-  roles: [string, boolean, boolean, boolean, boolean, string | null, boolean][];
+  /** [name, superuser, inherit, login, bypassrls, comment, createrole, VALID UNTIL (ISO time; null: no end)] */
+  roles: [string, boolean, boolean, boolean, boolean, string | null, boolean, (string | null)?][];
   /** [role, member, pg_auth_members row] */
   memberships: [string, string, { admin_option?: boolean; inherit_option?: boolean; set_option?: boolean }][];
   /** [schema, owner, ACL, default table ACL of the owner, default function ACL of the owner] */
@@ -138,6 +138,8 @@ interface RoleRow {
   bypassrls: boolean;
   comment: string | null;
   createrole: boolean;
+  /** VALID UNTIL: when the server stops accepting the role's password (null: no end). */
+  validUntil?: string | null;
 }
 
 interface Catalog {
@@ -489,7 +491,10 @@ function principalNotes(role: RoleRow, superuser: boolean, canConnect: boolean, 
 export function postgresAccessFacts(rows: PostgresAccessRows, scope?: AccessScope): AccessFacts {
   const pg16 = rows.identity.versionNum >= 160000;
   const roles: Catalog['roles'] = new Map(
-    rows.roles.map(([name, superuser, inherit, login, bypassrls, comment, createrole]) => [name, { name, superuser, inherit, login, bypassrls, comment, createrole: createrole === true }]),
+    rows.roles.map(([name, superuser, inherit, login, bypassrls, comment, createrole, validUntil]) => [
+      name,
+      { name, superuser, inherit, login, bypassrls, comment, createrole: createrole === true, validUntil },
+    ]),
   );
   const cat: Catalog = { pg16, roles, parents: membershipEdges(rows, roles, scope, pg16) };
   const databaseAcl = parseAcl(rows.databaseAcl);
@@ -516,11 +521,12 @@ export function postgresAccessFacts(rows: PostgresAccessRows, scope?: AccessScop
       notes: principalNotes(role, superuser, canConnect, cat, rows.identity.database),
       ...(role.createrole && !role.superuser ? { administrator: true } : {}),
       ...(Object.keys(marker).length ? { marker } : {}),
+      ...(role.validUntil ? { validUntil: new Date(role.validUntil).toISOString() } : {}),
       ...(internal ? { internal: true } : {}),
     });
   }
   const memberships: FactMembership[] = [];
-  for (const [member, edges] of cat.parents) for (const e of edges) if (e.inherit || e.set) memberships.push({ role: e.role, member, ...(e.admin ? { admin: true } : {}) });
+  for (const [member, edges] of cat.parents) for (const e of edges) memberships.push({ role: e.role, member, ...(e.admin ? { admin: true } : {}), ...(e.inherit || e.set ? {} : { inert: true }) });
   return {
     engine: 'postgres',
     identity: { database: rows.identity.database, server: rows.identity.server, version: `PostgreSQL ${rows.identity.version}`, id: `oid ${rows.identity.oid}` },

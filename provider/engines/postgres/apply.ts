@@ -1,7 +1,7 @@
 import type { Client as PgClient } from 'pg';
 import { PartialApplyError, PmgrantsError } from '../../model/errors';
 import { Statement } from '../../model/statement';
-import { ApplyOptions, ApplyProgress, ApplyResult } from '../engine';
+import { ApplyOptions, ApplyProgress, ApplyResult, PasswordLifetime } from '../engine';
 import { newPasswordGeneration } from '../generation';
 import { LockHolder, lockTimeoutError } from '../lock';
 import { isConnectionLost, isPgError, messageOf, reasonOf } from './errors';
@@ -45,6 +45,8 @@ export interface PreparedApply {
   secrets: Map<string, string>;
   /** Every plaintext, to scrub from any text that leaves apply (verifiers are added when computed). */
   hidden: string[];
+  /** How long the passwords are valid, and whether a checkout takes them (ApplyOptions.passwordLifetime). */
+  lifetime?: PasswordLifetime;
 }
 
 /**
@@ -406,7 +408,7 @@ export async function applyStatements(session: PostgresSession, statements: read
   const extra = openPasswordSessions(session, statements);
   let prepared: PreparedApply;
   try {
-    prepared = prepareStatements(statements, undefined, session.warehouse);
+    prepared = { ...prepareStatements(statements, undefined, session.warehouse), ...(options.passwordLifetime ? { lifetime: options.passwordLifetime } : {}) };
   } catch (err) {
     await extra.close();
     throw err;
@@ -421,7 +423,8 @@ export async function applyStatements(session: PostgresSession, statements: read
   try {
     if (options.signal?.aborted) throw interrupted();
     if (options.deliver && prepared.passwords.length > 0) {
-      await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation })));
+      const validUntil = options.passwordLifetime?.validUntil?.toISOString();
+      await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation, ...(validUntil ? { validUntil } : {}) })));
     }
     if (options.signal?.aborted) throw interrupted();
   } catch (err) {

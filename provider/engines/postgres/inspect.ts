@@ -8,6 +8,7 @@ import { inspectQuery } from './catalog';
 import { parseMarker } from './marker';
 import { OBJECT_KINDS, objectCreators } from './realize';
 import { PmgrantsError } from '../../model/errors';
+import { isProtectable, patternLike } from '../../model/protected';
 import { pushAll } from '../../model/collections';
 
 /**
@@ -17,7 +18,7 @@ import { pushAll } from '../../model/collections';
  */
 export interface CatalogRows {
   database: string;
-  roles: { name: string; canLogin: boolean; comment: string | null; managed: boolean }[];
+  roles: { name: string; canLogin: boolean; comment: string | null; managed: boolean; validUntil?: string | null }[];
   /** [role, member, admin option] */
   memberships: [string, string, boolean][];
   schemas: { name: string; owner: string }[];
@@ -50,8 +51,8 @@ export interface CatalogRows {
  * are arrays rather than objects, and memberships come as role oids, named here (catalogRowsOf).
  */
 export interface CatalogWire extends Omit<CatalogRows, 'roles' | 'memberships'> {
-  /** [oid, name, LOGIN, comment, managed] */
-  roles: [number, string, boolean, string | null, boolean][];
+  /** [oid, name, LOGIN, comment, managed, VALID UNTIL of a login (null: no end)] */
+  roles: [number, string, boolean, string | null, boolean, (string | null)?][];
   /** [role oids, member oids, admin options], one position per pg_auth_members row. */
   memberships: [number[], number[], boolean[]];
   /** [oid, name] of the roles the memberships name that the roles column does not list. */
@@ -61,9 +62,9 @@ export interface CatalogWire extends Omit<CatalogRows, 'roles' | 'memberships'> 
 /** The catalog query's row -> CatalogRows: roles named, memberships of several grantors merged (admin if any gave it). */
 export function catalogRowsOf(wire: CatalogWire): CatalogRows {
   const names = new Map<number, string>();
-  const roles: CatalogRows['roles'] = wire.roles.map(([oid, name, canLogin, comment, managed]) => {
+  const roles: CatalogRows['roles'] = wire.roles.map(([oid, name, canLogin, comment, managed, validUntil]) => {
     names.set(oid, name);
-    return { name, canLogin, comment, managed };
+    return { name, canLogin, comment, managed, ...(validUntil ? { validUntil } : {}) };
   });
   for (const [oid, name] of wire['member-names']) names.set(oid, name);
   const nameOf = (oid: number) => {
@@ -165,15 +166,17 @@ function scopeParam(part: InspectScope | undefined): string | null {
  * Parameters of the inspect query: $1 prefix, $2 every role name the desired state uses, $3 its schema
  * names, $4 the part it is scoped to (null: everything under the prefix), $5 the principals the desired
  * state itself holds (its logins, users and roles: scoped to one part, the roles that part owns, whose
- * memberships and grants on other parts' schemas it reads; the others in $2 it only refers to).
+ * memberships and grants on other parts' schemas it reads; the others in $2 it only refers to), $6 the
+ * policy's protected roles as LIKE operands (their members are read, for the plan's findings).
  */
-export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null, string[]] {
+export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null, string[], string[]] {
   // Every principal the state names; a role a permission is ON is one of its roles (or, realized, a membership's).
   const roles = principalsMentioned(desired);
   const schemas = new Set(desired.schemas.map((s) => s.name));
   for (const p of desired.permissions) if (p.on.type === 'schema' || p.on.type === 'engine') schemas.add(p.on.name);
   const own = new Set([...desired.logins.map((l) => l.name), ...desired.users.map((u) => u.name), ...desired.roles.map((r) => r.name)]);
-  return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part), [...own].sort()];
+  const protectedRoles = (desired.protected ?? []).filter((e) => isProtectable(e.role)).map((e) => patternLike(e.role));
+  return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part), [...own].sort(), protectedRoles];
 }
 
 const heldOn = (grantee: string, on: Permission['on'], privilege: string, grantable: boolean): Permission => ({
@@ -241,13 +244,11 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
   schemaAndDatabasePermissions(reading);
   objectPermissions(reading);
   defaultPermissions(reading);
-  const { logins, users, roles, managed, passwordSetAt, passwordMissing, passwordGeneration } = principals;
+  const { logins, users, roles, managed } = principals;
   return {
     ...sortState({ engine: 'postgres', database: rows.database, logins, users, roles, schemas, memberships, permissions: reading.permissions }),
     managed: [...managed, ...outsideManaged].sort(),
-    ...(Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
-    ...(passwordMissing.length > 0 ? { passwordMissing: passwordMissing.sort() } : {}),
-    ...(Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
+    ...passwordFacts(rows),
     ...(ownership.foreign.size > 0 ? { foreign: Object.fromEntries([...ownership.foreign].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : {}),
     ...(ownership.warnings.length > 0 ? { warnings: ownership.warnings } : {}),
     ...unreachableObjects(rows, schemas, desired),
@@ -286,16 +287,9 @@ function principalsFromRows(rows: CatalogRows, desired: DesiredState, unclaimed:
   const users: User[] = [];
   const roles: Role[] = [];
   const managed: string[] = [];
-  const passwordSetAt: Record<string, string> = {};
-  const passwordMissing: string[] = [];
-  const passwordGeneration: Record<string, string> = {};
   for (const r of rows.roles) {
     const marker = parseMarker(r.comment);
     if (r.managed && !unclaimed.has(r.name)) managed.push(r.name);
-    if (r.managed && r.canLogin && marker.passwordGeneration) passwordGeneration[r.name] = marker.passwordGeneration;
-    if (r.managed && r.canLogin && marker.passwordSetAt) passwordSetAt[r.name] = marker.passwordSetAt;
-    // Created by an apply whose password phase did not reach it (see prepareStatements).
-    else if (r.managed && r.canLogin && marker.purpose === 'generated-login') passwordMissing.push(r.name);
     const named = desiredLogins.get(r.name) ?? desiredUsers.get(r.name) ?? desiredRoles.get(r.name);
     if (named) {
       const login = desiredLogins.get(r.name);
@@ -318,7 +312,36 @@ function principalsFromRows(rows: CatalogRows, desired: DesiredState, unclaimed:
       });
     }
   }
-  return { logins, users, roles, managed, passwordSetAt, passwordMissing, passwordGeneration };
+  return { logins, users, roles, managed };
+}
+
+/**
+ * What the managed logins' markers and VALID UNTIL say of their passwords: when each was set, which
+ * generation it is, when it stops being valid, whether a checkout took it, and which logins have none
+ * yet (created by an apply whose password phase did not reach them, see prepareStatements).
+ */
+function passwordFacts(rows: CatalogRows): Pick<ActualState, 'passwordSetAt' | 'passwordMissing' | 'passwordGeneration' | 'passwordValidUntil' | 'checkedOut'> {
+  const passwordSetAt: Record<string, string> = {};
+  const passwordMissing: string[] = [];
+  const passwordGeneration: Record<string, string> = {};
+  const passwordValidUntil: Record<string, string> = {};
+  const checkedOut: string[] = [];
+  for (const r of rows.roles) {
+    if (!r.managed || !r.canLogin) continue;
+    const marker = parseMarker(r.comment);
+    if (marker.passwordGeneration) passwordGeneration[r.name] = marker.passwordGeneration;
+    if (marker.passwordSetAt) passwordSetAt[r.name] = marker.passwordSetAt;
+    else if (marker.purpose === 'generated-login') passwordMissing.push(r.name);
+    if (r.validUntil) passwordValidUntil[r.name] = new Date(r.validUntil).toISOString();
+    if (marker.delivery === 'checkout') checkedOut.push(r.name);
+  }
+  return {
+    ...(Object.keys(passwordSetAt).length > 0 ? { passwordSetAt } : {}),
+    ...(passwordMissing.length > 0 ? { passwordMissing: passwordMissing.sort() } : {}),
+    ...(Object.keys(passwordGeneration).length > 0 ? { passwordGeneration } : {}),
+    ...(Object.keys(passwordValidUntil).length > 0 ? { passwordValidUntil } : {}),
+    ...(checkedOut.length > 0 ? { checkedOut: checkedOut.sort() } : {}),
+  };
 }
 
 /** The catalog's ACLs being read into permissions: which grantees count where, and the shared securables. */
@@ -537,5 +560,5 @@ export function inspectPostgresAhead(query: CatalogQuery, compiled: DesiredState
 
 function sameParams(a: ReturnType<typeof inspectParams>, b: ReturnType<typeof inspectParams>): boolean {
   const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]) && a[3] === b[3] && sameList(a[4], b[4]);
+  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]) && a[3] === b[3] && sameList(a[4], b[4]) && sameList(a[5], b[5]);
 }

@@ -1,3 +1,4 @@
+import type { PasswordLifetime } from '../engine';
 import { quoteIdent, quoteLiteral } from './quote';
 
 /**
@@ -24,6 +25,8 @@ export interface MarkerData {
    * with it. Never the password or anything derived from it (docs/credentials.md).
    */
   passwordGeneration?: string;
+  /** "checkout": a checkout delivered the current password to its taker (plan/delivery.ts leaves it to it). */
+  delivery?: string;
 }
 
 export function managedComment(data: MarkerData): string {
@@ -43,7 +46,7 @@ export function parseMarker(comment: string | null | undefined): MarkerData {
     const value: unknown = JSON.parse(rest);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
     const out: MarkerData = {};
-    for (const k of ['purpose', 'app', 'persona', 'passwordSetAt', 'warehouse', 'passwordGeneration'] as const) {
+    for (const k of ['purpose', 'app', 'persona', 'passwordSetAt', 'warehouse', 'passwordGeneration', 'delivery'] as const) {
       const v = (value as Record<string, unknown>)[k];
       if (typeof v === 'string') out[k] = v;
     }
@@ -58,21 +61,25 @@ export function parseMarker(comment: string | null | undefined): MarkerData {
  * that password, once it has one. Without them, inspect reports the login's password as missing (see
  * also the psql script, script.ts). `warehouse` is the database that owns the login (see marker.ts).
  */
-export function markerSql(login: string, passwordSetAt?: Date, warehouse?: string, generation?: string): string {
+export function markerSql(login: string, passwordSetAt?: Date, warehouse?: string, generation?: string, checkout?: boolean): string {
   const marker = managedComment({
     purpose: 'generated-login',
     ...(passwordSetAt ? { passwordSetAt: passwordSetAt.toISOString() } : {}),
     ...(warehouse !== undefined ? { warehouse } : {}),
     ...(generation ? { passwordGeneration: generation } : {}),
+    ...(checkout ? { delivery: 'checkout' } : {}),
   });
   return `COMMENT ON ROLE ${quoteIdent(login)} IS ${quoteLiteral(marker)}`;
 }
 
 /**
- * Set one password: its SCRAM verifier (never the plaintext) and the marker stamped with the time,
- * which rotation by age reads back, and the password's generation, which plan compares with the
- * secrets file. Both in one command string, so one implicit transaction.
+ * Set one password: its SCRAM verifier (never the plaintext), valid until the lifetime's end (VALID
+ * UNTIL: "a date and time after which the role's password is no longer valid", postgresql.org,
+ * CREATE ROLE; 'infinity' without one, so a lifetime the policy dropped ends), and the marker stamped
+ * with the time, which rotation by age reads back, the password's generation, which plan compares
+ * with the secrets file, and whether a checkout took it. One command string: one implicit transaction.
  */
-export function passwordSql(login: string, verifier: string, now: Date, warehouse?: string, generation?: string): string {
-  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)};\n${markerSql(login, now, warehouse, generation)}`;
+export function passwordSql(login: string, verifier: string, now: Date, warehouse?: string, generation?: string, lifetime: PasswordLifetime = {}): string {
+  const until = lifetime.validUntil ? lifetime.validUntil.toISOString() : 'infinity';
+  return `ALTER ROLE ${quoteIdent(login)} WITH PASSWORD ${quoteLiteral(verifier)} VALID UNTIL ${quoteLiteral(until)};\n${markerSql(login, now, warehouse, generation, lifetime.checkout)}`;
 }

@@ -1,4 +1,5 @@
 import type { Client as PgClient } from 'pg';
+import type { PasswordLifetime } from '../engine';
 import { PartialApplyError, PmgrantsError } from '../../model/errors';
 import { isConnectionLost, reasonOf } from './errors';
 import { passwordSql } from './marker';
@@ -44,6 +45,8 @@ export interface PendingPassword {
 export interface PasswordWork {
   passwords: readonly PendingPassword[];
   hidden: readonly string[];
+  /** How long they are valid, and whether a checkout takes them (ApplyOptions.passwordLifetime). */
+  lifetime?: PasswordLifetime;
 }
 
 /** The outcome of setting an apply's passwords: those set, and the first failure when some were not. */
@@ -121,7 +124,8 @@ export class PasswordSetter {
         const verifiers = await Promise.all(chunk.map((p) => this.verifierOf.get(p.login)!));
         session.trips++;
         // An extra session marks itself as one (see PASSWORD_SESSION_LOCK_KEY); the apply's own holds the apply lock.
-        const sql = chunk.map((p, i) => passwordSql(p.login, verifiers[i], this.now, session.warehouse, p.generation));
+        const lifetime = this.prepared.lifetime;
+        const sql = chunk.map((p, i) => passwordSql(p.login, verifiers[i], this.now, session.warehouse, p.generation, lifetime));
         await c.query((pinned ? sql : [passwordSessionLockSql, ...sql]).join(';\n'));
       } catch (err) {
         this.failure ??= err;

@@ -113,7 +113,9 @@ function generatePasswords(statements: readonly Statement[]): Map<string, Genera
 export async function applyStatements(session: SqlServerSession, statements: readonly Statement[], progress?: ApplyProgress, options: ApplyOptions = {}): Promise<ApplyResult> {
   const startTrips = session.trips;
   const generated = generatePasswords(statements);
-  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()]);
+  // A login has no expiry time on SQL Server: the lifetime is only what the destination is told (docs/credentials.md).
+  const validUntil = options.passwordLifetime?.validUntil?.toISOString();
+  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()].map((p) => (validUntil ? { ...p, validUntil } : p)));
   const run = new ApplyRun(session, statements, generated, progress);
   await run.phases(applyPhases(planBatches(statements), session.options.engine, session.options.generatedLogins));
   return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };

@@ -10,17 +10,23 @@
 -- or a part's inspect would read every app again.
 -- The names are matched through a hashed subquery and the comments joined from pg_shdescription:
 -- `= ANY ($2)` and shobj_description() per role were linear per role (thousands of roles).
+-- The policy's protected roles ($6: its names and patterns as LIKE operands, backslash the escape) are
+-- read too, so the plan can name their members: the warehouse's own (the whole warehouse, or its
+-- warehouse part) like the roles it owns. pmgrants never changes them (plan/protected.ts).
+-- validuntil: when a login's password stops being valid (VALID UNTIL; null when it has no end).
 SELECT r.oid,
        r.rolname,
        r.rolcanlogin,
        d.description AS comment,
+       CASE WHEN r.rolcanlogin AND pg_catalog.isfinite(r.rolvaliduntil) THEN r.rolvaliduntil END AS validuntil,
        left(r.rolname, length($1::text)) = $1::text AND coalesce(left(d.description, 16), '') = 'pmgrants:managed' AS managed,
        ($4::text IS NULL
         OR r.rolname::text IN (SELECT pg_catalog.unnest($5::text[]))
         OR (left(r.rolname, length($1::text)) = $1::text
             AND coalesce(left(d.description, 16), '') = 'pmgrants:managed'
             AND CASE WHEN $4::text = '' THEN position('"app":' IN d.description) = 0
-                     ELSE position($4::text IN d.description) > 0 END)) AS own
+                     ELSE position($4::text IN d.description) > 0 END)
+        OR ($4::text = '' AND r.rolname::text LIKE ANY ($6::text[]))) AS own
 FROM pg_catalog.pg_roles r
 LEFT JOIN pg_catalog.pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass
 WHERE (left(r.rolname, length($1::text)) = $1::text
@@ -29,3 +35,4 @@ WHERE (left(r.rolname, length($1::text)) = $1::text
             OR CASE WHEN $4::text = '' THEN position('"app":' IN d.description) = 0
                     ELSE position($4::text IN d.description) > 0 END))
    OR r.rolname::text IN (SELECT pg_catalog.unnest($2::text[]))
+   OR r.rolname::text LIKE ANY ($6::text[])
