@@ -1,5 +1,6 @@
 import { counted } from '../../diagnostics/printable';
 import { ApplyResult, EngineConnection } from '../../engines/engine';
+import { Patience } from '../../engines/busy';
 import { PmgrantsError } from '../../model/errors';
 import { ActualState } from '../../model/types';
 import { waitingForLockMessage } from '../../engines/lock';
@@ -7,7 +8,7 @@ import { connectEngine } from '../../engines/registry';
 import { applyRendered, planLive, RenderedPlan, viewOf } from '../../pipeline/plan';
 import { formatPlan, PlanView, planTextPieces } from '../../plan/format';
 import { CommandSpec } from '../args';
-import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
+import { BUSY_OPTIONS, CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy, patienceOf } from '../common';
 import { CliIO, EXIT } from '../io';
 import { fileRepairs } from '../../plan/delivery';
 import { addDeliveryNotes, secretsFileOf, SecretsFile } from '../secrets';
@@ -20,6 +21,7 @@ export const applySpec: CommandSpec = {
   options: {
     ...POLICY_OPTIONS,
     ...CONNECTION_OPTIONS,
+    ...BUSY_OPTIONS,
     yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation (pipelines)' },
     'secrets-file': {
       type: 'string',
@@ -37,6 +39,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
   // The destination is checked before anything else: a password must never be set that cannot be kept.
   const secretsFile = secretsFileOf(values, io.env, io.cwd);
   const store = SecretsFile.open(secretsFile, { forWriting: true });
+  const patience = patienceOf(io, values);
   const interruption = catchInterruption(io);
   let conn;
   try {
@@ -51,7 +54,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
     // refreshes): the plan printed and confirmed is the plan applied, never one another apply made stale.
     release = await conn.lockForApply((holder) => io.err(`${waitingForLockMessage(policy.warehouse.database, holder)}\n`));
     const rendered = await planLive(conn, policy, { ...(rotate ? { rotate } : {}), ...(store.exists ? { delivered: store.delivered() } : {}) });
-    return await applyPlanned({ io, values, conn, store, interruption, rendered, view: viewOf(rendered, `live: ${redactUrl(url)}`), database: policy.warehouse.database });
+    return await applyPlanned({ io, values, conn, store, interruption, patience, rendered, view: viewOf(rendered, `live: ${redactUrl(url)}`), database: policy.warehouse.database });
   } finally {
     interruption.dispose();
     await release?.();
@@ -66,6 +69,7 @@ interface Planned {
   conn: EngineConnection;
   store: SecretsFile;
   interruption: Interruption;
+  patience: Patience;
   rendered: RenderedPlan & { actual: ActualState };
   view: PlanView;
   database: string;
@@ -121,7 +125,7 @@ async function startApply(p: Planned): Promise<{ applying: Promise<ApplyResult> 
         }
       },
       // Write-ahead: every generated password is in the secrets file (fsynced) before the server sees any.
-      { deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal },
+      { deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal, patience: p.patience },
     );
   if (p.values.yes) {
     // Nothing to ask: the apply starts first (its first round trip is on its way when apply()
