@@ -172,6 +172,25 @@ scenario(
       expect(again.code).toBe(0);
       expect((await dba.query(`SELECT has_table_privilege('bw_p2p_process_admin', 'p2p.orders', 'SELECT') AS s`)).rows[0].s).toBe(true);
     }, 60_000);
+
+    story.step("a DBA's uncommitted change to an app login while rotate sets its password: the password trip gives up after the lock timeout instead of waiting without end, and the next apply sets it", async () => {
+      const secretsFile = path.join(dir, '.pmgrants', 'credentials.json');
+      const login = Object.keys(JSON.parse(fs.readFileSync(secretsFile, 'utf8')).logins).find((l) => l.includes('p2p'))!;
+      const dba = await pg.connect(url);
+      await dba.query(`BEGIN; ALTER ROLE "${login}" CONNECTION LIMIT 50`);
+      const started = Date.now();
+      const r = await cli(['rotate', file(), 'p2p', '--yes', '--lock-timeout', '1']);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/the changes were committed, but setting the password of 1 of 1 login failed \(a lock was not granted within the lock timeout \(canceling statement due to lock timeout\)\); those logins keep their previous password/);
+      await dba.query('COMMIT');
+      // The plan says the server does not hold what the file does; the next apply sets a password the file holds.
+      expect((await apply()).code).toBe(0);
+      const password = JSON.parse(fs.readFileSync(secretsFile, 'utf8')).logins[login].password as string;
+      const asLogin = await pg.connectAs(login, password, 'busy_wh');
+      await asLogin.end();
+      expect((await cli(['plan', file(), '--detailed-exitcode'])).code).toBe(0);
+    }, 60_000);
   },
   unavailable ? describe.skip : describe,
 );

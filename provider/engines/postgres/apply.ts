@@ -49,6 +49,8 @@ export interface PreparedApply {
   hidden: string[];
   /** How long the passwords are valid, and whether a checkout takes them (ApplyOptions.passwordLifetime). */
   lifetime?: PasswordLifetime;
+  /** Seconds a statement (and a password trip) waits for a lock (ApplyOptions.patience). */
+  lockTimeoutSeconds?: number;
 }
 
 /**
@@ -417,7 +419,11 @@ export async function applyStatements(session: PostgresSession, statements: read
   const extra = openPasswordSessions(session, statements);
   let prepared: PreparedApply;
   try {
-    prepared = { ...prepareStatements(statements, undefined, session.warehouse), ...(options.passwordLifetime ? { lifetime: options.passwordLifetime } : {}) };
+    prepared = {
+      ...prepareStatements(statements, undefined, session.warehouse),
+      ...(options.passwordLifetime ? { lifetime: options.passwordLifetime } : {}),
+      lockTimeoutSeconds: lockTimeoutOf(options.patience),
+    };
   } catch (err) {
     await extra.close();
     throw err;
@@ -441,7 +447,7 @@ export async function applyStatements(session: PostgresSession, statements: read
     throw err;
   }
   session.warnings = [];
-  const statementLockTimeout = lockTimeoutOf(options.patience);
+  const statementLockTimeout = prepared.lockTimeoutSeconds ?? lockTimeoutOf(options.patience);
   // A try rolled back by somebody else's work (a lock not had in time, a deadlock, a concurrent GRANT)
   // left nothing on the server: the same statements, with the same passwords already delivered, are
   // tried again (engines/busy.ts). Only the first try uses the sessions opened ahead.

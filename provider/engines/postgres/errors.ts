@@ -134,6 +134,9 @@ export function reasonOf(err: unknown, hidden: readonly string[]): string {
     const server = redact(((err as Error)?.message ?? '').split('\n')[0].trim().replace(/[.\s]+$/, ''), hidden);
     return `the connection to the server was lost${server && !/^(the session was lost|Connection terminated.*)$/i.test(server) ? ` (${server})` : ''}`;
   }
+  // A conflict inside a larger failure (a password trip after the commit): what happened, not what to do about the whole apply.
+  const conflict = transientConflictOf(err);
+  if (conflict) return `${conflict.what} (${redact(serverMessage(err as PgErrorLike), hidden)})`;
   return messageOf(err, hidden);
 }
 
