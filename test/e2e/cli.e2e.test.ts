@@ -156,6 +156,8 @@ scenario('pmgrants CLI end to end (examples/ibm-custom-apps.yaml on a real Postg
     expect(script.code).toBe(0);
     expect(script.out).toMatch(/^-- pmgrants: \d+ statements for database script_db \(postgres\)/);
     expect(script.out).toContain('PASSWORD NULL;');
+    // Run by hand on a busy warehouse, the script queues readers no longer than apply would.
+    expect(script.out).toContain("SELECT pg_advisory_xact_lock(8101245045667951731);\nSET LOCAL lock_timeout = '3000ms';\n");
     const admin = await pg.connect(scriptUrl);
     // psql meta-commands are not SQL; the rest runs as one simple query, as psql would send it.
     await admin.query(script.out.replace(/^\\set .*$/m, ''));

@@ -24,6 +24,8 @@ describe('plan --format sql for SQL Server: one runnable T-SQL script', () => {
     expect(script).toContain("DECLARE @login nvarchar(4000) = N'pmg_purchase-to-pay_app';");
     expect(script.match(/CRYPT_GEN_RANDOM\(32\)/g)).toHaveLength(3);
     expect(script).not.toContain('********');
+    // Run by hand on a busy warehouse, a statement waits at most apply's default lock timeout.
+    expect(script).toMatch(/^SET XACT_ABORT ON;\nSET LOCK_TIMEOUT 3000;\nGO$/m);
     expect(script).toMatch(/^DECLARE @password nvarchar\(128\) = CONVERT\(nvarchar\(128\), CRYPT_GEN_RANDOM\(32\), 2\) \+ N'a!';$/m);
   });
 

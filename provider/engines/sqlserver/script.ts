@@ -2,6 +2,7 @@ import { DesiredState } from '../../model/types';
 import { Statement } from '../../model/statement';
 import { ResolvedDialectOptions } from './options';
 import { quoteName, quoteString } from './quote';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../busy';
 
 /**
  * The statements as one T-SQL script a DBA can run with sqlcmd or SSMS (`pmgrants plan --format sql`).
@@ -16,6 +17,8 @@ export function renderSqlServerScript(statements: readonly Statement[], desired:
     '-- Generated logins get a random password made on the server that nobody sees; run',
     "-- 'pmgrants rotate <policy> --all' afterwards to set passwords and receive them as secrets.",
     'SET XACT_ABORT ON;',
+    // As apply: a statement waits at most apply's default lock timeout for a lock (1222), not without end.
+    `SET LOCK_TIMEOUT ${DEFAULT_LOCK_TIMEOUT_SECONDS * 1000};`,
     'GO',
   ];
   let target: Statement['target'] | undefined;
