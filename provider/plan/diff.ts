@@ -6,6 +6,7 @@ import { PmgrantsError } from '../model/errors';
 import { pushAll } from '../model/collections';
 import { passwordExpired, supersededCheckouts } from './password-expiry';
 import { unnamedMemberWarnings, withoutProtected } from './protected';
+import { diffMasking } from './masking';
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
@@ -41,6 +42,9 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   pushAll(d.warnings, unreachableFindings(actual));
   diffPermissions(d);
   diffMemberships(d);
+  const masking = diffMasking(desired, actual);
+  pushAll(d.changes, masking.changes);
+  pushAll(d.warnings, masking.warnings);
   // Drops: only managed principals, only when pruning.
   if (d.authoritative && desired.prune) diffDrops(d);
   // A protected role is never changed (plan/protected.ts); what it keeps, and who its members are, is said.

@@ -6,6 +6,7 @@ import { Statement } from '../../model/statement';
 import { managedComment, PRINCIPAL_MARKER } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
 import { columnOf } from '../../model/state';
+import { renderDropMaskedView, renderMaskedView, renderMaskingKey } from './masking';
 
 /**
  * Change -> PostgreSQL statements. Pure: no clock, no I/O, no secrets.
@@ -400,6 +401,13 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
       return [withEffect(renderDropRole(change.user, change.handTo), { kind: 'drop', role: change.user })];
     case 'drop-login':
       return [withEffect(renderDropRole(change.login, change.handTo), { kind: 'drop', role: change.login })];
+    case 'create-masking-key':
+      return renderMaskingKey(change.schema, change.owner);
+    case 'create-masked-view':
+    case 'replace-masked-view':
+      return renderMaskedView(change.view);
+    case 'drop-masked-view':
+      return renderDropMaskedView(change.schema, change.name);
     default: {
       const never: never = change;
       throw new Error(`render: unknown change ${JSON.stringify(never)}`);
