@@ -4,7 +4,7 @@
 // Do not edit; regenerate with `npm run generate:validators`.
 import func2 from "ajv/dist/runtime/ucs2length";
 export const validatePolicy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it. validFor gives every password pmgrants sets a lifetime ('pmgrants checkout' takes a fresh one for one use).","type":"object","additionalProperties":false,"minProperties":1,"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365},"validFor":{"title":"Password lifetime","description":"How long a generated password stays valid after pmgrants sets it: a whole number and m (minutes), h (hours) or d (days), e.g. 8h; at least 5m, at most 366d. PostgreSQL refuses the password after that (VALID UNTIL); SQL Server logins have no expiry time, so there the password stops working when pmgrants replaces it (the next apply or checkout after it expired). plan treats an expired password as due for rotation.","type":"string","pattern":"^[1-9][0-9]{0,5}(m|h|d)$"}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true},"tolerateGrantees":{"title":"Tolerated grantees","description":"Roles or database users the policy does not name whose privileges on the app schemas and their objects are left alone (e.g. a backup or monitoring role). In authoritative enforcement every other privilege there held by PUBLIC (public on SQL Server) or by a principal the policy does not name is drift: plan shows it and apply revokes it. The grantee itself is never altered or dropped. Names exactly as in the database.","type":"array","items":{"type":"string","minLength":1,"maxLength":128},"uniqueItems":true,"default":[]}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"},"protected":{"title":"Protected roles","description":"Roles and users the platform keeps for itself (its service role, replication, monitoring; Power Automate's internal 'Process Mining Application' role). validate refuses any grant, adoption or generated name that reaches one; plan and apply never create, alter, grant to, revoke from or drop one, in authoritative enforcement too; a member the database has that the entry's members do not name is a warning of plan and a finding of report.","type":"array","items":{"title":"Protected role","description":"A name or pattern, or a mapping with role, members and description.","if":{"type":"string"},"then":{"$ref":"#/$defs/protectedName"},"else":{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"$ref":"#/$defs/protectedName"},"members":{"title":"Expected members","description":"The members the role may have (names or patterns, as the database spells them). Any other member is a finding; pmgrants never adds or removes one.","type":"array","items":{"$ref":"#/$defs/protectedName"}},"description":{"title":"Description","description":"Why the role is protected, for reviewers.","type":"string"}}}}}},"$defs":{"maskKind":{"title":"Mask","description":"pseudonym, redact, partial or nullify (see personalData.columns).","enum":["pseudonym","redact","partial","nullify"]},"protectedName":{"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128},"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}},"personalData":{"title":"Personal data","description":"Which columns of the app hold personal data and how each is masked for the personas that must not see it in clear (docs/policy.md, 'Personal data'); or none: true to say it has none (guardrail requirePersonalData).","type":"object","additionalProperties":false,"properties":{"columns":{"title":"Personal columns","description":"table.column patterns (* any run of characters, ? one; e.g. \"*.user_name\", \"vendors.contact_*\") -> the mask of the columns they match; the first pattern that matches a column decides. pseudonym: a keyed hash, the same token for the same value everywhere in the warehouse; redact: a fixed text; partial: the first and last characters, the rest *; nullify: NULL instead of the value (not null, which YAML reads as no value).","type":"object","propertyNames":{"type":"string","minLength":3,"maxLength":300},"additionalProperties":{"anyOf":[{"$ref":"#/$defs/maskKind"},{"type":"object","additionalProperties":false,"required":["mask"],"properties":{"mask":{"$ref":"#/$defs/maskKind"},"text":{"title":"Redacted text","description":"redact: the text shown instead of a value (default ***).","type":"string","maxLength":100},"first":{"title":"Leading characters kept","description":"partial: how many leading characters stay (default 1).","type":"integer","minimum":0,"maximum":20},"last":{"title":"Trailing characters kept","description":"partial: how many trailing characters stay (default 1).","type":"integer","minimum":0,"maximum":20}}}]}},"none":{"title":"No personal data","description":"The app holds no personal data (what the requirePersonalData guardrail accepts instead of columns).","type":"boolean"}}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}},"personalData":{"title":"Personal data","description":"How the persona's members see the personal columns of the apps it is granted on (apps.<app>.personalData): clear, masked (views that mask them) or hidden (views that leave them out). A masked or hidden persona may have only select and view-definition. Built-in: app_admin and process_admin clear, data_consumer masked; a custom persona on an app with personal columns must say.","enum":["clear","masked","hidden"]}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"requirePersonalData":{"title":"Require personal data declarations","description":"Every app must declare its personal columns (personalData.columns) or say it has none (personalData.none: true).","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it. validFor gives every password pmgrants sets a lifetime ('pmgrants checkout' takes a fresh one for one use).","type":"object","additionalProperties":false,"minProperties":1,"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365},"validFor":{"title":"Password lifetime","description":"How long a generated password stays valid after pmgrants sets it: a whole number and m (minutes), h (hours) or d (days), e.g. 8h; at least 5m, at most 366d. PostgreSQL refuses the password after that (VALID UNTIL); SQL Server logins have no expiry time, so there the password stops working when pmgrants replaces it (the next apply or checkout after it expired). plan treats an expired password as due for rotation.","type":"string","pattern":"^[1-9][0-9]{0,5}(m|h|d)$"}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true},"tolerateGrantees":{"title":"Tolerated grantees","description":"Roles or database users the policy does not name whose privileges on the app schemas and their objects are left alone (e.g. a backup or monitoring role). In authoritative enforcement every other privilege there held by PUBLIC (public on SQL Server) or by a principal the policy does not name is drift: plan shows it and apply revokes it. The grantee itself is never altered or dropped. Names exactly as in the database.","type":"array","items":{"type":"string","minLength":1,"maxLength":128},"uniqueItems":true,"default":[]}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"},"protected":{"title":"Protected roles","description":"Roles and users the platform keeps for itself (its service role, replication, monitoring; Power Automate's internal 'Process Mining Application' role). validate refuses any grant, adoption or generated name that reaches one; plan and apply never create, alter, grant to, revoke from or drop one, in authoritative enforcement too; a member the database has that the entry's members do not name is a warning of plan and a finding of report.","type":"array","items":{"title":"Protected role","description":"A name or pattern, or a mapping with role, members and description.","if":{"type":"string"},"then":{"$ref":"#/$defs/protectedName"},"else":{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"$ref":"#/$defs/protectedName"},"members":{"title":"Expected members","description":"The members the role may have (names or patterns, as the database spells them). Any other member is a finding; pmgrants never adds or removes one.","type":"array","items":{"$ref":"#/$defs/protectedName"}},"description":{"title":"Description","description":"Why the role is protected, for reviewers.","type":"string"}}}}}},"$defs":{"maskKind":{"title":"Mask","description":"pseudonym, redact, partial or nullify (see personalData.columns).","enum":["pseudonym","redact","partial","nullify"]},"protectedName":{"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128},"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}},"personalData":{"title":"Personal data","description":"Which columns of the app hold personal data and how each is masked for the personas that must not see it in clear (docs/policy.md, 'Personal data'); or none: true to say it has none (guardrail requirePersonalData).","type":"object","additionalProperties":false,"properties":{"columns":{"title":"Personal columns","description":"table.column patterns (* any run of characters, ? one; e.g. \"*.user_name\", \"vendors.contact_*\") -> the mask of the columns they match; the first pattern that matches a column decides. pseudonym: a keyed hash, the same token for the same value everywhere in the warehouse; redact: a fixed text; partial: the first and last characters, the rest *; nullify: NULL instead of the value (not null, which YAML reads as no value).","type":"object","additionalProperties":{"anyOf":[{"$ref":"#/$defs/maskKind"},{"type":"object","additionalProperties":false,"required":["mask"],"properties":{"mask":{"$ref":"#/$defs/maskKind"},"text":{"title":"Redacted text","description":"redact: the text shown instead of a value (default ***).","type":"string","maxLength":100},"first":{"title":"Leading characters kept","description":"partial: how many leading characters stay (default 1).","type":"integer","minimum":0,"maximum":20},"last":{"title":"Trailing characters kept","description":"partial: how many trailing characters stay (default 1).","type":"integer","minimum":0,"maximum":20}}}]}},"none":{"title":"No personal data","description":"The app holds no personal data (what the requirePersonalData guardrail accepts instead of columns).","type":"boolean"}}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}},"personalData":{"title":"Personal data","description":"How the persona's members see the personal columns of the apps it is granted on (apps.<app>.personalData): clear, masked (views that mask them) or hidden (views that leave them out). A masked or hidden persona may have only select and view-definition. Built-in: app_admin and process_admin clear, data_consumer masked; a custom persona on an app with personal columns must say.","enum":["clear","masked","hidden"]}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"requirePersonalData":{"title":"Require personal data declarations","description":"Every app must declare its personal columns (personalData.columns) or say it has none (personalData.none: true).","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}}}};
 const schema32 = {"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100};
 const schema33 = {"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}};
 const schema52 = {"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128};
@@ -14,7 +14,7 @@ const pattern5 = new RegExp("^[1-9][0-9]{0,5}(m|h|d)$", "u");
 const pattern6 = new RegExp("^[a-z][a-z0-9_-]*$", "u");
 const pattern7 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
 const pattern17 = new RegExp("^[a-z][a-z0-9_]{0,14}_$", "u");
-const schema35 = {"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}},"personalData":{"title":"Personal data","description":"Which columns of the app hold personal data and how each is masked for the personas that must not see it in clear (docs/policy.md, 'Personal data'); or none: true to say it has none (guardrail requirePersonalData).","type":"object","additionalProperties":false,"properties":{"columns":{"title":"Personal columns","description":"table.column patterns (* any run of characters, ? one; e.g. \"*.user_name\", \"vendors.contact_*\") -> the mask of the columns they match; the first pattern that matches a column decides. pseudonym: a keyed hash, the same token for the same value everywhere in the warehouse; redact: a fixed text; partial: the first and last characters, the rest *; nullify: NULL instead of the value (not null, which YAML reads as no value).","type":"object","propertyNames":{"type":"string","minLength":3,"maxLength":300},"additionalProperties":{"anyOf":[{"$ref":"#/$defs/maskKind"},{"type":"object","additionalProperties":false,"required":["mask"],"properties":{"mask":{"$ref":"#/$defs/maskKind"},"text":{"title":"Redacted text","description":"redact: the text shown instead of a value (default ***).","type":"string","maxLength":100},"first":{"title":"Leading characters kept","description":"partial: how many leading characters stay (default 1).","type":"integer","minimum":0,"maximum":20},"last":{"title":"Trailing characters kept","description":"partial: how many trailing characters stay (default 1).","type":"integer","minimum":0,"maximum":20}}}]}},"none":{"title":"No personal data","description":"The app holds no personal data (what the requirePersonalData guardrail accepts instead of columns).","type":"boolean"}}}}};
+const schema35 = {"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}},"personalData":{"title":"Personal data","description":"Which columns of the app hold personal data and how each is masked for the personas that must not see it in clear (docs/policy.md, 'Personal data'); or none: true to say it has none (guardrail requirePersonalData).","type":"object","additionalProperties":false,"properties":{"columns":{"title":"Personal columns","description":"table.column patterns (* any run of characters, ? one; e.g. \"*.user_name\", \"vendors.contact_*\") -> the mask of the columns they match; the first pattern that matches a column decides. pseudonym: a keyed hash, the same token for the same value everywhere in the warehouse; redact: a fixed text; partial: the first and last characters, the rest *; nullify: NULL instead of the value (not null, which YAML reads as no value).","type":"object","additionalProperties":{"anyOf":[{"$ref":"#/$defs/maskKind"},{"type":"object","additionalProperties":false,"required":["mask"],"properties":{"mask":{"$ref":"#/$defs/maskKind"},"text":{"title":"Redacted text","description":"redact: the text shown instead of a value (default ***).","type":"string","maxLength":100},"first":{"title":"Leading characters kept","description":"partial: how many leading characters stay (default 1).","type":"integer","minimum":0,"maximum":20},"last":{"title":"Trailing characters kept","description":"partial: how many trailing characters stay (default 1).","type":"integer","minimum":0,"maximum":20}}}]}},"none":{"title":"No personal data","description":"The app holds no personal data (what the requirePersonalData guardrail accepts instead of columns).","type":"boolean"}}}}};
 const schema38 = {"title":"Mask","description":"pseudonym, redact, partial or nullify (see personalData.columns).","enum":["pseudonym","redact","partial","nullify"]};
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -289,10 +289,12 @@ if(data8.columns !== undefined){
 let data9 = data8.columns;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key4 in data9){
-const _errs27 = errors;
-if(typeof key4 === "string"){
-if(func2(key4) > 300){
-const err21 = {instancePath:instancePath+"/personalData/columns",schemaPath:"#/properties/personalData/properties/columns/propertyNames/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema35.properties.personalData.properties.columns.propertyNames,data:key4,propertyName:key4};
+let data10 = data9[key4];
+const _errs29 = errors;
+let valid9 = false;
+const _errs30 = errors;
+if(!((((data10 === "pseudonym") || (data10 === "redact")) || (data10 === "partial")) || (data10 === "nullify"))){
+const err21 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/maskKind/enum",keyword:"enum",params:{allowedValues: schema38.enum},message:"must be equal to one of the allowed values",schema:schema38.enum,parentSchema:schema38,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -301,8 +303,12 @@ vErrors.push(err21);
 }
 errors++;
 }
-if(func2(key4) < 3){
-const err22 = {instancePath:instancePath+"/personalData/columns",schemaPath:"#/properties/personalData/properties/columns/propertyNames/minLength",keyword:"minLength",params:{limit: 3},message:"must NOT have fewer than 3 characters",schema:3,parentSchema:schema35.properties.personalData.properties.columns.propertyNames,data:key4,propertyName:key4};
+var _valid0 = _errs30 === errors;
+valid9 = valid9 || _valid0;
+const _errs32 = errors;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.mask === undefined){
+const err22 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/required",keyword:"required",params:{missingProperty: "mask"},message:"must have required property '"+"mask"+"'",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].required,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -311,9 +317,9 @@ vErrors.push(err22);
 }
 errors++;
 }
-}
-else {
-const err23 = {instancePath:instancePath+"/personalData/columns",schemaPath:"#/properties/personalData/properties/columns/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.personalData.properties.columns.propertyNames.type,parentSchema:schema35.properties.personalData.properties.columns.propertyNames,data:key4,propertyName:key4};
+for(const key5 in data10){
+if(!((((key5 === "mask") || (key5 === "text")) || (key5 === "first")) || (key5 === "last"))){
+const err23 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -322,9 +328,11 @@ vErrors.push(err23);
 }
 errors++;
 }
-var valid8 = _errs27 === errors;
-if(!valid8){
-const err24 = {instancePath:instancePath+"/personalData/columns",schemaPath:"#/properties/personalData/properties/columns/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema35.properties.personalData.properties.columns.propertyNames,parentSchema:schema35.properties.personalData.properties.columns,data:data9};
+}
+if(data10.mask !== undefined){
+let data11 = data10.mask;
+if(!((((data11 === "pseudonym") || (data11 === "redact")) || (data11 === "partial")) || (data11 === "nullify"))){
+const err24 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/mask",schemaPath:"#/$defs/maskKind/enum",keyword:"enum",params:{allowedValues: schema38.enum},message:"must be equal to one of the allowed values",schema:schema38.enum,parentSchema:schema38,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -334,13 +342,11 @@ vErrors.push(err24);
 errors++;
 }
 }
-for(const key5 in data9){
-let data10 = data9[key5];
-const _errs31 = errors;
-let valid10 = false;
-const _errs32 = errors;
-if(!((((data10 === "pseudonym") || (data10 === "redact")) || (data10 === "partial")) || (data10 === "nullify"))){
-const err25 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/maskKind/enum",keyword:"enum",params:{allowedValues: schema38.enum},message:"must be equal to one of the allowed values",schema:schema38.enum,parentSchema:schema38,data:data10};
+if(data10.text !== undefined){
+let data12 = data10.text;
+if(typeof data12 === "string"){
+if(func2(data12) > 100){
+const err25 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/text",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/text/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -349,12 +355,9 @@ vErrors.push(err25);
 }
 errors++;
 }
-var _valid0 = _errs32 === errors;
-valid10 = valid10 || _valid0;
-const _errs34 = errors;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-if(data10.mask === undefined){
-const err26 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/required",keyword:"required",params:{missingProperty: "mask"},message:"must have required property '"+"mask"+"'",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].required,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
+}
+else {
+const err26 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/text",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -363,9 +366,11 @@ vErrors.push(err26);
 }
 errors++;
 }
-for(const key6 in data10){
-if(!((((key6 === "mask") || (key6 === "text")) || (key6 === "first")) || (key6 === "last"))){
-const err27 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
+}
+if(data10.first !== undefined){
+let data13 = data10.first;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err27 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -374,11 +379,9 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-if(data10.mask !== undefined){
-let data11 = data10.mask;
-if(!((((data11 === "pseudonym") || (data11 === "redact")) || (data11 === "partial")) || (data11 === "nullify"))){
-const err28 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/mask",schemaPath:"#/$defs/maskKind/enum",keyword:"enum",params:{allowedValues: schema38.enum},message:"must be equal to one of the allowed values",schema:schema38.enum,parentSchema:schema38,data:data11};
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 20 || isNaN(data13)){
+const err28 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -387,12 +390,8 @@ vErrors.push(err28);
 }
 errors++;
 }
-}
-if(data10.text !== undefined){
-let data12 = data10.text;
-if(typeof data12 === "string"){
-if(func2(data12) > 100){
-const err29 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/text",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/text/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text,data:data12};
+if(data13 < 0 || isNaN(data13)){
+const err29 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -402,8 +401,11 @@ vErrors.push(err29);
 errors++;
 }
 }
-else {
-const err30 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/text",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text,data:data12};
+}
+if(data10.last !== undefined){
+let data14 = data10.last;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err30 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -412,11 +414,9 @@ vErrors.push(err30);
 }
 errors++;
 }
-}
-if(data10.first !== undefined){
-let data13 = data10.first;
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err31 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 20 || isNaN(data14)){
+const err31 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -425,9 +425,8 @@ vErrors.push(err31);
 }
 errors++;
 }
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 20 || isNaN(data13)){
-const err32 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
+if(data14 < 0 || isNaN(data14)){
+const err32 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -436,8 +435,11 @@ vErrors.push(err32);
 }
 errors++;
 }
-if(data13 < 0 || isNaN(data13)){
-const err33 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
+}
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -446,12 +448,10 @@ vErrors.push(err33);
 }
 errors++;
 }
-}
-}
-if(data10.last !== undefined){
-let data14 = data10.last;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err34 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
+var _valid0 = _errs32 === errors;
+valid9 = valid9 || _valid0;
+if(!valid9){
+const err34 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -460,9 +460,21 @@ vErrors.push(err34);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 20 || isNaN(data14)){
-const err35 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
+else {
+errors = _errs29;
+if(vErrors !== null){
+if(_errs29){
+vErrors.length = _errs29;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/personalData/columns",schemaPath:"#/properties/personalData/properties/columns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.properties.columns.type,parentSchema:schema35.properties.personalData.properties.columns,data:data9};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -471,8 +483,11 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(data14 < 0 || isNaN(data14)){
-const err36 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
+}
+if(data8.none !== undefined){
+let data15 = data8.none;
+if(typeof data15 !== "boolean"){
+const err36 = {instancePath:instancePath+"/personalData/none",schemaPath:"#/properties/personalData/properties/none/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema35.properties.personalData.properties.none.type,parentSchema:schema35.properties.personalData.properties.none,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -483,9 +498,8 @@ errors++;
 }
 }
 }
-}
 else {
-const err37 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
+const err37 = {instancePath:instancePath+"/personalData",schemaPath:"#/properties/personalData/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.type,parentSchema:schema35.properties.personalData,data:data8};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -494,75 +508,15 @@ vErrors.push(err37);
 }
 errors++;
 }
-var _valid0 = _errs34 === errors;
-valid10 = valid10 || _valid0;
-if(!valid10){
-const err38 = {instancePath:instancePath+"/personalData/columns/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties,data:data10};
+}
+}
+else {
+const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
 if(vErrors === null){
 vErrors = [err38];
 }
 else {
 vErrors.push(err38);
-}
-errors++;
-}
-else {
-errors = _errs31;
-if(vErrors !== null){
-if(_errs31){
-vErrors.length = _errs31;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err39 = {instancePath:instancePath+"/personalData/columns",schemaPath:"#/properties/personalData/properties/columns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.properties.columns.type,parentSchema:schema35.properties.personalData.properties.columns,data:data9};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-if(data8.none !== undefined){
-let data15 = data8.none;
-if(typeof data15 !== "boolean"){
-const err40 = {instancePath:instancePath+"/personalData/none",schemaPath:"#/properties/personalData/properties/none/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema35.properties.personalData.properties.none.type,parentSchema:schema35.properties.personalData.properties.none,data:data15};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-}
-}
-else {
-const err41 = {instancePath:instancePath+"/personalData",schemaPath:"#/properties/personalData/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.type,parentSchema:schema35.properties.personalData,data:data8};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-}
-}
-else {
-const err42 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
 }
 errors++;
 }

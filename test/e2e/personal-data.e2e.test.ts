@@ -170,6 +170,11 @@ scenario(
       const [key] = await rows(admin, 'SELECT key FROM pd_masking.pseudonym_key');
       expect(key.key).toMatch(/^[0-9a-f]{64}$/);
       expect(def.d).not.toContain(key.key);
+      // The token is keyed: hashing the clear value alone (what anyone could try) does not give it; with the key it does.
+      const [token] = await rows(c, "SELECT user_name FROM p2p_masked.cases WHERE id = 1");
+      const [guess] = await rows(admin, "SELECT 'u_' || left(encode(sha256(convert_to('alice', 'UTF8')), 'hex'), 16) AS unkeyed, 'u_' || left(encode(sha256(convert_to($1 || 'alice', 'UTF8')), 'hex'), 16) AS keyed", [key.key]);
+      expect(token.user_name).not.toBe(guess.unkeyed);
+      expect(token.user_name).toBe(guess.keyed);
       // A leaky function in the WHERE clause sees masked values only (security_barrier view, masked columns).
       await admin.query("CREATE FUNCTION public.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$ BEGIN RAISE NOTICE 'saw %', $1; RETURN true; END $$");
       const notices: string[] = [];
