@@ -58,7 +58,7 @@ const POLICY = [
 
 const PASSWORD = 'pd-out-of-band';
 const as = (user: string) => pg.connectAs(user, PASSWORD, DB);
-const rows = async (c: Client, sql: string) => (await c.query(sql)).rows;
+const rows = async (c: Client, sql: string, params: unknown[] = []) => (await c.query(sql, params)).rows;
 const denied = (c: Client, sql: string) => sqlstateOf(c.query(sql));
 
 let appPassword: string;
