@@ -236,6 +236,8 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
     ...unreachableIn(actual, claim),
     ...(passwordValidUntil && Object.keys(passwordValidUntil).length > 0 ? { passwordValidUntil } : {}),
     ...(checkedOut && checkedOut.length > 0 ? { checkedOut } : {}),
+    // The relations masking reads are compared per companion schema of the part's desired slice (plan/masking.ts).
+    ...(actual.masking ? { masking: actual.masking } : {}),
   };
 }
 

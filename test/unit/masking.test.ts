@@ -18,7 +18,7 @@ import { describeChange } from '../../provider/plan/describe';
 import { postgresDialect } from '../../provider/engines/postgres';
 import { maskExpression, renderMaskedView, renderMaskingKey } from '../../provider/engines/postgres/masking';
 import { inspectParams } from '../../provider/engines/postgres/inspect';
-import { sliceDesired } from '../../provider/plan/slice';
+import { claimOf, sliceActual, sliceDesired } from '../../provider/plan/slice';
 
 const policy: Policy = {
   apiVersion: 'pmgrants/v1',
@@ -169,6 +169,9 @@ describe('the plan against live relations', () => {
     expect(app).toEqual(['create-masked-view', 'create-masked-view']);
     expect(warehouse).toEqual(['create-masking-key']);
     expect(other).toEqual([]);
+    // The part's slice of the live state keeps what masking read (its diff picks its own schemas).
+    const part = sliceDesired(d, { scope: 'app', app: 'p2p' });
+    expect(sliceActual(actual, claimOf({ scope: 'app', app: 'p2p' }, [part], actual), part).masking).toEqual(actual.masking);
   });
 
   it('diffState orders the masking changes after the grants: the readers and the masking owner hold their rights before the views are made', () => {
