@@ -92,7 +92,7 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
     case 'drop-user':
       return { sign: '-', text: `user ${c.user}${handedTo(c.handTo)}` };
     case 'create-role':
-      return { sign: '+', text: `role ${c.role.name} (${c.role.purpose === 'schema-owner' ? `owner of ${c.role.app}'s schema, no login` : `persona ${c.role.persona}${c.role.app ? ` on ${c.role.app}` : ', every app'}`})` };
+      return { sign: '+', text: `role ${c.role.name} (${c.role.purpose === 'schema-owner' ? (c.role.app !== undefined ? `owner of ${c.role.app}'s schema, no login` : 'owner of the masked views and the pseudonym key, no login') : `persona ${c.role.persona}${c.role.app ? ` on ${c.role.app}` : ', every app'}`})` };
     case 'drop-role':
       return { sign: '-', text: `role ${c.role}${handedTo(c.handTo)}` };
     case 'create-schema':

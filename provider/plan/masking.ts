@@ -9,16 +9,17 @@ import { Change } from './change';
  * schema, so until the apply makes the view they cannot read the table at all (fail closed). A view
  * whose comment (its fingerprint) differs from what the policy and the table's columns want is
  * replaced; a pmgrants view whose table is gone is dropped. Only the companion schemas of the desired
- * state (a Pulumi part: its own app's) are compared; nothing when inspect did not read the relations.
+ * state (a Pulumi part: its own app's) are compared; without the live relations (an offline plan)
+ * only the key is planned.
  */
 export function diffMasking(desired: DesiredState, actual: ActualState): { changes: Change[]; warnings: string[] } {
   const m = desired.masking;
   const live = actual.masking;
   const changes: Change[] = [];
   const warnings: string[] = [];
-  if (!m || !live) return { changes, warnings };
+  if (!m) return { changes, warnings };
   const bySchema = new Map<string, LiveRelation[]>();
-  for (const r of live.relations) {
+  for (const r of live?.relations ?? []) {
     const list = bySchema.get(r.schema);
     if (list) list.push(r);
     else bySchema.set(r.schema, [r]);
@@ -27,6 +28,8 @@ export function diffMasking(desired: DesiredState, actual: ActualState): { chang
   if (desired.roles.some((r) => r.name === m.owner) && !(bySchema.get(m.keySchema) ?? []).some((r) => r.name === maskingNames.keyTable && r.kind === 'r')) {
     changes.push({ kind: 'create-masking-key', schema: m.keySchema, owner: m.owner });
   }
+  // Without the live relations (an offline plan against an empty database) there is no table to mask yet.
+  if (!live) return { changes, warnings };
   const companions = new Set(desired.schemas.filter((s) => s.purpose === 'masked-views').map((s) => s.name));
   for (const app of m.apps) {
     const base = bySchema.get(app.schema) ?? [];
