@@ -424,4 +424,45 @@ export const MUTATIONS = [
     edits: [{ file: 'provider/plan/protected.ts', search: "        ...(on.type === 'engine' && on.owner !== undefined ? [on.owner] : []),\n", replace: '' }],
     tests: ['test/unit/sqlserver-protected.test.ts'],
   },
+  {
+    name: 'masked-persona-base-rights',
+    behaviour: 'a persona that sees personal data masked or hidden gets no right on the app schema (it reads the companion schema instead)',
+    edits: [
+      {
+        file: 'provider/model/compile.ts',
+        search: "  if (!masked || visibility === 'clear') return grantRights(b, role, schema, rights);",
+        replace: "  grantRights(b, role, schema, rights);\n  if (!masked || visibility === 'clear') return;",
+      },
+    ],
+    tests: ['test/unit/masking.test.ts', 'test/e2e/personal-data.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'masking-new-table-view',
+    behaviour: 'plan makes the masked view of a table created since the last apply (a new table is drift)',
+    edits: [{ file: 'provider/plan/masking.ts', search: "        if (!have) changes.push({ kind: 'create-masked-view', view });", replace: '        if (!have) continue;' }],
+    tests: ['test/unit/masking.test.ts', 'test/e2e/personal-data.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'masking-stale-view',
+    behaviour: "plan replaces a masked view whose table or masks changed (the view's comment is its fingerprint)",
+    edits: [{ file: 'provider/plan/masking.ts', search: "        else if (have.comment !== maskedViewComment(view))", replace: '        else if (false)' }],
+    tests: ['test/unit/masking.test.ts', 'test/e2e/personal-data.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'pseudonym-keyed',
+    behaviour: 'the pseudonym is a keyed hash: the key from the key table goes into every token',
+    edits: [{ file: 'provider/engines/postgres/masking.ts', search: '${concat(keyExpression(keySchema), text)}', replace: '${text}' }],
+    tests: ['test/unit/masking.test.ts', 'test/e2e/personal-data.e2e.test.ts'],
+    build: true,
+  },
+  {
+    name: 'masking-pattern-first-match',
+    behaviour: "a personal column's mask is the first matching pattern's; a column no pattern matches is not masked",
+    edits: [{ file: 'provider/model/masking.ts', search: 'return rules.find((r) => globMatches(r.table, table) && globMatches(r.column, column))?.mask;', replace: 'return rules.find((r) => globMatches(r.column, column))?.mask;' }],
+    tests: ['test/unit/masking.test.ts', 'test/e2e/personal-data.e2e.test.ts'],
+    build: true,
+  },
 ];
