@@ -465,4 +465,10 @@ export const MUTATIONS = [
     tests: ['test/unit/masking.test.ts', 'test/e2e/personal-data.e2e.test.ts'],
     build: true,
   },
+  {
+    name: 'masked-base-revoked-additive',
+    behaviour: "personal data fails closed under additive enforcement: a masked persona's privileges on the app schema are revoked",
+    edits: [{ file: 'provider/plan/diff.ts', search: '    if ((authoritative && inScope(have)) || maskedBase(have)) changes.push(revoke(have));', replace: '    if (authoritative && inScope(have)) changes.push(revoke(have));' }],
+    tests: ['test/unit/masking.test.ts'],
+  },
 ];

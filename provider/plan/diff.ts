@@ -122,11 +122,28 @@ function diffPermissions({ desired, actual, changes, managed, authoritative }: D
       changes.push(grant(want));
     }
   }
-  if (authoritative) {
-    for (const have of perms.unmatched) {
-      if (inScope(have)) changes.push(revoke(have));
+  // Personal data fails closed: what a masked or hidden persona's role holds on the app schema itself
+  // (its tables in clear) goes, under additive enforcement too.
+  const maskedBase = maskedReadersOnBase(desired);
+  for (const have of perms.unmatched) {
+    if ((authoritative && inScope(have)) || maskedBase(have)) changes.push(revoke(have));
+  }
+}
+
+/** A privilege on an app schema with personal columns (or its objects) held by a role that reads it masked or hidden. */
+function maskedReadersOnBase(desired: DesiredState): (p: Permission) => boolean {
+  const readers = new Map<string, Set<string>>();
+  for (const app of desired.masking?.apps ?? []) {
+    for (const c of app.companions) {
+      for (const role of c.readers) {
+        let schemas = readers.get(role);
+        if (!schemas) readers.set(role, (schemas = new Set()));
+        schemas.add(app.schema);
+      }
     }
   }
+  if (readers.size === 0) return () => false;
+  return (p) => (p.on.type === 'schema' || p.on.type === 'engine') && (readers.get(p.grantee)?.has(p.on.name) ?? false);
 }
 
 function withExcept<C extends Extract<Change, { kind: 'grant' | 'revoke' }>>(change: C, except: ExceptedObject[] | undefined): C {
