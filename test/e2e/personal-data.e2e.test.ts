@@ -215,6 +215,19 @@ scenario(
       expect(await denied(c, 'SELECT * FROM p2p_masked.vendors')).toBe('42P01');
       expect((await cli(['plan', policyFile, '--detailed-exitcode'])).code).toBe(0);
     }, 120_000);
+
+    s.step('personal data removed from the app: its consumer reads the app schema again and nothing of the companion schema; the plan converges', async () => {
+      const without = POLICY.replace(/    personalData:\n(      .*\n|        .*\n)*/, '');
+      expect(without).not.toContain('user_name');
+      fs.writeFileSync(policyFile, without);
+      const applied = await cli(['apply', policyFile, '--yes', '--secrets-file', secretsFile]);
+      expect(applied.code, applied.out + applied.err).toBe(0);
+      const c = await as('analyst_login');
+      expect((await rows(c, 'SELECT user_name FROM p2p.cases ORDER BY id')).map((r) => r.user_name)).toEqual(['alice', 'bob', null]);
+      expect(await denied(c, 'SELECT * FROM p2p_masked.cases')).toBe('42501');
+      const again = await cli(['plan', policyFile, '--detailed-exitcode']);
+      expect(again.code, again.out).toBe(0);
+    }, 120_000);
   },
   unavailable ? describe.skip : describe,
 );
