@@ -142,6 +142,17 @@ scenario(
       expect(await denied(c, 'SELECT * FROM p2p.cases')).toBe('42501');
     }, 60_000);
 
+    s.step('report: the consumer reads p2p with its personal columns masked, the auditor with them hidden, both as the policy expects', async () => {
+      const md = await cli(['report', policyFile]);
+      expect(md.code, md.out + md.err).toBe(0);
+      expect(md.out).toMatch(/\| analyst_login \(policy\) \| ✅ S · personal data masked \|/);
+      expect(md.out).toMatch(/\| auditor_login \(policy\) \| ✅ S · personal data hidden \|/);
+      const json = JSON.parse((await cli(['report', policyFile, '--format', 'json'])).out);
+      const cell = json.cells.find((c: { principal: string; right: string }) => c.principal === 'analyst_login' && c.right === 'select');
+      expect(cell).toMatchObject({ app: 'p2p', schema: 'p2p', status: 'expected', personalData: { visibility: 'masked', schema: 'p2p_masked' } });
+      expect(cell.detail).toMatch(/^reads through the views of p2p_masked, personal columns masked \(\*\.user_name \(pseudonym\), /);
+    }, 60_000);
+
     s.step('the process admin of the same app reads the clear values', async () => {
       const c = await as('owner_login');
       const cases = await rows(c, 'SELECT user_name, birth_date FROM p2p.cases ORDER BY id');
