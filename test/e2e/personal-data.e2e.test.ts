@@ -153,6 +153,16 @@ scenario(
       expect(cell.detail).toMatch(/^reads through the views of p2p_masked, personal columns masked \(\*\.user_name \(pseudonym\), /);
     }, 60_000);
 
+    s.step('export: the companion schemas and the key schema are not apps, and the policy is told to declare the personal columns again', async () => {
+      const r = await cli(['export', '--engine', 'postgres']);
+      expect(r.code, r.err).toBe(0);
+      const apps = r.out.slice(r.out.indexOf('\napps:'), r.out.indexOf('\ngrants:'));
+      expect(apps).toMatch(/^  p2p:/m);
+      expect(apps).not.toMatch(/p2p_masked|p2p_hidden|pd_masking/);
+      expect(r.out).toContain('#   - schema p2p_masked (owned by pd_masker) holds pmgrants\' masked views or pseudonym key for personal data,');
+      expect(r.out).toContain("#   - pd_masker: not adopted (pmgrants' owner of masked views (personal data))");
+    }, 60_000);
+
     s.step('the process admin of the same app reads the clear values', async () => {
       const c = await as('owner_login');
       const cases = await rows(c, 'SELECT user_name, birth_date FROM p2p.cases ORDER BY id');
