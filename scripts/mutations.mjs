@@ -471,4 +471,11 @@ export const MUTATIONS = [
     edits: [{ file: 'provider/plan/diff.ts', search: '    if ((authoritative && inScope(have)) || maskedBase(have)) changes.push(revoke(have));', replace: '    if (authoritative && inScope(have)) changes.push(revoke(have));' }],
     tests: ['test/unit/masking.test.ts'],
   },
+  {
+    name: 'report-personal-data',
+    behaviour: 'report: a principal that reads an app through its companion schema gets the app cell, saying its personal columns read masked or hidden',
+    edits: [{ file: 'provider/report/compute.ts', search: '        for (const view of h || wanted ? [] : views) {', replace: '        for (const view of h || wanted ? [] : views.slice(0, 0)) {' }],
+    tests: ['test/e2e/personal-data.e2e.test.ts'],
+    build: true,
+  },
 ];
