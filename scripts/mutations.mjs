@@ -478,4 +478,11 @@ export const MUTATIONS = [
     tests: ['test/e2e/personal-data.e2e.test.ts'],
     build: true,
   },
+  {
+    name: 'masking-key-schema-drift',
+    behaviour: "inspect reads anyone's privileges on the pseudonym key's schema (PUBLIC's too), so the plan revokes them",
+    edits: [{ file: 'provider/engines/postgres/inspect.ts', search: '  if (desired.masking) appSchemas.add(desired.masking.keySchema);', replace: '' }],
+    tests: ['test/e2e/personal-data.e2e.test.ts'],
+    build: true,
+  },
 ];

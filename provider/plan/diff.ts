@@ -130,8 +130,12 @@ function diffPermissions({ desired, actual, changes, managed, authoritative }: D
   }
 }
 
-/** A privilege on an app schema with personal columns (or its objects) held by a role that reads it masked or hidden. */
+/**
+ * A privilege on an app schema with personal columns (or its objects) held by a role that reads it
+ * masked or hidden, or anyone's privilege on the pseudonym key's schema (its owner holds none: it owns it).
+ */
 function maskedReadersOnBase(desired: DesiredState): (p: Permission) => boolean {
+  const keySchema = desired.masking?.keySchema;
   const readers = new Map<string, Set<string>>();
   for (const app of desired.masking?.apps ?? []) {
     for (const c of app.companions) {
@@ -142,8 +146,8 @@ function maskedReadersOnBase(desired: DesiredState): (p: Permission) => boolean 
       }
     }
   }
-  if (readers.size === 0) return () => false;
-  return (p) => (p.on.type === 'schema' || p.on.type === 'engine') && (readers.get(p.grantee)?.has(p.on.name) ?? false);
+  if (keySchema === undefined) return () => false;
+  return (p) => (p.on.type === 'schema' || p.on.type === 'engine') && (p.on.name === keySchema || (readers.get(p.grantee)?.has(p.on.name) ?? false));
 }
 
 function withExcept<C extends Extract<Change, { kind: 'grant' | 'revoke' }>>(change: C, except: ExceptedObject[] | undefined): C {
@@ -322,7 +326,10 @@ export function outsiderOnAppSchemas(desired: DesiredState): (p: Permission) => 
     for (const r of desired.roles) named.add(r.name);
     for (const s of desired.schemas) named.add(s.owner);
     for (const p of desired.permissions) named.add(p.grantee);
-    return { appSchemas: new Set(desired.schemas.map((s) => s.name)), named };
+    // The pseudonym key's schema (personal data) is the policy's like an app schema: nobody but its owner holds anything there.
+    const appSchemas = new Set(desired.schemas.map((s) => s.name));
+    if (desired.masking) appSchemas.add(desired.masking.keySchema);
+    return { appSchemas, named };
   };
   return (p) => {
     const { appSchemas, named } = (sets ??= made());

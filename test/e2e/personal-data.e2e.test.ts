@@ -205,6 +205,20 @@ scenario(
       expect(notices.join('\n')).not.toContain('alice');
     }, 60_000);
 
+    s.step('the key exposed by hand (to PUBLIC, to the consumer): plan shows it as drift, apply takes it away again', async () => {
+      const admin = await pg.connect(pg.url(DB));
+      await admin.query('GRANT USAGE ON SCHEMA pd_masking TO PUBLIC; GRANT SELECT ON pd_masking.pseudonym_key TO PUBLIC; GRANT SELECT ON pd_masking.pseudonym_key TO pd_p2p_data_consumer');
+      const c = await as('analyst_login');
+      expect((await rows(c, 'SELECT count(*)::int AS n FROM pd_masking.pseudonym_key'))[0].n).toBe(1);
+      const plan = await cli(['plan', policyFile]);
+      expect(plan.out).toContain('- revoke USAGE on schema pd_masking from PUBLIC');
+      expect(plan.out).toMatch(/- revoke SELECT on tables pd_masking from pd_p2p_data_consumer/);
+      const applied = await cli(['apply', policyFile, '--yes', '--secrets-file', secretsFile]);
+      expect(applied.code, applied.out + applied.err).toBe(0);
+      expect(await denied(c, 'SELECT * FROM pd_masking.pseudonym_key')).toBe('42501');
+      expect((await cli(['plan', policyFile, '--detailed-exitcode'])).code).toBe(0);
+    }, 120_000);
+
     s.step('a table the app login makes afterwards: unreadable to the consumer before apply, shown by plan as drift, masked after apply', async () => {
       const app = await pg.connectAs('pd_p2p_app', appPassword, DB);
       await app.query("CREATE TABLE p2p.events_v2 (case_id int, user_name text, activity text); INSERT INTO p2p.events_v2 VALUES (1, 'alice', 'approve')");

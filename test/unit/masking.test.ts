@@ -326,7 +326,7 @@ grants:
 });
 
 describe('fail closed under additive enforcement', () => {
-  it("what a masked persona's role holds on the app schema is revoked even when enforcement is additive; others' privileges are kept", () => {
+  it("what a masked persona's role holds on the app schema, and anyone's privilege on the key schema, is revoked even when enforcement is additive; others' privileges are kept", () => {
     const d = postgresDialect.realize(compilePolicy({ ...policy, options: { prefix: 'pmg_', enforcement: 'additive' } }));
     const held = (grantee: string, on: DesiredState['permissions'][number]['on'], privilege: string) => ({ grantee, on, privilege, effect: 'GRANT' as const, withGrantOption: false });
     const actual: ActualState = {
@@ -337,9 +337,10 @@ describe('fail closed under additive enforcement', () => {
         held('pmg_p2p_data_consumer', { type: 'engine', kind: 'column:["cases","user_name"]', name: 'p2p' }, 'SELECT'),
         held('pmg_o2c_data_consumer', { type: 'engine', kind: 'tables', name: 'o2c' }, 'UPDATE'),
         held('someone', { type: 'engine', kind: 'tables', name: 'p2p' }, 'SELECT'),
+        held('', { type: 'engine', kind: 'tables', name: 'pmg_masking' }, 'SELECT'),
       ],
     };
     const revoked = diffState(d, actual).changes.filter((c) => c.kind === 'revoke').map((c) => (c.kind === 'revoke' ? `${c.permission.grantee} ${c.permission.on.type === 'engine' ? c.permission.on.kind : ''} ${c.permission.privilege}` : ''));
-    expect(revoked.sort()).toEqual(['pmg_p2p_data_consumer column:["cases","user_name"] SELECT', 'pmg_p2p_data_consumer tables SELECT']);
+    expect(revoked.sort()).toEqual([' tables SELECT', 'pmg_p2p_data_consumer column:["cases","user_name"] SELECT', 'pmg_p2p_data_consumer tables SELECT']);
   });
 });

@@ -244,6 +244,8 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
   const scoped = new Set([...rows.roles.map((r) => r.name), ...outsideManaged]);
   const isScoped = (grantee: string) => scoped.has(grantee);
   const appSchemas = new Set(desiredApps.keys());
+  // The pseudonym key's schema (personal data): anyone's privilege there is read, PUBLIC's too, so the diff revokes it.
+  if (desired.masking) appSchemas.add(desired.masking.keySchema);
   const reading: AclReading = {
     rows,
     desired,
