@@ -485,4 +485,10 @@ export const MUTATIONS = [
     tests: ['test/e2e/personal-data.e2e.test.ts'],
     build: true,
   },
+  {
+    name: 'masking-part-claims',
+    behaviour: "Pulumi parts: the companion schemas the warehouse's masking owner owns are their apps', not the warehouse part's (which would revoke the readers' grants)",
+    edits: [{ file: 'provider/plan/slice.ts', search: '  for (const s of actual.schemas) if (principals.has(s.owner) && s.owner !== masker?.owner) schemas.add(s.name);', replace: '  for (const s of actual.schemas) if (principals.has(s.owner)) schemas.add(s.name);' }],
+    tests: ['test/e2e/personal-data-parts.e2e.test.ts'],
+  },
 ];

@@ -66,6 +66,7 @@ const COMPARED: readonly (keyof GrantsInputs)[] = [
   'memberships',
   'permissions',
   'expired',
+  'masking',
   'grants',
   'ownerTeam',
   'diagnostics',

@@ -34,6 +34,7 @@ export function partInputs(part: DesiredState, engine: EngineName, extra: { app?
     ...(part.expired && part.expired.length > 0 ? { expired: part.expired } : {}),
     ...(extra.grants ? { grants: extra.grants } : {}),
     ...(extra.ownerTeam ? { ownerTeam: extra.ownerTeam } : {}),
+    ...(part.masking ? { masking: part.masking } : {}),
   };
 }
 
@@ -58,5 +59,6 @@ export function desiredFromInputs(inputs: GrantsInputs): DesiredState {
     memberships: inputs.memberships ?? [],
     permissions: inputs.permissions ?? [],
     ...(inputs.expired && inputs.expired.length > 0 ? { expired: inputs.expired } : {}),
+    ...(inputs.masking ? { masking: inputs.masking } : {}),
   });
 }

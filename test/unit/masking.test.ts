@@ -19,6 +19,7 @@ import { postgresDialect } from '../../provider/engines/postgres';
 import { maskExpression, renderMaskedView, renderMaskingKey } from '../../provider/engines/postgres/masking';
 import { inspectParams } from '../../provider/engines/postgres/inspect';
 import { claimOf, sliceActual, sliceDesired } from '../../provider/plan/slice';
+import { desiredFromInputs, partInputs } from '../../provider/pulumi/wire';
 
 const policy: Policy = {
   apiVersion: 'pmgrants/v1',
@@ -172,6 +173,19 @@ describe('the plan against live relations', () => {
     // The part's slice of the live state keeps what masking read (its diff picks its own schemas).
     const part = sliceDesired(d, { scope: 'app', app: 'p2p' });
     expect(sliceActual(actual, claimOf({ scope: 'app', app: 'p2p' }, [part], actual), part).masking).toEqual(actual.masking);
+  });
+
+  it('Pulumi: each part carries its own masking through its inputs (the warehouse the owner and key, an App its own app), and reads it back', () => {
+    const neutralState = neutral();
+    const warehouse = sliceDesired(neutralState, { scope: 'warehouse' });
+    const p2p = sliceDesired(neutralState, { scope: 'app', app: 'p2p' });
+    const o2c = sliceDesired(neutralState, { scope: 'app', app: 'o2c' });
+    expect(warehouse.masking).toEqual({ owner: 'pmg_masker', keySchema: 'pmg_masking', apps: [] });
+    expect(p2p.masking?.apps.map((a) => a.app)).toEqual(['p2p']);
+    expect(o2c.masking).toBeUndefined();
+    expect(partInputs(o2c, 'postgres', { app: 'o2c' })).not.toHaveProperty('masking');
+    expect(desiredFromInputs(partInputs(p2p, 'postgres', { app: 'p2p' })).masking).toEqual(p2p.masking);
+    expect(desiredFromInputs(partInputs(warehouse, 'postgres', {})).masking).toEqual(warehouse.masking);
   });
 
   it('diffState orders the masking changes after the grants: the readers and the masking owner hold their rights before the views are made', () => {
