@@ -5,6 +5,7 @@
 import { identifierLength } from '../model/names';
 import { MASKABLE_RIGHTS, maskingNames, personaVisibility, splitPattern } from '../model/masking';
 import { PolicyRule, RuleContext } from './rules';
+import { personalDataDeclaration, personalDataViolation } from './guardrails';
 
 /** The apps that declare personal columns, in key order. */
 function maskedApps(ctx: RuleContext): string[] {
@@ -113,11 +114,9 @@ const guardrailPersonalData: PolicyRule = {
   severity: 'error',
   description: 'the stack requires every app to declare its personal columns or say it has none',
   check(ctx) {
-    if (!ctx.policy.guardrails?.requirePersonalData) return;
     for (const app of ctx.appKeys) {
-      const pd = ctx.apps[app].personalData;
-      if (Object.keys(pd?.columns ?? {}).length > 0 || pd?.none === true) continue;
-      ctx.report('guardrail-personal-data', ['apps', app], `app "${app}" declares no personal columns; this stack requires personalData.columns, or personalData.none: true for an app without personal data`, { atKey: true });
+      const m = personalDataViolation(ctx.policy.guardrails, app, personalDataDeclaration(ctx.apps[app]));
+      if (m) ctx.report('guardrail-personal-data', ['apps', app], m, { atKey: true });
     }
   },
 };

@@ -69,6 +69,7 @@ const COMPARED: readonly (keyof GrantsInputs)[] = [
   'masking',
   'grants',
   'ownerTeam',
+  'personalData',
   'diagnostics',
   'drift',
 ];

@@ -76,6 +76,8 @@ export interface GrantsInputs {
   grants?: GrantFact[];
   /** The app's owner team (App only), for reviewers and the policy pack. */
   ownerTeam?: string;
+  /** Whether the app declares its personal columns or says it has none (App only), for reviewers and the policy pack. */
+  personalData?: 'columns' | 'none';
   /** Personal data of this part (model/masking.ts): the warehouse's masking owner and key, an App's own masked app. */
   masking?: MaskingState;
   /** Policy diagnostics (errors) that make `check` fail; warehouse resource only. Never holds a secret. */
