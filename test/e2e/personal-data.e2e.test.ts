@@ -222,6 +222,8 @@ scenario(
     s.step('a table the app login makes afterwards: unreadable to the consumer before apply, shown by plan as drift, masked after apply', async () => {
       const app = await pg.connectAs('pd_p2p_app', appPassword, DB);
       await app.query("CREATE TABLE p2p.events_v2 (case_id int, user_name text, activity text); INSERT INTO p2p.events_v2 VALUES (1, 'alice', 'approve')");
+      // A partitioned table gets one view, not one per partition.
+      await app.query("CREATE TABLE p2p.log (day date, user_name text) PARTITION BY RANGE (day); CREATE TABLE p2p.log_2026 PARTITION OF p2p.log FOR VALUES FROM ('2026-01-01') TO ('2027-01-01'); INSERT INTO p2p.log VALUES ('2026-05-01', 'bob')");
       await app.end();
       const c = await as('analyst_login');
       expect(await denied(c, 'SELECT * FROM p2p.events_v2')).toBe('42501');
@@ -229,11 +231,16 @@ scenario(
       const plan = await cli(['plan', policyFile, '--detailed-exitcode']);
       expect(plan.code).toBe(2);
       expect(plan.out).toContain('+ masked view p2p_masked.events_v2 (new table p2p.events_v2: 1 personal column to mask)');
+      expect(plan.out).toContain('+ masked view p2p_masked.log (new table p2p.log: 1 personal column to mask)');
+      expect(plan.out).not.toContain('log_2026');
       const applied = await cli(['apply', policyFile, '--yes', '--secrets-file', secretsFile]);
       expect(applied.code, applied.out + applied.err).toBe(0);
       const [event] = await rows(c, 'SELECT * FROM p2p_masked.events_v2');
       const [vendor] = await rows(c, 'SELECT user_name FROM p2p_masked.vendors');
       expect(event).toEqual({ case_id: 1, user_name: vendor.user_name, activity: 'approve' });
+      const [logged] = await rows(c, 'SELECT * FROM p2p_masked.log');
+      const [bob] = await rows(c, 'SELECT user_name FROM p2p_masked.cases WHERE id = 2');
+      expect(logged.user_name).toBe(bob.user_name);
       expect((await cli(['plan', policyFile, '--detailed-exitcode'])).code).toBe(0);
     }, 120_000);
 
