@@ -18,6 +18,7 @@ import { describeChange } from '../../provider/plan/describe';
 import { postgresDialect } from '../../provider/engines/postgres';
 import { maskExpression, renderMaskedView, renderMaskingKey } from '../../provider/engines/postgres/masking';
 import { inspectParams } from '../../provider/engines/postgres/inspect';
+import { preflightChecks } from '../../provider/engines/postgres/preflight';
 import { claimOf, sliceActual, sliceDesired } from '../../provider/plan/slice';
 import { desiredFromInputs, partInputs } from '../../provider/pulumi/wire';
 
@@ -356,5 +357,15 @@ describe('fail closed under additive enforcement', () => {
     };
     const revoked = diffState(d, actual).changes.filter((c) => c.kind === 'revoke').map((c) => (c.kind === 'revoke' ? `${c.permission.grantee} ${c.permission.on.type === 'engine' ? c.permission.on.kind : ''} ${c.permission.privilege}` : ''));
     expect(revoked.sort()).toEqual([' tables SELECT', 'pmg_p2p_data_consumer column:["cases","user_name"] SELECT', 'pmg_p2p_data_consumer tables SELECT']);
+  });
+});
+
+describe('doctor', () => {
+  it('a policy with personal columns needs PostgreSQL 13 or later (the key comes from gen_random_uuid); without them no such check', () => {
+    const facts = { user: 'prov', database: 'wh', version: '12.20', versionNum: 120020, passwordEncryption: 'scram-sha-256', superuser: true, createRole: true, createInDatabase: true, grantConnect: true, schemas: [] };
+    const check = (versionNum: number, d: DesiredState) => preflightChecks({ ...facts, versionNum }, d).find((c) => c.name === 'personal-data');
+    expect(check(120020, realized())).toMatchObject({ ok: false, detail: expect.stringMatching(/personal columns need PostgreSQL 13 or later$/) });
+    expect(check(130000, realized())).toMatchObject({ ok: true });
+    expect(check(120020, postgresDialect.realize(compilePolicy({ ...policy, apps: { o2c: policy.apps.o2c }, personas: { auditor: { scope: 'app', rights: ['select'] } } })))).toBeUndefined();
   });
 });
