@@ -59,7 +59,8 @@ export function maskExpression(column: string, mask: MaskSpec, keySchema: string
 /** The SELECT of a masked view: every column of the base table in order, personal ones masked, hidden ones left out. */
 export function maskedViewQuery(view: MaskedView): string {
   const columns = view.columns.map((c) => (c.mask ? `${maskExpression(c.name, c.mask, view.keySchema)} AS ${q(c.name)}` : q(c.name)));
-  return `SELECT ${columns.join(', ')} FROM ${q(view.source.schema)}.${q(view.source.name)}`;
+  // Every column hidden: a view with no columns (SELECT FROM t), which still counts the rows.
+  return `SELECT ${columns.length > 0 ? `${columns.join(', ')} ` : ''}FROM ${q(view.source.schema)}.${q(view.source.name)}`;
 }
 
 /**
