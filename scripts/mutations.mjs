@@ -22,14 +22,27 @@ export const MUTATIONS = [
       },
       {
         file: 'provider/engines/postgres/apply.ts',
-        search: `  return new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
+        search: `  return retryTransient(
 `,
-        replace: `  const result = await new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
+        replace: `  const result = await retryTransient(
+`,
+      },
+      {
+        file: 'provider/engines/postgres/apply.ts',
+        search: `    options.patience,
+    options.signal,
+  );
+}
+`,
+        replace: `    options.patience,
+    options.signal,
+  );
   if (options.deliver && prepared.passwords.length > 0) {
     const validUntil = options.passwordLifetime?.validUntil?.toISOString();
     await options.deliver(prepared.passwords.map((p) => ({ login: p.login, password: p.password, generation: p.generation, ...(validUntil ? { validUntil } : {}) })));
   }
   return result;
+}
 `,
       },
     ],
@@ -47,10 +60,10 @@ export const MUTATIONS = [
       },
       {
         file: 'provider/engines/sqlserver/apply.ts',
-        search: `  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
+        search: `  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run!.secrets };
 `,
         replace: `  if (options.deliver && generated.size > 0) await options.deliver([...generated.values()].map((p) => (validUntil ? { ...p, validUntil } : p)));
-  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
+  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run!.secrets };
 `,
       },
     ],
@@ -218,8 +231,8 @@ export const MUTATIONS = [
     edits: [
       {
         file: 'provider/cli/commands/apply.ts',
-        search: '{ deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal }',
-        replace: '{ deliver: async (passwords) => void setTimeout(() => store.stagePending(passwords, database), 50), signal: p.interruption.signal }',
+        search: '{ deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal, patience: p.patience }',
+        replace: '{ deliver: async (passwords) => void setTimeout(() => store.stagePending(passwords, database), 50), signal: p.interruption.signal, patience: p.patience }',
       },
     ],
     tests: ['test/unit/cli-apply-partial.test.ts'],
@@ -230,8 +243,8 @@ export const MUTATIONS = [
     edits: [
       {
         file: 'provider/plan/diff.ts',
-        search: "import { CHANGE_ORDER, Change, Plan } from './change';\n",
-        replace: "import { CHANGE_ORDER, Change, Plan } from './change';\nimport type { EngineConnection } from '../engines/engine';\n",
+        search: "import { CHANGE_ORDER, Change, ExceptedObject, Plan } from './change';\n",
+        replace: "import { CHANGE_ORDER, Change, ExceptedObject, Plan } from './change';\nimport type { EngineConnection } from '../engines/engine';\n",
       },
     ],
     tests: ['test/unit/layering.test.ts'],
@@ -423,6 +436,42 @@ export const MUTATIONS = [
     behaviour: 'a revoke on an object a protected role owns (SQL Server revokes AS that owner) is kept, never run as the protected role',
     edits: [{ file: 'provider/plan/protected.ts', search: "        ...(on.type === 'engine' && on.owner !== undefined ? [on.owner] : []),\n", replace: '' }],
     tests: ['test/unit/sqlserver-protected.test.ts'],
+  },
+  {
+    name: 'busy-statement-lock-timeout',
+    behaviour: 'PostgreSQL: after the apply lock, every statement waits at most the short lock timeout, so readers never queue behind the apply longer',
+    edits: [{ file: 'provider/engines/postgres/apply.ts', search: '    ...(statements ? [timeout(statementLockTimeoutSeconds)] : []),\n', replace: '' }],
+    tests: ['test/unit/busy.test.ts', 'test/e2e/busy-warehouse.e2e.test.ts'],
+  },
+  {
+    name: 'busy-retry',
+    behaviour: 'a transaction rolled back by a conflict with somebody else is tried again (with backoff, within --wait), not a failed run',
+    edits: [{ file: 'provider/engines/busy.ts', search: '      if (!(err instanceof TransientConflict)) throw err;\n', replace: '      throw err;\n' }],
+    tests: ['test/unit/busy.test.ts', 'test/e2e/busy-warehouse.e2e.test.ts'],
+  },
+  {
+    name: 'busy-tuple-concurrently-updated',
+    behaviour: 'PostgreSQL: "tuple concurrently updated" (a DBA granting on the same object at the same moment) is a conflict tried again',
+    edits: [{ file: 'provider/engines/postgres/errors.ts', search: "    case 'XX000':\n", replace: "    case 'XX000-never':\n" }],
+    tests: ['test/unit/busy.test.ts', 'test/e2e/busy-warehouse.e2e.test.ts'],
+  },
+  {
+    name: 'busy-names-blocker',
+    behaviour: 'PostgreSQL: a round trip still out after half the lock timeout asks the server who blocks it, and the sentence names that session',
+    edits: [{ file: 'provider/engines/postgres/apply.ts', search: '      if (blocked) this.blocked = blocked;\n', replace: '' }],
+    tests: ['test/e2e/busy-warehouse.e2e.test.ts'],
+  },
+  {
+    name: 'busy-sqlserver-lock-timeout',
+    behaviour: 'SQL Server: every warehouse transaction sets SET LOCK_TIMEOUT after the apply lock, and 1222 / 1205 are tried again',
+    edits: [{ file: 'provider/engines/sqlserver/apply.ts', search: '  [1222, ', replace: '  [-1222, ' }],
+    tests: ['test/unit/busy.test.ts'],
+  },
+  {
+    name: 'plan-lock-lines',
+    behaviour: 'the plan names the changes that take exclusive locks (REASSIGN OWNED on a dropped role with an heir)',
+    edits: [{ file: 'provider/pipeline/plan.ts', search: '  if (locks.length > 0) plan.locks = locks;\n', replace: '' }],
+    tests: ['test/e2e/busy-warehouse.e2e.test.ts'],
   },
   {
     name: 'masked-persona-base-rights',

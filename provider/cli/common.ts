@@ -7,6 +7,7 @@ import { loadPolicy } from '../policy/load';
 import { Policy } from '../model/types';
 import { CliIO, EXIT } from './io';
 import { OptionSpec } from './args';
+import { Patience, patienceFrom } from '../engines/busy';
 
 export const POLICY_OPTIONS: Record<string, OptionSpec> = {
   stack: { type: 'string', short: 's', help: 'merge stacks/NAME.yaml onto the policy', placeholder: 'NAME' },
@@ -20,6 +21,25 @@ export const CONNECTION_OPTIONS: Record<string, OptionSpec> = {
     placeholder: 'URL',
   },
 };
+
+/** A busy warehouse (engines/busy.ts): apply, rotate and checkout take them. */
+export const BUSY_OPTIONS: Record<string, OptionSpec> = {
+  'lock-timeout': {
+    type: 'string',
+    help: 'seconds one statement waits for a lock a reader or another session holds before the transaction is rolled back and tried again (default: $PMGRANTS_LOCK_TIMEOUT or 3); readers queued behind it wait no longer',
+    placeholder: 'SECONDS',
+  },
+  wait: {
+    type: 'string',
+    help: 'seconds to keep trying, rolled back in between, while locks cannot be had or concurrent changes conflict (default: $PMGRANTS_WAIT or 30; 0: one try)',
+    placeholder: 'SECONDS',
+  },
+};
+
+/** The patience of an apply from --lock-timeout, --wait and the environment; retries are told on stderr. */
+export function patienceOf(io: CliIO, values: Record<string, unknown>): Patience {
+  return { ...patienceFrom({ lockTimeout: values['lock-timeout'], wait: values.wait }, io.env), onRetry: (note) => io.err(`pmgrants: ${note}\n`) };
+}
 
 export class PolicyInvalid extends Error {}
 

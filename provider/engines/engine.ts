@@ -3,6 +3,7 @@ import type { Part } from '../plan/slice';
 import { ActualState, DesiredState, EngineName } from '../model/types';
 import { Statement } from '../model/statement';
 import type { LockHolder } from './lock';
+import type { Patience } from './busy';
 import type { ExportCatalog } from '../export/catalog';
 import type { AccessFacts } from '../model/access';
 
@@ -13,6 +14,11 @@ export interface EngineDialect {
   realize(desired: DesiredState): DesiredState;
   /** Changes -> statements, in order. Exhaustive over Change kinds. */
   render(changes: readonly Change[], desired: DesiredState): Statement[];
+  /**
+   * The changes that take strong locks on objects others read (readers queue behind them), one line
+   * each, for the plan: reviewers see them before merging. Absent or []: none.
+   */
+  locksOf?(changes: readonly Change[]): string[];
   /** Describe what realize() cannot express, for validate/plan output. */
   limitations?(desired: DesiredState): string[];
   /**
@@ -68,6 +74,12 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** How long the passwords this apply sets are valid (absent: no end), and whether a checkout takes them. */
   passwordLifetime?: PasswordLifetime;
+  /**
+   * A busy warehouse: how long a statement waits for a lock, how long a transaction rolled back by a
+   * conflict with somebody else's work is tried again, and who is told (engines/busy.ts). Defaults 3 s
+   * and 30 s.
+   */
+  patience?: Patience;
 }
 
 export interface ApplyResult {

@@ -20,6 +20,8 @@ export interface CheckoutRequest {
   /** Write-ahead delivery of the new password (the caller's destination), before the server sees it. */
   deliver: NonNullable<ApplyOptions['deliver']>;
   signal?: AbortSignal;
+  /** A busy warehouse: lock timeout and retries (engines/busy.ts). */
+  patience?: ApplyOptions['patience'];
 }
 
 export interface CheckoutTaken {
@@ -58,6 +60,7 @@ export async function checkoutLive(conn: EngineConnection, request: CheckoutRequ
       await request.deliver(passwords);
     },
     ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.patience ? { patience: request.patience } : {}),
     passwordLifetime: lifetime,
   });
   if (generation === undefined || !result.secrets.has(login)) throw new PmgrantsError(`the checkout of ${login} set no password; nothing was delivered`);

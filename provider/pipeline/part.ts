@@ -1,4 +1,4 @@
-import { EngineConnection, EngineDialect } from '../engines/engine';
+import { ApplyOptions, EngineConnection, EngineDialect } from '../engines/engine';
 import { DesiredState } from '../model/types';
 import { Plan } from '../plan/change';
 import { diffState } from '../plan/diff';
@@ -16,6 +16,8 @@ export interface PartRequest {
   desired: DesiredState;
   scope: PartScope;
   wording: DatabaseWording;
+  /** A busy warehouse: lock timeout and retries (engines/busy.ts). */
+  patience?: ApplyOptions['patience'];
   /** The logins whose password is set anew, decided from the live state (rotation, the delivery rule). */
   rotate(live: LiveState): string[];
 }
@@ -52,6 +54,6 @@ export async function applyPart(conn: EngineConnection, request: PartRequest): P
   const deliver = async (passwords: readonly { login: string; generation: string }[]) => {
     for (const p of passwords) generations.set(p.login, p.generation);
   };
-  const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver, passwordLifetime: lifetime }) : undefined;
+  const result = statements.length > 0 ? await conn.apply(statements, undefined, { deliver, passwordLifetime: lifetime, ...(request.patience ? { patience: request.patience } : {}) }) : undefined;
   return { live, plan, ...(result ? { secrets: result.secrets } : {}), generations, appliedAt, ...(lifetime.validUntil ? { validUntil: lifetime.validUntil } : {}) };
 }

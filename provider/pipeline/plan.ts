@@ -36,7 +36,10 @@ export function viewOf(rendered: RenderedPlan | { desired: DesiredState; plan: P
   return { plan: rendered.plan, ...(rendered.statements ? { statements: rendered.statements } : {}), roleApps: roleApps(rendered.desired), source };
 }
 
+/** The statements of each change; the plan learns which of them take strong locks (the engine says). */
 function renderEach(dialect: EngineDialect, plan: Plan, desired: DesiredState): Statement[][] {
+  const locks = dialect.locksOf?.(plan.changes) ?? [];
+  if (locks.length > 0) plan.locks = locks;
   return plan.changes.map((c) => dialect.render([c], desired));
 }
 

@@ -71,6 +71,8 @@ export interface Plan {
   changes: Change[];
   /** Things the diff noticed but will not do (e.g. a managed role that still owns a schema). */
   warnings: string[];
+  /** The changes that take strong locks on objects others read, as the engine words them (EngineDialect.locksOf). */
+  locks?: string[];
   /**
    * Work apply does on the secrets file alone, with no statement: pending passwords the server already
    * holds (an interrupted apply) to record as delivered, and pending ones it never took to drop. It is

@@ -64,6 +64,7 @@ export function* planTextPieces(view: PlanView, changesPerPiece = 200): Generato
   }
   if (plan.changes.length) piece += '\n';
   for (const w of plan.warnings) piece += `warning: ${printable(w)}\n`;
+  if (plan.locks?.length) piece += `Locks:\n${plan.locks.map((l) => `  ${printable(l)}\n`).join('')}\n`;
   yield `${piece}${headline(plan)}\n`;
 }
 
@@ -151,6 +152,7 @@ export function formatPlanMarkdown(view: PlanView): string {
     pushAll(out, mdFence('sql', all.map((st) => printableStatement(st.display, brackets)))).push('', '</details>', '');
   }
   for (const w of plan.warnings) out.push(`> :warning: ${mdEscape(w)}`);
+  for (const l of plan.locks ?? []) out.push(`> :lock: ${mdEscape(l)}`);
   return out.join('\n') + '\n';
 }
 
@@ -190,6 +192,7 @@ export function formatPlanJson(view: PlanView): string {
       };
     }),
     warnings: plan.warnings,
+    ...(plan.locks?.length ? { locks: plan.locks } : {}),
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }

@@ -32,6 +32,7 @@ import { diffState } from '../plan/diff';
 import { appPart, Part, WAREHOUSE } from '../plan/slice';
 import { DatabaseWording, WrongDatabaseError } from '../pipeline/database';
 import { applyPart, PartApplied } from '../pipeline/part';
+import { patienceFrom } from '../engines/busy';
 import { inspectLive, LiveState } from '../pipeline/inspect';
 import { underApplyLock } from '../pipeline/plan';
 import type { GrantsInputs, GrantsOutputs, ResourceKind } from './resources';
@@ -393,7 +394,9 @@ async function converge(kind: ResourceKind, news: GrantsInputs | undefined, olds
     : dialect.realize({ ...desiredFromInputs(olds!), ...emptyState('neutral', olds!.database), enforcement: 'authoritative', prune: true });
   const login = deliveredLogin(kind, desired);
   const scope = { part, claims: previous ? [desired, previous] : [desired] };
-  const request = { dialect, desired, scope, wording: STACK_WORDING, rotate: (live: LiveState) => passwordsToSet(login, desired, news, olds, live) };
+  // A busy warehouse: PMGRANTS_LOCK_TIMEOUT and PMGRANTS_WAIT of the `pulumi` process (the provider runs in its environment).
+  const patience = { ...patienceFrom({}, process.env), onRetry: (note: string) => process.stderr.write(`pmgrants: ${note}\n`) };
+  const request = { dialect, desired, scope, wording: STACK_WORDING, patience, rotate: (live: LiveState) => passwordsToSet(login, desired, news, olds, live) };
 
   // Inspect, plan and apply under the apply lock: another apply (a CLI, another stack's up on the same
   // database) can neither change the catalog between this inspect and this apply, nor interleave.

@@ -60,6 +60,14 @@ interface World {
   seen: Set<string>;
 }
 
+/**
+ * The gates below hold the CLI's statements and password trips for as long as a test needs, then let
+ * them go: what is tested is the interruption, not a busy warehouse. So the CLI waits for a lock as long
+ * as it takes (the default 3 s lock timeout would roll the transaction back under a held gate on a slow
+ * machine, test/e2e/busy-warehouse.e2e.test.ts tests that).
+ */
+const GATES_HOLD = { PMGRANTS_LOCK_TIMEOUT: '600' };
+
 const worlds: World[] = [];
 afterEach(async () => {
   for (const w of worlds.splice(0)) {
@@ -88,7 +96,7 @@ async function world(apps: number, options: { applied: boolean }): Promise<World
 async function cli(w: World, args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: {}, interactive: false, confirm: async () => false, cwd: w.dir };
+  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), env: GATES_HOLD, interactive: false, confirm: async () => false, cwd: w.dir };
   const code = await runCli(args, io);
   w.printed.push(out, err);
   return { code, out, err };
@@ -174,7 +182,7 @@ function start(w: World, command: 'apply' | 'rotate'): Running {
   const args = command === 'apply' ? ['apply', w.policyFile] : ['rotate', w.policyFile, '--all'];
   const child = spawn(process.execPath, [bundle, ...args, '--yes', '--database-url', w.dbUrl, '--secrets-file', w.secretsFile], {
     cwd: w.dir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...GATES_HOLD },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const running: Running = { child, out: '', exited: undefined as never };

@@ -91,7 +91,9 @@ function serverAndDir(binDir: string | undefined, prefix: string): { pg: () => T
 }
 
 for (const server of SERVERS) {
-  (server.unavailable ? describe.skip : describe)(`pmgrants report tells the whole truth (${server.name})`, () => {
+  // Order explicit (also under --sequence.shuffle): "a converged warehouse" reads the state the first
+  // apply left; "after hand-made changes" then changes it (its beforeAll), and its last test applies.
+  (server.unavailable ? describe.skip : describe)(`pmgrants report tells the whole truth (${server.name})`, { shuffle: false }, () => {
     const scratch = serverAndDir(server.binDir, 'pmgrants-truth-');
     let pg: TestServer;
     let dir: string;
@@ -202,6 +204,8 @@ for (const server of SERVERS) {
       }, 300_000);
     });
 
+    // The tests before the last read the hand-made state, live too (report, probe); the last one
+    // applies, and so changes it: it must stay last (the order is explicit, see above).
     describe('after hand-made changes', () => {
       let drifted: Report;
       const HAND_MADE = ['colreader', 'colwriter', 'dana', 'ops', 'reader_all', 'writer_all', 'creator'];

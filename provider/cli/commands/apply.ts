@@ -1,5 +1,6 @@
 import { counted } from '../../diagnostics/printable';
 import { ApplyResult, EngineConnection } from '../../engines/engine';
+import { Patience } from '../../engines/busy';
 import { PmgrantsError } from '../../model/errors';
 import { ActualState } from '../../model/types';
 import { waitingForLockMessage } from '../../engines/lock';
@@ -7,7 +8,7 @@ import { connectEngine } from '../../engines/registry';
 import { applyRendered, planLive, RenderedPlan, viewOf } from '../../pipeline/plan';
 import { formatPlan, PlanView, planTextPieces } from '../../plan/format';
 import { CommandSpec } from '../args';
-import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
+import { BUSY_OPTIONS, CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy, patienceOf } from '../common';
 import { CliIO, EXIT } from '../io';
 import { fileRepairs } from '../../plan/delivery';
 import { addDeliveryNotes, secretsFileOf, SecretsFile } from '../secrets';
@@ -16,10 +17,11 @@ import { redactUrl } from './plan';
 export const applySpec: CommandSpec = {
   name: 'apply',
   summary: 'make the database match the policy',
-  usage: 'pmgrants apply <policy.yaml> [--stack NAME] [--database-url URL] [--yes] [--secrets-file FILE]',
+  usage: 'pmgrants apply <policy.yaml> [--stack NAME] [--database-url URL] [--yes] [--secrets-file FILE] [--lock-timeout SECONDS] [--wait SECONDS]',
   options: {
     ...POLICY_OPTIONS,
     ...CONNECTION_OPTIONS,
+    ...BUSY_OPTIONS,
     yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation (pipelines)' },
     'secrets-file': {
       type: 'string',
@@ -28,7 +30,7 @@ export const applySpec: CommandSpec = {
     },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   },
-  details: 'Takes the apply lock on the database first, then plans and shows the plan, then asks (on a terminal) before\napplying, and releases the lock at the end: the plan shown is the plan applied, never one another apply made\nstale. The lock is held while it asks. When another apply holds it, says so on stderr and waits (PostgreSQL\n120 s, SQL Server lockTimeoutMs), then fails naming the holder. With --yes the apply starts at once\nand the plan is printed while it runs, before any progress line. The changes run in a transaction\nunder the lock: on any error in it nothing is applied. On PostgreSQL, new logins are created just before it, in\na short transaction of their own, and their passwords set on other sessions while it runs (a login has none\nuntil then); if it fails, those logins are dropped again. If setting passwords fails part-way, those set are\nkept in the secrets file and the next apply sets the rest.\nPasswords: written only to the secrets file, never printed. The file is checked first (a regular file that parses,\nor a path creatable in a directory you own; otherwise exit 2, nothing applied, the file left as it is). Each\nnew password is written to it as "pending" and fsynced BEFORE the server sees it, and becomes the login\'s\n"password" once the server has it; the login\'s marker records which one the server holds.\nInterrupted: on SIGINT or SIGTERM the current step is finished or rolled back, the file written, exit 130 or 143.\nKilled (SIGKILL, crash) at any point: the next plan says what is left and the next apply repairs it, so that\nevery login logs in with the password in the file (docs/credentials.md).\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error, 130/143 interrupted.',
+  details: 'Takes the apply lock on the database first, then plans and shows the plan, then asks (on a terminal) before\napplying, and releases the lock at the end: the plan shown is the plan applied, never one another apply made\nstale. The lock is held while it asks. When another apply holds it, says so on stderr and waits (PostgreSQL\n120 s, SQL Server lockTimeoutMs), then fails naming the holder.\nA warehouse in use: every statement waits at most --lock-timeout (3 s) for a lock a reader or another session\nholds (readers queued behind it wait no longer); a try rolled back by a lock wait, a deadlock or a concurrent\nGRANT is tried again, saying so on stderr, within --wait (30 s), then exit 2 naming the blocking session, nothing\napplied. The plan lists the changes that take exclusive locks (Locks:).\nWith --yes the apply starts at once and the plan is printed while it runs, before any progress line. The changes run in a transaction\nunder the lock: on any error in it nothing is applied. On PostgreSQL, new logins are created just before it, in\na short transaction of their own, and their passwords set on other sessions while it runs (a login has none\nuntil then); if it fails, those logins are dropped again. If setting passwords fails part-way, those set are\nkept in the secrets file and the next apply sets the rest.\nPasswords: written only to the secrets file, never printed. The file is checked first (a regular file that parses,\nor a path creatable in a directory you own; otherwise exit 2, nothing applied, the file left as it is). Each\nnew password is written to it as "pending" and fsynced BEFORE the server sees it, and becomes the login\'s\n"password" once the server has it; the login\'s marker records which one the server holds.\nInterrupted: on SIGINT or SIGTERM the current step is finished or rolled back, the file written, exit 130 or 143.\nKilled (SIGKILL, crash) at any point: the next plan says what is left and the next apply repairs it, so that\nevery login logs in with the password in the file (docs/credentials.md).\nExit: 0 applied (or nothing to do), 1 policy invalid, 2 usage, connection or apply error, 130/143 interrupted.',
 };
 
 export async function applyCommand(io: CliIO, values: Record<string, unknown>, positionals: string[], rotate?: string[]): Promise<number> {
@@ -37,6 +39,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
   // The destination is checked before anything else: a password must never be set that cannot be kept.
   const secretsFile = secretsFileOf(values, io.env, io.cwd);
   const store = SecretsFile.open(secretsFile, { forWriting: true });
+  const patience = patienceOf(io, values);
   const interruption = catchInterruption(io);
   let conn;
   try {
@@ -51,7 +54,7 @@ export async function applyCommand(io: CliIO, values: Record<string, unknown>, p
     // refreshes): the plan printed and confirmed is the plan applied, never one another apply made stale.
     release = await conn.lockForApply((holder) => io.err(`${waitingForLockMessage(policy.warehouse.database, holder)}\n`));
     const rendered = await planLive(conn, policy, { ...(rotate ? { rotate } : {}), ...(store.exists ? { delivered: store.delivered() } : {}) });
-    return await applyPlanned({ io, values, conn, store, interruption, rendered, view: viewOf(rendered, `live: ${redactUrl(url)}`), database: policy.warehouse.database });
+    return await applyPlanned({ io, values, conn, store, interruption, patience, rendered, view: viewOf(rendered, `live: ${redactUrl(url)}`), database: policy.warehouse.database });
   } finally {
     interruption.dispose();
     await release?.();
@@ -66,6 +69,7 @@ interface Planned {
   conn: EngineConnection;
   store: SecretsFile;
   interruption: Interruption;
+  patience: Patience;
   rendered: RenderedPlan & { actual: ActualState };
   view: PlanView;
   database: string;
@@ -121,7 +125,7 @@ async function startApply(p: Planned): Promise<{ applying: Promise<ApplyResult> 
         }
       },
       // Write-ahead: every generated password is in the secrets file (fsynced) before the server sees any.
-      { deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal },
+      { deliver: async (passwords) => store.stagePending(passwords, database), signal: p.interruption.signal, patience: p.patience },
     );
   if (p.values.yes) {
     // Nothing to ask: the apply starts first (its first round trip is on its way when apply()

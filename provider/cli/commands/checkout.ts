@@ -5,7 +5,7 @@ import { checkoutLive, verifyLive } from '../../pipeline/checkout';
 import { underApplyLock } from '../../pipeline/plan';
 import { receiptText } from '../../plan/checkout';
 import { CommandSpec, oneOf } from '../args';
-import { CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy } from '../common';
+import { BUSY_OPTIONS, CONNECTION_OPTIONS, POLICY_OPTIONS, databaseUrl, loadValidPolicy, patienceOf } from '../common';
 import { CliIO, EXIT } from '../io';
 import { secretsFileOf, SecretsFile } from '../secrets';
 import { applySpec, catchInterruption } from './apply';
@@ -17,6 +17,7 @@ export const checkoutSpec: CommandSpec = {
   options: {
     ...POLICY_OPTIONS,
     ...CONNECTION_OPTIONS,
+    ...BUSY_OPTIONS,
     'secrets-file': applySpec.options['secrets-file'],
     'valid-for': { type: 'string', help: "how long the password stays valid, e.g. 30m or 2h; only shorter than the policy's security.rotation.validFor", placeholder: 'DURATION' },
     format: { type: 'string', short: 'f', help: 'text (default) or json: the receipt (login, generation, valid until, the password it replaced), never the password', placeholder: 'FORMAT' },
@@ -38,6 +39,7 @@ export async function checkoutCommand(io: CliIO, values: Record<string, unknown>
   // The destination is checked before anything else: a password must never be set that cannot be kept.
   const store = SecretsFile.open(secretsFileOf(values, io.env, io.cwd), { forWriting: true });
   const database = policy.warehouse.database;
+  const patience = patienceOf(io, values);
   const interruption = catchInterruption(io);
   try {
     const conn = await connectEngine(policy.warehouse.engine, url);
@@ -50,6 +52,7 @@ export async function checkoutCommand(io: CliIO, values: Record<string, unknown>
           ...(values['valid-for'] !== undefined ? { validFor: String(values['valid-for']) } : {}),
           deliver: async (passwords) => store.stagePending(passwords, database),
           signal: interruption.signal,
+          patience,
         }),
       );
       store.promote(taken.secrets.keys(), database);

@@ -2,7 +2,7 @@ import { compilePolicy } from '../../model/compile';
 import { PmgrantsError } from '../../model/errors';
 import { didYouMean } from '../../diagnostics/diagnostic';
 import { CommandSpec } from '../args';
-import { CONNECTION_OPTIONS, POLICY_OPTIONS, loadValidPolicy } from '../common';
+import { BUSY_OPTIONS, CONNECTION_OPTIONS, POLICY_OPTIONS, loadValidPolicy } from '../common';
 import { CliIO } from '../io';
 import { applyCommand, applySpec } from './apply';
 
@@ -13,6 +13,7 @@ export const rotateSpec: CommandSpec = {
   options: {
     ...POLICY_OPTIONS,
     ...CONNECTION_OPTIONS,
+    ...BUSY_OPTIONS,
     all: { type: 'boolean', help: 'rotate every generated login' },
     yes: applySpec.options.yes,
     'secrets-file': applySpec.options['secrets-file'],

@@ -4,7 +4,9 @@ import { Statement } from '../../model/statement';
 import { ApplyOptions, ApplyProgress, ApplyResult, PasswordLifetime } from '../engine';
 import { newPasswordGeneration } from '../generation';
 import { LockHolder, lockTimeoutError } from '../lock';
-import { isConnectionLost, isPgError, messageOf, reasonOf } from './errors';
+import { isConnectionLost, isPgError, messageOf, reasonOf, transientConflictOf } from './errors';
+import { Blocked, watchBlockers } from './blockers';
+import { lockTimeoutOf, retryTransient, TransientConflict } from '../busy';
 import { markerSql } from './marker';
 import { PASSWORD_SESSION_LOCK_KEY, PASSWORD_SESSIONS, PASSWORDS_PER_TRIP, PasswordSetter, passwordsFailed, PendingPassword } from './passwords';
 import { quoteIdent, quoteLiteral } from './quote';
@@ -47,6 +49,8 @@ export interface PreparedApply {
   hidden: string[];
   /** How long the passwords are valid, and whether a checkout takes them (ApplyOptions.passwordLifetime). */
   lifetime?: PasswordLifetime;
+  /** Seconds a statement (and a password trip) waits for a lock (ApplyOptions.patience). */
+  lockTimeoutSeconds?: number;
 }
 
 /**
@@ -244,14 +248,21 @@ export function batchSql(batch: readonly PreparedStatement[]): string {
  * Open a transaction whose lock waits are bounded; with `takeLock`, the apply's first round trip, also
  * wait for the apply lock. The lock is the session's, not the transaction's: it is held until
  * unlockSql, after every password is set (or every new login dropped again), so another apply never
- * sees an apply half done. A lost session releases it.
+ * sees an apply half done. A lost session releases it. The apply lock is waited for as long as
+ * `lockTimeoutSeconds` (another pmgrants apply finishing); every statement after it waits at most
+ * `statementLockTimeoutSeconds` for a lock on a table or role (a reader's, a DBA's), so that readers
+ * who queue behind the apply's request never wait longer than that (engines/busy.ts retries).
  */
-export function beginSql(lockTimeoutSeconds: number, takeLock = true): string {
+export function beginSql(lockTimeoutSeconds: number, takeLock = true, statementLockTimeoutSeconds = lockTimeoutSeconds): string {
   if (!Number.isFinite(lockTimeoutSeconds) || lockTimeoutSeconds <= 0) throw new PmgrantsError('the apply lock timeout must be a positive number of seconds');
+  if (!Number.isFinite(statementLockTimeoutSeconds) || statementLockTimeoutSeconds <= 0) throw new PmgrantsError('the lock timeout must be a positive number of seconds');
+  const timeout = (seconds: number) => `SET LOCAL lock_timeout = ${quoteLiteral(`${Math.max(1, Math.round(seconds * 1000))}ms`)}`;
+  const statements = takeLock && statementLockTimeoutSeconds !== lockTimeoutSeconds;
   return [
     'BEGIN',
-    `SET LOCAL lock_timeout = ${quoteLiteral(`${Math.round(lockTimeoutSeconds * 1000)}ms`)}`,
+    timeout(takeLock ? lockTimeoutSeconds : statementLockTimeoutSeconds),
     ...(takeLock ? [`SELECT pg_advisory_lock(${APPLY_LOCK_KEY})`] : []),
+    ...(statements ? [timeout(statementLockTimeoutSeconds)] : []),
   ].join(';\n');
 }
 
@@ -408,7 +419,11 @@ export async function applyStatements(session: PostgresSession, statements: read
   const extra = openPasswordSessions(session, statements);
   let prepared: PreparedApply;
   try {
-    prepared = { ...prepareStatements(statements, undefined, session.warehouse), ...(options.passwordLifetime ? { lifetime: options.passwordLifetime } : {}) };
+    prepared = {
+      ...prepareStatements(statements, undefined, session.warehouse),
+      ...(options.passwordLifetime ? { lifetime: options.passwordLifetime } : {}),
+      lockTimeoutSeconds: lockTimeoutOf(options.patience),
+    };
   } catch (err) {
     await extra.close();
     throw err;
@@ -432,7 +447,16 @@ export async function applyStatements(session: PostgresSession, statements: read
     throw err;
   }
   session.warnings = [];
-  return new ApplyRun(session, statements, prepared, batches, extra, held, progress, options.signal, before).run();
+  const statementLockTimeout = prepared.lockTimeoutSeconds ?? lockTimeoutOf(options.patience);
+  // A try rolled back by somebody else's work (a lock not had in time, a deadlock, a concurrent GRANT)
+  // left nothing on the server: the same statements, with the same passwords already delivered, are
+  // tried again (engines/busy.ts). Only the first try uses the sessions opened ahead.
+  let tries = 0;
+  return retryTransient(
+    () => new ApplyRun(session, statements, prepared, batches, tries++ === 0 ? extra : openPasswordSessions(session, statements), held, progress, options.signal, before, statementLockTimeout).run(),
+    options.patience,
+    options.signal,
+  );
 }
 
 /**
@@ -454,6 +478,10 @@ class ApplyRun {
   private loginsMaybeCommitted = false;
   private committing = false;
   private committed = false;
+  /** The apply lock is held (the first round trip took it, or lockForApply did): a lock wait after this is a table's or a role's. */
+  private lockHeld = false;
+  /** Who blocked the last round trip that waited, as seen while it waited. */
+  private blocked: Blocked | undefined;
 
   constructor(
     private readonly session: PostgresSession,
@@ -466,6 +494,8 @@ class ApplyRun {
     private readonly signal: AbortSignal | undefined,
     /** Round trips made before the apply began. */
     private readonly before: number,
+    /** Seconds a statement waits for a lock (ApplyOptions.patience). */
+    private readonly statementLockTimeout: number,
   ) {
     // A statement is done when the last command carrying it out (a login's CREATE is followed by its
     // marker; GRANTs may be sent together) has run; one that only sets a password, when that is set.
@@ -498,8 +528,10 @@ class ApplyRun {
       this.inTransaction = true;
       if (this.prepared.logins.length > 0) await this.firstTransaction(this.pinned);
       else {
-        await session.run(beginSql(session.lockTimeoutSeconds, !this.held), undefined, this.pinned);
+        this.lockHeld = !!this.held;
+        await session.run(beginSql(session.lockTimeoutSeconds, !this.held, this.statementLockTimeout), undefined, this.pinned);
         this.locked = !this.held;
+        this.lockHeld = true;
       }
       await this.mainTransaction(this.pinned);
       this.committed = true;
@@ -528,15 +560,18 @@ class ApplyRun {
   private async firstTransaction(pinned: PgClient): Promise<void> {
     const { session, held } = this;
     const firstTrips = batchStatements(this.prepared.logins, session.batchSize).map(batchSql);
-    firstTrips[0] = `${beginSql(session.lockTimeoutSeconds, !held)};\n${firstTrips[0]}`;
-    firstTrips[firstTrips.length - 1] += this.batches.length > 0 ? `;\nCOMMIT;\n${beginSql(session.lockTimeoutSeconds, false)}` : ';\nCOMMIT';
+    firstTrips[0] = `${beginSql(session.lockTimeoutSeconds, !held, this.statementLockTimeout)};\n${firstTrips[0]}`;
+    firstTrips[firstTrips.length - 1] += this.batches.length > 0 ? `;\nCOMMIT;\n${beginSql(this.statementLockTimeout, false)}` : ';\nCOMMIT';
     // The first trip takes the lock and may fail after it: a session lock taken in a transaction
     // that is rolled back is still held, so it is released in any case (finally).
     this.locked = !held;
     for (const [i, sql] of firstTrips.entries()) {
       if (i === firstTrips.length - 1) this.loginsMaybeCommitted = true;
       if (this.signal?.aborted) throw interrupted();
-      await session.run(sql, undefined, pinned);
+      // The first trip waits for the apply lock first: who blocks it then is another apply (lockForApply says so).
+      if (i === 0 && !held) await session.run(sql, undefined, pinned);
+      else await this.send(sql, pinned);
+      this.lockHeld = true;
       this.checkWarnings();
     }
     this.loginsCommitted = true;
@@ -549,6 +584,20 @@ class ApplyRun {
     }
   }
 
+  /**
+   * One round trip of the transaction, watched: one that is still out after half the lock timeout may
+   * be waiting for a lock, and the server is asked, meanwhile, who holds it (watchBlockers).
+   */
+  private async send(sql: string, pinned: PgClient): Promise<void> {
+    const watch = watchBlockers(this.session, pinned, Math.max(200, this.statementLockTimeout * 500));
+    try {
+      await this.session.run(sql, undefined, pinned);
+    } finally {
+      const blocked = await watch.stop();
+      if (blocked) this.blocked = blocked;
+    }
+  }
+
   /** Every other change, batch by batch, then COMMIT. Progress is reported after each round trip, once per statement it completed. */
   private async mainTransaction(pinned: PgClient): Promise<void> {
     const { session, inTransactionOrder } = this;
@@ -556,7 +605,7 @@ class ApplyRun {
     let sent = 0;
     for (const batch of this.batches) {
       if (this.signal?.aborted) throw interrupted();
-      await session.run(batchSql(batch), undefined, pinned);
+      await this.send(batchSql(batch), pinned);
       this.checkWarnings();
       sent += batch.length;
       while (next < inTransactionOrder.length && inTransactionOrder[next].last < sent) {
@@ -581,13 +630,21 @@ class ApplyRun {
     if (this.inTransaction && alive) await session.run('ROLLBACK', undefined, pinned).catch(() => session.dropSession());
     this.passwords.stop();
     const { set, hidden } = await this.passwords.settle();
+    const conflict = this.lockHeld && !this.committed && !this.committing && alive ? transientConflictOf(err) : undefined;
+    // The main transaction failed: its new logins are dropped again, so that nothing is applied (early
+    // passwords were set on those logins only).
+    const undo = this.loginsCommitted && !this.committed && !(this.committing && isConnectionLost(err)) ? await dropNewLogins(prepared.newLogins, session.client === pinned ? pinned : undefined, await this.extra.sessions) : undefined;
+    if (conflict && (this.loginsCommitted ? undo === undefined : set.size === 0)) {
+      // Rolled back whole: nothing of this try is left, so it may be tried again.
+      const on = this.blocked?.waitingOn;
+      const what = conflict.lockWait ? `a lock${on ? ` on ${on}` : ''} was not granted within ${this.statementLockTimeout} s` : conflict.what;
+      return new TransientConflict(what, conflict.lockWait ? (this.blocked?.blockers ?? []) : [], conflict.lockWait);
+    }
     let message = messageOf(err, hidden);
     const logins = `${prepared.newLogins.length} new login${prepared.newLogins.length === 1 ? '' : 's'}`;
     if (this.committing && isConnectionLost(err)) {
       message = 'the connection was lost while committing, so the apply may or may not have been committed; plan again to see where the database stands';
     } else if (this.loginsCommitted && !this.committed) {
-      // The main transaction failed: drop the new logins again, so that nothing is applied.
-      const undo = await dropNewLogins(prepared.newLogins, session.client === pinned ? pinned : undefined, await this.extra.sessions);
       if (undo === undefined) return err instanceof PmgrantsError ? new PmgrantsError(message, err.exitCode) : new PmgrantsError(message);
       message = `${message.replace(/\.$/, '')}; the ${logins} created before it could not be dropped again (${undo.replace(/\.$/, '')}), so they remain, without privileges, and the next apply continues from there`;
     } else if (this.loginsMaybeCommitted && isConnectionLost(err)) {

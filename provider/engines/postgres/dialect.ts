@@ -1,7 +1,7 @@
 import { EngineDialect } from '../engine';
 import { actualFromCatalog } from './inspect';
 import { postgresLimitations, realizePostgres } from './realize';
-import { renderPostgres } from './render';
+import { postgresLocks, renderPostgres } from './render';
 import { renderPostgresScript } from './script';
 
 /** The pure half of the PostgreSQL engine: no I/O. */
@@ -10,6 +10,7 @@ export const postgresDialect: EngineDialect = {
   realize: realizePostgres,
   render: renderPostgres,
   limitations: postgresLimitations,
+  locksOf: postgresLocks,
   renderScript: renderPostgresScript,
   emptyActual: (desired) =>
     actualFromCatalog({ database: desired.database, roles: [], memberships: [], schemas: [], 'schema-acls': [], 'database-acl': null, 'object-acls': [], 'default-acls': [] }, desired),

@@ -134,9 +134,34 @@ export function reasonOf(err: unknown, hidden: readonly string[]): string {
     const server = redact(((err as Error)?.message ?? '').split('\n')[0].trim().replace(/[.\s]+$/, ''), hidden);
     return `the connection to the server was lost${server && !/^(the session was lost|Connection terminated.*)$/i.test(server) ? ` (${server})` : ''}`;
   }
+  // A conflict inside a larger failure (a password trip after the commit): what happened, not what to do about the whole apply.
+  const conflict = transientConflictOf(err);
+  if (conflict) return `${conflict.what} (${redact(serverMessage(err as PgErrorLike), hidden)})`;
   return messageOf(err, hidden);
 }
 
 export function isPgError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string';
+}
+
+/**
+ * A conflict with somebody else's concurrent work that rolled the apply's transaction back and may pass
+ * if tried again: a lock not granted within lock_timeout (55P03), a serialization failure (40001), a
+ * deadlock (40P01), or the catalog row a GRANT updates being updated by another session's GRANT at the
+ * same moment ("tuple concurrently updated", XX000). What happened, in words; undefined for anything else.
+ */
+export function transientConflictOf(err: unknown): { what: string; lockWait: boolean } | undefined {
+  const e = (err ?? {}) as PgErrorLike;
+  switch (e.code) {
+    case '55P03':
+      return { what: 'a lock was not granted within the lock timeout', lockWait: true };
+    case '40P01':
+      return { what: 'a deadlock with another session was detected', lockWait: false };
+    case '40001':
+      return { what: 'a serialization failure with another session occurred', lockWait: false };
+    case 'XX000':
+      return /tuple concurrently (updated|deleted)/.test(e.message ?? '') ? { what: 'another session changed the same catalog row at the same moment (tuple concurrently updated)', lockWait: false } : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -47,6 +47,11 @@ export interface PasswordWork {
   hidden: readonly string[];
   /** How long they are valid, and whether a checkout takes them (ApplyOptions.passwordLifetime). */
   lifetime?: PasswordLifetime;
+  /**
+   * Seconds each password trip waits for a lock (a DBA's uncommitted change to the same role): it ends
+   * the trip, whose passwords go back to the other sessions, instead of waiting without end. Absent: no bound.
+   */
+  lockTimeoutSeconds?: number;
 }
 
 /** The outcome of setting an apply's passwords: those set, and the first failure when some were not. */
@@ -126,7 +131,10 @@ export class PasswordSetter {
         // An extra session marks itself as one (see PASSWORD_SESSION_LOCK_KEY); the apply's own holds the apply lock.
         const lifetime = this.prepared.lifetime;
         const sql = chunk.map((p, i) => passwordSql(p.login, verifiers[i], this.now, session.warehouse, p.generation, lifetime));
-        await c.query((pinned ? sql : [passwordSessionLockSql, ...sql]).join(';\n'));
+        const wait = this.prepared.lockTimeoutSeconds;
+        // One implicit transaction per trip: SET LOCAL ends with it.
+        const bound = wait !== undefined ? [`SET LOCAL lock_timeout = '${Math.max(1, Math.round(wait * 1000))}ms'`] : [];
+        await c.query([...bound, ...(pinned ? sql : [passwordSessionLockSql, ...sql])].join(';\n'));
       } catch (err) {
         this.failure ??= err;
         this.queue.unshift(chunk);

@@ -418,3 +418,28 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
 export function renderPostgres(changes: readonly Change[], desired: DesiredState): Statement[] {
   return changes.flatMap((c) => renderChange(c, desired));
 }
+
+/**
+ * The plan's lock lines. A drop with an heir runs REASSIGN OWNED, which changes the owner of every
+ * table and view the role owns: ALTER ... OWNER takes ACCESS EXCLUSIVE on each, held to the commit,
+ * and every reader of those tables queues behind the request while it waits. Drops come last in the
+ * transaction (CHANGE_ORDER), so the window is short; the lock timeout bounds the wait.
+ */
+export function postgresLocks(changes: readonly Change[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const c of changes) {
+    // Personal data: a masked view made again, or dropped, is locked against its readers until the commit.
+    if (c.kind === 'replace-masked-view' || c.kind === 'drop-masked-view') {
+      const view = c.kind === 'replace-masked-view' ? `${c.view.schema}.${c.view.name}` : `${c.schema}.${c.name}`;
+      out.push(`masked view ${view} is ${c.kind === 'replace-masked-view' ? 'made again' : 'dropped'}: DROP VIEW takes an exclusive lock (ACCESS EXCLUSIVE) on it, from then to the commit`);
+      continue;
+    }
+    const name = c.kind === 'drop-role' ? c.role : c.kind === 'drop-user' ? c.user : c.kind === 'drop-login' ? c.login : undefined;
+    if (name === undefined || !('handTo' in c) || c.handTo === undefined) continue;
+    if (seen.has(name)) continue; // a user and a login of one name are one role
+    seen.add(name);
+    out.push(`${name} is dropped: REASSIGN OWNED hands its objects to ${c.handTo}, which takes an exclusive lock (ACCESS EXCLUSIVE) on every table and view ${name} owns, from then to the commit, late in the transaction`);
+  }
+  return out;
+}

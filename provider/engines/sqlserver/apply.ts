@@ -7,7 +7,9 @@ import { Statement } from '../../model/statement';
 import { Batch, planBatches } from './batches';
 import { CATALOG_BATCHES } from './catalog';
 import { generateSqlServerPassword } from './password';
-import { sqlServerErrorToPmgrants } from './errors';
+import { sqlErrorNumber, sqlServerErrorToPmgrants } from './errors';
+import { Blocker, lockTimeoutOf, retryTransient, TransientConflict } from '../busy';
+import { watchSqlServerBlockers } from './blockers';
 import { quoteString } from './quote';
 import { SqlServerSession } from './session';
 
@@ -63,6 +65,23 @@ export function lockBatchSql(database: string, timeoutMs: number): string {
 }
 
 /**
+ * The warehouse transaction's statement lock wait, and its session id (to ask who blocks it): SET
+ * LOCK_TIMEOUT cancels a statement that waited longer with error 1222, and XACT_ABORT ON (set with the
+ * apply lock) rolls the whole transaction back then, as for any run-time error (SET XACT_ABORT,
+ * Remarks). One round trip, after the apply lock is held: waiting for that lock has its own timeout.
+ */
+export function statementLockTimeoutSql(timeoutMs: number): string {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new PmgrantsError('the lock timeout must be a whole, positive number of milliseconds');
+  return `SET LOCK_TIMEOUT ${timeoutMs};\nSELECT @@SPID AS spid;`;
+}
+
+/** SQL Server errors that roll the apply back because of somebody else's work, and may pass if it is tried again. */
+export const TRANSIENT_ERRORS: ReadonlyMap<number, string> = new Map([
+  [1205, "this apply's transaction was chosen as the victim of a deadlock with another session"],
+  [1222, 'a lock was not granted within the lock timeout'],
+]);
+
+/**
  * The session holding the apply lock of `database` (run in it): sys.dm_tran_locks shows an application
  * lock's resource by the first 32 characters of its name. It needs VIEW SERVER STATE (Azure SQL: VIEW
  * DATABASE STATE); without it the query fails or sees only this session, and the holder stays unknown.
@@ -116,9 +135,21 @@ export async function applyStatements(session: SqlServerSession, statements: rea
   // A login has no expiry time on SQL Server: the lifetime is only what the destination is told (docs/credentials.md).
   const validUntil = options.passwordLifetime?.validUntil?.toISOString();
   if (options.deliver && generated.size > 0) await options.deliver([...generated.values()].map((p) => (validUntil ? { ...p, validUntil } : p)));
-  const run = new ApplyRun(session, statements, generated, progress);
-  await run.phases(applyPhases(planBatches(statements), session.options.engine, session.options.generatedLogins));
-  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run.secrets };
+  const phases = applyPhases(planBatches(statements), session.options.engine, session.options.generatedLogins);
+  const lockTimeoutMs = Math.max(1, Math.round(lockTimeoutOf(options.patience) * 1000));
+  // A try rolled back by a deadlock or a lock wait (1205, 1222) left nothing: the same batches, with the
+  // same passwords already delivered, are tried again (engines/busy.ts). The first try continues
+  // lockForApply's transaction; a later one takes the apply lock again in its own.
+  let run: ApplyRun | undefined;
+  await retryTransient(
+    () => {
+      run = new ApplyRun(session, statements, generated, progress, lockTimeoutMs);
+      return run.phases(phases);
+    },
+    options.patience,
+    options.signal,
+  );
+  return { statements: statements.length, roundTrips: session.trips - startTrips, secrets: run!.secrets };
 }
 
 /** One apply's progress through its phases: which passwords it has sent, how many statements ran. */
@@ -132,7 +163,14 @@ class ApplyRun {
     private readonly statements: readonly Statement[],
     private readonly generated: ReadonlyMap<string, GeneratedPassword>,
     private readonly progress: ApplyProgress | undefined,
+    /** How long one statement waits for a lock (SET LOCK_TIMEOUT), in milliseconds. */
+    private readonly lockTimeoutMs: number,
   ) {}
+
+  /** The warehouse transaction's session and pool, once its lock wait is set: slow batches ask who blocks them. */
+  private watched: { spid: number; pool: Mssql.ConnectionPool; tx: Mssql.Transaction } | undefined;
+  /** Who blocked the last batch that waited, as seen while it waited. */
+  private blockers: Blocker[] = [];
 
   async phases(phases: ApplyPhases): Promise<void> {
     const session = this.session;
@@ -144,6 +182,9 @@ class ApplyRun {
     try {
       // The lock is taken first, so concurrent applies queue even before the master phase.
       warehouseTx = held ?? (await this.inTransaction(pool, [], true));
+      const set = await session.run(session.request(warehouseTx), statementLockTimeoutSql(this.lockTimeoutMs), false);
+      const spid = Number((set.recordset?.[0] as { spid?: number } | undefined)?.spid);
+      if (Number.isInteger(spid) && spid > 0) this.watched = { spid, pool, tx: warehouseTx };
       if (phases.masterBefore.length > 0) {
         const mtx = await this.inTransaction(await session.master(), phases.masterBefore, false);
         await this.commit(mtx);
@@ -159,6 +200,8 @@ class ApplyRun {
       if (masterCommitted) await flushAuthCache(session, pool);
     } catch (err) {
       if (warehouseTx) await warehouseTx.rollback().catch(() => undefined);
+      // Rolled back whole, nothing committed in master: it may be tried again as it is.
+      if (err instanceof TransientConflict && !masterCommitted) throw err;
       const clear = session.fail(err, session.database!);
       if (masterCommitted && this.secrets.size > 0) {
         throw new PartialApplyError(
@@ -181,11 +224,21 @@ class ApplyRun {
         request.input(p.name, session.mssql.NVarChar(4000), p.value);
       }
     }
+    const watch = this.watched?.tx === tx ? watchSqlServerBlockers(session, this.watched.pool, this.watched.spid, Math.max(200, this.lockTimeoutMs / 2)) : undefined;
     try {
       await session.run(request, batch.sql, batch.params.length > 0);
     } catch (err) {
+      const seen = await watch?.stop();
+      if (seen) this.blockers = seen;
+      const number = sqlErrorNumber(err);
+      const transient = number !== undefined ? TRANSIENT_ERRORS.get(number) : undefined;
+      if (transient !== undefined) {
+        const lockWait = number === 1222;
+        throw new TransientConflict(lockWait ? `a lock was not granted within ${this.lockTimeoutMs / 1000} s` : transient, lockWait ? this.blockers : [], lockWait);
+      }
       throw sqlServerErrorToPmgrants(err, { server: session.server, database: session.database!, statement: failingStatement(batch, err).display });
     }
+    await watch?.stop();
     this.done += batch.statements.length;
     if (this.progress) this.progress(this.done, this.statements.length, batch.statements[batch.statements.length - 1]);
   }

@@ -5,7 +5,7 @@ import { EngineDialect } from '../engine';
 import { Statement } from '../../model/statement';
 import { ResolvedDialectOptions, SqlServerDialectOptions, resolveDialectOptions } from './options';
 import { realizePermissions } from './privileges';
-import { renderChanges } from './render';
+import { renderChanges, sqlServerLocks } from './render';
 import { renderSqlServerScript } from './script';
 
 export interface SqlServerDialect extends EngineDialect {
@@ -26,6 +26,7 @@ export function createSqlServerDialect(options: SqlServerDialectOptions): SqlSer
     realize: (desired: DesiredState) => realizeSqlServer(desired, resolved.engine),
     render: (changes: readonly Change[], desired: DesiredState): Statement[] => renderChanges(changes, { options: resolved, desired }),
     limitations: (desired: DesiredState) => sqlServerLimitations(desired, resolved),
+    locksOf: sqlServerLocks,
     renderScript: (statements: readonly Statement[], desired: DesiredState) => renderSqlServerScript(statements, desired, resolved),
   };
 }

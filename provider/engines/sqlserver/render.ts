@@ -398,3 +398,19 @@ export function revokeSql(p: Permission, desired: DesiredState): string {
   }
   return `REVOKE ${target}${as};`;
 }
+
+/**
+ * The plan's lock lines. A drop with an heir first hands every object the principal owns to its schema's
+ * owner (ALTER AUTHORIZATION), a change to each object's definition that waits for the sessions using
+ * them (each statement waits at most the lock timeout, SET LOCK_TIMEOUT). Drops come last in the
+ * transaction (CHANGE_ORDER).
+ */
+export function sqlServerLocks(changes: readonly Change[]): string[] {
+  const out: string[] = [];
+  for (const c of changes) {
+    const name = c.kind === 'drop-role' ? c.role : c.kind === 'drop-user' ? c.user : c.kind === 'drop-login' ? c.login : undefined;
+    if (name === undefined || !('handTo' in c) || c.handTo === undefined) continue;
+    out.push(`${name} is dropped: ALTER AUTHORIZATION hands every object it owns to its schema's owner (and its schemas and roles to ${c.handTo}), late in the transaction; a session using one of those objects can make it wait, at most the lock timeout`);
+  }
+  return out;
+}
