@@ -101,7 +101,11 @@ const personalDataNames: PolicyRule = {
         }
       }
     }
-    for (const name of [maskingNames.keySchema(ctx.prefix), maskingNames.owner(ctx.prefix)]) {
+    const owner = maskingNames.owner(ctx.prefix);
+    for (const g of ctx.generatedNames()) {
+      if (g.name === owner) ctx.report('duplicate-name', g.path, `${g.what} "${g.name}" is also the name of the role that owns the masked views`, { hint: 'rename the persona', atKey: g.atKey });
+    }
+    for (const name of [maskingNames.keySchema(ctx.prefix), owner]) {
       if (identifierLength(ctx.engine, name) > ctx.limit.max) ctx.report('name-too-long', ['options', 'prefix'], `"${name}", which masking generates, would be longer than ${ctx.limit.max} ${ctx.limit.unit}`);
       const other = appSchemas.get(name);
       if (other !== undefined) ctx.report('duplicate-schema', ['apps', other, 'schema'], `schema "${name}" holds the warehouse's pseudonym key`, { hint: `rename app ${other}'s schema` });

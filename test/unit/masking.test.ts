@@ -338,6 +338,18 @@ grants:
     ]);
   });
 
+  it('a warehouse persona whose role would be the masking owner\'s name', () => {
+    const text = `${HEAD}personas:
+  masker: { scope: warehouse, rights: [select], personalData: clear }
+apps:
+  p2p: { schema: p2p, personalData: { columns: { "*.user_name": pseudonym } } }
+grants:
+  - { persona: data_consumer, to: [analysts], apps: ["*"] }
+  - { persona: masker, to: [analysts] }
+`;
+    expect(check(text)).toEqual([expect.stringMatching(/^8:3 error duplicate-name role "pmg_wh_masker" is also the name of the role that owns the masked views$/)]);
+  });
+
   it('a companion schema that is another app\'s schema, or too long', () => {
     const text = `${HEAD}apps:
   p2p: { schema: p2p, personalData: { columns: { "*.user_name": pseudonym } } }
