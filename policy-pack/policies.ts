@@ -12,7 +12,7 @@
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
 import type { Guardrails, SecurityMode } from '../provider/model/types';
-import { GrantFact, groupsOnlyViolation, maxGrantDaysViolation, modeViolation, ownerTeamViolation, wildcardViolation } from '../provider/policy/guardrails';
+import { GrantFact, groupsOnlyViolation, maxGrantDaysViolation, modeViolation, ownerTeamViolation, personalDataViolation, wildcardViolation } from '../provider/policy/guardrails';
 
 /** Type tokens of the pmgrants dynamic resources (provider/pulumi/resources.ts: RESOURCE_MODULE, RESOURCE_TYPES). */
 export const WAREHOUSE_TYPE = 'pulumi-nodejs:dynamic/pmgrants:Warehouse';
@@ -24,6 +24,8 @@ interface ResourceFacts {
   mode?: SecurityMode;
   grants?: GrantFact[];
   ownerTeam?: string;
+  /** Whether the app declares its personal columns ('columns') or says it has none ('none'). */
+  personalData?: 'columns' | 'none';
   /** Set when the policy itself is invalid: the resource's check fails anyway, nothing to judge. */
   diagnostics?: string[];
 }
@@ -159,6 +161,21 @@ export const requireOwnerTeam: ResourceValidationPolicy = {
   },
 };
 
+export const requirePersonalData: ResourceValidationPolicy = {
+  name: 'pmgrants-require-personal-data',
+  description: 'Every app must declare its personal columns or say it has none (guardrails.requirePersonalData). Off until its config lists stacks.',
+  enforcementLevel: 'mandatory',
+  configSchema: { properties: { stacks: { ...stacksSchema, default: [] } } },
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    const found = factsOf(args);
+    if (!found || found.kind !== 'app') return;
+    const config = configOf<CommonConfig>(args, { stacks: [] });
+    if (!appliesTo(config, args.urn)) return;
+    const m = personalDataViolation({ requirePersonalData: true }, found.facts.app ?? '?', found.facts.personalData);
+    if (m) report(`guardrail-personal-data: stack ${stackOfUrn(args.urn) ?? '?'}: ${m}`);
+  },
+};
+
 interface MaxGrantDaysConfig extends CommonConfig {
   days: number;
   /** Personas whose grants must expire; empty: every persona. */
@@ -193,4 +210,4 @@ export const maxGrantDays: ResourceValidationPolicy = {
   },
 };
 
-export const POLICIES: ResourceValidationPolicy[] = [forbidModes, groupsOnly, forbidWildcard, requireOwnerTeam, maxGrantDays];
+export const POLICIES: ResourceValidationPolicy[] = [forbidModes, groupsOnly, forbidWildcard, requireOwnerTeam, maxGrantDays, requirePersonalData];

@@ -50,6 +50,9 @@ export const RULES = {
   'protected-role': 'a grant, an adopted role or a generated name reaches a protected role',
   'protected-entry': 'a protected entry that protects every name, PUBLIC, or an entry listed twice',
   'password-expiry-unenforced': 'the engine does not expire a password by itself (security.rotation.validFor on SQL Server and Azure SQL)',
+  'personal-column-pattern': 'a personal-column pattern that can never match a column',
+  'personal-data-unenforceable': 'personal data the engine or a persona cannot keep masked (SQL Server for now; a masked persona with rights beyond select)',
+  'personal-data-persona-unset': 'a custom persona that reads an app with personal columns does not say how it sees them',
   // stacks and guardrails
   'unknown-stack': 'the stack overlay file does not exist',
   'overlay-unknown-app': 'a stack lists an app the policy does not define',
@@ -58,6 +61,7 @@ export const RULES = {
   'guardrail-wildcard': 'the stack forbids "*" for this persona',
   'guardrail-owner-team': 'the stack requires every app to name an owner team',
   'guardrail-max-grant-days': 'the stack requires grants of these personas to expire within maxGrantDays',
+  'guardrail-personal-data': 'the stack requires every app to declare its personal columns or say it has none',
 } as const;
 
 export type RuleId = keyof typeof RULES;

@@ -18,8 +18,9 @@ export type PathKind =
   | 'engine' // the engine gives it to everyone (PostgreSQL: view and function definitions, EXECUTE on new functions)
   | 'admin'; // the provisioning (administrator) role's membership in a role of the policy: how pmgrants provisions
 
-/** How a principal sees a column's values. Every column reads in clear today; masking adds the others. */
-export type ColumnVisibility = 'clear' | 'masked' | 'hidden';
+/** How a principal sees a column's values (personal data: model/masking.ts). */
+export type { ColumnVisibility } from './masking';
+import type { ColumnVisibility } from './masking';
 
 /** One column a right is held on (column grants), with how its values are seen (rights that read only). */
 export interface ColumnAccess {

@@ -16,6 +16,7 @@ import {
 import { compareMemberships, emptyState, membershipKey, sortState } from './state';
 import { isExpired, laterExpiry } from './expiry';
 import { compileProtected } from './protected';
+import { CompanionSchema, MaskedApp, MaskingState, maskingNames, personaVisibility, personalColumnRules } from './masking';
 
 export interface CompileOptions {
   /**
@@ -78,7 +79,9 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
   const personaRoles = new Map(appKeys.map((a) => [a, new Map(personasOf(a).map((p) => [p, appNames.get(a)!.persona(p)]))]));
   const warehouseRoles = new Map(warehousePersonas.map((p) => [p, names.warehousePersona(prefix, p)]));
 
-  const b: Compiling = { ...emptyState('neutral', policy.warehouse.database), policy, catalogue, appKeys, appNames, personaRoles, warehouseRoles, appLogins: {} };
+  const masking = compileMasking(policy, catalogue, appKeys, personaRoles, warehouseRoles, prefix);
+  const b: Compiling = { ...emptyState('neutral', policy.warehouse.database), policy, catalogue, appKeys, appNames, personaRoles, warehouseRoles, appLogins: {}, masking };
+  addMasking(b);
   addWarehousePersonas(b);
   addApps(b);
   addAppLogins(b, prefix);
@@ -99,6 +102,7 @@ export function compilePolicy(policy: Policy, compileOptions: CompileOptions = {
     ...(policy.protected?.length ? { protected: compileProtected(policy) } : {}),
     appLogins,
     ...(merged.expired.length > 0 ? { expired: merged.expired } : {}),
+    ...(masking ? { masking } : {}),
     logins,
     users,
     roles,
@@ -119,6 +123,7 @@ interface Compiling extends SecurityState {
   /** warehouse persona -> its role. */
   warehouseRoles: Map<string, string>;
   appLogins: Record<string, string>;
+  masking: MaskingState | undefined;
 }
 
 function grantRights(b: Compiling, grantee: string, schema: string, rights: readonly Right[]): void {
@@ -138,13 +143,73 @@ function rightsOn(b: Compiling, persona: string, app: string): Right[] {
   return [...new Set([...spec.rights, ...extra])];
 }
 
+/**
+ * A persona's rights on an app. On an app with personal columns, a persona that sees them masked or
+ * hidden gets no right on the app's schema: it reads the companion schema of its visibility (views
+ * that mask or leave out those columns), so a table made after the last apply is never readable to it.
+ */
+function grantPersonaRights(b: Compiling, role: string, persona: string, app: string): void {
+  const schema = b.policy.apps[app].schema;
+  const rights = rightsOn(b, persona, app);
+  const masked = b.masking?.apps.find((a) => a.app === app);
+  const visibility = personaVisibility(persona, b.catalogue[persona]);
+  if (!masked || visibility === 'clear') return grantRights(b, role, schema, rights);
+  const companion = masked.companions.find((c) => c.visibility === visibility);
+  if (companion && rights.includes('select')) grantRights(b, role, companion.schema, ['select']);
+}
+
+/**
+ * Personal data: per app with personal columns, the companion schemas its masked and hidden personas
+ * read (one per visibility some persona on the app has, with select), and the warehouse's masking
+ * owner role. Undefined when no app declares personal columns.
+ */
+function compileMasking(
+  policy: Policy,
+  catalogue: Record<string, PersonaSpec>,
+  appKeys: readonly string[],
+  personaRoles: Map<string, Map<string, string>>,
+  warehouseRoles: Map<string, string>,
+  prefix: string,
+): MaskingState | undefined {
+  const apps: MaskedApp[] = [];
+  for (const app of appKeys) {
+    const spec = policy.apps[app];
+    const rules = personalColumnRules(spec.personalData);
+    if (rules.length === 0) continue;
+    const readers: Record<'masked' | 'hidden', string[]> = { masked: [], hidden: [] };
+    const personas: [string, string][] = [...personaRoles.get(app)!, ...warehouseRoles];
+    for (const [persona, role] of personas) {
+      const visibility = personaVisibility(persona, catalogue[persona]);
+      const rights = [...catalogue[persona].rights, ...(spec.source === 'open' ? (catalogue[persona].openSourceRights ?? []) : [])];
+      if (visibility !== 'clear' && rights.includes('select')) readers[visibility].push(role);
+    }
+    const companions: CompanionSchema[] = (['hidden', 'masked'] as const)
+      .filter((v) => readers[v].length > 0)
+      .map((visibility) => ({ visibility, schema: maskingNames.companion(spec.schema, visibility), readers: readers[visibility].sort() }));
+    apps.push({ app, schema: spec.schema, rules, companions });
+  }
+  if (apps.length === 0) return undefined;
+  return { owner: maskingNames.owner(prefix), keySchema: maskingNames.keySchema(prefix), apps };
+}
+
+/** The masking owner role: reads the app schemas with personal columns, owns their companion schemas. */
+function addMasking(b: Compiling): void {
+  if (!b.masking) return;
+  const owner = b.masking.owner;
+  b.roles.push({ name: owner, purpose: 'schema-owner' });
+  for (const app of b.masking.apps) {
+    grantRights(b, owner, app.schema, ['select']);
+    for (const c of app.companions) b.schemas.push({ name: c.schema, owner, app: app.app, purpose: 'masked-views' });
+  }
+}
+
 /** Warehouse-wide personas: one role with rights on every app. */
 function addWarehousePersonas(b: Compiling): void {
   const { policy, catalogue, appKeys, personaRoles, warehouseRoles, roles } = b;
   for (const [persona, role] of warehouseRoles) {
     roles.push({ name: role, purpose: 'persona', persona });
     for (const app of appKeys) {
-      grantRights(b, role, policy.apps[app].schema, rightsOn(b, persona, app));
+      grantPersonaRights(b, role, persona, app);
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
         const managedRole = personaRoles.get(app)!.get(managed);
         if (managedRole === undefined) continue;
@@ -168,7 +233,7 @@ function addApps(b: Compiling): void {
     const rolesOfApp = personaRoles.get(app)!;
     for (const [persona, role] of rolesOfApp) {
       roles.push({ name: role, purpose: 'persona', app, persona, ...(named.isAdopted(persona) ? { adopted: true } : {}) });
-      grantRights(b, role, spec.schema, rightsOn(b, persona, app));
+      grantPersonaRights(b, role, persona, app);
       for (const managed of managedPersonas(catalogue[persona], catalogue)) {
         const managedRole = rolesOfApp.get(managed);
         if (managed === persona || managedRole === undefined) continue;

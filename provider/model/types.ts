@@ -2,6 +2,7 @@
  * Plain data only. The policy as the user wrote it (after overlay and validation), and the
  * security state that both compile (desired) and an engine's inspect (actual) produce.
  */
+import type { ColumnVisibility, LiveMasking, MaskingState, PersonalDataSpec } from './masking';
 
 export type EngineName = 'sqlserver' | 'azure-sql' | 'postgres';
 export type SecurityMode = 'system_managed' | 'single_account';
@@ -51,6 +52,8 @@ export interface AppSpec {
    * the prefix and, carrying no marker, are never dropped or stripped by pmgrants.
    */
   roles?: Record<string, string>;
+  /** Which columns hold personal data and how each is masked (model/masking.ts); `none: true` says there are none. */
+  personalData?: PersonalDataSpec;
 }
 
 export interface PersonaSpec {
@@ -62,6 +65,8 @@ export interface PersonaSpec {
   openSourceRights?: Right[];
   /** Personas whose membership this persona may manage (on the same app, or on every app). */
   manages?: string[];
+  /** How its members see personal columns: clear, masked or hidden (built-in defaults: model/masking.ts). */
+  personalData?: ColumnVisibility;
 }
 
 export interface GrantSpec {
@@ -83,6 +88,8 @@ export interface Guardrails {
   requireOwnerTeam?: boolean;
   /** Grants of these personas (all personas when absent) must expire, at most `days` days from now. */
   maxGrantDays?: { days: number; personas?: string[] };
+  /** Every app declares its personal columns, or says it has none (personalData.none). */
+  requirePersonalData?: boolean;
 }
 
 export interface PolicyOptions {
@@ -188,6 +195,8 @@ export interface Schema {
   name: string;
   owner: string;
   app: string;
+  /** A companion schema of an app's masked views (model/masking.ts), not the app's own schema. */
+  purpose?: 'masked-views';
 }
 
 export interface Membership {
@@ -262,6 +271,8 @@ export interface DesiredState extends SecurityState {
   expired?: ExpiredMembership[];
   /** options.tolerateGrantees, sorted: grantees outside the policy left alone on the app schemas. */
   tolerateGrantees?: string[];
+  /** Personal data: the masked views the app schemas' tables need (model/masking.ts). Absent: none declared. */
+  masking?: MaskingState;
 }
 
 /**
@@ -319,6 +330,8 @@ export interface ActualState extends SecurityState {
    * destination): while it is valid it is not "undelivered" to another secrets file.
    */
   checkedOut?: string[];
+  /** The relations of the schemas masking concerns (app schemas with personal data, their companions, the key schema); absent: not read. */
+  masking?: LiveMasking;
 }
 
 export const DEFAULT_OPTIONS: PolicyOptions = { prefix: 'pmg_', enforcement: 'authoritative', prune: true, builtinPersonas: true };

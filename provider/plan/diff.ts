@@ -6,6 +6,7 @@ import { PmgrantsError } from '../model/errors';
 import { pushAll } from '../model/collections';
 import { passwordExpired, supersededCheckouts } from './password-expiry';
 import { unnamedMemberWarnings, withoutProtected } from './protected';
+import { diffMasking } from './masking';
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
@@ -41,6 +42,9 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   pushAll(d.warnings, unreachableFindings(actual));
   diffPermissions(d);
   diffMemberships(d);
+  const masking = diffMasking(desired, actual);
+  pushAll(d.changes, masking.changes);
+  pushAll(d.warnings, masking.warnings);
   // Drops: only managed principals, only when pruning.
   if (d.authoritative && desired.prune) diffDrops(d);
   // A protected role is never changed (plan/protected.ts); what it keeps, and who its members are, is said.
@@ -118,11 +122,32 @@ function diffPermissions({ desired, actual, changes, managed, authoritative }: D
       changes.push(grant(want));
     }
   }
-  if (authoritative) {
-    for (const have of perms.unmatched) {
-      if (inScope(have)) changes.push(revoke(have));
+  // Personal data fails closed: what a masked or hidden persona's role holds on the app schema itself
+  // (its tables in clear) goes, under additive enforcement too.
+  const maskedBase = maskedReadersOnBase(desired);
+  for (const have of perms.unmatched) {
+    if ((authoritative && inScope(have)) || maskedBase(have)) changes.push(revoke(have));
+  }
+}
+
+/**
+ * A privilege on an app schema with personal columns (or its objects) held by a role that reads it
+ * masked or hidden, or anyone's privilege on the pseudonym key's schema (its owner holds none: it owns it).
+ */
+function maskedReadersOnBase(desired: DesiredState): (p: Permission) => boolean {
+  const keySchema = desired.masking?.keySchema;
+  const readers = new Map<string, Set<string>>();
+  for (const app of desired.masking?.apps ?? []) {
+    for (const c of app.companions) {
+      for (const role of c.readers) {
+        let schemas = readers.get(role);
+        if (!schemas) readers.set(role, (schemas = new Set()));
+        schemas.add(app.schema);
+      }
     }
   }
+  if (keySchema === undefined) return () => false;
+  return (p) => (p.on.type === 'schema' || p.on.type === 'engine') && (p.on.name === keySchema || (readers.get(p.grantee)?.has(p.on.name) ?? false));
 }
 
 function withExcept<C extends Extract<Change, { kind: 'grant' | 'revoke' }>>(change: C, except: ExceptedObject[] | undefined): C {
@@ -301,7 +326,10 @@ export function outsiderOnAppSchemas(desired: DesiredState): (p: Permission) => 
     for (const r of desired.roles) named.add(r.name);
     for (const s of desired.schemas) named.add(s.owner);
     for (const p of desired.permissions) named.add(p.grantee);
-    return { appSchemas: new Set(desired.schemas.map((s) => s.name)), named };
+    // The pseudonym key's schema (personal data) is the policy's like an app schema: nobody but its owner holds anything there.
+    const appSchemas = new Set(desired.schemas.map((s) => s.name));
+    if (desired.masking) appSchemas.add(desired.masking.keySchema);
+    return { appSchemas, named };
   };
   return (p) => {
     const { appSchemas, named } = (sets ??= made());

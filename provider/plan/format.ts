@@ -82,6 +82,10 @@ const KIND_LABEL: Record<Change['kind'], string> = {
   'drop-member': 'memberships removed',
   grant: 'permissions granted',
   revoke: 'permissions revoked',
+  'create-masking-key': 'pseudonym keys created',
+  'create-masked-view': 'masked views created',
+  'replace-masked-view': 'masked views replaced',
+  'drop-masked-view': 'masked views dropped',
 };
 
 /** Markdown text: unprintable characters escaped, and those that would start markup or a table cell. */

@@ -61,6 +61,13 @@ function touched(change: Change): { names: string[]; adds: boolean } {
       return { names: [change.user], adds: false };
     case 'drop-role':
       return { names: [change.role], adds: false };
+    case 'create-masking-key':
+      return { names: [change.owner], adds: true };
+    case 'create-masked-view':
+    case 'replace-masked-view':
+      return { names: [change.view.owner, ...change.view.readers], adds: true };
+    case 'drop-masked-view':
+      return { names: [], adds: false };
     default: {
       const never: never = change;
       throw new Error(`unknown change ${JSON.stringify(never)}`);

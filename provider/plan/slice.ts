@@ -126,11 +126,14 @@ export function sliceDesired(desired: DesiredState, part: Part): DesiredState {
 
 /** A part's slice with nothing in it: the options (prefix, mode, enforcement, ...) and the app's login, if any. */
 function emptySlice(desired: DesiredState, app: string | undefined): DesiredState {
-  const { expired: _expired, ...rest } = desired;
+  const { expired: _expired, masking, ...rest } = desired;
+  // Personal data: every part knows the masking owner and key; an app's part only its own masked app.
+  const masked = masking && (app === undefined ? { ...masking, apps: [] } : { ...masking, apps: masking.apps.filter((a) => a.app === app) });
   return {
     ...rest,
     ...emptyState(desired.engine, desired.database),
     appLogins: app !== undefined && desired.appLogins[app] !== undefined ? { [app]: desired.appLogins[app] } : {},
+    ...(masked && (app === undefined || masked.apps.length > 0) ? { masking: masked } : {}),
   };
 }
 
@@ -146,7 +149,7 @@ export interface Claim {
  * pmgrants marker names its app (the warehouse: managed persona roles without an app), and the schemas
  * its claimed roles own. Nothing else.
  */
-export function claimOf(part: Part, slices: readonly SecurityState[], actual: ActualState): Claim {
+export function claimOf(part: Part, slices: readonly (SecurityState & Pick<DesiredState, 'masking'>)[], actual: ActualState): Claim {
   const principals = new Set<string>();
   const schemas = new Set<string>();
   for (const s of slices) {
@@ -160,7 +163,11 @@ export function claimOf(part: Part, slices: readonly SecurityState[], actual: Ac
     if (!managed.has(r.name)) continue;
     if (part.scope === 'app' ? r.app === part.app : r.app === undefined && r.purpose === 'persona') principals.add(r.name);
   }
-  for (const s of actual.schemas) if (principals.has(s.owner)) schemas.add(s.name);
+  // Personal data: the masking owner is the warehouse's, but the companion schemas it owns are their
+  // apps' (each app's slice names its own); the warehouse claims the key's schema.
+  const masker = slices.find((s) => s.masking)?.masking;
+  if (masker && part.scope === 'warehouse') schemas.add(masker.keySchema);
+  for (const s of actual.schemas) if (principals.has(s.owner) && s.owner !== masker?.owner) schemas.add(s.name);
   return { principals, schemas };
 }
 
@@ -236,6 +243,8 @@ export function sliceActual(actual: ActualState, claim: Claim, desiredSlice: Sec
     ...unreachableIn(actual, claim),
     ...(passwordValidUntil && Object.keys(passwordValidUntil).length > 0 ? { passwordValidUntil } : {}),
     ...(checkedOut && checkedOut.length > 0 ? { checkedOut } : {}),
+    // The relations masking reads are compared per companion schema of the part's desired slice (plan/masking.ts).
+    ...(actual.masking ? { masking: actual.masking } : {}),
   };
 }
 

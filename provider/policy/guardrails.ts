@@ -63,6 +63,20 @@ export function ownerTeamViolation(g: Guardrails | undefined, app: string, owner
   return `app "${app}" names no ownerTeam; this stack requires one`;
 }
 
+/** How an app speaks of personal data: it lists personal columns, says it has none, or says nothing. */
+export type PersonalDataDeclaration = 'columns' | 'none' | undefined;
+
+export function personalDataDeclaration(spec: { personalData?: { columns?: Record<string, unknown>; none?: boolean } } | undefined): PersonalDataDeclaration {
+  if (Object.keys(spec?.personalData?.columns ?? {}).length > 0) return 'columns';
+  return spec?.personalData?.none === true ? 'none' : undefined;
+}
+
+/** requirePersonalData: every app declares its personal columns or says it has none. */
+export function personalDataViolation(g: Guardrails | undefined, app: string, declared: PersonalDataDeclaration): string | undefined {
+  if (!g?.requirePersonalData || declared !== undefined) return undefined;
+  return `app "${app}" declares no personal columns; this stack requires personalData.columns, or personalData.none: true for an app without personal data`;
+}
+
 /**
  * maxGrantDays: a grant of a listed persona (every persona when none are listed) must expire, and
  * (with a clock) at most `days` days from now. A grant that has already expired is not judged: it

@@ -1,6 +1,7 @@
 import { CORE_RULES, PolicyRule } from './rules';
 import { expiryDiagnostics } from './rules-expiry';
 import { PROTECTED_RULES } from './rules-protected';
+import { PERSONAL_DATA_RULES } from './rules-personal-data';
 
 /** Expiring grants and the maxGrantDays guardrail (rules-expiry.ts), with the clock the context carries. */
 const EXPIRY_RULES: readonly PolicyRule[] = [
@@ -16,4 +17,4 @@ const EXPIRY_RULES: readonly PolicyRule[] = [
  * Every semantic rule validate runs: the tables of each module, joined. A module with rules of its own
  * exports a `PolicyRule[]` and is added here.
  */
-export const POLICY_RULES: readonly PolicyRule[] = [...CORE_RULES, ...EXPIRY_RULES, ...PROTECTED_RULES];
+export const POLICY_RULES: readonly PolicyRule[] = [...CORE_RULES, ...EXPIRY_RULES, ...PROTECTED_RULES, ...PERSONAL_DATA_RULES];

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { Diagnostic, RuleId, didYouMean } from '../diagnostics/diagnostic';
+import { MASK_KINDS } from '../model/masking';
 import { SourceFile, fromPointer, PathSegment } from './source';
 import { validatePolicy, validateStack } from './validators.generated';
 
@@ -239,7 +240,9 @@ function describeError(e: ErrorObject, path: PathSegment[], value2: unknown): { 
       break;
     }
     case 'anyOf':
-      message = `${field} is ${describe(value2)}; it must be an app key (${PATTERN_HELP['^[a-z][a-z0-9_-]*$']}) or "*"`;
+      message = /\/personalData\/columns\/[^/]*$/.test(e.instancePath)
+        ? `${field} is ${describe(value2)}; it must be a mask (${MASK_KINDS.join(', ')}) or a mapping with one (mask: partial, first: 2, last: 2)`
+        : `${field} is ${describe(value2)}; it must be an app key (${PATTERN_HELP['^[a-z][a-z0-9_-]*$']}) or "*"`;
       break;
     case 'minLength':
       message = `${field} must not be empty`;

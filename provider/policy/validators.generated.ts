@@ -4,17 +4,18 @@
 // Do not edit; regenerate with `npm run generate:validators`.
 import func2 from "ajv/dist/runtime/ucs2length";
 export const validatePolicy = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it. validFor gives every password pmgrants sets a lifetime ('pmgrants checkout' takes a fresh one for one use).","type":"object","additionalProperties":false,"minProperties":1,"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365},"validFor":{"title":"Password lifetime","description":"How long a generated password stays valid after pmgrants sets it: a whole number and m (minutes), h (hours) or d (days), e.g. 8h; at least 5m, at most 366d. PostgreSQL refuses the password after that (VALID UNTIL); SQL Server logins have no expiry time, so there the password stops working when pmgrants replaces it (the next apply or checkout after it expired). plan treats an expired password as due for rotation.","type":"string","pattern":"^[1-9][0-9]{0,5}(m|h|d)$"}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true},"tolerateGrantees":{"title":"Tolerated grantees","description":"Roles or database users the policy does not name whose privileges on the app schemas and their objects are left alone (e.g. a backup or monitoring role). In authoritative enforcement every other privilege there held by PUBLIC (public on SQL Server) or by a principal the policy does not name is drift: plan shows it and apply revokes it. The grantee itself is never altered or dropped. Names exactly as in the database.","type":"array","items":{"type":"string","minLength":1,"maxLength":128},"uniqueItems":true,"default":[]}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"},"protected":{"title":"Protected roles","description":"Roles and users the platform keeps for itself (its service role, replication, monitoring; Power Automate's internal 'Process Mining Application' role). validate refuses any grant, adoption or generated name that reaches one; plan and apply never create, alter, grant to, revoke from or drop one, in authoritative enforcement too; a member the database has that the entry's members do not name is a warning of plan and a finding of report.","type":"array","items":{"title":"Protected role","description":"A name or pattern, or a mapping with role, members and description.","if":{"type":"string"},"then":{"$ref":"#/$defs/protectedName"},"else":{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"$ref":"#/$defs/protectedName"},"members":{"title":"Expected members","description":"The members the role may have (names or patterns, as the database spells them). Any other member is a finding; pmgrants never adds or removes one.","type":"array","items":{"$ref":"#/$defs/protectedName"}},"description":{"title":"Description","description":"Why the role is protected, for reviewers.","type":"string"}}}}}},"$defs":{"protectedName":{"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128},"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/policy/v1.json","title":"pmgrants policy","description":"Access policy for a process-mining data warehouse: its security mode, its process apps, and who gets which persona on which app. See docs/policy.md.","type":"object","additionalProperties":false,"required":["apiVersion","warehouse","security","apps","grants"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Policy language version","description":"Always pmgrants/v1 for this version of the language.","const":"pmgrants/v1"},"warehouse":{"title":"Warehouse","description":"The database the policy governs. Connection secrets never go here: they come from the environment or stack config.","type":"object","additionalProperties":false,"required":["engine","database"],"properties":{"engine":{"title":"Engine","description":"sqlserver (SQL Server 2016+), azure-sql (Azure SQL Database: logins live in master, Entra principals), or postgres.","enum":["sqlserver","azure-sql","postgres"]},"database":{"title":"Database","description":"The warehouse database, e.g. AutomationSuite_ProcessMining_Warehouse.","type":"string","minLength":1,"maxLength":128},"server":{"title":"Server host (hint)","description":"Host name used when no connection URL is given. Not a secret; credentials never belong here.","type":"string","minLength":1,"maxLength":253,"pattern":"^[A-Za-z0-9._-]+$"},"port":{"title":"Server port (hint)","description":"TCP port used when no connection URL is given.","type":"integer","minimum":1,"maximum":65535}}},"security":{"title":"Security","description":"How app data is isolated (seed 000: app_security_mode).","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"title":"Security mode","description":"system_managed: one generated login per app, rights on that app's schema only (recommended). single_account: one shared login with rights on every app schema; anyone editing transformations can then read every app's data.","enum":["system_managed","single_account"]},"rotation":{"title":"Password rotation","description":"Generated passwords older than maxAgeDays are rotated by the next apply; 'pmgrants rotate' forces it. validFor gives every password pmgrants sets a lifetime ('pmgrants checkout' takes a fresh one for one use).","type":"object","additionalProperties":false,"minProperties":1,"properties":{"maxAgeDays":{"title":"Maximum password age (days)","description":"1 to 365 days.","type":"integer","minimum":1,"maximum":365},"validFor":{"title":"Password lifetime","description":"How long a generated password stays valid after pmgrants sets it: a whole number and m (minutes), h (hours) or d (days), e.g. 8h; at least 5m, at most 366d. PostgreSQL refuses the password after that (VALID UNTIL); SQL Server logins have no expiry time, so there the password stops working when pmgrants replaces it (the next apply or checkout after it expired). plan treats an expired password as due for rotation.","type":"string","pattern":"^[1-9][0-9]{0,5}(m|h|d)$"}}}}},"principals":{"title":"Principals","description":"Who can be granted a persona: people, groups and applications, keyed by a name used in grants.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/principal"},"default":{}},"apps":{"title":"Process apps","description":"Each process app keeps its data in its own schema, owned by its own owner role.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/app"}},"personas":{"title":"Custom personas","description":"Personas beyond the built-in app_admin, process_admin and data_consumer, built from a fixed vocabulary of rights.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"$ref":"#/$defs/persona"}},"grants":{"title":"Grants","description":"Persona x principals x apps. A principal gets the persona's rights on each listed app.","type":"array","items":{"$ref":"#/$defs/grant"}},"options":{"title":"Options","description":"How pmgrants names and manages what it creates.","type":"object","additionalProperties":false,"properties":{"prefix":{"title":"Managed-name prefix","description":"Every login, user and role pmgrants creates starts with it, and pmgrants only ever changes or drops principals that carry it (plus its marker). Lowercase letters, digits and underscores, ending in an underscore.","type":"string","pattern":"^[a-z][a-z0-9_]{0,14}_$","default":"pmg_"},"enforcement":{"title":"Enforcement","description":"authoritative: within what pmgrants manages, revoke anything the policy does not say (drift is reverted). additive: only ever add; never revoke or drop.","enum":["authoritative","additive"],"default":"authoritative"},"prune":{"title":"Prune","description":"Drop managed principals the policy no longer names (authoritative mode only).","type":"boolean","default":true},"builtinPersonas":{"title":"Built-in personas","description":"false: only the policy's own personas exist; no roles are generated for app_admin, process_admin and data_consumer. Exported policies set it, so adopting a database creates no role nobody asked for.","type":"boolean","default":true},"tolerateGrantees":{"title":"Tolerated grantees","description":"Roles or database users the policy does not name whose privileges on the app schemas and their objects are left alone (e.g. a backup or monitoring role). In authoritative enforcement every other privilege there held by PUBLIC (public on SQL Server) or by a principal the policy does not name is drift: plan shows it and apply revokes it. The grantee itself is never altered or dropped. Names exactly as in the database.","type":"array","items":{"type":"string","minLength":1,"maxLength":128},"uniqueItems":true,"default":[]}}},"guardrails":{"title":"Guardrails","description":"Rules a stack overlay switches on (usually for prod); validate reports violations as errors.","$ref":"#/$defs/guardrails"},"protected":{"title":"Protected roles","description":"Roles and users the platform keeps for itself (its service role, replication, monitoring; Power Automate's internal 'Process Mining Application' role). validate refuses any grant, adoption or generated name that reaches one; plan and apply never create, alter, grant to, revoke from or drop one, in authoritative enforcement too; a member the database has that the entry's members do not name is a warning of plan and a finding of report.","type":"array","items":{"title":"Protected role","description":"A name or pattern, or a mapping with role, members and description.","if":{"type":"string"},"then":{"$ref":"#/$defs/protectedName"},"else":{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"$ref":"#/$defs/protectedName"},"members":{"title":"Expected members","description":"The members the role may have (names or patterns, as the database spells them). Any other member is a finding; pmgrants never adds or removes one.","type":"array","items":{"$ref":"#/$defs/protectedName"}},"description":{"title":"Description","description":"Why the role is protected, for reviewers.","type":"string"}}}}}},"$defs":{"maskKind":{"title":"Mask","description":"pseudonym, redact, partial or nullify (see personalData.columns).","enum":["pseudonym","redact","partial","nullify"]},"protectedName":{"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128},"key":{"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100},"principal":{"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}},"app":{"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}},"personalData":{"title":"Personal data","description":"Which columns of the app hold personal data and how each is masked for the personas that must not see it in clear (docs/policy.md, 'Personal data'); or none: true to say it has none (guardrail requirePersonalData).","type":"object","additionalProperties":false,"properties":{"columns":{"title":"Personal columns","description":"table.column patterns (* any run of characters, ? one; e.g. \"*.user_name\", \"vendors.contact_*\") -> the mask of the columns they match; the first pattern that matches a column decides. pseudonym: a keyed hash, the same token for the same value everywhere in the warehouse; redact: a fixed text; partial: the first and last characters, the rest *; nullify: NULL instead of the value (not null, which YAML reads as no value).","type":"object","additionalProperties":{"anyOf":[{"$ref":"#/$defs/maskKind"},{"type":"object","additionalProperties":false,"required":["mask"],"properties":{"mask":{"$ref":"#/$defs/maskKind"},"text":{"title":"Redacted text","description":"redact: the text shown instead of a value (default ***).","type":"string","maxLength":100},"first":{"title":"Leading characters kept","description":"partial: how many leading characters stay (default 1).","type":"integer","minimum":0,"maximum":20},"last":{"title":"Trailing characters kept","description":"partial: how many trailing characters stay (default 1).","type":"integer","minimum":0,"maximum":20}}}]}},"none":{"title":"No personal data","description":"The app holds no personal data (what the requirePersonalData guardrail accepts instead of columns).","type":"boolean"}}}}},"right":{"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]},"persona":{"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}},"personalData":{"title":"Personal data","description":"How the persona's members see the personal columns of the apps it is granted on (apps.<app>.personalData): clear, masked (views that mask them) or hidden (views that leave them out). A masked or hidden persona may have only select and view-definition. Built-in: app_admin and process_admin clear, data_consumer masked; a custom persona on an app with personal columns must say.","enum":["clear","masked","hidden"]}}},"grant":{"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}},"guardrails":{"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"requirePersonalData":{"title":"Require personal data declarations","description":"Every app must declare its personal columns (personalData.columns) or say it has none (personalData.none: true).","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}}}};
 const schema32 = {"title":"Key","description":"A name used inside the policy: lowercase letters, digits, '-' and '_', starting with a letter.","type":"string","pattern":"^[a-z][a-z0-9_-]*$","maxLength":100};
 const schema33 = {"title":"Principal","description":"A person, group or application that exists outside the database (Entra ID, Windows, or a SQL login a DBA manages).","type":"object","additionalProperties":false,"required":["kind"],"properties":{"kind":{"title":"Kind","description":"sql-login: an existing SQL login; entra-user / entra-group / entra-app: Microsoft Entra identities, created FROM EXTERNAL PROVIDER by objectId; windows-user / windows-group: DOMAIN\\name logins (SQL Server only); database-role: a role standing for a team, created if missing, whose members a DBA manages (works on every engine without an identity provider).","enum":["sql-login","entra-user","entra-group","entra-app","windows-user","windows-group","database-role"]},"name":{"title":"Database name","description":"The principal's name in the database (defaults to its key), e.g. 'CONTOSO\\Finance' or the Entra display name.","type":"string","minLength":1,"maxLength":128},"objectId":{"title":"Entra object id","description":"Required for entra-* kinds on sqlserver and azure-sql: the Entra object id of the user or group, or of the application's service principal (Enterprise applications > Object ID, not the application (client) id).","type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"}}};
-const schema50 = {"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128};
+const schema52 = {"title":"Protected role name or pattern","description":"A role or user name exactly as the database spells it (compared case-insensitively on SQL Server and Azure SQL), or a pattern where * stands for any run of characters and ? for one.","type":"string","minLength":1,"maxLength":128};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9._-]+$", "u");
 const pattern5 = new RegExp("^[1-9][0-9]{0,5}(m|h|d)$", "u");
 const pattern6 = new RegExp("^[a-z][a-z0-9_-]*$", "u");
 const pattern7 = new RegExp("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "u");
 const pattern17 = new RegExp("^[a-z][a-z0-9_]{0,14}_$", "u");
-const schema35 = {"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}}}};
+const schema35 = {"title":"Process app","description":"A process app and the schema that holds its data.","type":"object","additionalProperties":false,"required":["schema"],"properties":{"schema":{"title":"Schema","description":"The schema holding this app's tables and views. Unique per app.","type":"string","minLength":1,"maxLength":128},"source":{"title":"Source visibility","description":"open: data consumers may also read definitions (transformation code, VIEW DEFINITION). closed: they may only read data (seed 003).","enum":["open","closed"],"default":"closed"},"ownerTeam":{"title":"Owner team","description":"The principal (usually a group) that owns this app, for reviewers and guardrails.","type":"string"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"personas":{"title":"Personas of this app","description":"The app personas this app has (default: every app persona). Roles are generated, and grants allowed, only for these. Exported policies list the personas made from the app's existing roles.","type":"array","items":{"$ref":"#/$defs/key"}},"roles":{"title":"Adopted roles","description":"Existing roles to use instead of generated names, for adopting a database: owner (the schema owner), app (the login the app's transformations run as; system_managed only; when it owns the schema it gets no extra grants) and persona keys. Adopted roles need not carry the prefix and, carrying no pmgrants marker, are never dropped, and never lose grants or members pmgrants did not give. See docs/policy.md, 'Adopting an existing database'.","type":"object","propertyNames":{"$ref":"#/$defs/key"},"additionalProperties":{"title":"Existing role name","description":"The role's name in the database, exactly (case and all).","type":"string","minLength":1,"maxLength":128}},"personalData":{"title":"Personal data","description":"Which columns of the app hold personal data and how each is masked for the personas that must not see it in clear (docs/policy.md, 'Personal data'); or none: true to say it has none (guardrail requirePersonalData).","type":"object","additionalProperties":false,"properties":{"columns":{"title":"Personal columns","description":"table.column patterns (* any run of characters, ? one; e.g. \"*.user_name\", \"vendors.contact_*\") -> the mask of the columns they match; the first pattern that matches a column decides. pseudonym: a keyed hash, the same token for the same value everywhere in the warehouse; redact: a fixed text; partial: the first and last characters, the rest *; nullify: NULL instead of the value (not null, which YAML reads as no value).","type":"object","additionalProperties":{"anyOf":[{"$ref":"#/$defs/maskKind"},{"type":"object","additionalProperties":false,"required":["mask"],"properties":{"mask":{"$ref":"#/$defs/maskKind"},"text":{"title":"Redacted text","description":"redact: the text shown instead of a value (default ***).","type":"string","maxLength":100},"first":{"title":"Leading characters kept","description":"partial: how many leading characters stay (default 1).","type":"integer","minimum":0,"maximum":20},"last":{"title":"Trailing characters kept","description":"partial: how many trailing characters stay (default 1).","type":"integer","minimum":0,"maximum":20}}}]}},"none":{"title":"No personal data","description":"The app holds no personal data (what the requirePersonalData guardrail accepts instead of columns).","type":"boolean"}}}}};
+const schema38 = {"title":"Mask","description":"pseudonym, redact, partial or nullify (see personalData.columns).","enum":["pseudonym","redact","partial","nullify"]};
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -37,7 +38,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!((((((key0 === "schema") || (key0 === "source")) || (key0 === "ownerTeam")) || (key0 === "description")) || (key0 === "personas")) || (key0 === "roles"))){
+if(!(((((((key0 === "schema") || (key0 === "source")) || (key0 === "ownerTeam")) || (key0 === "description")) || (key0 === "personas")) || (key0 === "roles")) || (key0 === "personalData"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema35,data};
 if(vErrors === null){
 vErrors = [err1];
@@ -269,9 +270,12 @@ vErrors.push(err19);
 errors++;
 }
 }
-}
-else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
+if(data.personalData !== undefined){
+let data8 = data.personalData;
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+for(const key3 in data8){
+if(!((key3 === "columns") || (key3 === "none"))){
+const err20 = {instancePath:instancePath+"/personalData",schemaPath:"#/properties/personalData/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema35.properties.personalData,data:data8};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -280,12 +284,248 @@ vErrors.push(err20);
 }
 errors++;
 }
+}
+if(data8.columns !== undefined){
+let data9 = data8.columns;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+for(const key4 in data9){
+let data10 = data9[key4];
+const _errs29 = errors;
+let valid9 = false;
+const _errs30 = errors;
+if(!((((data10 === "pseudonym") || (data10 === "redact")) || (data10 === "partial")) || (data10 === "nullify"))){
+const err21 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/maskKind/enum",keyword:"enum",params:{allowedValues: schema38.enum},message:"must be equal to one of the allowed values",schema:schema38.enum,parentSchema:schema38,data:data10};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+var _valid0 = _errs30 === errors;
+valid9 = valid9 || _valid0;
+const _errs32 = errors;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.mask === undefined){
+const err22 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/required",keyword:"required",params:{missingProperty: "mask"},message:"must have required property '"+"mask"+"'",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].required,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+for(const key5 in data10){
+if(!((((key5 === "mask") || (key5 === "text")) || (key5 === "first")) || (key5 === "last"))){
+const err23 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data10.mask !== undefined){
+let data11 = data10.mask;
+if(!((((data11 === "pseudonym") || (data11 === "redact")) || (data11 === "partial")) || (data11 === "nullify"))){
+const err24 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/mask",schemaPath:"#/$defs/maskKind/enum",keyword:"enum",params:{allowedValues: schema38.enum},message:"must be equal to one of the allowed values",schema:schema38.enum,parentSchema:schema38,data:data11};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data10.text !== undefined){
+let data12 = data10.text;
+if(typeof data12 === "string"){
+if(func2(data12) > 100){
+const err25 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/text",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/text/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text,data:data12};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/text",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.text,data:data12};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data10.first !== undefined){
+let data13 = data10.first;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err27 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 20 || isNaN(data13)){
+const err28 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(data13 < 0 || isNaN(data13)){
+const err29 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/first",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/first/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.first,data:data13};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+if(data10.last !== undefined){
+let data14 = data10.last;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err30 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last.type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 20 || isNaN(data14)){
+const err31 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(data14 < 0 || isNaN(data14)){
+const err32 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/last",schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/properties/last/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].properties.last,data:data14};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1].type,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf[1],data:data10};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+var _valid0 = _errs32 === errors;
+valid9 = valid9 || _valid0;
+if(!valid9){
+const err34 = {instancePath:instancePath+"/personalData/columns/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/personalData/properties/columns/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema35.properties.personalData.properties.columns.additionalProperties.anyOf,parentSchema:schema35.properties.personalData.properties.columns.additionalProperties,data:data10};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+else {
+errors = _errs29;
+if(vErrors !== null){
+if(_errs29){
+vErrors.length = _errs29;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/personalData/columns",schemaPath:"#/properties/personalData/properties/columns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.properties.columns.type,parentSchema:schema35.properties.personalData.properties.columns,data:data9};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data8.none !== undefined){
+let data15 = data8.none;
+if(typeof data15 !== "boolean"){
+const err36 = {instancePath:instancePath+"/personalData/none",schemaPath:"#/properties/personalData/properties/none/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema35.properties.personalData.properties.none.type,parentSchema:schema35.properties.personalData.properties.none,data:data15};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/personalData",schemaPath:"#/properties/personalData/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.properties.personalData.type,parentSchema:schema35.properties.personalData,data:data8};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+else {
+const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
 validate21.errors = vErrors;
 return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-const schema39 = {"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}}}};
-const schema40 = {"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]};
+const schema41 = {"title":"Persona","description":"A named bundle of rights, granted per app (scope app) or on every app (scope warehouse).","type":"object","additionalProperties":false,"required":["rights"],"properties":{"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"scope":{"title":"Scope","description":"app: one role per app, granted per app. warehouse: one role with the rights on every app.","enum":["app","warehouse"],"default":"app"},"rights":{"title":"Rights","description":"Rights on each app schema the persona is granted on.","type":"array","items":{"$ref":"#/$defs/right"}},"openSourceRights":{"title":"Extra rights on open-source apps","description":"Added on apps whose source is open, e.g. view-definition.","type":"array","items":{"$ref":"#/$defs/right"}},"manages":{"title":"Manages","description":"App-scoped personas whose membership this persona may change on the same apps (ALTER ON ROLE in SQL Server, ADMIN OPTION in PostgreSQL).","type":"array","items":{"$ref":"#/$defs/key"}},"personalData":{"title":"Personal data","description":"How the persona's members see the personal columns of the apps it is granted on (apps.<app>.personalData): clear, masked (views that mask them) or hidden (views that leave them out). A masked or hidden persona may have only select and view-definition. Built-in: app_admin and process_admin clear, data_consumer masked; a custom persona on an app with personal columns must say.","enum":["clear","masked","hidden"]}}};
+const schema42 = {"title":"Right","description":"select, insert, update, delete, execute, references: data rights on the app schema's objects. view-definition: read definitions (view and procedure code). alter: change the schema's objects. create-objects: create tables, views, procedures and functions in the schema.","enum":["select","insert","update","delete","execute","references","view-definition","alter","create-objects"]};
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -298,7 +538,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.rights === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rights"},message:"must have required property '"+"rights"+"'",schema:schema39.required,parentSchema:schema39,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rights"},message:"must have required property '"+"rights"+"'",schema:schema41.required,parentSchema:schema41,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -308,8 +548,8 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(((((key0 === "description") || (key0 === "scope")) || (key0 === "rights")) || (key0 === "openSourceRights")) || (key0 === "manages"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema39,data};
+if(!((((((key0 === "description") || (key0 === "scope")) || (key0 === "rights")) || (key0 === "openSourceRights")) || (key0 === "manages")) || (key0 === "personalData"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema41,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -322,7 +562,7 @@ errors++;
 if(data.description !== undefined){
 let data0 = data.description;
 if(typeof data0 !== "string"){
-const err2 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.description.type,parentSchema:schema39.properties.description,data:data0};
+const err2 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.description.type,parentSchema:schema41.properties.description,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -335,7 +575,7 @@ errors++;
 if(data.scope !== undefined){
 let data1 = data.scope;
 if(!((data1 === "app") || (data1 === "warehouse"))){
-const err3 = {instancePath:instancePath+"/scope",schemaPath:"#/properties/scope/enum",keyword:"enum",params:{allowedValues: schema39.properties.scope.enum},message:"must be equal to one of the allowed values",schema:schema39.properties.scope.enum,parentSchema:schema39.properties.scope,data:data1};
+const err3 = {instancePath:instancePath+"/scope",schemaPath:"#/properties/scope/enum",keyword:"enum",params:{allowedValues: schema41.properties.scope.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.scope.enum,parentSchema:schema41.properties.scope,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -352,7 +592,7 @@ const len0 = data2.length;
 for(let i0=0; i0<len0; i0++){
 let data3 = data2[i0];
 if(!(((((((((data3 === "select") || (data3 === "insert")) || (data3 === "update")) || (data3 === "delete")) || (data3 === "execute")) || (data3 === "references")) || (data3 === "view-definition")) || (data3 === "alter")) || (data3 === "create-objects"))){
-const err4 = {instancePath:instancePath+"/rights/" + i0,schemaPath:"#/$defs/right/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values",schema:schema40.enum,parentSchema:schema40,data:data3};
+const err4 = {instancePath:instancePath+"/rights/" + i0,schemaPath:"#/$defs/right/enum",keyword:"enum",params:{allowedValues: schema42.enum},message:"must be equal to one of the allowed values",schema:schema42.enum,parentSchema:schema42,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -364,7 +604,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/rights",schemaPath:"#/properties/rights/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.rights.type,parentSchema:schema39.properties.rights,data:data2};
+const err5 = {instancePath:instancePath+"/rights",schemaPath:"#/properties/rights/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.properties.rights.type,parentSchema:schema41.properties.rights,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -381,7 +621,7 @@ const len1 = data4.length;
 for(let i1=0; i1<len1; i1++){
 let data5 = data4[i1];
 if(!(((((((((data5 === "select") || (data5 === "insert")) || (data5 === "update")) || (data5 === "delete")) || (data5 === "execute")) || (data5 === "references")) || (data5 === "view-definition")) || (data5 === "alter")) || (data5 === "create-objects"))){
-const err6 = {instancePath:instancePath+"/openSourceRights/" + i1,schemaPath:"#/$defs/right/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values",schema:schema40.enum,parentSchema:schema40,data:data5};
+const err6 = {instancePath:instancePath+"/openSourceRights/" + i1,schemaPath:"#/$defs/right/enum",keyword:"enum",params:{allowedValues: schema42.enum},message:"must be equal to one of the allowed values",schema:schema42.enum,parentSchema:schema42,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -393,7 +633,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/openSourceRights",schemaPath:"#/properties/openSourceRights/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.openSourceRights.type,parentSchema:schema39.properties.openSourceRights,data:data4};
+const err7 = {instancePath:instancePath+"/openSourceRights",schemaPath:"#/properties/openSourceRights/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.properties.openSourceRights.type,parentSchema:schema41.properties.openSourceRights,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -444,7 +684,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/manages",schemaPath:"#/properties/manages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.manages.type,parentSchema:schema39.properties.manages,data:data6};
+const err11 = {instancePath:instancePath+"/manages",schemaPath:"#/properties/manages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.properties.manages.type,parentSchema:schema41.properties.manages,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -454,9 +694,10 @@ vErrors.push(err11);
 errors++;
 }
 }
-}
-else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.type,parentSchema:schema39,data};
+if(data.personalData !== undefined){
+let data8 = data.personalData;
+if(!(((data8 === "clear") || (data8 === "masked")) || (data8 === "hidden"))){
+const err12 = {instancePath:instancePath+"/personalData",schemaPath:"#/properties/personalData/enum",keyword:"enum",params:{allowedValues: schema41.properties.personalData.enum},message:"must be equal to one of the allowed values",schema:schema41.properties.personalData.enum,parentSchema:schema41.properties.personalData,data:data8};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -465,11 +706,23 @@ vErrors.push(err12);
 }
 errors++;
 }
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
 validate23.errors = vErrors;
 return errors === 0;
 }
 validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-const schema43 = {"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}};
+const schema45 = {"title":"Grant","description":"Give a persona to principals on apps.","type":"object","additionalProperties":false,"required":["persona","to"],"properties":{"persona":{"title":"Persona","description":"app_admin, process_admin, data_consumer or a custom persona.","$ref":"#/$defs/key"},"to":{"title":"To","description":"Principal keys.","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1},"apps":{"title":"Apps","description":"App keys, or [\"*\"] for every app. Required for app-scoped personas; not allowed for warehouse-scoped ones (app_admin).","type":"array","items":{"anyOf":[{"$ref":"#/$defs/key"},{"const":"*"}]},"minItems":1},"expires":{"title":"Expires","description":"When the grant stops holding, for temporary access. A date (YYYY-MM-DD, e.g. 2027-03-31) means through the end of that day, UTC: it expires at the following midnight UTC. A date-time needs a zone (2027-03-31T17:00:00Z, 2027-03-31T19:00:00+02:00) and means that instant. From then on the grant is not applied: the next plan revokes its memberships (\"grant expired on ...\"), also under additive enforcement. validate warns ahead (--expiry-warning-days) and reports expired grants. Quote it or not: YAML reads both as text.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$","examples":["2027-03-31","2027-03-31T17:00:00Z"]}}};
 const pattern16 = new RegExp("^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$", "u");
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -483,7 +736,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.persona === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "persona"},message:"must have required property '"+"persona"+"'",schema:schema43.required,parentSchema:schema43,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "persona"},message:"must have required property '"+"persona"+"'",schema:schema45.required,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -493,7 +746,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.to === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema43.required,parentSchema:schema43,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema45.required,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -504,7 +757,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "persona") || (key0 === "to")) || (key0 === "apps")) || (key0 === "expires"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema43,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -553,7 +806,7 @@ if(data.to !== undefined){
 let data1 = data.to;
 if(Array.isArray(data1)){
 if(data1.length < 1){
-const err6 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema43.properties.to,data:data1};
+const err6 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema45.properties.to,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -600,7 +853,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.to.type,parentSchema:schema43.properties.to,data:data1};
+const err10 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.to.type,parentSchema:schema45.properties.to,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -614,7 +867,7 @@ if(data.apps !== undefined){
 let data3 = data.apps;
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err11 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema43.properties.apps,data:data3};
+const err11 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema45.properties.apps,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -665,7 +918,7 @@ var _valid0 = _errs14 === errors;
 valid7 = valid7 || _valid0;
 const _errs17 = errors;
 if("*" !== data4){
-const err15 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/properties/apps/items/anyOf/1/const",keyword:"const",params:{allowedValue: "*"},message:"must be equal to constant",schema:"*",parentSchema:schema43.properties.apps.items.anyOf[1],data:data4};
+const err15 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/properties/apps/items/anyOf/1/const",keyword:"const",params:{allowedValue: "*"},message:"must be equal to constant",schema:"*",parentSchema:schema45.properties.apps.items.anyOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -677,7 +930,7 @@ errors++;
 var _valid0 = _errs17 === errors;
 valid7 = valid7 || _valid0;
 if(!valid7){
-const err16 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/properties/apps/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema43.properties.apps.items.anyOf,parentSchema:schema43.properties.apps.items,data:data4};
+const err16 = {instancePath:instancePath+"/apps/" + i1,schemaPath:"#/properties/apps/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.properties.apps.items.anyOf,parentSchema:schema45.properties.apps.items,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -700,7 +953,7 @@ vErrors = null;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.properties.apps.type,parentSchema:schema43.properties.apps,data:data3};
+const err17 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.apps.type,parentSchema:schema45.properties.apps,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -714,7 +967,7 @@ if(data.expires !== undefined){
 let data5 = data.expires;
 if(typeof data5 === "string"){
 if(!pattern16.test(data5)){
-const err18 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"+"\"",schema:"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",parentSchema:schema43.properties.expires,data:data5};
+const err18 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"+"\"",schema:"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$",parentSchema:schema45.properties.expires,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -725,7 +978,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.expires.type,parentSchema:schema43.properties.expires,data:data5};
+const err19 = {instancePath:instancePath+"/expires",schemaPath:"#/properties/expires/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.expires.type,parentSchema:schema45.properties.expires,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -737,7 +990,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -750,7 +1003,7 @@ validate25.errors = vErrors;
 return errors === 0;
 }
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-const schema47 = {"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}};
+const schema49 = {"title":"Guardrails","description":"Rules enforced by validate for a stack.","type":"object","additionalProperties":false,"properties":{"forbidModes":{"title":"Forbidden modes","description":"Security modes this stack refuses, e.g. [single_account] in prod.","type":"array","items":{"enum":["system_managed","single_account"]}},"groupsOnly":{"title":"Groups only","description":"Grants may go only to groups and applications, never to individual users or logins.","type":"boolean"},"forbidWildcardFor":{"title":"Personas without \"*\"","description":"Personas that may not be granted on every app at once.","type":"array","items":{"$ref":"#/$defs/key"}},"requireOwnerTeam":{"title":"Require owner team","description":"Every app must name an ownerTeam.","type":"boolean"},"requirePersonalData":{"title":"Require personal data declarations","description":"Every app must declare its personal columns (personalData.columns) or say it has none (personalData.none: true).","type":"boolean"},"maxGrantDays":{"title":"Maximum grant length","description":"Temporary access only: grants of the listed personas (every persona when personas is absent) must have expires, at most days days from now (when validate or the policy pack runs). Grants that have already expired are not judged.","type":"object","additionalProperties":false,"required":["days"],"properties":{"days":{"title":"Days","description":"The longest a grant may run, counted from now.","type":"integer","minimum":1,"maximum":36600},"personas":{"title":"Personas","description":"Personas whose grants must expire (default: every persona).","type":"array","items":{"$ref":"#/$defs/key"},"minItems":1}}}}};
 function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -763,8 +1016,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(((((key0 === "forbidModes") || (key0 === "groupsOnly")) || (key0 === "forbidWildcardFor")) || (key0 === "requireOwnerTeam")) || (key0 === "maxGrantDays"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
+if(!((((((key0 === "forbidModes") || (key0 === "groupsOnly")) || (key0 === "forbidWildcardFor")) || (key0 === "requireOwnerTeam")) || (key0 === "requirePersonalData")) || (key0 === "maxGrantDays"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -781,7 +1034,7 @@ const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
 if(!((data1 === "system_managed") || (data1 === "single_account"))){
-const err1 = {instancePath:instancePath+"/forbidModes/" + i0,schemaPath:"#/properties/forbidModes/items/enum",keyword:"enum",params:{allowedValues: schema47.properties.forbidModes.items.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.forbidModes.items.enum,parentSchema:schema47.properties.forbidModes.items,data:data1};
+const err1 = {instancePath:instancePath+"/forbidModes/" + i0,schemaPath:"#/properties/forbidModes/items/enum",keyword:"enum",params:{allowedValues: schema49.properties.forbidModes.items.enum},message:"must be equal to one of the allowed values",schema:schema49.properties.forbidModes.items.enum,parentSchema:schema49.properties.forbidModes.items,data:data1};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -793,7 +1046,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidModes.type,parentSchema:schema47.properties.forbidModes,data:data0};
+const err2 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.forbidModes.type,parentSchema:schema49.properties.forbidModes,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -806,7 +1059,7 @@ errors++;
 if(data.groupsOnly !== undefined){
 let data2 = data.groupsOnly;
 if(typeof data2 !== "boolean"){
-const err3 = {instancePath:instancePath+"/groupsOnly",schemaPath:"#/properties/groupsOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.groupsOnly.type,parentSchema:schema47.properties.groupsOnly,data:data2};
+const err3 = {instancePath:instancePath+"/groupsOnly",schemaPath:"#/properties/groupsOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.groupsOnly.type,parentSchema:schema49.properties.groupsOnly,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -857,7 +1110,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidWildcardFor.type,parentSchema:schema47.properties.forbidWildcardFor,data:data3};
+const err7 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.forbidWildcardFor.type,parentSchema:schema49.properties.forbidWildcardFor,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -870,7 +1123,7 @@ errors++;
 if(data.requireOwnerTeam !== undefined){
 let data5 = data.requireOwnerTeam;
 if(typeof data5 !== "boolean"){
-const err8 = {instancePath:instancePath+"/requireOwnerTeam",schemaPath:"#/properties/requireOwnerTeam/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.requireOwnerTeam.type,parentSchema:schema47.properties.requireOwnerTeam,data:data5};
+const err8 = {instancePath:instancePath+"/requireOwnerTeam",schemaPath:"#/properties/requireOwnerTeam/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.requireOwnerTeam.type,parentSchema:schema49.properties.requireOwnerTeam,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -880,11 +1133,10 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data.maxGrantDays !== undefined){
-let data6 = data.maxGrantDays;
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-if(data6.days === undefined){
-const err9 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema47.properties.maxGrantDays.required,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if(data.requirePersonalData !== undefined){
+let data6 = data.requirePersonalData;
+if(typeof data6 !== "boolean"){
+const err9 = {instancePath:instancePath+"/requirePersonalData",schemaPath:"#/properties/requirePersonalData/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.requirePersonalData.type,parentSchema:schema49.properties.requirePersonalData,data:data6};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -893,9 +1145,12 @@ vErrors.push(err9);
 }
 errors++;
 }
-for(const key1 in data6){
-if(!((key1 === "days") || (key1 === "personas"))){
-const err10 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.maxGrantDays,data:data6};
+}
+if(data.maxGrantDays !== undefined){
+let data7 = data.maxGrantDays;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.days === undefined){
+const err10 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema49.properties.maxGrantDays.required,parentSchema:schema49.properties.maxGrantDays,data:data7};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -904,11 +1159,9 @@ vErrors.push(err10);
 }
 errors++;
 }
-}
-if(data6.days !== undefined){
-let data7 = data6.days;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err11 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.maxGrantDays.properties.days.type,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+for(const key1 in data7){
+if(!((key1 === "days") || (key1 === "personas"))){
+const err11 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.maxGrantDays,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -917,9 +1170,11 @@ vErrors.push(err11);
 }
 errors++;
 }
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 36600 || isNaN(data7)){
-const err12 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+}
+if(data7.days !== undefined){
+let data8 = data7.days;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err12 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.maxGrantDays.properties.days.type,parentSchema:schema49.properties.maxGrantDays.properties.days,data:data8};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -928,8 +1183,9 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(data7 < 1 || isNaN(data7)){
-const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 36600 || isNaN(data8)){
+const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema49.properties.maxGrantDays.properties.days,data:data8};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -938,13 +1194,8 @@ vErrors.push(err13);
 }
 errors++;
 }
-}
-}
-if(data6.personas !== undefined){
-let data8 = data6.personas;
-if(Array.isArray(data8)){
-if(data8.length < 1){
-const err14 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(data8 < 1 || isNaN(data8)){
+const err14 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema49.properties.maxGrantDays.properties.days,data:data8};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -953,12 +1204,13 @@ vErrors.push(err14);
 }
 errors++;
 }
-const len2 = data8.length;
-for(let i2=0; i2<len2; i2++){
-let data9 = data8[i2];
-if(typeof data9 === "string"){
-if(func2(data9) > 100){
-const err15 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data9};
+}
+}
+if(data7.personas !== undefined){
+let data9 = data7.personas;
+if(Array.isArray(data9)){
+if(data9.length < 1){
+const err15 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema49.properties.maxGrantDays.properties.personas,data:data9};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -967,8 +1219,12 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(!pattern6.test(data9)){
-const err16 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
+const len2 = data9.length;
+for(let i2=0; i2<len2; i2++){
+let data10 = data9[i2];
+if(typeof data10 === "string"){
+if(func2(data10) > 100){
+const err16 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data10};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -977,9 +1233,8 @@ vErrors.push(err16);
 }
 errors++;
 }
-}
-else {
-const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data9};
+if(!pattern6.test(data10)){
+const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data10};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -989,9 +1244,8 @@ vErrors.push(err17);
 errors++;
 }
 }
-}
 else {
-const err18 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.maxGrantDays.properties.personas.type,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+const err18 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data10};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1003,7 +1257,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.maxGrantDays.type,parentSchema:schema47.properties.maxGrantDays,data:data6};
+const err19 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.maxGrantDays.properties.personas.type,parentSchema:schema49.properties.maxGrantDays.properties.personas,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1015,12 +1269,24 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+const err20 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.maxGrantDays.type,parentSchema:schema49.properties.maxGrantDays,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
 else {
 vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
 }
 errors++;
 }
@@ -1996,7 +2262,7 @@ if(_valid0){
 const _errs81 = errors;
 if(typeof data33 === "string"){
 if(func2(data33) > 128){
-const err74 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema50,data:data33};
+const err74 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema52,data:data33};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -2006,7 +2272,7 @@ vErrors.push(err74);
 errors++;
 }
 if(func2(data33) < 1){
-const err75 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50,data:data33};
+const err75 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema52,data:data33};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -2017,7 +2283,7 @@ errors++;
 }
 }
 else {
-const err76 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data33};
+const err76 = {instancePath:instancePath+"/protected/" + i3,schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data33};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -2059,7 +2325,7 @@ if(data33.role !== undefined){
 let data34 = data33.role;
 if(typeof data34 === "string"){
 if(func2(data34) > 128){
-const err79 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema50,data:data34};
+const err79 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema52,data:data34};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -2069,7 +2335,7 @@ vErrors.push(err79);
 errors++;
 }
 if(func2(data34) < 1){
-const err80 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50,data:data34};
+const err80 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema52,data:data34};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -2080,7 +2346,7 @@ errors++;
 }
 }
 else {
-const err81 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data34};
+const err81 = {instancePath:instancePath+"/protected/" + i3+"/role",schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data34};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -2098,7 +2364,7 @@ for(let i4=0; i4<len3; i4++){
 let data36 = data35[i4];
 if(typeof data36 === "string"){
 if(func2(data36) > 128){
-const err82 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema50,data:data36};
+const err82 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema52,data:data36};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -2108,7 +2374,7 @@ vErrors.push(err82);
 errors++;
 }
 if(func2(data36) < 1){
-const err83 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50,data:data36};
+const err83 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema52,data:data36};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -2119,7 +2385,7 @@ errors++;
 }
 }
 else {
-const err84 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data36};
+const err84 = {instancePath:instancePath+"/protected/" + i3+"/members/" + i4,schemaPath:"#/$defs/protectedName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data36};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -2208,7 +2474,7 @@ return errors === 0;
 }
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 export const validateStack = validate29;
-const schema53 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/stack/v1.json","title":"pmgrants stack overlay","description":"Per-environment changes applied on top of a policy (stacks/<stack>.yaml). See docs/policy.md, 'Stacks'.","type":"object","additionalProperties":false,"required":["apiVersion"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Language version","description":"Always pmgrants/v1.","const":"pmgrants/v1"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"overlay":{"title":"Overlay","description":"Deep-merged onto the policy: mappings merge key by key, lists and scalars replace, null deletes a key.","type":"object"},"apps":{"title":"Apps in this stack","description":"If present, only these apps exist in the stack; grant references to the others are dropped.","type":"array","items":{"type":"string"},"uniqueItems":true},"guardrails":{"title":"Guardrails","description":"Rules validate enforces for this stack.","$ref":"https://pmgrants.dev/schemas/policy/v1.json#/$defs/guardrails"}}};
+const schema55 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://pmgrants.dev/schemas/stack/v1.json","title":"pmgrants stack overlay","description":"Per-environment changes applied on top of a policy (stacks/<stack>.yaml). See docs/policy.md, 'Stacks'.","type":"object","additionalProperties":false,"required":["apiVersion"],"properties":{"$schema":{"title":"Schema reference","description":"Optional pointer to this schema, for editors.","type":"string"},"apiVersion":{"title":"Language version","description":"Always pmgrants/v1.","const":"pmgrants/v1"},"description":{"title":"Description","description":"Free text for reviewers.","type":"string"},"overlay":{"title":"Overlay","description":"Deep-merged onto the policy: mappings merge key by key, lists and scalars replace, null deletes a key.","type":"object"},"apps":{"title":"Apps in this stack","description":"If present, only these apps exist in the stack; grant references to the others are dropped.","type":"array","items":{"type":"string"},"uniqueItems":true},"guardrails":{"title":"Guardrails","description":"Rules validate enforces for this stack.","$ref":"https://pmgrants.dev/schemas/policy/v1.json#/$defs/guardrails"}}};
 function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
@@ -2221,8 +2487,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(((((key0 === "forbidModes") || (key0 === "groupsOnly")) || (key0 === "forbidWildcardFor")) || (key0 === "requireOwnerTeam")) || (key0 === "maxGrantDays"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
+if(!((((((key0 === "forbidModes") || (key0 === "groupsOnly")) || (key0 === "forbidWildcardFor")) || (key0 === "requireOwnerTeam")) || (key0 === "requirePersonalData")) || (key0 === "maxGrantDays"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2239,7 +2505,7 @@ const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
 if(!((data1 === "system_managed") || (data1 === "single_account"))){
-const err1 = {instancePath:instancePath+"/forbidModes/" + i0,schemaPath:"#/properties/forbidModes/items/enum",keyword:"enum",params:{allowedValues: schema47.properties.forbidModes.items.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.forbidModes.items.enum,parentSchema:schema47.properties.forbidModes.items,data:data1};
+const err1 = {instancePath:instancePath+"/forbidModes/" + i0,schemaPath:"#/properties/forbidModes/items/enum",keyword:"enum",params:{allowedValues: schema49.properties.forbidModes.items.enum},message:"must be equal to one of the allowed values",schema:schema49.properties.forbidModes.items.enum,parentSchema:schema49.properties.forbidModes.items,data:data1};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2251,7 +2517,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidModes.type,parentSchema:schema47.properties.forbidModes,data:data0};
+const err2 = {instancePath:instancePath+"/forbidModes",schemaPath:"#/properties/forbidModes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.forbidModes.type,parentSchema:schema49.properties.forbidModes,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2264,7 +2530,7 @@ errors++;
 if(data.groupsOnly !== undefined){
 let data2 = data.groupsOnly;
 if(typeof data2 !== "boolean"){
-const err3 = {instancePath:instancePath+"/groupsOnly",schemaPath:"#/properties/groupsOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.groupsOnly.type,parentSchema:schema47.properties.groupsOnly,data:data2};
+const err3 = {instancePath:instancePath+"/groupsOnly",schemaPath:"#/properties/groupsOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.groupsOnly.type,parentSchema:schema49.properties.groupsOnly,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2315,7 +2581,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.forbidWildcardFor.type,parentSchema:schema47.properties.forbidWildcardFor,data:data3};
+const err7 = {instancePath:instancePath+"/forbidWildcardFor",schemaPath:"#/properties/forbidWildcardFor/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.forbidWildcardFor.type,parentSchema:schema49.properties.forbidWildcardFor,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2328,7 +2594,7 @@ errors++;
 if(data.requireOwnerTeam !== undefined){
 let data5 = data.requireOwnerTeam;
 if(typeof data5 !== "boolean"){
-const err8 = {instancePath:instancePath+"/requireOwnerTeam",schemaPath:"#/properties/requireOwnerTeam/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.requireOwnerTeam.type,parentSchema:schema47.properties.requireOwnerTeam,data:data5};
+const err8 = {instancePath:instancePath+"/requireOwnerTeam",schemaPath:"#/properties/requireOwnerTeam/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.requireOwnerTeam.type,parentSchema:schema49.properties.requireOwnerTeam,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2338,11 +2604,10 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data.maxGrantDays !== undefined){
-let data6 = data.maxGrantDays;
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-if(data6.days === undefined){
-const err9 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema47.properties.maxGrantDays.required,parentSchema:schema47.properties.maxGrantDays,data:data6};
+if(data.requirePersonalData !== undefined){
+let data6 = data.requirePersonalData;
+if(typeof data6 !== "boolean"){
+const err9 = {instancePath:instancePath+"/requirePersonalData",schemaPath:"#/properties/requirePersonalData/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.requirePersonalData.type,parentSchema:schema49.properties.requirePersonalData,data:data6};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2351,9 +2616,12 @@ vErrors.push(err9);
 }
 errors++;
 }
-for(const key1 in data6){
-if(!((key1 === "days") || (key1 === "personas"))){
-const err10 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.maxGrantDays,data:data6};
+}
+if(data.maxGrantDays !== undefined){
+let data7 = data.maxGrantDays;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.days === undefined){
+const err10 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema49.properties.maxGrantDays.required,parentSchema:schema49.properties.maxGrantDays,data:data7};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2362,11 +2630,9 @@ vErrors.push(err10);
 }
 errors++;
 }
-}
-if(data6.days !== undefined){
-let data7 = data6.days;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err11 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.maxGrantDays.properties.days.type,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+for(const key1 in data7){
+if(!((key1 === "days") || (key1 === "personas"))){
+const err11 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.maxGrantDays,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2375,9 +2641,11 @@ vErrors.push(err11);
 }
 errors++;
 }
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 36600 || isNaN(data7)){
-const err12 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+}
+if(data7.days !== undefined){
+let data8 = data7.days;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err12 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.maxGrantDays.properties.days.type,parentSchema:schema49.properties.maxGrantDays.properties.days,data:data8};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2386,8 +2654,9 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(data7 < 1 || isNaN(data7)){
-const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.days,data:data7};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 36600 || isNaN(data8)){
+const err13 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 36600},message:"must be <= 36600",schema:36600,parentSchema:schema49.properties.maxGrantDays.properties.days,data:data8};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2396,13 +2665,8 @@ vErrors.push(err13);
 }
 errors++;
 }
-}
-}
-if(data6.personas !== undefined){
-let data8 = data6.personas;
-if(Array.isArray(data8)){
-if(data8.length < 1){
-const err14 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+if(data8 < 1 || isNaN(data8)){
+const err14 = {instancePath:instancePath+"/maxGrantDays/days",schemaPath:"#/properties/maxGrantDays/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema49.properties.maxGrantDays.properties.days,data:data8};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2411,12 +2675,13 @@ vErrors.push(err14);
 }
 errors++;
 }
-const len2 = data8.length;
-for(let i2=0; i2<len2; i2++){
-let data9 = data8[i2];
-if(typeof data9 === "string"){
-if(func2(data9) > 100){
-const err15 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data9};
+}
+}
+if(data7.personas !== undefined){
+let data9 = data7.personas;
+if(Array.isArray(data9)){
+if(data9.length < 1){
+const err15 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema49.properties.maxGrantDays.properties.personas,data:data9};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2425,8 +2690,12 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(!pattern6.test(data9)){
-const err16 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data9};
+const len2 = data9.length;
+for(let i2=0; i2<len2; i2++){
+let data10 = data9[i2];
+if(typeof data10 === "string"){
+if(func2(data10) > 100){
+const err16 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters",schema:100,parentSchema:schema32,data:data10};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2435,9 +2704,8 @@ vErrors.push(err16);
 }
 errors++;
 }
-}
-else {
-const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data9};
+if(!pattern6.test(data10)){
+const err17 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\"",schema:"^[a-z][a-z0-9_-]*$",parentSchema:schema32,data:data10};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2447,9 +2715,8 @@ vErrors.push(err17);
 errors++;
 }
 }
-}
 else {
-const err18 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.maxGrantDays.properties.personas.type,parentSchema:schema47.properties.maxGrantDays.properties.personas,data:data8};
+const err18 = {instancePath:instancePath+"/maxGrantDays/personas/" + i2,schemaPath:"#/$defs/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data10};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2461,7 +2728,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.maxGrantDays.type,parentSchema:schema47.properties.maxGrantDays,data:data6};
+const err19 = {instancePath:instancePath+"/maxGrantDays/personas",schemaPath:"#/properties/maxGrantDays/properties/personas/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.maxGrantDays.properties.personas.type,parentSchema:schema49.properties.maxGrantDays.properties.personas,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2473,12 +2740,24 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+const err20 = {instancePath:instancePath+"/maxGrantDays",schemaPath:"#/properties/maxGrantDays/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.maxGrantDays.type,parentSchema:schema49.properties.maxGrantDays,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
 else {
 vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
 }
 errors++;
 }
@@ -2499,7 +2778,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema53.required,parentSchema:schema53,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema55.required,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2510,7 +2789,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "$schema") || (key0 === "apiVersion")) || (key0 === "description")) || (key0 === "overlay")) || (key0 === "apps")) || (key0 === "guardrails"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2523,7 +2802,7 @@ errors++;
 if(data.$schema !== undefined){
 let data0 = data.$schema;
 if(typeof data0 !== "string"){
-const err2 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.$schema.type,parentSchema:schema53.properties.$schema,data:data0};
+const err2 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.$schema.type,parentSchema:schema55.properties.$schema,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2536,7 +2815,7 @@ errors++;
 if(data.apiVersion !== undefined){
 let data1 = data.apiVersion;
 if("pmgrants/v1" !== data1){
-const err3 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "pmgrants/v1"},message:"must be equal to constant",schema:"pmgrants/v1",parentSchema:schema53.properties.apiVersion,data:data1};
+const err3 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "pmgrants/v1"},message:"must be equal to constant",schema:"pmgrants/v1",parentSchema:schema55.properties.apiVersion,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2549,7 +2828,7 @@ errors++;
 if(data.description !== undefined){
 let data2 = data.description;
 if(typeof data2 !== "string"){
-const err4 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.description.type,parentSchema:schema53.properties.description,data:data2};
+const err4 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.description.type,parentSchema:schema55.properties.description,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2562,7 +2841,7 @@ errors++;
 if(data.overlay !== undefined){
 let data3 = data.overlay;
 if(!(data3 && typeof data3 == "object" && !Array.isArray(data3))){
-const err5 = {instancePath:instancePath+"/overlay",schemaPath:"#/properties/overlay/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.properties.overlay.type,parentSchema:schema53.properties.overlay,data:data3};
+const err5 = {instancePath:instancePath+"/overlay",schemaPath:"#/properties/overlay/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.overlay.type,parentSchema:schema55.properties.overlay,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2579,7 +2858,7 @@ const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 !== "string"){
-const err6 = {instancePath:instancePath+"/apps/" + i0,schemaPath:"#/properties/apps/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.apps.items.type,parentSchema:schema53.properties.apps.items,data:data5};
+const err6 = {instancePath:instancePath+"/apps/" + i0,schemaPath:"#/properties/apps/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.apps.items.type,parentSchema:schema55.properties.apps.items,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2600,7 +2879,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err7 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema53.properties.apps,data:data4};
+const err7 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema55.properties.apps,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2615,7 +2894,7 @@ indices0[item0] = i1;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema53.properties.apps.type,parentSchema:schema53.properties.apps,data:data4};
+const err8 = {instancePath:instancePath+"/apps",schemaPath:"#/properties/apps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.apps.type,parentSchema:schema55.properties.apps,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2633,7 +2912,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err9];
 }

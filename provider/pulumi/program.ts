@@ -24,7 +24,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { Diagnostic } from '../diagnostics/diagnostic';
 import { compilePolicy } from '../model/compile';
 import { EngineName, Policy } from '../model/types';
-import { grantFactsByPart } from '../policy/guardrails';
+import { grantFactsByPart, personalDataDeclaration } from '../policy/guardrails';
 import { loadPolicy } from '../policy/load';
 import { appsOf, partitionDesired } from '../plan/slice';
 import { DEFAULT_AZURE_NATIVE_VERSION, isValidSecretName, KeyVaultRef, KeyVaultSecret, keyVaultSecretName, parseKeyVaultId } from './azure';
@@ -238,7 +238,8 @@ export function definePmgrantsStack(options: { warehouseName?: string } = {}): P
   const connections: Record<string, AppConnection> = {};
   for (const app of appsOf(desired)) {
     const part = parts.get(`app:${app}`)!;
-    const review = { grants: facts.apps[app] ?? [], ...(policy.apps[app]?.ownerTeam ? { ownerTeam: policy.apps[app].ownerTeam } : {}) };
+    const personalData = personalDataDeclaration(policy.apps[app]);
+    const review = { grants: facts.apps[app] ?? [], ...(policy.apps[app]?.ownerTeam ? { ownerTeam: policy.apps[app].ownerTeam } : {}), ...(personalData ? { personalData } : {}) };
     const checkoutToken = settings.checkoutTokens[app];
     const resource = new AppGrants(app, partInputs(part, engine, { app, ...(rotationToken ? { rotationToken } : {}), ...(checkoutToken ? { checkoutToken } : {}), ...review }), {
       dependsOn: [warehouse],

@@ -67,8 +67,10 @@ const COMPARED: readonly (keyof GrantsInputs)[] = [
   'memberships',
   'permissions',
   'expired',
+  'masking',
   'grants',
   'ownerTeam',
+  'personalData',
   'diagnostics',
   'drift',
 ];

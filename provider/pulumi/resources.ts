@@ -19,6 +19,7 @@
  * no driver, no core code.
  */
 import * as pulumi from '@pulumi/pulumi';
+import type { MaskingState } from '../model/masking';
 import type { EngineName, ExpiredMembership, Login, Membership, Permission, ProtectedRole, Role, Schema, SecurityMode, User } from '../model/types';
 import type { GrantFact } from '../policy/guardrails';
 
@@ -75,6 +76,10 @@ export interface GrantsInputs {
   grants?: GrantFact[];
   /** The app's owner team (App only), for reviewers and the policy pack. */
   ownerTeam?: string;
+  /** Whether the app declares its personal columns or says it has none (App only), for reviewers and the policy pack. */
+  personalData?: 'columns' | 'none';
+  /** Personal data of this part (model/masking.ts): the warehouse's masking owner and key, an App's own masked app. */
+  masking?: MaskingState;
   /** Policy diagnostics (errors) that make `check` fail; warehouse resource only. Never holds a secret. */
   diagnostics?: string[];
   /** Set by `pulumi refresh` when the database differs from this resource's state: what `up` will correct. */

@@ -9,7 +9,7 @@ import type { GrantsInputs } from './resources';
  */
 
 /** Wire inputs of one part. */
-export function partInputs(part: DesiredState, engine: EngineName, extra: { app?: string; rotationToken?: string; checkoutToken?: string; grants?: GrantFact[]; ownerTeam?: string }): GrantsInputs {
+export function partInputs(part: DesiredState, engine: EngineName, extra: { app?: string; rotationToken?: string; checkoutToken?: string; grants?: GrantFact[]; ownerTeam?: string; personalData?: 'columns' | 'none' }): GrantsInputs {
   return {
     ...(extra.app !== undefined ? { app: extra.app } : {}),
     engine,
@@ -34,6 +34,8 @@ export function partInputs(part: DesiredState, engine: EngineName, extra: { app?
     ...(part.expired && part.expired.length > 0 ? { expired: part.expired } : {}),
     ...(extra.grants ? { grants: extra.grants } : {}),
     ...(extra.ownerTeam ? { ownerTeam: extra.ownerTeam } : {}),
+    ...(extra.personalData ? { personalData: extra.personalData } : {}),
+    ...(part.masking ? { masking: part.masking } : {}),
   };
 }
 
@@ -58,5 +60,6 @@ export function desiredFromInputs(inputs: GrantsInputs): DesiredState {
     memberships: inputs.memberships ?? [],
     permissions: inputs.permissions ?? [],
     ...(inputs.expired && inputs.expired.length > 0 ? { expired: inputs.expired } : {}),
+    ...(inputs.masking ? { masking: inputs.masking } : {}),
   });
 }

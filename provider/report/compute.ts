@@ -275,7 +275,15 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
     .map((k) => ({ key: k, schema: policy.apps[k].schema, source: policy.apps[k].source, present: Object.keys(facts.schemas).some((s) => key(s) === key(policy.apps[k].schema)) }));
   const appOfSchema = new Set(apps.map((a) => key(a.schema)));
   const heldBy = new Map<string, HeldRight[]>();
-  for (const h of facts.held) if (appOfSchema.has(key(h.schema))) heldBy.set(key(h.principal), [...(heldBy.get(key(h.principal)) ?? []), h]);
+  // Personal data: the companion schemas of views of each app, read as the app (personalData on the cell).
+  const companions = new Map<string, { visibility: 'masked' | 'hidden'; schema: string; columns: string[] }[]>();
+  for (const m of desired.masking?.apps ?? []) {
+    const appSchema = policy.apps[m.app]?.schema;
+    if (appSchema === undefined) continue;
+    companions.set(key(appSchema), m.companions.map((c) => ({ visibility: c.visibility, schema: c.schema, columns: m.rules.map((r) => `${r.pattern} (${r.mask.mask})`) })));
+  }
+  const companionSchemas = new Set([...companions.values()].flat().map((c) => key(c.schema)));
+  for (const h of facts.held) if (appOfSchema.has(key(h.schema)) || companionSchemas.has(key(h.schema))) heldBy.set(key(h.principal), [...(heldBy.get(key(h.principal)) ?? []), h]);
   const known = new Set([...expected.keys()]);
   const policyPrincipals = new Set(desired.users.filter((u) => u.purpose === 'principal').map((u) => key(u.name)));
   const groups = groupMemberships(facts, policyPrincipals, known, key);
@@ -289,15 +297,31 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
     const has = heldBy.get(key(p.name)) ?? [];
     for (const app of apps) {
       const wantHere = [...(want ?? [])].find(([s]) => key(s) === key(app.schema))?.[1];
+      const views = companions.get(key(app.schema)) ?? [];
       for (const right of RIGHTS) {
-        const h = has.find((x) => x.right === right && key(x.schema) === key(app.schema));
+        let h = has.find((x) => x.right === right && key(x.schema) === key(app.schema));
+        let wanted = wantHere?.get(right);
+        let personalData: ReportCell['personalData'];
+        // Read through a companion schema: the cell of the app, saying the personal columns read masked or hidden.
+        for (const view of h || wanted ? [] : views) {
+          const hv = has.find((x) => x.right === right && key(x.schema) === key(view.schema));
+          const wv = [...(want ?? [])].find(([s]) => key(s) === key(view.schema))?.[1]?.get(right);
+          if (!hv && !wv) continue;
+          h = hv;
+          wanted = wv;
+          personalData = view;
+          break;
+        }
         const denial = facts.denials?.find((d) => key(d.principal) === key(p.name) && key(d.schema) === key(app.schema) && d.right === right)?.detail;
         const about: CellFacts = {
           ...(denial ? { denial } : {}),
           ...(h ? { expiredAt: expiredOn(p.name, h.paths, expired, key), group: member?.find((g) => h.paths.some((x) => x.via.some((r) => key(r) === key(g.group))))?.group } : {}),
         };
-        const cell = cellOf(p, app, right, h, wantHere?.get(right), about);
-        if (cell) cells.push(cell);
+        const cell = cellOf(p, app, right, h, wanted, about);
+        if (cell && personalData) {
+          const reads = `reads through the views of ${personalData.schema}, personal columns ${personalData.visibility === 'masked' ? 'masked' : 'left out'} (${personalData.columns.join(', ')})`;
+          cells.push({ ...cell, personalData, detail: `${reads}; ${cell.detail ?? ''}`.replace(/; $/, '') });
+        } else if (cell) cells.push(cell);
       }
     }
   }

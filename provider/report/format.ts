@@ -60,10 +60,12 @@ function mdEscape(text: string): string {
 export function cellSummary(cells: readonly ReportCell[], mark: (s: CellStatus) => string): string {
   const by = new Map<CellStatus, string>();
   for (const c of cells) by.set(c.status, (by.get(c.status) ?? '') + RIGHT_LETTER[c.right]);
-  return (['expected', 'drift', 'missing', 'privileged', 'inherent'] as CellStatus[])
-    .filter((s) => by.has(s))
-    .map((s) => `${mark(s)} ${by.get(s)}`)
-    .join(' · ');
+  // Personal data read through a companion schema: "✅ S · personal data masked".
+  const visibility = [...new Set(cells.flatMap((c) => (c.personalData ? [c.personalData.visibility] : [])))];
+  return [
+    ...(['expected', 'drift', 'missing', 'privileged', 'inherent'] as CellStatus[]).filter((s) => by.has(s)).map((s) => `${mark(s)} ${by.get(s)}`),
+    ...visibility.map((v) => `personal data ${v}`),
+  ].join(' · ');
 }
 
 /** For a pull request or a ticket: identity, summary, the matrix, then every finding with its path. */

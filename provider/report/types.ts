@@ -41,6 +41,11 @@ export interface ReportCell {
   expires?: string;
   /** A grant that gave this access expired then, and the database still has it: "expired on <date>". */
   expired?: string;
+  /**
+   * Personal data: the right is held on the app's companion schema of views (model/masking.ts), which
+   * shows the personal columns masked or leaves them out, not on the app schema itself.
+   */
+  personalData?: { visibility: 'masked' | 'hidden'; schema: string; columns: string[] };
 }
 
 /**

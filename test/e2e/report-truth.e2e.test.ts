@@ -385,7 +385,10 @@ for (const server of SERVERS) {
           const provisionerUrl = await provisionerDoctorAsksFor(pg, database, file);
           const env = (url: string) => ({ env: { PMGRANTS_DATABASE_URL: url }, cwd: dir });
           const secrets = await applyAs(provisionerUrl, file);
-          const identities = await populate(pg, superUrl, compilePolicy(policy, { now: new Date() }), secrets);
+          const compiled = compilePolicy(policy, { now: new Date() });
+          const identities = await populate(pg, superUrl, compiled, secrets);
+          // Personal data: the tables populate made have no masked views until the next apply makes them.
+          if (compiled.masking) await applyAs(provisionerUrl, file);
           const plan = await runCliCaptured(['plan', file, '--detailed-exitcode'], env(provisionerUrl));
           expect(plan.code, plan.out).toBe(0);
           const r = await runCliCaptured(['report', file, '--format', 'json', '--detailed-exitcode'], env(superUrl));
@@ -412,6 +415,7 @@ async function populate(pg: TestServer, url: string, desired: ReturnType<typeof 
   const admin: Client = await pg.connect(url);
   try {
     for (const s of desired.schemas) {
+      if (s.purpose === 'masked-views') continue; // personal data: pmgrants' own views, made by the next plan
       await admin.query(`SET ROLE ${q(s.owner)}; ${table(`${q(s.name)}.by_owner`)}; CREATE FUNCTION ${q(s.name)}.owner_fn() RETURNS int LANGUAGE sql AS 'SELECT 1'; RESET ROLE`);
       const login = desired.appLogins[s.app];
       if (login) await admin.query(`SET ROLE ${q(login)}; ${table(`${q(s.name)}.by_app`)}; RESET ROLE`);

@@ -36,6 +36,8 @@ interface ProbedCell {
   right: string;
   status: string;
   paths: ProbedPath[];
+  /** Held on the app's companion schema of masked views, not on the app schema (personal data). */
+  personalData?: { schema: string };
 }
 
 interface TableInfo {
@@ -98,6 +100,17 @@ async function readObjects(admin: Client, schemas: string[]): Promise<{ tables: 
     tables: tables.rows,
     functions: functions.rows.map((f) => ({ schema: f.schema, name: `${f.name}(${f.args})`, call: `SELECT ${q(f.schema)}.${q(f.name)}()`, signature: `${q(f.schema)}.${q(f.name)}()` })),
   };
+}
+
+/** The views of the companion schemas (personal data). */
+async function readCompanionViews(server: TestServer, database: string, schemas: string[]): Promise<{ schema: string; name: string }[]> {
+  const admin = await server.connect(server.url(database));
+  try {
+    const { rows } = await admin.query<{ schema: string; name: string }>("SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1) AND c.relkind = 'v' ORDER BY 1, 2", [schemas]);
+    return rows;
+  } finally {
+    await admin.end();
+  }
 }
 
 /** Every statement to run for the schemas' objects: whole-object rights, then per column. */
@@ -177,7 +190,7 @@ function contextsOf(report: ProbedReport, identity: string): Map<string | undefi
   // context (undefined = own session) -> app + right -> scope
   const out = new Map<string | undefined, Map<string, Scope>>([[undefined, new Map()]]);
   for (const cell of report.cells) {
-    if (cell.principal !== identity) continue;
+    if (cell.principal !== identity || cell.personalData) continue;
     const byContext = new Map<string | undefined, ProbedPath[]>();
     for (const p of cell.paths) {
       const ctx = p.kind === 'set-role' ? p.via[0] : undefined;
@@ -207,10 +220,21 @@ export async function probeReport(server: TestServer, database: string, report: 
   const probes = probesOf(objects, schemas);
   const rows = new Set(report.principals.map((p) => p.name));
   const result: ProbeResult = { compared: 0, mismatches: [] };
+  // Personal data: a cell read through a companion schema claims SELECT on each of its views (and
+  // nothing on the app schema). Probed for the identities whose cells say so.
+  const viewsRead = new Map<string, Set<string>>();
+  for (const c of report.cells) if (c.personalData && c.right === 'select') viewsRead.set(c.principal, (viewsRead.get(c.principal) ?? new Set()).add(c.personalData.schema));
+  const companions = [...new Set([...viewsRead.values()].flatMap((v) => [...v]))];
+  const views = companions.length > 0 ? await readCompanionViews(server, database, companions) : [];
   for (const identity of identities) {
     const client = await server.connectAs(identity, passwords(identity), database);
     try {
       await client.query('BEGIN');
+      for (const v of views.filter((x) => viewsRead.get(identity)?.has(x.schema))) {
+        const real = await allowed(client, `SELECT * FROM ${q(v.schema)}.${q(v.name)} LIMIT 0`, undefined, `${identity} select on ${v.schema}.${v.name}`);
+        result.compared++;
+        if (!real) result.mismatches.push(`${identity} select on ${v.schema}.${v.name}: the report says it reads the app through ${v.schema}, the server denies it`);
+      }
       // The REFERENCES probe creates a table in the scratch schema: a session that cannot would look like a denial.
       if (!(await allowed(client, `CREATE TABLE ${SCRATCH}.probe_ok (x int)`, undefined, `${identity} scratch table`))) {
         throw new Error(`truth probe: ${identity} may not create tables in ${SCRATCH}, so REFERENCES cannot be probed`);

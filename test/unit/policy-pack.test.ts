@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type * as PulumiModule from '@pulumi/pulumi';
 import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
-import { APP_TYPE, DEFAULT_STACKS, POLICIES, WAREHOUSE_TYPE, forbidModes, forbidWildcard, groupsOnly, maxGrantDays, requireOwnerTeam, stackOfUrn } from '../../policy-pack/policies';
+import { APP_TYPE, DEFAULT_STACKS, POLICIES, WAREHOUSE_TYPE, forbidModes, forbidWildcard, groupsOnly, maxGrantDays, requireOwnerTeam, requirePersonalData, stackOfUrn } from '../../policy-pack/policies';
 import { loadPolicy } from '../../provider/policy/load';
 import { distRequire, packageRequire, REPO } from './pulumi-dist';
 
@@ -78,7 +78,7 @@ describe('the pmgrants policy pack', () => {
   it('judges exactly the pmgrants resource types', () => {
     expect(WAREHOUSE_TYPE).toBe(`pulumi-nodejs:dynamic/${resources.RESOURCE_MODULE}:${resources.RESOURCE_TYPES.warehouse}`);
     expect(APP_TYPE).toBe(`pulumi-nodejs:dynamic/${resources.RESOURCE_MODULE}:${resources.RESOURCE_TYPES.app}`);
-    expect(POLICIES.map((p) => p.name)).toEqual(['pmgrants-forbid-modes', 'pmgrants-groups-only', 'pmgrants-forbid-wildcard', 'pmgrants-require-owner-team', 'pmgrants-max-grant-days']);
+    expect(POLICIES.map((p) => p.name)).toEqual(['pmgrants-forbid-modes', 'pmgrants-groups-only', 'pmgrants-forbid-wildcard', 'pmgrants-require-owner-team', 'pmgrants-max-grant-days', 'pmgrants-require-personal-data']);
     for (const p of POLICIES) expect(p.enforcementLevel).toBe('mandatory');
     expect(DEFAULT_STACKS).toEqual(['prod']);
   });
@@ -128,6 +128,16 @@ describe('the pmgrants policy pack', () => {
       'guardrail-owner-team',
       'guardrail-wildcard',
     ]);
+  });
+
+  it('requirePersonalData: off until its config lists stacks; then each App that neither declares personal columns nor says none', async () => {
+    const rs = await registeredFor(example('ibm-personal-data.yaml'), 'prod');
+    expect(await violations(rs, 'prod', {}, [requirePersonalData])).toEqual([]);
+    expect(await violations(rs, 'prod', { 'pmgrants-require-personal-data': { stacks: ['prod'] } }, [requirePersonalData])).toEqual([]);
+    const undeclared = await registeredFor(example('uipath-system-managed.yaml'), 'prod');
+    const found = await violations(undeclared, 'prod', { 'pmgrants-require-personal-data': { stacks: ['prod'] } }, [requirePersonalData]);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found[0]).toMatch(/^pmgrants-require-personal-data \S+: guardrail-personal-data: stack prod: app "\S+" declares no personal columns; this stack requires personalData\.columns, or personalData\.none: true for an app without personal data$/);
   });
 
   it('config chooses the stacks and the values', async () => {

@@ -393,10 +393,10 @@ describe('catalog SQL files', () => {
     expect(() => catalogSql('no-such-query', ['/nonexistent'])).toThrow(/installation is incomplete: catalog query no-such-query.sql not found/);
   });
 
-  it('compose into one statement with six parameters', () => {
+  it('compose into one statement with seven parameters', () => {
     const sql = inspectQuery();
     expect(sql.startsWith('WITH scoped_roles AS (')).toBe(true);
-    expect(new Set(sql.replace(/--[^\n]*/g, '').match(/\$(\d)/g))).toEqual(new Set(['$1', '$2', '$3', '$4', '$5', '$6']));
+    expect(new Set(sql.replace(/--[^\n]*/g, '').match(/\$(\d)/g))).toEqual(new Set(['$1', '$2', '$3', '$4', '$5', '$6', '$7']));
     expect(sql.replace(/--[^\n]*/g, '')).not.toContain(';'); // one statement
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CHANGE_ORDER, Change } from '../../provider/plan/change';
 import { DesiredState, Permission } from '../../provider/model/types';
 import { PmgrantsError } from '../../provider/model/errors';
+import { MaskedView } from '../../provider/model/masking';
 import { postgresDialect, renderChange } from '../../provider/engines/postgres';
 import { quoteIdent, quoteLiteral } from '../../provider/engines/postgres/quote';
 
@@ -22,6 +23,18 @@ const desired: DesiredState = {
   permissions: [],
 };
 const perm = (grantee: string, on: Permission['on'], privilege: string): Permission => ({ grantee, on, privilege, effect: 'GRANT', withGrantOption: false });
+const maskedView: MaskedView = {
+  app: 'a',
+  schema: 's_masked',
+  name: 't',
+  visibility: 'masked',
+  source: { schema: 's', name: 't' },
+  columns: [{ name: 'id' }, { name: 'user_name', mask: { mask: 'pseudonym' } }],
+  hidden: [],
+  owner: 'o',
+  readers: ['r'],
+  keySchema: 'k',
+};
 const sqlOf = (c: Change) => renderChange(c, desired).map((s) => s.sql);
 const ROLE_OPTIONS = 'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT';
 
@@ -180,11 +193,15 @@ describe('renderChange golden SQL, one per change kind', () => {
       'drop-role': { kind: 'drop-role', role: 'r' },
       'drop-user': { kind: 'drop-user', user: 'u' },
       'drop-login': { kind: 'drop-login', login: 'l' },
+      'create-masking-key': { kind: 'create-masking-key', schema: 'k', owner: 'o' },
+      'create-masked-view': { kind: 'create-masked-view', view: maskedView },
+      'replace-masked-view': { kind: 'replace-masked-view', view: maskedView },
+      'drop-masked-view': { kind: 'drop-masked-view', schema: 's_masked', name: 't', app: 'a' },
     };
     const changes = CHANGE_ORDER.map((k) => one[k]);
     const statements = postgresDialect.render(changes, desired);
     expect(statements.map((s) => s.sql)).toEqual(changes.flatMap((c) => renderChange(c, desired).map((s) => s.sql)));
-    expect(statements.length).toBe(16);
+    expect(statements.length).toBe(16 + 4 + 5 + 5 + 1);
     expect(statements.every((s) => s.target === 'warehouse' && s.display.length > 0)).toBe(true);
   });
 

@@ -24,6 +24,7 @@ export const CATALOG_QUERIES = [
   'unreachable-objects',
   'default-acls',
   'outside-managed',
+  'masking-relations',
 ] as const;
 export type CatalogQuery = (typeof CATALOG_QUERIES)[number];
 

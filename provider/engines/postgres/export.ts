@@ -51,14 +51,20 @@ function some(names: string[]): string {
 
 /** Export rows -> ExportCatalog. Pure. */
 export function exportCatalogFromRows(rows: ExportRows, prefix = 'pmg_'): ExportCatalog {
+  // Personal data: the schemas pmgrants' masking owner holds (companion schemas of masked views, the
+  // pseudonym key) are not apps; the apps they serve had personal columns the policy must declare again.
+  const maskers = new Set(rows['export-roles'].filter((r) => isMaskingOwner(r.comment)).map((r) => r.name));
+  const masking = rows['export-schemas'].filter((s) => maskers.has(s.owner));
   const out: ExportCatalog = {
     engine: 'postgres',
     database: rows.database,
     principals: exportPrincipals(rows, prefix),
     memberships: rows['export-memberships'].map((m) => ({ role: m.role, member: m.member })),
-    schemas: rows['export-schemas'].map((s) => ({ name: s.name, owner: s.owner })),
+    schemas: rows['export-schemas'].filter((s) => !maskers.has(s.owner)).map((s) => ({ name: s.name, owner: s.owner })),
     rights: [],
-    unexpressed: [],
+    unexpressed: masking.map((s) => ({
+      text: `schema ${s.name} (owned by ${s.owner}) holds pmgrants' masked views or pseudonym key for personal data, not an app: declare the personal columns again (apps.<app>.personalData, docs/policy.md)`,
+    })),
   };
   const rights: Rights = new Map();
   const note: Note = (schema, grantee, text) => out.unexpressed.push({ schema, grantee, text });
@@ -87,18 +93,27 @@ function addRight(rights: Rights, grantee: string, schema: string, right: Right)
   rights.set(key, (rights.get(key) ?? new Set<Right>()).add(right));
 }
 
+/** The marker of pmgrants' masking owner: a schema owner of no app (model/compile.ts, addMasking). */
+function isMaskingOwner(comment: string | null): boolean {
+  if (!isManagedComment(comment)) return false;
+  const marker = parseMarker(comment);
+  return marker.purpose === 'schema-owner' && marker.app === undefined;
+}
+
 function exportPrincipals(rows: ExportRows, prefix: string): ExportPrincipal[] {
   return rows['export-roles'].map((r) => {
     const owner = isManagedComment(r.comment) ? parseMarker(r.comment).warehouse : undefined;
     const why = r.superuser
       ? 'a superuser'
-      : r.name === rows.currentUser
-        ? 'the role pmgrants connects as'
-        : owner !== undefined && owner !== rows.database
-          ? `managed by pmgrants for warehouse ${owner}`
-          : r.name.startsWith(prefix) && isManagedComment(r.comment)
-            ? 'managed by pmgrants'
-            : undefined;
+      : isMaskingOwner(r.comment)
+        ? "pmgrants' owner of masked views (personal data)"
+        : r.name === rows.currentUser
+          ? 'the role pmgrants connects as'
+          : owner !== undefined && owner !== rows.database
+            ? `managed by pmgrants for warehouse ${owner}`
+            : r.name.startsWith(prefix) && isManagedComment(r.comment)
+              ? 'managed by pmgrants'
+              : undefined;
     return { name: r.name, kind: r.canLogin ? 'sql-login' : 'database-role', canLogin: r.canLogin, ...(why ? { notAdoptable: why } : {}) };
   });
 }

@@ -44,6 +44,8 @@ export interface CatalogRows {
    * another part's roles. Their memberships are that part's, as the whole inspect would find.
    */
   'outside-managed'?: [string, string | null][];
+  /** [schema, name, relkind, comment, columns] of the relations of the schemas masking concerns (absent: none read). */
+  'masking-relations'?: [string, string, string, string | null, string[]][];
 }
 
 /**
@@ -169,14 +171,26 @@ function scopeParam(part: InspectScope | undefined): string | null {
  * memberships and grants on other parts' schemas it reads; the others in $2 it only refers to), $6 the
  * policy's protected roles as LIKE operands (their members are read, for the plan's findings).
  */
-export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null, string[], string[]] {
+export function inspectParams(desired: DesiredState, part?: InspectScope): [string, string[], string[], string | null, string[], string[], string[]] {
   // Every principal the state names; a role a permission is ON is one of its roles (or, realized, a membership's).
   const roles = principalsMentioned(desired);
   const schemas = new Set(desired.schemas.map((s) => s.name));
   for (const p of desired.permissions) if (p.on.type === 'schema' || p.on.type === 'engine') schemas.add(p.on.name);
   const own = new Set([...desired.logins.map((l) => l.name), ...desired.users.map((u) => u.name), ...desired.roles.map((r) => r.name)]);
   const protectedRoles = (desired.protected ?? []).filter((e) => isProtectable(e.role)).map((e) => patternLike(e.role));
-  return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part), [...own].sort(), protectedRoles];
+  return [desired.prefix, [...roles].sort(), [...schemas].sort(), scopeParam(part), [...own].sort(), protectedRoles, maskingSchemas(desired)];
+}
+
+/** $7: the schemas whose relations masking reads: the app schemas with personal columns, their companions, the key schema. */
+export function maskingSchemas(desired: Pick<DesiredState, 'masking'>): string[] {
+  const m = desired.masking;
+  if (!m) return [];
+  const schemas = new Set([m.keySchema]);
+  for (const app of m.apps) {
+    schemas.add(app.schema);
+    for (const c of app.companions) schemas.add(c.schema);
+  }
+  return [...schemas].sort();
 }
 
 const heldOn = (grantee: string, on: Permission['on'], privilege: string, grantable: boolean): Permission => ({
@@ -230,6 +244,8 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
   const scoped = new Set([...rows.roles.map((r) => r.name), ...outsideManaged]);
   const isScoped = (grantee: string) => scoped.has(grantee);
   const appSchemas = new Set(desiredApps.keys());
+  // The pseudonym key's schema (personal data): anyone's privilege there is read, PUBLIC's too, so the diff revokes it.
+  if (desired.masking) appSchemas.add(desired.masking.keySchema);
   const reading: AclReading = {
     rows,
     desired,
@@ -252,6 +268,7 @@ export function actualFromCatalog(all: CatalogRows, desired: DesiredState): Actu
     ...(ownership.foreign.size > 0 ? { foreign: Object.fromEntries([...ownership.foreign].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : {}),
     ...(ownership.warnings.length > 0 ? { warnings: ownership.warnings } : {}),
     ...unreachableObjects(rows, schemas, desired),
+    ...(desired.masking ? { masking: { relations: (rows['masking-relations'] ?? []).map(([schema, name, kind, comment, columns]) => ({ schema, name, kind, comment, columns })) } } : {}),
   };
 }
 
@@ -560,5 +577,5 @@ export function inspectPostgresAhead(query: CatalogQuery, compiled: DesiredState
 
 function sameParams(a: ReturnType<typeof inspectParams>, b: ReturnType<typeof inspectParams>): boolean {
   const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]) && a[3] === b[3] && sameList(a[4], b[4]) && sameList(a[5], b[5]);
+  return a[0] === b[0] && sameList(a[1], b[1]) && sameList(a[2], b[2]) && a[3] === b[3] && sameList(a[4], b[4]) && sameList(a[5], b[5]) && sameList(a[6], b[6]);
 }

@@ -28,9 +28,12 @@ const OBJECT_PRIVILEGES: Record<Right, Partial<Record<ObjectKind, string>>> = {
 
 const grant = (grantee: string, on: Permission['on'], privilege: string): Permission => ({ grantee, on, privilege, effect: 'GRANT', withGrantOption: false });
 
-/** The roles whose future objects in a schema need default privileges: its owner, and the login the app's transformations run as. */
+/**
+ * The roles whose future objects in a schema need default privileges: its owner, and the login the
+ * app's transformations run as (not in a companion schema of masked views: only its owner makes those).
+ */
 export function objectCreators(schema: Schema, desired: DesiredState): string[] {
-  const login = desired.appLogins[schema.app];
+  const login = schema.purpose === undefined ? desired.appLogins[schema.app] : undefined;
   return [...new Set([schema.owner, ...(login ? [login] : [])])].sort();
 }
 

@@ -6,6 +6,7 @@ import { Statement } from '../../model/statement';
 import { managedComment, PRINCIPAL_MARKER } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
 import { columnOf } from '../../model/state';
+import { renderDropMaskedView, renderMaskedView, renderMaskingKey } from './masking';
 
 /**
  * Change -> PostgreSQL statements. Pure: no clock, no I/O, no secrets.
@@ -400,6 +401,13 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
       return [withEffect(renderDropRole(change.user, change.handTo), { kind: 'drop', role: change.user })];
     case 'drop-login':
       return [withEffect(renderDropRole(change.login, change.handTo), { kind: 'drop', role: change.login })];
+    case 'create-masking-key':
+      return renderMaskingKey(change.schema, change.owner);
+    case 'create-masked-view':
+    case 'replace-masked-view':
+      return renderMaskedView(change.view);
+    case 'drop-masked-view':
+      return renderDropMaskedView(change.schema, change.name);
     default: {
       const never: never = change;
       throw new Error(`render: unknown change ${JSON.stringify(never)}`);
@@ -421,6 +429,12 @@ export function postgresLocks(changes: readonly Change[]): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   for (const c of changes) {
+    // Personal data: a masked view made again, or dropped, is locked against its readers until the commit.
+    if (c.kind === 'replace-masked-view' || c.kind === 'drop-masked-view') {
+      const view = c.kind === 'replace-masked-view' ? `${c.view.schema}.${c.view.name}` : `${c.schema}.${c.name}`;
+      out.push(`masked view ${view} is ${c.kind === 'replace-masked-view' ? 'made again' : 'dropped'}: DROP VIEW takes an exclusive lock (ACCESS EXCLUSIVE) on it, from then to the commit`);
+      continue;
+    }
     const name = c.kind === 'drop-role' ? c.role : c.kind === 'drop-user' ? c.user : c.kind === 'drop-login' ? c.login : undefined;
     if (name === undefined || !('handTo' in c) || c.handTo === undefined) continue;
     if (seen.has(name)) continue; // a user and a login of one name are one role

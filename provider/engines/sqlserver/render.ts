@@ -89,6 +89,12 @@ export function renderChange(change: Change, ctx: RenderContext): Statement[] {
     case 'revoke':
       noExceptions(change);
       return (isReadFromCatalog(change.permission) ? [change.permission] : realizePermission(change.permission)).map((p) => plain(revokeSql(p, ctx.desired), WAREHOUSE));
+    case 'create-masking-key':
+    case 'create-masked-view':
+    case 'replace-masked-view':
+    case 'drop-masked-view':
+      // validate refuses personal columns on SQL Server and Azure SQL (rule personal-data-unenforceable).
+      throw new PmgrantsError('personal-data masking is not implemented for SQL Server and Azure SQL yet (Dynamic Data Masking): declare personal columns on PostgreSQL warehouses only');
     default: {
       const never: never = change;
       throw new Error(`unknown change ${JSON.stringify(never)}`);
