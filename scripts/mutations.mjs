@@ -81,8 +81,8 @@ export const MUTATIONS = [
     edits: [
       {
         file: 'provider/engines/postgres/passwords.ts',
-        search: 'await c.query((pinned ? sql : [passwordSessionLockSql, ...sql]).join',
-        replace: 'await c.query((pinned ? sql : sql).join',
+        search: 'await c.query([...bound, ...(pinned ? sql : [passwordSessionLockSql, ...sql])].join',
+        replace: 'await c.query([...bound, ...(pinned ? sql : sql)].join',
       },
     ],
     tests: ['test/e2e/credentials-fault.e2e.test.ts'],
