@@ -535,6 +535,10 @@ describe('error sentences', () => {
       'role "x" cannot be dropped because some objects depend on it (privileges for table t); nothing was applied',
     );
     expect(applyErrorMessage({ code: '42710', message: 'role "x" already exists' })).toMatch(/^role "x" already exists, so the database changed since the plan was made/);
+    // A transaction that fills the lock table (bench:masking's first apply of 20,000 masked views on a default server).
+    expect(applyErrorMessage({ code: '53200', message: 'out of shared memory' })).toBe(
+      "the server ran out of lock slots (out of shared memory): the apply's transaction locks more objects than max_locks_per_transaction x max_connections allows (each masked view made or replaced takes two); raise max_locks_per_transaction (a restart) and apply again, or apply in smaller steps; the transaction was rolled back and nothing was applied",
+    );
     expect(applyErrorMessage({ code: 'XX000', message: "syntax near 'hunter2'" }, ['hunter2'])).toBe(
       "the server refused the apply: syntax near '********'; the transaction was rolled back and nothing was applied",
     );

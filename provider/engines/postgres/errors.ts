@@ -75,6 +75,13 @@ export function applyErrorMessage(err: unknown, secrets: Iterable<string> = []):
       case '3D000':
         sentence = `${msg}; check the database in the connection URL`;
         break;
+      case '53200':
+        // The lock table (max_locks_per_transaction x max_connections slots) is shared by every session:
+        // one transaction that creates or replaces thousands of objects (masked views: two locks each) can fill it.
+        sentence = /shared memory/i.test(msg)
+          ? `the server ran out of lock slots (${msg}): the apply's transaction locks more objects than max_locks_per_transaction x max_connections allows (each masked view made or replaced takes two); raise max_locks_per_transaction (a restart) and apply again, or apply in smaller steps; the transaction was rolled back and nothing was applied`
+          : `the server refused the apply: ${msg}; the transaction was rolled back and nothing was applied`;
+        break;
       default:
         sentence = `the server refused the apply: ${msg}${detail ? ` (${detail})` : ''}; the transaction was rolled back and nothing was applied`;
     }
