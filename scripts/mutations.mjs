@@ -540,4 +540,10 @@ export const MUTATIONS = [
     edits: [{ file: 'provider/plan/slice.ts', search: '  for (const s of actual.schemas) if (principals.has(s.owner) && s.owner !== masker?.owner) schemas.add(s.name);', replace: '  for (const s of actual.schemas) if (principals.has(s.owner)) schemas.add(s.name);' }],
     tests: ['test/e2e/personal-data-parts.e2e.test.ts'],
   },
+  {
+    name: 'busy-blocker-secrets',
+    behaviour: "a blocking session's query is printed without what follows PASSWORD or SECRET",
+    edits: [{ file: 'provider/engines/busy.ts', search: "  return query.replace(", replace: '  return query; void query.replace(' }],
+    tests: ['test/unit/busy.test.ts'],
+  },
 ];

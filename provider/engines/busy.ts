@@ -80,11 +80,21 @@ export function describeBlocker(b: Blocker): string {
   if (b.user) parts.push(`user ${printable(b.user)}`);
   if (b.program) parts.push(`application "${printable(b.program)}"`);
   const ran = b.seconds !== undefined ? `running for ${Math.round(b.seconds)} s` : undefined;
-  const query = b.query !== undefined ? `"${printable(b.query.replace(/\s+/g, ' ').trim()).slice(0, 60)}${b.query.trim().length > 60 ? '...' : ''}"` : undefined;
+  const text = b.query !== undefined ? withoutSecrets(b.query).replace(/\s+/g, ' ').trim() : undefined;
+  const query = text !== undefined ? `"${printable(text).slice(0, 60)}${text.length > 60 ? '...' : ''}"` : undefined;
   if (ran && query) parts.push(`${ran}: ${query}`);
   else if (ran) parts.push(ran);
   else if (query) parts.push(query);
   return parts.length > 0 ? `${b.session} (${parts.join(', ')})` : b.session;
+}
+
+/**
+ * Somebody else's query, without what follows PASSWORD or SECRET: the blocker may be a DBA's `ALTER ROLE
+ * ... PASSWORD '...'` or `CREATE LOGIN ... WITH PASSWORD = N'...'`, and its text goes to stderr and logs.
+ * A quoted value is cut to its closing quote (or the end of a truncated text), anything else to the next space.
+ */
+export function withoutSecrets(query: string): string {
+  return query.replace(/\b(password|secret)(\s*=\s*|\s+)(N?'(?:[^']|'')*'?|"[^"]*"?|[^\s,;)]+)/gi, '$1$2********');
 }
 
 function blockedBy(blockers: readonly Blocker[]): string {

@@ -132,6 +132,22 @@ describe('retryTransient', () => {
     expect(describeBlocker({ session: 'pid 7', user: 'ev\nil', program: '\u001b[31mred', query: 'x'.repeat(80) })).toBe(`pid 7 (user ev?il, application "?[31mred", "${'x'.repeat(60)}...")`);
     expect(describeBlocker({ session: 'session 72' })).toBe('session 72');
   });
+
+  it("never prints a password or secret the blocker's query holds (a DBA's ALTER ROLE ... PASSWORD, CREATE LOGIN, a connection string)", () => {
+    const texts = [
+      "ALTER ROLE pm_p2p_app PASSWORD 'hunter2' VALID UNTIL 'infinity'",
+      "ALTER LOGIN [etl] WITH PASSWORD = N'hun''ter2', CHECK_POLICY = ON",
+      "CREATE USER x WITH ENCRYPTED password 'hunter2",
+      "SELECT dblink_connect('host=db password=hunter2 user=x')",
+      'CREATE CREDENTIAL c WITH IDENTITY = \'u\', SECRET = "hunter2"',
+    ];
+    for (const query of texts) {
+      const line = describeBlocker({ session: 'pid 1', query });
+      expect(line).not.toMatch(/hunter|ter2/);
+      expect(line).toMatch(/(PASSWORD|password|SECRET)( = | |=)\*{8}/);
+    }
+    expect(describeBlocker({ session: 'pid 1', query: "SELECT count(*) FROM hr.events WHERE who = 'ann'" })).toBe(`pid 1 ("SELECT count(*) FROM hr.events WHERE who = 'ann'")`);
+  });
 });
 
 describe('PostgreSQL: the lock timeout of the apply transaction, and which errors are conflicts', () => {

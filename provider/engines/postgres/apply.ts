@@ -447,7 +447,7 @@ export async function applyStatements(session: PostgresSession, statements: read
     throw err;
   }
   session.warnings = [];
-  const statementLockTimeout = prepared.lockTimeoutSeconds ?? lockTimeoutOf(options.patience);
+  const statementLockTimeout = prepared.lockTimeoutSeconds!;
   // A try rolled back by somebody else's work (a lock not had in time, a deadlock, a concurrent GRANT)
   // left nothing on the server: the same statements, with the same passwords already delivered, are
   // tried again (engines/busy.ts). Only the first try uses the sessions opened ahead.
