@@ -182,6 +182,21 @@ describe('connectSqlServer on Azure SQL', () => {
     expect(master.logins.map((l) => l.name)).toEqual(['pmg_shared']);
   });
 
+  it('a lock timeout in the warehouse after master committed is not tried again: it says the warehouse was rolled back and hands back the passwords master took', async () => {
+    const { server, master, warehouse } = azure();
+    server.conflicts = { number: 1222, times: 5, database: 'pm_warehouse' };
+    const conn = await connectSqlServer({ url: 'mssql://pm:pw@srv.database.windows.net/pm_warehouse', engine: 'azure-sql' }, { mssql: fakeMssql(server) });
+    const notes: string[] = [];
+    const err = await applyRendered(conn, await planLive(conn, policy), undefined, { patience: { onRetry: (n) => notes.push(n) } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PartialApplyError);
+    expect((err as PartialApplyError).message).toMatch(/^a lock was not granted within 3 s; the warehouse transaction was rolled back\. The logins pmg_shared were already created or changed in master/);
+    expect((err as PartialApplyError).message).not.toMatch(/nothing was applied/);
+    expect((err as PartialApplyError).secrets.get('pmg_shared')).toBe(master.passwords.get('pmg_shared'));
+    expect(notes).toEqual([]);
+    expect(server.conflicts.times).toBe(4);
+    expect(warehouse.principals.some((p) => p.name.startsWith('pmg_'))).toBe(false);
+  });
+
   it('doctor plans first: Entra principals to create over a SQL-authenticated connection fail the entra-connection check', async () => {
     const { server } = azure();
     const row = { engine_edition: 5, integrated_security_only: null, login_name: 'pm', user_name: 'pm', database_name: 'pm_warehouse', is_db_owner: 0, is_db_securityadmin: 1, is_db_accessadmin: 1 };

@@ -200,9 +200,10 @@ class ApplyRun {
       if (masterCommitted) await flushAuthCache(session, pool);
     } catch (err) {
       if (warehouseTx) await warehouseTx.rollback().catch(() => undefined);
-      // Rolled back whole, nothing committed in master: it may be tried again as it is.
+      // Rolled back whole, nothing committed in master: it may be tried again as it is. Once master has
+      // committed, it may not: the conflict is an error like any other, and says what stayed.
       if (err instanceof TransientConflict && !masterCommitted) throw err;
-      const clear = session.fail(err, session.database!);
+      const clear = err instanceof TransientConflict ? new PmgrantsError(`${err.what}; the warehouse transaction was rolled back`) : session.fail(err, session.database!);
       if (masterCommitted && this.secrets.size > 0) {
         throw new PartialApplyError(
           `${clear.message}. The logins ${[...this.secrets.keys()].join(', ')} were already created or changed in master; their new passwords are returned with this error (a login created here carries this warehouse's SID, so the next apply creates its user).`,
