@@ -51,7 +51,8 @@ export const RULES = {
   'protected-entry': 'a protected entry that protects every name, PUBLIC, or an entry listed twice',
   'password-expiry-unenforced': 'the engine does not expire a password by itself (security.rotation.validFor on SQL Server and Azure SQL)',
   'personal-column-pattern': 'a personal-column pattern that can never match a column',
-  'personal-data-unenforceable': 'personal data the engine or a persona cannot keep masked (SQL Server for now; a masked persona with rights beyond select)',
+  'personal-data-unenforceable': 'personal data the engine or a persona cannot keep masked (a mask SQL Server cannot write; a masked persona with rights beyond select)',
+  'personal-data-approximated': "a mask SQL Server's Dynamic Data Masking gives only approximately (pseudonym and nullify read as default())",
   'personal-data-persona-unset': 'a custom persona that reads an app with personal columns does not say how it sees them',
   // stacks and guardrails
   'unknown-stack': 'the stack overlay file does not exist',

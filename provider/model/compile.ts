@@ -176,17 +176,17 @@ function compileMasking(
     const spec = policy.apps[app];
     const rules = personalColumnRules(spec.personalData);
     if (rules.length === 0) continue;
-    const readers: Record<'masked' | 'hidden', string[]> = { masked: [], hidden: [] };
+    const readers: Record<'clear' | 'masked' | 'hidden', string[]> = { clear: [], masked: [], hidden: [] };
     const personas: [string, string][] = [...personaRoles.get(app)!, ...warehouseRoles];
     for (const [persona, role] of personas) {
       const visibility = personaVisibility(persona, catalogue[persona]);
       const rights = [...catalogue[persona].rights, ...(spec.source === 'open' ? (catalogue[persona].openSourceRights ?? []) : [])];
-      if (visibility !== 'clear' && rights.includes('select')) readers[visibility].push(role);
+      if (rights.includes('select')) readers[visibility].push(role);
     }
     const companions: CompanionSchema[] = (['hidden', 'masked'] as const)
       .filter((v) => readers[v].length > 0)
       .map((visibility) => ({ visibility, schema: maskingNames.companion(spec.schema, visibility), readers: readers[visibility].sort() }));
-    apps.push({ app, schema: spec.schema, rules, companions });
+    apps.push({ app, schema: spec.schema, rules, companions, clearReaders: readers.clear.sort() });
   }
   if (apps.length === 0) return undefined;
   return { owner: maskingNames.owner(prefix), keySchema: maskingNames.keySchema(prefix), apps };

@@ -87,10 +87,25 @@ export interface MaskedApp {
   schema: string;
   rules: PersonalColumnRule[];
   companions: CompanionSchema[];
+  /**
+   * The roles that read the app with select and see its personal columns in clear: its schema owner and
+   * the clear personas (SQL Server's Dynamic Data Masking grants them UNMASK on the schema).
+   */
+  clearReaders?: string[];
 }
+
+/**
+ * How an engine keeps personal columns masked: 'views' (PostgreSQL: companion schemas of views owned
+ * by the masking owner) or 'dynamic-data-masking' (SQL Server and Azure SQL: masks on the base
+ * columns, UNMASK for the clear readers, SELECT on the columns of each live table for masked and
+ * hidden readers, so a table or column made later is unreadable to them until the next apply).
+ */
+export type MaskingMechanism = 'views' | 'dynamic-data-masking';
 
 /** What compile wants of personal data, warehouse-wide. Absent: no app declares personal columns. */
 export interface MaskingState {
+  /** Absent: 'views'. */
+  mechanism?: MaskingMechanism;
   /** The role that owns the companion schemas, their views and the pseudonym key (no login, no members but the provisioning role). */
   owner: string;
   /** The schema holding the pseudonym key; only `owner` may read it. */
@@ -108,6 +123,10 @@ export interface LiveRelation {
   comment: string | null;
   /** Its columns in order. */
   columns: string[];
+  /** SQL Server: each column's type name (sys.types.name), in the same order. */
+  columnTypes?: string[];
+  /** SQL Server: each column's Dynamic Data Masking function (sys.masked_columns.masking_function), null when unmasked. */
+  columnMasks?: (string | null)[];
 }
 
 export interface LiveMasking {
@@ -195,4 +214,39 @@ export function maskedViewComment(view: Pick<MaskedView, 'source' | 'columns' | 
 /** How many columns of a view are masked (not clear). */
 export function maskedCount(view: Pick<MaskedView, 'columns'>): number {
   return view.columns.filter((c) => c.mask !== undefined).length;
+}
+
+/** The string types Dynamic Data Masking's partial() applies to (sys.types names). */
+const DDM_STRING_TYPES = new Set(['char', 'varchar', 'nchar', 'nvarchar', 'text', 'ntext']);
+
+/**
+ * The Dynamic Data Masking function (SQL Server, Azure SQL) that stands for a mask on a column of a
+ * type. The built-in functions have no keyed hash and no NULL: pseudonym and nullify become default()
+ * (a fixed value by type: XXXX, 0, 1900-01-01), and redact and partial on a non-string column too
+ * (partial() takes strings only). docs/sqlserver.md, "Personal data".
+ */
+export function dynamicMaskFunction(mask: MaskSpec, sqlType: string): string {
+  if (!DDM_STRING_TYPES.has(sqlType.toLowerCase())) return 'default()';
+  switch (mask.mask) {
+    case 'redact':
+      return `partial(0, "${mask.text ?? REDACTED_TEXT}", 0)`;
+    case 'partial':
+      return `partial(${mask.first ?? 1}, "${PARTIAL_PADDING}", ${mask.last ?? 1})`;
+    case 'pseudonym':
+    case 'nullify':
+      return 'default()';
+    default: {
+      const never: never = mask.mask;
+      throw new Error(`unknown mask ${String(never)}`);
+    }
+  }
+}
+
+/** The padding Dynamic Data Masking's partial() puts between the characters it keeps. */
+export const PARTIAL_PADDING = '****';
+
+/** Two masking functions are the same function: the catalog may space its arguments otherwise (quoted text aside). */
+export function sameMaskFunction(a: string, b: string): boolean {
+  const squeeze = (f: string) => f.replace(/("[^"]*")|\s+/g, (_m, quoted: string | undefined) => quoted ?? '').toLowerCase();
+  return squeeze(a) === squeeze(b);
 }

@@ -30,11 +30,26 @@ export function columnSecurable(schema: string, table: string, column: string): 
   return { type: 'engine', kind: `${COLUMN_KIND_PREFIX}${JSON.stringify([table, column])}`, name: schema };
 }
 
-/** The table and column of a column securable, or undefined for any other. */
+/**
+ * Several columns of one table as one securable (kind 'column:' + JSON [table, column, column, ...]):
+ * the diff joins the column grants of one table, grantee and privilege into one (plan/diff.ts), so a
+ * plan line and a statement say the table once.
+ */
+export function columnsSecurable(schema: string, table: string, columns: readonly string[]): Securable {
+  return { type: 'engine', kind: `${COLUMN_KIND_PREFIX}${JSON.stringify([table, ...columns])}`, name: schema };
+}
+
+/** The table and column of a column securable, or undefined for any other (of several columns: the first). */
 export function columnOf(on: Securable): { schema: string; table: string; column: string } | undefined {
+  const of = columnsOf(on);
+  return of ? { schema: of.schema, table: of.table, column: of.columns[0] } : undefined;
+}
+
+/** The table and columns of a column securable (columnSecurable, columnsSecurable), or undefined for any other. */
+export function columnsOf(on: Securable): { schema: string; table: string; columns: string[] } | undefined {
   if (on.type !== 'engine' || !on.kind.startsWith(COLUMN_KIND_PREFIX)) return undefined;
-  const [table, column] = JSON.parse(on.kind.slice(COLUMN_KIND_PREFIX.length)) as [string, string];
-  return { schema: on.name, table, column };
+  const [table, ...columns] = JSON.parse(on.kind.slice(COLUMN_KIND_PREFIX.length)) as string[];
+  return { schema: on.name, table, columns };
 }
 
 /** Identity of a permission: who, on what, which privilege. Effect and grant option are its fields. */

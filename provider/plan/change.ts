@@ -37,7 +37,19 @@ export type Change =
   | { kind: 'create-masked-view'; view: MaskedView }
   | { kind: 'replace-masked-view'; view: MaskedView }
   /** A pmgrants view whose base table is gone, or whose companion schema no persona reads any more. */
-  | { kind: 'drop-masked-view'; schema: string; name: string; app: string };
+  | { kind: 'drop-masked-view'; schema: string; name: string; app: string }
+  /**
+   * Dynamic Data Masking (SQL Server, Azure SQL): masks on personal columns of one table that has none
+   * yet for them ('new': none of its personal columns is masked) or another function.
+   */
+  | { kind: 'mask-columns'; app: string; schema: string; table: string; newTable: boolean; columns: MaskedColumn[] };
+
+/** A personal column's mask as Dynamic Data Masking writes it, and what the catalog had (absent: unmasked). */
+export interface MaskedColumn {
+  name: string;
+  function: string;
+  was?: string;
+}
 
 /** An object a grant or revoke leaves out, and the owner that keeps pmgrants from it. */
 export type ExceptedObject = Pick<UnreachableObject, 'name' | 'owner'>;
@@ -52,6 +64,7 @@ export const CHANGE_ORDER: readonly ChangeKind[] = [
   'create-role',
   'create-schema',
   'alter-schema-owner',
+  'mask-columns',
   'revoke',
   'drop-member',
   'grant',
@@ -125,6 +138,7 @@ export function changeApp(change: Change, roleApps: ReadonlyMap<string, string>)
     case 'replace-masked-view':
       return change.view.app;
     case 'drop-masked-view':
+    case 'mask-columns':
       return change.app;
     default: {
       const never: never = change;

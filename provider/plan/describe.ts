@@ -1,5 +1,6 @@
 import { MaskedView, maskedCount, maskingNames } from '../model/masking';
-import { columnOf, securableKey } from '../model/state';
+import { columnsOf, securableKey } from '../model/state';
+import { counted } from '../diagnostics/printable';
 import { Permission, Securable, User } from '../model/types';
 import { expiryText } from '../model/expiry';
 import { Change, ExceptedObject } from './change';
@@ -20,8 +21,8 @@ export function securableText(s: Securable): string {
       if (s.name === '' && s.forRole !== undefined) return `${s.kind} for ${s.forRole}`;
       if (s.kind.startsWith('object:')) return `object ${s.name}.${s.kind.slice('object:'.length)}`;
       // One column (columnSecurable).
-      const column = columnOf(s);
-      if (column) return `column ${column.schema}.${column.table}.${column.column}`;
+      const column = columnsOf(s);
+      if (column) return column.columns.length === 1 ? `column ${column.schema}.${column.table}.${column.columns[0]}` : `columns ${column.schema}.${column.table} (${column.columns.join(', ')})`;
       return securableKey(s).replace(/:/g, ' ');
   }
 }
@@ -118,6 +119,12 @@ export function describeChange(c: Change): { sign: Sign; text: string } {
       return { sign: '~', text: `masked view ${c.view.schema}.${c.view.name} (${c.view.source.schema}.${c.view.source.name} or its personal columns changed: ${personalText(c.view)})` };
     case 'drop-masked-view':
       return { sign: '-', text: `masked view ${c.schema}.${c.name} (its table is gone, or no persona reads it)` };
+    case 'mask-columns': {
+      const masks = c.columns.map((m) => `${m.name} ${m.function}${m.was !== undefined ? ` (was ${m.was})` : ''}`).join(', ');
+      return c.newTable
+        ? { sign: '+', text: `masks on ${c.schema}.${c.table} (new table ${c.schema}.${c.table}: ${counted(c.columns.length, 'personal column')} to mask: ${masks})` }
+        : { sign: '~', text: `masks on ${c.schema}.${c.table} (${counted(c.columns.length, 'personal column')} to mask: ${masks})` };
+    }
     default: {
       const never: never = c;
       throw new Error(`unknown change ${JSON.stringify(never)}`);

@@ -1,4 +1,4 @@
-import { compareCodeUnits, compareMemberships, comparePermissions, membershipKey, permissionKey } from '../model/state';
+import { columnsOf, columnsSecurable, compareCodeUnits, compareMemberships, comparePermissions, membershipKey, permissionKey } from '../model/state';
 import { ActualState, DesiredState, Login, Membership, Permission, UnreachableObject } from '../model/types';
 import { CHANGE_ORDER, Change, ExceptedObject, Plan } from './change';
 import { DeliveredPasswords, heldPassword, undeliveredPassword } from './delivery';
@@ -6,7 +6,7 @@ import { PmgrantsError } from '../model/errors';
 import { pushAll } from '../model/collections';
 import { passwordExpired, supersededCheckouts } from './password-expiry';
 import { unnamedMemberWarnings, withoutProtected } from './protected';
-import { diffMasking } from './masking';
+import { diffMasking, dynamicMaskGrants } from './masking';
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
@@ -29,8 +29,10 @@ export interface DiffOptions {
 export function diffState(desired: DesiredState, actual: ActualState, options: DiffOptions = {}): Plan {
   const taken = ownedElsewhere(desired, actual);
   if (taken) throw new PmgrantsError(taken);
+  // Dynamic Data Masking: the masked and hidden readers' column grants follow the live tables.
+  const columnGrants = dynamicMaskGrants(desired, actual);
   const d: DiffContext = {
-    desired,
+    desired: columnGrants.length > 0 ? { ...desired, permissions: [...desired.permissions, ...columnGrants] } : desired,
     actual,
     options,
     changes: [],
@@ -50,7 +52,44 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   // A protected role is never changed (plan/protected.ts); what it keeps, and who its members are, is said.
   const kept = withoutProtected(d.changes, desired);
   for (const more of [kept.warnings, unnamedMemberWarnings(actual.memberships, desired), supersededCheckouts(kept.changes, actual, desired, options.now)]) pushAll(d.warnings, more);
-  return { database: desired.database, engine: desired.engine, changes: orderChanges(kept.changes), warnings: d.warnings };
+  return { database: desired.database, engine: desired.engine, changes: orderChanges(joinColumnChanges(kept.changes)), warnings: d.warnings };
+}
+
+/**
+ * The grants (or revokes) of one privilege on columns of one table to one grantee, as one change on
+ * those columns (columnsSecurable), where the first of them was: a table is one plan line and one
+ * statement, not one per column.
+ */
+export function joinColumnChanges(changes: readonly Change[]): Change[] {
+  const out: Change[] = [];
+  const joined = new Map<string, { at: number; columns: string[] }>();
+  for (const c of changes) {
+    const of = (c.kind === 'grant' || c.kind === 'revoke') && !c.except ? columnsOf(c.permission.on) : undefined;
+    if (!of || (c.kind !== 'grant' && c.kind !== 'revoke')) {
+      out.push(c);
+      continue;
+    }
+    const p = c.permission;
+    const owner = p.on.type === 'engine' ? p.on.owner : undefined;
+    const key = JSON.stringify([c.kind, p.grantee, p.privilege, p.effect, p.withGrantOption, of.schema, of.table, owner ?? null]);
+    const seen = joined.get(key);
+    if (seen) {
+      pushAll(seen.columns, of.columns);
+      continue;
+    }
+    joined.set(key, { at: out.length, columns: [...of.columns] });
+    out.push(c);
+  }
+  for (const { at, columns } of joined.values()) {
+    const c = out[at] as Extract<Change, { kind: 'grant' | 'revoke' }>;
+    if (columns.length === 1) continue;
+    const on = c.permission.on;
+    const of = columnsOf(on)!;
+    const securable = columnsSecurable(of.schema, of.table, columns);
+    const owned = on.type === 'engine' && on.owner !== undefined && securable.type === 'engine' ? { ...securable, owner: on.owner } : securable;
+    out[at] = { ...c, permission: { ...c.permission, on: owned } };
+  }
+  return out;
 }
 
 /** One diff under way: its inputs, the principals pmgrants manages, and the changes and warnings so far. */

@@ -86,6 +86,7 @@ const KIND_LABEL: Record<Change['kind'], string> = {
   'create-masked-view': 'masked views created',
   'replace-masked-view': 'masked views replaced',
   'drop-masked-view': 'masked views dropped',
+  'mask-columns': 'tables with personal columns masked',
 };
 
 /** Markdown text: unprintable characters escaped, and those that would start markup or a table cell. */

@@ -1,6 +1,7 @@
-import { columnMask, LiveRelation, MaskedView, MASKED_VIEW_MARKER, maskedViewComment, maskingNames } from '../model/masking';
-import { ActualState, DesiredState } from '../model/types';
-import { Change } from './change';
+import { columnMask, dynamicMaskFunction, LiveRelation, MaskedView, MASKED_VIEW_MARKER, maskedViewComment, maskingNames, MaskingState, sameMaskFunction } from '../model/masking';
+import { columnsSecurable } from '../model/state';
+import { ActualState, DesiredState, Permission } from '../model/types';
+import { Change, MaskedColumn } from './change';
 
 /**
  * Personal data: the views the companion schemas need for the app schemas' live tables, against the
@@ -18,6 +19,7 @@ export function diffMasking(desired: DesiredState, actual: ActualState): { chang
   const changes: Change[] = [];
   const warnings: string[] = [];
   if (!m) return { changes, warnings };
+  if (m.mechanism === 'dynamic-data-masking') return diffDynamicMasks(m, actual);
   const bySchema = new Map<string, LiveRelation[]>();
   for (const r of live?.relations ?? []) {
     const list = bySchema.get(r.schema);
@@ -65,6 +67,76 @@ export function diffMasking(desired: DesiredState, actual: ActualState): { chang
         if (stale.kind === 'v' && stale.comment?.startsWith(MASKED_VIEW_MARKER)) changes.push({ kind: 'drop-masked-view', schema: companion.schema, name: stale.name, app: app.app });
         else warnings.push(`${companion.schema}.${stale.name} is in a companion schema of masked views but pmgrants did not make it: left as it is (its readers can read it)`);
       }
+    }
+  }
+  return { changes, warnings };
+}
+
+/** The live relations by schema. */
+function relationsBySchema(actual: ActualState): Map<string, LiveRelation[]> {
+  const bySchema = new Map<string, LiveRelation[]>();
+  for (const r of actual.masking?.relations ?? []) {
+    const list = bySchema.get(r.schema);
+    if (list) list.push(r);
+    else bySchema.set(r.schema, [r]);
+  }
+  return bySchema;
+}
+
+/**
+ * Dynamic Data Masking (SQL Server, Azure SQL): what the readers of each masked app's live tables and
+ * views must hold, as column permissions the main diff compares like any other (plan/diff.ts): SELECT
+ * on every column for masked readers, on the columns that are not personal for hidden ones. A table or
+ * column made after the apply is in none of them: unreadable to those readers until the next apply
+ * (fail closed), and the plan grants it. Empty without the live columns (an offline plan).
+ */
+export function dynamicMaskGrants(desired: DesiredState, actual: ActualState): Permission[] {
+  const m = desired.masking;
+  if (m?.mechanism !== 'dynamic-data-masking' || !actual.masking) return [];
+  const bySchema = relationsBySchema(actual);
+  const out: Permission[] = [];
+  for (const app of m.apps) {
+    for (const relation of bySchema.get(app.schema) ?? []) {
+      for (const companion of app.companions) {
+        const columns = companion.visibility === 'masked' ? relation.columns : relation.columns.filter((c) => columnMask(app.rules, relation.name, c) === undefined);
+        for (const column of columns) {
+          for (const grantee of companion.readers) out.push({ grantee, on: columnsSecurable(app.schema, relation.name, [column]), privilege: 'SELECT', effect: 'GRANT', withGrantOption: false });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Dynamic Data Masking: each personal column of a masked app's tables (views show their tables'
+ * masks) against the mask the catalog has. A column masked with another function is masked anew; one
+ * masked that no pattern names keeps its mask (taking a mask off shows the data: that is a DBA's
+ * decision), and the plan says so.
+ */
+function diffDynamicMasks(m: MaskingState, actual: ActualState): { changes: Change[]; warnings: string[] } {
+  const changes: Change[] = [];
+  const warnings: string[] = [];
+  if (!actual.masking) return { changes, warnings };
+  const bySchema = relationsBySchema(actual);
+  for (const app of m.apps) {
+    for (const table of bySchema.get(app.schema) ?? []) {
+      if (table.kind !== 'r') continue;
+      const columns: MaskedColumn[] = [];
+      let masked = 0;
+      table.columns.forEach((column, i) => {
+        const mask = columnMask(app.rules, table.name, column);
+        const have = table.columnMasks?.[i] ?? null;
+        if (have !== null && mask) masked++;
+        if (!mask) {
+          if (have !== null) warnings.push(`${app.schema}.${table.name}.${column} is masked (${have}) but no personal-data pattern of app ${app.app} names it: left masked`);
+          return;
+        }
+        const fn = dynamicMaskFunction(mask, table.columnTypes?.[i] ?? '');
+        if (have === null) columns.push({ name: column, function: fn });
+        else if (!sameMaskFunction(have, fn)) columns.push({ name: column, function: fn, was: have });
+      });
+      if (columns.length > 0) changes.push({ kind: 'mask-columns', app: app.app, schema: app.schema, table: table.name, newTable: masked === 0, columns });
     }
   }
   return { changes, warnings };

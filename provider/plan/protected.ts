@@ -23,7 +23,7 @@ import { memberNamed, protectedLabel, protectedMatcher, ProtectedMatch } from '.
 import { DesiredState, EngineName, Membership } from '../model/types';
 import { Change } from './change';
 import { PmgrantsError } from '../model/errors';
-import { columnOf } from '../model/state';
+import { columnsOf } from '../model/state';
 
 /** The names a change would touch, and whether it adds to them (create, grant, add-member). */
 function touched(change: Change): { names: string[]; adds: boolean } {
@@ -67,6 +67,7 @@ function touched(change: Change): { names: string[]; adds: boolean } {
     case 'replace-masked-view':
       return { names: [change.view.owner, ...change.view.readers], adds: true };
     case 'drop-masked-view':
+    case 'mask-columns':
       return { names: [], adds: false };
     default: {
       const never: never = change;
@@ -80,12 +81,12 @@ function keptText(change: Change): string {
   switch (change.kind) {
     case 'revoke': {
       const on = change.permission.on;
-      const column = columnOf(on);
+      const column = columnsOf(on);
       const where =
         on.type === 'database'
           ? 'the database'
           : column
-            ? `column ${column.schema}.${column.table}.${column.column}`
+            ? `column${column.columns.length > 1 ? 's' : ''} ${column.schema}.${column.table}.${column.columns.join(', ')}`
             : on.type === 'engine'
               ? `${on.kind.replace(/-/g, ' ')} in ${on.name || 'every schema'}`
               : `${on.type} ${on.name}`;

@@ -41,11 +41,19 @@ const personalDataUnenforceable: PolicyRule = {
   severity: 'error',
   description: 'personal data that the engine or the persona cannot keep masked',
   check(ctx) {
-    const apps = maskedApps(ctx);
-    if (apps.length > 0 && ctx.engine !== 'postgres') {
-      ctx.report('personal-data-unenforceable', ['apps', apps[0], 'personalData', 'columns'], `${ctx.engine === 'azure-sql' ? 'Azure SQL' : 'SQL Server'} warehouses cannot mask personal columns with this version of pmgrants (PostgreSQL only): consumers would read them in clear`, {
-        hint: 'remove personalData.columns, or keep the warehouse on PostgreSQL',
-      });
+    // Dynamic Data Masking (SQL Server, Azure SQL): partial()'s padding is a double-quoted string, so a
+    // redact text cannot hold a double quote (nothing documents an escape for it).
+    if (ctx.engine !== 'postgres') {
+      for (const app of maskedApps(ctx)) {
+        for (const [pattern, column] of Object.entries(ctx.apps[app].personalData?.columns ?? {})) {
+          const text = typeof column === 'object' && column !== null && column.mask === 'redact' ? column.text : undefined;
+          if (text !== undefined && /["\u0000-\u001f\u007f]/.test(text)) {
+            ctx.report('personal-data-unenforceable', ['apps', app, 'personalData', 'columns', pattern, 'text'], `the redact text of "${pattern}" holds a double quote or a control character, which Dynamic Data Masking's partial() cannot show`, {
+              hint: 'choose a text without double quotes',
+            });
+          }
+        }
+      }
     }
     for (const [key, spec] of Object.entries(ctx.customPersonas)) {
       const visibility = spec.personalData;
@@ -56,6 +64,28 @@ const personalDataUnenforceable: PolicyRule = {
       ctx.report('personal-data-unenforceable', ['personas', key, 'personalData'], `persona ${key} sees personal data ${visibility}, but ${beyond.join(', ')} reach${beyond.length === 1 ? 'es' : ''} the app's own tables (writes, ownership or routines read them in clear)`, {
         hint: `make it clear, or give it only ${MASKABLE_RIGHTS.join(' and ')}`,
       });
+    }
+  },
+};
+
+/** SQL Server and Azure SQL: what Dynamic Data Masking's built-in functions give instead of a mask they do not have. */
+const personalDataApproximated: PolicyRule = {
+  id: 'personal-data-approximated',
+  severity: 'warning',
+  description: "a mask SQL Server's Dynamic Data Masking gives only approximately",
+  check(ctx) {
+    if (ctx.engine === 'postgres') return;
+    for (const app of maskedApps(ctx)) {
+      for (const [pattern, column] of Object.entries(ctx.apps[app].personalData?.columns ?? {})) {
+        const kind = typeof column === 'string' ? column : column?.mask;
+        const instead =
+          kind === 'pseudonym'
+            ? 'default() (XXXX, 0 or 1900-01-01 by type): the same for every value, so counts of distinct people, hand-overs and joins on it do not survive masking'
+            : kind === 'nullify'
+              ? 'default() (XXXX, 0 or 1900-01-01 by type), not NULL'
+              : undefined;
+        if (instead) ctx.report('personal-data-approximated', ['apps', app, 'personalData', 'columns', pattern], `Dynamic Data Masking has no ${kind === 'pseudonym' ? 'keyed pseudonym' : 'NULL mask'}: "${pattern}" reads as ${instead}`, { atKey: true });
+      }
     }
   },
 };
@@ -125,4 +155,4 @@ const guardrailPersonalData: PolicyRule = {
   },
 };
 
-export const PERSONAL_DATA_RULES: readonly PolicyRule[] = [personalColumnPattern, personalDataUnenforceable, personalDataPersonaUnset, personalDataNames, guardrailPersonalData];
+export const PERSONAL_DATA_RULES: readonly PolicyRule[] = [personalColumnPattern, personalDataUnenforceable, personalDataApproximated, personalDataPersonaUnset, personalDataNames, guardrailPersonalData];

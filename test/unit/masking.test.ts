@@ -92,6 +92,7 @@ describe('compile', () => {
             { visibility: 'hidden', schema: 'p2p_hidden', readers: ['pmg_p2p_auditor'] },
             { visibility: 'masked', schema: 'p2p_masked', readers: ['pmg_p2p_data_consumer'] },
           ],
+          clearReaders: ['pmg_app_admin', 'pmg_p2p_process_admin'],
         },
       ],
     });
@@ -320,7 +321,7 @@ grants:
       '9:3 error personal-data-persona-unset persona reader reads p2p, which has personal columns: say personalData: clear, masked or hidden (until then it reads them masked)',
     ]);
     expect(check(text.replace('engine: postgres', 'engine: sqlserver').replace('  editor: { rights: [select, update], personalData: masked }\n  reader: { rights: [select] }\n', '  editor: { rights: [select, update], personalData: clear }\n  reader: { rights: [select], personalData: clear }\n'))).toEqual([
-      expect.stringMatching(/^11:48 error personal-data-unenforceable SQL Server warehouses cannot mask personal columns/),
+      expect.stringMatching(/^11:50 warning personal-data-approximated Dynamic Data Masking has no keyed pseudonym: "\*\.user_name" reads as default\(\)/),
     ]);
   });
 

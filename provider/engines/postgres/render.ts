@@ -5,7 +5,7 @@ import { PmgrantsError } from '../../model/errors';
 import { Statement } from '../../model/statement';
 import { managedComment, PRINCIPAL_MARKER } from './marker';
 import { quoteIdent, quoteLiteral } from './quote';
-import { columnOf } from '../../model/state';
+import { columnsOf } from '../../model/state';
 import { renderDropMaskedView, renderMaskedView, renderMaskingKey } from './masking';
 
 /**
@@ -217,11 +217,11 @@ function renderGrant(p: Permission, desired: DesiredState, revoke: boolean, exce
   if (!revoke && p.on.type === 'engine' && p.on.kind.startsWith('some-')) {
     throw new Error(`render: ${p.on.kind} is what inspect reports for a partial holding; it is never granted`);
   }
-  const column = columnOf(p.on);
+  const column = columnsOf(p.on);
   if (column && !revoke) throw new Error(`render: a column grant is what inspect reports on an app schema; it is never granted`);
-  // REVOKE SELECT (c) ON TABLE s.t: the privilege names the column (REVOKE's column form).
+  // REVOKE SELECT (c, d) ON TABLE s.t: the privilege names the columns (REVOKE's column form).
   const target = column ? { on: `ON TABLE ${quoteIdent(column.schema)}.${quoteIdent(column.table)}` } : grantTarget(p, desired);
-  const privilege = column ? `${privilegeName(p.privilege)} (${quoteIdent(column.column)})` : privilegeName(p.privilege);
+  const privilege = column ? `${privilegeName(p.privilege)} (${column.columns.map(quoteIdent).join(', ')})` : privilegeName(p.privilege);
   const grantee = granteeName(p.grantee);
   const body = revoke
     ? `REVOKE ${privilege} ${target.on} FROM ${grantee}`
@@ -408,6 +408,9 @@ export function renderChange(change: Change, desired: DesiredState): Statement[]
       return renderMaskedView(change.view);
     case 'drop-masked-view':
       return renderDropMaskedView(change.schema, change.name);
+    case 'mask-columns':
+      // PostgreSQL masks through views (engines/postgres/masking.ts): the diff plans no column masks for it.
+      throw new Error('render: mask-columns is Dynamic Data Masking (SQL Server); PostgreSQL masks personal columns through views');
     default: {
       const never: never = change;
       throw new Error(`render: unknown change ${JSON.stringify(never)}`);

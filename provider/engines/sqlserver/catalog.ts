@@ -32,6 +32,13 @@ export const CATALOG_BATCHES = {
   get WAREHOUSE_CATALOG_SQL(): string {
     return batch('database-principals', 'database-role-members', 'database-permissions', 'schemas', 'session');
   },
+  /**
+   * inspect in the warehouse when the policy declares personal columns: one more round trip, the
+   * columns of the masked apps' schemas (@schemas, a JSON array) with their masks.
+   */
+  get MASKING_COLUMNS_SQL(): string {
+    return catalogSql('masking-columns');
+  },
   /** pmgrants doctor on SQL Server, in the warehouse: one row of facts, then schema rights, then server role memberships. */
   get PREFLIGHT_SQLSERVER_SQL(): string {
     return batch('preflight-sqlserver', 'preflight-schemas', 'preflight-server-roles');

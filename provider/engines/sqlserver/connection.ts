@@ -13,7 +13,7 @@ import { CATALOG_BATCHES } from './catalog';
 import { SqlServerDialect } from './dialect';
 import { sqlServerErrorToPmgrants } from './errors';
 import { ExportColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportRows, exportCatalogFromSqlServer } from './export';
-import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow, SessionRow, SqlLoginRow, inspectSqlServer } from './inspect';
+import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, MaskingColumnRow, SchemaRow, SessionRow, SqlLoginRow, inspectSqlServer } from './inspect';
 import { PreflightFacts, PreflightMasterRow, PreflightSchemaRow, PreflightServerRoleRow, PreflightServerRow, evaluatePreflight } from './preflight';
 import { ConnectInput, SqlServerSession } from './session';
 import { SqlServerAuth } from './url';
@@ -53,8 +53,17 @@ class SqlServerConnection implements EngineConnection {
           loginRows = m.recordset as unknown as SqlLoginRow[];
         }
       }
+      // Personal data: the masked apps' columns and their masks, one more round trip (a JSON array of schemas).
+      const maskedSchemas = (desired.masking?.apps ?? []).map((a) => a.schema);
+      let maskingColumns: MaskingColumnRow[] | undefined;
+      if (maskedSchemas.length > 0) {
+        const request = session.warehouseRequest(pool);
+        request.input('schemas', session.mssql.NVarChar(session.mssql.MAX), JSON.stringify(maskedSchemas));
+        maskingColumns = (await session.run(request, CATALOG_BATCHES.MASKING_COLUMNS_SQL, true)).recordset as unknown as MaskingColumnRow[];
+      }
       return inspectSqlServer(
         {
+          ...(maskingColumns ? { maskingColumns } : {}),
           logins: loginRows,
           principals: sets[0] as unknown as DatabasePrincipalRow[],
           roleMembers: sets[1] as unknown as DatabaseRoleMemberRow[],

@@ -5,6 +5,7 @@ import { EngineDialect } from '../engine';
 import { Statement } from '../../model/statement';
 import { ResolvedDialectOptions, SqlServerDialectOptions, resolveDialectOptions } from './options';
 import { realizePermissions } from './privileges';
+import { realizeDynamicDataMasking } from './masking';
 import { renderChanges, sqlServerLocks } from './render';
 import { renderSqlServerScript } from './script';
 
@@ -15,7 +16,8 @@ export interface SqlServerDialect extends EngineDialect {
 
 /** Neutral rights -> SQL Server permissions (names as in sys.database_permissions.permission_name). */
 export function realizeSqlServer(desired: DesiredState, engine: 'sqlserver' | 'azure-sql'): DesiredState {
-  return sortState({ ...desired, engine, permissions: realizePermissions(desired.permissions) });
+  const masked = realizeDynamicDataMasking(desired);
+  return sortState({ ...masked, engine, permissions: realizePermissions(masked.permissions) });
 }
 
 export function createSqlServerDialect(options: SqlServerDialectOptions): SqlServerDialect {

@@ -11,9 +11,10 @@ export { CREATE_OBJECT_PERMISSIONS, MANAGED_PERMISSIONS, SCHEMA_PERMISSION_OF, r
 export { DATABASE_GRANTOR, MASKED_PASSWORD, ROLE_OWNER, THROW_ACTIVE_SESSIONS, THROW_NAME_TOO_LONG, grantSql, markManaged, renderChange, renderChanges, revokeSql } from './render';
 export type { RenderContext } from './render';
 export { SYSNAME_MAX_CODE_UNITS, quoteName, quoteObjectId, quoteString } from './quote';
-export { inspectSqlServer } from './inspect';
+export { inspectSqlServer, readMaskingColumns } from './inspect';
 export type {
   DatabasePermissionRow,
+  MaskingColumnRow,
   DatabasePrincipalRow,
   DatabaseRoleMemberRow,
   InspectContext,

@@ -1,5 +1,6 @@
 import { isReservedSchema, names } from '../../model/names';
-import { columnSecurable, sortState } from '../../model/state';
+import { columnSecurable, compareCodeUnits, sortState } from '../../model/state';
+import type { LiveMasking, LiveRelation } from '../../model/masking';
 import { DesiredState, Login, Membership, Permission, PrincipalKind, Role, Schema, Securable, User, UserSource, ActualState } from '../../model/types';
 import { MANAGED_MARKER } from './options';
 import { MANAGED_PERMISSIONS, OBJECT_KIND_PREFIX } from './privileges';
@@ -70,8 +71,24 @@ export interface SessionRow {
   is_db_owner: number | null;
 }
 
+/** A row of MASKING_COLUMNS_SQL: a column of a table (U) or view (V) of a schema with personal data, and its mask. */
+export interface MaskingColumnRow {
+  schema_name: string;
+  object_name: string;
+  /** sys.objects.type: 'U' a table, 'V' a view (char(2): may come back space-padded). */
+  object_type: string;
+  column_id: number;
+  column_name: string;
+  /** TYPE_NAME(system_type_id): the column's system type. */
+  type_name: string;
+  /** sys.masked_columns.masking_function; null when the column is not masked. */
+  masking_function: string | null;
+}
+
 /** The result sets inspect reads, exactly as the catalog queries return them. */
 export interface SqlServerCatalogRows {
+  /** MASKING_COLUMNS_SQL, read only when the policy declares personal columns; absent: not read. */
+  maskingColumns?: MaskingColumnRow[];
   /** Absent in fixtures written before it was read: then fixed roles are treated as changeable. */
   session?: SessionRow;
   /** sys.sql_logins; empty in contained mode, where no login is read. */
@@ -166,7 +183,26 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
     passwordSetAt: found.passwordSetAt,
     ...(Object.keys(found.foreign).length > 0 ? { foreign: found.foreign } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...(rows.maskingColumns ? { masking: readMaskingColumns(rows.maskingColumns) } : {}),
   };
+}
+
+/** The columns of the schemas with personal data, a relation each (tables 'r', views 'v', as PostgreSQL's relkind), in column order. */
+export function readMaskingColumns(rows: readonly MaskingColumnRow[]): LiveMasking {
+  const relations = new Map<string, LiveRelation & { columnTypes: string[]; columnMasks: (string | null)[] }>();
+  const ordered = [...rows].sort((a, b) => compareCodeUnits(a.schema_name, b.schema_name) || compareCodeUnits(a.object_name, b.object_name) || a.column_id - b.column_id);
+  for (const row of ordered) {
+    const key = JSON.stringify([row.schema_name, row.object_name]);
+    let r = relations.get(key);
+    if (!r) {
+      r = { schema: row.schema_name, name: row.object_name, kind: row.object_type.trim() === 'V' ? 'v' : 'r', comment: null, columns: [], columnTypes: [], columnMasks: [] };
+      relations.set(key, r);
+    }
+    r.columns.push(row.column_name);
+    r.columnTypes.push(row.type_name);
+    r.columnMasks.push(row.masking_function ?? null);
+  }
+  return { relations: [...relations.values()] };
 }
 
 /** Azure SQL with contained logins: the generated "logins" are contained users WITH PASSWORD, no SQL login is read. */

@@ -1,4 +1,4 @@
-import { securableKey } from '../../model/state';
+import { columnsOf, securableKey } from '../../model/state';
 import { DesiredState, Permission } from '../../model/types';
 import { PmgrantsError } from '../../model/errors';
 
@@ -22,9 +22,12 @@ export const CREATE_OBJECT_PERMISSIONS: readonly string[] = ['CREATE FUNCTION', 
 
 /** Permission names per securable class that pmgrants reads, renders and revokes. Nothing else is touched. */
 export const MANAGED_PERMISSIONS = {
-  schema: new Set(Object.values(SCHEMA_PERMISSION_OF)),
+  /** UNMASK: personal data's clear readers (engines/sqlserver/masking.ts); not a neutral right. */
+  schema: new Set([...Object.values(SCHEMA_PERMISSION_OF), 'UNMASK']),
   database: new Set(CREATE_OBJECT_PERMISSIONS),
   role: new Set(['ALTER']),
+  /** SELECT on columns of a table: personal data's masked and hidden readers (plan/masking.ts). */
+  column: new Set(['SELECT']),
 } as const;
 
 /**
@@ -47,6 +50,8 @@ export function isManagedPermission(p: Pick<Permission, 'on' | 'privilege'>): bo
       return MANAGED_PERMISSIONS.database.has(p.privilege);
     case 'role':
       return MANAGED_PERMISSIONS.role.has(p.privilege);
+    case 'engine':
+      return columnsOf(p.on) !== undefined && MANAGED_PERMISSIONS.column.has(p.privilege);
     default:
       return false;
   }

@@ -1,4 +1,5 @@
-import { columnOf, permissionKey } from '../../model/state';
+import { columnOf, columnsOf, permissionKey } from '../../model/state';
+import { renderColumnMask } from './masking';
 import { DesiredState, Login, Permission, Securable, User } from '../../model/types';
 import { Change } from '../../plan/change';
 import { PmgrantsError } from '../../model/errors';
@@ -89,12 +90,14 @@ export function renderChange(change: Change, ctx: RenderContext): Statement[] {
     case 'revoke':
       noExceptions(change);
       return (isReadFromCatalog(change.permission) ? [change.permission] : realizePermission(change.permission)).map((p) => plain(revokeSql(p, ctx.desired), WAREHOUSE));
+    case 'mask-columns':
+      return change.columns.flatMap((c) => renderColumnMask(change.schema, change.table, c.name, c.function, c.was !== undefined));
     case 'create-masking-key':
     case 'create-masked-view':
     case 'replace-masked-view':
     case 'drop-masked-view':
-      // validate refuses personal columns on SQL Server and Azure SQL (rule personal-data-unenforceable).
-      throw new PmgrantsError('personal-data masking is not implemented for SQL Server and Azure SQL yet (Dynamic Data Masking): declare personal columns on PostgreSQL warehouses only');
+      // SQL Server masks the base columns (engines/sqlserver/masking.ts): realize leaves no companion schema to plan views in.
+      throw new Error(`render: ${change.kind} is PostgreSQL's; SQL Server masks personal columns with Dynamic Data Masking`);
     default: {
       const never: never = change;
       throw new Error(`unknown change ${JSON.stringify(never)}`);
@@ -329,8 +332,8 @@ function onClause(on: Securable): string {
       if (on.kind.startsWith(OBJECT_KIND_PREFIX)) return ` ON OBJECT::${quoteName(on.name)}.${quoteName(on.kind.slice(OBJECT_KIND_PREFIX.length))}`;
       // A column: [ OBJECT :: ][ schema_name ]. object_name [ ( column [ ,...n ] ) ] (REVOKE Object
       // Permissions, Syntax; its example C revokes on one column of a view).
-      const column = columnOf(on);
-      if (column) return ` ON OBJECT::${quoteName(column.schema)}.${quoteName(column.table)} (${quoteName(column.column)})`;
+      const column = columnsOf(on);
+      if (column) return ` ON OBJECT::${quoteName(column.schema)}.${quoteName(column.table)} (${column.columns.map(quoteName).join(', ')})`;
       throw new PmgrantsError(`SQL Server has no securable of kind "${on.kind}"`);
     }
     default: {
@@ -353,7 +356,7 @@ function isReadFromCatalog(p: Permission): boolean {
 
 /** Permission names are spliced in as keywords, so only the managed vocabulary is ever accepted (revokes: see isReadFromCatalog). */
 function checkedPrivilege(p: Permission): string {
-  const allowed = p.on.type === 'engine' ? undefined : MANAGED_PERMISSIONS[p.on.type];
+  const allowed = p.on.type === 'engine' ? (columnsOf(p.on) ? MANAGED_PERMISSIONS.column : undefined) : MANAGED_PERMISSIONS[p.on.type];
   if (!allowed || !allowed.has(p.privilege)) {
     throw new PmgrantsError(`refusing to render permission "${p.privilege}" on ${p.on.type}: not in the SQL Server vocabulary pmgrants manages`);
   }
@@ -408,6 +411,11 @@ export function revokeSql(p: Permission, desired: DesiredState): string {
 export function sqlServerLocks(changes: readonly Change[]): string[] {
   const out: string[] = [];
   for (const c of changes) {
+    // "Adding a dynamic data mask is implemented as a schema change on the underlying table" (Dynamic Data Masking).
+    if (c.kind === 'mask-columns') {
+      out.push(`${c.schema}.${c.table}: adding a mask is a schema change on the table (Dynamic Data Masking), which waits for the sessions using it, at most the lock timeout`);
+      continue;
+    }
     const name = c.kind === 'drop-role' ? c.role : c.kind === 'drop-user' ? c.user : c.kind === 'drop-login' ? c.login : undefined;
     if (name === undefined || !('handTo' in c) || c.handTo === undefined) continue;
     out.push(`${name} is dropped: ALTER AUTHORIZATION hands every object it owns to its schema's owner (and its schemas and roles to ${c.handTo}), late in the transaction; a session using one of those objects can make it wait, at most the lock timeout`);

@@ -1,0 +1,54 @@
+import { DesiredState, Permission } from '../../model/types';
+import { Statement } from '../../model/statement';
+import { quoteName, quoteString } from './quote';
+
+/**
+ * Personal data on SQL Server and Azure SQL: the engine's own Dynamic Data Masking instead of
+ * PostgreSQL's companion schemas of views. Pure.
+ *
+ * - Each personal column of an app's tables carries a mask (ALTER TABLE ... ALTER COLUMN ... ADD
+ *   MASKED WITH (FUNCTION = '...')): whoever reads it without UNMASK gets the masked value.
+ * - The clear readers (the app's schema owner, the clear personas with select) get UNMASK on the
+ *   app's schema, the narrowest scope that covers the tables made later (granular UNMASK: SQL Server
+ *   2022 and Azure SQL).
+ * - Masked and hidden readers hold nothing on the schema itself: SELECT on the columns of each table
+ *   as it is at the apply (every column for masked readers, the columns that are not personal for
+ *   hidden ones), so a table or column made after the apply is unreadable to them until the next one.
+ *   Hidden columns get no DENY: a DENY would win over the UNMASK and SELECT a member holds through a
+ *   clear persona of the same app (GRANT Object Permissions; docs/sqlserver.md).
+ *
+ * realize turns the compiled state (companion schemas, their owner role) into this; the column
+ * grants and masks depend on the live tables, so the diff makes them (plan/masking.ts).
+ */
+export function realizeDynamicDataMasking(desired: DesiredState): DesiredState {
+  const m = desired.masking;
+  if (!m || m.mechanism === 'dynamic-data-masking') return desired;
+  const companions = new Set(desired.schemas.filter((s) => s.purpose === 'masked-views').map((s) => s.name));
+  const onCompanion = (p: Permission) => (p.on.type === 'schema' || p.on.type === 'engine') && companions.has(p.on.name);
+  const unmask: Permission[] = [];
+  for (const app of m.apps) {
+    const owner = desired.schemas.find((s) => s.name === app.schema && s.purpose === undefined)?.owner;
+    const readers = new Set([...(owner !== undefined ? [owner] : []), ...(app.clearReaders ?? [])]);
+    for (const grantee of [...readers].sort()) unmask.push({ grantee, on: { type: 'schema', name: app.schema }, privilege: 'UNMASK', effect: 'GRANT', withGrantOption: false });
+  }
+  return {
+    ...desired,
+    roles: desired.roles.filter((r) => r.name !== m.owner),
+    schemas: desired.schemas.filter((s) => !companions.has(s.name)),
+    permissions: [...desired.permissions.filter((p) => p.grantee !== m.owner && !onCompanion(p)), ...unmask],
+    masking: { ...m, mechanism: 'dynamic-data-masking' },
+  };
+}
+
+/**
+ * Masking one column: ALTER TABLE's "ALTER COLUMN column_name { ADD | DROP } MASKED [ WITH ( FUNCTION =
+ * ' mask_function ') ]". Whether ADD MASKED on a masked column replaces its function is not documented,
+ * so a column masked otherwise is unmasked first (DROP MASKED), in the same transaction: no reader sees
+ * it unmasked. The function is a string literal (quoteString); validate keeps double quotes out of a
+ * redact text (they would end partial()'s padding).
+ */
+export function renderColumnMask(schema: string, table: string, column: string, fn: string, replaces: boolean): Statement[] {
+  const target = `ALTER TABLE ${quoteName(schema)}.${quoteName(table)} ALTER COLUMN ${quoteName(column)}`;
+  const statement = (sql: string): Statement => ({ sql, params: [], display: sql, target: 'warehouse' });
+  return [...(replaces ? [statement(`${target} DROP MASKED;`)] : []), statement(`${target} ADD MASKED WITH (FUNCTION = ${quoteString(fn)});`)];
+}

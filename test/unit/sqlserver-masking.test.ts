@@ -1,0 +1,205 @@
+/**
+ * Personal data on SQL Server and Azure SQL (Dynamic Data Masking, engines/sqlserver/masking.ts), run
+ * through the connection with the driver faked by the catalog simulator: the plan and its T-SQL, the
+ * apply, what each persona then reads (CatalogSimulator.reads, the documented rules), a table and a
+ * column made after the apply (fail closed until the next one), a changed mask, the right the seed
+ * lacks, and convergence.
+ */
+import { describe, expect, it } from 'vitest';
+import { connectSqlServer } from '../../provider/engines/sqlserver';
+import { applyRendered, planLive } from '../../provider/pipeline/plan';
+import { describeChange } from '../../provider/plan/describe';
+import { formatPlanText } from '../../provider/plan/format';
+import { dynamicMaskFunction, sameMaskFunction } from '../../provider/model/masking';
+import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
+import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
+import { SEED_SYSTEM_MANAGED, SessionPrincipal } from '../fixtures/sqlserver/permissions';
+import { policyFromYaml } from '../fixtures/sqlserver/policies';
+import { checkPolicy } from '../../provider/policy/check';
+import { parseSource } from '../../provider/policy/source';
+
+const DB = 'pm_warehouse';
+const YAML = `apiVersion: pmgrants/v1
+warehouse:
+  engine: sqlserver
+  database: ${DB}
+security:
+  mode: system_managed
+principals:
+  p2p-team: { kind: entra-group, objectId: 6f1c2a4e-1111-4222-8333-944455556666 }
+  analysts: { kind: entra-group, objectId: 0a0b0c0d-1111-4222-8333-944455556666 }
+  auditors: { kind: entra-group, objectId: 1a0b0c0d-1111-4222-8333-944455556666 }
+personas:
+  auditor: { scope: app, rights: [select], personalData: hidden }
+apps:
+  p2p:
+    schema: p2p
+    source: open
+    personalData:
+      columns:
+        "*.user_name": pseudonym
+        "vendors.contact_*": { mask: redact, text: "n/a" }
+        "vendors.phone": { mask: partial, first: 2, last: 0 }
+grants:
+  - { persona: process_admin, to: [p2p-team], apps: [p2p] }
+  - { persona: data_consumer, to: [analysts], apps: [p2p] }
+  - { persona: auditor, to: [auditors], apps: [p2p] }
+`;
+
+/** The seed's provisioning login plus what masking needs: ALTER ANY MASK, and ALTER on the app's schema (Dynamic Data Masking, Permissions). */
+const MASKER: SessionPrincipal = { ...SEED_SYSTEM_MANAGED, label: 'seed + ALTER ANY MASK + ALTER on p2p', grants: ['ALTER ANY MASK', 'ALTER ON SCHEMA::p2p'] };
+
+async function scenario(principal: SessionPrincipal = MASKER, yaml = YAML) {
+  const warehouse = new CatalogSimulator('sqlserver', { clockStart: Date.now(), principal });
+  const server: FakeServer = { databases: { [DB]: warehouse }, log: [], lockResult: 0 };
+  const conn = await connectSqlServer({ url: `mssql://pm:pw@sql01/${DB}`, engine: 'sqlserver' }, { mssql: fakeMssql(server) });
+  const policy = policyFromYaml('p.yaml', yaml);
+  const plan = async (p = policy) => planLive(conn, p);
+  const apply = async (p = policy) => {
+    const rendered = await planLive(conn, p);
+    await applyRendered(conn, rendered);
+    return rendered;
+  };
+  return { warehouse, server, conn, policy, plan, apply };
+}
+
+/** The app's tables, as the app's ETL makes them after pmgrants made the schema. */
+function makeTables(sim: CatalogSimulator): void {
+  sim.addObject('p2p', 'vendors', ['vendor_id', 'user_name', 'contact_email', 'contact_name', 'phone', { name: 'amount', type: 'decimal' }]);
+  sim.addObject('p2p', 'cases', ['case_id', 'user_name', { name: 'created', type: 'datetime2' }]);
+}
+
+const role = (persona: string) => `pmg_p2p_${persona}`;
+
+describe('SQL Server personal data: Dynamic Data Masking', () => {
+  it('plans masks and column grants for the live tables; after the apply each persona reads what the policy says, and the plan is empty', async () => {
+    const s = await scenario();
+    const first = await s.apply();
+    // The schema is new: nothing to mask yet; its clear readers get UNMASK on it from the start.
+    expect(first.plan.changes.map((c) => describeChange(c).text)).toContain(`grant UNMASK on schema p2p to ${role('process_admin')}`);
+    expect(first.statements.flat().map((st) => st.display)).toContain(`GRANT UNMASK ON SCHEMA::[p2p] TO [${role('process_admin')}] AS [pmg_p2p_owner];`);
+    makeTables(s.warehouse);
+    const rendered = await s.plan();
+    const lines = rendered.plan.changes.map((c) => describeChange(c).text);
+    expect(lines).toContain(
+      'masks on p2p.vendors (new table p2p.vendors: 4 personal columns to mask: user_name default(), contact_email partial(0, "n/a", 0), contact_name partial(0, "n/a", 0), phone partial(2, "****", 0))',
+    );
+    expect(lines).toContain('masks on p2p.cases (new table p2p.cases: 1 personal column to mask: user_name default())');
+    expect(lines).toContain(`grant SELECT on columns p2p.vendors (vendor_id, user_name, contact_email, contact_name, phone, amount) to ${role('data_consumer')}`);
+    expect(lines).toContain(`grant SELECT on columns p2p.vendors (vendor_id, amount) to ${role('auditor')}`);
+    const sql = rendered.statements.flat().map((st) => st.display);
+    expect(sql).toContain(`ALTER TABLE [p2p].[vendors] ALTER COLUMN [phone] ADD MASKED WITH (FUNCTION = N'partial(2, "****", 0)');`);
+    expect(sql).toContain(`ALTER TABLE [p2p].[vendors] ALTER COLUMN [user_name] ADD MASKED WITH (FUNCTION = N'default()');`);
+    expect(sql).toContain(`GRANT SELECT ON OBJECT::[p2p].[vendors] ([vendor_id], [amount]) TO [${role('auditor')}] AS [pmg_p2p_owner];`);
+    // Masks come before the grants that let masked readers in.
+    expect(sql.findIndex((x) => x.includes('ADD MASKED'))).toBeLessThan(sql.findIndex((x) => x.startsWith(`GRANT SELECT ON OBJECT::[p2p].[vendors] ([vendor_id], [user_name]`)));
+    expect(formatPlanText({ plan: rendered.plan, roleApps: new Map(), source: 'live' })).toMatch(/Locks:\n(?: {2}.*\n)* {2}p2p\.vendors: adding a mask is a schema change on the table/);
+
+    await applyRendered(s.conn, rendered);
+    expect((await s.plan()).plan.changes).toEqual([]);
+    const reads = (persona: string, table: string, column: string) => s.warehouse.reads(role(persona), 'p2p', table, column);
+    expect(reads('data_consumer', 'vendors', 'user_name')).toBe('masked');
+    expect(reads('data_consumer', 'vendors', 'phone')).toBe('masked');
+    expect(reads('data_consumer', 'vendors', 'amount')).toBe('clear');
+    expect(reads('auditor', 'vendors', 'user_name')).toBe('denied');
+    expect(reads('auditor', 'vendors', 'amount')).toBe('clear');
+    expect(reads('process_admin', 'vendors', 'user_name')).toBe('clear');
+    expect(reads('process_admin', 'cases', 'user_name')).toBe('clear');
+    // Nothing on the schema itself for the masked and hidden readers.
+    const consumer = s.warehouse.principals.find((p) => p.name === role('data_consumer'))!.principal_id;
+    expect(s.warehouse.permissions.filter((p) => p.grantee_principal_id === consumer && p.class === 3)).toEqual([]);
+    await s.conn.close();
+  });
+
+  it('fails closed: a table or column made after the apply is unreadable to masked and hidden readers until the next apply, which masks it', async () => {
+    const s = await scenario();
+    await s.apply();
+    makeTables(s.warehouse);
+    await s.apply();
+    s.warehouse.addObject('p2p', 'events_v2', ['event_id', 'user_name', 'contact_mobile']);
+    s.warehouse.addColumn('p2p', 'vendors', 'contact_fax');
+    for (const persona of ['data_consumer', 'auditor']) {
+      expect(s.warehouse.reads(role(persona), 'p2p', 'events_v2', 'user_name')).toBe('denied');
+      expect(s.warehouse.reads(role(persona), 'p2p', 'events_v2', 'event_id')).toBe('denied');
+      expect(s.warehouse.reads(role(persona), 'p2p', 'vendors', 'contact_fax')).toBe('denied');
+    }
+    const lines = (await s.plan()).plan.changes.map((c) => describeChange(c).text);
+    expect(lines).toContain('masks on p2p.events_v2 (new table p2p.events_v2: 1 personal column to mask: user_name default())');
+    expect(lines).toContain('masks on p2p.vendors (1 personal column to mask: contact_fax partial(0, "n/a", 0))');
+    await s.apply();
+    expect((await s.plan()).plan.changes).toEqual([]);
+    expect(s.warehouse.reads(role('data_consumer'), 'p2p', 'events_v2', 'user_name')).toBe('masked');
+    expect(s.warehouse.reads(role('data_consumer'), 'p2p', 'events_v2', 'contact_mobile')).toBe('clear');
+    expect(s.warehouse.reads(role('data_consumer'), 'p2p', 'vendors', 'contact_fax')).toBe('masked');
+    expect(s.warehouse.reads(role('auditor'), 'p2p', 'vendors', 'contact_fax')).toBe('denied');
+    expect(s.warehouse.reads(role('auditor'), 'p2p', 'events_v2', 'event_id')).toBe('clear');
+    await s.conn.close();
+  });
+
+  it('a changed mask is dropped and added again in the transaction; a mask no pattern names stays, and the plan says so', async () => {
+    const s = await scenario();
+    await s.apply();
+    makeTables(s.warehouse);
+    await s.apply();
+    const changed = policyFromYaml('p.yaml', YAML.replace('"vendors.phone": { mask: partial, first: 2, last: 0 }', '"vendors.phone": { mask: redact, text: "hidden" }'));
+    const rendered = await s.plan(changed);
+    expect(rendered.statements.flat().map((st) => st.display)).toEqual(
+      expect.arrayContaining(['ALTER TABLE [p2p].[vendors] ALTER COLUMN [phone] DROP MASKED;', `ALTER TABLE [p2p].[vendors] ALTER COLUMN [phone] ADD MASKED WITH (FUNCTION = N'partial(0, "hidden", 0)');`]),
+    );
+    expect(rendered.plan.changes.map((c) => describeChange(c).text)).toContain('masks on p2p.vendors (1 personal column to mask: phone partial(0, "hidden", 0) (was partial(2, "****", 0)))');
+    await applyRendered(s.conn, rendered);
+    expect((await s.plan(changed)).plan.changes).toEqual([]);
+    const fewer = policyFromYaml('p.yaml', YAML.replace('        "vendors.phone": { mask: partial, first: 2, last: 0 }\n', ''));
+    const plan = (await s.plan(fewer)).plan;
+    expect(plan.warnings).toContain('p2p.vendors.phone is masked (partial(0, "hidden", 0)) but no personal-data pattern of app p2p names it: left masked');
+    // phone is no longer personal: the hidden reader is granted it; its mask stays.
+    expect(plan.changes.map((c) => describeChange(c).text)).toEqual([`grant SELECT on column p2p.vendors.phone to ${role('auditor')}`]);
+    await s.conn.close();
+  });
+
+  it("a DBA's SELECT on the schema for a masked reader is revoked (fail closed, under additive enforcement too)", async () => {
+    const s = await scenario();
+    await s.apply();
+    makeTables(s.warehouse);
+    await s.apply();
+    const consumer = s.warehouse.principals.find((p) => p.name === role('data_consumer'))!;
+    const schema = s.warehouse.schemas.find((x) => x.name === 'p2p')!;
+    s.warehouse.permissions.push({ class: 3, major_id: schema.schema_id, grantee_principal_id: consumer.principal_id, permission_name: 'SELECT', state: 'G' });
+    const additive = policyFromYaml('p.yaml', `${YAML}options: { enforcement: additive }\n`);
+    expect((await s.plan(additive)).plan.changes.map((c) => describeChange(c).text)).toEqual([`revoke SELECT on schema p2p from ${role('data_consumer')}`]);
+    await s.conn.close();
+  });
+
+  it('without ALTER ANY MASK (the seed alone) the apply fails in one sentence and changes nothing', async () => {
+    const s = await scenario(SEED_SYSTEM_MANAGED);
+    await s.apply();
+    makeTables(s.warehouse);
+    const before = s.warehouse.snapshot();
+    const rendered = await s.plan();
+    await expect(applyRendered(s.conn, rendered)).rejects.toThrow(/ADD MASKED/);
+    expect(s.warehouse.snapshot()).toBe(before);
+    await s.conn.close();
+  });
+});
+
+describe('SQL Server personal data: the mask functions and the rules', () => {
+  it('maps each mask to a documented built-in function, by column type', () => {
+    expect(dynamicMaskFunction({ mask: 'redact', text: 'n/a' }, 'nvarchar')).toBe('partial(0, "n/a", 0)');
+    expect(dynamicMaskFunction({ mask: 'partial', first: 1, last: 2 }, 'VARCHAR')).toBe('partial(1, "****", 2)');
+    expect(dynamicMaskFunction({ mask: 'partial', first: 1, last: 2 }, 'int')).toBe('default()');
+    expect(dynamicMaskFunction({ mask: 'pseudonym' }, 'nvarchar')).toBe('default()');
+    expect(dynamicMaskFunction({ mask: 'nullify' }, 'datetime2')).toBe('default()');
+    expect(sameMaskFunction('partial(2,"****",0)', 'partial(2, "****", 0)')).toBe(true);
+    expect(sameMaskFunction('partial(0, "a b", 0)', 'partial(0, "ab", 0)')).toBe(false);
+  });
+
+  it('validate warns where Dynamic Data Masking approximates a mask, and refuses a redact text with a double quote', () => {
+    const text = YAML.replace('text: "n/a"', `text: 'say "no"'`);
+    const { source } = parseSource('p.yaml', text);
+    const found = checkPolicy(source!).diagnostics.filter((d) => d.code !== 'default-prefix').map((d) => `${d.line}:${d.column} ${d.severity} ${d.code} ${d.message}`);
+    expect(found).toEqual([
+      expect.stringMatching(/^19:9 warning personal-data-approximated Dynamic Data Masking has no keyed pseudonym: "\*\.user_name" reads as default\(\)/),
+      expect.stringMatching(/^20:52 error personal-data-unenforceable the redact text of "vendors\.contact_\*" holds a double quote/),
+    ]);
+  });
+});
