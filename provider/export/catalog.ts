@@ -7,8 +7,14 @@
  * a policy that adopts what exists (apps.<app>.roles, custom personas made from each role's actual
  * rights, enforcement additive, no built-in personas), plus the sentences, which the YAML carries as
  * comments: nothing is dropped silently.
+ *
+ * Personal data: the masks an engine found (PostgreSQL: the comments of pmgrants' masked views) become
+ * apps.<app>.personalData.columns, one exact `table.column` pattern per column; a role that reads a
+ * schema's tables through a companion schema of masked or hidden views becomes a persona that sees
+ * personal data masked or hidden, and one that reads the tables themselves one that sees them clear.
  */
 import { BUILTIN_PERSONAS, RESERVED_PERSONA_NAMES } from '../model/personas';
+import { ColumnVisibility, MASKABLE_RIGHTS, MaskSpec, PersonalColumnSpec, REDACTED_TEXT } from '../model/masking';
 import { identifierLength, identifierLimit, isReservedPrincipal, isReservedSchema, nameKey } from '../model/names';
 import { EngineName, GrantSpec, PersonaSpec, Policy, PrincipalKind, PrincipalSpec, Right, RIGHTS } from '../model/types';
 import { pushAll } from '../model/collections';
@@ -36,6 +42,32 @@ export interface ExportCatalog {
   rights: { grantee: string; schema: string; right: Right }[];
   /** What the vocabulary cannot say (object-level or column grants, other privileges), one sentence each. */
   unexpressed: { schema?: string; grantee?: string; text: string }[];
+  /**
+   * Personal columns of the schemas' tables and the mask each has (PostgreSQL: what pmgrants' masked
+   * views record). Absent: the engine reads none.
+   */
+  personalColumns?: ExportPersonalColumn[];
+  /**
+   * Schemas that show another schema's tables with its personal columns masked or left out (PostgreSQL:
+   * pmgrants' companion schemas `<schema>_masked`, `<schema>_hidden`). They are not apps: rights on one
+   * are rights on `of`, seen at that visibility.
+   */
+  companions?: ExportCompanion[];
+}
+
+/** A column of `schema`.`table` that holds personal data, and its mask. */
+export interface ExportPersonalColumn {
+  schema: string;
+  table: string;
+  column: string;
+  mask: MaskSpec;
+}
+
+/** A schema of views of `of`'s tables, personal columns masked or hidden. */
+export interface ExportCompanion {
+  schema: string;
+  of: string;
+  visibility: Exclude<ColumnVisibility, 'clear'>;
 }
 
 export interface ExportOptions {
@@ -117,10 +149,15 @@ export function buildExport(catalog: ExportCatalog, options: ExportOptions = {})
 
   const x: Exporting = { catalog, engine, prefix, notes, byName, adoptable, schemas, appOf, policy, ownerOrLogin: new Set(), personaOfRole: new Map() };
   exportApps(x);
+  const personal = exportPersonalData(x);
   exportPersonas(x);
   exportGrants(x);
-  // What the vocabulary cannot say, on the exported schemas (or on no schema: database-wide), sorted.
-  const unexpressed = catalog.unexpressed.filter((u) => u.schema === undefined || schemaSet.has(u.schema)).map((u) => u.text);
+  // What the vocabulary cannot say, on the exported schemas and their companions (or on no schema:
+  // database-wide), sorted.
+  const companionOf = new Map((catalog.companions ?? []).map((c) => [c.schema, c.of]));
+  const onExported = (schema: string | undefined) => schema === undefined || schemaSet.has(schema) || (companionOf.has(schema) && schemaSet.has(companionOf.get(schema)!));
+  const unexpressed = catalog.unexpressed.filter((u) => onExported(u.schema)).map((u) => u.text);
+  pushAll(unexpressed, personal);
   pushAll(notes, unexpressed.sort());
   const byKey = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   policy.principals = byKey(policy.principals);
@@ -167,31 +204,102 @@ function exportApps({ prefix, notes, byName, adoptable, schemas, appOf, policy, 
   }
 }
 
-/** Personas: one per role holding rights on exactly one app schema. */
+/** Names a `table.column` pattern cannot state exactly: glob characters, and the dot that splits it. */
+const NOT_A_PATTERN = /[*?.]/;
+
+/** A mask as the policy writes it: the kind alone when its options are the defaults. */
+export function maskSpecOf(mask: MaskSpec): PersonalColumnSpec {
+  if (mask.mask === 'redact') return mask.text === undefined || mask.text === REDACTED_TEXT ? 'redact' : { mask: 'redact', text: mask.text };
+  if (mask.mask === 'partial') {
+    const first = mask.first ?? 1;
+    const last = mask.last ?? 1;
+    return first === 1 && last === 1 ? 'partial' : { mask: 'partial', first, last };
+  }
+  return mask.mask;
+}
+
+/** A mask in words, for a note. */
+function maskWords(mask: MaskSpec): string {
+  const spec = maskSpecOf(mask);
+  if (typeof spec === 'string') return spec;
+  return spec.mask === 'redact' ? `redact as ${JSON.stringify(spec.text)}` : `partial, first ${spec.first} and last ${spec.last} kept`;
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Personal columns: each app's as exact `table.column` patterns, sorted by table then column. A name
+ * holding `*`, `?` or `.` cannot be one (it would be a glob, or split at the wrong dot): a sentence
+ * instead. Returns the sentences.
+ */
+function exportPersonalData({ catalog, appOf, policy }: Exporting): string[] {
+  const sentences: string[] = [];
+  const byApp = new Map<string, ExportPersonalColumn[]>();
+  for (const c of catalog.personalColumns ?? []) {
+    const app = appOf.get(c.schema);
+    if (app === undefined) continue;
+    if (NOT_A_PATTERN.test(c.table) || NOT_A_PATTERN.test(c.column)) {
+      sentences.push(
+        `${c.schema}.${c.table}, column ${c.column}: personal (${maskWords(c.mask)}), but a "*", "?" or "." in its name keeps a table.column pattern from naming it exactly, so it is not in apps.${app}.personalData; until a pattern there covers it, the first apply remakes its masked views showing it in clear`,
+      );
+      continue;
+    }
+    const list = byApp.get(app);
+    if (list) list.push(c);
+    else byApp.set(app, [c]);
+  }
+  for (const [app, columns] of byApp) {
+    columns.sort((a, b) => byString(a.table, b.table) || byString(a.column, b.column));
+    const patterns: Record<string, PersonalColumnSpec> = {};
+    for (const c of columns) patterns[`${c.table}.${c.column}`] ??= maskSpecOf(c.mask);
+    policy.apps[app].personalData = { columns: patterns };
+  }
+  return sentences;
+}
+
+/** The rights a role holds on one app: on the app schema itself (clear) or through a companion schema (masked, hidden). */
+interface HeldRights {
+  /** Where they are held: the app schema or its companion. */
+  schema: string;
+  rights: Set<Right>;
+}
+
+/**
+ * Personas: one per role holding rights on exactly one app schema, or reading it through exactly one
+ * companion schema (then it sees personal data masked or hidden). On an app with personal columns a
+ * persona says how it sees them (validation wants it): clear when it holds rights on the app schema.
+ */
 function exportPersonas({ catalog, notes, adoptable, schemas, appOf, policy, ownerOrLogin, personaOfRole }: Exporting): void {
   const schemaSet = new Set(schemas.map((s) => s.name));
-  // Personas: one per role holding rights on exactly one app schema.
-  const rightsOf = new Map<string, Map<string, Set<Right>>>();
+  const companionOf = new Map((catalog.companions ?? []).map((c) => [c.schema, c]));
+  // grantee -> app schema -> visibility -> the rights held there.
+  const rightsOf = new Map<string, Map<string, Map<ColumnVisibility, HeldRights>>>();
   for (const r of catalog.rights) {
-    if (!schemaSet.has(r.schema)) continue;
-    const bySchema = rightsOf.get(r.grantee) ?? new Map<string, Set<Right>>();
-    bySchema.set(r.schema, (bySchema.get(r.schema) ?? new Set<Right>()).add(r.right));
+    const companion = companionOf.get(r.schema);
+    const schema = companion?.of ?? r.schema;
+    if (!schemaSet.has(schema)) continue;
+    const visibility: ColumnVisibility = companion?.visibility ?? 'clear';
+    const bySchema = rightsOf.get(r.grantee) ?? new Map<string, Map<ColumnVisibility, HeldRights>>();
+    const byVisibility = bySchema.get(schema) ?? new Map<ColumnVisibility, HeldRights>();
+    const held = byVisibility.get(visibility) ?? { schema: r.schema, rights: new Set<Right>() };
+    held.rights.add(r.right);
+    byVisibility.set(visibility, held);
+    bySchema.set(schema, byVisibility);
     rightsOf.set(r.grantee, bySchema);
   }
   // 'alter' = membership in the (adopted) owner role of the schema.
   for (const m of catalog.memberships) {
     const owned = schemas.filter((s) => s.owner === m.role && policy.apps[appOf.get(s.name)!].roles?.owner === m.role);
     for (const s of owned) {
-      if (!rightsOf.has(m.member)) continue;
-      const bySchema = rightsOf.get(m.member)!;
-      if (bySchema.has(s.name)) bySchema.get(s.name)!.add('alter');
+      rightsOf.get(m.member)?.get(s.name)?.get('clear')?.rights.add('alter');
     }
   }
   const personaKeys = new Set<string>();
   const avoid = [...RESERVED_PERSONA_NAMES, ...Object.keys(BUILTIN_PERSONAS)];
   for (const grantee of [...rightsOf.keys()].sort()) {
     const bySchema = rightsOf.get(grantee)!;
-    const list = [...bySchema.entries()].map(([schema, rights]) => `${schema}: ${ordered(rights).join(', ')}`).join('; ');
+    const held = [...bySchema.values()].flatMap((v) => [...v.values()]);
+    const list = held.map((h) => `${h.schema}: ${ordered(h.rights).join(', ')}`).join('; ');
     if (ownerOrLogin.has(grantee)) {
       notes.push(`${grantee}: owns an app schema, so its own grants (${list}) are kept as they are, not made a persona`);
       continue;
@@ -205,15 +313,64 @@ function exportPersonas({ catalog, notes, adoptable, schemas, appOf, policy, own
       notes.push(`${grantee}: has rights on several app schemas (${list}); a persona is per app, so it is not adopted (split it into one role per app)`);
       continue;
     }
-    const [schema, rights] = [...bySchema.entries()][0];
+    const [schema, byVisibility] = [...bySchema.entries()][0];
     const app = appOf.get(schema)!;
+    const personal = Object.keys(policy.apps[app].personalData?.columns ?? {}).length > 0;
+    const seen = visibilityOf(grantee, schema, byVisibility, personal, notes);
+    if (!seen) continue;
     const persona = keyFor(grantee, personaKeys, avoid);
-    const spec: PersonaSpec = { scope: 'app', rights: ordered(rights), description: `adopted from role ${grantee}` };
+    const spec: PersonaSpec = {
+      scope: 'app',
+      rights: ordered(seen.held.rights),
+      ...(personal ? { personalData: seen.visibility } : {}),
+      description: `adopted from role ${grantee}`,
+    };
     policy.personas![persona] = spec;
     policy.apps[app].personas!.push(persona);
     policy.apps[app].roles![persona] = grantee;
     personaOfRole.set(grantee, { persona, app });
   }
+}
+
+/**
+ * How a role sees an app's personal data, from where it holds its rights: the app schema (clear, what
+ * it keeps when it also reads a companion), one companion schema (masked or hidden; only select, and
+ * only when the app's personal columns are known, else a persona would read the tables themselves).
+ * Undefined, with a note, when that cannot be told.
+ */
+function visibilityOf(
+  grantee: string,
+  schema: string,
+  byVisibility: Map<ColumnVisibility, HeldRights>,
+  personal: boolean,
+  notes: string[],
+): { visibility: ColumnVisibility; held: HeldRights } | undefined {
+  const companions = [...byVisibility.entries()].filter(([v]) => v !== 'clear');
+  const clear = byVisibility.get('clear');
+  const names = companions.map(([, h]) => h.schema).join(' and ');
+  if (clear) {
+    if (companions.length > 0) {
+      notes.push(`${grantee}: reads ${schema} itself and also ${names}; a persona sees personal data one way, so it is adopted as seeing it clear, and its rights on ${names} stay as they are`);
+    }
+    return { visibility: 'clear', held: clear };
+  }
+  if (companions.length > 1) {
+    notes.push(`${grantee}: reads ${names}, the masked and the hidden views of ${schema}; a persona sees personal data one way, so it is not adopted`);
+    return undefined;
+  }
+  const [visibility, held] = companions[0];
+  if (!personal) {
+    notes.push(
+      `${grantee}: reads ${held.schema}, pmgrants' ${visibility} views of ${schema}, but no personal column of ${schema} is known, and a persona on an app without personal columns reads its tables in clear; not adopted (declare the personal columns, then grant it a persona with personalData: ${visibility})`,
+    );
+    return undefined;
+  }
+  const beyond = ordered(held.rights).filter((r) => !MASKABLE_RIGHTS.includes(r));
+  if (beyond.length > 0) {
+    notes.push(`${grantee}: reads ${held.schema}, pmgrants' ${visibility} views of ${schema}, with ${beyond.join(', ')}, which a persona that sees personal data ${visibility} cannot have; not adopted`);
+    return undefined;
+  }
+  return { visibility, held };
 }
 
 /** Principals: the members of adopted persona roles, granted their persona. */

@@ -3,6 +3,7 @@
  * with what the policy does not express as comments. Pure and deterministic.
  */
 import { Policy } from '../model/types';
+import { PersonalColumnSpec } from '../model/masking';
 import { maxOf, pushAll } from '../model/collections';
 
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -23,6 +24,17 @@ function flowMap(entries: [string, string | undefined][]): string {
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([k, v]) => `${scalar(k)}: ${v}`)
     .join(', ')} }`;
+}
+
+/** A personal column's mask: the kind alone, or a flow mapping with its options. */
+function maskYaml(mask: PersonalColumnSpec): string {
+  if (typeof mask === 'string') return mask;
+  return flowMap([
+    ['mask', mask.mask],
+    ['text', mask.text !== undefined ? JSON.stringify(mask.text) : undefined],
+    ['first', mask.first !== undefined ? String(mask.first) : undefined],
+    ['last', mask.last !== undefined ? String(mask.last) : undefined],
+  ]);
 }
 
 /** Comment lines, wrapped at about 110 columns, each starting with `# ` and the indent. */
@@ -100,6 +112,7 @@ export function policyYaml(policy: Policy, header: ExportHeader): string {
         `  ${key}: ${flowMap([
           ['scope', p.scope],
           ['rights', flowList(p.rights)],
+          ['personalData', p.personalData],
           ['description', p.description !== undefined ? JSON.stringify(p.description) : undefined],
         ])}`,
       );
@@ -116,6 +129,11 @@ export function policyYaml(policy: Policy, header: ExportHeader): string {
       if (a.personas) out.push(`    personas: ${flowList(a.personas)}`);
       const roles = Object.entries(a.roles ?? {});
       if (roles.length > 0) out.push(`    roles: ${flowMap(roles.map(([k, v]) => [k, scalar(v)]))}`);
+      const columns = Object.entries(a.personalData?.columns ?? {});
+      if (columns.length > 0) {
+        out.push('    personalData:', '      columns:');
+        for (const [pattern, mask] of columns) out.push(`        ${JSON.stringify(pattern)}: ${maskYaml(mask)}`);
+      }
     }
   }
 

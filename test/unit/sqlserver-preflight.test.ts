@@ -184,3 +184,31 @@ describe('evaluatePreflight: Azure SQL, single_account', () => {
     expect(none['entra-connection']).toBeUndefined();
   });
 });
+
+describe('evaluatePreflight: personal data (Dynamic Data Masking)', () => {
+  const yaml = SYSTEM_MANAGED_YAML.replace('  p2p: { schema: purchase_to_pay, source: closed }', '  p2p: { schema: purchase_to_pay, source: closed, personalData: { columns: { "*.user_name": redact } } }');
+  const masked = sqlServerDialect.realize(compilePolicy(policyFromYaml('pd.yaml', yaml)));
+  const schema = { schema_name: 'purchase_to_pay', can_select: 0, can_insert: 0, can_update: 0, can_delete: 0, can_take_ownership: 0 };
+
+  it('asks for ALTER ANY MASK, ALTER on each masked app schema and SQL Server 2022, each with its fix', () => {
+    const facts: PreflightFacts = { server: { ...goodServer, can_alter_any_mask: 0, product_major_version: 15 }, schemas: [{ ...schema, can_alter: 0 }] };
+    const checks = byName(evaluatePreflight(facts, masked, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(checks['granular-unmask']).toMatchObject({ ok: false, detail: expect.stringMatching(/^SQL Server 15 grants UNMASK only database-wide/) });
+    expect(checks['alter-any-mask']).toMatchObject({ ok: false, fix: 'GRANT ALTER ANY MASK TO [pm_provisioner];' });
+    expect(checks['alter:purchase_to_pay']).toMatchObject({ ok: false, fix: 'GRANT ALTER ON SCHEMA::[purchase_to_pay] TO [pm_provisioner];' });
+    // Only the masked app's schema is asked for.
+    expect(Object.keys(checks).filter((n) => n.startsWith('alter:'))).toEqual(['alter:purchase_to_pay']);
+  });
+
+  it('passes with the rights in place; a schema not made yet has nothing to mask', () => {
+    const ok = byName(evaluatePreflight({ server: { ...goodServer, can_alter_any_mask: 1, product_major_version: 16 }, schemas: [{ ...schema, can_alter: 1 }] }, masked, { engine: 'sqlserver', generatedLogins: 'server' }));
+    for (const name of ['granular-unmask', 'alter-any-mask', 'alter:purchase_to_pay']) expect(ok[name].ok).toBe(true);
+    const fresh = byName(evaluatePreflight({ server: { ...goodServer, can_alter_any_mask: 1, product_major_version: 16 }, schemas: [] }, masked, { engine: 'sqlserver', generatedLogins: 'server' }));
+    expect(fresh['alter:purchase_to_pay']).toMatchObject({ ok: true, detail: expect.stringMatching(/does not exist yet/) });
+  });
+
+  it('asks nothing of a policy without personal columns', () => {
+    const checks = evaluatePreflight({ server: { ...goodServer, can_alter_any_mask: 0, product_major_version: 15 }, schemas: [] }, systemManaged, { engine: 'sqlserver', generatedLogins: 'server' });
+    expect(checks.map((c) => c.name).filter((n) => n.includes('mask') || n.startsWith('alter:'))).toEqual([]);
+  });
+});

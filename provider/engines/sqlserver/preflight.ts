@@ -17,6 +17,10 @@ export interface PreflightServerRow {
   /** HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY ROLE' / 'ALTER ANY USER'); absent in older fixtures. */
   can_alter_any_role?: number | null;
   can_alter_any_user?: number | null;
+  /** HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY MASK'): what masking a column needs besides ALTER on its table; absent in older fixtures. */
+  can_alter_any_mask?: number | null;
+  /** SERVERPROPERTY('ProductMajorVersion'): 16 is SQL Server 2022, the first with UNMASK on a schema; absent in older fixtures. */
+  product_major_version?: number | null;
   /** SQL Server only: HAS_PERMS_BY_NAME(NULL, NULL, 'ALTER ANY LOGIN'); NULL on Azure SQL. */
   can_alter_any_login: number | null;
   /** SQL Server only: HAS_DBACCESS('master'); NULL on Azure SQL. */
@@ -31,6 +35,8 @@ export interface PreflightSchemaRow {
   can_delete: number | null;
   /** HAS_PERMS_BY_NAME(QUOTENAME(schema), 'SCHEMA', 'TAKE OWNERSHIP'): what ALTER AUTHORIZATION needs. */
   can_take_ownership?: number | null;
+  /** HAS_PERMS_BY_NAME(QUOTENAME(schema), 'SCHEMA', 'ALTER'): ALTER on its tables, which masking a column needs. */
+  can_alter?: number | null;
 }
 
 export interface PreflightServerRoleRow {
@@ -96,6 +102,7 @@ export function evaluatePreflight(facts: PreflightFacts, desired: DesiredState, 
     ...warehouseRightChecks(s, user, who.qUser, desired.database),
     ...planChecks(facts, context, who.qUser),
     ...schemaChecks(facts, desired, who),
+    ...maskingChecks(facts, desired, context, who),
     ...(facts.serverRoleMembers ? [serverRoleCheck(facts.serverRoleMembers, desired.prefix)] : []),
   ];
 }
@@ -223,6 +230,57 @@ function schemaChecks(facts: PreflightFacts, desired: DesiredState, who: Provisi
       ok: lacking.length === 0,
       detail: lacking.length === 0 ? `${user} can read and write schema ${sc.name}` : `${user} lacks ${lacking.join(', ')} on schema ${sc.name}`,
       ...(lacking.length === 0 ? {} : { fix: `GRANT ${lacking.join(', ')} ON SCHEMA::${safeQuote(sc.name)} TO ${qUser};` }),
+    });
+  }
+  return checks;
+}
+
+/**
+ * Personal data (Dynamic Data Masking): "Adding, replacing, or removing the mask of a column, requires
+ * the ALTER ANY MASK permission and ALTER permission on the table" (Dynamic Data Masking, Permissions),
+ * neither among the seed's rights; and UNMASK on a schema needs SQL Server 2022 ("Granular permissions
+ * introduced in SQL Server 2022"): before it UNMASK is database-wide, and a clear reader of one app
+ * would read every app's personal columns in clear.
+ */
+function maskingChecks(facts: PreflightFacts, desired: DesiredState, context: PreflightContext, who: Provisioner): PreflightCheck[] {
+  const apps = desired.masking?.apps ?? [];
+  if (apps.length === 0) return [];
+  const s = facts.server;
+  const { user, qUser } = who;
+  const checks: PreflightCheck[] = [];
+  if (context.engine === 'sqlserver') {
+    const version = s.product_major_version;
+    const ok = version !== null && version !== undefined && version >= 16;
+    checks.push({
+      name: 'granular-unmask',
+      ok,
+      detail: ok
+        ? `SQL Server ${version} grants UNMASK on a schema (SQL Server 2022 and later)`
+        : `SQL Server ${version ?? 'of unknown version'} grants UNMASK only database-wide (UNMASK on a schema came with SQL Server 2022): the apply would fail, and a clear reader of one app would read every app's personal columns in clear`,
+      ...(ok ? {} : { fix: '-- upgrade the server to SQL Server 2022 or later, or remove apps.<app>.personalData.columns' }),
+    });
+  }
+  const mask = yes(s.can_alter_any_mask);
+  checks.push({
+    name: 'alter-any-mask',
+    ok: mask,
+    detail: mask ? `${user} holds ALTER ANY MASK, which masking personal columns needs` : `${user} lacks ALTER ANY MASK, which masking personal columns needs (not among the seed's rights)`,
+    ...(mask ? {} : { fix: `GRANT ALTER ANY MASK TO ${qUser};` }),
+  });
+  const existing = new Map(facts.schemas.map((r) => [r.schema_name, r]));
+  for (const app of apps) {
+    const row = existing.get(app.schema);
+    const ok = row === undefined || yes(row.can_alter);
+    checks.push({
+      name: `alter:${app.schema}`,
+      ok,
+      detail:
+        row === undefined
+          ? `schema ${app.schema} does not exist yet: nothing to mask in it until its tables exist, and then ${user} needs ALTER on it`
+          : ok
+            ? `${user} holds ALTER on schema ${app.schema}, which masking its tables' columns needs`
+            : `${user} lacks ALTER on schema ${app.schema}, which masking its tables' personal columns needs (not among the seed's rights)`,
+      ...(ok ? {} : { fix: `GRANT ALTER ON SCHEMA::${safeQuote(app.schema)} TO ${qUser};` }),
     });
   }
   return checks;

@@ -9,5 +9,7 @@ SELECT CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition,
        HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS can_create_schema,
        HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY ROLE') AS can_alter_any_role,
        HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY USER') AS can_alter_any_user,
+       HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY MASK') AS can_alter_any_mask,
+       CAST(SERVERPROPERTY('ProductMajorVersion') AS int) AS product_major_version,
        CAST(NULL AS int) AS can_alter_any_login,
        CAST(NULL AS int) AS has_master_access;
