@@ -53,6 +53,12 @@ export interface ExportCatalog {
    * are rights on `of`, seen at that visibility.
    */
   companions?: ExportCompanion[];
+  /**
+   * Engines that mask the columns themselves (SQL Server's Dynamic Data Masking): who reads them
+   * unmasked, on one schema or (no schema) the whole database. Present: a role that reads an app schema
+   * with personal columns without being here sees them masked. Absent: masking is by companion schemas.
+   */
+  unmasked?: { grantee: string; schema?: string }[];
 }
 
 /** A column of `schema`.`table` that holds personal data, and its mask. */
@@ -272,13 +278,18 @@ interface HeldRights {
 function exportPersonas({ catalog, notes, adoptable, schemas, appOf, policy, ownerOrLogin, personaOfRole }: Exporting): void {
   const schemaSet = new Set(schemas.map((s) => s.name));
   const companionOf = new Map((catalog.companions ?? []).map((c) => [c.schema, c]));
+  // Masks on the columns themselves (SQL Server): rights on a schema with personal columns read them masked, but with UNMASK.
+  const personalSchemas = new Set((catalog.personalColumns ?? []).map((c) => c.schema));
+  const unmasked = catalog.unmasked;
+  const seesInPlace = (grantee: string, schema: string): ColumnVisibility =>
+    unmasked === undefined || !personalSchemas.has(schema) || unmasked.some((u) => u.grantee === grantee && (u.schema === undefined || u.schema === schema)) ? 'clear' : 'masked';
   // grantee -> app schema -> visibility -> the rights held there.
   const rightsOf = new Map<string, Map<string, Map<ColumnVisibility, HeldRights>>>();
   for (const r of catalog.rights) {
     const companion = companionOf.get(r.schema);
     const schema = companion?.of ?? r.schema;
     if (!schemaSet.has(schema)) continue;
-    const visibility: ColumnVisibility = companion?.visibility ?? 'clear';
+    const visibility: ColumnVisibility = companion?.visibility ?? seesInPlace(r.grantee, schema);
     const bySchema = rightsOf.get(r.grantee) ?? new Map<string, Map<ColumnVisibility, HeldRights>>();
     const byVisibility = bySchema.get(schema) ?? new Map<ColumnVisibility, HeldRights>();
     const held = byVisibility.get(visibility) ?? { schema: r.schema, rights: new Set<Right>() };
@@ -359,15 +370,17 @@ function visibilityOf(
     return undefined;
   }
   const [visibility, held] = companions[0];
+  // Where it reads: a companion schema of views, or (SQL Server) the schema itself without UNMASK.
+  const where = held.schema === schema ? `${schema} without UNMASK (its masked columns ${visibility})` : `${held.schema}, pmgrants' ${visibility} views of ${schema},`;
   if (!personal) {
     notes.push(
-      `${grantee}: reads ${held.schema}, pmgrants' ${visibility} views of ${schema}, but no personal column of ${schema} is known, and a persona on an app without personal columns reads its tables in clear; not adopted (declare the personal columns, then grant it a persona with personalData: ${visibility})`,
+      `${grantee}: reads ${where} but no personal column of ${schema} is known, and a persona on an app without personal columns reads its tables in clear; not adopted (declare the personal columns, then grant it a persona with personalData: ${visibility})`,
     );
     return undefined;
   }
   const beyond = ordered(held.rights).filter((r) => !MASKABLE_RIGHTS.includes(r));
   if (beyond.length > 0) {
-    notes.push(`${grantee}: reads ${held.schema}, pmgrants' ${visibility} views of ${schema}, with ${beyond.join(', ')}, which a persona that sees personal data ${visibility} cannot have; not adopted`);
+    notes.push(`${grantee}: reads ${where} with ${beyond.join(', ')}, which a persona that sees personal data ${visibility} cannot have; not adopted`);
     return undefined;
   }
   return { visibility, held };

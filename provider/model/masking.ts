@@ -250,3 +250,18 @@ export function sameMaskFunction(a: string, b: string): boolean {
   const squeeze = (f: string) => f.replace(/("[^"]*")|\s+/g, (_m, quoted: string | undefined) => quoted ?? '').toLowerCase();
   return squeeze(a) === squeeze(b);
 }
+
+/**
+ * The mask a Dynamic Data Masking function stands for, as dynamicMaskFunction writes them (export):
+ * default() nullify (pseudonym reads the same), partial(0, "text", 0) redact, partial(n, "...", m)
+ * partial. Undefined for the functions no mask writes (email(), random(), datetime()).
+ */
+export function maskOfDynamicFunction(fn: string): MaskSpec | undefined {
+  const f = fn.trim();
+  if (/^default\(\s*\)$/i.test(f)) return { mask: 'nullify' };
+  const partial = /^partial\(\s*(\d+)\s*,\s*"([^"]*)"\s*,\s*(\d+)\s*\)$/i.exec(f);
+  if (!partial) return undefined;
+  const [first, padding, last] = [Number(partial[1]), partial[2], Number(partial[3])];
+  if (first === 0 && last === 0) return { mask: 'redact', text: padding };
+  return { mask: 'partial', first, last };
+}

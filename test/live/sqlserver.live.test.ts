@@ -272,6 +272,78 @@ suite(url ? 'SQL Server live scenarios' : 'SQL Server live scenarios (SKIPPED: s
     expect(p2p.map((h) => h.schema)).not.toContain(`${prefix}o2c_data`);
   });
 
+  /** Connect as a login and run one query; its rows. */
+  const rowsAs = async (login: string, password: string, sql: string): Promise<Record<string, unknown>[]> => {
+    const mssql = require('mssql') as typeof Mssql;
+    const pool = new mssql.ConnectionPool(toMssqlConfig({ ...config, auth: { type: 'sql', user: login, password } }, database));
+    await pool.connect();
+    try {
+      return (await new mssql.Request(pool).query(sql)).recordset ?? [];
+    } finally {
+      await pool.close().catch(() => undefined);
+    }
+  };
+
+  it('personal data (Dynamic Data Masking): consumers read masks, the process admin clear, a later table nothing until the next apply', async (ctx) => {
+    const major = admin.engine === 'azure-sql' ? 16 : Number((await asAdmin('master', "SELECT CAST(SERVERPROPERTY('ProductMajorVersion') AS int) AS major;"))[0]?.major);
+    if (major < 16) {
+      console.warn(`[pmgrants] SQL Server live personal-data scenario SKIPPED: SQL Server ${major} has no UNMASK on a schema (SQL Server 2022 and later)`);
+      ctx.skip();
+      return;
+    }
+    const schema = `${prefix}pii_data`;
+    const people = { analyst: `${prefix}analyst`, lead: `${prefix}lead` };
+    const secret = new Map(Object.values(people).map((l) => [l, generateSqlServerPassword(l)]));
+    for (const login of Object.values(people)) {
+      const q = quoteName(login);
+      await asAdmin('master', `DECLARE @sql nvarchar(max) = N'CREATE LOGIN ${q.replace(/'/g, "''")} WITH PASSWORD = ' + QUOTENAME(@password, '''') + N';'; EXEC sys.sp_executesql @sql;`, secret.get(login));
+    }
+    // Beyond the seed (docs/sqlserver.md, "Personal data"): ALTER ANY MASK, and ALTER on the app's schema once it exists.
+    await asAdmin(database, `GRANT ALTER ANY MASK TO ${quoteName(provisioner)};`);
+    try {
+      const p: Policy = {
+        ...policy(['pii']),
+        principals: { analyst: { kind: 'sql-login', name: people.analyst }, lead: { kind: 'sql-login', name: people.lead } },
+        apps: { pii: { schema, source: 'closed', personalData: { columns: { '*.user_name': 'pseudonym', 'cases.contact_*': { mask: 'redact', text: 'n/a' } } } } },
+        grants: [
+          { persona: 'data_consumer', to: ['analyst'], apps: ['pii'] },
+          { persona: 'process_admin', to: ['lead'], apps: ['pii'] },
+        ],
+      };
+      const first = await planAndApply(p);
+      const app = `${prefix}pii_app`;
+      const appPassword = first.result.secrets.get(app)!;
+      await settleAuthCache();
+      const cases = `${quoteName(schema)}.${quoteName('cases')}`;
+      expect(await asLogin(app, appPassword, `CREATE TABLE ${cases} (case_id int, user_name nvarchar(100), contact_email nvarchar(200)); INSERT INTO ${cases} VALUES (1, N'alice', N'alice@example.com');`)).toBe(0);
+      await asAdmin(database, `GRANT ALTER ON SCHEMA::${quoteName(schema)} TO ${quoteName(provisioner)};`);
+      const doctor = await conn.preflight(desiredOf(p));
+      expect(doctor.filter((c) => !c.ok)).toEqual([]);
+      const second = await planAndApply(p);
+      expect(second.plan.changes.map((c) => c.kind)).toEqual(expect.arrayContaining(['mask-columns', 'grant']));
+      expect((await replan(p)).changes).toEqual([]);
+      const analyst = await rowsAs(people.analyst, secret.get(people.analyst)!, `SELECT * FROM ${cases};`);
+      // pseudonym is default() on SQL Server: XXXX for a string (Dynamic Data Masking, "Default").
+      expect(analyst).toEqual([{ case_id: 1, user_name: expect.stringMatching(/^x+$/i), contact_email: 'n/a' }]);
+      const lead = await rowsAs(people.lead, secret.get(people.lead)!, `SELECT * FROM ${cases};`);
+      expect(lead).toEqual([{ case_id: 1, user_name: 'alice', contact_email: 'alice@example.com' }]);
+      // A table made after the apply: 229 for the consumer until the next apply, which masks it.
+      const later = `${quoteName(schema)}.${quoteName('events_v2')}`;
+      expect(await asLogin(app, appPassword, `CREATE TABLE ${later} (event_id int, user_name nvarchar(100)); INSERT INTO ${later} VALUES (7, N'bob');`)).toBe(0);
+      expect(await asLogin(people.analyst, secret.get(people.analyst)!, `SELECT * FROM ${later};`)).toBe(229);
+      const third = await planAndApply(p);
+      expect(third.plan.changes.some((c) => c.kind === 'mask-columns' && c.table === 'events_v2' && c.newTable)).toBe(true);
+      const masked = await rowsAs(people.analyst, secret.get(people.analyst)!, `SELECT * FROM ${later};`);
+      expect(masked).toEqual([{ event_id: 7, user_name: expect.stringMatching(/^x+$/i) }]);
+    } finally {
+      await asAdmin(database, `REVOKE ALTER ANY MASK FROM ${quoteName(provisioner)};`).catch(() => undefined);
+      for (const login of Object.values(people)) {
+        await asAdmin(database, `DROP USER ${quoteName(login)};`).catch(() => undefined);
+        await asAdmin('master', `DROP LOGIN ${quoteName(login)};`).catch(() => undefined);
+      }
+    }
+  });
+
   it('removing an app drops what pmgrants owns for it, keeps its schema owner, and converges', async () => {
     const p = policy(['p2p']);
     const { plan } = await planAndApply(p);

@@ -17,6 +17,9 @@ import { SEED_SYSTEM_MANAGED, SessionPrincipal } from '../fixtures/sqlserver/per
 import { policyFromYaml } from '../fixtures/sqlserver/policies';
 import { checkPolicy } from '../../provider/policy/check';
 import { parseSource } from '../../provider/policy/source';
+import { exportCatalogFromSqlServer, SqlServerExportRows } from '../../provider/engines/sqlserver/export';
+import { buildExport } from '../../provider/export/catalog';
+import { policyYaml } from '../../provider/export/yaml';
 
 const DB = 'pm_warehouse';
 const YAML = `apiVersion: pmgrants/v1
@@ -201,5 +204,59 @@ describe('SQL Server personal data: the mask functions and the rules', () => {
       expect.stringMatching(/^19:9 warning personal-data-approximated Dynamic Data Masking has no keyed pseudonym: "\*\.user_name" reads as default\(\)/),
       expect.stringMatching(/^20:52 error personal-data-unenforceable the redact text of "vendors\.contact_\*" holds a double quote/),
     ]);
+  });
+});
+
+describe('SQL Server personal data: export', () => {
+  const principal = (principal_id: number, name: string, type = 'R') => ({ principal_id, name, type, authentication_type: type === 'R' ? 0 : 1, sid: null, is_fixed_role: false, entra_object_id: null, modify_date: null, pmgrants_marker: null });
+  const rows: SqlServerExportRows = {
+    principals: [principal(1, 'dbo', 'S'), principal(5, 'etl', 'S'), principal(6, 'readers'), principal(7, 'leads'), principal(8, 'writers'), principal(9, 'pm_provisioner', 'S')],
+    roleMembers: [],
+    permissions: [
+      { class: 3, major_id: 5, minor_id: 0, grantee_principal_id: 6, permission_name: 'SELECT', state: 'G' },
+      { class: 3, major_id: 5, minor_id: 0, grantee_principal_id: 7, permission_name: 'SELECT', state: 'G' },
+      { class: 3, major_id: 5, minor_id: 0, grantee_principal_id: 7, permission_name: 'UNMASK', state: 'G' },
+      { class: 3, major_id: 5, minor_id: 0, grantee_principal_id: 8, permission_name: 'SELECT', state: 'G' },
+      { class: 3, major_id: 5, minor_id: 0, grantee_principal_id: 8, permission_name: 'INSERT', state: 'G' },
+    ],
+    schemas: [
+      { schema_id: 1, name: 'dbo', principal_id: 1 },
+      { schema_id: 5, name: 'p2p', principal_id: 5 },
+    ],
+    objects: [
+      { object_id: 101, name: 'cases', schema_id: 5, type: 'U' },
+      { object_id: 102, name: 'v_cases', schema_id: 5, type: 'V' },
+    ],
+    columns: [],
+    session: { database_name: 'pm_warehouse', user_name: 'pm_provisioner' },
+    maskedColumns: [
+      { object_id: 101, column_id: 2, name: 'user_name', type_name: 'nvarchar', masking_function: 'default()' },
+      { object_id: 101, column_id: 3, name: 'contact_email', type_name: 'nvarchar', masking_function: 'partial(0, "n/a", 0)' },
+      { object_id: 101, column_id: 4, name: 'phone', type_name: 'varchar', masking_function: 'partial(2,"XXXX",0)' },
+      { object_id: 101, column_id: 5, name: 'mail', type_name: 'nvarchar', masking_function: 'email()' },
+    ],
+  };
+
+  it('masked columns become personal columns; a role with UNMASK reads them clear, one without masked; a function no mask writes is a note', () => {
+    const catalog = exportCatalogFromSqlServer(rows, 'sqlserver');
+    expect(catalog.personalColumns).toEqual([
+      { schema: 'p2p', table: 'cases', column: 'user_name', mask: { mask: 'nullify' } },
+      { schema: 'p2p', table: 'cases', column: 'contact_email', mask: { mask: 'redact', text: 'n/a' } },
+      { schema: 'p2p', table: 'cases', column: 'phone', mask: { mask: 'partial', first: 2, last: 0 } },
+    ]);
+    expect(catalog.unmasked).toEqual([{ grantee: 'leads', schema: 'p2p' }]);
+    const result = buildExport(catalog);
+    const p = result.policy;
+    expect(p.apps.p2p.personalData).toEqual({ columns: { 'cases.contact_email': { mask: 'redact', text: 'n/a' }, 'cases.phone': { mask: 'partial', first: 2, last: 0 }, 'cases.user_name': 'nullify' } });
+    const persona = (role: string) => Object.entries(p.apps.p2p.roles ?? {}).find(([, r]) => r === role)?.[0];
+    expect(p.personas![persona('leads')!]).toMatchObject({ rights: ['select'], personalData: 'clear' });
+    expect(p.personas![persona('readers')!]).toMatchObject({ rights: ['select'], personalData: 'masked' });
+    // Writes on a schema read masked cannot be a masked persona: not adopted, and said.
+    expect(persona('writers')).toBeUndefined();
+    expect(result.notes.join('\n')).toContain('writers: reads p2p without UNMASK (its masked columns masked) with insert');
+    expect(result.notes.join('\n')).toContain('p2p.cases, column mail: masked with email(), which no pmgrants mask writes');
+    // The exported policy validates (with its warnings about default()).
+    const { source } = parseSource('exported.yaml', policyYaml(p, { schemaRef: 'x', notes: result.notes }));
+    expect(checkPolicy(source!).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });
 });

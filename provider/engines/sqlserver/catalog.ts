@@ -52,13 +52,13 @@ export const CATALOG_BATCHES = {
     return catalogSql('preflight-azure-master');
   },
   /**
-   * pmgrants export: seven result sets, in this order; the last is the session. Grounded in Microsoft's
+   * pmgrants export: eight result sets, in this order; the seventh is the session, the eighth the masked columns (sys.masked_columns). Grounded in Microsoft's
    * pages for sys.database_principals, sys.database_role_members, sys.database_permissions (class 0
    * database, 1 object or column with minor_id = column_id, 3 schema, 4 database principal; state G,
    * W, D), sys.schemas, sys.objects and sys.columns.
    */
   get EXPORT_CATALOG_SQL(): string {
-    return batch('database-principals', 'database-role-members', 'export-permissions', 'schemas', 'export-objects', 'export-columns', 'export-session');
+    return batch('database-principals', 'database-role-members', 'export-permissions', 'schemas', 'export-objects', 'export-columns', 'export-session', 'export-masked-columns');
   },
   /** pmgrants report: eight result sets in the order of SqlServerAccessRows (access-facts.ts), whose field names are their column aliases. */
   get ACCESS_SQL(): string {

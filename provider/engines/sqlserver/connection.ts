@@ -12,7 +12,7 @@ import { applyStatements, lockForApply } from './apply';
 import { CATALOG_BATCHES } from './catalog';
 import { SqlServerDialect } from './dialect';
 import { sqlServerErrorToPmgrants } from './errors';
-import { ExportColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportRows, exportCatalogFromSqlServer } from './export';
+import { ExportColumnRow, ExportMaskedColumnRow, ExportObjectRow, ExportPermissionRow, SqlServerExportRows, exportCatalogFromSqlServer } from './export';
 import { DatabasePermissionRow, DatabasePrincipalRow, DatabaseRoleMemberRow, MaskingColumnRow, SchemaRow, SessionRow, SqlLoginRow, inspectSqlServer } from './inspect';
 import { PreflightFacts, PreflightMasterRow, PreflightSchemaRow, PreflightServerRoleRow, PreflightServerRow, evaluatePreflight } from './preflight';
 import { ConnectInput, SqlServerSession } from './session';
@@ -93,6 +93,7 @@ class SqlServerConnection implements EngineConnection {
           objects: sets[4] as unknown as ExportObjectRow[],
           columns: sets[5] as unknown as ExportColumnRow[],
           session: (sets[6] as unknown as SqlServerExportRows['session'][])[0],
+          ...(sets[7] ? { maskedColumns: sets[7] as unknown as ExportMaskedColumnRow[] } : {}),
         },
         session.options.engine,
         exportOptions.prefix,

@@ -10,6 +10,7 @@
  */
 import { ExportCatalog, ExportPrincipal } from '../../export/catalog';
 import { PrincipalKind, Right } from '../../model/types';
+import { maskOfDynamicFunction } from '../../model/masking';
 import { DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow } from './inspect';
 import { MANAGED_MARKER } from './options';
 import { CREATE_OBJECT_PERMISSIONS, SCHEMA_PERMISSION_OF } from './privileges';
@@ -37,7 +38,18 @@ export interface ExportColumnRow {
   name: string;
 }
 
+/** A row of export-masked-columns.sql (sys.masked_columns). */
+export interface ExportMaskedColumnRow {
+  object_id: number;
+  column_id: number;
+  name: string;
+  type_name: string;
+  masking_function: string;
+}
+
 export interface SqlServerExportRows {
+  /** sys.masked_columns; absent in fixtures written before it was read. */
+  maskedColumns?: ExportMaskedColumnRow[];
   principals: DatabasePrincipalRow[];
   roleMembers: DatabaseRoleMemberRow[];
   permissions: ExportPermissionRow[];
@@ -81,7 +93,9 @@ export function exportCatalogFromSqlServer(rows: SqlServerExportRows, engine: 's
   const schemas = rows.schemas
     .map((s) => ({ name: s.name, owner: byId.get(s.principal_id)?.name ?? '' }))
     .filter((s) => s.owner !== '');
-  const rights = exportRights(rows, byId, note);
+  const unmasked: NonNullable<ExportCatalog['unmasked']> = [];
+  const rights = exportRights(rows, byId, note, unmasked);
+  const personalColumns = exportMaskedColumns(rows, note);
   return {
     engine,
     database: rows.session.database_name,
@@ -90,7 +104,28 @@ export function exportCatalogFromSqlServer(rows: SqlServerExportRows, engine: 's
     schemas,
     rights,
     unexpressed,
+    ...(rows.maskedColumns ? { personalColumns, unmasked } : {}),
   };
+}
+
+/**
+ * Personal data: each masked column of a table as the mask pmgrants writes that function for
+ * (maskOfDynamicFunction); a function no mask writes (email(), random(), datetime()), or a masked
+ * column of a view, is a note, and the column keeps its mask (pmgrants never drops one).
+ */
+function exportMaskedColumns(rows: SqlServerExportRows, note: Note): NonNullable<ExportCatalog['personalColumns']> {
+  const schemaById = new Map(rows.schemas.map((s) => [s.schema_id, s]));
+  const objectById = new Map(rows.objects.map((o) => [o.object_id, o]));
+  const out: NonNullable<ExportCatalog['personalColumns']> = [];
+  for (const c of rows.maskedColumns ?? []) {
+    const o = objectById.get(c.object_id);
+    const schema = o ? schemaById.get(o.schema_id)?.name : undefined;
+    if (!o || schema === undefined || o.type.trim() !== 'U') continue;
+    const mask = maskOfDynamicFunction(c.masking_function);
+    if (mask) out.push({ schema, table: o.name, column: c.name, mask });
+    else note(`${schema}.${o.name}, column ${c.name}: masked with ${c.masking_function}, which no pmgrants mask writes; not in apps.<app>.personalData (it keeps its mask: pmgrants never takes one off)`, schema);
+  }
+  return out;
 }
 
 /** Record what the vocabulary cannot say (on a schema, about a grantee). */
@@ -138,7 +173,7 @@ function exportMemberships(rows: SqlServerExportRows, byId: Map<number, Database
 }
 
 /** Schema permissions as rights; the rest (database, object, column, principal permissions, DENY) as notes. */
-function exportRights(rows: SqlServerExportRows, byId: Map<number, DatabasePrincipalRow>, note: Note): ExportCatalog['rights'] {
+function exportRights(rows: SqlServerExportRows, byId: Map<number, DatabasePrincipalRow>, note: Note, unmasked: NonNullable<ExportCatalog['unmasked']>): ExportCatalog['rights'] {
   const schemaById = new Map(rows.schemas.map((s) => [s.schema_id, s]));
   const objectById = new Map(rows.objects.map((o) => [o.object_id, o]));
   const columnName = new Map(rows.columns.map((c) => [`${c.object_id}:${c.column_id}`, c.name]));
@@ -154,6 +189,7 @@ function exportRights(rows: SqlServerExportRows, byId: Map<number, DatabasePrinc
     switch (p.class) {
       case 0: {
         if (p.permission_name === 'CONNECT' && !deny) continue; // every user has it
+        if (!deny && p.permission_name === 'UNMASK') unmasked.push({ grantee: who });
         if (!deny && CREATE_OBJECT_PERMISSIONS.includes(p.permission_name)) {
           creates.set(who, (creates.get(who) ?? new Set()).add(p.permission_name));
           continue;
@@ -177,6 +213,11 @@ function exportRights(rows: SqlServerExportRows, byId: Map<number, DatabasePrinc
         const s = schemaById.get(p.major_id);
         if (!s) continue;
         const right = RIGHT_OF[p.permission_name];
+        // UNMASK on a schema: its holder reads the schema's masked columns clear (the persona's personalData says it).
+        if (!deny && p.permission_name === 'UNMASK') {
+          unmasked.push({ grantee: who, schema: s.name });
+          continue;
+        }
         if (deny || !right) {
           note(`${who} has ${deny ? 'DENY ' : ''}${p.permission_name} on schema ${s.name}: not expressed${deny ? ' (pmgrants only grants)' : ''}`, s.name, who);
           continue;
