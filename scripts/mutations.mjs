@@ -546,4 +546,46 @@ export const MUTATIONS = [
     edits: [{ file: 'provider/engines/busy.ts', search: "  return query.replace(", replace: '  return query; void query.replace(' }],
     tests: ['test/unit/busy.test.ts'],
   },
+  {
+    name: 'ddm-masks-columns',
+    behaviour: 'SQL Server: the personal columns of the live tables get Dynamic Data Masking masks',
+    edits: [{ file: 'provider/plan/masking.ts', search: "      if (columns.length > 0) changes.push({ kind: 'mask-columns'", replace: "      if (columns.length < 0) changes.push({ kind: 'mask-columns'" }],
+    tests: ['test/unit/sqlserver-masking.test.ts'],
+  },
+  {
+    name: 'ddm-hidden-leaves-out',
+    behaviour: 'SQL Server: hidden readers are granted only the columns that are not personal',
+    edits: [{ file: 'provider/plan/masking.ts', search: "        const columns = companion.visibility === 'masked' ? relation.columns : relation.columns.filter((c) => columnMask(app.rules, relation.name, c) === undefined);", replace: '        const columns = relation.columns;' }],
+    tests: ['test/unit/sqlserver-masking.test.ts'],
+  },
+  {
+    name: 'ddm-unmask-clear-readers',
+    behaviour: 'SQL Server: the clear personas and the schema owner get UNMASK on the app schema',
+    edits: [{ file: 'provider/engines/sqlserver/masking.ts', search: "    for (const grantee of [...readers].sort()) unmask.push(", replace: "    for (const grantee of [...readers].sort().slice(0, 0)) unmask.push(" }],
+    tests: ['test/unit/sqlserver-masking.test.ts'],
+  },
+  {
+    name: 'ddm-replace-drops-first',
+    behaviour: 'SQL Server: a mask whose function changes is dropped before it is added again (ADD MASKED on a masked column is not documented)',
+    edits: [{ file: 'provider/engines/sqlserver/masking.ts', search: '  return [...(replaces ? [statement(`${target} DROP MASKED;`)] : []),', replace: '  return [...(replaces && Math.random() < 0 ? [statement(`${target} DROP MASKED;`)] : []),' }],
+    tests: ['test/unit/sqlserver-masking.test.ts', 'test/unit/sqlserver-render.test.ts'],
+  },
+  {
+    name: 'ddm-doctor-rights',
+    behaviour: 'doctor on SQL Server checks ALTER ANY MASK, ALTER on the masked schemas and the version for a policy with personal columns',
+    edits: [{ file: 'provider/engines/sqlserver/preflight.ts', search: '    ...maskingChecks(facts, desired, context, who),', replace: '' }],
+    tests: ['test/unit/sqlserver-preflight.test.ts'],
+  },
+  {
+    name: 'ddm-export-unmask',
+    behaviour: 'SQL Server export: a role with UNMASK on the schema is a persona that sees personal data clear, one without it masked',
+    edits: [{ file: 'provider/engines/sqlserver/export.ts', search: '          unmasked.push({ grantee: who, schema: s.name });', replace: '' }],
+    tests: ['test/unit/sqlserver-masking.test.ts'],
+  },
+  {
+    name: 'ddm-column-grants-joined',
+    behaviour: "a table's column grants to one grantee are one change and one statement",
+    edits: [{ file: 'provider/plan/diff.ts', search: 'changes: orderChanges(joinColumnChanges(kept.changes))', replace: 'changes: orderChanges(kept.changes)' }],
+    tests: ['test/unit/sqlserver-masking.test.ts'],
+  },
 ];
