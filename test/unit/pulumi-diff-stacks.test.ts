@@ -98,6 +98,24 @@ describe('compareStacks', () => {
   });
 });
 
+describe('compareStacks: personal data', () => {
+  it('a stack that masks another column, or masks one otherwise, says so per app', () => {
+    const dev = stack('dev');
+    const masked = (columns: Record<string, unknown>) => {
+      const policy = { ...dev.policy, apps: { ...dev.policy.apps, p2p: { ...dev.policy.apps.p2p, personalData: { columns } } } } as typeof dev.policy;
+      return { name: 'x', policy, desired: compilePolicy(policy) };
+    };
+    const from = masked({ '*.user_name': 'pseudonym', 'vendors.iban': { mask: 'partial', first: 4, last: 2 } });
+    const to = masked({ '*.user_name': 'pseudonym', 'vendors.iban': 'redact', 'vendors.contact_*': { mask: 'redact', text: 'n/a' } });
+    const diff = compareStacks({ ...from, name: 'dev' }, { ...to, name: 'prod' });
+    expect(diff.objects.filter((o) => o.text.startsWith('personal column'))).toEqual([
+      { sign: '+', app: 'p2p', text: 'personal column vendors.contact_*: redact (n/a)' },
+      { sign: '~', app: 'p2p', text: 'personal column vendors.iban: partial (first 4, last 2) -> personal column vendors.iban: redact (***)' },
+    ]);
+    expect(compareStacks({ ...from, name: 'a' }, { ...from, name: 'b' }).objects).toEqual([]);
+  });
+});
+
 describe('formats', () => {
   it('text groups by app, warehouse-wide first, and ends with one summary line', () => {
     const text = formatStackDiffText(compareStacks(stack('dev'), stack('prod')), 'policy.yaml');

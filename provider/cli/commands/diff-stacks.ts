@@ -7,6 +7,7 @@ import { CommandSpec, oneOf } from '../args';
 import { loadValidPolicy } from '../common';
 import { CliIO, EXIT } from '../io';
 import { maxOf } from '../../model/collections';
+import { MaskSpec, REDACTED_TEXT } from '../../model/masking';
 
 /**
  * `pmgrants diff-stacks <policy> <from> <to>`: how the compiled security of two stacks differs, for
@@ -177,8 +178,25 @@ export function compareStacks(from: { name: string; policy: Policy; desired: Des
     (p) => d({ kind: 'grant', permission: p }).replace(/^grant /, ''),
     (p) => (p.on.type === 'schema' ? apps.get(`schema:${p.on.name}`) : p.on.type === 'role' ? apps.get(p.on.name) : undefined) ?? apps.get(p.grantee),
   );
+  // Personal data: each app's personal-column patterns and their masks (a stack may mask more, or less).
+  const personal = (desired: DesiredState) => (desired.masking?.apps ?? []).flatMap((m) => m.rules.map((r) => ({ app: m.app, pattern: r.pattern, mask: r.mask })));
+  compare(
+    6,
+    personal(A),
+    personal(B),
+    (r) => `${r.app}\u0000${r.pattern}`,
+    (r) => `personal column ${r.pattern}: ${maskWords(r.mask)}`,
+    (r) => r.app,
+  );
   objects.sort((x, y) => (x.order < y.order ? -1 : x.order > y.order ? 1 : 0));
   return { from: from.name, to: to.name, settings, objects: objects.map(({ order: _o, ...rest }) => rest), counts };
+}
+
+/** A mask as a plan reader says it: "redact (n/a)", "partial (first 2, last 0)", "pseudonym". */
+function maskWords(mask: MaskSpec): string {
+  if (mask.mask === 'redact') return `redact (${mask.text ?? REDACTED_TEXT})`;
+  if (mask.mask === 'partial') return `partial (first ${mask.first ?? 1}, last ${mask.last ?? 1})`;
+  return mask.mask;
 }
 
 function headline(diff: StackDiff): string {
