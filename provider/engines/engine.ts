@@ -58,6 +58,11 @@ export interface PasswordLifetime {
   validUntil?: Date;
   /** They go to a checkout's taker: the login's marker says so (PostgreSQL), and no other destination counts them undelivered. */
   checkout?: boolean;
+  /**
+   * The instant the caller records as their set time (a Pulumi resource's passwordSetAt): PostgreSQL's
+   * marker says the same, so a refresh finds what the state holds. Absent: the apply's own clock.
+   */
+  setAt?: Date;
 }
 
 export interface ApplyOptions {

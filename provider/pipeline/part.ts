@@ -49,7 +49,8 @@ export async function applyPart(conn: EngineConnection, request: PartRequest): P
   if (request.scope.part.scope === 'warehouse') pushAll(plan.warnings, unnamedMemberWarnings(live.whole.memberships, desired));
   const statements = dialect.render(plan.changes, desired);
   const appliedAt = new Date();
-  const lifetime = passwordLifetimeOf(desired, appliedAt);
+  // The passwords' set time is the one the state records (PartApplied.appliedAt): a refresh then reads it back unchanged.
+  const lifetime = { ...passwordLifetimeOf(desired, appliedAt), setAt: appliedAt };
   const generations = new Map<string, string>();
   const deliver = async (passwords: readonly { login: string; generation: string }[]) => {
     for (const p of passwords) generations.set(p.login, p.generation);

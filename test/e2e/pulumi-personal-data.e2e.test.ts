@@ -135,6 +135,19 @@ scenario('personal data under the real Pulumi engine (PostgreSQL)', (s) => {
       expect(await sqlstateOf(admin.query("SET ROLE pd_analyst; SELECT key FROM pmg_masking.pseudonym_key"))).toBe('42501');
       await admin.query('RESET ROLE');
       expect((await stack.preview()).changeSummary).toEqual({ same: 4 });
+      // A refresh right after the first up finds what the state holds: each login's password time is
+      // the one the state recorded (the marker is stamped with the apply's time, not a later clock).
+      const markers = await rows<{ rolname: string; marker: string }>("SELECT rolname, shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname IN ('pmg_p2p_app', 'pmg_o2c_app')");
+      expect(markers).toHaveLength(2);
+      let compared = 0;
+      for (const r of resourcesOf(await stack.exportStack())) {
+        const at = r.outputs?.passwordSetAt as string | undefined;
+        const login = r.outputs?.login as string | undefined;
+        if (at === undefined || login === undefined) continue;
+        expect(JSON.parse(markers.find((m) => m.rolname === login)!.marker.replace(/^[^{]*/, '')).passwordSetAt, login).toBe(at);
+        compared++;
+      }
+      expect(compared).toBe(2);
     },
     STEP_TIMEOUT,
   );

@@ -70,7 +70,7 @@ export interface PasswordOutcome {
  * back to the queue for the others: one lost or limited session costs time, not passwords.
  */
 export class PasswordSetter {
-  private readonly now = new Date();
+  private readonly now: Date;
   private readonly verifierOf = new Map<string, Promise<string>>();
   private readonly hidden: string[];
   private readonly queue: PendingPassword[][] = [];
@@ -85,6 +85,7 @@ export class PasswordSetter {
     private readonly report: (index: number) => void | Promise<void>,
     private readonly signal?: AbortSignal,
   ) {
+    this.now = prepared.lifetime?.setAt ?? new Date();
     this.hidden = [...prepared.hidden];
     for (const p of prepared.passwords) {
       const verifier = scramSha256VerifierAsync(p.password).then((v) => {
