@@ -588,4 +588,10 @@ export const MUTATIONS = [
     edits: [{ file: 'provider/plan/diff.ts', search: 'changes: orderChanges(joinColumnChanges(kept.changes))', replace: 'changes: orderChanges(kept.changes)' }],
     tests: ['test/unit/sqlserver-masking.test.ts'],
   },
+  {
+    name: 'pg-doctor-lock-table',
+    behaviour: "doctor on PostgreSQL sizes the masked views one apply makes against the lock table",
+    edits: [{ file: 'provider/engines/postgres/preflight.ts', search: '  if (lockTable) checks.push(lockTable);', replace: '' }],
+    tests: ['test/unit/masking.test.ts'],
+  },
 ];

@@ -102,6 +102,10 @@ scenario(
         ANALYZE p2p.cases; ANALYZE p2p.vendors;`);
       await app.end();
 
+      // doctor sizes the views one apply makes (2 tables, a masked and a hidden view each) against the lock table.
+      const doctor = await cli(['doctor', policyFile]);
+      expect(doctor.code, doctor.out + doctor.err).toBe(0);
+      expect(doctor.out).toMatch(/lock-table.*making all 4 masked views in one transaction takes about 8 locks; the lock table holds [\d,]+ \(max_locks_per_transaction \d+/);
       const plan = await cli(['plan', policyFile]);
       expect(plan.out).toContain('+ masked view p2p_masked.cases (new table p2p.cases: 2 personal columns to mask)');
       expect(plan.out).toContain('+ masked view p2p_masked.vendors (new table p2p.vendors: 4 personal columns to mask)');

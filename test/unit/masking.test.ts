@@ -395,4 +395,19 @@ describe('doctor', () => {
     expect(check(130000, realized())).toMatchObject({ ok: true });
     expect(check(120020, postgresDialect.realize(compilePolicy({ ...policy, apps: { o2c: policy.apps.o2c }, personas: { auditor: { scope: 'app', rights: ['select'] } } })))).toBeUndefined();
   });
+
+  it('the masked views one apply makes must fit in the lock table: each relation of a masked schema, once per companion schema, two locks each', () => {
+    const facts = { user: 'prov', database: 'wh', version: '15.8', versionNum: 150008, passwordEncryption: 'scram-sha-256', superuser: true, createRole: true, createInDatabase: true, grantConnect: true, schemas: [] };
+    // p2p has a masked and a hidden companion: 2 views per relation, 4 locks.
+    const lockTable = (relations: number, slots: number) =>
+      preflightChecks({ ...facts, lockSlots: slots, maxLocksPerTransaction: 64, maskedRelations: { p2p: relations } }, realized()).find((c) => c.name === 'lock-table');
+    expect(lockTable(1000, 6400)).toMatchObject({ ok: true, detail: 'making all 2,000 masked views in one transaction takes about 4,000 locks; the lock table holds 6,400 (max_locks_per_transaction 64 x (max_connections + max_prepared_transactions))' });
+    const full = lockTable(2000, 6400)!;
+    expect(full).toMatchObject({ ok: false, detail: expect.stringMatching(/^an apply that makes all 4,000 masked views \(the first one\) takes about 8,000 locks in one transaction, and the lock table holds 6,400 .*"out of shared memory"/) });
+    // The setting that makes room (a quarter left to other sessions): 64 x 8,000 / 4,800, up to a multiple of 64.
+    expect(full.fix).toBe('ALTER SYSTEM SET max_locks_per_transaction = 128; -- then restart the server (the setting is read at start)');
+    // Without personal columns, or from a server whose facts lack the sizes, no such check.
+    expect(preflightChecks({ ...facts, lockSlots: 6400, maskedRelations: {} }, postgresDialect.realize(compilePolicy({ ...policy, apps: { o2c: policy.apps.o2c }, personas: { auditor: { scope: 'app', rights: ['select'] } } }))).find((c) => c.name === 'lock-table')).toBeUndefined();
+    expect(preflightChecks(facts, realized()).find((c) => c.name === 'lock-table')).toBeUndefined();
+  });
 });

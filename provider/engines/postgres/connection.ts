@@ -63,7 +63,8 @@ class PostgresConnection implements EngineConnection {
   async preflight(desired: DesiredState): Promise<PreflightCheck[]> {
     let facts: ProvisioningFacts;
     try {
-      const rows = await this.session.readCatalog('provisioning role', catalogSql('provisioning-role'), [desired.schemas.map((s) => s.name)]);
+      const masked = (desired.masking?.apps ?? []).map((a) => a.schema);
+      const rows = await this.session.readCatalog('provisioning role', catalogSql('provisioning-role'), [desired.schemas.map((s) => s.name), masked]);
       facts = rows[0] as unknown as ProvisioningFacts;
     } catch (err) {
       return [{ name: 'server', ok: false, detail: (err as Error).message }];

@@ -15,7 +15,18 @@ export interface ProvisioningFacts {
   grantConnect: boolean;
   /** member: acts as the owner; admin: holds that membership WITH ADMIN OPTION. */
   schemas: { schema: string; owner: string; member: boolean; admin?: boolean }[];
+  /** The shared lock table's size in objects: max_locks_per_transaction x (max_connections + max_prepared_transactions). Absent in older fixtures. */
+  lockSlots?: number;
+  maxLocksPerTransaction?: number;
+  /** Relations (tables, views, ...; not partitions) of each schema with personal columns: each gets a masked view per companion schema. */
+  maskedRelations?: Record<string, number>;
 }
+
+/**
+ * Lock-table entries one masked view takes while the transaction that makes it runs: the view and its
+ * base table. Measured by bench:masking (20,000 views in one first apply needed about 40,000).
+ */
+export const LOCKS_PER_MASKED_VIEW = 2;
 
 /** Oldest server the catalog queries and GRANT ... ON ALL ROUTINES support. */
 export const MIN_SERVER_VERSION = 120000;
@@ -87,6 +98,8 @@ export function preflightChecks(f: ProvisioningFacts, desired: DesiredState): Pr
         : { name: 'personal-data', ok: false, detail: `PostgreSQL ${f.version} cannot generate the pseudonym key without an extension (gen_random_uuid() is built in from PostgreSQL 13): personal columns need PostgreSQL 13 or later` },
     );
   }
+  const lockTable = lockTableCheck(f, desired);
+  if (lockTable) checks.push(lockTable);
   if (desired.mode === 'system_managed' || desired.logins.length > 0) {
     checks.push(
       f.passwordEncryption === 'scram-sha-256'
@@ -100,4 +113,31 @@ export function preflightChecks(f: ProvisioningFacts, desired: DesiredState): Pr
     );
   }
   return checks;
+}
+
+/**
+ * Personal data: an apply makes every masked view it needs in one transaction, and a transaction's
+ * locks live in the shared lock table until it ends ("out of shared memory", 53200, when it is full).
+ * At most every relation of the masked schemas gets a view per companion schema (the first apply):
+ * that must fit, with the other sessions' locks beside it (a quarter of the table is left to them).
+ */
+function lockTableCheck(f: ProvisioningFacts, desired: DesiredState): PreflightCheck | undefined {
+  if (!desired.masking || f.lockSlots === undefined || f.maskedRelations === undefined) return undefined;
+  let views = 0;
+  for (const app of desired.masking.apps) views += (f.maskedRelations[app.schema] ?? 0) * app.companions.length;
+  const needed = views * LOCKS_PER_MASKED_VIEW;
+  const room = Math.floor(f.lockSlots * 0.75);
+  const sizes = `the lock table holds ${f.lockSlots.toLocaleString('en-US')} (max_locks_per_transaction ${f.maxLocksPerTransaction ?? '?'} x (max_connections + max_prepared_transactions))`;
+  if (needed <= room) {
+    return { name: 'lock-table', ok: true, detail: `making all ${views.toLocaleString('en-US')} masked views in one transaction takes about ${needed.toLocaleString('en-US')} locks; ${sizes}` };
+  }
+  // The per-process setting that makes room: the table grows with it in proportion.
+  const perProcess = f.maxLocksPerTransaction ?? 64;
+  const wanted = Math.ceil((perProcess * needed) / room / 64) * 64;
+  return {
+    name: 'lock-table',
+    ok: false,
+    detail: `an apply that makes all ${views.toLocaleString('en-US')} masked views (the first one) takes about ${needed.toLocaleString('en-US')} locks in one transaction, and ${sizes}: it would fail with "out of shared memory" and change nothing`,
+    fix: `ALTER SYSTEM SET max_locks_per_transaction = ${wanted}; -- then restart the server (the setting is read at start)`,
+  };
 }
