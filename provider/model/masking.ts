@@ -247,7 +247,8 @@ export const PARTIAL_PADDING = '****';
 
 /** Two masking functions are the same function: the catalog may space its arguments otherwise (quoted text aside). */
 export function sameMaskFunction(a: string, b: string): boolean {
-  const squeeze = (f: string) => f.replace(/("[^"]*")|\s+/g, (_m, quoted: string | undefined) => quoted ?? '').toLowerCase();
+  // Quoted text as it is; outside it, no spaces and the function's name in any case.
+  const squeeze = (f: string) => f.replace(/("[^"]*")|([^"]+)/g, (_m, quoted: string | undefined, plain: string | undefined) => quoted ?? (plain ?? '').replace(/\s+/g, '').toLowerCase());
   return squeeze(a) === squeeze(b);
 }
 

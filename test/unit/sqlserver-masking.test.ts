@@ -199,6 +199,8 @@ describe('SQL Server personal data: the mask functions and the rules', () => {
     expect(dynamicMaskFunction({ mask: 'nullify' }, 'datetime2')).toBe('default()');
     expect(sameMaskFunction('partial(2,"****",0)', 'partial(2, "****", 0)')).toBe(true);
     expect(sameMaskFunction('partial(0, "a b", 0)', 'partial(0, "ab", 0)')).toBe(false);
+    expect(sameMaskFunction('Partial(0, "n/a", 0)', 'partial(0,"n/a",0)')).toBe(true);
+    expect(sameMaskFunction('partial(0, "N/A", 0)', 'partial(0, "n/a", 0)')).toBe(false);
   });
 
   it('validate warns where Dynamic Data Masking approximates a mask, and refuses a redact text with a double quote', () => {
