@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { AccessFacts, AccessPath, FactPrincipal, HeldRight } from '../model/access';
+import { AccessFacts, AccessPath, ColumnAccess, FactPrincipal, HeldRight } from '../model/access';
 import { DEFAULT_EXPIRY_WARNING_DAYS, daysUntilExpiry, expiryInstant, isExpired } from '../model/expiry';
 import { nameKey } from '../model/names';
 import { DesiredState, Policy, Right, RIGHTS } from '../model/types';
 import { AccessReport, CELL_STATUSES, CellStatus, ExpiringGrant, LoginAge, ReportCell, ReportPrincipal } from './types';
 import { passwordExpiryOf } from '../model/duration';
 import { protectedRolesOf, unnamedMembers } from './protected';
+import { columnMask, PersonalColumnRule } from '../model/masking';
 
 export interface ReportOptions {
   /** The compiled policy (compilePolicy, before an engine realizes it): what is expected. */
@@ -265,6 +266,59 @@ function cellOf(principal: ReportPrincipal, app: AccessReport['apps'][number], r
   return { ...base, status: 'missing', paths: [], ...through, ...until, detail };
 }
 
+/** A companion schema of an app with personal columns (compiled masking), with the app's rules. */
+interface Companion {
+  visibility: 'masked' | 'hidden';
+  schema: string;
+  /** The patterns and their masks, as the cell's personalData lists them. */
+  columns: string[];
+  rules: readonly PersonalColumnRule[];
+}
+
+/**
+ * The cell of a masked or hidden reader on SQL Server or Azure SQL (Dynamic Data Masking,
+ * engines/sqlserver/masking.ts): the policy wants SELECT on the app's companion schema, which is realized
+ * as SELECT on the columns of each live table and view of the app schema (masked readers: every column,
+ * read masked where a mask is; hidden readers: the columns that are not personal) and nothing on the
+ * schema. Expected when that is what it holds. Missing when a column it should read is not granted: a
+ * table or column made after the last apply is unreadable to it until the next apply (fail closed), which
+ * the engine lists as its 'hidden' columns. Drift when it reads more than that: the whole schema or whole
+ * tables (a table or column made later is readable before the next apply masks it), a personal column
+ * clear, or (hidden) a personal column at all. Privileged when only a bypass gives it (it reads clear).
+ */
+function dynamicMaskingCell(cell: ReportCell, h: HeldRight | undefined, want: Expectation, view: Companion, schema: string): ReportCell {
+  const personalData = { visibility: view.visibility, schema, columns: view.columns };
+  const how = `the columns granted one by one, personal columns ${view.visibility === 'masked' ? 'masked by Dynamic Data Masking' : 'left out'} (${view.columns.join(', ')})`;
+  const reads = `reads ${how}`;
+  const policy = `the policy grants it ${want.why}`;
+  const instead = (what: string): string => `${what}; the policy has it read ${how}, and grants it ${want.why}`;
+  if (!h) return { ...cell, personalData, detail: `${reads}; ${cell.detail ?? policy}` };
+  if (h.bypass) return { ...cell, status: 'privileged', personalData, detail: instead('only through a bypass, which reads every column clear') };
+  const personal = (c: ColumnAccess) => columnMask(view.rules, c.object, c.column) !== undefined;
+  const excess: string[] = [];
+  if (h.partial === undefined || h.except) excess.push(`holds SELECT on the whole schema${h.except ? ` (but ${h.except.join(', ')})` : ''}, not column by column: a table or column made after the last apply is readable before the next apply masks it`);
+  else {
+    const columns = h.columns ?? [];
+    if (h.objects?.length) excess.push(`holds SELECT on ${h.objects.map((o) => `${schema}.${o}`).join(', ')} as a whole, not column by column: a column added later is readable before the next apply masks it`);
+    const overread = columns.filter((c) => personal(c) && c.visibility !== 'hidden' && (view.visibility === 'hidden' || c.visibility === 'clear'));
+    if (overread.length) excess.push(`reads personal ${overread.length === 1 ? 'column' : 'columns'} ${overread.map((c) => `${c.object}.${c.column}${c.visibility ? ` ${c.visibility}` : ''}`).join(', ')}${view.visibility === 'hidden' ? ', which the policy leaves out' : ''}`);
+    const unread = columns.filter((c) => c.visibility === 'hidden' && (view.visibility === 'masked' || !personal(c)));
+    if (!excess.length && unread.length) {
+      const byObject = new Map<string, string[]>();
+      for (const c of unread) byObject.set(c.object, [...(byObject.get(c.object) ?? []), c.column]);
+      const parts = [...byObject].map(([object, cols]) => `${schema}.${object} (${cols.join(', ')}${columns.every((c) => c.object !== object || c.visibility === 'hidden') ? '; no column of it granted' : ''})`);
+      return {
+        ...cell,
+        status: 'missing',
+        personalData,
+        detail: `${reads}; not granted: ${parts.join(', ')}: a table or column made after the last apply stays unreadable to it until the next apply grants it (fail closed); ${policy}`,
+      };
+    }
+  }
+  if (excess.length) return { ...cell, status: 'drift', personalData, detail: instead(excess.join('; ')) };
+  return { ...cell, status: 'expected', personalData, detail: `${reads}; ${policy}` };
+}
+
 /** Facts + policy -> the report: rows, cells with their status, password ages and validity, protected roles, summary. Pure. */
 export function buildReport(facts: AccessFacts, options: ReportOptions): AccessReport {
   const { desired, policy } = options;
@@ -276,11 +330,11 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
   const appOfSchema = new Set(apps.map((a) => key(a.schema)));
   const heldBy = new Map<string, HeldRight[]>();
   // Personal data: the companion schemas of views of each app, read as the app (personalData on the cell).
-  const companions = new Map<string, { visibility: 'masked' | 'hidden'; schema: string; columns: string[] }[]>();
+  const companions = new Map<string, Companion[]>();
   for (const m of desired.masking?.apps ?? []) {
     const appSchema = policy.apps[m.app]?.schema;
     if (appSchema === undefined) continue;
-    companions.set(key(appSchema), m.companions.map((c) => ({ visibility: c.visibility, schema: c.schema, columns: m.rules.map((r) => `${r.pattern} (${r.mask.mask})`) })));
+    companions.set(key(appSchema), m.companions.map((c) => ({ visibility: c.visibility, schema: c.schema, columns: m.rules.map((r) => `${r.pattern} (${r.mask.mask})`), rules: m.rules })));
   }
   const companionSchemas = new Set([...companions.values()].flat().map((c) => key(c.schema)));
   for (const h of facts.held) if (appOfSchema.has(key(h.schema)) || companionSchemas.has(key(h.schema))) heldBy.set(key(h.principal), [...(heldBy.get(key(h.principal)) ?? []), h]);
@@ -302,15 +356,24 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
         let h = has.find((x) => x.right === right && key(x.schema) === key(app.schema));
         let wanted = wantHere?.get(right);
         let personalData: ReportCell['personalData'];
-        // Read through a companion schema: the cell of the app, saying the personal columns read masked or hidden.
-        for (const view of h || wanted ? [] : views) {
-          const hv = has.find((x) => x.right === right && key(x.schema) === key(view.schema));
-          const wv = [...(want ?? [])].find(([s]) => key(s) === key(view.schema))?.[1]?.get(right);
-          if (!hv && !wv) continue;
-          h = hv;
-          wanted = wv;
-          personalData = view;
-          break;
+        let dynamic: Companion | undefined;
+        const wantOn = (schema: string) => [...(want ?? [])].find(([s]) => key(s) === key(schema))?.[1]?.get(right);
+        if (facts.engine === 'postgres') {
+          // Read through a companion schema: the cell of the app, saying the personal columns read masked or hidden.
+          for (const view of h || wanted ? [] : views) {
+            const hv = has.find((x) => x.right === right && key(x.schema) === key(view.schema));
+            const wv = wantOn(view.schema);
+            if (!hv && !wv) continue;
+            h = hv;
+            wanted = wv;
+            personalData = { visibility: view.visibility, schema: view.schema, columns: view.columns };
+            break;
+          }
+        } else if (!wanted) {
+          // Dynamic Data Masking (SQL Server, Azure SQL): the policy's companion schema does not exist;
+          // its masked and hidden readers are granted SELECT on the app schema's columns instead.
+          dynamic = views.find((view) => wantOn(view.schema) !== undefined);
+          if (dynamic) wanted = wantOn(dynamic.schema);
         }
         const denial = facts.denials?.find((d) => key(d.principal) === key(p.name) && key(d.schema) === key(app.schema) && d.right === right)?.detail;
         const about: CellFacts = {
@@ -318,7 +381,8 @@ export function buildReport(facts: AccessFacts, options: ReportOptions): AccessR
           ...(h ? { expiredAt: expiredOn(p.name, h.paths, expired, key), group: member?.find((g) => h.paths.some((x) => x.via.some((r) => key(r) === key(g.group))))?.group } : {}),
         };
         const cell = cellOf(p, app, right, h, wanted, about);
-        if (cell && personalData) {
+        if (cell && dynamic && wanted) cells.push(dynamicMaskingCell(cell, h, wanted, dynamic, app.schema));
+        else if (cell && personalData) {
           const reads = `reads through the views of ${personalData.schema}, personal columns ${personalData.visibility === 'masked' ? 'masked' : 'left out'} (${personalData.columns.join(', ')})`;
           cells.push({ ...cell, personalData, detail: `${reads}; ${cell.detail ?? ''}`.replace(/; $/, '') });
         } else if (cell) cells.push(cell);

@@ -25,7 +25,7 @@ const { ACCESS_SQL } = CATALOG_BATCHES;
 const policy = policyFromYaml('policy.yaml', SYSTEM_MANAGED_YAML);
 const NOW = new Date('2026-02-15T12:00:00Z');
 
-/** The simulator's catalog as ACCESS_SQL's five result sets. */
+/** The simulator's catalog as ACCESS_SQL's result sets (those it models: no server roles, object owners or columns). */
 function accessRows(sim: CatalogSimulator, appSchemas = ['purchase_to_pay', 'order_to_cash']): SqlServerAccessRows {
   const rows = sim.rows();
   const nameOf = (id: number) => rows.principals.find((p) => p.principal_id === id)!.name;
@@ -138,11 +138,12 @@ describe('pmgrants report on SQL Server (catalog simulator rows)', () => {
     expectGolden('report-system-managed.csv', formatReportCsv(drifted));
   });
 
-  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of eight result sets', () => {
-    for (const column of ['database_name', 'server_name', 'product_version', 'principal_id', 'is_fixed_role', 'pmgrants_marker', 'password_last_set', 'is_sysadmin', 'role_name', 'member_name', 'schema_name', 'grantee_name', 'permission_name', 'state', 'owner_name', 'object_name', 'column_name', 'principal_name', 'via_role']) {
+  it('ACCESS_SQL returns the columns the evaluator reads, in one batch of nine result sets', () => {
+    for (const column of ['database_name', 'server_name', 'product_version', 'principal_id', 'is_fixed_role', 'pmgrants_marker', 'password_last_set', 'is_sysadmin', 'role_name', 'member_name', 'schema_name', 'grantee_name', 'permission_name', 'state', 'owner_name', 'object_name', 'column_name', 'principal_name', 'via_role', 'object_type', 'column_id', 'masking_function']) {
       expect(ACCESS_SQL).toContain(column);
     }
-    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(8);
+    expect(ACCESS_SQL).toContain('JOIN sys.masked_columns');
+    expect(ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(9);
   });
 });
 

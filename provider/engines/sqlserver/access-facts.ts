@@ -40,6 +40,19 @@ import { SCHEMA_PERMISSION_OF } from './privileges';
  *   roles of the provisioning login (seed 000, docs/sqlserver.md). A member of either is an
  *   administrator; what db_securityadmin holds on the database (VIEW DEFINITION) reaches it as
  *   administration (path `admin`), privileged rather than drift.
+ * - Personal data (Dynamic Data Masking): "Users with SELECT permission on a table can view the table data.
+ *   Columns that are defined as masked, will display the masked data", unless UNMASK reaches them; "The
+ *   CONTROL permission on the database includes both the ALTER ANY MASK and UNMASK permission"; UNMASK
+ *   can be granted "at the database-level, schema-level, table-level or at the column-level" (granular
+ *   permissions, SQL Server 2022 and Azure SQL) (Dynamic Data Masking, Permissions and Granular
+ *   permissions). So a column a principal reads is 'masked' when sys.masked_columns masks it and no UNMASK
+ *   reaches the principal (itself, its roles, public; class 0, 3 or 1 with the object or the column), else
+ *   'clear'. dbo and sysadmin logins bypass the checks: clear. CONTROL on the schema (its owner) or on
+ *   an object (an owner of its own) is taken to imply UNMASK there, as pmgrants' apply does when it grants
+ *   UNMASK AS the schema owner (docs/sqlserver.md, Unverified inferences). A DENY of UNMASK or CONTROL
+ *   wins as any DENY does, except for direct owners, and a column GRANT beats a table DENY (DENY,
+ *   DENY Object Permissions). A view's columns show the masks of the columns they read, which these
+ *   rows do not tell: their visibility is left unsaid.
  */
 export interface SqlServerAccessRows {
   identity: { database_name: string; server_name: string | null; product_version: string | null; edition: string | null; database_id: number }[];
@@ -65,6 +78,12 @@ export interface SqlServerAccessRows {
   serverPermissions?: { principal_name: string; permission_name: string; state: string; via_role: string | null }[];
   /** Objects with an owner of their own, not the schema's (sys.objects.principal_id; absent in older rows). */
   objectOwners?: { schema_name: string; object_name: string; owner_name: string }[];
+  /**
+   * Every column of the user tables (object_type U) and views (V) with its Dynamic Data Masking function
+   * (sys.masked_columns.masking_function, null: not masked), sql/access-masked-columns.sql. Absent in
+   * older rows: no column is known to be masked, and the columns a reader of some columns misses are not listed.
+   */
+  columns?: { schema_name: string; object_name: string; object_type: string; column_id: number; column_name: string; masking_function: string | null }[];
 }
 
 /** The fixed database roles of the provisioning login (seed 000): their members are administrators. */
@@ -164,6 +183,7 @@ function addTo<T>(map: Map<string, T[]>, k: string, item: T): void {
 export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineName = 'sqlserver'): AccessFacts {
   const id = rows.identity[0];
   const index = indexAccessRows(rows);
+  const inventory = rows.columns ? columnsBySchema(rows.columns) : undefined;
   const principals: FactPrincipal[] = [];
   const out: Results = { held: [], denials: [] };
   for (const p of rows.principals) {
@@ -181,7 +201,10 @@ export function sqlServerAccessFacts(rows: SqlServerAccessRows, engine: EngineNa
       const at: PrincipalOnSchema = { principal: p.name, schema: schema.name, holders, owner, ownerHolder: holders.find((h) => key(h.name) === key(owner)) };
       const before = out.held.length;
       evaluateSchema(rows, index, at, bypassBy, out);
-      if (!bypassBy) addObjectOwnership(rows, at, out, before);
+      if (!bypassBy) {
+        addObjectOwnership(rows, at, out, before);
+        readPersonalColumns(rows, index, at, out.held.slice(before), inventory);
+      }
     }
   }
   return {
@@ -382,18 +405,40 @@ function objectLevel(rows: SqlServerAccessRows, schema: string, holders: readonl
       const denied = relevant.filter((p) => p.state === 'D').map(target);
       return denied.length ? { paths: [], scope: {}, denied: denied.join(', ') } : undefined;
     }
-    const paths = grants.map((g) => objectGrantPath(g, mine.get(key(g.grantee_name))!, target(g), tableDenied.has(key(g.object_name ?? ''))));
-    return { paths, scope: { partial: `${permission} on ${grants.map(target).join(', ')}`, ...scopeOfPaths(paths) } };
+    // One path per grantee, permission and object: its column grants together ("SELECT on s.t (a, b)").
+    const groups = new Map<string, { grant: (typeof grants)[number]; columns: string[] }>();
+    for (const g of grants) {
+      const k = [key(g.grantee_name), g.permission_name, key(g.object_name ?? ''), g.column_name ? 'columns' : 'object'].join('\u0000');
+      const group = groups.get(k) ?? { grant: g, columns: [] };
+      if (g.column_name) group.columns.push(g.column_name);
+      groups.set(k, group);
+    }
+    const paths = [...groups.values()].map(({ grant, columns }) => objectGrantPath(grant, columns, schema, mine.get(key(grant.grantee_name))!, tableDenied.has(key(grant.object_name ?? ''))));
+    return { paths, scope: { partial: `${permission} on ${targetsOf(schema, grants)}`, ...scopeOfPaths(paths) } };
   };
 }
 
-/** The path of one object or column grant, with the part of the schema it covers. */
-function objectGrantPath(g: SqlServerAccessRows['permissions'][number], h: Holder, target: string, tableDenied: boolean): AccessPath {
-  const what = `${g.permission_name} on ${target}${g.column_name && tableDenied ? ' (a column GRANT beats the table DENY)' : ''}`;
+/** The objects and columns grants cover, one entry per object: "s.cases, s.vendors (vendor_id, amount)". */
+function targetsOf(schema: string, grants: readonly SqlServerAccessRows['permissions'][number][]): string {
+  const byObject = new Map<string, { name: string; whole: boolean; columns: string[] }>();
+  for (const g of grants) {
+    const name = g.object_name ?? '?';
+    const entry = byObject.get(key(name)) ?? { name, whole: false, columns: [] };
+    if (!g.column_name) entry.whole = true;
+    else if (!entry.columns.some((c) => key(c) === key(g.column_name!))) entry.columns.push(g.column_name);
+    byObject.set(key(name), entry);
+  }
+  return [...byObject.values()].map((o) => `${schema}.${o.name}${o.whole || o.columns.length === 0 ? '' : ` (${o.columns.join(', ')})`}`).join(', ');
+}
+
+/**
+ * The path of one object grant, or of the column grants of one grantee on one object (`columns`), with
+ * the part of the schema it covers (the visibility of the columns read: readPersonalColumns).
+ */
+function objectGrantPath(g: SqlServerAccessRows['permissions'][number], columns: string[], schema: string, h: Holder, tableDenied: boolean): AccessPath {
   const object = g.object_name ?? '?';
-  const scope: Pick<AccessPath, 'objects' | 'columns'> = g.column_name
-    ? { objects: [], columns: [{ object, column: g.column_name, ...(g.permission_name === 'SELECT' ? { visibility: 'clear' as const } : {}) }] }
-    : { objects: [object] };
+  const what = `${g.permission_name} on ${schema}.${object}${columns.length ? ` (${columns.join(', ')})` : ''}${columns.length && tableDenied ? ' (a column GRANT beats the table DENY)' : ''}`;
+  const scope: Pick<AccessPath, 'objects' | 'columns'> = columns.length ? { objects: [], columns: columns.map((column) => ({ object, column })) } : { objects: [object] };
   if (h.kind === 'direct') return { kind: 'direct', via: [], detail: `${what} granted to ${g.grantee_name}`, ...scope };
   if (h.kind === 'public') return { kind: 'public', via: [], detail: `${what} granted to public`, ...scope };
   return { kind: 'membership', via: h.via, detail: `${what} granted to ${h.name}, through ${h.via.join(' → ')}`, ...scope };
@@ -459,4 +504,105 @@ function addObjectOwnership(rows: SqlServerAccessRows, at: PrincipalOnSchema, ou
       delete existing?.bypass;
     }
   }
+}
+
+/** One column of an app schema's table or view (rows.columns), with whether Dynamic Data Masking masks it. */
+interface SchemaColumn {
+  object: string;
+  view: boolean;
+  column: string;
+  masked: boolean;
+}
+
+/** rows.columns by schema, each schema's in object then column order. */
+function columnsBySchema(columns: NonNullable<SqlServerAccessRows['columns']>): Map<string, SchemaColumn[]> {
+  const sorted = [...columns].sort((a, b) => (key(a.object_name) < key(b.object_name) ? -1 : key(a.object_name) > key(b.object_name) ? 1 : a.column_id - b.column_id));
+  const out = new Map<string, SchemaColumn[]>();
+  for (const c of sorted) addTo(out, key(c.schema_name), { object: c.object_name, view: c.object_type.trim() === 'V', column: c.column_name, masked: c.masking_function !== null && c.masking_function !== undefined });
+  return out;
+}
+
+/** Permissions that unmask: UNMASK itself, and CONTROL, which includes it (Dynamic Data Masking, Permissions). */
+const UNMASKING = new Set(['UNMASK', 'CONTROL']);
+
+/**
+ * Whether UNMASK reaches one principal (not dbo, not sysadmin) on a column of one schema: granted to it,
+ * one of its roles or public on the database, the schema, the table or the column (Dynamic Data
+ * Masking, granular permissions), or held through CONTROL there: db_owner and CONTROL SERVER (CONTROL on
+ * the database), the schema's owner, an object's own owner. A DENY of UNMASK or CONTROL on the database
+ * or schema, or on the column, or on the table without a GRANT on the column, wins, except for a direct
+ * owner (DENY; DENY Object Permissions).
+ */
+function unmaskOf(rows: SqlServerAccessRows, index: AccessIndex, at: PrincipalOnSchema): (object: string, column: string) => boolean {
+  if (at.ownerHolder?.kind === 'direct') return () => true;
+  const mine = new Map(at.holders.map((h) => [key(h.name), h]));
+  const onSchema = `schema:${key(at.schema)}`;
+  let wide = at.ownerHolder !== undefined;
+  let wideDeny = false;
+  for (const h of at.holders) {
+    for (const g of index.grants.get(key(h.name)) ?? []) {
+      if ((g.on !== 'database' && g.on !== onSchema) || !UNMASKING.has(g.permission)) continue;
+      if (g.deny) wideDeny = true;
+      else wide = true;
+    }
+    if (FIXED_GRANTS[key(h.name)]?.includes('CONTROL')) wide = true;
+  }
+  const objectRows = rows.permissions.filter((p) => p.class === 1 && key(p.schema_name ?? '') === key(at.schema) && mine.has(key(p.grantee_name)) && UNMASKING.has(p.permission_name));
+  const owned = (rows.objectOwners ?? []).filter((o) => key(o.schema_name) === key(at.schema) && mine.has(key(o.owner_name)));
+  return (object, column) => {
+    const owners = owned.filter((o) => key(o.object_name) === key(object));
+    if (owners.some((o) => mine.get(key(o.owner_name))!.kind === 'direct')) return true;
+    if (wideDeny) return false;
+    const on = objectRows.filter((p) => key(p.object_name ?? '') === key(object) && (!p.column_name || key(p.column_name) === key(column)));
+    if (on.some((p) => p.state === 'D' && p.column_name)) return false;
+    const columnGrant = on.some((p) => p.state !== 'D' && p.column_name);
+    if (on.some((p) => p.state === 'D' && !p.column_name) && !columnGrant) return false;
+    return wide || owners.length > 0 || on.some((p) => p.state !== 'D');
+  };
+}
+
+/**
+ * What one principal's SELECT on one schema (in `held`, the rights evaluateSchema and addObjectOwnership
+ * found for it there) reads of the masked columns: each column it is granted is 'masked' or 'clear'
+ * (a view's, unsaid); a path that reads whole tables or the whole schema says which masked columns it
+ * reads masked. A reader of columns one by one (Dynamic Data Masking's masked and hidden readers) also
+ * gets the columns of the schema it cannot read listed, 'hidden': the part of a table it is not granted,
+ * and every column of a table it is granted nothing on (one made after the last apply, say).
+ */
+function readPersonalColumns(rows: SqlServerAccessRows, index: AccessIndex, at: PrincipalOnSchema, held: HeldRight[], inventory: Map<string, SchemaColumn[]> | undefined): void {
+  const h = held.find((x) => x.right === 'select');
+  if (!h || h.bypass) return;
+  const here = inventory?.get(key(at.schema)) ?? [];
+  const unmasked = unmaskOf(rows, index, at);
+  const ck = (object: string, column: string) => `${key(object)}\u0000${key(column)}`;
+  const views = new Set(here.filter((c) => c.view).map((c) => key(c.object)));
+  const masked = new Set(here.filter((c) => c.masked).map((c) => ck(c.object, c.column)));
+  const visibility = (object: string, column: string): ColumnAccess['visibility'] =>
+    views.has(key(object)) ? undefined : masked.has(ck(object, column)) && !unmasked(object, column) ? 'masked' : 'clear';
+  const except = new Set((h.except ?? []).map(key));
+  const readMasked = (objects: readonly string[] | undefined) =>
+    here.filter((c) => c.masked && (objects ? objects.some((o) => key(o) === key(c.object)) : !except.has(key(c.object))) && !unmasked(c.object, c.column)).map((c) => `${c.object}.${c.column}`);
+  h.paths = h.paths.map((p) => {
+    if (p.kind === 'bypass' || p.kind === 'admin') return p;
+    if (p.columns?.length) return { ...p, columns: p.columns.map((c) => ({ object: c.object, column: c.column, ...withVisibility(visibility(c.object, c.column)) })) };
+    const read = readMasked(p.objects);
+    return read.length ? { ...p, detail: `${p.detail}; reads ${read.join(', ')} masked (Dynamic Data Masking: no UNMASK reaches ${at.principal})` } : p;
+  });
+  if (h.partial === undefined || h.except) return;
+  Object.assign(h, scopeOfPaths(h.paths));
+  if (!inventory || !h.paths.some((p) => p.columns?.length)) return;
+  // Granted column by column: list every column of the schema it does not read as a whole object, hidden or not.
+  const whole = new Set((h.objects ?? []).map(key));
+  const granted = new Map((h.columns ?? []).map((c) => [ck(c.object, c.column), c]));
+  const columns: ColumnAccess[] = [];
+  for (const c of here) {
+    if (whole.has(key(c.object))) continue;
+    columns.push(granted.get(ck(c.object, c.column)) ?? { object: c.object, column: c.column, visibility: 'hidden' });
+    granted.delete(ck(c.object, c.column));
+  }
+  h.columns = [...columns, ...granted.values()];
+}
+
+function withVisibility(v: ColumnAccess['visibility']): Pick<ColumnAccess, 'visibility'> {
+  return v ? { visibility: v } : {};
 }

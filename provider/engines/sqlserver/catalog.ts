@@ -60,9 +60,13 @@ export const CATALOG_BATCHES = {
   get EXPORT_CATALOG_SQL(): string {
     return batch('database-principals', 'database-role-members', 'export-permissions', 'schemas', 'export-objects', 'export-columns', 'export-session', 'export-masked-columns');
   },
-  /** pmgrants report: eight result sets in the order of SqlServerAccessRows (access-facts.ts), whose field names are their column aliases. */
+  /**
+   * pmgrants report: nine result sets in the order of SqlServerAccessRows (access-facts.ts), whose field
+   * names are their column aliases; the ninth, every column of the user tables and views with its mask
+   * (sys.masked_columns), tells masked columns and the columns a reader granted column by column misses.
+   */
   get ACCESS_SQL(): string {
-    return batch('access-identity', 'access-principals', 'access-members', 'access-permissions', 'access-schemas', 'access-server-roles', 'access-server-permissions', 'access-object-owners');
+    return batch('access-identity', 'access-principals', 'access-members', 'access-permissions', 'access-schemas', 'access-server-roles', 'access-server-permissions', 'access-object-owners', 'access-masked-columns');
   },
   /** The identity of the database (EngineConnection.databaseIdentity): database_id and create_date. */
   get DATABASE_IDENTITY_SQL(): string {
