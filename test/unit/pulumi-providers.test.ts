@@ -518,7 +518,8 @@ describe('credentials per use and protected roles (security.rotation.validFor, p
     const until = Date.parse(outs.passwordValidUntil!);
     expect(until - Date.parse(outs.passwordSetAt!)).toBe(8 * 3_600_000);
     expect(until).toBeGreaterThanOrEqual(started + 8 * 3_600_000);
-    expect(lifetime).toEqual({ validUntil: new Date(until) });
+    // The passwords' set time is the one the state records (the marker says the same).
+    expect(lifetime).toEqual({ validUntil: new Date(until), setAt: new Date(outs.passwordSetAt!) });
   });
 
   it("a password a checkout delivered is not undelivered to the stack's state: no new password", async () => {

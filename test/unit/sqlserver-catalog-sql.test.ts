@@ -27,7 +27,7 @@ describe('SQL Server catalog SQL files', () => {
   it('every batch reads only files that exist, one statement per result set', () => {
     expect(CATALOG_BATCHES.WAREHOUSE_CATALOG_SQL.match(/^SELECT /gm)).toHaveLength(5);
     expect(CATALOG_BATCHES.EXPORT_CATALOG_SQL.match(/^SELECT /gm)).toHaveLength(8);
-    expect(CATALOG_BATCHES.ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(8);
+    expect(CATALOG_BATCHES.ACCESS_SQL.match(/^SELECT /gm)).toHaveLength(9);
     expect(CATALOG_BATCHES.PREFLIGHT_SQLSERVER_SQL.match(/^SELECT /gm)).toHaveLength(3);
     for (const sql of Object.values(Object.getOwnPropertyDescriptors(CATALOG_BATCHES)).map((d) => d.get!.call(CATALOG_BATCHES) as string)) {
       expect(sql.length).toBeGreaterThan(20);
