@@ -20,42 +20,16 @@ import { formatReportMarkdown } from '../../provider/report/format';
 import { AccessReport } from '../../provider/report/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
-import { SEED_SYSTEM_MANAGED, SessionPrincipal } from '../fixtures/sqlserver/permissions';
-import { policyFromYaml } from '../fixtures/sqlserver/policies';
+import { SEED_SYSTEM_MANAGED, SEED_WITH_MASKING, SessionPrincipal } from '../fixtures/sqlserver/permissions';
+import { PERSONAL_DATA_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
 
 const DB = 'pm_warehouse';
-const YAML = `apiVersion: pmgrants/v1
-warehouse:
-  engine: sqlserver
-  database: ${DB}
-security:
-  mode: system_managed
-principals:
-  p2p-team: { kind: entra-group, objectId: 6f1c2a4e-1111-4222-8333-944455556666 }
-  analysts: { kind: entra-group, objectId: 0a0b0c0d-1111-4222-8333-944455556666 }
-  auditors: { kind: entra-group, objectId: 1a0b0c0d-1111-4222-8333-944455556666 }
-personas:
-  auditor: { scope: app, rights: [select], personalData: hidden }
-apps:
-  p2p:
-    schema: p2p
-    source: open
-    personalData:
-      columns:
-        "*.user_name": pseudonym
-        "vendors.contact_*": { mask: redact, text: "n/a" }
-        "vendors.phone": { mask: partial, first: 2, last: 0 }
-grants:
-  - { persona: process_admin, to: [p2p-team], apps: [p2p] }
-  - { persona: data_consumer, to: [analysts], apps: [p2p] }
-  - { persona: auditor, to: [auditors], apps: [p2p] }
-`;
+const YAML = PERSONAL_DATA_YAML;
 const policy = policyFromYaml('p.yaml', YAML);
 const NOW = new Date('2026-02-15T12:00:00Z');
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'sqlserver', 'access-masked-app.sqlserver.json');
 
-/** The seed's login plus what masking needs (Dynamic Data Masking, Permissions): ALTER ANY MASK, ALTER on the app's schema. */
-const MASKER: SessionPrincipal = { ...SEED_SYSTEM_MANAGED, label: 'seed + ALTER ANY MASK + ALTER on p2p', grants: ['ALTER ANY MASK', 'ALTER ON SCHEMA::p2p'] };
+const MASKER = SEED_WITH_MASKING;
 
 /** The simulator's catalog as ACCESS_SQL's nine result sets, for the app schemas (what readSqlServerAccess keeps). */
 function accessRows(sim: CatalogSimulator, appSchemas: string[]): SqlServerAccessRows {
