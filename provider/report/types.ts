@@ -42,8 +42,9 @@ export interface ReportCell {
   /** A grant that gave this access expired then, and the database still has it: "expired on <date>". */
   expired?: string;
   /**
-   * Personal data: the right is held on the app's companion schema of views (model/masking.ts), which
-   * shows the personal columns masked or leaves them out, not on the app schema itself.
+   * Personal data: how the right reads the app's personal columns, masked or left out. `schema` is where
+   * it is held: PostgreSQL the app's companion schema of views (model/masking.ts); SQL Server and Azure
+   * SQL the app schema itself, through column grants, its columns masked by Dynamic Data Masking.
    */
   personalData?: { visibility: 'masked' | 'hidden'; schema: string; columns: string[] };
 }
