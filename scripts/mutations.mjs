@@ -584,7 +584,7 @@ export const MUTATIONS = [
   },
   {
     name: 'ddm-column-grants-joined',
-    behaviour: "a table's column grants to one grantee are one change and one statement",
+    behaviour: "a DBA's column grants to one grantee on one table are revoked in one change and one statement",
     edits: [{ file: 'provider/plan/diff.ts', search: 'changes: orderChanges(joinColumnChanges(kept.changes))', replace: 'changes: orderChanges(kept.changes)' }],
     tests: ['test/unit/sqlserver-masking.test.ts'],
   },

@@ -6,7 +6,7 @@ import { PmgrantsError } from '../model/errors';
 import { pushAll } from '../model/collections';
 import { passwordExpired, supersededCheckouts } from './password-expiry';
 import { unnamedMemberWarnings, withoutProtected } from './protected';
-import { diffMasking, dynamicMaskGrants } from './masking';
+import { diffDynamicMaskGrants, diffMasking } from './masking';
 
 export interface DiffOptions {
   /** Clock for rotation by age; a parameter so the diff stays pure. */
@@ -29,10 +29,10 @@ export interface DiffOptions {
 export function diffState(desired: DesiredState, actual: ActualState, options: DiffOptions = {}): Plan {
   const taken = ownedElsewhere(desired, actual);
   if (taken) throw new PmgrantsError(taken);
-  // Dynamic Data Masking: the masked and hidden readers' column grants follow the live tables.
-  const columnGrants = dynamicMaskGrants(desired, actual);
+  // Dynamic Data Masking: the masked and hidden readers' column grants follow the live tables (per table, plan/masking.ts).
+  const columnGrants = diffDynamicMaskGrants(desired, actual);
   const d: DiffContext = {
-    desired: columnGrants.length > 0 ? { ...desired, permissions: [...desired.permissions, ...columnGrants] } : desired,
+    desired,
     actual,
     options,
     changes: [],
@@ -42,7 +42,8 @@ export function diffState(desired: DesiredState, actual: ActualState, options: D
   };
   diffPrincipals(d);
   pushAll(d.warnings, unreachableFindings(actual));
-  diffPermissions(d);
+  diffPermissions(d, columnGrants.held);
+  pushAll(d.changes, columnGrants.changes);
   diffMemberships(d);
   const masking = diffMasking(desired, actual);
   pushAll(d.changes, masking.changes);
@@ -146,7 +147,7 @@ function diffPrincipals({ desired, actual, options, changes, warnings, managed }
  * what managed principals hold anywhere, and what anyone outside the policy holds on an app schema,
  * but for another warehouse's roles on this server (actual.foreign): never changed by this plan.
  */
-function diffPermissions({ desired, actual, changes, managed, authoritative }: DiffContext): void {
+function diffPermissions({ desired, actual, changes, managed, authoritative }: DiffContext, maskGrant: (p: Permission) => boolean): void {
   const outsider = outsiderOnAppSchemas(desired);
   const foreign = actual.foreign ?? {};
   const inScope = (p: Permission) => managed.has(p.grantee) || (outsider(p) && !Object.prototype.hasOwnProperty.call(foreign, p.grantee));
@@ -165,6 +166,7 @@ function diffPermissions({ desired, actual, changes, managed, authoritative }: D
   // (its tables in clear) goes, under additive enforcement too.
   const maskedBase = maskedReadersOnBase(desired);
   for (const have of perms.unmatched) {
+    if (maskGrant(have)) continue; // a masked or hidden reader's column grant: compared per table (plan/masking.ts)
     if ((authoritative && inScope(have)) || maskedBase(have)) changes.push(revoke(have));
   }
 }
