@@ -488,7 +488,7 @@ export function summarize(changes: readonly Change[]): { create: number; update:
   let update = 0;
   let drop = 0;
   for (const c of changes) {
-    if (c.kind.startsWith('create') || c.kind === 'grant' || c.kind === 'add-member') create++;
+    if (c.kind.startsWith('create') || c.kind === 'grant' || c.kind === 'add-member' || (c.kind === 'mask-columns' && c.newTable)) create++;
     else if (c.kind.startsWith('drop') || c.kind === 'revoke') drop++;
     else update++;
   }

@@ -7,6 +7,7 @@ import { planOffline, viewOf } from '../../provider/pipeline/plan';
 import { dialectFor } from '../../provider/engines/registry';
 import { formatPlan, formatPlanText, planTextPieces } from '../../provider/plan/format';
 import { EngineName } from '../../provider/model/types';
+import { CHANGE_ORDER } from '../../provider/plan/change';
 
 const root = path.join(__dirname, '..', '..');
 const validatePlan = new Ajv2020({ allErrors: true, strict: true }).compile(planSchema);
@@ -25,6 +26,11 @@ describe('plan formats', () => {
       });
     }
   }
+
+  it('the schema names every change kind, and no other', () => {
+    const kinds = (planSchema as { properties: { changes: { items: { properties: { kind: { enum: string[] } } } } } }).properties.changes.items.properties.kind.enum;
+    expect([...kinds].sort()).toEqual([...CHANGE_ORDER].sort());
+  });
 
   it('text: the pieces an apply prints, whatever their size, make the text plan; a statement of several lines is indented on each', () => {
     const policy = loadPolicy(path.join(root, 'examples', 'uipath-system-managed.yaml')).policy!;

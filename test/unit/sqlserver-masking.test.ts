@@ -14,7 +14,11 @@ import { diffState } from '../../provider/plan/diff';
 import { appPart, appsOf, claimOf, Part, partitionDesired, sliceActual, sliceDesired, WAREHOUSE } from '../../provider/plan/slice';
 import { applyRendered, planLive } from '../../provider/pipeline/plan';
 import { describeChange } from '../../provider/plan/describe';
-import { formatPlanText } from '../../provider/plan/format';
+import { formatPlan, formatPlanText } from '../../provider/plan/format';
+import Ajv2020 from 'ajv/dist/2020';
+import planSchema from '../../schemas/plan.schema.json';
+
+const validatePlan = new Ajv2020({ allErrors: true, strict: true }).compile(planSchema);
 import { dynamicMaskFunction, sameMaskFunction } from '../../provider/model/masking';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
@@ -75,6 +79,10 @@ describe('SQL Server personal data: Dynamic Data Masking', () => {
     expect(sql).toContain(`GRANT SELECT ON OBJECT::[p2p].[vendors] ([vendor_id], [amount]) TO [${role('auditor')}] AS [pmg_p2p_owner];`);
     // Masks come before the grants that let masked readers in.
     expect(sql.findIndex((x) => x.includes('ADD MASKED'))).toBeLessThan(sql.findIndex((x) => x.startsWith(`GRANT SELECT ON OBJECT::[p2p].[vendors] ([vendor_id], [user_name]`)));
+    // The JSON plan validates against schemas/plan.schema.json; a new table's masks count as added.
+    const json = JSON.parse(formatPlan('json', { plan: rendered.plan, statements: rendered.statements, roleApps: new Map(), source: 'live' }));
+    expect(validatePlan(json), JSON.stringify(validatePlan.errors)).toBe(true);
+    expect(json.changes.find((c: { kind: string; change: { table?: string } }) => c.kind === 'mask-columns' && c.change.table === 'vendors')).toMatchObject({ action: 'add', statements: [expect.stringMatching(/ADD MASKED/), expect.stringMatching(/ADD MASKED/), expect.stringMatching(/ADD MASKED/), expect.stringMatching(/ADD MASKED/)] });
     expect(formatPlanText({ plan: rendered.plan, roleApps: new Map(), source: 'live' })).toMatch(/Locks:\n(?: {2}.*\n)* {2}p2p\.vendors: adding a mask is a schema change on the table/);
 
     await applyRendered(s.conn, rendered);
