@@ -23,7 +23,7 @@ import { dynamicMaskFunction, sameMaskFunction } from '../../provider/model/mask
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
 import { SEED_SYSTEM_MANAGED, SEED_WITH_MASKING, SessionPrincipal } from '../fixtures/sqlserver/permissions';
-import { PERSONAL_DATA_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
+import { PERSONAL_DATA_YAML, SINGLE_ACCOUNT_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
 import { checkPolicy } from '../../provider/policy/check';
 import { parseSource } from '../../provider/policy/source';
 import { exportCatalogFromSqlServer, SqlServerExportRows } from '../../provider/engines/sqlserver/export';
@@ -95,6 +95,8 @@ describe('SQL Server personal data: Dynamic Data Masking', () => {
     expect(reads('auditor', 'vendors', 'amount')).toBe('clear');
     expect(reads('process_admin', 'vendors', 'user_name')).toBe('clear');
     expect(reads('process_admin', 'cases', 'user_name')).toBe('clear');
+    // The app's login runs the transformations: it reads (and writes back) clear values.
+    expect(s.warehouse.reads('pmg_p2p_app', 'p2p', 'vendors', 'user_name')).toBe('clear');
     // Nothing on the schema itself for the masked and hidden readers.
     const consumer = s.warehouse.principals.find((p) => p.name === role('data_consumer'))!.principal_id;
     expect(s.warehouse.permissions.filter((p) => p.grantee_principal_id === consumer && p.class === 3)).toEqual([]);
@@ -205,6 +207,15 @@ describe('SQL Server personal data: Dynamic Data Masking', () => {
   });
 });
 
+describe("SQL Server personal data: the logins transformations run as read clear", () => {
+  it("single_account: the shared login holds UNMASK on every masked app's schema", async () => {
+    const yaml = SINGLE_ACCOUNT_YAML.replace('engine: azure-sql', 'engine: sqlserver').replace('  p2p: { schema: p2p, source: open }', '  p2p: { schema: p2p, source: open, personalData: { columns: { "*.user_name": redact } } }');
+    const desired = sqlServerDialect.realize(compilePolicy(policyFromYaml('sa.yaml', yaml)));
+    const unmask = desired.permissions.filter((p) => p.privilege === 'UNMASK').map((p) => `${p.grantee} ${p.on.type === 'schema' ? p.on.name : ''}`);
+    expect(unmask).toEqual(['pmg_app_admin p2p', 'pmg_p2p_owner p2p', 'pmg_p2p_process_admin p2p', 'pmg_shared p2p']);
+  });
+});
+
 describe('SQL Server personal data: the mask functions and the rules', () => {
   it('maps each mask to a documented built-in function, by column type', () => {
     expect(dynamicMaskFunction({ mask: 'redact', text: 'n/a' }, 'nvarchar')).toBe('partial(0, "n/a", 0)');
@@ -295,7 +306,7 @@ describe('SQL Server personal data: Pulumi parts', () => {
     for (const [k, part] of partitionDesired(neutral)) expect(items(sqlServerDialect.realize(part)), k).toEqual(items(whole.get(k)!));
     const app = sqlServerDialect.realize(partitionDesired(neutral).get('app:p2p')!);
     expect(items(app).filter((i) => i.includes('UNMASK'))).toEqual(
-      ['pmg_app_admin', 'pmg_p2p_owner', 'pmg_p2p_process_admin'].map((g) => `perm ${permissionKey({ grantee: g, on: { type: 'schema', name: 'p2p' }, privilege: 'UNMASK', effect: 'GRANT', withGrantOption: false })}`),
+      ['pmg_app_admin', 'pmg_p2p_app', 'pmg_p2p_owner', 'pmg_p2p_process_admin'].map((g) => `perm ${permissionKey({ grantee: g, on: { type: 'schema', name: 'p2p' }, privilege: 'UNMASK', effect: 'GRANT', withGrantOption: false })}`),
     );
     expect(items(app).some((i) => i.includes('_masked') || i.includes('masker'))).toBe(false);
   });

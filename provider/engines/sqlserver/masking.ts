@@ -8,8 +8,8 @@ import { quoteName, quoteString } from './quote';
  *
  * - Each personal column of an app's tables carries a mask (ALTER TABLE ... ALTER COLUMN ... ADD
  *   MASKED WITH (FUNCTION = '...')): whoever reads it without UNMASK gets the masked value.
- * - The clear readers (the app's schema owner, the clear personas with select) get UNMASK on the
- *   app's schema, the narrowest scope that covers the tables made later (granular UNMASK: SQL Server
+ * - The clear readers (the app's schema owner, the clear personas with select, and whoever else reads
+ *   the schema itself: the app's login, single_account's shared login) get UNMASK on the app's schema, the narrowest scope that covers the tables made later (granular UNMASK: SQL Server
  *   2022 and Azure SQL).
  * - Masked and hidden readers hold nothing on the schema itself: SELECT on the columns of each table
  *   as it is at the apply (every column for masked readers, the columns that are not personal for
@@ -25,17 +25,21 @@ export function realizeDynamicDataMasking(desired: DesiredState): DesiredState {
   if (!m || m.mechanism === 'dynamic-data-masking') return desired;
   const companions = new Set(desired.schemas.filter((s) => s.purpose === 'masked-views').map((s) => s.name));
   const onCompanion = (p: Permission) => (p.on.type === 'schema' || p.on.type === 'engine') && companions.has(p.on.name);
+  const kept = desired.permissions.filter((p) => p.grantee !== m.owner && !onCompanion(p));
   const unmask: Permission[] = [];
   for (const app of m.apps) {
     const owner = desired.schemas.find((s) => s.name === app.schema && s.purpose === undefined)?.owner;
-    const readers = new Set([...(owner !== undefined ? [owner] : []), ...(app.clearReaders ?? [])]);
+    // Whoever reads the schema itself reads it clear: the clear personas, and the app's login or
+    // single_account's shared login, whose transformations must not read (and write back) masked values.
+    const onSchema = kept.filter((p) => p.effect === 'GRANT' && p.on.type === 'schema' && p.on.name === app.schema && (p.privilege === 'select' || p.privilege === 'SELECT')).map((p) => p.grantee);
+    const readers = new Set([...(owner !== undefined ? [owner] : []), ...(app.clearReaders ?? []), ...onSchema]);
     for (const grantee of [...readers].sort()) unmask.push({ grantee, on: { type: 'schema', name: app.schema }, privilege: 'UNMASK', effect: 'GRANT', withGrantOption: false });
   }
   return {
     ...desired,
     roles: desired.roles.filter((r) => r.name !== m.owner),
     schemas: desired.schemas.filter((s) => !companions.has(s.name)),
-    permissions: [...desired.permissions.filter((p) => p.grantee !== m.owner && !onCompanion(p)), ...unmask],
+    permissions: [...kept, ...unmask],
     masking: { ...m, mechanism: 'dynamic-data-masking' },
   };
 }
