@@ -594,4 +594,10 @@ export const MUTATIONS = [
     edits: [{ file: 'provider/engines/postgres/preflight.ts', search: '  if (lockTable) checks.push(lockTable);', replace: '' }],
     tests: ['test/unit/masking.test.ts'],
   },
+  {
+    name: 'ddm-unmask-schema-readers',
+    behaviour: "SQL Server: the logins transformations run as (the app's login, the shared login) read the schema's personal columns clear",
+    edits: [{ file: 'provider/engines/sqlserver/masking.ts', search: '...(app.clearReaders ?? []), ...onSchema]);', replace: '...(app.clearReaders ?? [])]); void onSchema;' }],
+    tests: ['test/unit/sqlserver-masking.test.ts'],
+  },
 ];
