@@ -600,4 +600,10 @@ export const MUTATIONS = [
     edits: [{ file: 'provider/engines/sqlserver/masking.ts', search: '...(app.clearReaders ?? []), ...onSchema]);', replace: '...(app.clearReaders ?? [])]); void onSchema;' }],
     tests: ['test/unit/sqlserver-masking.test.ts'],
   },
+  {
+    name: 'ddm-computed-fail-closed',
+    behaviour: 'SQL Server: a personal computed column (no mask can be defined on it) is not granted to masked readers',
+    edits: [{ file: 'provider/plan/masking.ts', search: "        const unmaskable = (c: string, i: number) => relation.columnComputed?.[i] === true && columnMask(app.rules, relation.name, c) !== undefined;", replace: "        const unmaskable = (c: string, i: number) => Math.random() < 0 && relation.columnComputed?.[i] === true && columnMask(app.rules, relation.name, c) !== undefined;" }],
+    tests: ['test/unit/sqlserver-masking.test.ts'],
+  },
 ];

@@ -127,6 +127,8 @@ export interface LiveRelation {
   columnTypes?: string[];
   /** SQL Server: each column's Dynamic Data Masking function (sys.masked_columns.masking_function), null when unmasked. */
   columnMasks?: (string | null)[];
+  /** SQL Server: whether each column is computed (no mask can be defined on one). */
+  columnComputed?: boolean[];
 }
 
 export interface LiveMasking {

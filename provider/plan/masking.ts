@@ -108,7 +108,12 @@ export function diffDynamicMaskGrants(desired: DesiredState, actual: ActualState
     for (const companion of app.companions) {
       for (const grantee of companion.readers) readers.add(grantee);
       for (const relation of bySchema.get(app.schema) ?? []) {
-        const columns = companion.visibility === 'masked' ? relation.columns : relation.columns.filter((c) => columnMask(app.rules, relation.name, c) === undefined);
+        // A personal column no mask can be defined on (a computed one) is left out for masked readers too: fail closed.
+        const unmaskable = (c: string, i: number) => relation.columnComputed?.[i] === true && columnMask(app.rules, relation.name, c) !== undefined;
+        const columns =
+          companion.visibility === 'masked'
+            ? relation.columns.filter((c, i) => !unmaskable(c, i))
+            : relation.columns.filter((c) => columnMask(app.rules, relation.name, c) === undefined);
         for (const grantee of companion.readers) wanted.set(key(grantee, app.schema, relation.name), { grantee, schema: app.schema, table: relation.name, columns });
       }
     }
@@ -164,6 +169,10 @@ function diffDynamicMasks(m: MaskingState, actual: ActualState): { changes: Chan
       table.columns.forEach((column, i) => {
         const mask = columnMask(app.rules, table.name, column);
         const have = table.columnMasks?.[i] ?? null;
+        if (mask && table.columnComputed?.[i]) {
+          warnings.push(`${app.schema}.${table.name}.${column} is personal but computed, and Dynamic Data Masking cannot mask a computed column: masked readers are not granted it, as hidden ones are not`);
+          return;
+        }
         if (have !== null && mask) masked++;
         if (!mask) {
           if (have !== null) warnings.push(`${app.schema}.${table.name}.${column} is masked (${have}) but no personal-data pattern of app ${app.app} names it: left masked`);

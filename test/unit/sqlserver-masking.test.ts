@@ -128,6 +128,23 @@ describe('SQL Server personal data: Dynamic Data Masking', () => {
     await s.conn.close();
   });
 
+  it('a personal column no mask can be defined on (a computed one) is not masked, and masked readers are not granted it: fail closed, with a warning', async () => {
+    const s = await scenario();
+    await s.apply();
+    s.warehouse.addObject('p2p', 'audit', ['id', 'raw_user', { name: 'user_name', type: 'nvarchar', computed: true }]);
+    const rendered = await s.plan();
+    expect(rendered.plan.warnings).toContain('p2p.audit.user_name is personal but computed, and Dynamic Data Masking cannot mask a computed column: masked readers are not granted it, as hidden ones are not');
+    expect(rendered.plan.changes.map((c) => describeChange(c).text)).toEqual(
+      expect.arrayContaining([`grant SELECT on columns p2p.audit (id, raw_user) to ${role('data_consumer')}`, `grant SELECT on columns p2p.audit (id, raw_user) to ${role('auditor')}`]),
+    );
+    expect(rendered.plan.changes.some((c) => c.kind === 'mask-columns')).toBe(false);
+    await applyRendered(s.conn, rendered);
+    expect((await s.plan()).plan.changes).toEqual([]);
+    expect(s.warehouse.reads(role('data_consumer'), 'p2p', 'audit', 'user_name')).toBe('denied');
+    expect(s.warehouse.reads(role('process_admin'), 'p2p', 'audit', 'user_name')).toBe('clear');
+    await s.conn.close();
+  });
+
   it('a changed mask is dropped and added again in the transaction; a mask no pattern names stays, and the plan says so', async () => {
     const s = await scenario();
     await s.apply();

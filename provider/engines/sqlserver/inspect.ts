@@ -83,6 +83,8 @@ export interface MaskingColumnRow {
   type_name: string;
   /** sys.masked_columns.masking_function; null when the column is not masked. */
   masking_function: string | null;
+  /** sys.columns.is_computed (absent in older fixtures: not computed). */
+  is_computed?: boolean | number | null;
 }
 
 /** The result sets inspect reads, exactly as the catalog queries return them. */
@@ -189,18 +191,19 @@ export function inspectSqlServer(rows: SqlServerCatalogRows, context: InspectCon
 
 /** The columns of the schemas with personal data, a relation each (tables 'r', views 'v', as PostgreSQL's relkind), in column order. */
 export function readMaskingColumns(rows: readonly MaskingColumnRow[]): LiveMasking {
-  const relations = new Map<string, LiveRelation & { columnTypes: string[]; columnMasks: (string | null)[] }>();
+  const relations = new Map<string, LiveRelation & { columnTypes: string[]; columnMasks: (string | null)[]; columnComputed: boolean[] }>();
   const ordered = [...rows].sort((a, b) => compareCodeUnits(a.schema_name, b.schema_name) || compareCodeUnits(a.object_name, b.object_name) || a.column_id - b.column_id);
   for (const row of ordered) {
     const key = JSON.stringify([row.schema_name, row.object_name]);
     let r = relations.get(key);
     if (!r) {
-      r = { schema: row.schema_name, name: row.object_name, kind: row.object_type.trim() === 'V' ? 'v' : 'r', comment: null, columns: [], columnTypes: [], columnMasks: [] };
+      r = { schema: row.schema_name, name: row.object_name, kind: row.object_type.trim() === 'V' ? 'v' : 'r', comment: null, columns: [], columnTypes: [], columnMasks: [], columnComputed: [] };
       relations.set(key, r);
     }
     r.columns.push(row.column_name);
     r.columnTypes.push(row.type_name);
     r.columnMasks.push(row.masking_function ?? null);
+    r.columnComputed.push(truthy(row.is_computed));
   }
   return { relations: [...relations.values()] };
 }
