@@ -20,6 +20,7 @@ import type * as Automation from '@pulumi/pulumi/automation';
 import { sqlstateOf, startTestServer, TestServer } from '../support/pg';
 import { scenario } from '../support/scenario';
 import { engineUnavailableReason, pmgrantsPolicyStack } from '../unit/pulumi-dist';
+import { operations, stateFiles } from '../support/pulumi-state';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi personal-data end-to-end test: ${unavailable}`);
@@ -63,36 +64,12 @@ let pseudonymKey: string;
 const passwords: string[] = [];
 const pseudonyms: string[] = [];
 
-/** Operations the engine reported, by resource name, leaving out the ones that do nothing. */
-function operations(events: Automation.EngineEvent[]): Record<string, string> {
-  const ops: Record<string, string> = {};
-  for (const e of events) {
-    const m = e.resourcePreEvent?.metadata;
-    if (m && m.op !== 'same' && m.op !== 'read' && m.op !== 'refresh') ops[m.urn.split('::').pop()!] = m.op;
-  }
-  return ops;
-}
-
 async function rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
   return (await admin.query(sql, params)).rows as T[];
 }
 
 type StateResource = { urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
 const resourcesOf = (d: Automation.Deployment) => (d.deployment.resources ?? []) as StateResource[];
-
-/** Every file of the state backend (checkpoints, history, backups), as text. */
-function stateFiles(): { file: string; text: string }[] {
-  const files: { file: string; text: string }[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else files.push({ file: path.relative(dir, p), text: fs.readFileSync(p, 'utf8') });
-    }
-  };
-  walk(path.join(dir, 'state'));
-  return files;
-}
 
 scenario('personal data under the real Pulumi engine (PostgreSQL)', (s) => {
   beforeAll(async () => {
@@ -242,7 +219,7 @@ scenario('personal data under the real Pulumi engine (PostgreSQL)', (s) => {
       const shown = JSON.stringify(await stack.exportStack());
       for (const p of passwords) expect(shown.includes(p)).toBe(true);
       // Every file the backend wrote, earlier checkpoints and backups too.
-      const files = stateFiles();
+      const files = stateFiles(dir);
       expect(files.length).toBeGreaterThan(1);
       for (const f of files) for (const [value, what] of forbidden) expect(f.text.includes(value), `${f.file} holds ${what}`).toBe(false);
     },

@@ -21,6 +21,7 @@ import type * as Automation from '@pulumi/pulumi/automation';
 import { startTestServer, TestServer } from '../support/pg';
 import { scenario } from '../support/scenario';
 import { distRequire, engineUnavailableReason, pmgrantsPolicyStack } from '../unit/pulumi-dist';
+import { operations, stateFiles } from '../support/pulumi-state';
 
 const unavailable = engineUnavailableReason();
 if (unavailable) console.warn(`Skipping the Pulumi end-to-end test: ${unavailable}`);
@@ -69,16 +70,6 @@ function changedProperties(diffText: string): Record<string, string[]> {
   return out;
 }
 
-/** Operations the engine reported, by resource name, leaving out the ones that do nothing. */
-function operations(events: Automation.EngineEvent[]): Record<string, string> {
-  const ops: Record<string, string> = {};
-  for (const e of events) {
-    const m = e.resourcePreEvent?.metadata;
-    if (m && m.op !== 'same' && m.op !== 'read') ops[m.urn.split('::').pop()!] = m.op;
-  }
-  return ops;
-}
-
 async function rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
   return (await admin.query(sql, params)).rows as T[];
 }
@@ -92,20 +83,6 @@ async function managedRoles(): Promise<string[]> {
 
 function writePolicy(text: string) {
   fs.writeFileSync(path.join(dir, 'policy.yaml'), text);
-}
-
-/** Every file of the state backend, as text. */
-function stateFiles(): { file: string; text: string }[] {
-  const files: { file: string; text: string }[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else files.push({ file: path.relative(dir, p), text: fs.readFileSync(p, 'utf8') });
-    }
-  };
-  walk(path.join(dir, 'state'));
-  return files;
 }
 
 scenario('pmgrants under the real Pulumi engine (PostgreSQL)', (s) => {
@@ -268,7 +245,7 @@ scenario('pmgrants under the real Pulumi engine (PostgreSQL)', (s) => {
   s.step(
     'the state never holds a generated password or the admin password in plain text',
     async () => {
-      const files = stateFiles();
+      const files = stateFiles(dir);
       expect(files.some((f) => f.file.endsWith(path.join('stacks', 'pmgrants', 'e2e.json')))).toBe(true);
       const adminPassword = decodeURIComponent(new URL(adminUrl).password);
       for (const f of files) {
@@ -375,7 +352,7 @@ scenario('pmgrants under the real Pulumi engine (PostgreSQL)', (s) => {
       ]);
       // Every state file written up to here (history and backups included) is still free of passwords.
       const adminPassword = decodeURIComponent(new URL(adminUrl).password);
-      for (const f of stateFiles()) for (const p of [...passwords, adminPassword]) expect(f.text.includes(p), `${f.file} holds a password in plain text`).toBe(false);
+      for (const f of stateFiles(dir)) for (const p of [...passwords, adminPassword]) expect(f.text.includes(p), `${f.file} holds a password in plain text`).toBe(false);
     },
     STEP_TIMEOUT,
   );
