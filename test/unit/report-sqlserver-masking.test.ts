@@ -19,6 +19,7 @@ import { buildReport } from '../../provider/report/compute';
 import { formatReportMarkdown } from '../../provider/report/format';
 import { AccessReport } from '../../provider/report/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
+import { simulatorAccessRows } from '../fixtures/sqlserver/access-rows';
 import { FakeServer, fakeMssql } from '../fixtures/sqlserver/fake-mssql';
 import { SEED_SYSTEM_MANAGED, SEED_WITH_MASKING, SessionPrincipal } from '../fixtures/sqlserver/permissions';
 import { PERSONAL_DATA_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
@@ -30,45 +31,6 @@ const NOW = new Date('2026-02-15T12:00:00Z');
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'sqlserver', 'access-masked-app.sqlserver.json');
 
 const MASKER = SEED_WITH_MASKING;
-
-/** The simulator's catalog as ACCESS_SQL's nine result sets, for the app schemas (what readSqlServerAccess keeps). */
-function accessRows(sim: CatalogSimulator, appSchemas: string[]): SqlServerAccessRows {
-  const rows = sim.rows();
-  const nameOf = (id: number) => rows.principals.find((p) => p.principal_id === id)!.name;
-  const schemaName = (id: number) => rows.schemas.find((s) => s.schema_id === id)!.name;
-  return {
-    identity: [{ database_name: DB, server_name: 'SQL01', product_version: '16.0.4135.4', edition: 'Developer Edition (64-bit)', database_id: 5 }],
-    principals: rows.principals.map((p) => ({
-      principal_id: p.principal_id,
-      name: p.name,
-      type: p.type,
-      is_fixed_role: p.is_fixed_role,
-      pmgrants_marker: p.pmgrants_marker,
-      password_last_set: rows.logins.find((l) => l.name === p.name && p.type === 'S')?.password_last_set ?? null,
-      is_sysadmin: ['S', 'U', 'G'].includes(p.type) ? 0 : null,
-    })),
-    members: rows.roleMembers.map((m) => ({ role_name: nameOf(m.role_principal_id), member_name: nameOf(m.member_principal_id) })),
-    permissions: rows.permissions
-      .filter((p) => p.class === 0 || p.class === 3 || p.class === 1)
-      .map((p) => ({
-        class: p.class,
-        schema_name: p.class === 3 ? schemaName(p.major_id) : p.class === 1 ? schemaName(p.object_schema_id!) : null,
-        grantee_name: nameOf(p.grantee_principal_id),
-        permission_name: p.permission_name,
-        state: p.state,
-        object_name: p.class === 1 ? p.object_name! : null,
-        column_name: p.class === 1 ? (p.column_name ?? null) : null,
-      })),
-    schemas: rows.schemas.filter((s) => appSchemas.includes(s.name)).map((s) => ({ name: s.name, owner_name: nameOf(s.principal_id) })),
-    serverRoles: [],
-    serverPermissions: [],
-    objectOwners: [],
-    // In the query's order (schema, object, column id); sys.objects.type is char(2): 'U ' and 'V ', as the driver returns them.
-    columns: [...sim.maskingRows(appSchemas)]
-      .sort((a, b) => (a.schema_name < b.schema_name ? -1 : a.schema_name > b.schema_name ? 1 : a.object_name < b.object_name ? -1 : a.object_name > b.object_name ? 1 : a.column_id - b.column_id))
-      .map((c) => ({ schema_name: c.schema_name, object_name: c.object_name, object_type: c.object_type.padEnd(2), column_id: c.column_id, column_name: c.column_name, masking_function: c.masking_function })),
-  };
-}
 
 /** The policy applied, the app's tables made by its ETL, applied again: masks and column grants in place. */
 async function appliedWarehouse(): Promise<CatalogSimulator> {
@@ -268,7 +230,7 @@ describe('pmgrants report on SQL Server: personal data (Dynamic Data Masking), f
 describe('pmgrants report on SQL Server: personal data, against the catalog simulator', () => {
   it('the fixture is what ACCESS_SQL returns from the simulator after the apply', async () => {
     const sim = await appliedWarehouse();
-    const rows = JSON.parse(JSON.stringify(accessRows(sim, ['p2p'])));
+    const rows = JSON.parse(JSON.stringify(simulatorAccessRows(sim, DB, ['p2p'])));
     // PMGRANTS_UPDATE_GOLDEN=1 writes it anew (as the golden files), to be reviewed in the diff.
     if (process.env.PMGRANTS_UPDATE_GOLDEN === '1') fs.writeFileSync(FIXTURE, `${JSON.stringify(rows, null, 2)}\n`);
     expect(rows).toEqual(JSON.parse(fs.readFileSync(FIXTURE, 'utf8')));
@@ -276,7 +238,7 @@ describe('pmgrants report on SQL Server: personal data, against the catalog simu
 
   it("what the report says each principal reads of each column is what the simulator's documented rules say", async () => {
     const sim = await appliedWarehouse();
-    const r = report(accessRows(sim, ['p2p']));
+    const r = report(simulatorAccessRows(sim, DB, ['p2p']));
     const columns = sim.maskingRows(['p2p']);
     // Each principal row with a select cell, and the role its reads come from (a group reads through its persona role).
     for (const [principal, reader] of [

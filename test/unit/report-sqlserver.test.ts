@@ -16,6 +16,7 @@ import { formatReportCsv, formatReportMarkdown } from '../../provider/report/for
 import { SqlServerAccessRows, sqlServerAccessFacts } from '../../provider/engines/sqlserver/access-facts';
 import { AccessReport } from '../../provider/report/types';
 import { CatalogSimulator } from '../fixtures/sqlserver/catalog-simulator';
+import { simulatorAccessRows } from '../fixtures/sqlserver/access-rows';
 import { expectGolden } from '../fixtures/sqlserver/golden';
 import { SYSTEM_MANAGED_YAML, policyFromYaml } from '../fixtures/sqlserver/policies';
 import { Policy } from '../../provider/model/types';
@@ -25,27 +26,9 @@ const { ACCESS_SQL } = CATALOG_BATCHES;
 const policy = policyFromYaml('policy.yaml', SYSTEM_MANAGED_YAML);
 const NOW = new Date('2026-02-15T12:00:00Z');
 
-/** The simulator's catalog as ACCESS_SQL's result sets (those it models: no server roles, object owners or columns). */
+/** The simulator's catalog as ACCESS_SQL's result sets, for the app schemas. */
 function accessRows(sim: CatalogSimulator, appSchemas = ['purchase_to_pay', 'order_to_cash']): SqlServerAccessRows {
-  const rows = sim.rows();
-  const nameOf = (id: number) => rows.principals.find((p) => p.principal_id === id)!.name;
-  return {
-    identity: [{ database_name: 'AutomationSuite_ProcessMining_Warehouse', server_name: 'SQL01', product_version: '16.0.4135.4', edition: 'Developer Edition (64-bit)', database_id: 5 }],
-    principals: rows.principals.map((p) => ({
-      principal_id: p.principal_id,
-      name: p.name,
-      type: p.type,
-      is_fixed_role: p.is_fixed_role,
-      pmgrants_marker: p.pmgrants_marker,
-      password_last_set: rows.logins.find((l) => l.name === p.name && p.type === 'S')?.password_last_set ?? null,
-      is_sysadmin: ['S', 'U', 'G'].includes(p.type) ? 0 : null,
-    })),
-    members: rows.roleMembers.map((m) => ({ role_name: nameOf(m.role_principal_id), member_name: nameOf(m.member_principal_id) })),
-    permissions: rows.permissions
-      .filter((p) => p.class === 0 || p.class === 3)
-      .map((p) => ({ class: p.class, schema_name: p.class === 3 ? rows.schemas.find((s) => s.schema_id === p.major_id)!.name : null, grantee_name: nameOf(p.grantee_principal_id), permission_name: p.permission_name, state: p.state })),
-    schemas: rows.schemas.filter((s) => appSchemas.includes(s.name)).map((s) => ({ name: s.name, owner_name: nameOf(s.principal_id) })),
-  };
+  return simulatorAccessRows(sim, 'AutomationSuite_ProcessMining_Warehouse', appSchemas);
 }
 
 function appliedRows(applied: Policy = policy, appSchemas?: string[]): SqlServerAccessRows {
