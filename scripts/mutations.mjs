@@ -555,7 +555,7 @@ export const MUTATIONS = [
   {
     name: 'ddm-hidden-leaves-out',
     behaviour: 'SQL Server: hidden readers are granted only the columns that are not personal',
-    edits: [{ file: 'provider/plan/masking.ts', search: "        const columns = companion.visibility === 'masked' ? relation.columns : relation.columns.filter((c) => columnMask(app.rules, relation.name, c) === undefined);", replace: '        const columns = relation.columns;' }],
+    edits: [{ file: 'provider/plan/masking.ts', search: '            : relation.columns.filter((c) => columnMask(app.rules, relation.name, c) === undefined);', replace: '            : relation.columns;' }],
     tests: ['test/unit/sqlserver-masking.test.ts'],
   },
   {
