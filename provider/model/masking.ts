@@ -221,6 +221,9 @@ export function maskedCount(view: Pick<MaskedView, 'columns'>): number {
 /** The string types Dynamic Data Masking's partial() applies to (sys.types names). */
 const DDM_STRING_TYPES = new Set(['char', 'varchar', 'nchar', 'nvarchar', 'text', 'ntext']);
 
+/** The padding Dynamic Data Masking's partial() puts between the characters it keeps. */
+const PARTIAL_PADDING = '****';
+
 /**
  * The Dynamic Data Masking function (SQL Server, Azure SQL) that stands for a mask on a column of a
  * type. The built-in functions have no keyed hash and no NULL: pseudonym and nullify become default()
@@ -244,27 +247,10 @@ export function dynamicMaskFunction(mask: MaskSpec, sqlType: string): string {
   }
 }
 
-/** The padding Dynamic Data Masking's partial() puts between the characters it keeps. */
-export const PARTIAL_PADDING = '****';
 
 /** Two masking functions are the same function: the catalog may space its arguments otherwise (quoted text aside). */
 export function sameMaskFunction(a: string, b: string): boolean {
   // Quoted text as it is; outside it, no spaces and the function's name in any case.
   const squeeze = (f: string) => f.replace(/("[^"]*")|([^"]+)/g, (_m, quoted: string | undefined, plain: string | undefined) => quoted ?? (plain ?? '').replace(/\s+/g, '').toLowerCase());
   return squeeze(a) === squeeze(b);
-}
-
-/**
- * The mask a Dynamic Data Masking function stands for, as dynamicMaskFunction writes them (export):
- * default() nullify (pseudonym reads the same), partial(0, "text", 0) redact, partial(n, "...", m)
- * partial. Undefined for the functions no mask writes (email(), random(), datetime()).
- */
-export function maskOfDynamicFunction(fn: string): MaskSpec | undefined {
-  const f = fn.trim();
-  if (/^default\(\s*\)$/i.test(f)) return { mask: 'nullify' };
-  const partial = /^partial\(\s*(\d+)\s*,\s*"([^"]*)"\s*,\s*(\d+)\s*\)$/i.exec(f);
-  if (!partial) return undefined;
-  const [first, padding, last] = [Number(partial[1]), partial[2], Number(partial[3])];
-  if (first === 0 && last === 0) return { mask: 'redact', text: padding };
-  return { mask: 'partial', first, last };
 }

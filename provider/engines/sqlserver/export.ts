@@ -10,7 +10,7 @@
  */
 import { ExportCatalog, ExportPrincipal } from '../../export/catalog';
 import { PrincipalKind, Right } from '../../model/types';
-import { maskOfDynamicFunction } from '../../model/masking';
+import { maskOfDynamicFunction } from './masking';
 import { DatabasePrincipalRow, DatabaseRoleMemberRow, SchemaRow } from './inspect';
 import { MANAGED_MARKER } from './options';
 import { CREATE_OBJECT_PERMISSIONS, SCHEMA_PERMISSION_OF } from './privileges';

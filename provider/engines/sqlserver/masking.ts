@@ -1,3 +1,4 @@
+import { MaskSpec } from '../../model/masking';
 import { DesiredState, Permission } from '../../model/types';
 import { Statement } from '../../model/statement';
 import { quoteName, quoteString } from './quote';
@@ -55,4 +56,19 @@ export function renderColumnMask(schema: string, table: string, column: string, 
   const target = `ALTER TABLE ${quoteName(schema)}.${quoteName(table)} ALTER COLUMN ${quoteName(column)}`;
   const statement = (sql: string): Statement => ({ sql, params: [], display: sql, target: 'warehouse' });
   return [...(replaces ? [statement(`${target} DROP MASKED;`)] : []), statement(`${target} ADD MASKED WITH (FUNCTION = ${quoteString(fn)});`)];
+}
+
+/**
+ * The mask a Dynamic Data Masking function stands for, as dynamicMaskFunction (model/masking.ts) writes them, for export:
+ * default() nullify (pseudonym reads the same), partial(0, "text", 0) redact, partial(n, "...", m)
+ * partial. Undefined for the functions no mask writes (email(), random(), datetime()).
+ */
+export function maskOfDynamicFunction(fn: string): MaskSpec | undefined {
+  const f = fn.trim();
+  if (/^default\(\s*\)$/i.test(f)) return { mask: 'nullify' };
+  const partial = /^partial\(\s*(\d+)\s*,\s*"([^"]*)"\s*,\s*(\d+)\s*\)$/i.exec(f);
+  if (!partial) return undefined;
+  const [first, padding, last] = [Number(partial[1]), partial[2], Number(partial[3])];
+  if (first === 0 && last === 0) return { mask: 'redact', text: padding };
+  return { mask: 'partial', first, last };
 }
