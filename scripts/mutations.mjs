@@ -606,4 +606,28 @@ export const MUTATIONS = [
     edits: [{ file: 'provider/plan/masking.ts', search: "        const unmaskable = (c: string, i: number) => relation.columnComputed?.[i] === true && columnMask(app.rules, relation.name, c) !== undefined;", replace: "        const unmaskable = (c: string, i: number) => Math.random() < 0 && relation.columnComputed?.[i] === true && columnMask(app.rules, relation.name, c) !== undefined;" }],
     tests: ['test/unit/sqlserver-masking.test.ts'],
   },
+  {
+    name: 'report-ddm-fail-closed',
+    behaviour: 'report on SQL Server: a masked reader not granted a column made after the last apply is missing, not expected',
+    edits: [{ file: 'provider/report/compute.ts', search: '    if (!excess.length && unread.length) {', replace: '    if (!excess.length && unread.length && Math.random() < 0) {' }],
+    tests: ['test/unit/report-sqlserver-masking.test.ts'],
+  },
+  {
+    name: 'report-ddm-schema-wide-drift',
+    behaviour: 'report on SQL Server: a masked reader holding SELECT on the whole schema is drift (a later table is readable before it is masked)',
+    edits: [{ file: 'provider/report/compute.ts', search: '  if (excess.length) return { ...cell, status: \'drift\', personalData, detail: instead(excess.join(\'; \')) };', replace: '' }],
+    tests: ['test/unit/report-sqlserver-masking.test.ts'],
+  },
+  {
+    name: 'diff-stacks-personal-data',
+    behaviour: "diff-stacks compares each app's personal-column patterns and masks between stacks",
+    edits: [{ file: 'provider/cli/commands/diff-stacks.ts', search: '    personal(A),\n    personal(B),', replace: '    personal(A),\n    personal(A),' }],
+    tests: ['test/unit/pulumi-diff-stacks.test.ts'],
+  },
+  {
+    name: 'pulumi-password-set-at',
+    behaviour: "a Pulumi part's passwords are stamped with the set time its state records",
+    edits: [{ file: 'provider/pipeline/part.ts', search: '  const lifetime = { ...passwordLifetimeOf(desired, appliedAt), setAt: appliedAt };', replace: '  const lifetime = passwordLifetimeOf(desired, appliedAt);' }],
+    tests: ['test/unit/pulumi-providers.test.ts'],
+  },
 ];
